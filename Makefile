@@ -1,0 +1,42 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SAMPLES := samples
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint typecheck pytest bench clean
+
+$(BIN)/pixserve: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+$(SAMPLES)/.drawn: $(BIN)/pixserve pixserve/samples.py
+	$(BIN)/pixserve samples $(SAMPLES)
+	touch $@
+
+run: $(BIN)/pixserve $(SAMPLES)/.drawn
+	PIXSERVE_INDEX=1 $(BIN)/pixserve serve --root $(SAMPLES) --cache-dir .cache/images \
+		--host $(HOST) --port $(PORT)
+
+lint: $(BIN)/pixserve
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(BIN)/pixserve
+	$(BIN)/mypy
+
+pytest: $(BIN)/pixserve
+	$(BIN)/pytest
+
+test: lint typecheck pytest
+
+bench: $(BIN)/pixserve
+	$(BIN)/python benchmarks/request_path.py
+	$(BIN)/python benchmarks/encoders.py
+
+clean:
+	rm -rf $(VENV) $(SAMPLES) .cache .pytest_cache .mypy_cache .ruff_cache *.egg-info

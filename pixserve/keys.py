@@ -1,0 +1,30 @@
+"""The cache key, which is also the ETag: computed without decoding anything.
+
+It hashes everything that decides the output bytes: the transformer's version, the
+source's identity (name, mtime, size), the canonical options and the output format
+choice. The same request gets the same key after a restart; a changed source, a new
+`v=` or a new transformer version gets a new one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import transformer
+from transformer import Options
+
+from .negotiate import Choice
+from .sources import Source
+
+
+def cache_key(source: Source, options: Options, choice: Choice) -> str:
+    """A 40-hex-digit digest; the strong ETag is this value in quotes."""
+    parts = (
+        transformer.VERSION,
+        source.name,
+        str(source.mtime_ns),
+        str(source.size),
+        options.canonical(),
+        choice.token,
+    )
+    return hashlib.blake2b("\n".join(parts).encode(), digest_size=20).hexdigest()

@@ -1,0 +1,58 @@
+"""Every error as `application/problem+json` (RFC 9457), mapped in one place."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, json
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from transformer import TransformError
+
+log = logging.getLogger(__name__)
+
+MIMETYPE = "application/problem+json"
+TYPE_PREFIX = "urn:pixserve:problem:"
+
+
+def problem(
+    status: int, title: str, detail: str, *, slug: str | None = None, param: str | None = None
+) -> Response:
+    """A problem+json response; `type` is a stable URN per kind of problem."""
+    body: dict[str, object] = {
+        "type": TYPE_PREFIX + slug if slug else "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if param is not None:
+        body["param"] = param
+    response = Response(json.dumps(body), status=status, mimetype=MIMETYPE)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.cache_control.no_store = True
+    return response
+
+
+def _transform_error(error: TransformError) -> Response:
+    return problem(error.status, error.title, error.detail, slug=error.slug, param=error.param)
+
+
+def _http_error(error: HTTPException) -> Response:
+    status = error.code or 500
+    response = problem(status, error.name, error.description or error.name)
+    for name, value in error.get_headers():
+        if name.lower() not in ("content-type", "content-length"):
+            response.headers[name] = value  # e.g. Allow on a 405
+    return response
+
+
+def _unexpected(error: Exception) -> Response:
+    log.exception("unhandled error")
+    return _http_error(InternalServerError())
+
+
+def register(app: Flask) -> None:
+    """Install the handlers: typed transform errors, HTTP errors, then anything else."""
+    app.register_error_handler(TransformError, _transform_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)

@@ -1,0 +1,127 @@
+"""The HTTP face of the transformer: `/image/<name>` and the optional index page."""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from flask import Blueprint, Response, abort, current_app, render_template, request, send_file
+
+from cache import DiskCache
+from transformer import BY_EXTENSION, Limits, UnsupportedImage, parse_options, transform
+
+from .config import Config
+from .keys import cache_key
+from .negotiate import Choice, choose
+from .sources import Source, find_source
+
+blueprint = Blueprint("pixserve", __name__)
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the views need, built once by the app factory from the validated config."""
+
+    config: Config
+    cache: DiskCache
+    limits: Limits
+
+
+def services() -> Services:
+    found: Services = current_app.extensions["pixserve"]
+    return found
+
+
+@blueprint.get("/image/<path:name>")
+def image(name: str) -> Response:
+    """Serve `name` transformed by the query; GET and HEAD."""
+    svc = services()
+    options = parse_options(request.args.items(multi=True), svc.limits)
+    source = find_source(svc.config.root, name)
+    if source is None:
+        abort(404, description=f"no image named {name!r}")
+    if source.format is None:
+        raise UnsupportedImage(f"{name!r} is not an image format pixserve reads")
+    choice = choose(options.fmt, request.accept_mimetypes, source.format, svc.config.avif)
+    key = cache_key(source, options, choice)
+
+    if request.if_none_match.contains_weak(key):
+        return _decorate(Response(status=304), key, source, choice, svc.config)
+
+    hit = svc.cache.lookup(key, choice.extensions)
+    if hit is not None:
+        fmt = BY_EXTENSION[hit.suffix[1:]]
+        response = _send(hit, fmt.mimetype, _download_name(source, fmt.extension), key, source)
+        response.headers["X-Cache"] = "HIT"
+    else:
+        result = transform(
+            source.read(),
+            options,
+            choice.format,
+            max_source_pixels=svc.config.max_source_pixels,
+        )
+        svc.cache.store(key, result.format.extension, result.data)
+        name_out = _download_name(source, result.format.extension)
+        response = _send(io.BytesIO(result.data), result.format.mimetype, name_out, key, source)
+        response.headers["X-Cache"] = "MISS"
+    return _decorate(response, key, source, choice, svc.config)
+
+
+def _download_name(source: Source, extension: str) -> str:
+    return f"{Path(source.name).stem}.{extension}"
+
+
+def _send(
+    body: Path | io.BytesIO, mimetype: str, download_name: str, key: str, source: Source
+) -> Response:
+    """`send_file` does 304/412 on If-* headers, Range (206/416) and Content-Length."""
+    return send_file(
+        body,
+        mimetype=mimetype,
+        download_name=download_name,
+        etag=key,
+        last_modified=source.mtime,
+        conditional=True,
+    )
+
+
+def _decorate(
+    response: Response, key: str, source: Source, choice: Choice, config: Config
+) -> Response:
+    """Headers every image response carries, 200, 206 and 304 alike."""
+    response.set_etag(key)
+    response.last_modified = datetime.fromtimestamp(source.mtime, UTC)
+    response.cache_control.public = True
+    response.cache_control.max_age = config.max_age
+    response.cache_control.no_cache = None
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    if choice.negotiated:
+        response.vary.add("Accept")
+    return response
+
+
+_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif", ".tif", ".tiff", ".bmp"}
+INDEX_LIMIT = 60
+
+
+@blueprint.get("/")
+def index() -> str:
+    """A page showing the root's images through `/image` (only when `index` is on)."""
+    svc = services()
+    if not svc.config.index:
+        abort(404, description="the index page is off; set PIXSERVE_INDEX=1 to show it")
+    names = sorted(_image_names(svc.config.root))[:INDEX_LIMIT]
+    return render_template("index.html", names=names, srcset_widths=(320, 640, 960, 1280))
+
+
+def _image_names(root: Path) -> list[str]:
+    names = []
+    for directory, subdirs, files in os.walk(root):
+        subdirs[:] = [d for d in subdirs if not d.startswith(".")]
+        for file in files:
+            if not file.startswith(".") and Path(file).suffix.lower() in _IMAGE_SUFFIXES:
+                names.append(os.path.relpath(os.path.join(directory, file), root))
+    return [name.replace(os.sep, "/") for name in names]

@@ -1,0 +1,121 @@
+"""The transform: open the source, run the ordered steps, encode.
+
+Adding an operation is one function in `steps/`, one test, one line in `PIPELINE`.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from PIL import Image, UnidentifiedImageError
+
+from .context import Context, Step
+from .encode import encode
+from .errors import ImageTooLarge, UndecodableImage, UnsupportedImage
+from .formats import FORMATS, Format
+from .geometry import plan
+from .options import Options
+from .sniff import SNIFF_BYTES, sniff_format
+from .steps.canvas import fit_canvas
+from .steps.colour import to_srgb
+from .steps.finish import choose_format, flatten, strip_metadata
+from .steps.load import DECODE_ERRORS, decode, shrink_on_load
+from .steps.mode import normalise_mode
+from .steps.orient import auto_orient, read_orientation
+from .steps.resize import resize
+
+DEFAULT_MAX_SOURCE_PIXELS = 50_000_000
+
+PIPELINE: tuple[Step, ...] = (
+    shrink_on_load,
+    decode,
+    auto_orient,
+    to_srgb,
+    normalise_mode,
+    resize,
+    fit_canvas,
+    choose_format,
+    flatten,
+    strip_metadata,
+)
+
+# Pillow format names of sources, mapped to the output format that is "the same".
+SOURCE_OUTPUT_FORMATS: dict[str, Format] = {
+    "JPEG": FORMATS["jpeg"],
+    "MPO": FORMATS["jpeg"],
+    "PNG": FORMATS["png"],
+    "GIF": FORMATS["gif"],
+    "WEBP": FORMATS["webp"],
+    "AVIF": FORMATS["avif"],
+}
+
+
+@dataclass(frozen=True)
+class Result:
+    """Encoded bytes and what they are. `passthrough` means the source's own bytes."""
+
+    data: bytes
+    format: Format
+    size: tuple[int, int]
+    passthrough: bool = False
+
+
+def open_image(source: bytes, max_pixels: int = DEFAULT_MAX_SOURCE_PIXELS) -> Image.Image:
+    """Open the header only, refusing non-images (415) and oversized ones (422)."""
+    sniffed = sniff_format(source[:SNIFF_BYTES])
+    if sniffed is None:
+        raise UnsupportedImage(
+            "the file is not an image format pixserve reads "
+            "(JPEG, PNG, GIF, WebP, AVIF, TIFF, BMP, JPEG 2000)"
+        )
+    formats = ["JPEG", "MPO"] if sniffed == "JPEG" else [sniffed]
+    try:
+        image = Image.open(io.BytesIO(source), formats=formats)
+    except Image.DecompressionBombError as error:
+        raise ImageTooLarge(f"the image is larger than {max_pixels} pixels") from error
+    except UnidentifiedImageError as error:
+        raise UndecodableImage(f"the {sniffed} header cannot be read") from error
+    except DECODE_ERRORS as error:
+        raise UndecodableImage(f"the {sniffed} header cannot be read: {error}") from error
+    width, height = image.size
+    if width * height > max_pixels:
+        raise ImageTooLarge(
+            f"the image is {width}x{height} ({width * height} pixels); "
+            f"the limit is {max_pixels} pixels"
+        )
+    return image
+
+
+def transform(
+    source: bytes,
+    options: Options,
+    output: Format | None,
+    *,
+    max_source_pixels: int = DEFAULT_MAX_SOURCE_PIXELS,
+) -> Result:
+    """Run the pipeline. `output` None means: PNG if the result has alpha, else JPEG."""
+    image = open_image(source, max_source_pixels)
+    orientation = read_orientation(image)
+    upright = image.size[::-1] if orientation in (5, 6, 7, 8) else image.size
+    ctx = Context(
+        image=image,
+        options=options,
+        output=output,
+        geometry=plan(upright, options.box, options.fit),
+        orientation=orientation,
+    )
+    same_format = output is not None and SOURCE_OUTPUT_FORMATS.get(image.format or "") is output
+    if same_format and not options.reencodes:
+        shrink_on_load(ctx)
+        decode(ctx)  # proves the file is whole before its bytes are served as they are
+        assert output is not None
+        return Result(source, output, upright, passthrough=True)
+    for step in PIPELINE:
+        step(ctx)
+    assert ctx.output is not None
+    try:
+        data = encode(ctx.image, ctx.output, options.quality)
+    except DECODE_ERRORS as error:  # lazily decoded frames can still fail here
+        raise UndecodableImage(f"the image cannot be converted: {error}") from error
+    return Result(data, ctx.output, ctx.image.size)

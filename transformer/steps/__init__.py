@@ -1,0 +1,1 @@
+"""Pipeline steps: each a small function over a `Context`, in its own module."""
