@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from transformer import Fit, InvalidOption, Limits, Options, parse_options
+
+
+def parse(query: str, limits: Limits | None = None) -> Options:
+    return parse_options(parse_qsl(query, keep_blank_values=True), limits)
+
+
+def test_empty_query_is_the_defaults() -> None:
+    assert parse("") == Options()
+    assert Options().canonical() == ""
+
+
+def test_full_query() -> None:
+    options = parse("w=300&h=200&dpr=2&fit=cover&fmt=jpg&q=75&v=abc")
+    assert options == Options(300, 200, 2.0, Fit.COVER, "jpeg", 75, "abc")
+    assert options.box == (600, 400)
+    assert options.canonical() == "dpr=2&fit=cover&fmt=jpeg&h=200&q=75&v=abc&w=300"
+
+
+def test_spellings_of_one_transform_share_a_canonical_form() -> None:
+    a = parse("fmt=jpg&w=300&dpr=2.0&fit=inside")
+    b = parse("w=300&dpr=2&fmt=jpeg")
+    assert a == b and a.canonical() == b.canonical() == "dpr=2&fmt=jpeg&w=300"
+
+
+def test_settings_without_effect_are_dropped() -> None:
+    # fit needs both w and h; dpr needs a size to multiply
+    assert parse("w=100&fit=cover").canonical() == "w=100"
+    assert parse("dpr=3").canonical() == ""
+
+
+@pytest.mark.parametrize(
+    ("query", "param", "hint"),
+    [
+        ("w=0", "w", "1 to 8192"),
+        ("w=8193", "w", "1 to 8192"),
+        ("w=-5", "w", "1 to 8192"),
+        ("w=1.5", "w", "integer"),
+        ("w=", "w", "integer"),
+        ("h=abc", "h", "1 to 8192"),
+        ("dpr=0.5", "dpr", "1 to 4"),
+        ("dpr=5", "dpr", "1 to 4"),
+        ("dpr=nan", "dpr", "1 to 4"),
+        ("dpr=inf", "dpr", "1 to 4"),
+        ("fit=stretch", "fit", "inside, cover, contain, fill"),
+        ("fmt=bmp", "fmt", "auto, jpeg, png, webp, avif, gif"),
+        ("q=0", "q", "1 to 100"),
+        ("q=101", "q", "1 to 100"),
+        ("v=", "v", "letters, digits"),
+        ("v=" + "x" * 65, "v", "1 to 64"),
+        ("v=a b", "v", "letters"),
+        ("width=300", "width", "the parameters are w, h, dpr, fit, fmt, q, v"),
+        ("w=1&w=2", "w", "more than once"),
+    ],
+)
+def test_invalid_values_name_the_parameter_and_what_is_allowed(
+    query: str, param: str, hint: str
+) -> None:
+    with pytest.raises(InvalidOption) as caught:
+        parse(query)
+    assert caught.value.param == param
+    assert hint in caught.value.detail
+    assert caught.value.status == 400
+
+
+def test_max_dimension_comes_from_limits() -> None:
+    assert parse("w=500", Limits(max_dimension=500)).width == 500
+    with pytest.raises(InvalidOption, match="1 to 500"):
+        parse("w=501", Limits(max_dimension=500))
+
+
+def test_error_messages_stay_short_for_huge_values() -> None:
+    with pytest.raises(InvalidOption) as caught:
+        parse("w=" + "9" * 10_000)
+    assert len(caught.value.detail) < 200
+
+
+valid_options = st.builds(
+    Options,
+    width=st.none() | st.integers(1, 8192),
+    height=st.none() | st.integers(1, 8192),
+    dpr=st.decimals(1, 4, places=2).map(float),
+    fit=st.sampled_from(Fit),
+    fmt=st.sampled_from(["auto", "jpeg", "png", "webp", "avif", "gif"]),
+    quality=st.none() | st.integers(1, 100),
+    version=st.none() | st.from_regex(r"[A-Za-z0-9._~-]{1,64}", fullmatch=True),
+).map(Options.normalised)
+
+
+@given(valid_options)
+def test_canonical_form_round_trips(options: Options) -> None:
+    again = parse(options.canonical())
+    assert again == options
+    assert again.canonical() == options.canonical()
+
+
+@given(st.sampled_from(["w", "h", "dpr", "fit", "fmt", "q", "v"]), st.text(max_size=20))
+def test_any_value_parses_or_fails_naming_its_parameter(name: str, value: str) -> None:
+    try:
+        parse_options([(name, value)])
+    except InvalidOption as error:
+        assert error.param == name
+        assert name in error.detail

@@ -1,0 +1,208 @@
+"""The pipeline on images made in the test: sizes, formats, modes, transparency."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from tests.conftest import encode, gradient
+from transformer import (
+    FORMATS,
+    ImageTooLarge,
+    Options,
+    UndecodableImage,
+    UnsupportedImage,
+    parse_options,
+    sniff_format,
+    transform,
+)
+from transformer.options import Fit
+
+MAGIC = {
+    "jpeg": b"\xff\xd8\xff",
+    "png": b"\x89PNG",
+    "gif": b"GIF8",
+    "webp": b"RIFF",
+}
+
+
+def decoded(data: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image
+
+
+@pytest.mark.parametrize("fmt", ["jpeg", "png", "webp", "avif", "gif"])
+def test_every_output_format_has_its_magic_bytes(fmt: str) -> None:
+    source = encode(gradient((640, 480)), "JPEG")
+    result = transform(source, Options(width=100, fmt=fmt), FORMATS[fmt])
+    assert result.format is FORMATS[fmt]
+    assert sniff_format(result.data) == FORMATS[fmt].pillow_name
+    image = decoded(result.data)
+    assert image.size == (100, 75) == result.size
+    assert image.format == FORMATS[fmt].pillow_name
+
+
+@pytest.mark.parametrize(
+    ("query", "size"),
+    [
+        ("w=300", (300, 225)),
+        ("h=300", (400, 300)),
+        ("w=300&h=300", (300, 225)),
+        ("w=300&h=300&fit=cover", (300, 300)),
+        ("w=300&h=300&fit=contain", (300, 300)),
+        ("w=300&h=100&fit=fill", (300, 100)),
+        ("w=150&dpr=2", (300, 225)),
+        ("w=5000", (800, 600)),
+    ],
+)
+def test_output_size(query: str, size: tuple[int, int]) -> None:
+    source = encode(gradient((800, 600)), "JPEG")
+    options = parse_options(pair.split("=") for pair in query.split("&"))  # type: ignore[misc]
+    result = transform(source, options, FORMATS["png"])
+    assert decoded(result.data).size == size
+
+
+def test_contain_pads_with_transparency_or_white() -> None:
+    source = encode(gradient((800, 400)), "JPEG")
+    options = Options(width=200, height=200, fit=Fit.CONTAIN)
+    as_png = decoded(transform(source, options, FORMATS["png"]).data).convert("RGBA")
+    assert as_png.getpixel((100, 5))[3] == 0  # padding above the picture
+    assert as_png.getpixel((100, 100))[3] == 255
+    as_jpeg = decoded(transform(source, options, FORMATS["jpeg"]).data).convert("RGB")
+    assert min(as_jpeg.getpixel((100, 5))) >= 250  # flattened onto white
+
+
+def test_cover_crops_the_centre() -> None:
+    image = Image.new("RGB", (300, 100), (255, 0, 0))
+    image.paste((0, 0, 255), (100, 0, 200, 100))  # blue middle third
+    result = transform(
+        encode(image, "PNG"), Options(width=50, height=50, fit=Fit.COVER), FORMATS["png"]
+    )
+    cropped = decoded(result.data).convert("RGB")
+    assert cropped.size == (50, 50)
+    assert cropped.getpixel((25, 25)) == (0, 0, 255)
+    assert cropped.getpixel((2, 25))[2] > 200 and cropped.getpixel((47, 25))[2] > 200
+
+
+@pytest.mark.parametrize("fmt", ["png", "webp", "avif", "gif"])
+def test_transparency_survives_into_formats_with_alpha(fmt: str) -> None:
+    source = encode(gradient((400, 300), "RGBA"), "PNG")
+    result = decoded(transform(source, Options(width=200), FORMATS[fmt]).data).convert("RGBA")
+    assert result.getpixel((10, 10))[3] == 0  # the transparent quarter
+    assert result.getpixel((190, 140))[3] == 255
+
+
+def test_transparency_is_flattened_onto_white_for_jpeg() -> None:
+    source = encode(gradient((400, 300), "RGBA"), "PNG")
+    result = decoded(transform(source, Options(width=200), FORMATS["jpeg"]).data)
+    assert result.mode == "RGB"
+    assert min(result.getpixel((10, 10))) >= 250  # type: ignore[arg-type]
+
+
+def test_auto_fallback_picks_png_for_alpha_and_jpeg_for_opaque() -> None:
+    clear = encode(gradient((300, 200), "RGBA"), "WEBP")
+    opaque = encode(gradient((300, 200), "RGBA").convert("RGB").convert("RGBA"), "WEBP")
+    assert transform(clear, Options(width=100), None).format is FORMATS["png"]
+    assert transform(opaque, Options(width=100), None).format is FORMATS["jpeg"]
+
+
+@pytest.mark.parametrize(
+    ("mode", "fmt"),
+    [
+        ("1", "PNG"),
+        ("L", "PNG"),
+        ("LA", "PNG"),
+        ("P", "PNG"),
+        ("P", "GIF"),
+        ("RGB", "BMP"),
+        ("RGB", "TIFF"),
+        ("CMYK", "TIFF"),
+        ("I;16", "PNG"),
+        ("RGBA", "TIFF"),
+        ("L", "JPEG"),
+    ],
+)
+def test_source_modes(mode: str, fmt: str) -> None:
+    image = gradient((120, 80)).convert(mode) if mode != "I;16" else None
+    if image is None:
+        image = Image.linear_gradient("L").resize((120, 80)).convert("I").point(lambda v: v * 257)
+        image = image.convert("I;16")
+    source = encode(image, fmt)
+    for out in ("jpeg", "png", "webp"):
+        result = transform(source, Options(width=60), FORMATS[out])
+        assert decoded(result.data).size == (60, 40)
+
+
+def test_16_bit_grey_is_scaled_not_clipped() -> None:
+    ramp = Image.new("I;16", (256, 1))
+    ramp.putdata([value * 257 for value in range(256)])
+    result = decoded(transform(encode(ramp, "PNG"), Options(width=256), FORMATS["png"]).data)
+    values = [result.getpixel((x, 0)) for x in (0, 64, 128, 255)]
+    assert values == [0, 64, 128, 255]
+
+
+def test_palette_transparency_becomes_alpha() -> None:
+    image = Image.new("P", (50, 50), 1)
+    image.putpalette([255, 0, 0, 0, 255, 0] + [0] * 762)
+    image.paste(0, (0, 0, 25, 50))
+    source = encode(image, "PNG", transparency=0)
+    result = decoded(transform(source, Options(width=40), FORMATS["png"]).data).convert("RGBA")
+    assert result.getpixel((2, 20))[3] == 0
+    assert result.getpixel((38, 20)) == (0, 255, 0, 255)
+
+
+def test_metadata_is_stripped() -> None:
+    exif = Image.Exif()
+    exif[0x010F] = "SecretCam"  # Make
+    exif[0x0112] = 1
+    source = encode(gradient((200, 100)), "JPEG", exif=exif, comment=b"private")
+    for fmt in ("jpeg", "png", "webp"):
+        data = transform(source, Options(width=100), FORMATS[fmt]).data
+        assert b"SecretCam" not in data and b"private" not in data
+
+
+def test_no_transformation_and_same_format_serves_the_original_bytes() -> None:
+    source = encode(gradient((200, 100)), "JPEG")
+    result = transform(source, Options(), FORMATS["jpeg"])
+    assert result.passthrough and result.data == source
+    assert not transform(source, Options(quality=50), FORMATS["jpeg"]).passthrough
+    assert not transform(source, Options(), FORMATS["webp"]).passthrough
+
+
+def test_quality_changes_the_bytes() -> None:
+    source = encode(gradient((400, 300)), "JPEG")
+    low = transform(source, Options(width=300, quality=20), FORMATS["jpeg"]).data
+    high = transform(source, Options(width=300, quality=95), FORMATS["jpeg"]).data
+    assert len(low) < len(high)
+
+
+def test_not_an_image_is_415() -> None:
+    with pytest.raises(UnsupportedImage) as caught:
+        transform(b"<svg xmlns='http://www.w3.org/2000/svg'/>", Options(), None)
+    assert caught.value.status == 415
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP", "GIF"])
+@pytest.mark.parametrize("kept", [0.02, 0.5, 0.9])
+def test_truncated_files_are_422(fmt: str, kept: float) -> None:
+    whole = encode(gradient((400, 300)), fmt)
+    source = whole[: max(16, int(len(whole) * kept))]
+    with pytest.raises(UndecodableImage) as caught:
+        transform(source, Options(width=100), FORMATS["png"])
+    assert caught.value.status == 422
+
+
+def test_truncated_source_is_not_passed_through() -> None:
+    source = encode(gradient((400, 300)), "JPEG")
+    with pytest.raises(UndecodableImage):
+        transform(source[: len(source) // 2], Options(), FORMATS["jpeg"])
+
+
+def test_pixel_limit_is_checked_from_the_header() -> None:
+    source = encode(gradient((100, 100)), "PNG")
+    with pytest.raises(ImageTooLarge, match="10000 pixels"):
+        transform(source, Options(width=10), FORMATS["png"], max_source_pixels=9999)
+    assert transform(source, Options(width=10), FORMATS["png"], max_source_pixels=10000)
