@@ -35,7 +35,7 @@ def services() -> Services:
     return found
 
 
-@blueprint.get("/image/<path:name>")
+@blueprint.get("/image/<path:name>", merge_slashes=False)
 def image(name: str) -> Response:
     """Serve `name` transformed by the query; GET and HEAD."""
     svc = services()

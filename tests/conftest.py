@@ -5,11 +5,13 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
+from werkzeug.test import TestResponse
 
 from pixserve import Config, create_app
 
@@ -63,6 +65,14 @@ def root(tmp_path: Path) -> Path:
 MakeApp = Callable[..., Flask]
 
 
+class BufferedClient(FlaskClient):
+    """Reads and closes each response, as a WSGI server does (cache hits are open files)."""
+
+    def open(self, *args: Any, **kwargs: Any) -> TestResponse:
+        kwargs.setdefault("buffered", True)
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def make_app(root: Path, tmp_path: Path) -> MakeApp:
     def make(**settings: object) -> Flask:
@@ -70,6 +80,7 @@ def make_app(root: Path, tmp_path: Path) -> MakeApp:
         values.update(settings)
         app = create_app(Config(**values))  # type: ignore[arg-type]
         app.testing = True
+        app.test_client_class = BufferedClient
         return app
 
     return make
