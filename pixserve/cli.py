@@ -86,6 +86,9 @@ def _serve(args: argparse.Namespace) -> int:
             "worker_class": "gthread",
             "timeout": DEFAULT_TIMEOUT,
             "accesslog": "-",
+            # Recent gunicorn opens a control socket at one fixed path per user;
+            # two servers (tests, `make run`) would fight over it.
+            "control_socket_disable": True,
         },
     )
     return 0
@@ -97,7 +100,8 @@ def _run_gunicorn(app: Flask, settings: dict[str, Any]) -> None:
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
             for key, value in settings.items():
-                self.cfg.set(key, value)
+                if key in self.cfg.settings:  # skip settings this gunicorn predates
+                    self.cfg.set(key, value)
 
         def load(self) -> Flask:
             return app

@@ -1,0 +1,149 @@
+"""Against a real `pixserve serve` (gunicorn) process on a loopback port."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from transformer import sniff_format
+
+PIXSERVE = [sys.executable, "-m", "pixserve.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def server(root: Path, cache_dir: Path, *extra: str) -> Iterator[int]:
+    """Run `pixserve serve` until the block ends; yields its port."""
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            *PIXSERVE,
+            "serve",
+            "--root",
+            str(root),
+            "--cache-dir",
+            str(cache_dir),
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+            *extra,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    _, err = process.communicate(timeout=5)
+                    raise RuntimeError(f"server did not start: {err.decode()}") from None
+                time.sleep(0.1)
+        yield port
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
+
+
+def get(
+    port: int, path: str, headers: dict[str, str] | None = None, method: str = "GET"
+) -> tuple[int, dict[str, str], bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        connection.request(method, path, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+def test_real_server_end_to_end(root: Path, tmp_path: Path) -> None:
+    cache_dir = tmp_path / "cache"
+    url = "/image/photo.jpg?w=300&fmt=webp"
+    with server(root, cache_dir) as port:
+        status, miss, body = get(port, url)
+        assert status == 200 and miss["X-Cache"] == "MISS"
+        assert miss["Content-Type"] == "image/webp" and sniff_format(body) == "WEBP"
+        assert int(miss["Content-Length"]) == len(body)
+        status, hit, again = get(port, url)
+        assert status == 200 and hit["X-Cache"] == "HIT" and again == body
+        assert hit["ETag"] == miss["ETag"]
+
+        status, headers, empty = get(port, url, {"If-None-Match": miss["ETag"]})
+        assert status == 304 and empty == b""
+        status, headers, empty = get(port, url, method="HEAD")
+        assert status == 200 and empty == b"" and headers["Content-Length"] == str(len(body))
+        status, headers, part = get(port, url, {"Range": "bytes=4-11"})
+        assert status == 206 and part == body[4:12]
+
+        status, headers, _ = get(port, "/image/photo.jpg?w=100", {"Accept": "image/webp,*/*"})
+        assert (
+            status == 200
+            and "Accept" in headers["Vary"]
+            and headers["Content-Type"] == "image/webp"
+        )
+        status, headers, problem = get(port, "/image/photo.jpg?w=nope")
+        assert status == 400 and json.loads(problem)["param"] == "w"
+
+    # a restart, with an empty cache: same ETag, same bytes
+    with server(root, tmp_path / "fresh-cache") as port:
+        status, restarted, again = get(port, url)
+        assert restarted["X-Cache"] == "MISS"
+        assert restarted["ETag"] == miss["ETag"] and again == body
+
+
+def test_hostile_corpus_over_http(corpus: Path, tmp_path: Path) -> None:
+    expected = {
+        "hostile/bomb-280mp.jpg": 422,
+        "hostile/bomb-65536x65536.png": 422,
+        "hostile/corrupt-header.jpg": 422,
+        "hostile/truncated.jpg": 422,
+        "hostile/truncated.png": 422,
+        "formats/check.svg": 415,
+    }
+    with server(corpus, tmp_path / "cache") as port:
+        for name, status in expected.items():
+            for query in ("", "?w=300", "?w=64&h=64&fit=cover&fmt=webp"):
+                got, headers, body = get(port, f"/image/{name}{query}")
+                assert got == status, (name, query, body)
+                assert headers["Content-Type"] == "application/problem+json"
+        status, _, _ = get(port, "/image/formats/fax-1bit.tif?w=100")
+        assert status == 200  # and the workers are still up
+
+
+def test_invalid_config_stops_start_up_naming_the_setting(tmp_path: Path) -> None:
+    env = {**os.environ, "PIXSERVE_MAX_AGE": "a day"}
+    done = subprocess.run(
+        [*PIXSERVE, "serve", "--root", str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "max_age" in done.stderr
+    missing = subprocess.run(
+        [*PIXSERVE, "serve", "--root", str(tmp_path / "nope")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert missing.returncode == 2 and "root" in missing.stderr
