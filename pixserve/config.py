@@ -45,6 +45,10 @@ class Config:
     index: bool = False
 
     def __post_init__(self) -> None:
+        # Relative paths mean "from where pixserve was started", not from wherever a
+        # library (Flask's send_file resolves against the app's package) assumes.
+        object.__setattr__(self, "root", Path(self.root).absolute())
+        object.__setattr__(self, "cache_dir", Path(self.cache_dir).absolute())
         self.validate()
 
     def validate(self) -> None:

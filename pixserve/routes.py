@@ -11,7 +11,16 @@ from pathlib import Path
 from flask import Blueprint, Response, abort, current_app, render_template, request, send_file
 
 from cache import DiskCache
-from transformer import BY_EXTENSION, Limits, UnsupportedImage, parse_options, transform
+from transformer import (
+    BY_EXTENSION,
+    Limits,
+    Options,
+    TransformError,
+    UnsupportedImage,
+    parse_options,
+    transform,
+    upright_size,
+)
 
 from .config import Config
 from .keys import cache_key
@@ -51,23 +60,40 @@ def image(name: str) -> Response:
     if request.if_none_match.contains_weak(key):
         return _decorate(Response(status=304), key, source, choice, svc.config)
 
-    hit = svc.cache.lookup(key, choice.extensions)
-    if hit is not None:
-        fmt = BY_EXTENSION[hit.suffix[1:]]
-        response = _send(hit, fmt.mimetype, _download_name(source, fmt.extension), key, source)
-        response.headers["X-Cache"] = "HIT"
-    else:
-        result = transform(
-            source.read(),
-            options,
-            choice.format,
-            max_source_pixels=svc.config.max_source_pixels,
-        )
-        svc.cache.store(key, result.format.extension, result.data)
-        name_out = _download_name(source, result.format.extension)
-        response = _send(io.BytesIO(result.data), result.format.mimetype, name_out, key, source)
-        response.headers["X-Cache"] = "MISS"
+    response = _serve_hit(svc.cache, key, choice, source)
+    if response is None:
+        response = _serve_miss(svc, key, source, options, choice)
     return _decorate(response, key, source, choice, svc.config)
+
+
+def _serve_hit(cache: DiskCache, key: str, choice: Choice, source: Source) -> Response | None:
+    """The cached result, served by path (Range, sendfile); None on a miss."""
+    hit = cache.lookup(key, choice.extensions)
+    if hit is None:
+        return None
+    fmt = BY_EXTENSION[hit.suffix[1:]]
+    try:
+        response = _send(hit, fmt.mimetype, _download_name(source, fmt.extension), key, source)
+    except FileNotFoundError:
+        return None  # evicted by another worker between lookup and open
+    response.headers["X-Cache"] = "HIT"
+    return response
+
+
+def _serve_miss(
+    svc: Services, key: str, source: Source, options: Options, choice: Choice
+) -> Response:
+    """Transform now, store the result (best effort), serve it from memory."""
+    try:
+        data = source.read()
+    except OSError:
+        abort(404, description=f"no image named {source.name!r}")  # removed since the lookup
+    result = transform(data, options, choice.format, max_source_pixels=svc.config.max_source_pixels)
+    svc.cache.store(key, result.format.extension, result.data)
+    name_out = _download_name(source, result.format.extension)
+    response = _send(io.BytesIO(result.data), result.format.mimetype, name_out, key, source)
+    response.headers["X-Cache"] = "MISS"
+    return response
 
 
 def _download_name(source: Source, extension: str) -> str:
@@ -114,7 +140,22 @@ def index() -> str:
     if not svc.config.index:
         abort(404, description="the index page is off; set PIXSERVE_INDEX=1 to show it")
     names = sorted(_image_names(svc.config.root))[:INDEX_LIMIT]
-    return render_template("index.html", names=names, srcset_widths=(320, 640, 960, 1280))
+    hero, widths = _hero(svc.config, names)
+    return render_template("index.html", names=names, hero=hero, srcset_widths=widths)
+
+
+SRCSET_WIDTHS = (320, 640, 960, 1280, 1920)
+
+
+def _hero(config: Config, names: list[str]) -> tuple[str | None, list[int]]:
+    """The biggest picture, with the srcset widths that do not exceed its own width."""
+    for name in sorted(names, key=lambda n: (config.root / n).stat().st_size, reverse=True):
+        try:
+            width, _ = upright_size((config.root / name).read_bytes(), config.max_source_pixels)
+        except (TransformError, OSError):
+            continue
+        return name, [w for w in SRCSET_WIDTHS if w < width] + [width]
+    return None, []
 
 
 def _image_names(root: Path) -> list[str]:

@@ -318,7 +318,8 @@ def test_index_page_shows_the_images(make_app: MakeApp) -> None:
     client = make_app(index=True).test_client()
     page = client.get("/").get_data(as_text=True)
     assert 'src="/image/photo.jpg?w=300"' in page
-    assert "srcset=" in page and "320w" in page and "1280w" in page
+    assert "srcset=" in page and "320w" in page and "640w" in page and "800w" in page
+    assert "960w" not in page  # the 800-px photo is never offered wider than it is
     assert ".hidden" not in page and "notes.txt" not in page
     for src in ("/image/photo.jpg?w=300", "/image/sub/alpha.png?w=200&h=200&fit=cover"):
         assert src.replace("&", "&amp;") in page or src in page
@@ -327,3 +328,23 @@ def test_index_page_shows_the_images(make_app: MakeApp) -> None:
 
 def test_app_is_a_flask_app(app: Flask) -> None:
     assert "pixserve" in app.extensions
+
+
+def test_relative_cache_dir_is_taken_from_the_working_directory(
+    make_app: MakeApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    client = make_app(cache_dir=Path("relative-cache")).test_client()
+    assert client.get("/image/photo.jpg?w=60").headers["X-Cache"] == "MISS"
+    hit = client.get("/image/photo.jpg?w=60")
+    assert hit.status_code == 200 and hit.headers["X-Cache"] == "HIT"
+    assert list((tmp_path / "relative-cache").glob("*/*/*"))
+
+
+def test_entry_evicted_between_lookup_and_send_is_recomputed(
+    app: Flask, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    cache = app.extensions["pixserve"].cache
+    monkeypatch.setattr(cache, "lookup", lambda key, extensions: tmp_path / "gone.png")
+    response = app.test_client().get("/image/photo.jpg?w=70&fmt=png")
+    assert response.status_code == 200 and response.headers["X-Cache"] == "MISS"

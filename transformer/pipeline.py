@@ -26,6 +26,7 @@ from .steps.orient import auto_orient, read_orientation
 from .steps.resize import resize
 
 DEFAULT_MAX_SOURCE_PIXELS = 50_000_000
+_TRANSPOSING = {5, 6, 7, 8}  # EXIF orientations that swap width and height
 
 PIPELINE: tuple[Step, ...] = (
     shrink_on_load,
@@ -87,6 +88,13 @@ def open_image(source: bytes, max_pixels: int = DEFAULT_MAX_SOURCE_PIXELS) -> Im
     return image
 
 
+def upright_size(source: bytes, max_pixels: int = DEFAULT_MAX_SOURCE_PIXELS) -> tuple[int, int]:
+    """The displayed (EXIF-oriented) size, read from the header without decoding."""
+    image = open_image(source, max_pixels)
+    width, height = image.size
+    return (height, width) if read_orientation(image) in _TRANSPOSING else (width, height)
+
+
 def transform(
     source: bytes,
     options: Options,
@@ -97,7 +105,7 @@ def transform(
     """Run the pipeline. `output` None means: PNG if the result has alpha, else JPEG."""
     image = open_image(source, max_source_pixels)
     orientation = read_orientation(image)
-    upright = image.size[::-1] if orientation in (5, 6, 7, 8) else image.size
+    upright = image.size[::-1] if orientation in _TRANSPOSING else image.size
     ctx = Context(
         image=image,
         options=options,
