@@ -1,0 +1,420 @@
+"""Request-path benchmark: what a real server adds on top of the imaging work.
+
+Why: a cold request should cost little more than decoding, resizing and encoding;
+a cache hit and a 304 should cost almost nothing. This starts `pixserve serve` (one
+worker, one thread, a fresh cache) on a free loopback port and times, over one
+keep-alive connection per phase:
+
+- miss: a cold result, made cold by a distinct `v=` token per request (after one
+  untimed warm-up miss), interleaved round by round with the in-process runs below so
+  that background load hits all of them alike;
+- hit: the same URL repeated, served from the disk cache;
+- 304: the same URL with `If-None-Match` set to its ETag.
+
+In-process, without HTTP, it times the bare codec floor (Pillow open + draft + load +
+LANCZOS resize with reducing_gap 3 + encode with `transformer.encode`'s settings) and
+the full `transformer.transform`, so the ratios show what Flask, gunicorn, the cache
+and the transformer's extra steps (orientation, colour, metadata) cost. It checks
+statuses, `X-Cache` and Content-Type and fails loudly on anything unexpected.
+
+Run: `.venv/bin/python benchmarks/request_path.py` (under a minute on 2 cores).
+Prints a Markdown report and writes it to `benchmarks/out/request_path.md`.
+"""
+
+from __future__ import annotations
+
+import http.client
+import io
+import math
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType, TracebackType
+from urllib.parse import parse_qsl, quote
+
+from PIL import Image
+
+from transformer import FORMATS, Format, Options, parse_options, transform
+from transformer.encode import encode
+from transformer.geometry import plan
+from transformer.steps.resize import REDUCING_GAP
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT.parent / "shared" / "corpus"
+OUT = ROOT / "benchmarks" / "out" / "request_path.md"
+PIXSERVE = ROOT / ".venv" / "bin" / "pixserve"
+HOST = "127.0.0.1"
+
+STREET = "photos/street-2725x2225.jpg"
+GAIN_MAP = "photos/gain-map-3840x2160.jpg"
+CASES: tuple[tuple[str, str], ...] = (
+    (STREET, "w=300&fmt=webp"),
+    (STREET, "w=640&fmt=jpeg"),
+    (STREET, "w=1280&fmt=avif"),
+    (STREET, "w=200&h=200&fit=cover&fmt=webp"),
+    (GAIN_MAP, "w=300&fmt=webp"),
+)
+MISSES = 15
+HITS = 100
+REVALIDATIONS = 100
+START_TIMEOUT = 30.0
+RUN_TOKEN = f"{os.getpid()}-{time.time_ns()}"
+
+
+class BenchmarkError(RuntimeError):
+    """Something the benchmark did not expect: a wrong status, header or size."""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((HOST, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class Server:
+    """`pixserve serve` in a subprocess with a fresh cache; always stopped on exit."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self._temp = tempfile.TemporaryDirectory(prefix="pixserve-bench-")
+        self.log_path = Path(self._temp.name) / "server.log"
+        self._process: subprocess.Popen[bytes] | None = None
+        self._saved_log = ""
+
+    def __enter__(self) -> Server:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _start(self) -> None:
+        cache_dir = Path(self._temp.name) / "cache"
+        command = [
+            str(PIXSERVE),
+            "serve",
+            "--root",
+            str(CORPUS),
+            "--cache-dir",
+            str(cache_dir),
+            "--host",
+            HOST,
+            "--port",
+            str(self.port),
+            "--workers",
+            "1",
+            "--threads",
+            "1",
+        ]
+        # The server's settings come from its flags only, not from this shell.
+        env = {key: value for key, value in os.environ.items() if not key.startswith("PIXSERVE_")}
+        with open(self.log_path, "wb") as log:
+            self._process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env
+            )
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            if self._process.poll() is not None:
+                raise BenchmarkError(
+                    f"the server exited with status {self._process.returncode} at start-up"
+                )
+            try:
+                probe = http.client.HTTPConnection(HOST, self.port, timeout=2)
+                probe.request("GET", "/")
+                probe.getresponse().read()  # any answer (the index is a 404 when off) will do
+                probe.close()
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise BenchmarkError(
+                        f"the server did not answer on {HOST}:{self.port} "
+                        f"within {START_TIMEOUT:.0f} s"
+                    ) from None
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.terminate()  # gunicorn's master stops its worker on SIGTERM
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+        self._saved_log = self.log_tail()
+        self._temp.cleanup()
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return self._saved_log
+        return "\n".join(text.splitlines()[-lines:])
+
+    def connect(self) -> http.client.HTTPConnection:
+        return http.client.HTTPConnection(HOST, self.port, timeout=60)
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    headers: http.client.HTTPMessage
+    body: bytes
+    ms: float
+
+
+class Client:
+    """One keep-alive connection; reopened (untimed) if the server closed it while idle."""
+
+    def __init__(self, server: Server) -> None:
+        self._server = server
+        self._connection = server.connect()
+
+    def close(self) -> None:
+        self._connection.close()
+
+    def get(self, path: str, headers: dict[str, str] | None = None) -> Reply:
+        """One timed GET, body read to the end."""
+        try:
+            return self._get(path, headers or {})
+        except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+            # gunicorn drops idle keep-alive connections after 2 s; a GET is safe to resend.
+            self._connection.close()
+            self._connection = self._server.connect()
+            return self._get(path, headers or {})
+
+    def _get(self, path: str, headers: dict[str, str]) -> Reply:
+        start = time.perf_counter()
+        self._connection.request("GET", path, headers=headers)
+        response = self._connection.getresponse()
+        body = response.read()
+        ms = (time.perf_counter() - start) * 1000
+        return Reply(response.status, response.headers, body, ms)
+
+
+def expect(reply: Reply, path: str, status: int, cache: str | None, mimetype: str | None) -> None:
+    """Fail loudly when a reply is not what this phase must produce."""
+    problems = []
+    if reply.status != status:
+        problems.append(f"status {reply.status}, expected {status}")
+    if cache is not None and reply.headers.get("X-Cache") != cache:
+        problems.append(f"X-Cache {reply.headers.get('X-Cache')!r}, expected {cache!r}")
+    if mimetype is not None and reply.headers.get("Content-Type") != mimetype:
+        problems.append(f"Content-Type {reply.headers.get('Content-Type')!r}, expected {mimetype}")
+    if status == 304 and reply.body:
+        problems.append(f"a 304 with a {len(reply.body)}-byte body")
+    if problems:
+        body = reply.body[:500].decode("utf-8", errors="replace") if reply.status != 200 else ""
+        raise BenchmarkError(f"GET {path}: " + "; ".join(problems) + (f"\n{body}" if body else ""))
+
+
+def median_p90(values: Sequence[float]) -> tuple[float, float]:
+    ordered = sorted(values)
+    return statistics.median(ordered), ordered[math.ceil(0.9 * len(ordered)) - 1]
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    query: str
+    size: int
+    miss: tuple[float, float]
+    hit: tuple[float, float]
+    revalidate: float
+    floor: float
+    transform: float
+
+
+def codec_floor(source: bytes, options: Options, fmt: Format) -> Image.Image:
+    """The least any server must do: open, draft, load, resize, (crop), encode."""
+    with Image.open(io.BytesIO(source)) as image:
+        geometry = plan(image.size, options.box, options.fit)
+        image.draft(image.mode, geometry.resize)
+        image.load()
+        resized = image.resize(geometry.resize, Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
+    if resized.size != geometry.canvas:
+        left, top = (-offset for offset in geometry.offset)
+        resized = resized.crop((left, top, left + geometry.canvas[0], top + geometry.canvas[1]))
+    encode(resized, fmt, options.quality)
+    return resized
+
+
+def clock(run: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    run()
+    return (time.perf_counter() - start) * 1000
+
+
+def measure_case(server: Server, name: str, query: str) -> Row:
+    """All phases for one URL, each reply checked.
+
+    Misses, codec-floor runs and transform() runs are interleaved round by round, so
+    background load on a shared machine hits all three alike and the ratios hold.
+    """
+    source = (CORPUS / name).read_bytes()
+    options = parse_options(parse_qsl(query, keep_blank_values=True))
+    fmt = FORMATS[options.fmt]
+    base = f"/image/{quote(name)}?{query}"
+    client = Client(server)
+    try:
+        # Untimed warm-up of the worker and of this process; also fills the cache.
+        warm = client.get(base)
+        expect(warm, base, 200, "MISS", fmt.mimetype)
+        with Image.open(io.BytesIO(warm.body)) as served:
+            size = served.size
+        floor_size = codec_floor(source, options, fmt).size
+        result_size = transform(source, options, fmt).size
+        if not size == floor_size == result_size:
+            raise BenchmarkError(
+                f"{base}: sizes differ: server {size}, floor {floor_size}, transform {result_size}"
+            )
+
+        misses, floors, transforms = [], [], []
+        for n in range(MISSES):
+            path = f"{base}&v={RUN_TOKEN}-{n}"
+            reply = client.get(path)
+            expect(reply, path, 200, "MISS", fmt.mimetype)
+            misses.append(reply.ms)
+            floors.append(clock(lambda: codec_floor(source, options, fmt)))
+            transforms.append(clock(lambda: transform(source, options, fmt)))
+
+        hit = client.get(base)
+        expect(hit, base, 200, "HIT", fmt.mimetype)
+        if hit.body != warm.body:
+            raise BenchmarkError(f"GET {base}: the cached bytes differ from the first response")
+        hits = []
+        for _ in range(HITS):
+            reply = client.get(base)
+            expect(reply, base, 200, "HIT", fmt.mimetype)
+            hits.append(reply.ms)
+
+        etag = hit.headers.get("ETag")
+        if not etag:
+            raise BenchmarkError(f"GET {base}: no ETag on a cache hit")
+        revalidations = []
+        for _ in range(REVALIDATIONS):
+            reply = client.get(base, {"If-None-Match": etag})
+            expect(reply, base, 304, None, None)
+            revalidations.append(reply.ms)
+    finally:
+        client.close()
+    return Row(
+        name=name,
+        query=query,
+        size=len(hit.body),
+        miss=median_p90(misses),
+        hit=median_p90(hits),
+        revalidate=statistics.median(revalidations),
+        floor=statistics.median(floors),
+        transform=statistics.median(transforms),
+    )
+
+
+def check_corpus() -> None:
+    if not CORPUS.is_dir():
+        sys.exit(
+            f"request_path.py: the image corpus is missing: {CORPUS} is not a directory.\n"
+            "It lives in ../shared/corpus/ next to the project root; see its README."
+        )
+    missing = sorted({str(CORPUS / name) for name, _ in CASES if not (CORPUS / name).is_file()})
+    if missing:
+        sys.exit("request_path.py: corpus images missing: " + ", ".join(missing))
+    if not PIXSERVE.is_file():
+        sys.exit(f"request_path.py: {PIXSERVE} is missing; run `make` to build the venv first")
+
+
+def render(rows: Sequence[Row], seconds: float) -> str:
+    header = [
+        "image",
+        "query",
+        "bytes",
+        "miss med",
+        "miss p90",
+        "hit med",
+        "hit p90",
+        "304 med",
+        "codec floor",
+        "transform()",
+        "miss/floor",
+        "miss/transform",
+    ]
+    lines = [
+        "# Request path",
+        "",
+        f"`pixserve serve --workers 1 --threads 1`, fresh cache, loopback, keep-alive; "
+        f"{os.cpu_count()} CPUs. Times in ms. miss: median/p90 of {MISSES} cold results "
+        f"(distinct `v=`); hit: median/p90 of {HITS}; 304: median of {REVALIDATIONS} "
+        f"`If-None-Match` revalidations; codec floor and transform(): in-process medians "
+        f"of {MISSES}.",
+        "",
+        "| " + " | ".join(header) + " |",
+        "| --- | --- | " + " | ".join("---:" for _ in header[2:]) + " |",
+    ]
+    for row in rows:
+        cells = [
+            Path(row.name).name,
+            f"`{row.query}`",
+            f"{row.size:,}",
+            f"{row.miss[0]:.1f}",
+            f"{row.miss[1]:.1f}",
+            f"{row.hit[0]:.2f}",
+            f"{row.hit[1]:.2f}",
+            f"{row.revalidate:.2f}",
+            f"{row.floor:.1f}",
+            f"{row.transform:.1f}",
+            f"{row.miss[0] / row.floor:.2f}",
+            f"{row.miss[0] / row.transform:.2f}",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", f"_Run time {seconds:.0f} s._"]
+    return "\n".join(lines) + "\n"
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)  # unwinds through `with Server()`, which stops it
+
+
+def main() -> int:
+    check_corpus()
+    signal.signal(signal.SIGTERM, _terminate)
+    started = time.perf_counter()
+    rows = []
+    server = Server()
+    try:
+        with server:
+            for name, query in CASES:
+                rows.append(measure_case(server, name, query))
+                print(f"  {name}?{query} done", file=sys.stderr)
+    except (BenchmarkError, OSError, http.client.HTTPException) as error:
+        print(f"request_path.py: FAILED: {error}", file=sys.stderr)
+        print(f"--- server log (last lines) ---\n{server.log_tail()}", file=sys.stderr)
+        return 1
+
+    report = render(rows, time.perf_counter() - started)
+    print(report, end="")
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(report, encoding="utf-8")
+    print(f"(written to {OUT.relative_to(ROOT)})", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
