@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 
 import pytest
 from PIL import Image
@@ -206,3 +208,21 @@ def test_pixel_limit_is_checked_from_the_header() -> None:
     with pytest.raises(ImageTooLarge, match="10000 pixels"):
         transform(source, Options(width=10), FORMATS["png"], max_source_pixels=9999)
     assert transform(source, Options(width=10), FORMATS["png"], max_source_pixels=10000)
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG that declares a size but holds no pixels: what a decompression bomb looks like."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body)
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", b"") + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("side", [8000, 12_000, 70_000])  # 64 MP, 144 MP, 4.9 GP
+def test_declared_size_over_the_limit_is_422_without_decoding(side: int) -> None:
+    with pytest.raises(ImageTooLarge) as caught:
+        transform(png_header_only(side, side), Options(width=100), FORMATS["png"])
+    assert caught.value.status == 422 and "pixels" in caught.value.detail

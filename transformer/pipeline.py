@@ -73,8 +73,9 @@ def open_image(source: bytes, max_pixels: int = DEFAULT_MAX_SOURCE_PIXELS) -> Im
     formats = ["JPEG", "MPO"] if sniffed == "JPEG" else [sniffed]
     try:
         image = Image.open(io.BytesIO(source), formats=formats)
-    except Image.DecompressionBombError as error:
-        raise ImageTooLarge(f"the image is larger than {max_pixels} pixels") from error
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        # Pillow's own guard, before ours; its message gives the size in pixels.
+        raise ImageTooLarge(f"the image is too large to decode: {error}") from error
     except UnidentifiedImageError as error:
         raise UndecodableImage(f"the {sniffed} header cannot be read") from error
     except DECODE_ERRORS as error:
