@@ -2,5 +2,6 @@
 
 from .app import create_app
 from .config import Config, ConfigError
+from .signing import sign_url
 
-__all__ = ["Config", "ConfigError", "create_app"]
+__all__ = ["Config", "ConfigError", "create_app", "sign_url"]

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, Response
 
 from cache import DiskCache
-from transformer import Limits
 
 from . import problems
 from .config import Config
@@ -18,8 +17,16 @@ def create_app(config: Config) -> Flask:
     app.extensions["pixserve"] = Services(
         config=config,
         cache=DiskCache(config.cache_dir, config.cache_max_bytes),
-        limits=Limits(max_dimension=config.max_dimension),
+        limits=config.query_limits(),
+        image_limits=config.image_limits(),
     )
     app.register_blueprint(blueprint)
     problems.register(app)
+    app.after_request(_no_sniffing)
     return app
+
+
+def _no_sniffing(response: Response) -> Response:
+    """Every response says its type is final: no browser may guess HTML from bytes."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

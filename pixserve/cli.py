@@ -12,8 +12,11 @@ from typing import Any
 
 from flask import Flask
 
+from transformer import TransformError
+
 from .app import create_app
 from .config import ENV_PREFIX, Config, ConfigError, parse_setting
+from .signing import sign_url
 
 # Image work is CPU-bound and Pillow releases the GIL while it decodes, resizes and
 # encodes, so one process per core with a couple of threads each keeps the cores
@@ -42,6 +45,12 @@ def _parser() -> argparse.ArgumentParser:
 
     samples = commands.add_parser("samples", help="draw the sample images into a folder")
     samples.add_argument("directory", type=Path)
+
+    sign = commands.add_parser(
+        "sign", help="print URL with its signature (key: the first of PIXSERVE_SIGNING_KEYS)"
+    )
+    sign.add_argument("url", help="e.g. /image/photos/street.jpg?w=300&fmt=webp")
+    sign.add_argument("--key", help="sign with this key instead")
     return parser
 
 
@@ -53,7 +62,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         for path in draw_samples(args.directory):
             print(path)
         return 0
+    if args.command == "sign":
+        return _sign(args)
     return _serve(args)
+
+
+def _sign(args: argparse.Namespace) -> int:
+    """Sign with the server's own rules: its presets and limits come from the environment."""
+    try:
+        config = Config.load(os.environ, root=Path(os.environ.get(ENV_PREFIX + "ROOT", ".")))
+        key = args.key or (config.signing_keys[0] if config.signing_keys else None)
+        if key is None:
+            raise ConfigError("signing_keys: set PIXSERVE_SIGNING_KEYS or pass --key")
+        print(sign_url(args.url, key, config.query_limits()))
+    except (ConfigError, TransformError) as error:
+        print(f"pixserve sign: {error}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def _serve(args: argparse.Namespace) -> int:

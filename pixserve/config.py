@@ -14,11 +14,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
+
+from transformer import FORMATS, ImageLimits, InvalidOption, Limits, parse_options
+from transformer.options import FORMAT_ALIASES, canonical_text
 
 ENV_PREFIX = "PIXSERVE_"
 _SIZE = re.compile(r"\s*([0-9]+)\s*(|b|k|kb|kib|m|mb|mib|g|gb|gib|t|tb|tib)\s*", re.IGNORECASE)
 _UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 _TRUE = {"1", "true", "yes", "on"}
+MIN_KEY_LENGTH = 16
 _FALSE = {"0", "false", "no", "off", ""}
 
 
@@ -43,6 +48,18 @@ class Config:
     max_source_pixels: int = 50_000_000
     avif: bool = False
     index: bool = False
+    # Defences for a public server (SECURITY.md explains each).
+    signing_keys: tuple[str, ...] = field(default=(), repr=False)
+    allowed_widths: tuple[int, ...] = ()
+    allowed_heights: tuple[int, ...] = ()
+    allowed_qualities: tuple[int, ...] = ()
+    allowed_formats: tuple[str, ...] = ()
+    presets: dict[str, str] = field(default_factory=dict)
+    only_presets: bool = False
+    max_source_bytes: int = 50 << 20
+    max_output_pixels: int = 50_000_000
+    max_frames: int = 256
+    time_limit: float = 10.0
 
     def __post_init__(self) -> None:
         # Relative paths mean "from where pixserve was started", not from wherever a
@@ -61,8 +78,60 @@ class Config:
             raise ConfigError("max_age: must be 0 or more seconds")
         if not 1 <= self.max_dimension <= 65535:
             raise ConfigError("max_dimension: must be from 1 to 65535 pixels")
-        if self.max_source_pixels < 1:
-            raise ConfigError("max_source_pixels: must be at least 1")
+        for name in ("max_source_pixels", "max_source_bytes", "max_output_pixels", "max_frames"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name}: must be at least 1")
+        if not 0 < self.time_limit <= 3600:
+            raise ConfigError("time_limit: must be more than 0 and at most 3600 seconds")
+        if any(len(key) < MIN_KEY_LENGTH for key in self.signing_keys):
+            raise ConfigError(
+                f"signing_keys: each key needs at least {MIN_KEY_LENGTH} characters "
+                "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+            )
+        if self.only_presets and not self.presets:
+            raise ConfigError("only_presets: set presets too, or no URL can be served")
+        self.query_limits()  # a preset that does not parse stops start-up
+
+    def query_limits(self) -> Limits:
+        """The parser's rules: maximum size, allowlists and presets."""
+        allowed = {
+            param: frozenset(canonical_text(value) for value in values)
+            for param, values in (
+                ("w", self.allowed_widths),
+                ("h", self.allowed_heights),
+                ("q", self.allowed_qualities),
+            )
+            if values
+        }
+        if self.allowed_formats:
+            allowed["fmt"] = frozenset(FORMAT_ALIASES.get(f, f) for f in self.allowed_formats)
+        bad_formats = set(allowed.get("fmt", ())) - set(FORMATS)
+        if bad_formats:
+            raise ConfigError(f"allowed_formats: unknown formats {', '.join(sorted(bad_formats))}")
+        presets: dict[str, tuple[tuple[str, str], ...]] = {}
+        plain = Limits(max_dimension=self.max_dimension)
+        for name, query in self.presets.items():
+            try:
+                pairs = tuple(parse_qsl(query, keep_blank_values=True, strict_parsing=True))
+                parse_options(pairs, plain)
+            except (ValueError, InvalidOption) as error:
+                raise ConfigError(
+                    f"presets: preset {name!r} is not a valid query: {error}"
+                ) from None
+            presets[name] = pairs
+        return Limits(
+            max_dimension=self.max_dimension,
+            allowed=allowed,
+            presets=presets,
+            only_presets=self.only_presets,
+        )
+
+    def image_limits(self) -> ImageLimits:
+        return ImageLimits(
+            max_source_pixels=self.max_source_pixels,
+            max_output_pixels=self.max_output_pixels,
+            max_frames=self.max_frames,
+        )
 
     @classmethod
     def load(cls, environ: Mapping[str, str], **overrides: Any) -> Config:
@@ -92,6 +161,20 @@ def parse_setting(name: str, kind: str, raw: str) -> Any:
         if lowered in _TRUE | _FALSE:
             return lowered in _TRUE
         raise ConfigError(f"{name}: expected true or false, got {raw!r}")
+    if kind == "float":
+        try:
+            return float(raw)
+        except ValueError:
+            raise ConfigError(f"{name}: expected a number, got {raw!r}") from None
+    if kind.startswith("tuple["):
+        items = [item.strip() for item in raw.split(",") if item.strip()]
+        item_kind = kind[len("tuple[") :].split(",")[0]
+        return tuple(parse_setting(name, item_kind, item) for item in items)
+    if kind == "dict[str, str]":
+        entries = [entry.strip() for entry in raw.split(";") if entry.strip()]
+        if not all(":" in entry for entry in entries):
+            raise ConfigError(f"{name}: expected NAME:QUERY entries separated by ';', got {raw!r}")
+        return dict(entry.split(":", 1) for entry in entries)
     if kind == "int":
         match = _SIZE.fullmatch(raw)
         if match is None:

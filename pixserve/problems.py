@@ -13,6 +13,12 @@ log = logging.getLogger(__name__)
 
 MIMETYPE = "application/problem+json"
 TYPE_PREFIX = "urn:pixserve:problem:"
+# A bad URL stays bad, so a CDN may keep those answers briefly; any other error may
+# be transient (a limit, an overloaded worker) and must not be cached.
+CACHEABLE_STATUSES = {400, 404}
+CACHEABLE_MAX_AGE = 60
+RETRY_AFTER_SECONDS = 10
+_HTML_SENSITIVE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "'": "\\u0027"})
 
 
 def problem(
@@ -27,9 +33,17 @@ def problem(
     }
     if param is not None:
         body["param"] = param
-    response = Response(json.dumps(body), status=status, mimetype=MIMETYPE)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.cache_control.no_store = True
+    # JSON-escaped, and with <, >, & and ' as \u escapes, so no client input in a
+    # message can ever be read as markup, even by a browser that ignores the type.
+    text = json.dumps(body).translate(_HTML_SENSITIVE)
+    response = Response(text, status=status, mimetype=MIMETYPE)
+    if status in CACHEABLE_STATUSES:
+        response.cache_control.public = True
+        response.cache_control.max_age = CACHEABLE_MAX_AGE
+    else:
+        response.cache_control.no_store = True
+    if status == 503:
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
 

@@ -13,6 +13,8 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from cache import DiskCache
 from transformer import (
     BY_EXTENSION,
+    ImageLimits,
+    ImageTooLarge,
     Limits,
     Options,
     TransformError,
@@ -23,8 +25,10 @@ from transformer import (
 )
 
 from .config import Config
+from .deadline import Deadline
 from .keys import cache_key
 from .negotiate import Choice, choose
+from .signing import split_signature, verify
 from .sources import Source, find_source
 
 blueprint = Blueprint("pixserve", __name__)
@@ -37,6 +41,7 @@ class Services:
     config: Config
     cache: DiskCache
     limits: Limits
+    image_limits: ImageLimits
 
 
 def services() -> Services:
@@ -48,12 +53,19 @@ def services() -> Services:
 def image(name: str) -> Response:
     """Serve `name` transformed by the query; GET and HEAD."""
     svc = services()
-    options = parse_options(request.args.items(multi=True), svc.limits)
+    pairs, given_signature = split_signature(request.args.items(multi=True))
+    options = parse_options(pairs, svc.limits)
+    if svc.config.signing_keys:  # before the file system is touched
+        verify(svc.config.signing_keys, request.path, options.canonical(), given_signature)
     source = find_source(svc.config.root, name)
     if source is None:
         abort(404, description=f"no image named {name!r}")
     if source.format is None:
         raise UnsupportedImage(f"{name!r} is not an image format pixserve reads")
+    if source.size > svc.config.max_source_bytes:
+        raise ImageTooLarge(
+            f"the file is {source.size} bytes; the limit is {svc.config.max_source_bytes} bytes"
+        )
     choice = choose(options.fmt, request.accept_mimetypes, source.format, svc.config.avif)
     key = cache_key(source, options, choice)
 
@@ -88,7 +100,8 @@ def _serve_miss(
         data = source.read()
     except OSError:
         abort(404, description=f"no image named {source.name!r}")  # removed since the lookup
-    result = transform(data, options, choice.format, max_source_pixels=svc.config.max_source_pixels)
+    with Deadline(svc.config.time_limit):
+        result = transform(data, options, choice.format, svc.image_limits)
     svc.cache.store(key, result.format.extension, result.data)
     name_out = _download_name(source, result.format.extension)
     response = _send(io.BytesIO(result.data), result.format.mimetype, name_out, key, source)
@@ -123,7 +136,6 @@ def _decorate(
     response.cache_control.public = True
     response.cache_control.max_age = config.max_age
     response.cache_control.no_cache = None
-    response.headers["X-Content-Type-Options"] = "nosniff"
     if choice.negotiated:
         response.vary.add("Accept")
     return response
@@ -151,7 +163,7 @@ def _hero(config: Config, names: list[str]) -> tuple[str | None, list[int]]:
     """The biggest picture, with the srcset widths that do not exceed its own width."""
     for name in sorted(names, key=lambda n: (config.root / n).stat().st_size, reverse=True):
         try:
-            width, _ = upright_size((config.root / name).read_bytes(), config.max_source_pixels)
+            width, _ = upright_size((config.root / name).read_bytes(), config.image_limits())
         except (TransformError, OSError):
             continue
         return name, [w for w in SRCSET_WIDTHS if w < width] + [width]

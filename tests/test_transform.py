@@ -12,7 +12,9 @@ from PIL import Image
 from tests.conftest import encode, gradient
 from transformer import (
     FORMATS,
+    ImageLimits,
     ImageTooLarge,
+    InvalidOption,
     Options,
     UndecodableImage,
     UnsupportedImage,
@@ -206,8 +208,31 @@ def test_truncated_source_is_not_passed_through() -> None:
 def test_pixel_limit_is_checked_from_the_header() -> None:
     source = encode(gradient((100, 100)), "PNG")
     with pytest.raises(ImageTooLarge, match="10000 pixels"):
-        transform(source, Options(width=10), FORMATS["png"], max_source_pixels=9999)
-    assert transform(source, Options(width=10), FORMATS["png"], max_source_pixels=10000)
+        transform(source, Options(width=10), FORMATS["png"], ImageLimits(max_source_pixels=9999))
+    assert transform(
+        source, Options(width=10), FORMATS["png"], ImageLimits(max_source_pixels=10000)
+    )
+
+
+def test_output_pixel_limit_names_the_parameter() -> None:
+    source = encode(gradient((400, 300)), "PNG")
+    limits = ImageLimits(max_output_pixels=100 * 100)
+    assert transform(source, Options(width=100, height=100, fit=Fit.COVER), FORMATS["png"], limits)
+    with pytest.raises(InvalidOption) as caught:
+        transform(source, Options(width=101, height=100, fit=Fit.FILL), FORMATS["png"], limits)
+    assert caught.value.param == "w" and "10100 pixels" in caught.value.detail
+    with pytest.raises(InvalidOption) as caught:
+        transform(source, Options(height=300), FORMATS["png"], limits)
+    assert caught.value.param == "h"
+
+
+def test_frame_limit_is_checked_before_decoding() -> None:
+    frames = [Image.new("L", (8, 8), n * 50) for n in range(5)]
+    gif = io.BytesIO()
+    frames[0].save(gif, "GIF", save_all=True, append_images=frames[1:], duration=50)
+    assert transform(gif.getvalue(), Options(width=4), FORMATS["png"], ImageLimits(max_frames=5))
+    with pytest.raises(ImageTooLarge, match="5 frames"):
+        transform(gif.getvalue(), Options(width=4), FORMATS["png"], ImageLimits(max_frames=4))
 
 
 def png_header_only(width: int, height: int) -> bytes:

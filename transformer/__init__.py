@@ -3,7 +3,7 @@
 from .errors import ImageTooLarge, InvalidOption, TransformError, UndecodableImage, UnsupportedImage
 from .formats import BY_EXTENSION, FORMATS, Format
 from .options import AUTO, Fit, Limits, Options, parse_options
-from .pipeline import SOURCE_OUTPUT_FORMATS, Result, transform, upright_size
+from .pipeline import SOURCE_OUTPUT_FORMATS, ImageLimits, Result, transform, upright_size
 from .sniff import SNIFF_BYTES, sniff_format
 
 # Part of every cache key and ETag: bump it whenever the same request could produce
@@ -19,6 +19,7 @@ __all__ = [
     "VERSION",
     "Fit",
     "Format",
+    "ImageLimits",
     "ImageTooLarge",
     "InvalidOption",
     "Limits",

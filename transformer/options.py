@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -67,22 +67,12 @@ class Options:
 
     def canonical(self) -> str:
         """The normal query string: sorted keys, defaults dropped, numbers normalised."""
-        pairs: dict[str, str] = {}
-        if self.dpr != 1.0:
-            pairs["dpr"] = _format_number(self.dpr)
-        if self.fit is not Fit.INSIDE:
-            pairs["fit"] = self.fit.value
-        if self.fmt != AUTO:
-            pairs["fmt"] = self.fmt
-        if self.height is not None:
-            pairs["h"] = str(self.height)
-        if self.quality is not None:
-            pairs["q"] = str(self.quality)
-        if self.version is not None:
-            pairs["v"] = self.version
-        if self.width is not None:
-            pairs["w"] = str(self.width)
-        return "&".join(f"{key}={value}" for key, value in sorted(pairs.items()))
+        pairs = [
+            f"{param}={canonical_text(getattr(self, field))}"
+            for param, field in sorted(FIELDS.items())
+            if getattr(self, field) != getattr(_DEFAULTS, field)
+        ]
+        return "&".join(pairs)
 
     def normalised(self) -> Options:
         """Drop settings that cannot change the result, so they never split the cache."""
@@ -92,6 +82,28 @@ class Options:
             dpr=self.dpr if self.resizes else 1.0,
             fit=self.fit if both else Fit.INSIDE,
         )
+
+
+_DEFAULTS = Options()
+# Query parameter -> Options field.
+FIELDS = {
+    "w": "width",
+    "h": "height",
+    "dpr": "dpr",
+    "fit": "fit",
+    "fmt": "fmt",
+    "q": "quality",
+    "v": "version",
+}
+
+
+def canonical_text(value: object) -> str:
+    """How a parsed value is spelled in the canonical query (and in allowlists)."""
+    if isinstance(value, StrEnum):
+        return str(value.value)
+    if isinstance(value, float):
+        return _format_number(value)
+    return str(value)
 
 
 def _scaled(value: int | None, dpr: float) -> int | None:
@@ -107,37 +119,42 @@ def _format_number(value: float) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
-Parser = Callable[[str, str, "Limits"], tuple[str, Any]]
+Parser = Callable[[str, str, "Limits"], Any]
 
 
 @dataclass(frozen=True)
 class Limits:
-    """Bounds the parser enforces; come from the server's config."""
+    """What the parser accepts beyond each parameter's own range; from the server's config.
+
+    `allowed` maps a parameter to the canonical spellings it may take (an allowlist);
+    `presets` maps a preset name to the query pairs it stands for; with `only_presets`
+    a URL may name a preset (and a `v`) and nothing else.
+    """
 
     max_dimension: int = DEFAULT_MAX_DIMENSION
+    allowed: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    presets: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    only_presets: bool = False
 
 
-def _dimension(field: str) -> Parser:
-    def parse(name: str, raw: str, limits: Limits) -> tuple[str, Any]:
-        allowed = f"an integer from 1 to {limits.max_dimension}"
-        if not _INTEGER.fullmatch(raw) or not 1 <= int(raw) <= limits.max_dimension:
-            raise InvalidOption(f"{name} must be {allowed}, got {_show(raw)}", param=name)
-        return field, int(raw)
-
-    return parse
+def _dimension(name: str, raw: str, limits: Limits) -> Any:
+    allowed = f"an integer from 1 to {limits.max_dimension}"
+    if not _INTEGER.fullmatch(raw) or not 1 <= int(raw) <= limits.max_dimension:
+        raise InvalidOption(f"{name} must be {allowed}, got {_show(raw)}", param=name)
+    return int(raw)
 
 
-def _dpr(name: str, raw: str, limits: Limits) -> tuple[str, Any]:
+def _dpr(name: str, raw: str, limits: Limits) -> Any:
     allowed = f"a number from 1 to {MAX_DPR:g} (e.g. 1.5, 2)"
     value = float(raw) if _NUMBER.fullmatch(raw) else math.nan
     if not 1.0 <= value <= MAX_DPR:
         raise InvalidOption(f"{name} must be {allowed}, got {_show(raw)}", param=name)
-    return "dpr", round(value, 2)
+    return round(value, 2)
 
 
-def _fit(name: str, raw: str, limits: Limits) -> tuple[str, Any]:
+def _fit(name: str, raw: str, limits: Limits) -> Any:
     try:
-        return "fit", Fit(raw)
+        return Fit(raw)
     except ValueError:
         allowed = ", ".join(fit.value for fit in Fit)
         raise InvalidOption(
@@ -145,34 +162,34 @@ def _fit(name: str, raw: str, limits: Limits) -> tuple[str, Any]:
         ) from None
 
 
-def _fmt(name: str, raw: str, limits: Limits) -> tuple[str, Any]:
+def _fmt(name: str, raw: str, limits: Limits) -> Any:
     value = FORMAT_ALIASES.get(raw, raw)
     if value != AUTO and value not in FORMATS:
         allowed = ", ".join([AUTO, *FORMATS, *FORMAT_ALIASES])
         raise InvalidOption(f"{name} must be one of {allowed}, got {_show(raw)}", param=name)
-    return "fmt", value
+    return value
 
 
-def _quality(name: str, raw: str, limits: Limits) -> tuple[str, Any]:
+def _quality(name: str, raw: str, limits: Limits) -> Any:
     if not _INTEGER.fullmatch(raw) or not 1 <= int(raw) <= 100:
         raise InvalidOption(
             f"{name} must be an integer from 1 to 100, got {_show(raw)}", param=name
         )
-    return "quality", int(raw)
+    return int(raw)
 
 
-def _version(name: str, raw: str, limits: Limits) -> tuple[str, Any]:
+def _version(name: str, raw: str, limits: Limits) -> Any:
     if not _VERSION_TOKEN.fullmatch(raw):
         raise InvalidOption(
             f"{name} must be 1 to 64 characters of letters, digits and . _ ~ -, got {_show(raw)}",
             param=name,
         )
-    return "version", raw
+    return raw
 
 
 _PARSERS: dict[str, Parser] = {
-    "w": _dimension("width"),
-    "h": _dimension("height"),
+    "w": _dimension,
+    "h": _dimension,
     "dpr": _dpr,
     "fit": _fit,
     "fmt": _fmt,
@@ -180,23 +197,70 @@ _PARSERS: dict[str, Parser] = {
     "v": _version,
 }
 PARAMETERS = tuple(_PARSERS)
+PRESET = "preset"
+
+
+def _expand_presets(
+    pairs: list[tuple[str, str]], limits: Limits
+) -> list[tuple[str, str, str | None]]:
+    """Replace `preset=NAME` by its pairs, remembering which preset set each one."""
+    named = [raw for name, raw in pairs if name == PRESET]
+    if limits.only_presets:
+        extra = sorted({name for name, _ in pairs if name not in (PRESET, "v")})
+        if extra or not named:
+            presets = ", ".join(sorted(limits.presets)) or "(none configured)"
+            raise InvalidOption(
+                f"only presets are accepted here: use preset= one of {presets}"
+                + (f" instead of {', '.join(map(_show, extra))}" if extra else ""),
+                param=extra[0][:40] if extra else PRESET,
+            )
+    if len(named) > 1:
+        raise InvalidOption(f"{PRESET} is given more than once", param=PRESET)
+    expanded: list[tuple[str, str, str | None]] = []
+    if named:
+        preset = limits.presets.get(named[0])
+        if preset is None:
+            presets = ", ".join(sorted(limits.presets)) or "(none configured)"
+            raise InvalidOption(
+                f"{PRESET} must be one of {presets}, got {_show(named[0])}", param=PRESET
+            )
+        expanded += [(name, raw, named[0]) for name, raw in preset]
+    expanded += [(name, raw, None) for name, raw in pairs if name != PRESET]
+    return expanded
 
 
 def parse_options(pairs: Iterable[tuple[str, str]], limits: Limits | None = None) -> Options:
     """Build `Options` from query pairs, rejecting unknown, repeated and invalid ones."""
     limits = limits or Limits()
     fields: dict[str, Any] = {}
-    seen: set[str] = set()
-    for name, raw in pairs:
+    origins: dict[str, str | None] = {}
+    for name, raw, preset in _expand_presets(list(pairs), limits):
         parser = _PARSERS.get(name)
         if parser is None:
-            allowed = ", ".join(PARAMETERS)
+            allowed = ", ".join([*PARAMETERS, PRESET])
             raise InvalidOption(
                 f"unknown parameter {_show(name)}; the parameters are {allowed}", param=name[:40]
             )
-        if name in seen:
-            raise InvalidOption(f"{name} is given more than once", param=name)
-        seen.add(name)
-        field, value = parser(name, raw, limits)
-        fields[field] = value
+        if name in origins:
+            by = origins[name] or preset
+            detail = f"{name} is set by preset {by}" if by else f"{name} is given more than once"
+            raise InvalidOption(detail, param=name)
+        origins[name] = preset
+        value = parser(name, raw, limits)
+        allowed_values = limits.allowed.get(name)
+        if allowed_values is not None and value != AUTO:
+            if canonical_text(value) not in allowed_values:
+                shown = ", ".join(sorted(allowed_values, key=_natural))
+                raise InvalidOption(
+                    f"{name} must be one of {shown} on this server, got {_show(raw)}", param=name
+                )
+        fields[FIELDS[name]] = value
     return Options(**fields).normalised()
+
+
+def _natural(text: str) -> tuple[float, str]:
+    """Sort numbers as numbers and words alphabetically."""
+    try:
+        return (float(text), "")
+    except ValueError:
+        return (math.inf, text)

@@ -12,9 +12,9 @@ from PIL import Image, UnidentifiedImageError
 
 from .context import Context, Step
 from .encode import encode
-from .errors import ImageTooLarge, UndecodableImage, UnsupportedImage
+from .errors import ImageTooLarge, InvalidOption, UndecodableImage, UnsupportedImage
 from .formats import FORMATS, Format
-from .geometry import plan
+from .geometry import Geometry, plan
 from .options import Options
 from .sniff import SNIFF_BYTES, sniff_format
 from .steps.canvas import fit_canvas
@@ -53,6 +53,15 @@ SOURCE_OUTPUT_FORMATS: dict[str, Format] = {
 
 
 @dataclass(frozen=True)
+class ImageLimits:
+    """Bounds on the work one image may cost, checked before any pixel is decoded."""
+
+    max_source_pixels: int = DEFAULT_MAX_SOURCE_PIXELS
+    max_output_pixels: int = DEFAULT_MAX_SOURCE_PIXELS
+    max_frames: int = 256
+
+
+@dataclass(frozen=True)
 class Result:
     """Encoded bytes and what they are. `passthrough` means the source's own bytes."""
 
@@ -62,8 +71,9 @@ class Result:
     passthrough: bool = False
 
 
-def open_image(source: bytes, max_pixels: int = DEFAULT_MAX_SOURCE_PIXELS) -> Image.Image:
+def open_image(source: bytes, limits: ImageLimits | None = None) -> Image.Image:
     """Open the header only, refusing non-images (415) and oversized ones (422)."""
+    limits = limits or ImageLimits()
     sniffed = sniff_format(source[:SNIFF_BYTES])
     if sniffed is None:
         raise UnsupportedImage(
@@ -73,6 +83,7 @@ def open_image(source: bytes, max_pixels: int = DEFAULT_MAX_SOURCE_PIXELS) -> Im
     formats = ["JPEG", "MPO"] if sniffed == "JPEG" else [sniffed]
     try:
         image = Image.open(io.BytesIO(source), formats=formats)
+        frames = getattr(image, "n_frames", 1)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         # Pillow's own guard, before ours; its message gives the size in pixels.
         raise ImageTooLarge(f"the image is too large to decode: {error}") from error
@@ -81,17 +92,31 @@ def open_image(source: bytes, max_pixels: int = DEFAULT_MAX_SOURCE_PIXELS) -> Im
     except DECODE_ERRORS as error:
         raise UndecodableImage(f"the {sniffed} header cannot be read: {error}") from error
     width, height = image.size
-    if width * height > max_pixels:
+    if width * height > limits.max_source_pixels:
         raise ImageTooLarge(
             f"the image is {width}x{height} ({width * height} pixels); "
-            f"the limit is {max_pixels} pixels"
+            f"the limit is {limits.max_source_pixels} pixels"
+        )
+    if frames > limits.max_frames:
+        raise ImageTooLarge(
+            f"the image has {frames} frames; the limit is {limits.max_frames} frames"
         )
     return image
 
 
-def upright_size(source: bytes, max_pixels: int = DEFAULT_MAX_SOURCE_PIXELS) -> tuple[int, int]:
+def _check_output_size(geometry: Geometry, options: Options, limits: ImageLimits) -> None:
+    width, height = geometry.canvas
+    if width * height > limits.max_output_pixels:
+        raise InvalidOption(
+            f"the result would be {width}x{height} ({width * height} pixels); the limit is "
+            f"{limits.max_output_pixels} pixels: ask for a smaller w or h",
+            param="w" if options.width is not None or options.height is None else "h",
+        )
+
+
+def upright_size(source: bytes, limits: ImageLimits | None = None) -> tuple[int, int]:
     """The displayed (EXIF-oriented) size, read from the header without decoding."""
-    image = open_image(source, max_pixels)
+    image = open_image(source, limits)
     width, height = image.size
     return (height, width) if read_orientation(image) in _TRANSPOSING else (width, height)
 
@@ -100,11 +125,11 @@ def transform(
     source: bytes,
     options: Options,
     output: Format | None,
-    *,
-    max_source_pixels: int = DEFAULT_MAX_SOURCE_PIXELS,
+    limits: ImageLimits | None = None,
 ) -> Result:
     """Run the pipeline. `output` None means: PNG if the result has alpha, else JPEG."""
-    image = open_image(source, max_source_pixels)
+    limits = limits or ImageLimits()
+    image = open_image(source, limits)
     orientation = read_orientation(image)
     upright = image.size[::-1] if orientation in _TRANSPOSING else image.size
     ctx = Context(
@@ -120,6 +145,7 @@ def transform(
         decode(ctx)  # proves the file is whole before its bytes are served as they are
         assert output is not None
         return Result(source, output, upright, passthrough=True)
+    _check_output_size(ctx.geometry, options, limits)
     for step in PIPELINE:
         step(ctx)
     assert ctx.output is not None

@@ -1,0 +1,68 @@
+"""End a transform that runs past the time limit, without ending the worker.
+
+Pillow's C calls cannot be interrupted from outside, and signals only reach the main
+thread, while gunicorn's gthread workers run requests in other threads. So a timer
+thread raises `TimeLimitExceeded` *in the request's thread* with CPython's
+`PyThreadState_SetAsyncExc`: it takes effect at the next Python bytecode, which
+Pillow reaches between decoder chunks, between pipeline steps and after each encode.
+The worst-case overrun is the longest single C call (one resize or encode, bounded by
+`max_output_pixels`).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+from types import TracebackType
+
+from transformer import TransformError
+
+
+class TimeLimitExceeded(TransformError):
+    """The transform took longer than `time_limit`; retrying later may succeed."""
+
+    status = 503
+    title = "Service unavailable"
+    slug = "time-limit"
+
+    def __init__(self, detail: str = "the image took too long to process; try again later") -> None:
+        super().__init__(detail)
+
+
+def _raise_in(thread_id: int, exception: type[BaseException]) -> None:
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(thread_id), ctypes.py_object(exception)
+    )
+
+
+class Deadline:
+    """`with Deadline(seconds):` raises `TimeLimitExceeded` in this thread past `seconds`."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._lock = threading.Lock()
+        self._running = False
+        self._thread_id = threading.get_ident()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> Deadline:
+        self._thread_id = threading.get_ident()
+        self._running = True
+        self._timer.start()
+        return self
+
+    def _expire(self) -> None:
+        with self._lock:
+            if self._running:  # never after __exit__ began: the exception stays inside
+                _raise_in(self._thread_id, TimeLimitExceeded)
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        with self._lock:
+            self._running = False
+        self._timer.cancel()
