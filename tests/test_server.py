@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from transformer import sniff_format
@@ -25,27 +26,40 @@ def free_port() -> int:
         return port
 
 
+@dataclass
+class Server:
+    port: int
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def worker_pids(self) -> list[int]:
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [int(pid) for pid in children.read_text().split()]
+
+
 @contextmanager
-def server(root: Path, cache_dir: Path, *extra: str) -> Iterator[int]:
-    """Run `pixserve serve` until the block ends; yields its port."""
+def server(root: Path, cache_dir: Path, *extra: str, workers: int = 2) -> Iterator[Server]:
+    """Run `pixserve serve` until the block ends; its log goes to a file beside the cache."""
     port = free_port()
-    process = subprocess.Popen(
-        [
-            *PIXSERVE,
-            "serve",
-            "--root",
-            str(root),
-            "--cache-dir",
-            str(cache_dir),
-            "--port",
-            str(port),
-            "--workers",
-            "2",
-            *extra,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    log = cache_dir.parent / f"server-{port}.log"
+    with log.open("wb") as log_file:
+        process = subprocess.Popen(
+            [
+                *PIXSERVE,
+                "serve",
+                "--root",
+                str(root),
+                "--cache-dir",
+                str(cache_dir),
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+                *extra,
+            ],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -54,13 +68,12 @@ def server(root: Path, cache_dir: Path, *extra: str) -> Iterator[int]:
                     break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    _, err = process.communicate(timeout=5)
-                    raise RuntimeError(f"server did not start: {err.decode()}") from None
+                    raise RuntimeError(f"server did not start: {log.read_text()}") from None
                 time.sleep(0.1)
-        yield port
+        yield Server(port, process, log)
     finally:
         process.terminate()
-        process.communicate(timeout=30)
+        process.wait(timeout=30)
 
 
 def get(
@@ -78,7 +91,8 @@ def get(
 def test_real_server_end_to_end(root: Path, tmp_path: Path) -> None:
     cache_dir = tmp_path / "cache"
     url = "/image/photo.jpg?w=300&fmt=webp"
-    with server(root, cache_dir) as port:
+    with server(root, cache_dir) as running:
+        port = running.port
         status, miss, body = get(port, url)
         assert status == 200 and miss["X-Cache"] == "MISS"
         assert miss["Content-Type"] == "image/webp" and sniff_format(body) == "WEBP"
@@ -104,7 +118,8 @@ def test_real_server_end_to_end(root: Path, tmp_path: Path) -> None:
         assert status == 400 and json.loads(problem)["param"] == "w"
 
     # a restart, with an empty cache: same ETag, same bytes
-    with server(root, tmp_path / "fresh-cache") as port:
+    with server(root, tmp_path / "fresh-cache") as running:
+        port = running.port
         status, restarted, again = get(port, url)
         assert restarted["X-Cache"] == "MISS"
         assert restarted["ETag"] == miss["ETag"] and again == body
@@ -119,7 +134,8 @@ def test_hostile_corpus_over_http(corpus: Path, tmp_path: Path) -> None:
         "hostile/truncated.png": 422,
         "formats/check.svg": 415,
     }
-    with server(corpus, tmp_path / "cache") as port:
+    with server(corpus, tmp_path / "cache") as running:
+        port = running.port
         for name, status in expected.items():
             for query in ("", "?w=300", "?w=64&h=64&fit=cover&fmt=webp"):
                 got, headers, body = get(port, f"/image/{name}{query}")
@@ -147,3 +163,27 @@ def test_invalid_config_stops_start_up_naming_the_setting(tmp_path: Path) -> Non
         timeout=60,
     )
     assert missing.returncode == 2 and "root" in missing.stderr
+
+
+def _memory_kib(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise AssertionError(f"no {field} for {pid}")
+
+
+def test_hostile_files_keep_worker_memory_bounded(corpus: Path, tmp_path: Path) -> None:
+    """Peak RSS while answering every hostile file stays within 50 MB of idle."""
+    with server(corpus, tmp_path / "cache", "--threads", "1", workers=1) as running:
+        for warm_up in ("photos/small-320x240.jpg?w=100", "alpha/with-alpha.png?w=64&fmt=webp"):
+            assert get(running.port, f"/image/{warm_up}")[0] == 200
+        (worker,) = running.worker_pids()
+        idle_kib = _memory_kib(worker, "VmRSS")
+        for name in sorted((corpus / "hostile").iterdir()):
+            for query in ("", "?w=300", "?fmt=png", "?w=2000&fmt=avif"):
+                status, _, _ = get(running.port, f"/image/hostile/{name.name}{query}")
+                assert 400 <= status < 500, (name.name, query, status)
+        peak_kib = _memory_kib(worker, "VmHWM")
+        assert running.worker_pids() == [worker]  # the same worker, never restarted
+    print(f"worker RSS: idle {idle_kib} KiB, peak {peak_kib} KiB")
+    assert (peak_kib - idle_kib) / 1024 < 50, f"idle {idle_kib} KiB, peak {peak_kib} KiB"

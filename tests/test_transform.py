@@ -251,3 +251,13 @@ def test_declared_size_over_the_limit_is_422_without_decoding(side: int) -> None
     with pytest.raises(ImageTooLarge) as caught:
         transform(png_header_only(side, side), Options(width=100), FORMATS["png"])
     assert caught.value.status == 422 and "pixels" in caught.value.detail
+
+
+def test_format_change_without_resize_keeps_full_resolution() -> None:
+    """Shrink-on-load must not kick in when no size was asked for."""
+    photo = gradient((640, 480))
+    photo.paste((255, 0, 0), (100, 100, 102, 380))  # a 2-px line that a 1/8 decode would blur
+    source = encode(photo, "JPEG", quality=95)
+    result = decoded(transform(source, Options(fmt="png"), FORMATS["png"]).data).convert("RGB")
+    assert result.size == (640, 480)
+    assert result.getpixel((101, 200))[0] > 200 and result.getpixel((101, 200))[1] < 80

@@ -20,7 +20,7 @@ from .sniff import SNIFF_BYTES, sniff_format
 from .steps.canvas import fit_canvas
 from .steps.colour import to_srgb
 from .steps.finish import choose_format, flatten, strip_metadata
-from .steps.load import DECODE_ERRORS, decode, shrink_on_load
+from .steps.load import DECODE_ERRORS, check_whole, decode, shrink_on_load
 from .steps.mode import normalise_mode
 from .steps.orient import auto_orient, read_orientation
 from .steps.resize import resize
@@ -141,8 +141,7 @@ def transform(
     )
     same_format = output is not None and SOURCE_OUTPUT_FORMATS.get(image.format or "") is output
     if same_format and not options.reencodes:
-        shrink_on_load(ctx)
-        decode(ctx)  # proves the file is whole before its bytes are served as they are
+        check_whole(ctx)
         assert output is not None
         return Result(source, output, upright, passthrough=True)
     _check_output_size(ctx.geometry, options, limits)

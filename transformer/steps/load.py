@@ -32,16 +32,25 @@ _TRANSPOSING_ORIENTATIONS = {5, 6, 7, 8}
 def shrink_on_load(ctx: Context) -> None:
     """Ask the JPEG decoder for the smallest DCT scale still at least the resize size.
 
-    A 1/8 scale decode of a 2725x2225 photo is over ten times cheaper than a full one,
-    and the LANCZOS resize that follows hides the difference. Without a resize the
-    pixels are still decoded, at the smallest scale, to prove the file is whole.
+    A 1/8 scale decode of a 2725x2225 photo is several times cheaper than a full one,
+    and the LANCZOS resize that follows hides the difference.
     """
+    _draft(ctx, ctx.geometry.resize)
+
+
+def _draft(ctx: Context, upright_size: tuple[int, int]) -> None:
     if ctx.image.format not in ("JPEG", "MPO"):
         return
-    wanted = ctx.geometry.resize if ctx.options.resizes else (1, 1)
     if ctx.orientation in _TRANSPOSING_ORIENTATIONS:
-        wanted = (wanted[1], wanted[0])
-    ctx.image.draft(ctx.image.mode, wanted)
+        upright_size = (upright_size[1], upright_size[0])
+    ctx.image.draft(ctx.image.mode, upright_size)
+
+
+def check_whole(ctx: Context) -> None:
+    """Decode at the smallest scale, only to prove the file is whole before its bytes
+    are served as they are (a JPEG's entropy data is all read even at 1/8)."""
+    _draft(ctx, (1, 1))
+    decode(ctx)
 
 
 def decode(ctx: Context) -> None:
