@@ -6,7 +6,7 @@ SAMPLES := samples
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint typecheck pytest bench clean
+.PHONY: run test lint typecheck pytest bench fuzz clean
 
 $(BIN)/pixserve: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,13 @@ test: lint typecheck pytest
 bench: $(BIN)/pixserve
 	$(BIN)/python benchmarks/request_path.py
 	$(BIN)/python benchmarks/encoders.py
+
+FUZZ_SECONDS ?= 600
+fuzz: $(BIN)/pixserve
+	$(BIN)/pip install --quiet atheris
+	$(BIN)/python fuzz/seeds.py fuzz/inputs
+	cd fuzz && ../$(BIN)/python decode_fuzzer.py inputs -max_total_time=$(FUZZ_SECONDS) \
+		-rss_limit_mb=1024 -timeout=10
 
 clean:
 	rm -rf $(VENV) $(SAMPLES) .cache .pytest_cache .mypy_cache .ruff_cache *.egg-info
