@@ -129,3 +129,25 @@ def test_fuzzer_sees_both_outcomes(fuzz_app: Flask, root: Path) -> None:
         status = client.get("/image/seed.img?w=20").status_code
         # an animated GIF cut after its first frame is still a whole still picture
         assert status in ((200, 422) if seed.startswith(b"GIF89a") else (422,))
+
+
+# Found by the fuzzer: a damaged AVIF whose decoder raises RuntimeError ("Failed to
+# decode image: Not implemented") while its header is read; that was a 500.
+DAMAGED_AVIF = bytes.fromhex(
+    "00000020667479706176696600000000617669666d6966316d6961664d413142000000eb6d65746100000000"
+    "0000002168646c72000000000000000070696374000000000000000000000000000000000e7069746d000000"
+    "0000010000001e696c6f63000000004400000100010000000100000113000000540000002869696e66000000"
+    "0000010000001a696e6665020000000001000061763031436f6c6f72000000006a697072700000004b697063"
+    "6f000000146973706500000000000000200000001800000010706978690000000000030808080000000c6176"
+    "314381000c0000000013636f6c726e636c780001000d0006800000001769706d610000000000000001000104"
+    "010283040000005c6d64617412000a0918113f768808683420324514c78786650208209e5000000045d36537"
+    "605880d2e409749abf51fbb2f643ffcbf2f8fd8d3f15a4f3a79d12b4bd2b5ddf00e5d0140174927cca11ffff"
+    "f9f52cf2db3f785f"
+)
+
+
+def test_regression_avif_decoder_runtime_error(fuzz_app: Flask, root: Path) -> None:
+    (root / "damaged.avif").write_bytes(DAMAGED_AVIF)
+    for query in ("", "w=20", "fmt=png"):
+        response = fuzz_app.test_client().get(f"/image/damaged.avif?{query}")
+        assert response.status_code == 422, response.get_data()

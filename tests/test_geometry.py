@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from transformer.geometry import plan
-from transformer.options import Fit
+from transformer.geometry import crop_origin, plan
+from transformer.options import Fit, Gravity
 
 sizes = st.integers(1, 5000)
 boxes = st.none() | st.integers(1, 8000)
@@ -47,16 +47,23 @@ def test_never_upscales_and_respects_the_box(
     canvas_w, canvas_h = geometry.canvas
     # the picture is never magnified: each resized side is at most the source's
     assert resize_w <= src_w and resize_h <= src_h
-    # and never exceeds the box asked for
+    assert min(resize_w, resize_h, canvas_w, canvas_h) >= 1
+    # Each side is the exact scaled size rounded (or raised to 1 px), so the cross
+    # products of the two aspect ratios differ by at most the sum of the sides.
+    keeps_source_aspect = abs(resize_w * src_h - resize_h * src_w) <= src_w + src_h
+    if fit is Fit.OUTSIDE and box_w is not None and box_h is not None:
+        # covers the box without cropping, unless that would magnify the source
+        assert geometry.canvas == geometry.resize and keeps_source_aspect
+        assert (resize_w >= box_w - 1 and resize_h >= box_h - 1) or geometry.resize == (
+            src_w,
+            src_h,
+        )
+        return
+    # otherwise the result never exceeds the box asked for
     if box_w is not None:
         assert canvas_w <= box_w
     if box_h is not None:
         assert canvas_h <= box_h
-    assert min(resize_w, resize_h, canvas_w, canvas_h) >= 1
-
-    # Each side is the exact scaled size rounded (or raised to 1 px), so the cross
-    # products of the two aspect ratios differ by at most the sum of the sides.
-    keeps_source_aspect = abs(resize_w * src_h - resize_h * src_w) <= src_w + src_h
     if box_w is None or box_h is None or fit is Fit.INSIDE:
         assert geometry.canvas == geometry.resize
         assert keeps_source_aspect
@@ -71,3 +78,60 @@ def test_never_upscales_and_respects_the_box(
         assert resize_w == canvas_w or resize_h == canvas_h
     else:
         assert geometry.resize == geometry.canvas
+
+
+@given(sizes, sizes, st.integers(1, 8000), st.integers(1, 8000), st.sampled_from(Fit))
+def test_enlarge_reaches_the_box(src_w: int, src_h: int, box_w: int, box_h: int, fit: Fit) -> None:
+    geometry = plan((src_w, src_h), (box_w, box_h), fit, enlarge=True)
+    canvas_w, canvas_h = geometry.canvas
+    if fit in (Fit.COVER, Fit.CONTAIN, Fit.FILL):
+        assert geometry.canvas == (box_w, box_h)
+    elif fit is Fit.INSIDE:
+        assert canvas_w <= box_w and canvas_h <= box_h
+        assert canvas_w == box_w or canvas_h == box_h
+    else:
+        assert canvas_w >= box_w - 1 and canvas_h >= box_h - 1
+        assert canvas_w == box_w or canvas_h == box_h
+
+
+@given(
+    sizes,
+    sizes,
+    st.integers(1, 8000),
+    st.integers(1, 8000),
+    st.sampled_from(Gravity),
+    st.none() | st.tuples(st.floats(0, 1), st.floats(0, 1)),
+)
+def test_the_cover_window_stays_inside_and_holds_the_focus(
+    src_w: int,
+    src_h: int,
+    box_w: int,
+    box_h: int,
+    gravity: Gravity,
+    focus: tuple[float, float] | None,
+) -> None:
+    geometry = plan((src_w, src_h), (box_w, box_h), Fit.COVER)
+    left, top = crop_origin(geometry, gravity, focus)
+    over_x, over_y = geometry.overflow
+    assert 0 <= left <= over_x and 0 <= top <= over_y
+    if focus is not None:
+        # the focal point is inside the kept window (to the pixel)
+        focus_x, focus_y = focus[0] * geometry.resize[0], focus[1] * geometry.resize[1]
+        assert left - 1 <= focus_x <= left + geometry.canvas[0] + 1
+        assert top - 1 <= focus_y <= top + geometry.canvas[1] + 1
+
+
+@pytest.mark.parametrize(
+    ("gravity", "origin"),
+    [
+        (Gravity.CENTER, (50, 0)),
+        (Gravity.WEST, (0, 0)),
+        (Gravity.EAST, (100, 0)),
+        (Gravity.NORTHEAST, (100, 0)),
+        (Gravity.SOUTHWEST, (0, 0)),
+    ],
+)
+def test_gravity_pins_the_window(gravity: Gravity, origin: tuple[int, int]) -> None:
+    geometry = plan((300, 200), (200, 200), Fit.COVER)
+    assert geometry.overflow == (100, 0)
+    assert crop_origin(geometry, gravity) == origin

@@ -23,6 +23,7 @@ from transformer.steps.resize import resize
 def context(image: Image.Image, options: Options | None = None, **kwargs: object) -> Context:
     options = options or Options()
     geometry = plan(image.size, options.box, options.fit)
+    kwargs.setdefault("source_size", image.size)
     return Context(image=image, options=options, output=None, geometry=geometry, **kwargs)  # type: ignore[arg-type]
 
 

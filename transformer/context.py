@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from PIL import Image
 
 from .formats import Format
-from .geometry import Geometry
+from .geometry import Geometry, Size
 from .options import Options
 
 
@@ -18,6 +18,10 @@ class Context:
 
     `output` is None until the `choose_format` step when the format depends on
     whether the decoded picture has transparency (the `fmt=auto` fallback).
+    `geometry` starts as an estimate from the header (for shrink-on-load) and is
+    planned again from the pixels once cropping and trimming are done. `scale` is the
+    decoded size over the stored size (below 1 after shrink-on-load): sizes in the
+    options are in source pixels and get multiplied by it.
     """
 
     image: Image.Image
@@ -25,6 +29,9 @@ class Context:
     output: Format | None
     geometry: Geometry
     orientation: int = 1
+    source_size: Size = (0, 0)
+    scale: float = 1.0
+    crop_origin: Size = (0, 0)
 
 
 Step = Callable[[Context], None]

@@ -1,31 +1,52 @@
 """Where every output pixel comes from: pure arithmetic, tested by properties.
 
 `plan()` turns the source size and the requested box into a resize size, and, for
-`cover` and `contain`, the canvas the resized picture is cropped or padded to. It
-never magnifies the source: when the box asks for more pixels than the source has,
-the box is shrunk, keeping its aspect ratio, until the source is shown at 1:1.
+`cover` and `contain`, the canvas the resized picture is cropped or padded to. Unless
+`enlarge` is set it never magnifies the source: when the box asks for more pixels than
+the source has, the box is shrunk, keeping its aspect ratio, until the source is shown
+at 1:1. `crop_origin()` says which part of an overflowing picture `cover` keeps.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .options import Fit
+from .options import Fit, Gravity
+
+Size = tuple[int, int]
+
+# Where each named gravity puts the kept window, as a fraction of the overflow.
+_GRAVITY_ANCHORS: dict[Gravity, tuple[float, float]] = {
+    Gravity.CENTER: (0.5, 0.5),
+    Gravity.NORTH: (0.5, 0.0),
+    Gravity.SOUTH: (0.5, 1.0),
+    Gravity.EAST: (1.0, 0.5),
+    Gravity.WEST: (0.0, 0.5),
+    Gravity.NORTHEAST: (1.0, 0.0),
+    Gravity.NORTHWEST: (0.0, 0.0),
+    Gravity.SOUTHEAST: (1.0, 1.0),
+    Gravity.SOUTHWEST: (0.0, 1.0),
+}
 
 
 @dataclass(frozen=True)
 class Geometry:
     """The resize size and the final canvas (equal unless cropping or padding)."""
 
-    resize: tuple[int, int]
-    canvas: tuple[int, int]
+    resize: Size
+    canvas: Size
 
     @property
-    def offset(self) -> tuple[int, int]:
-        """Top-left of the resized picture on the canvas (negative when it is cropped)."""
+    def overflow(self) -> Size:
+        """How far the resized picture overflows the canvas (cover), each way."""
+        return (max(0, self.resize[0] - self.canvas[0]), max(0, self.resize[1] - self.canvas[1]))
+
+    @property
+    def padding_offset(self) -> Size:
+        """Top-left of the resized picture on a larger canvas (contain): centred."""
         return (
-            (self.canvas[0] - self.resize[0]) // 2,
-            (self.canvas[1] - self.resize[1]) // 2,
+            max(0, self.canvas[0] - self.resize[0]) // 2,
+            max(0, self.canvas[1] - self.resize[1]) // 2,
         )
 
 
@@ -33,20 +54,24 @@ def _round(value: float) -> int:
     return max(1, round(value))
 
 
-def plan(source: tuple[int, int], box: tuple[int | None, int | None], fit: Fit) -> Geometry:
+def plan(
+    source: Size, box: tuple[int | None, int | None], fit: Fit, enlarge: bool = False
+) -> Geometry:
     """Plan the output for a `source` (width, height) and a `box` in device pixels."""
     src_w, src_h = source
     box_w, box_h = box
+    limit = float("inf") if enlarge else 1.0
     if box_w is None and box_h is None:
         return Geometry(source, source)
     if box_w is None or box_h is None:
-        scale = min(1.0, box_w / src_w if box_w is not None else box_h / src_h)  # type: ignore[operator]
+        scale = min(limit, box_w / src_w if box_w is not None else box_h / src_h)  # type: ignore[operator]
         size = (_round(src_w * scale), _round(src_h * scale))
         return Geometry(size, size)
 
     scale_x, scale_y = box_w / src_w, box_h / src_h
-    if fit is Fit.INSIDE:
-        scale = min(1.0, scale_x, scale_y)
+    if fit in (Fit.INSIDE, Fit.OUTSIDE):
+        pick = min if fit is Fit.INSIDE else max
+        scale = min(limit, pick(scale_x, scale_y))
         size = (_round(src_w * scale), _round(src_h * scale))
         return Geometry(size, size)
 
@@ -57,7 +82,7 @@ def plan(source: tuple[int, int], box: tuple[int | None, int | None], fit: Fit) 
         Fit.CONTAIN: min(scale_x, scale_y),
         Fit.FILL: max(scale_x, scale_y),
     }[fit]
-    k = min(1.0, 1.0 / magnification)
+    k = min(1.0, limit / magnification)
     canvas = (_round(box_w * k), _round(box_h * k))
     if fit is Fit.FILL:
         return Geometry(canvas, canvas)
@@ -69,3 +94,25 @@ def plan(source: tuple[int, int], box: tuple[int | None, int | None], fit: Fit) 
     else:
         resize = (min(resize[0], canvas[0]), min(resize[1], canvas[1]))
     return Geometry(resize, canvas)
+
+
+def crop_origin(
+    geometry: Geometry, gravity: Gravity, focus: tuple[float, float] | None = None
+) -> Size:
+    """Top-left of the window `cover` keeps, inside the resized picture.
+
+    A focal point is centred in the window as far as the picture allows; a named
+    gravity pins the window to that side or corner. (`entropy` and `attention` look
+    at the pixels: see `steps/smartcrop.py`.)
+    """
+    over_x, over_y = geometry.overflow
+    if focus is not None:
+        centre_x = focus[0] * geometry.resize[0] - geometry.canvas[0] / 2
+        centre_y = focus[1] * geometry.resize[1] - geometry.canvas[1] / 2
+        return (_clamp(round(centre_x), over_x), _clamp(round(centre_y), over_y))
+    anchor_x, anchor_y = _GRAVITY_ANCHORS.get(gravity, (0.5, 0.5))
+    return (int(over_x * anchor_x), int(over_y * anchor_y))
+
+
+def _clamp(value: int, high: int) -> int:
+    return min(max(value, 0), high)

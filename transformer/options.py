@@ -33,6 +33,44 @@ class Fit(StrEnum):
     COVER = "cover"
     CONTAIN = "contain"
     FILL = "fill"
+    OUTSIDE = "outside"
+
+
+class Gravity(StrEnum):
+    """Which part of the picture `fit=cover` keeps."""
+
+    CENTER = "center"
+    NORTH = "north"
+    SOUTH = "south"
+    EAST = "east"
+    WEST = "west"
+    NORTHEAST = "northeast"
+    NORTHWEST = "northwest"
+    SOUTHEAST = "southeast"
+    SOUTHWEST = "southwest"
+    ENTROPY = "entropy"
+    ATTENTION = "attention"
+
+
+CropBox = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class Colour:
+    """An sRGB colour with alpha, spelled as lowercase hex (6 digits when opaque)."""
+
+    red: int
+    green: int
+    blue: int
+    alpha: int = 255
+
+    @property
+    def rgba(self) -> tuple[int, int, int, int]:
+        return (self.red, self.green, self.blue, self.alpha)
+
+    def __str__(self) -> str:
+        digits = self.rgba if self.alpha != 255 else self.rgba[:3]
+        return "".join(f"{value:02x}" for value in digits)
 
 
 FORMAT_ALIASES = {"jpg": "jpeg"}
@@ -50,6 +88,20 @@ class Options:
     fmt: str = AUTO
     quality: int | None = None
     version: str | None = None
+    gravity: Gravity = Gravity.CENTER
+    focus_x: float | None = None
+    focus_y: float | None = None
+    crop: CropBox | None = None
+    enlarge: bool = False
+    background: Colour | None = None
+    blur: float | None = None
+    sharpen: float | None = None
+    rotate: int = 0
+    flip: str | None = None
+    trim: int | None = None
+    gray: bool = False
+    lossless: bool = False
+    frame: int | None = None
 
     @property
     def box(self) -> tuple[int | None, int | None]:
@@ -63,7 +115,21 @@ class Options:
     @property
     def reencodes(self) -> bool:
         """True when the request asks for anything but the source's own bytes."""
-        return self.resizes or self.quality is not None
+        return any(
+            getattr(self, name) != getattr(_DEFAULTS, name)
+            for name in FIELDS.values()
+            if name not in ("fmt", "version")
+        )
+
+    @property
+    def focus(self) -> tuple[float, float] | None:
+        """The focal point (0..1 each way) when `fx` or `fy` was given."""
+        if self.focus_x is None and self.focus_y is None:
+            return None
+        return (
+            0.5 if self.focus_x is None else self.focus_x,
+            0.5 if self.focus_y is None else self.focus_y,
+        )
 
     def canonical(self) -> str:
         """The normal query string: sorted keys, defaults dropped, numbers normalised."""
@@ -77,10 +143,17 @@ class Options:
     def normalised(self) -> Options:
         """Drop settings that cannot change the result, so they never split the cache."""
         both = self.width is not None and self.height is not None
+        fit = self.fit if both else Fit.INSIDE
+        crops = fit is Fit.COVER
         return replace(
             self,
             dpr=self.dpr if self.resizes else 1.0,
-            fit=self.fit if both else Fit.INSIDE,
+            fit=fit,
+            enlarge=self.enlarge and self.resizes,
+            gravity=self.gravity if crops else Gravity.CENTER,
+            focus_x=self.focus_x if crops else None,
+            focus_y=self.focus_y if crops else None,
+            rotate=self.rotate % 360,
         )
 
 
@@ -94,6 +167,20 @@ FIELDS = {
     "fmt": "fmt",
     "q": "quality",
     "v": "version",
+    "gravity": "gravity",
+    "fx": "focus_x",
+    "fy": "focus_y",
+    "crop": "crop",
+    "enlarge": "enlarge",
+    "bg": "background",
+    "blur": "blur",
+    "sharpen": "sharpen",
+    "rot": "rotate",
+    "flip": "flip",
+    "trim": "trim",
+    "gray": "gray",
+    "lossless": "lossless",
+    "frame": "frame",
 }
 
 
@@ -101,8 +188,14 @@ def canonical_text(value: object) -> str:
     """How a parsed value is spelled in the canonical query (and in allowlists)."""
     if isinstance(value, StrEnum):
         return str(value.value)
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, Colour):
+        return str(value)
     if isinstance(value, float):
         return _format_number(value)
+    if isinstance(value, tuple):
+        return ",".join(str(v) for v in value)
     return str(value)
 
 
@@ -116,7 +209,7 @@ def _show(raw: str) -> str:
 
 
 def _format_number(value: float) -> str:
-    return f"{value:.2f}".rstrip("0").rstrip(".")
+    return f"{value:.3f}".rstrip("0").rstrip(".")
 
 
 Parser = Callable[[str, str, "Limits"], Any]
@@ -144,38 +237,12 @@ def _dimension(name: str, raw: str, limits: Limits) -> Any:
     return int(raw)
 
 
-def _dpr(name: str, raw: str, limits: Limits) -> Any:
-    allowed = f"a number from 1 to {MAX_DPR:g} (e.g. 1.5, 2)"
-    value = float(raw) if _NUMBER.fullmatch(raw) else math.nan
-    if not 1.0 <= value <= MAX_DPR:
-        raise InvalidOption(f"{name} must be {allowed}, got {_show(raw)}", param=name)
-    return round(value, 2)
-
-
-def _fit(name: str, raw: str, limits: Limits) -> Any:
-    try:
-        return Fit(raw)
-    except ValueError:
-        allowed = ", ".join(fit.value for fit in Fit)
-        raise InvalidOption(
-            f"{name} must be one of {allowed}, got {_show(raw)}", param=name
-        ) from None
-
-
 def _fmt(name: str, raw: str, limits: Limits) -> Any:
     value = FORMAT_ALIASES.get(raw, raw)
     if value != AUTO and value not in FORMATS:
         allowed = ", ".join([AUTO, *FORMATS, *FORMAT_ALIASES])
         raise InvalidOption(f"{name} must be one of {allowed}, got {_show(raw)}", param=name)
     return value
-
-
-def _quality(name: str, raw: str, limits: Limits) -> Any:
-    if not _INTEGER.fullmatch(raw) or not 1 <= int(raw) <= 100:
-        raise InvalidOption(
-            f"{name} must be an integer from 1 to 100, got {_show(raw)}", param=name
-        )
-    return int(raw)
 
 
 def _version(name: str, raw: str, limits: Limits) -> Any:
@@ -187,14 +254,112 @@ def _version(name: str, raw: str, limits: Limits) -> Any:
     return raw
 
 
+def _number_in(low: float, high: float, places: int) -> Parser:
+    def parse(name: str, raw: str, limits: Limits) -> Any:
+        value = float(raw) if _NUMBER.fullmatch(raw) else math.nan
+        if not low <= value <= high:
+            raise InvalidOption(
+                f"{name} must be a number from {low:g} to {high:g}, got {_show(raw)}", param=name
+            )
+        return round(value, places)
+
+    return parse
+
+
+def _choice(kind: type[StrEnum], aliases: Mapping[str, str] | None = None) -> Parser:
+    def parse(name: str, raw: str, limits: Limits) -> Any:
+        try:
+            return kind((aliases or {}).get(raw, raw))
+        except ValueError:
+            allowed = ", ".join(member.value for member in kind)
+            raise InvalidOption(
+                f"{name} must be one of {allowed}, got {_show(raw)}", param=name
+            ) from None
+
+    return parse
+
+
+def _flag(name: str, raw: str, limits: Limits) -> Any:
+    if raw not in ("0", "1", "true", "false"):
+        raise InvalidOption(f"{name} must be 1 or 0 (or true, false), got {_show(raw)}", param=name)
+    return raw in ("1", "true")
+
+
+def _crop(name: str, raw: str, limits: Limits) -> Any:
+    parts = raw.split(",")
+    if len(parts) != 4 or not all(_INTEGER.fullmatch(part) for part in parts):
+        raise InvalidOption(
+            f"{name} must be x,y,w,h in source pixels (four whole numbers), got {_show(raw)}",
+            param=name,
+        )
+    x, y, width, height = (int(part) for part in parts)
+    if width < 1 or height < 1:
+        raise InvalidOption(f"{name} needs a width and height of at least 1", param=name)
+    return (x, y, width, height)
+
+
+_HEX_COLOUR = re.compile(r"#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})")
+
+
+def _colour(name: str, raw: str, limits: Limits) -> Any:
+    match = _HEX_COLOUR.fullmatch(raw)
+    if match is None:
+        raise InvalidOption(
+            f"{name} must be a hex colour RGB, RRGGBB or RRGGBBAA, got {_show(raw)}", param=name
+        )
+    digits = match[1]
+    if len(digits) == 3:
+        digits = "".join(digit * 2 for digit in digits)
+    values = [int(digits[i : i + 2], 16) for i in range(0, len(digits), 2)]
+    return Colour(*values)
+
+
+def _rotation(name: str, raw: str, limits: Limits) -> Any:
+    if raw not in ("0", "90", "180", "270"):
+        raise InvalidOption(f"{name} must be one of 0, 90, 180, 270, got {_show(raw)}", param=name)
+    return int(raw)
+
+
+def _flip(name: str, raw: str, limits: Limits) -> Any:
+    value = {"vh": "hv"}.get(raw, raw)
+    if value not in ("h", "v", "hv"):
+        raise InvalidOption(f"{name} must be one of h, v, hv, got {_show(raw)}", param=name)
+    return value
+
+
+def _bounded_integer(low: int, high: int) -> Parser:
+    def parse(name: str, raw: str, limits: Limits) -> Any:
+        if not _INTEGER.fullmatch(raw) or not low <= int(raw) <= high:
+            raise InvalidOption(
+                f"{name} must be an integer from {low} to {high}, got {_show(raw)}", param=name
+            )
+        return int(raw)
+
+    return parse
+
+
 _PARSERS: dict[str, Parser] = {
     "w": _dimension,
     "h": _dimension,
-    "dpr": _dpr,
-    "fit": _fit,
+    "dpr": _number_in(1, MAX_DPR, 2),
+    "fit": _choice(Fit),
     "fmt": _fmt,
-    "q": _quality,
+    "q": _bounded_integer(1, 100),
     "v": _version,
+    "gravity": _choice(Gravity, {"centre": "center"}),
+    "fx": _number_in(0, 1, 3),
+    "fy": _number_in(0, 1, 3),
+    "crop": _crop,
+    "enlarge": _flag,
+    "bg": _colour,
+    "blur": _number_in(0.3, 100, 2),
+    "sharpen": _number_in(0.3, 10, 2),
+    "rot": _rotation,
+    "flip": _flip,
+    "trim": _bounded_integer(0, 255),
+    "gray": _flag,
+    "lossless": _flag,
+    "frame": _bounded_integer(0, 100_000),
 }
 PARAMETERS = tuple(_PARSERS)
 PRESET = "preset"
@@ -255,6 +420,10 @@ def parse_options(pairs: Iterable[tuple[str, str]], limits: Limits | None = None
                     f"{name} must be one of {shown} on this server, got {_show(raw)}", param=name
                 )
         fields[FIELDS[name]] = value
+    if "gravity" in origins and ("fx" in origins or "fy" in origins):
+        raise InvalidOption(
+            "use either gravity or a focal point (fx, fy), not both", param="gravity"
+        )
     return Options(**fields).normalised()
 
 

@@ -14,19 +14,24 @@ from .context import Context, Step
 from .encode import encode
 from .errors import ImageTooLarge, InvalidOption, UndecodableImage, UnsupportedImage
 from .formats import FORMATS, Format
-from .geometry import Geometry, plan
+from .geometry import Geometry, Size, plan
 from .options import Options
 from .sniff import SNIFF_BYTES, sniff_format
 from .steps.canvas import fit_canvas
 from .steps.colour import to_srgb
+from .steps.crop import crop_source
+from .steps.effects import blur, gray, sharpen
 from .steps.finish import choose_format, flatten, strip_metadata
-from .steps.load import DECODE_ERRORS, check_whole, decode, shrink_on_load
+from .steps.load import DECODE_ERRORS, TRANSPOSING_ORIENTATIONS, check_whole, decode, shrink_on_load
 from .steps.mode import normalise_mode
 from .steps.orient import auto_orient, read_orientation
+from .steps.plan import plan_geometry
 from .steps.resize import resize
+from .steps.rotate import flip, rotate
+from .steps.smartcrop import place_crop
+from .steps.trim import trim
 
 DEFAULT_MAX_SOURCE_PIXELS = 50_000_000
-_TRANSPOSING = {5, 6, 7, 8}  # EXIF orientations that swap width and height
 
 PIPELINE: tuple[Step, ...] = (
     shrink_on_load,
@@ -34,8 +39,17 @@ PIPELINE: tuple[Step, ...] = (
     auto_orient,
     to_srgb,
     normalise_mode,
+    crop_source,
+    trim,
+    rotate,
+    flip,
+    plan_geometry,
     resize,
+    place_crop,
     fit_canvas,
+    blur,
+    sharpen,
+    gray,
     choose_format,
     flatten,
     strip_metadata,
@@ -114,11 +128,47 @@ def _check_output_size(geometry: Geometry, options: Options, limits: ImageLimits
         )
 
 
+def estimate_geometry(upright: Size, options: Options) -> Geometry:
+    """The plan from the header alone: exact unless `trim` later cuts the picture.
+
+    Also where an explicit crop is checked against the picture's bounds (400).
+    """
+    working = upright
+    if options.crop is not None:
+        x, y, width, height = options.crop
+        if x + width > upright[0] or y + height > upright[1]:
+            raise InvalidOption(
+                f"crop {x},{y},{width},{height} reaches outside the {upright[0]}x{upright[1]} "
+                "picture (x + w and y + h must not exceed its width and height)",
+                param="crop",
+            )
+        working = (width, height)
+    if options.rotate in (90, 270):
+        working = (working[1], working[0])
+    return plan(working, options.box, options.fit, options.enlarge)
+
+
+def _select_frame(image: Image.Image, frame: int | None) -> None:
+    if frame is None:
+        return
+    frames = getattr(image, "n_frames", 1)
+    if frame >= frames:
+        raise InvalidOption(
+            f"frame must be below {frames} for this image (frames count from 0)", param="frame"
+        )
+    try:
+        image.seek(frame)
+    except DECODE_ERRORS as error:
+        raise UndecodableImage(f"frame {frame} cannot be decoded: {error}") from error
+
+
 def upright_size(source: bytes, limits: ImageLimits | None = None) -> tuple[int, int]:
     """The displayed (EXIF-oriented) size, read from the header without decoding."""
     image = open_image(source, limits)
     width, height = image.size
-    return (height, width) if read_orientation(image) in _TRANSPOSING else (width, height)
+    return (
+        (height, width) if read_orientation(image) in TRANSPOSING_ORIENTATIONS else (width, height)
+    )
 
 
 def transform(
@@ -131,13 +181,15 @@ def transform(
     limits = limits or ImageLimits()
     image = open_image(source, limits)
     orientation = read_orientation(image)
-    upright = image.size[::-1] if orientation in _TRANSPOSING else image.size
+    upright = image.size[::-1] if orientation in TRANSPOSING_ORIENTATIONS else image.size
+    _select_frame(image, options.frame)
     ctx = Context(
         image=image,
         options=options,
         output=output,
-        geometry=plan(upright, options.box, options.fit),
+        geometry=estimate_geometry(upright, options),
         orientation=orientation,
+        source_size=image.size,
     )
     same_format = output is not None and SOURCE_OUTPUT_FORMATS.get(image.format or "") is output
     if same_format and not options.reencodes:

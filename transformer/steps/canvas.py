@@ -9,19 +9,29 @@ from .mode import with_alpha
 
 
 def fit_canvas(ctx: Context) -> None:
-    """Crop centred when the picture overflows, pad with transparency when it falls short.
+    """Crop at `crop_origin` when the picture overflows, pad when it falls short.
 
-    The padding is transparent; formats without alpha get it flattened onto white by
-    the `flatten` step, as every other transparent area.
+    Padding is `bg` when given, else transparent; formats without alpha get
+    transparency flattened (onto `bg`, else white) by the `flatten` step.
     """
-    canvas = ctx.geometry.canvas
+    geometry = ctx.geometry
     image = ctx.image
-    if image.size == canvas:
+    if image.size == geometry.canvas:
         return
-    left, top = ctx.geometry.offset
-    if left <= 0 and top <= 0:
-        ctx.image = image.crop((-left, -top, -left + canvas[0], -top + canvas[1]))
-        return
-    padded = Image.new(with_alpha(image.mode), canvas, 0)
-    padded.paste(image, (left, top))
+    canvas_w, canvas_h = geometry.canvas
+    if geometry.overflow != (0, 0):
+        left, top = ctx.crop_origin
+        image = image.crop((left, top, left + canvas_w, top + canvas_h))
+        if image.size == geometry.canvas:
+            ctx.image = image
+            return
+    background = ctx.options.background
+    if background is None:
+        padded = Image.new(with_alpha(image.mode), geometry.canvas, 0)
+        padded.paste(image, geometry.padding_offset)
+    else:
+        keeps_alpha = background.alpha < 255 or image.mode in ("LA", "RGBA")
+        mode = "RGBA" if keeps_alpha else "RGB"
+        padded = Image.new(mode, geometry.canvas, background.rgba[: len(mode)])
+        padded.paste(image.convert(mode), geometry.padding_offset)
     ctx.image = padded

@@ -18,13 +18,14 @@ def choose_format(ctx: Context) -> None:
 
 
 def flatten(ctx: Context) -> None:
-    """Composite transparency onto white for formats that have no alpha (JPEG)."""
+    """Composite transparency onto `bg` (else white) for formats without alpha (JPEG)."""
     image = ctx.image
     if ctx.output is None or ctx.output.has_alpha or image.mode not in ("LA", "RGBA"):
         return
-    base_mode = image.mode[:-1]
-    background = Image.new(base_mode, image.size, FLATTEN_BACKGROUND[: len(base_mode)])
-    background.paste(image, mask=image.getchannel("A"))
+    colour = ctx.options.background.rgba[:3] if ctx.options.background else FLATTEN_BACKGROUND
+    base_mode = "L" if image.mode == "LA" and len(set(colour)) == 1 else "RGB"
+    background = Image.new(base_mode, image.size, colour[: len(base_mode)])
+    background.paste(image.convert(base_mode), mask=image.getchannel("A"))
     ctx.image = background
 
 

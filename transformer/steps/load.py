@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import math
 import struct
 
 from PIL import Image
 
 from ..context import Context
 from ..errors import UndecodableImage
+from ..geometry import Size
 
 # What Pillow's decoders raise on damaged input. Caught only around decoding, where
 # they can only mean a bad file, so they become a 422 rather than a 500.
 DECODE_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     ValueError,
+    RuntimeError,  # libavif's "Failed to decode image"
     SyntaxError,
     EOFError,
     IndexError,
@@ -28,31 +31,45 @@ DECODE_ERRORS: tuple[type[BaseException], ...] = (
     Warning,
 )
 
-_TRANSPOSING_ORIENTATIONS = {5, 6, 7, 8}
+TRANSPOSING_ORIENTATIONS = {5, 6, 7, 8}
+
+
+def needed_upright_size(ctx: Context) -> Size | None:
+    """The smallest upright decode that still gives the planned resize every pixel it
+    needs, or None when the whole picture is needed (a trim looks at all of it)."""
+    options = ctx.options
+    if options.trim is not None:
+        return None
+    upright = ctx.source_size
+    if ctx.orientation in TRANSPOSING_ORIENTATIONS:
+        upright = (upright[1], upright[0])
+    working = options.crop[2:] if options.crop else upright
+    if options.rotate in (90, 270):
+        working = (working[1], working[0])
+    scale_x = ctx.geometry.resize[0] / working[0]
+    scale_y = ctx.geometry.resize[1] / working[1]
+    if options.rotate in (90, 270):
+        scale_x, scale_y = scale_y, scale_x
+    return (math.ceil(upright[0] * scale_x), math.ceil(upright[1] * scale_y))
 
 
 def shrink_on_load(ctx: Context) -> None:
-    """Ask the JPEG decoder for the smallest DCT scale still at least the resize size.
+    """Ask the JPEG decoder for the smallest DCT scale still at least the needed size.
 
     A 1/8 scale decode of a 2725x2225 photo is several times cheaper than a full one,
     and the LANCZOS resize that follows hides the difference.
     """
-    _draft(ctx, ctx.geometry.resize)
+    wanted = needed_upright_size(ctx)
+    if wanted is not None:
+        _draft(ctx, wanted)
 
 
-def _draft(ctx: Context, upright_size: tuple[int, int]) -> None:
+def _draft(ctx: Context, upright_size: Size) -> None:
     if ctx.image.format not in ("JPEG", "MPO"):
         return
-    if ctx.orientation in _TRANSPOSING_ORIENTATIONS:
+    if ctx.orientation in TRANSPOSING_ORIENTATIONS:
         upright_size = (upright_size[1], upright_size[0])
     ctx.image.draft(ctx.image.mode, upright_size)
-
-
-def check_whole(ctx: Context) -> None:
-    """Decode at the smallest scale, only to prove the file is whole before its bytes
-    are served as they are (a JPEG's entropy data is all read even at 1/8)."""
-    _draft(ctx, (1, 1))
-    decode(ctx)
 
 
 def decode(ctx: Context) -> None:
@@ -61,3 +78,11 @@ def decode(ctx: Context) -> None:
         ctx.image.load()
     except DECODE_ERRORS as error:
         raise UndecodableImage(f"the image cannot be decoded: {error}") from error
+    ctx.scale = ctx.image.width / ctx.source_size[0]
+
+
+def check_whole(ctx: Context) -> None:
+    """Decode at the smallest scale, only to prove the file is whole before its bytes
+    are served as they are (a JPEG's entropy data is all read even at 1/8)."""
+    _draft(ctx, (1, 1))
+    decode(ctx)
