@@ -1,0 +1,33 @@
+"""The `load` step(s) alone, on hand-made images."""
+
+from __future__ import annotations
+
+from tests.conftest import encode, gradient
+from tests.steps.helpers import context, opened
+from transformer import Options
+from transformer.geometry import plan
+from transformer.options import Fit
+from transformer.steps.load import decode, shrink_on_load
+
+
+def test_shrink_on_load_decodes_a_jpeg_smaller_but_not_below_the_target() -> None:
+    ctx = context(opened(encode(gradient((2400, 1600)), "JPEG")), Options(width=300))
+    shrink_on_load(ctx)
+    decode(ctx)
+    assert (300, 200) <= ctx.image.size <= (600, 400)
+
+
+def test_shrink_on_load_asks_in_stored_orientation() -> None:
+    stored = opened(encode(gradient((1600, 2400)), "JPEG"))  # sideways portrait, orientation 6
+    ctx = context(stored, Options(width=300), orientation=6)
+    ctx.geometry = plan((2400, 1600), Options(width=300).box, Fit.INSIDE)  # upright 300x200
+    shrink_on_load(ctx)
+    decode(ctx)
+    assert ctx.image.size[0] >= 200 and ctx.image.size[1] >= 300
+
+
+def test_shrink_on_load_leaves_other_formats_alone() -> None:
+    ctx = context(opened(encode(gradient((800, 600)), "PNG")), Options(width=100))
+    shrink_on_load(ctx)
+    decode(ctx)
+    assert ctx.image.size == (800, 600)

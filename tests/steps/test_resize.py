@@ -1,0 +1,14 @@
+"""The `resize` step(s) alone, on hand-made images."""
+
+from __future__ import annotations
+
+from tests.conftest import gradient
+from tests.steps.helpers import context
+from transformer import Options
+from transformer.steps.resize import resize
+
+
+def test_resize_to_the_plan() -> None:
+    ctx = context(gradient((800, 600)), Options(width=200))
+    resize(ctx)
+    assert ctx.image.size == (200, 150)
