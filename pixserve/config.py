@@ -59,6 +59,7 @@ class Config:
     max_source_bytes: int = 50 << 20
     max_output_pixels: int = 50_000_000
     max_frames: int = 256
+    max_animation_pixels: int = 250_000_000
     time_limit: float = 10.0
 
     def __post_init__(self) -> None:
@@ -78,7 +79,13 @@ class Config:
             raise ConfigError("max_age: must be 0 or more seconds")
         if not 1 <= self.max_dimension <= 65535:
             raise ConfigError("max_dimension: must be from 1 to 65535 pixels")
-        for name in ("max_source_pixels", "max_source_bytes", "max_output_pixels", "max_frames"):
+        for name in (
+            "max_source_pixels",
+            "max_source_bytes",
+            "max_output_pixels",
+            "max_frames",
+            "max_animation_pixels",
+        ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}: must be at least 1")
         if not 0 < self.time_limit <= 3600:
@@ -131,6 +138,7 @@ class Config:
             max_source_pixels=self.max_source_pixels,
             max_output_pixels=self.max_output_pixels,
             max_frames=self.max_frames,
+            max_animation_pixels=self.max_animation_pixels,
         )
 
     @classmethod

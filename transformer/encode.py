@@ -34,3 +34,30 @@ def encode(image: Image.Image, fmt: Format, quality: int | None) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, fmt.pillow_name, **_settings(fmt, quality))
     return buffer.getvalue()
+
+
+def encode_frames(
+    frames: list[Image.Image],
+    durations: list[int],
+    loop: int | None,
+    fmt: Format,
+    quality: int | None,
+) -> bytes:
+    """Encode an animation (GIF or WebP) with per-frame durations and a loop count.
+
+    Frames are whole pictures, so GIF frames replace each other (disposal 2).
+    """
+    buffer = io.BytesIO()
+    extra: dict[str, Any] = {} if loop is None else {"loop": loop}
+    if fmt is GIF:
+        extra["disposal"] = 2
+    frames[0].save(
+        buffer,
+        fmt.pillow_name,
+        save_all=True,
+        append_images=frames[1:],
+        duration=durations,
+        **_settings(fmt, quality),
+        **extra,
+    )
+    return buffer.getvalue()

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
 
+from .animation import animates, transform_frames
 from .context import Context, Step
-from .encode import encode
+from .encode import encode, encode_frames
 from .errors import ImageTooLarge, InvalidOption, UndecodableImage, UnsupportedImage
 from .formats import FORMATS, Format
 from .geometry import Geometry, Size, plan
@@ -73,6 +74,7 @@ class ImageLimits:
     max_source_pixels: int = DEFAULT_MAX_SOURCE_PIXELS
     max_output_pixels: int = DEFAULT_MAX_SOURCE_PIXELS
     max_frames: int = 256
+    max_animation_pixels: int = 250_000_000  # frames x width x height
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,12 @@ def open_image(source: bytes, limits: ImageLimits | None = None) -> Image.Image:
     if frames > limits.max_frames:
         raise ImageTooLarge(
             f"the image has {frames} frames; the limit is {limits.max_frames} frames"
+        )
+    if frames > 1 and frames * width * height > limits.max_animation_pixels:
+        raise ImageTooLarge(
+            f"the animation has {frames} frames of {width}x{height}, "
+            f"{frames * width * height} pixels in all; the limit is "
+            f"{limits.max_animation_pixels} pixels"
         )
     return image
 
@@ -197,6 +205,12 @@ def transform(
         assert output is not None
         return Result(source, output, upright, passthrough=True)
     _check_output_size(ctx.geometry, options, limits)
+    if animates(image, output, options.frame):
+        assert output is not None
+        frames, durations = transform_frames(ctx)
+        loop = image.info.get("loop")
+        data = encode_frames(frames, durations, loop, output, options.quality)
+        return Result(data, output, frames[0].size)
     for step in PIPELINE:
         step(ctx)
     assert ctx.output is not None
