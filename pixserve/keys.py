@@ -28,3 +28,16 @@ def cache_key(source: Source, options: Options, choice: Choice) -> str:
         choice.token,
     )
     return hashlib.blake2b("\n".join(parts).encode(), digest_size=20).hexdigest()
+
+
+def info_key(source: Source, version: str | None) -> str:
+    """The key and ETag of a source's `/info` document."""
+    parts = (
+        transformer.VERSION,
+        "info",
+        source.name,
+        str(source.mtime_ns),
+        str(source.size),
+        version or "",
+    )
+    return hashlib.blake2b("\n".join(parts).encode(), digest_size=20).hexdigest()

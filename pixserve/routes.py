@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ from transformer import (
     BY_EXTENSION,
     ImageLimits,
     ImageTooLarge,
+    InvalidOption,
     Limits,
     Options,
     TransformError,
@@ -23,10 +25,11 @@ from transformer import (
     transform,
     upright_size,
 )
+from transformer.info import describe
 
 from .config import Config
 from .deadline import Deadline
-from .keys import cache_key
+from .keys import cache_key, info_key
 from .negotiate import Choice, choose
 from .signing import split_signature, verify
 from .sources import Source, find_source
@@ -55,17 +58,7 @@ def image(name: str) -> Response:
     svc = services()
     pairs, given_signature = split_signature(request.args.items(multi=True))
     options = parse_options(pairs, svc.limits)
-    if svc.config.signing_keys:  # before the file system is touched
-        verify(svc.config.signing_keys, request.path, options.canonical(), given_signature)
-    source = find_source(svc.config.root, name)
-    if source is None:
-        abort(404, description=f"no image named {name!r}")
-    if source.format is None:
-        raise UnsupportedImage(f"{name!r} is not an image format pixserve reads")
-    if source.size > svc.config.max_source_bytes:
-        raise ImageTooLarge(
-            f"the file is {source.size} bytes; the limit is {svc.config.max_source_bytes} bytes"
-        )
+    source = _checked_source(svc, name, options.canonical(), given_signature)
     choice = choose(options.fmt, request.accept_mimetypes, source.format, svc.config.avif)
     key = cache_key(source, options, choice)
 
@@ -76,6 +69,70 @@ def image(name: str) -> Response:
     if response is None:
         response = _serve_miss(svc, key, source, options, choice)
     return _decorate(response, key, source, choice, svc.config)
+
+
+@blueprint.get("/info/<path:name>", merge_slashes=False)
+def info(name: str) -> Response:
+    """JSON facts about a source (size, format, colour, placeholders); GET and HEAD."""
+    svc = services()
+    pairs, given_signature = split_signature(request.args.items(multi=True))
+    for param, _ in pairs:
+        if param != "v":
+            raise InvalidOption(f"/info takes only v (and s), not {param[:40]!r}", param=param[:40])
+    options = parse_options(pairs, svc.limits)  # validates v
+    source = _checked_source(svc, name, options.canonical(), given_signature)
+    key = info_key(source, options.version)
+    choice = Choice(None, negotiated=False)
+    if request.if_none_match.contains_weak(key):
+        return _decorate(Response(status=304), key, source, choice, svc.config)
+    cached = svc.cache.lookup(key, (INFO_EXTENSION,))
+    body = _read_cached(cached) if cached is not None else None
+    if body is None:
+        try:
+            data = source.read()
+        except OSError:
+            abort(404, description=f"no image named {source.name!r}")
+        with Deadline(svc.config.time_limit):
+            facts = describe(data, svc.image_limits)
+        body = json.dumps({"name": source.name, **facts}).encode()
+        svc.cache.store(key, INFO_EXTENSION, body)
+    response = send_file(
+        io.BytesIO(body),
+        mimetype="application/json",
+        etag=key,
+        last_modified=source.mtime,
+        conditional=True,
+    )
+    response.headers["X-Cache"] = "MISS" if cached is None else "HIT"
+    return _decorate(response, key, source, choice, svc.config)
+
+
+INFO_EXTENSION = "json"
+
+
+def _read_cached(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _checked_source(
+    svc: Services, name: str, canonical_query: str, given_signature: str | None
+) -> Source:
+    """The signature (when signing is on), then the file: found, an image, not too big."""
+    if svc.config.signing_keys:  # before the file system is touched
+        verify(svc.config.signing_keys, request.path, canonical_query, given_signature)
+    source = find_source(svc.config.root, name)
+    if source is None:
+        abort(404, description=f"no image named {name!r}")
+    if source.format is None:
+        raise UnsupportedImage(f"{name!r} is not an image format pixserve reads")
+    if source.size > svc.config.max_source_bytes:
+        raise ImageTooLarge(
+            f"the file is {source.size} bytes; the limit is {svc.config.max_source_bytes} bytes"
+        )
+    return source
 
 
 def _serve_hit(cache: DiskCache, key: str, choice: Choice, source: Source) -> Response | None:

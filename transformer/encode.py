@@ -15,12 +15,18 @@ from .formats import AVIF, GIF, JPEG, PNG, WEBP, Format
 AVIF_SPEED = 8
 
 
-def _settings(fmt: Format, quality: int | None) -> dict[str, Any]:
+def _settings(fmt: Format, quality: int | None, lossless: bool = False) -> dict[str, Any]:
     if fmt is JPEG:
         return {"quality": quality or JPEG.default_quality, "optimize": True}
     if fmt is WEBP:
+        if lossless:  # quality is then the effort spent on compression
+            return {"lossless": True, "quality": quality or WEBP.default_quality, "method": 4}
         return {"quality": quality or WEBP.default_quality, "method": 4}
     if fmt is AVIF:
+        if lossless:
+            # Pillow's AVIF encoder always goes through YUV, so the closest it offers is
+            # quality 100 with full-resolution chroma: visually, not bit-exactly, lossless.
+            return {"quality": 100, "subsampling": "4:4:4", "speed": AVIF_SPEED}
         return {"quality": quality or AVIF.default_quality, "speed": AVIF_SPEED}
     if fmt is PNG:
         return {"compress_level": 6}
@@ -29,10 +35,13 @@ def _settings(fmt: Format, quality: int | None) -> dict[str, Any]:
     raise AssertionError(f"no encoder settings for {fmt.name}")
 
 
-def encode(image: Image.Image, fmt: Format, quality: int | None) -> bytes:
-    """Encode `image` as `fmt`; the picture has no metadata left to carry."""
+def encode(image: Image.Image, fmt: Format, quality: int | None, lossless: bool = False) -> bytes:
+    """Encode `image` as `fmt`; the picture has no metadata left to carry.
+
+    `lossless` matters for WebP and AVIF only (JPEG has none; PNG and GIF always are).
+    """
     buffer = io.BytesIO()
-    image.save(buffer, fmt.pillow_name, **_settings(fmt, quality))
+    image.save(buffer, fmt.pillow_name, **_settings(fmt, quality, lossless))
     return buffer.getvalue()
 
 
@@ -42,6 +51,7 @@ def encode_frames(
     loop: int | None,
     fmt: Format,
     quality: int | None,
+    lossless: bool = False,
 ) -> bytes:
     """Encode an animation (GIF or WebP) with per-frame durations and a loop count.
 
@@ -57,7 +67,7 @@ def encode_frames(
         save_all=True,
         append_images=frames[1:],
         duration=durations,
-        **_settings(fmt, quality),
+        **_settings(fmt, quality, lossless),
         **extra,
     )
     return buffer.getvalue()

@@ -209,13 +209,13 @@ def transform(
         assert output is not None
         frames, durations = transform_frames(ctx)
         loop = image.info.get("loop")
-        data = encode_frames(frames, durations, loop, output, options.quality)
+        data = encode_frames(frames, durations, loop, output, options.quality, options.lossless)
         return Result(data, output, frames[0].size)
     for step in PIPELINE:
         step(ctx)
     assert ctx.output is not None
     try:
-        data = encode(ctx.image, ctx.output, options.quality)
+        data = encode(ctx.image, ctx.output, options.quality, options.lossless)
     except DECODE_ERRORS as error:  # lazily decoded frames can still fail here
         raise UndecodableImage(f"the image cannot be converted: {error}") from error
     return Result(data, ctx.output, ctx.image.size)
