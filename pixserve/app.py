@@ -19,6 +19,7 @@ def create_app(config: Config) -> Flask:
         cache=DiskCache(config.cache_dir, config.cache_max_bytes),
         limits=config.query_limits(),
         image_limits=config.image_limits(),
+        colour=config.colour_settings(),
     )
     app.register_blueprint(blueprint)
     problems.register(app)

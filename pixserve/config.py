@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-from transformer import FORMATS, ImageLimits, InvalidOption, Limits, parse_options
+from transformer import (
+    FORMATS,
+    ColourSettings,
+    ImageLimits,
+    InvalidOption,
+    Limits,
+    parse_options,
+)
 from transformer.options import FORMAT_ALIASES, canonical_text
 
 ENV_PREFIX = "PIXSERVE_"
@@ -29,6 +36,17 @@ _FALSE = {"0", "false", "no", "off", ""}
 
 class ConfigError(ValueError):
     """A setting has a bad value; the message starts with the setting's name."""
+
+
+# A standard CMYK profile for CMYK sources that carry none (Debian: libgs-common).
+CMYK_PROFILE_CANDIDATES = (
+    Path("/usr/share/color/icc/ghostscript/default_cmyk.icc"),
+    Path("/usr/share/ghostscript/iccprofiles/default_cmyk.icc"),
+)
+
+
+def default_cmyk_profile() -> Path | None:
+    return next((path for path in CMYK_PROFILE_CANDIDATES if path.is_file()), None)
 
 
 def default_cache_dir() -> Path:
@@ -48,6 +66,8 @@ class Config:
     max_source_pixels: int = 50_000_000
     avif: bool = False
     index: bool = False
+    cmyk_profile: Path | None = field(default_factory=default_cmyk_profile)
+    keep_icc_profiles: bool = False
     # Defences for a public server (SECURITY.md explains each).
     signing_keys: tuple[str, ...] = field(default=(), repr=False)
     allowed_widths: tuple[int, ...] = ()
@@ -88,6 +108,8 @@ class Config:
         ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}: must be at least 1")
+        if self.cmyk_profile is not None and not self.cmyk_profile.is_file():
+            raise ConfigError(f"cmyk_profile: {str(self.cmyk_profile)!r} is not a file")
         if not 0 < self.time_limit <= 3600:
             raise ConfigError("time_limit: must be more than 0 and at most 3600 seconds")
         if any(len(key) < MIN_KEY_LENGTH for key in self.signing_keys):
@@ -133,6 +155,11 @@ class Config:
             only_presets=self.only_presets,
         )
 
+    def colour_settings(self) -> ColourSettings:
+        """Reads the CMYK profile once, at start-up."""
+        profile = self.cmyk_profile.read_bytes() if self.cmyk_profile is not None else None
+        return ColourSettings(cmyk_profile=profile, keep_profiles=self.keep_icc_profiles)
+
     def image_limits(self) -> ImageLimits:
         return ImageLimits(
             max_source_pixels=self.max_source_pixels,
@@ -162,6 +189,8 @@ def parse_setting(name: str, kind: str, raw: str) -> Any:
     """Parse one setting's text by its declared type; errors name the setting."""
     if kind == "str":
         return raw
+    if kind == "Path | None":
+        return Path(raw).expanduser() if raw.strip() else None
     if kind == "Path":
         return Path(raw).expanduser()
     if kind == "bool":

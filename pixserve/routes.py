@@ -14,6 +14,7 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from cache import DiskCache
 from transformer import (
     BY_EXTENSION,
+    ColourSettings,
     ImageLimits,
     ImageTooLarge,
     InvalidOption,
@@ -45,6 +46,7 @@ class Services:
     cache: DiskCache
     limits: Limits
     image_limits: ImageLimits
+    colour: ColourSettings
 
 
 def services() -> Services:
@@ -93,7 +95,7 @@ def info(name: str) -> Response:
         except OSError:
             abort(404, description=f"no image named {source.name!r}")
         with Deadline(svc.config.time_limit):
-            facts = describe(data, svc.image_limits)
+            facts = describe(data, svc.image_limits, svc.colour)
         body = json.dumps({"name": source.name, **facts}).encode()
         svc.cache.store(key, INFO_EXTENSION, body)
     response = send_file(
@@ -158,7 +160,7 @@ def _serve_miss(
     except OSError:
         abort(404, description=f"no image named {source.name!r}")  # removed since the lookup
     with Deadline(svc.config.time_limit):
-        result = transform(data, options, choice.format, svc.image_limits)
+        result = transform(data, options, choice.format, svc.image_limits, svc.colour)
     svc.cache.store(key, result.format.extension, result.data)
     name_out = _download_name(source, result.format.extension)
     response = _send(io.BytesIO(result.data), result.format.mimetype, name_out, key, source)

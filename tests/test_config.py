@@ -52,3 +52,19 @@ def test_invalid_settings_are_named(tmp_path: Path, env: dict[str, str], setting
 def test_root_is_required() -> None:
     with pytest.raises(ConfigError, match="^root:"):
         Config.load({})
+
+
+def test_colour_settings(tmp_path: Path) -> None:
+    profile = tmp_path / "cmyk.icc"
+    profile.write_bytes(b"profile bytes")
+    config = Config.load(
+        {"PIXSERVE_CMYK_PROFILE": str(profile), "PIXSERVE_KEEP_ICC_PROFILES": "1"}, root=tmp_path
+    )
+    settings = config.colour_settings()
+    assert settings.cmyk_profile == b"profile bytes" and settings.keep_profiles
+    assert (
+        Config.load({"PIXSERVE_CMYK_PROFILE": ""}, root=tmp_path).colour_settings().cmyk_profile
+        is None
+    )
+    with pytest.raises(ConfigError, match="^cmyk_profile:"):
+        Config.load({"PIXSERVE_CMYK_PROFILE": str(tmp_path / "missing.icc")}, root=tmp_path)

@@ -1,5 +1,6 @@
 """Pure imaging: query options in, encoded bytes and a media type out. No web code."""
 
+from .colour import ColourSettings
 from .errors import ImageTooLarge, InvalidOption, TransformError, UndecodableImage, UnsupportedImage
 from .formats import BY_EXTENSION, FORMATS, Format
 from .options import AUTO, Fit, Limits, Options, parse_options
@@ -13,6 +14,7 @@ VERSION = "1"
 __all__ = [
     "AUTO",
     "BY_EXTENSION",
+    "ColourSettings",
     "FORMATS",
     "SNIFF_BYTES",
     "SOURCE_OUTPUT_FORMATS",

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PIL import Image
 
+from .colour import ColourSettings
 from .formats import Format
 from .geometry import Geometry, Size
 from .options import Options
@@ -32,6 +33,8 @@ class Context:
     source_size: Size = (0, 0)
     scale: float = 1.0
     crop_origin: Size = (0, 0)
+    colour: ColourSettings = field(default_factory=ColourSettings)
+    icc_profile: bytes | None = None  # embedded in the output only when profiles are kept
 
 
 Step = Callable[[Context], None]

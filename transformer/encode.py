@@ -35,13 +35,20 @@ def _settings(fmt: Format, quality: int | None, lossless: bool = False) -> dict[
     raise AssertionError(f"no encoder settings for {fmt.name}")
 
 
-def encode(image: Image.Image, fmt: Format, quality: int | None, lossless: bool = False) -> bytes:
-    """Encode `image` as `fmt`; the picture has no metadata left to carry.
+def encode(
+    image: Image.Image,
+    fmt: Format,
+    quality: int | None,
+    lossless: bool = False,
+    icc_profile: bytes | None = None,
+) -> bytes:
+    """Encode `image` as `fmt`, with no metadata but a kept ICC profile (if any).
 
     `lossless` matters for WebP and AVIF only (JPEG has none; PNG and GIF always are).
     """
     buffer = io.BytesIO()
-    image.save(buffer, fmt.pillow_name, **_settings(fmt, quality, lossless))
+    extra = {"icc_profile": icc_profile} if icc_profile and fmt is not GIF else {}
+    image.save(buffer, fmt.pillow_name, **_settings(fmt, quality, lossless), **extra)
     return buffer.getvalue()
 
 

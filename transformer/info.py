@@ -18,6 +18,7 @@ from typing import Any
 import blurhash
 from PIL import Image, ImageCms
 
+from .colour import ColourSettings
 from .formats import PNG, WEBP
 from .options import Options
 from .pipeline import ImageLimits, open_image, transform
@@ -30,7 +31,9 @@ PLACEHOLDER_QUALITY = 40
 _ALPHA_MODES = {"RGBA", "LA", "PA", "RGBa", "La"}
 
 
-def describe(source: bytes, limits: ImageLimits | None = None) -> dict[str, Any]:
+def describe(
+    source: bytes, limits: ImageLimits | None = None, colour: ColourSettings | None = None
+) -> dict[str, Any]:
     """JSON-ready facts about an image file."""
     image = open_image(source, limits)
     orientation = read_orientation(image)
@@ -48,7 +51,7 @@ def describe(source: bytes, limits: ImageLimits | None = None) -> dict[str, Any]
         "icc": _profile_description(image.info.get("icc_profile")),
         "bytes": len(source),
     }
-    thumbnail = _thumbnail(source, limits)
+    thumbnail = _thumbnail(source, limits, colour)
     facts["dominant_color"] = _dominant_colour(thumbnail)
     facts["blurhash"] = _blurhash(thumbnail)
     facts["placeholder"] = _placeholder(thumbnail)
@@ -65,8 +68,10 @@ def _profile_description(profile: bytes | None) -> str | None:
     return description.strip() or None
 
 
-def _thumbnail(source: bytes, limits: ImageLimits | None) -> Image.Image:
-    result = transform(source, Options(width=THUMBNAIL_WIDTH, frame=0), PNG, limits)
+def _thumbnail(
+    source: bytes, limits: ImageLimits | None, colour: ColourSettings | None
+) -> Image.Image:
+    result = transform(source, Options(width=THUMBNAIL_WIDTH, frame=0), PNG, limits, colour)
     with Image.open(io.BytesIO(result.data)) as image:
         image.load()
         return image.convert("RGBA")

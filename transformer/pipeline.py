@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from PIL import Image, UnidentifiedImageError
 
 from .animation import animates, transform_frames
+from .colour import ColourSettings
 from .context import Context, Step
 from .encode import encode, encode_frames
 from .errors import ImageTooLarge, InvalidOption, UndecodableImage, UnsupportedImage
@@ -184,6 +185,7 @@ def transform(
     options: Options,
     output: Format | None,
     limits: ImageLimits | None = None,
+    colour: ColourSettings | None = None,
 ) -> Result:
     """Run the pipeline. `output` None means: PNG if the result has alpha, else JPEG."""
     limits = limits or ImageLimits()
@@ -198,6 +200,7 @@ def transform(
         geometry=estimate_geometry(upright, options),
         orientation=orientation,
         source_size=image.size,
+        colour=colour or ColourSettings(),
     )
     same_format = output is not None and SOURCE_OUTPUT_FORMATS.get(image.format or "") is output
     if same_format and not options.reencodes:
@@ -215,7 +218,7 @@ def transform(
         step(ctx)
     assert ctx.output is not None
     try:
-        data = encode(ctx.image, ctx.output, options.quality, options.lossless)
+        data = encode(ctx.image, ctx.output, options.quality, options.lossless, ctx.icc_profile)
     except DECODE_ERRORS as error:  # lazily decoded frames can still fail here
         raise UndecodableImage(f"the image cannot be converted: {error}") from error
     return Result(data, ctx.output, ctx.image.size)

@@ -1,9 +1,13 @@
 """Convert colour to sRGB so every browser shows it the same way.
 
-Decision: convert and strip the profile rather than keep it. Untagged sRGB is what
-every browser and every image viewer assumes, the output is smaller without a 0.5-3 KB
-profile, and a CMYK source (which browsers render badly or not at all) becomes RGB.
-A damaged profile is ignored rather than failing the request.
+Decision: by default convert and strip the profile rather than keep it. Untagged sRGB
+is what every browser and every image viewer assumes, the output is smaller without a
+0.5-3 KB profile, and a CMYK source (which browsers render badly or not at all) becomes
+RGB. `ColourSettings.keep_profiles` keeps an RGB or grey source's own profile instead
+(for wide-gamut pictures shown on wide-gamut screens); CMYK is always converted. A CMYK
+source without a profile is read with a standard CMYK profile when one is configured
+(Pillow's naive formula over-saturates), and a damaged profile is ignored rather than
+failing the request.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from PIL import ImageCms
 from ..context import Context
 
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
-_MANAGED_MODES = {"RGB": "RGB", "RGBA": "RGBA", "CMYK": "RGB"}
+_MANAGED_MODES = {"RGB": "RGB", "RGBA": "RGBA", "CMYK": "RGB", "L": "RGB"}
 
 
 @functools.lru_cache(maxsize=64)
@@ -29,15 +33,24 @@ def _transform_for(profile: bytes, mode: str) -> ImageCms.ImageCmsTransform:
 
 
 def to_srgb(ctx: Context) -> None:
-    """Apply the embedded ICC profile; plain CMYK falls back to Pillow's conversion."""
+    """Apply the embedded ICC profile (or keep it); plain CMYK uses the standard one."""
     image = ctx.image
     profile = image.info.get("icc_profile")
-    if profile and image.mode in _MANAGED_MODES:
-        try:
-            transform = _transform_for(profile, image.mode)
-            ctx.image = ImageCms.applyTransform(image, transform) or image
-            return
-        except (ImageCms.PyCMSError, OSError, ValueError):
-            pass  # unusable profile: treat the pixels as sRGB already
-    if image.mode == "CMYK":
-        ctx.image = image.convert("RGB")
+    if image.mode == "CMYK" and not profile:
+        profile = ctx.colour.cmyk_profile
+    if not profile or image.mode not in _MANAGED_MODES:
+        if image.mode == "CMYK":
+            ctx.image = image.convert("RGB")
+        return
+    if ctx.colour.keep_profiles and image.mode != "CMYK":
+        ctx.icc_profile = profile
+        return
+    try:
+        converted = ImageCms.applyTransform(image, _transform_for(profile, image.mode))
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        if image.mode == "CMYK":  # unusable profile: treat the pixels as sRGB already
+            ctx.image = image.convert("RGB")
+        return
+    assert converted is not None
+    # A grey picture stays grey: R = G = B after the conversion, so L loses nothing.
+    ctx.image = converted.convert("L") if image.mode == "L" else converted
