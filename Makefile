@@ -6,7 +6,7 @@ SAMPLES := samples
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint typecheck pytest bench fuzz clean
+.PHONY: run test lint typecheck pytest bench fuzz gallery clean
 
 $(BIN)/pixserve: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,9 @@ test: lint typecheck pytest
 bench: $(BIN)/pixserve
 	$(BIN)/python benchmarks/request_path.py
 	$(BIN)/python benchmarks/encoders.py
+
+gallery: $(BIN)/pixserve
+	$(BIN)/python tools/gallery.py
 
 FUZZ_SECONDS ?= 600
 fuzz: $(BIN)/pixserve
