@@ -15,9 +15,11 @@ from .routes import Services, blueprint
 def create_app(config: Config) -> Flask:
     """A Flask app serving `config.root`; `config` is already validated."""
     app = Flask(__name__)
+    cache = DiskCache(config.cache_dir, config.cache_max_bytes, config.cache_max_age)
+    cache.recover()  # what workers killed mid-write left behind
     app.extensions["pixserve"] = Services(
         config=config,
-        cache=DiskCache(config.cache_dir, config.cache_max_bytes),
+        cache=cache,
         limits=Limits(max_dimension=config.max_dimension),
     )
     app.register_blueprint(blueprint)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +29,7 @@ from .negotiate import Choice, choose
 from .sources import Source, find_source
 
 blueprint = Blueprint("pixserve", __name__)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -83,13 +85,23 @@ def _serve_hit(cache: DiskCache, key: str, choice: Choice, source: Source) -> Re
 def _serve_miss(
     svc: Services, key: str, source: Source, options: Options, choice: Choice
 ) -> Response:
-    """Transform now, store the result (best effort), serve it from memory."""
-    try:
-        data = source.read()
-    except OSError:
-        abort(404, description=f"no image named {source.name!r}")  # removed since the lookup
-    result = transform(data, options, choice.format, max_source_pixels=svc.config.max_source_pixels)
-    svc.cache.store(key, result.format.extension, result.data)
+    """Transform now, store the result (best effort), serve it from memory.
+
+    Concurrent misses for one key, in any worker, wait for the first one's result.
+    """
+    with svc.cache.single_flight(key):
+        hit = _serve_hit(svc.cache, key, choice, source)  # made while we waited?
+        if hit is not None:
+            return hit
+        try:
+            data = source.read()
+        except OSError:
+            abort(404, description=f"no image named {source.name!r}")  # removed since the lookup
+        log.info("transform name=%s key=%s", source.name, key)
+        result = transform(
+            data, options, choice.format, max_source_pixels=svc.config.max_source_pixels
+        )
+        svc.cache.store(key, result.format.extension, result.data, source.name)
     name_out = _download_name(source, result.format.extension)
     response = _send(io.BytesIO(result.data), result.format.mimetype, name_out, key, source)
     response.headers["X-Cache"] = "MISS"
