@@ -42,6 +42,7 @@ cache folder is made anew at the next write.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import logging
@@ -49,6 +50,7 @@ import os
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,6 +119,7 @@ class DiskCache:
         self._accessed: dict[str, float] = {}
         self._hits = 0
         self._flushed_at = time.monotonic()
+        _in_use.add(self)
 
     def path_for(self, key: str, extension: str) -> Path:
         """Where the entry for `key` lives (whether or not it exists)."""
@@ -382,6 +385,16 @@ class DiskCache:
         """Write pending hits and close this thread's index connection."""
         self.flush()
         self._index.close()
+
+
+_in_use: weakref.WeakSet[DiskCache] = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_all() -> None:
+    """A worker exiting normally writes its last second of hits."""
+    for cache in list(_in_use):
+        cache.flush()
 
 
 def checksum(data: bytes) -> str:

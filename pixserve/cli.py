@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Flask
 
+from . import cache_cli
 from .app import create_app
 from .config import ENV_PREFIX, Config, ConfigError, parse_setting
 
@@ -42,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
 
     samples = commands.add_parser("samples", help="draw the sample images into a folder")
     samples.add_argument("directory", type=Path)
+    cache_cli.add_commands(commands)
     return parser
 
 
@@ -53,6 +55,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for path in draw_samples(args.directory):
             print(path)
         return 0
+    if args.command == "cache":
+        return cache_cli.run(args)
     return _serve(args)
 
 
