@@ -31,7 +31,8 @@ entry and a WAL of up to about 4 MiB.
 The hit path. A hit costs one `stat` once this process has checked the entry: the
 first hit of each entry in each process reads the row and the file and compares the
 checksum (a truncated, zero-byte or altered file is deleted and recomputed); later
-hits compare the file's inode, size and mtime with what was checked. Hits are recorded
+hits compare the file's inode, size and mtime with what was checked (entries younger
+than `SETTLED_AFTER` are read and compared at every hit). Hits are recorded
 in memory and written to the index in one transaction per second (or per 1,000 hits),
 so LRU order lags by up to a second and a killed worker loses at most that.
 
@@ -75,6 +76,11 @@ FLIGHT_TIMEOUT = 15.0  # seconds a miss waits for another process making the sam
 FLUSH_EVERY = 1.0  # seconds between writes of recorded hits to the index...
 FLUSH_AT = 1000  # ...or sooner, at this many distinct entries hit
 CHECKED_MAX = 16384  # entries whose check this process remembers
+# A file is remembered as checked only once its mtime is this much older than the
+# check: a change made later then always moves the mtime, even on filesystems with
+# coarse (up to 2 s) timestamps, so inode + size + mtime tell it apart (git's rule
+# for "racily clean" files). Younger files are read and compared at each hit.
+SETTLED_AFTER = 2.0
 INDEX_NAME = "index.sqlite3"
 LOCKS_NAME = "locks"
 
@@ -174,7 +180,9 @@ class DiskCache:
         if len(data) != entry.size or checksum(data) != entry.checksum:
             self._discard_damaged(entry, path, len(data))
             return None
-        self._remember(key, entry.ext, (info.st_ino, info.st_size, info.st_mtime_ns), entry.created)
+        if now - info.st_mtime_ns / 1e9 >= SETTLED_AFTER:
+            identity = (info.st_ino, info.st_size, info.st_mtime_ns)
+            self._remember(key, entry.ext, identity, entry.created)
         self._record_hit(key, now)
         return path
 
@@ -229,7 +237,6 @@ class DiskCache:
         self._troubles.clear("write")
         if not self._still_reserved(entry, written):
             return None
-        self._remember(key, extension, (written.inode, written.size, written.mtime_ns), now)
         return path
 
     def _still_reserved(self, entry: Entry, written: Written) -> bool:
@@ -357,6 +364,7 @@ class DiskCache:
     def prune(self) -> Freed:
         """Recover, then delete expired and least recently used entries down to the limit."""
         recovered = self.recover()
+        self.flush()  # evict by this process's latest hits too
         expire_before = time.time() - self.max_age if self.max_age else None
         removed = self._index.evict(self.max_bytes, expire_before)
         return Freed(recovered.entries + len(removed), recovered.bytes + self._delete(removed))

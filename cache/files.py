@@ -38,7 +38,6 @@ class Written:
     path: Path
     inode: int
     size: int
-    mtime_ns: int
 
 
 def write_atomically(path: Path, data: bytes) -> Written:
@@ -55,7 +54,7 @@ def write_atomically(path: Path, data: bytes) -> Written:
         raise
     finally:
         os.close(fd)
-    return Written(path, info.st_ino, info.st_size, info.st_mtime_ns)
+    return Written(path, info.st_ino, info.st_size)
 
 
 def _locked_temp_file(folder: Path) -> tuple[int, str]:

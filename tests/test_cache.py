@@ -79,6 +79,18 @@ def test_a_damaged_entry_is_deleted_not_served(
     assert cache.lookup(KEY, ("png",)) == path and path.read_bytes() == b"data"
 
 
+def test_an_entry_altered_in_place_after_its_check_is_caught(tmp_path: Path) -> None:
+    cache = DiskCache(tmp_path, MiB)
+    path = cache.store(KEY, "png", b"data", "src.jpg")
+    assert path is not None
+    settled = time.time() - 10
+    os.utime(path, (settled, settled))  # old enough to be remembered as checked
+    assert cache.lookup(KEY, ("png",)) == path
+    with open(path, "r+b") as file:
+        file.write(b"DATA")  # same size, same inode: only the mtime moves
+    assert cache.lookup(KEY, ("png",)) is None
+
+
 def test_a_file_without_its_row_is_not_served(tmp_path: Path) -> None:
     cache = DiskCache(tmp_path, MiB)
     path = cache.path_for(KEY, "png")
