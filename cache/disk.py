@@ -160,10 +160,10 @@ class DiskCache:
             entry = self._index.find(key)
         except _CacheError as error:
             self._troubles.report(
-                "index", f"cannot read the cache index in {self.directory}: {error}"
+                "index read", f"cannot read the cache index in {self.directory}: {error}"
             )
             return None
-        self._troubles.clear("index")
+        self._troubles.clear("index read")
         if entry is None or entry.ext not in extensions or self._expired(entry.created, now):
             return None
         path = self.path_for(key, entry.ext)
@@ -220,10 +220,10 @@ class DiskCache:
             )
         except _CacheError as error:
             self._troubles.report(
-                "index", f"cannot update the cache index in {self.directory}: {error}"
+                "index write", f"cannot update the cache index in {self.directory}: {error}"
             )
             return None
-        self._troubles.clear("index")
+        self._troubles.clear("index write")
         self._delete(evicted)
         try:
             written = write_atomically(path, data)
@@ -306,7 +306,7 @@ class DiskCache:
             self._index.record_accesses(accessed, hits)
         except _CacheError as error:
             self._troubles.report(
-                "index", f"cannot update the cache index in {self.directory}: {error}"
+                "index write", f"cannot update the cache index in {self.directory}: {error}"
             )
 
     def _remember(self, key: str, ext: str, identity: tuple[int, int, int], created: float) -> None:
@@ -356,7 +356,9 @@ class DiskCache:
                 for lock in (self.directory / LOCKS_NAME).iterdir():
                     remove_if_abandoned(lock)
         except _CacheError as error:
-            self._troubles.report("index", f"cannot check the cache in {self.directory}: {error}")
+            self._troubles.report(
+                "index read", f"cannot check the cache in {self.directory}: {error}"
+            )
         finally:
             self._index.close()
         return Freed(removed, freed)

@@ -229,7 +229,7 @@ def test_unwritable_directory_logs_once_and_returns_none(
         assert cache.lookup(key(1), ("png",)) is None
         with cache.single_flight(key(1)) as locked:
             assert not locked
-    assert warnings_about(caplog, "uncached") == 2  # the index, the locks: once each
+    assert warnings_about(caplog, "uncached") == 3  # index reads, index writes, locks
 
 
 def test_a_full_disk_logs_once_and_recovers(
