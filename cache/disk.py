@@ -1,128 +1,418 @@
-"""A bounded on-disk cache of transform results, safe for several processes.
+"""A bounded on-disk cache of transform results, shared by worker processes, crash-safe.
 
-Layout: `<directory>/ab/cd/<key>.<ext>`, sharded so no directory grows huge. Writes go
-to a temp file in the same directory and are moved in place with `os.replace`, so a
-reader sees the whole file or none. A hit refreshes the file's mtime, which makes
-mtime the last-access time that eviction orders by (least recently used first).
-Entries are never modified, so mtime has no other meaning here.
+Design. Entries are plain files at `<directory>/ab/cd/<key>.<ext>` (see `files`), so a
+hit is served by path (`send_file`: Range, `sendfile`). An SQLite index in WAL mode
+(see `index`) records each entry's size, checksum, source name and last access; every
+worker and every CLI command share it, so the byte bound, least-recently-used order and
+hit counters hold across processes and restarts. A per-key `flock` (see `locking`)
+makes concurrent misses for one key wait for a single transform.
 
-This is the simple version: each process keeps an estimate of the total size, seeded
-by a scan, and when the estimate passes the limit it rescans and evicts down to
-`EVICT_TO` of it. Other processes' writes are seen at the next scan, so the cache can
-overshoot by what the other workers wrote since. Any OSError is logged once per kind
-and the caller serves the result uncached: a cache problem never fails a request.
+Why SQLite directly, not python-diskcache, and no filelock/portalocker:
+- diskcache names its files itself and hands values back as open files or bytes; its
+  file paths are internals, and serving by path is the point of the cache. Its LRU
+  writes to the database on every get, and its locks (`recipes.Lock`) are rows a
+  killed worker leaves held until they expire.
+- sqlite3 is in the standard library and gives, for a hundred lines, what an index
+  shared by processes needs: transactions across processes that a killed worker
+  cannot leave half done, concurrent readers, and an index on last access.
+- filelock leaves its lock files in place by design (deleting them races); one per
+  key ever missed would grow without bound. `locking` is forty lines of `fcntl.flock`
+  that remove their files safely, and the kernel drops a dead holder's lock.
+
+The bound. A store records its row (making room first, least recently used out, down
+to `EVICT_TO` of the limit) before the file is written, and the evicted files are
+deleted before it writes, so the index never counts less than the files on disk.
+Overshoot above `max_bytes` is at most, for each write in progress, the older file of
+the same key it replaces, plus files evicted by another process in the instant before
+it deletes them; a worker killed mid-write leaves a temp file that `recover` (run at
+start-up) or `prune` deletes. Sizes are file sizes; the index adds about 150 bytes per
+entry and a WAL of up to about 4 MiB.
+
+The hit path. A hit costs one `stat` once this process has checked the entry: the
+first hit of each entry in each process reads the row and the file and compares the
+checksum (a truncated, zero-byte or altered file is deleted and recomputed); later
+hits compare the file's inode, size and mtime with what was checked (entries younger
+than `SETTLED_AFTER` are read and compared at every hit). Hits are recorded
+in memory and written to the index in one transaction per second (or per 1,000 hits),
+so LRU order lags by up to a second and a killed worker loses at most that.
+
+Failures. Any OSError or SQLite error is logged once per condition (`troubles`) and the
+caller serves the result uncached: a cache problem never fails a request. A removed
+cache folder is made anew at the next write.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import hashlib
 import logging
 import os
-import tempfile
+import sqlite3
 import threading
+import time
+import weakref
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+
+from .files import (
+    TEMP_PREFIX,
+    Written,
+    entry_path,
+    parse_entry_name,
+    remove,
+    shard_files,
+    write_atomically,
+)
+from .index import Entry, Index, Removed, Summary
+from .locking import lock_path, remove_if_abandoned, unlock_path
+from .troubles import Troubles
 
 log = logging.getLogger(__name__)
 
 EVICT_TO = 0.9  # after eviction, the cache holds at most this fraction of its limit
-RESCAN_EVERY = 256  # stores between rescans, to see what other processes wrote
-_TEMP_PREFIX = ".tmp-"
+FLIGHT_TIMEOUT = 15.0  # seconds a miss waits for another process making the same result
+FLUSH_EVERY = 1.0  # seconds between writes of recorded hits to the index...
+FLUSH_AT = 1000  # ...or sooner, at this many distinct entries hit
+CHECKED_MAX = 16384  # entries whose check this process remembers
+# A file is remembered as checked only once its mtime is this much older than the
+# check: a change made later then always moves the mtime, even on filesystems with
+# coarse (up to 2 s) timestamps, so inode + size + mtime tell it apart (git's rule
+# for "racily clean" files). Younger files are read and compared at each hit.
+SETTLED_AFTER = 2.0
+INDEX_NAME = "index.sqlite3"
+LOCKS_NAME = "locks"
+
+_CacheError = (OSError, sqlite3.Error)
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """An entry file this process has checked against its row, and how to recognise it."""
+
+    ext: str
+    identity: tuple[int, int, int]  # inode, size, mtime_ns
+    created: float
+
+
+@dataclass(frozen=True)
+class Freed:
+    """What a purge, prune or recovery deleted."""
+
+    entries: int
+    bytes: int
 
 
 class DiskCache:
     """Store bytes under a hex key; look them up as a path to serve."""
 
-    def __init__(self, directory: Path, max_bytes: int) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        max_bytes: int,
+        max_age: float = 0,
+        flight_timeout: float = FLIGHT_TIMEOUT,
+    ) -> None:
         self.directory = Path(directory)
         self.max_bytes = max_bytes
+        self.max_age = max_age  # seconds since an entry was written; 0: no expiry
+        self.flight_timeout = flight_timeout
+        self._troubles = Troubles()
+        self._index = Index(self.directory / INDEX_NAME, self._troubles)
+        self._checked: dict[str, _Checked] = {}
         self._lock = threading.Lock()
-        self._estimated_bytes: int | None = None
-        self._stores_since_scan = 0
-        self._warned: set[str] = set()
+        self._accessed: dict[str, float] = {}
+        self._hits = 0
+        self._flushed_at = time.monotonic()
+        _in_use.add(self)
 
     def path_for(self, key: str, extension: str) -> Path:
         """Where the entry for `key` lives (whether or not it exists)."""
-        if len(key) < 8 or not key.isalnum():
-            raise ValueError(f"cache keys are hex digests, got {key!r}")
-        return self.directory / key[:2] / key[2:4] / f"{key}.{extension}"
+        return entry_path(self.directory, key, extension)
+
+    # The request path
 
     def lookup(self, key: str, extensions: tuple[str, ...]) -> Path | None:
         """The stored entry for `key` under any of `extensions`, or None.
 
-        A zero-byte file is never an entry: it can only be a failed write.
+        Only a file whose size and checksum match its row is ever returned.
         """
-        for extension in extensions:
-            path = self.path_for(key, extension)
-            try:
-                if path.stat().st_size == 0:
-                    continue
-                os.utime(path)  # mark as recently used
-            except FileNotFoundError:
-                continue
-            except OSError as error:
-                self._warn_once("read", f"cannot read the cache at {self.directory}: {error}")
-                return None
-            return path
-        return None
+        now = time.time()
+        checked = self._checked.get(key)
+        if (
+            checked is not None
+            and checked.ext in extensions
+            and not self._expired(checked.created, now)
+        ):
+            path = self.path_for(key, checked.ext)
+            with contextlib.suppress(OSError):
+                info = os.stat(path)
+                if (info.st_ino, info.st_size, info.st_mtime_ns) == checked.identity:
+                    self._record_hit(key, now)
+                    return path
+        self._checked.pop(key, None)
+        return self._check(key, extensions, now)
 
-    def store(self, key: str, extension: str, data: bytes) -> Path | None:
-        """Write an entry atomically; None (and a logged warning) when the disk refuses."""
-        path = self.path_for(key, extension)
+    def _check(self, key: str, extensions: tuple[str, ...], now: float) -> Path | None:
+        """Look `key` up in the index and compare its file with the row, byte for byte."""
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, temp_name = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=path.parent)
-            try:
-                with os.fdopen(fd, "wb") as temp:
-                    temp.write(data)
-                os.replace(temp_name, path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(temp_name)
-                raise
-        except OSError as error:
-            self._warn_once("write", f"cannot write to the cache at {self.directory}: {error}")
+            entry = self._index.find(key)
+        except _CacheError as error:
+            self._troubles.report(
+                "index read", f"cannot read the cache index in {self.directory}: {error}"
+            )
             return None
-        self._account(len(data))
+        self._troubles.clear("index read")
+        if entry is None or entry.ext not in extensions or self._expired(entry.created, now):
+            return None
+        path = self.path_for(key, entry.ext)
+        try:
+            with open(path, "rb") as file:
+                info = os.fstat(file.fileno())
+                data = file.read()
+        except FileNotFoundError:
+            return None  # still being written, or lost
+        except OSError as error:
+            self._troubles.report("read", f"cannot read the cache in {self.directory}: {error}")
+            return None
+        self._troubles.clear("read")
+        if len(data) != entry.size or checksum(data) != entry.checksum:
+            self._discard_damaged(entry, path, len(data))
+            return None
+        if now - info.st_mtime_ns / 1e9 >= SETTLED_AFTER:
+            identity = (info.st_ino, info.st_size, info.st_mtime_ns)
+            self._remember(key, entry.ext, identity, entry.created)
+        self._record_hit(key, now)
         return path
 
-    def _account(self, added: int) -> None:
-        with self._lock:
-            self._stores_since_scan += 1
-            if self._estimated_bytes is None or self._stores_since_scan >= RESCAN_EVERY:
-                self._estimated_bytes = self.total_bytes()
-                self._stores_since_scan = 0
-            else:
-                self._estimated_bytes += added
-            if self._estimated_bytes > self.max_bytes:
-                self._estimated_bytes = self.evict(int(self.max_bytes * EVICT_TO))
+    def _discard_damaged(self, entry: Entry, path: Path, found_size: int) -> None:
+        log.warning(
+            "cache entry %s is damaged (%d bytes, %d expected, or another checksum); deleting it",
+            path,
+            found_size,
+            entry.size,
+        )
+        with contextlib.suppress(*_CacheError):
+            if self._index.forget(entry.key, entry.checksum):
+                remove(path)
 
-    def _entries(self) -> list[tuple[float, int, Path]]:
-        entries = []
-        for path in self.directory.glob("*/*/*"):
+    def store(self, key: str, extension: str, data: bytes, source: str) -> Path | None:
+        """Write an entry atomically for the source image named `source`.
+
+        None when it was not stored: empty, larger than the whole cache, or the disk or
+        the index refused (logged once per condition).
+        """
+        path = self.path_for(key, extension)
+        if not 0 < len(data) <= self.max_bytes:
+            return None
+        now = time.time()
+        entry = Entry(key, extension, source, len(data), checksum(data), now, now)
+        accessed, hits = self._take_hits()
+        try:
+            evicted = self._index.reserve(
+                entry,
+                max_bytes=self.max_bytes,
+                evict_to=int(self.max_bytes * EVICT_TO),
+                expire_before=now - self.max_age if self.max_age else None,
+                accessed=accessed,
+                hits=hits,
+            )
+        except _CacheError as error:
+            self._troubles.report(
+                "index write", f"cannot update the cache index in {self.directory}: {error}"
+            )
+            return None
+        self._troubles.clear("index write")
+        self._delete(evicted)
+        try:
+            written = write_atomically(path, data)
+        except OSError as error:
+            self._troubles.report(
+                "write", f"cannot write to the cache in {self.directory}: {error}"
+            )
+            with contextlib.suppress(*_CacheError):
+                self._index.forget(key, entry.checksum)
+            return None
+        self._troubles.clear("write")
+        if not self._still_reserved(entry, written):
+            return None
+        return path
+
+    def _still_reserved(self, entry: Entry, written: Written) -> bool:
+        """False (and the file deleted) when another process evicted the row meanwhile."""
+        with contextlib.suppress(*_CacheError):
+            if self._index.holds(entry.key, entry.checksum):
+                return True
             with contextlib.suppress(OSError):
-                stat = path.stat()
-                entries.append((stat.st_mtime, stat.st_size, path))
-        return entries
+                info = os.stat(written.path)
+                if (info.st_ino, info.st_size) == (written.inode, written.size):
+                    remove(written.path)
+            return False
+        return True  # the index cannot say: keep the file, `recover` settles it later
+
+    @contextlib.contextmanager
+    def single_flight(self, key: str) -> Iterator[bool]:
+        """Hold `key`'s lock across processes while making its result.
+
+        Waits up to `flight_timeout` for another holder; yields False when it gave up
+        waiting (or cannot lock at all), and the caller makes the result anyway.
+        """
+        path = self.directory / LOCKS_NAME / self.path_for(key, "lock").name
+        fd: int | None = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = lock_path(path, self.flight_timeout)
+        except OSError as error:
+            self._troubles.report("lock", f"cannot lock in the cache at {self.directory}: {error}")
+        else:
+            self._troubles.clear("lock")
+            if fd is None:
+                log.info(
+                    "waited %.0f s for %s from another worker; making it here",
+                    self.flight_timeout,
+                    key,
+                )
+        try:
+            yield fd is not None
+        finally:
+            if fd is not None:
+                unlock_path(fd, path)
+
+    def _record_hit(self, key: str, now: float) -> None:
+        with self._lock:
+            self._accessed[key] = now
+            self._hits += 1
+            due = (
+                len(self._accessed) >= FLUSH_AT
+                or time.monotonic() - self._flushed_at >= FLUSH_EVERY
+            )
+        if due:
+            self.flush()
+
+    def _take_hits(self) -> tuple[dict[str, float], int]:
+        with self._lock:
+            accessed, hits = self._accessed, self._hits
+            self._accessed, self._hits = {}, 0
+            self._flushed_at = time.monotonic()
+        return accessed, hits
+
+    def flush(self) -> None:
+        """Write the hits recorded in memory (last-access times, hit count) to the index."""
+        accessed, hits = self._take_hits()
+        if not accessed and not hits:
+            return
+        try:
+            self._index.record_accesses(accessed, hits)
+        except _CacheError as error:
+            self._troubles.report(
+                "index write", f"cannot update the cache index in {self.directory}: {error}"
+            )
+
+    def _remember(self, key: str, ext: str, identity: tuple[int, int, int], created: float) -> None:
+        if len(self._checked) >= CHECKED_MAX:
+            with contextlib.suppress(StopIteration, KeyError):
+                del self._checked[next(iter(self._checked))]  # the oldest remembered
+        self._checked[key] = _Checked(ext, identity, created)
+
+    def _expired(self, created: float, now: float) -> bool:
+        return bool(self.max_age) and created < now - self.max_age
+
+    def _delete(self, removed: list[Removed]) -> int:
+        """Delete the files of rows taken out of the index; the bytes freed."""
+        freed = 0
+        for row in removed:
+            self._checked.pop(row.key, None)
+            with contextlib.suppress(OSError):
+                freed += remove(self.path_for(row.key, row.ext))
+        return freed
+
+    # Maintenance: start-up and the `pixserve cache` commands
+
+    def recover(self) -> Freed:
+        """Delete what killed processes left: temp and lock files, files without a row.
+
+        Safe while other processes use the cache: a temp or lock file is deleted only
+        when no live process holds its lock, an entry file only when its row is gone.
+        Closes this thread's index connection, so nothing open crosses a later fork.
+        """
+        removed = freed = 0
+        try:
+            known = self._index.names()
+            for path in shard_files(self.directory):
+                if path.name.startswith(TEMP_PREFIX):
+                    size = _size(path)
+                    if remove_if_abandoned(path):
+                        removed, freed = removed + 1, freed + size
+                    continue
+                name = parse_entry_name(path)
+                if name is None or name in known:
+                    continue
+                row = self._index.find(name[0])
+                if row is None or row.ext != name[1]:  # not stored since we listed the rows
+                    size = remove(path)
+                    removed, freed = removed + (size > 0), freed + size
+            with contextlib.suppress(OSError):
+                for lock in (self.directory / LOCKS_NAME).iterdir():
+                    remove_if_abandoned(lock)
+        except _CacheError as error:
+            self._troubles.report(
+                "index read", f"cannot check the cache in {self.directory}: {error}"
+            )
+        finally:
+            self._index.close()
+        return Freed(removed, freed)
+
+    def prune(self) -> Freed:
+        """Recover, then delete expired and least recently used entries down to the limit."""
+        recovered = self.recover()
+        self.flush()  # evict by this process's latest hits too
+        expire_before = time.time() - self.max_age if self.max_age else None
+        removed = self._index.evict(self.max_bytes, expire_before)
+        return Freed(recovered.entries + len(removed), recovered.bytes + self._delete(removed))
+
+    def purge(self, source: str | None = None) -> Freed:
+        """Delete every entry, or every entry made from the source image `source`."""
+        if source is not None:
+            removed = self._index.remove_source(source)
+            return Freed(len(removed), self._delete(removed))
+        self.flush()  # so that hits recorded before the purge do not count after it
+        removed = self._index.remove_all()
+        freed = self._delete(removed)
+        leftovers = self.recover()  # files no row knew of, dead writers' temp files
+        return Freed(len(removed) + leftovers.entries, freed + leftovers.bytes)
+
+    def stats(self) -> Summary:
+        """Entries, bytes, hit counters and the oldest entries, as the index has them."""
+        self.flush()
+        return self._index.summary()
 
     def total_bytes(self) -> int:
-        """Bytes on disk in entries (and in-flight temp files) right now."""
-        return sum(size for _, size, _ in self._entries())
+        """Bytes in entry and temp files on disk right now (a scan: for tests and checks)."""
+        return sum(_size(path) for path in shard_files(self.directory))
 
-    def evict(self, target_bytes: int) -> int:
-        """Delete least recently used entries until at most `target_bytes` remain."""
-        entries = sorted(self._entries())
-        total = sum(size for _, size, _ in entries)
-        for _, size, path in entries:
-            if total <= target_bytes:
-                break
-            if path.name.startswith(_TEMP_PREFIX):
-                continue  # another process is writing it
-            with contextlib.suppress(OSError):  # another process may have evicted it
-                path.unlink()
-                total -= size
-        return total
+    def close(self) -> None:
+        """Write pending hits and close this thread's index connection."""
+        self.flush()
+        self._index.close()
 
-    def _warn_once(self, condition: str, message: str) -> None:
-        if condition not in self._warned:
-            self._warned.add(condition)
-            log.warning("%s; serving results uncached", message)
+
+_in_use: weakref.WeakSet[DiskCache] = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_all() -> None:
+    """A worker exiting normally writes its last second of hits."""
+    for cache in list(_in_use):
+        cache.flush()
+
+
+def checksum(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0

@@ -14,9 +14,11 @@ from .routes import Services, blueprint
 def create_app(config: Config) -> Flask:
     """A Flask app serving `config.root`; `config` is already validated."""
     app = Flask(__name__)
+    cache = DiskCache(config.cache_dir, config.cache_max_bytes, config.cache_max_age)
+    cache.recover()  # what workers killed mid-write left behind
     app.extensions["pixserve"] = Services(
         config=config,
-        cache=DiskCache(config.cache_dir, config.cache_max_bytes),
+        cache=cache,
         limits=config.query_limits(),
         image_limits=config.image_limits(),
         colour=config.colour_settings(),

@@ -14,6 +14,7 @@ from flask import Flask
 
 from transformer import TransformError
 
+from . import cache_cli
 from .app import create_app
 from .config import ENV_PREFIX, Config, ConfigError, parse_setting
 from .signing import sign_url
@@ -51,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     sign.add_argument("url", help="e.g. /image/photos/street.jpg?w=300&fmt=webp")
     sign.add_argument("--key", help="sign with this key instead")
+    cache_cli.add_commands(commands)
     return parser
 
 
@@ -64,6 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "sign":
         return _sign(args)
+    if args.command == "cache":
+        return cache_cli.run(args)
     return _serve(args)
 
 

@@ -61,6 +61,7 @@ class Config:
     root: Path
     cache_dir: Path = field(default_factory=default_cache_dir)
     cache_max_bytes: int = 1 << 30
+    cache_max_age: int = 0  # seconds after which an entry is made anew; 0: never
     max_age: int = 86400
     max_dimension: int = 8192
     max_source_pixels: int = 50_000_000
@@ -95,6 +96,8 @@ class Config:
             raise ConfigError(f"root: {str(self.root)!r} is not a directory")
         if self.cache_max_bytes < 1 << 20:
             raise ConfigError("cache_max_bytes: must be at least 1MiB")
+        if self.cache_max_age < 0:
+            raise ConfigError("cache_max_age: must be 0 (no expiry) or more seconds")
         if self.max_age < 0:
             raise ConfigError("max_age: must be 0 or more seconds")
         if not 1 <= self.max_dimension <= 65535:

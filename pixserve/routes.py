@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,6 +37,7 @@ from .signing import split_signature, verify
 from .sources import Source, find_source
 
 blueprint = Blueprint("pixserve", __name__)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,7 @@ def info(name: str) -> Response:
         with Deadline(svc.config.time_limit):
             facts = describe(data, svc.image_limits, svc.colour)
         body = json.dumps({"name": source.name, **facts}).encode()
-        svc.cache.store(key, INFO_EXTENSION, body)
+        svc.cache.store(key, INFO_EXTENSION, body, source.name)
     response = send_file(
         io.BytesIO(body),
         mimetype="application/json",
@@ -154,14 +156,22 @@ def _serve_hit(cache: DiskCache, key: str, choice: Choice, source: Source) -> Re
 def _serve_miss(
     svc: Services, key: str, source: Source, options: Options, choice: Choice
 ) -> Response:
-    """Transform now, store the result (best effort), serve it from memory."""
-    try:
-        data = source.read()
-    except OSError:
-        abort(404, description=f"no image named {source.name!r}")  # removed since the lookup
-    with Deadline(svc.config.time_limit):
-        result = transform(data, options, choice.format, svc.image_limits, svc.colour)
-    svc.cache.store(key, result.format.extension, result.data)
+    """Transform now, store the result (best effort), serve it from memory.
+
+    Concurrent misses for one key, in any worker, wait for the first one's result.
+    """
+    with svc.cache.single_flight(key):
+        hit = _serve_hit(svc.cache, key, choice, source)  # made while we waited?
+        if hit is not None:
+            return hit
+        try:
+            data = source.read()
+        except OSError:
+            abort(404, description=f"no image named {source.name!r}")  # removed since the lookup
+        log.info("transform name=%s key=%s", source.name, key)
+        with Deadline(svc.config.time_limit):
+            result = transform(data, options, choice.format, svc.image_limits, svc.colour)
+        svc.cache.store(key, result.format.extension, result.data, source.name)
     name_out = _download_name(source, result.format.extension)
     response = _send(io.BytesIO(result.data), result.format.mimetype, name_out, key, source)
     response.headers["X-Cache"] = "MISS"

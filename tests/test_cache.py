@@ -1,57 +1,220 @@
 from __future__ import annotations
 
+import errno
+import fcntl
 import logging
 import os
+import shutil
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from cache import DiskCache
+from cache import files as cache_files
 
 KEY = "0123456789abcdef0123456789abcdef01234567"
+MiB = 1 << 20
 
 
 def key(n: int) -> str:
     return f"{n:040x}"
 
 
+def warnings_about(caplog: pytest.LogCaptureFixture, text: str) -> int:
+    return len([r for r in caplog.records if r.levelno == logging.WARNING and text in r.message])
+
+
 def test_store_then_lookup(tmp_path: Path) -> None:
-    cache = DiskCache(tmp_path, 1 << 20)
+    cache = DiskCache(tmp_path, MiB)
     assert cache.lookup(KEY, ("webp",)) is None
-    path = cache.store(KEY, "webp", b"data")
+    path = cache.store(KEY, "webp", b"data", "src.jpg")
     assert path == tmp_path / "01" / "23" / f"{KEY}.webp"
     assert cache.lookup(KEY, ("png", "webp")) == path
+    assert cache.lookup(KEY, ("png",)) is None  # another format's entry is not this one
     assert path.read_bytes() == b"data"
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp file left
 
 
-def test_zero_byte_entries_are_never_served(tmp_path: Path) -> None:
-    cache = DiskCache(tmp_path, 1 << 20)
-    path = cache.path_for(KEY, "jpg")
+def test_another_process_finds_the_entry(tmp_path: Path) -> None:
+    """A second instance on the same folder (another worker, a restart) sees the entry."""
+    path = DiskCache(tmp_path, MiB).store(KEY, "png", b"data", "src.jpg")
+    assert DiskCache(tmp_path, MiB).lookup(KEY, ("png",)) == path
+
+
+def test_empty_results_are_not_stored(tmp_path: Path) -> None:
+    cache = DiskCache(tmp_path, MiB)
+    assert cache.store(KEY, "png", b"", "src.jpg") is None
+    assert cache.lookup(KEY, ("png",)) is None
+
+
+def test_a_result_larger_than_the_cache_is_not_stored(tmp_path: Path) -> None:
+    cache = DiskCache(tmp_path, 1000)
+    assert cache.store(KEY, "png", b"x" * 1001, "src.jpg") is None
+    assert cache.total_bytes() == 0
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda path: path.write_bytes(b""), id="zero bytes"),
+        pytest.param(lambda path: path.write_bytes(path.read_bytes()[:3]), id="truncated"),
+        pytest.param(lambda path: path.write_bytes(b"DATA"), id="same size, other bytes"),
+        pytest.param(lambda path: path.write_bytes(b"data and more"), id="longer"),
+    ],
+)
+def test_a_damaged_entry_is_deleted_not_served(
+    tmp_path: Path, damage: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    cache = DiskCache(tmp_path, MiB)
+    path = cache.store(KEY, "png", b"data", "src.jpg")
+    assert path is not None and cache.lookup(KEY, ("png",)) == path  # checked once
+    damage(path)  # type: ignore[operator]
+    for reader in (cache, DiskCache(tmp_path, MiB)):  # this process and a fresh one
+        assert reader.lookup(KEY, ("png",)) is None
+    assert not path.exists()
+    assert warnings_about(caplog, "damaged") == 1
+    assert cache.store(KEY, "png", b"data", "src.jpg") == path  # made anew
+    assert cache.lookup(KEY, ("png",)) == path and path.read_bytes() == b"data"
+
+
+def test_an_entry_altered_in_place_after_its_check_is_caught(tmp_path: Path) -> None:
+    cache = DiskCache(tmp_path, MiB)
+    path = cache.store(KEY, "png", b"data", "src.jpg")
+    assert path is not None
+    settled = time.time() - 10
+    os.utime(path, (settled, settled))  # old enough to be remembered as checked
+    assert cache.lookup(KEY, ("png",)) == path
+    with open(path, "r+b") as file:
+        file.write(b"DATA")  # same size, same inode: only the mtime moves
+    assert cache.lookup(KEY, ("png",)) is None
+
+
+def test_a_file_without_its_row_is_not_served(tmp_path: Path) -> None:
+    cache = DiskCache(tmp_path, MiB)
+    path = cache.path_for(KEY, "png")
     path.parent.mkdir(parents=True)
-    path.write_bytes(b"")
-    assert cache.lookup(KEY, ("jpg",)) is None
+    path.write_bytes(b"planted")
+    assert cache.lookup(KEY, ("png",)) is None
 
 
 def test_keys_must_be_digests(tmp_path: Path) -> None:
-    cache = DiskCache(tmp_path, 1 << 20)
-    with pytest.raises(ValueError):
-        cache.path_for("../../etc", "png")
+    cache = DiskCache(tmp_path, MiB)
+    for bad in ("../../etc", "ABCDEF0123", "0123"):
+        with pytest.raises(ValueError):
+            cache.path_for(bad, "png")
 
 
-def test_evicts_least_recently_used(tmp_path: Path) -> None:
+def test_evicts_least_recently_used_not_oldest(tmp_path: Path) -> None:
     cache = DiskCache(tmp_path, max_bytes=1000)
     for n in range(4):
-        path = cache.store(key(n), "png", b"x" * 200)
-        assert path is not None
-        os.utime(path, (1000 + n, 1000 + n))  # stored in order 0, 1, 2, 3
-    assert cache.lookup(key(0), ("png",)) is not None  # 0 is now the most recently used
-    cache.store(key(4), "png", b"x" * 200)  # 1000 bytes: at the limit
-    cache.store(key(5), "png", b"x" * 200)  # over: evict down to 90%
+        assert cache.store(key(n), "png", b"x" * 200, "src.jpg") is not None
+    assert cache.lookup(key(0), ("png",)) is not None  # the oldest is now the most recent
+    cache.store(key(4), "png", b"x" * 200, "src.jpg")  # 1000 bytes: at the limit
+    cache.store(key(5), "png", b"x" * 200, "src.jpg")  # over: evict down to 90%
     remaining = {n for n in range(6) if cache.lookup(key(n), ("png",)) is not None}
+    assert remaining == {0, 3, 4, 5}
     assert cache.total_bytes() <= 900
-    assert 0 in remaining and 5 in remaining
-    assert 1 not in remaining and 2 not in remaining
+    assert cache.stats().bytes == cache.total_bytes()
+
+
+def test_the_bound_counts_every_process(tmp_path: Path) -> None:
+    one, two = DiskCache(tmp_path, 1000), DiskCache(tmp_path, 1000)
+    for n in range(10):
+        (one if n % 2 else two).store(key(n), "png", b"x" * 150, "src.jpg")
+        assert one.total_bytes() <= 1000
+    assert one.stats().entries == two.stats().entries == 6  # 900 bytes: 90% of the limit
+
+
+def test_hits_from_another_instance_count_for_lru(tmp_path: Path) -> None:
+    writer, reader = DiskCache(tmp_path, 1000), DiskCache(tmp_path, 1000)
+    for n in range(5):
+        writer.store(key(n), "png", b"x" * 200, "src.jpg")
+    assert reader.lookup(key(0), ("png",)) is not None
+    reader.flush()
+    writer.store(key(5), "png", b"x" * 200, "src.jpg")
+    assert writer.lookup(key(0), ("png",)) is not None
+    assert writer.lookup(key(1), ("png",)) is None
+
+
+def test_entries_expire_after_max_age(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = DiskCache(tmp_path, MiB, max_age=60)
+    cache.store(key(1), "png", b"old", "src.jpg")
+    assert cache.lookup(key(1), ("png",)) is not None
+    later = time.time() + 61
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert cache.lookup(key(1), ("png",)) is None
+    assert DiskCache(tmp_path, MiB, max_age=60).lookup(key(1), ("png",)) is None
+    cache.store(key(2), "png", b"new", "src.jpg")  # a store also deletes the expired
+    assert not cache.path_for(key(1), "png").exists()
+    assert cache.lookup(key(2), ("png",)) is not None
+
+
+def test_purge_one_source_and_all_its_variants(tmp_path: Path) -> None:
+    cache = DiskCache(tmp_path, MiB)
+    for n in range(3):
+        cache.store(key(n), "webp", b"a" * 10, "photos/a.jpg")
+    cache.store(key(9), "webp", b"b" * 10, "photos/b.jpg")
+    freed = cache.purge("photos/a.jpg")
+    assert (freed.entries, freed.bytes) == (3, 30)
+    assert [n for n in (0, 1, 2, 9) if cache.lookup(key(n), ("webp",))] == [9]
+    assert cache.stats().entries == 1 and cache.total_bytes() == 10
+
+
+def test_purge_everything(tmp_path: Path) -> None:
+    cache = DiskCache(tmp_path, MiB)
+    for n in range(3):
+        cache.store(key(n), "webp", b"a" * 10, "a.jpg")
+    cache.lookup(key(0), ("webp",))
+    freed = cache.purge()
+    assert (freed.entries, freed.bytes) == (3, 30)
+    stats = cache.stats()
+    assert (stats.entries, stats.bytes, stats.hits, stats.misses) == (0, 0, 0, 0)
+    assert cache.total_bytes() == 0 and cache.lookup(key(0), ("webp",)) is None
+
+
+def test_prune_evicts_down_to_a_lowered_limit(tmp_path: Path) -> None:
+    DiskCache(tmp_path, MiB).store(key(1), "png", b"x" * 600, "a.jpg")
+    DiskCache(tmp_path, MiB).store(key(2), "png", b"x" * 600, "a.jpg")
+    freed = DiskCache(tmp_path, 1000).prune()
+    assert (freed.entries, freed.bytes) == (1, 600)
+    assert DiskCache(tmp_path, 1000).lookup(key(2), ("png",)) is not None
+
+
+def test_stats_count_hits_and_misses(tmp_path: Path) -> None:
+    cache = DiskCache(tmp_path, MiB)
+    before = time.time()
+    cache.store(key(1), "png", b"one", "one.jpg")  # the first use creates the index
+    cache.store(key(2), "png", b"two", "two.jpg")
+    for _ in range(3):
+        cache.lookup(key(2), ("png",))
+    stats = DiskCache(tmp_path, MiB).stats()  # another process: hits not yet written
+    assert (stats.entries, stats.bytes, stats.misses) == (2, 6, 2)
+    stats = cache.stats()
+    assert stats.hits == 3 and before <= stats.since <= time.time()
+    assert stats.oldest is not None and stats.oldest[1] == "one.jpg"
+    assert stats.least_recent is not None and stats.least_recent[1] == "one.jpg"
+
+
+def test_recover_deletes_what_dead_writers_left(tmp_path: Path) -> None:
+    cache = DiskCache(tmp_path, MiB)
+    kept = cache.store(key(1), "png", b"kept", "a.jpg")
+    assert kept is not None
+    dead_temp = kept.parent / f"{cache_files.TEMP_PREFIX}dead"
+    dead_temp.write_bytes(b"half a fi")
+    live_temp = kept.parent / f"{cache_files.TEMP_PREFIX}live"
+    live_temp.write_bytes(b"being written")
+    orphan = cache.path_for(key(2), "png")
+    orphan.write_bytes(b"no row knows me")
+    stranger = kept.parent / "README"
+    stranger.write_text("not ours")
+    with open(live_temp, "rb") as writer:
+        fcntl.flock(writer.fileno(), fcntl.LOCK_EX)  # a live writer holds its temp file
+        freed = cache.recover()
+    assert (freed.entries, freed.bytes) == (2, len(b"half a fi") + len(b"no row knows me"))
+    assert not dead_temp.exists() and not orphan.exists()
+    assert live_temp.exists() and stranger.exists() and kept.exists()
 
 
 def test_unwritable_directory_logs_once_and_returns_none(
@@ -59,9 +222,71 @@ def test_unwritable_directory_logs_once_and_returns_none(
 ) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("a file where the cache directory should be")
-    cache = DiskCache(blocker / "cache", 1 << 20)
+    cache = DiskCache(blocker / "cache", MiB)
     with caplog.at_level(logging.WARNING):
-        assert cache.store(key(1), "png", b"data") is None
-        assert cache.store(key(2), "png", b"data") is None
-    assert len([r for r in caplog.records if "cannot write" in r.message]) == 1
+        assert cache.store(key(1), "png", b"data", "src.jpg") is None
+        assert cache.store(key(2), "png", b"data", "src.jpg") is None
+        assert cache.lookup(key(1), ("png",)) is None
+        with cache.single_flight(key(1)) as locked:
+            assert not locked
+    assert warnings_about(caplog, "uncached") == 3  # index reads, index writes, locks
+
+
+def test_a_full_disk_logs_once_and_recovers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    cache = DiskCache(tmp_path, MiB)
+
+    def disk_full(fd: int, data: bytes) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(cache_files, "write_all", disk_full)
+        for n in range(3):
+            assert cache.store(key(n), "png", b"data", "src.jpg") is None
+    assert warnings_about(caplog, "No space left") == 1
+    assert cache.stats().entries == 0 and cache.total_bytes() == 0  # no row, no temp file
+    with caplog.at_level(logging.INFO):
+        assert cache.store(key(1), "png", b"data", "src.jpg") is not None
+    assert any("works again" in r.message for r in caplog.records)
+
+
+def test_a_removed_directory_is_made_anew(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    cache = DiskCache(tmp_path / "cache", MiB)
+    cache.store(key(1), "png", b"data", "src.jpg")
+    shutil.rmtree(tmp_path / "cache")
     assert cache.lookup(key(1), ("png",)) is None
+    assert cache.store(key(1), "png", b"data", "src.jpg") is not None
+    assert cache.lookup(key(1), ("png",)) is not None
+    assert cache.stats().entries == 1
+    assert warnings_about(caplog, "removed") == 1
+
+
+def test_single_flight_makes_the_second_caller_wait(tmp_path: Path) -> None:
+    cache = DiskCache(tmp_path, MiB)
+    events: list[str] = []
+    first_holds = threading.Event()
+
+    def second() -> None:
+        first_holds.wait()
+        with cache.single_flight(KEY) as locked:
+            events.append(f"second locked={locked}")
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    with cache.single_flight(KEY) as locked:
+        assert locked
+        first_holds.set()
+        thread.join(timeout=0.2)  # gives the second caller time to (wrongly) get in
+        events.append("first done")
+    thread.join()
+    assert events == ["first done", "second locked=True"]
+    assert list((tmp_path / "locks").iterdir()) == []  # lock files do not pile up
+
+
+def test_single_flight_gives_up_after_its_timeout(tmp_path: Path) -> None:
+    holder, waiter = DiskCache(tmp_path, MiB), DiskCache(tmp_path, MiB, flight_timeout=0.05)
+    with holder.single_flight(KEY), waiter.single_flight(KEY) as locked:
+        assert not locked
+    with waiter.single_flight(KEY) as locked:
+        assert locked  # and the lock is free again afterwards

@@ -1,0 +1,234 @@
+"""Cache-hit benchmark: what the SQLite index costs on the hit path.
+
+Why: the index makes the cache bounded across workers, but hits are the requests an
+image server answers most; they must stay a `stat` and a `sendfile`. This starts two
+`pixserve serve` processes (one worker, one thread each, a fresh cache each) on free
+loopback ports:
+
+- index: pixserve as it is;
+- plain: the same server with the 0.1 cache swapped in (no index: a hit is a `stat`
+  and an `os.utime`, a store is a temp file and `os.replace`), which is the floor.
+
+It makes 20 results on each, waits until they have settled (`SETTLED_AFTER`), then
+times 15 rounds of 600 hits over one keep-alive connection, cycling through the 20
+URLs, alternating between the servers round by round so background load hits both
+alike, and reports the median requests per second. In-process, it also times
+`DiskCache.lookup` alone: a settled entry (one `stat`), an entry younger than
+`SETTLED_AFTER` (read and checksummed at every hit), and the 0.1 lookup.
+
+Run: `.venv/bin/python benchmarks/cache_hits.py` (about a minute on 2 cores).
+Prints a Markdown report and writes it to `benchmarks/out/cache_hits.md`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import io
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from PIL import Image
+
+from cache import DiskCache
+from cache.disk import SETTLED_AFTER
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "benchmarks" / "out" / "cache_hits.md"
+HOST = "127.0.0.1"
+URLS = [f"/image/photo.jpg?w={width}&fmt=webp" for width in range(300, 320)]
+ROUNDS = 15
+HITS_PER_ROUND = 600
+LOOKUPS = 20000
+
+
+class PlainCache:
+    """The 0.1 cache's hit and store path, without index, bound or single flight."""
+
+    def __init__(self, directory: Path, max_bytes: int, max_age: float = 0) -> None:
+        self.directory = Path(directory)
+
+    def path_for(self, key: str, extension: str) -> Path:
+        return self.directory / key[:2] / key[2:4] / f"{key}.{extension}"
+
+    def lookup(self, key: str, extensions: tuple[str, ...]) -> Path | None:
+        for extension in extensions:
+            path = self.path_for(key, extension)
+            try:
+                if path.stat().st_size == 0:
+                    continue
+                os.utime(path)
+            except FileNotFoundError:
+                continue
+            return path
+        return None
+
+    def store(self, key: str, extension: str, data: bytes, source: str) -> Path | None:
+        path = self.path_for(key, extension)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=path.parent)
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+        os.replace(temp, path)
+        return path
+
+    def single_flight(self, key: str) -> contextlib.nullcontext[bool]:
+        return contextlib.nullcontext(True)
+
+    def recover(self) -> None:
+        pass
+
+
+def serve_plain(argv: list[str]) -> int:
+    """Run `pixserve serve` with `PlainCache` in place of `DiskCache`."""
+    import pixserve.app
+    from pixserve.cli import main
+
+    pixserve.app.DiskCache = PlainCache  # type: ignore[misc, assignment]
+    return main(argv)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def server(kind: str, root: Path, cache_dir: Path) -> Iterator[int]:
+    port = free_port()
+    serve = ["serve", "--root", str(root), "--cache-dir", str(cache_dir), "--port", str(port)]
+    serve += ["--workers", "1", "--threads", "1"]
+    if kind == "plain":
+        command = [sys.executable, __file__, "--serve-plain", *serve]
+    else:
+        command = [sys.executable, "-m", "pixserve.cli", *serve]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection((HOST, port), timeout=1):
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the {kind} server did not start") from None
+                time.sleep(0.1)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def fetch(connection: http.client.HTTPConnection, url: str, expect: str) -> None:
+    connection.request("GET", url)
+    response = connection.getresponse()
+    response.read()
+    if response.status != 200 or response.getheader("X-Cache") != expect:
+        raise RuntimeError(f"{url}: {response.status} {response.getheader('X-Cache')}")
+
+
+def hits_per_second(port: int) -> float:
+    connection = http.client.HTTPConnection(HOST, port, timeout=30)
+    try:
+        started = time.perf_counter()
+        for n in range(HITS_PER_ROUND):
+            fetch(connection, URLS[n % len(URLS)], "HIT")
+        return HITS_PER_ROUND / (time.perf_counter() - started)
+    finally:
+        connection.close()
+
+
+def lookup_microseconds(cache: DiskCache | PlainCache, keys: list[str]) -> float:
+    started = time.perf_counter()
+    for n in range(LOOKUPS):
+        if cache.lookup(keys[n % len(keys)], ("webp",)) is None:
+            raise RuntimeError("a lookup missed")
+    return (time.perf_counter() - started) / LOOKUPS * 1e6
+
+
+def lookups(work: Path) -> dict[str, float]:
+    keys = [f"{n:040x}" for n in range(len(URLS))]
+    data = os.urandom(20_000)
+    index, plain = DiskCache(work / "lookup-index", 1 << 30), PlainCache(work / "lookup-plain", 0)
+    for key in keys:
+        index.store(key, "webp", data, "photo.jpg")
+        plain.store(key, "webp", data, "photo.jpg")
+    young = lookup_microseconds(index, keys)  # checksummed: written under 2 s ago
+    time.sleep(SETTLED_AFTER + 0.1)
+    return {
+        "index, settled entry (stat)": lookup_microseconds(index, keys),
+        f"index, entry younger than {SETTLED_AFTER:.0f} s (read + checksum, 20 kB)": young,
+        "0.1 cache (stat + utime)": lookup_microseconds(plain, keys),
+    }
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="pixserve-bench-") as temp:
+        work = Path(temp)
+        (work / "root").mkdir()
+        picture = Image.linear_gradient("L").resize((1600, 1200)).convert("RGB")
+        buffer = io.BytesIO()
+        picture.save(buffer, "JPEG", quality=90)
+        (work / "root" / "photo.jpg").write_bytes(buffer.getvalue())
+
+        micro = lookups(work)
+        rates: dict[str, list[float]] = {"index": [], "plain": []}
+        with (
+            server("index", work / "root", work / "cache-index") as index_port,
+            server("plain", work / "root", work / "cache-plain") as plain_port,
+        ):
+            ports = {"index": index_port, "plain": plain_port}
+            for port in ports.values():
+                connection = http.client.HTTPConnection(HOST, port, timeout=60)
+                for url in URLS:
+                    fetch(connection, url, "MISS")
+                connection.close()
+            time.sleep(SETTLED_AFTER + 0.1)
+            for port in ports.values():  # untimed: each worker checks each entry once
+                hits_per_second(port)
+            for _ in range(ROUNDS):
+                for kind, port in ports.items():
+                    rates[kind].append(hits_per_second(port))
+
+    index_rate, plain_rate = (statistics.median(rates[k]) for k in ("index", "plain"))
+    lines = [
+        "# Cache hits: the index's cost",
+        "",
+        f"One worker, one thread, loopback, one keep-alive connection; {ROUNDS} rounds of "
+        f"{HITS_PER_ROUND:,} hits over {len(URLS)} WebP results, median; "
+        f"{os.cpu_count()} cores.",
+        "",
+        "| cache | hits/s | per hit |",
+        "| --- | ---: | ---: |",
+        f"| with the index (SQLite) | {index_rate:,.0f} | {1e3 / index_rate:.3f} ms |",
+        f"| without (0.1: stat + utime) | {plain_rate:,.0f} | {1e3 / plain_rate:.3f} ms |",
+        "",
+        f"Index / plain: {index_rate / plain_rate:.1%}. Rounds: "
+        + "; ".join(f"{k} " + ", ".join(f"{r:,.0f}" for r in rates[k]) for k in rates),
+        "",
+        f"`DiskCache.lookup` alone, in-process, {LOOKUPS:,} lookups over {len(URLS)} entries:",
+        "",
+        "| lookup | µs |",
+        "| --- | ---: |",
+        *(f"| {name} | {micros:.1f} |" for name, micros in micro.items()),
+        "",
+    ]
+    report = "\n".join(lines)
+    print(report)
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(report)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--serve-plain"]:
+        sys.exit(serve_plain(sys.argv[2:]))
+    main()
