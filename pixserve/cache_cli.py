@@ -26,7 +26,7 @@ from transformer import AUTO, TransformError, parse_options
 
 from .app import create_app
 from .config import Config, ConfigError
-from .routes import SRCSET_WIDTHS
+from .helpers import DEFAULT_WIDTHS as SRCSET_WIDTHS
 
 # What browsers send, for `--fmt auto`: each can be given a different format.
 _AUTO_ACCEPTS = {

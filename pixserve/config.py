@@ -67,6 +67,9 @@ class Config:
     max_source_pixels: int = 50_000_000
     avif: bool = False
     index: bool = False
+    image_prefix: str = "/image"
+    info_prefix: str = "/info"
+    client_hints: bool = False
     cmyk_profile: Path | None = field(default_factory=default_cmyk_profile)
     keep_icc_profiles: bool = False
     # Defences for a public server (SECURITY.md explains each).
@@ -111,6 +114,12 @@ class Config:
         ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}: must be at least 1")
+        for name in ("image_prefix", "info_prefix"):
+            prefix = getattr(self, name)
+            if not prefix.startswith("/") or prefix.rstrip("/") == "" or "<" in prefix:
+                raise ConfigError(f"{name}: must be a path like /image, got {prefix!r}")
+        if self.image_prefix.rstrip("/") == self.info_prefix.rstrip("/"):
+            raise ConfigError("info_prefix: must differ from image_prefix")
         if self.cmyk_profile is not None and not self.cmyk_profile.is_file():
             raise ConfigError(f"cmyk_profile: {str(self.cmyk_profile)!r} is not a file")
         if not 0 < self.time_limit <= 3600:
@@ -170,6 +179,19 @@ class Config:
             max_frames=self.max_frames,
             max_animation_pixels=self.max_animation_pixels,
         )
+
+    @classmethod
+    def from_flask(cls, app_config: Mapping[str, Any]) -> Config:
+        """Build from a Flask app's `PIXSERVE_*` keys: text is parsed as in the
+        environment, other values (a Path, an int, a tuple...) are taken as they are."""
+        text = {key: value for key, value in app_config.items() if isinstance(value, str)}
+        typed = {
+            setting.name: app_config[key]
+            for setting in dataclasses.fields(cls)
+            if (key := ENV_PREFIX + setting.name.upper()) in app_config
+            and not isinstance(app_config[key], str)
+        }
+        return cls.load(text, **typed)
 
     @classmethod
     def load(cls, environ: Mapping[str, str], **overrides: Any) -> Config:

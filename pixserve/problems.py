@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, json
+from flask import Blueprint, Flask, Response, json
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from transformer import TransformError
@@ -65,7 +65,7 @@ def _unexpected(error: Exception) -> Response:
     return _http_error(InternalServerError())
 
 
-def register(app: Flask) -> None:
+def register(app: Flask | Blueprint) -> None:
     """Install the handlers: typed transform errors, HTTP errors, then anything else."""
     app.register_error_handler(TransformError, _transform_error)
     app.register_error_handler(HTTPException, _http_error)

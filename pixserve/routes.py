@@ -1,62 +1,61 @@
-"""The HTTP face of the transformer: `/image/<name>` and the optional index page."""
+"""The HTTP face of the transformer: `/image/<name>` and `/info/<name>`."""
 
 from __future__ import annotations
 
 import io
 import json
 import logging
-import os
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, current_app, render_template, request, send_file
+from flask import Blueprint, Response, abort, request, send_file
 
 from cache import DiskCache
 from transformer import (
     BY_EXTENSION,
-    ColourSettings,
-    ImageLimits,
     ImageTooLarge,
     InvalidOption,
-    Limits,
     Options,
-    TransformError,
     UnsupportedImage,
     parse_options,
     transform,
-    upright_size,
 )
 from transformer.info import describe
 
+from . import problems
 from .config import Config
 from .deadline import Deadline
 from .keys import cache_key, info_key
 from .negotiate import Choice, choose
+from .services import Services, services
 from .signing import split_signature, verify
 from .sources import Source, find_source
 
-blueprint = Blueprint("pixserve", __name__)
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Services:
-    """What the views need, built once by the app factory from the validated config."""
+def make_blueprint(image_prefix: str = "/image", info_prefix: str = "/info") -> Blueprint:
+    """The `/image` and `/info` routes at the given prefixes, answering problem+json.
 
-    config: Config
-    cache: DiskCache
-    limits: Limits
-    image_limits: ImageLimits
-    colour: ColourSettings
+    Error handlers and `nosniff` are the blueprint's own, so an app that adds pixserve
+    keeps its own error pages and headers for its own routes.
+    """
+    blueprint = Blueprint("pixserve", __name__)
+    for prefix, view in ((image_prefix, image), (info_prefix, info)):
+        blueprint.add_url_rule(
+            f"{prefix.rstrip('/')}/<path:name>", view_func=view, merge_slashes=False
+        )
+    problems.register(blueprint)
+    blueprint.after_request(no_sniffing)
+    return blueprint
 
 
-def services() -> Services:
-    found: Services = current_app.extensions["pixserve"]
-    return found
+def no_sniffing(response: Response) -> Response:
+    """Every response says its type is final: no browser may guess HTML from bytes."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
-@blueprint.get("/image/<path:name>", merge_slashes=False)
 def image(name: str) -> Response:
     """Serve `name` transformed by the query; GET and HEAD."""
     svc = services()
@@ -75,7 +74,6 @@ def image(name: str) -> Response:
     return _decorate(response, key, source, choice, svc.config)
 
 
-@blueprint.get("/info/<path:name>", merge_slashes=False)
 def info(name: str) -> Response:
     """JSON facts about a source (size, format, colour, placeholders); GET and HEAD."""
     svc = services()
@@ -208,42 +206,3 @@ def _decorate(
     if choice.negotiated:
         response.vary.add("Accept")
     return response
-
-
-_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif", ".tif", ".tiff", ".bmp"}
-INDEX_LIMIT = 60
-
-
-@blueprint.get("/")
-def index() -> str:
-    """A page showing the root's images through `/image` (only when `index` is on)."""
-    svc = services()
-    if not svc.config.index:
-        abort(404, description="the index page is off; set PIXSERVE_INDEX=1 to show it")
-    names = sorted(_image_names(svc.config.root))[:INDEX_LIMIT]
-    hero, widths = _hero(svc.config, names)
-    return render_template("index.html", names=names, hero=hero, srcset_widths=widths)
-
-
-SRCSET_WIDTHS = (320, 640, 960, 1280, 1920)
-
-
-def _hero(config: Config, names: list[str]) -> tuple[str | None, list[int]]:
-    """The biggest picture, with the srcset widths that do not exceed its own width."""
-    for name in sorted(names, key=lambda n: (config.root / n).stat().st_size, reverse=True):
-        try:
-            width, _ = upright_size((config.root / name).read_bytes(), config.image_limits())
-        except (TransformError, OSError):
-            continue
-        return name, [w for w in SRCSET_WIDTHS if w < width] + [width]
-    return None, []
-
-
-def _image_names(root: Path) -> list[str]:
-    names = []
-    for directory, subdirs, files in os.walk(root):
-        subdirs[:] = [d for d in subdirs if not d.startswith(".")]
-        for file in files:
-            if not file.startswith(".") and Path(file).suffix.lower() in _IMAGE_SUFFIXES:
-                names.append(os.path.relpath(os.path.join(directory, file), root))
-    return [name.replace(os.sep, "/") for name in names]

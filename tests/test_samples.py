@@ -26,7 +26,7 @@ def test_samples_are_drawn_and_served(tmp_path: Path) -> None:
     client = app.test_client()
     page = client.get("/").get_data(as_text=True)
     for path in paths:
-        assert f"/image/{path.name}?w=300" in page
+        assert f"/image/{path.name}?fit=cover&amp;h=160&amp;w=160" in page
         response = client.get(f"/image/{path.name}?w=300")
         assert response.status_code == 200
         response.close()

@@ -1,0 +1,51 @@
+"""The demo page of `make run`: the root's pictures, shown only through the helpers."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Blueprint, abort, render_template
+
+from transformer import TransformError
+
+from .helpers import source_size
+from .services import services
+
+demo = Blueprint("demo", __name__)
+
+_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif", ".tif", ".tiff", ".bmp"}
+INDEX_LIMIT = 60
+
+
+@demo.get("/")
+def index() -> str:
+    """The gallery (only when `index` is on: it lists the root's files)."""
+    config = services().config
+    if not config.index:
+        abort(404, description="the index page is off; set PIXSERVE_INDEX=1 to show it")
+    names = _readable(sorted(_image_names(config.root))[:INDEX_LIMIT])
+    hero = max(names, key=lambda name: source_size(name)[0] * source_size(name)[1], default=None)
+    return render_template("index.html", names=names, hero=hero)
+
+
+def _readable(names: list[str]) -> list[str]:
+    """The names whose header reads: the page shows pictures, not errors."""
+    kept = []
+    for name in names:
+        try:
+            source_size(name)
+        except (TransformError, OSError):
+            continue
+        kept.append(name)
+    return kept
+
+
+def _image_names(root: Path) -> list[str]:
+    names = []
+    for directory, subdirs, files in os.walk(root):
+        subdirs[:] = [d for d in subdirs if not d.startswith(".")]
+        for file in files:
+            if not file.startswith(".") and Path(file).suffix.lower() in _IMAGE_SUFFIXES:
+                names.append(os.path.relpath(os.path.join(directory, file), root))
+    return [name.replace(os.sep, "/") for name in names]

@@ -1,0 +1,49 @@
+"""`PixServe`: pixserve inside any Flask app, the Flask extension way.
+
+    app = Flask(__name__)
+    app.config["PIXSERVE_ROOT"] = "images"
+    PixServe(app)          # or: pixserve = PixServe(); pixserve.init_app(app)
+
+It registers `/image/<name>` and `/info/<name>` (prefixes `PIXSERVE_IMAGE_PREFIX`,
+`PIXSERVE_INFO_PREFIX`) beside the app's own routes and static files, and the template
+helpers `image_url`, `image_srcset` and `picture` as Jinja globals. `pixserve serve` is
+this same extension in a tiny app (`create_app`), not a second code path.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response, request
+
+from .config import Config
+from .helpers import image_srcset, image_url, picture
+from .routes import make_blueprint
+from .services import EXTENSION_NAME, build_services
+
+# The hints a page asks the browser to send with its image requests.
+CLIENT_HINTS = "Sec-CH-DPR, Sec-CH-Width"
+
+
+class PixServe:
+    """The extension; `config` overrides the app's `PIXSERVE_*` keys when given."""
+
+    def __init__(self, app: Flask | None = None, config: Config | None = None) -> None:
+        self.config = config
+        if app is not None:
+            self.init_app(app, config)
+
+    def init_app(self, app: Flask, config: Config | None = None) -> None:
+        config = config or self.config or Config.from_flask(app.config)
+        app.extensions[EXTENSION_NAME] = build_services(config)
+        app.register_blueprint(make_blueprint(config.image_prefix, config.info_prefix))
+        app.jinja_env.globals.update(
+            image_url=image_url, image_srcset=image_srcset, picture=picture
+        )
+        if config.client_hints:
+            app.after_request(_ask_for_client_hints)
+
+
+def _ask_for_client_hints(response: Response) -> Response:
+    """Pages (HTML) ask for DPR and width hints on the images they load."""
+    if response.mimetype == "text/html" and request.method == "GET":
+        response.headers["Accept-CH"] = CLIENT_HINTS
+    return response

@@ -1,0 +1,43 @@
+"""What the views need, built once per app from the validated config."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+
+from cache import DiskCache
+from transformer import ColourSettings, ImageLimits, Limits
+
+from .config import Config
+
+EXTENSION_NAME = "pixserve"
+
+
+@dataclass(frozen=True)
+class Services:
+    """The config and what is built from it: the cache, the parser's and decoder's rules."""
+
+    config: Config
+    cache: DiskCache
+    limits: Limits
+    image_limits: ImageLimits
+    colour: ColourSettings
+
+
+def build_services(config: Config) -> Services:
+    cache = DiskCache(config.cache_dir, config.cache_max_bytes, config.cache_max_age)
+    cache.recover()  # what workers killed mid-write left behind
+    return Services(
+        config=config,
+        cache=cache,
+        limits=config.query_limits(),
+        image_limits=config.image_limits(),
+        colour=config.colour_settings(),
+    )
+
+
+def services() -> Services:
+    """The current app's pixserve services (set up by `PixServe`)."""
+    found: Services = current_app.extensions[EXTENSION_NAME]
+    return found
