@@ -25,6 +25,7 @@ from transformer.info import describe
 from . import problems
 from .config import Config
 from .deadline import Deadline
+from .hints import HINT_HEADERS, hints_apply, with_hints
 from .keys import cache_key, info_key
 from .negotiate import Choice, choose
 from .services import Services, services
@@ -62,15 +63,21 @@ def image(name: str) -> Response:
     pairs, given_signature = split_signature(request.args.items(multi=True))
     options = parse_options(pairs, svc.limits)
     source = _checked_source(svc, name, options.canonical(), given_signature)
+    hinted = svc.config.client_hints and hints_apply(pairs)
+    if hinted:  # after the signature check: the signature covers the URL as written
+        hints = {header: request.headers.get(header, "") for header in HINT_HEADERS}
+        options = with_hints(options, pairs, hints, svc.limits)
     choice = choose(options.fmt, request.accept_mimetypes, source.format, svc.config.avif)
     key = cache_key(source, options, choice)
 
     if request.if_none_match.contains_weak(key):
-        return _decorate(Response(status=304), key, source, choice, svc.config)
-
-    response = _serve_hit(svc.cache, key, choice, source)
-    if response is None:
-        response = _serve_miss(svc, key, source, options, choice)
+        response = Response(status=304)
+    else:
+        response = _serve_hit(svc.cache, key, choice, source) or _serve_miss(
+            svc, key, source, options, choice
+        )
+    if hinted:
+        response.vary.update(HINT_HEADERS)
     return _decorate(response, key, source, choice, svc.config)
 
 

@@ -1,0 +1,168 @@
+"""`PixServe` in someone else's app, the template helpers, and client hints."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from flask import Flask, render_template_string
+from flask.testing import FlaskClient
+from markupsafe import Markup
+from PIL import Image
+
+from pixserve import Config, sign_url
+from pixserve.extension import PixServe
+from pixserve.helpers import DEFAULT_WIDTHS, image_srcset, image_url, picture
+from tests.conftest import BufferedClient
+from transformer import InvalidOption
+
+KEY = "k" * 32
+
+
+@pytest.fixture
+def user_app(root: Path, tmp_path: Path) -> Flask:
+    """An app of the user's own: its routes, its static files, pixserve added in 3 lines."""
+    static = tmp_path / "static"
+    static.mkdir()
+    (static / "site.css").write_text("body { color: red }")
+    app = Flask("userapp", static_folder=str(static))
+    app.config.update(
+        PIXSERVE_ROOT=str(root), PIXSERVE_CACHE_DIR=tmp_path / "cache", PIXSERVE_IMAGE_PREFIX="/img"
+    )
+
+    @app.get("/")
+    def home() -> str:
+        return render_template_string('<img src="{{ image_url("photo.jpg", w=200) }}">')
+
+    pixserve = PixServe()
+    pixserve.init_app(app)
+    app.test_client_class = BufferedClient
+    return app
+
+
+def test_works_beside_the_apps_own_routes_and_static_files(user_app: Flask) -> None:
+    client = user_app.test_client()
+    page = client.get("/").get_data(as_text=True)
+    assert page == '<img src="/img/photo.jpg?w=200">'
+    image = client.get("/img/photo.jpg?w=200")
+    assert image.status_code == 200 and image.mimetype.startswith("image/")
+    assert client.get("/static/site.css").get_data(as_text=True) == "body { color: red }"
+    assert client.get("/info/photo.jpg").status_code == 200
+    assert client.get("/image/photo.jpg").status_code == 404  # the prefix moved
+    # the app's own 404 page is the app's, pixserve's errors are problem+json
+    assert client.get("/nowhere").mimetype == "text/html"
+    assert client.get("/img/missing.jpg").mimetype == "application/problem+json"
+
+
+def test_extension_with_a_config_object(root: Path, tmp_path: Path) -> None:
+    app = Flask("other")
+    PixServe(app, Config(root=root, cache_dir=tmp_path / "c"))
+    assert app.test_client().get("/image/photo.jpg?w=10").status_code == 200
+
+
+class TestHelpers:
+    def test_image_url_is_canonical(self, user_app: Flask) -> None:
+        with user_app.test_request_context():
+            assert (
+                image_url("photo.jpg", fmt="jpg", w=300, dpr=1.0) == "/img/photo.jpg?fmt=jpeg&w=300"
+            )
+            assert image_url("sub/alpha.png") == "/img/sub/alpha.png"
+            assert image_url("photo.jpg", crop=(0, 0, 10, 10), gray=True) == (
+                "/img/photo.jpg?crop=0,0,10,10&gray=1"
+            )
+            with pytest.raises(InvalidOption):
+                image_url("photo.jpg", w=0)
+
+    def test_image_url_is_signed_when_the_server_signs(self, root: Path, tmp_path: Path) -> None:
+        app = Flask("signed")
+        PixServe(app, Config(root=root, cache_dir=tmp_path / "c", signing_keys=(KEY,)))
+        with app.test_request_context():
+            url = image_url("photo.jpg", w=120, fmt="webp")
+        assert url == sign_url("/image/photo.jpg?fmt=webp&w=120", KEY)
+        assert app.test_client().get(url).status_code == 200
+
+    def test_srcset_is_capped_at_the_source_width(self, user_app: Flask) -> None:
+        with user_app.test_request_context():
+            srcset = image_srcset("photo.jpg")  # an 800-px source
+            widths = [int(part.rsplit(" ", 1)[1][:-1]) for part in srcset.split(", ")]
+        assert widths == [w for w in DEFAULT_WIDTHS if w <= 800] + [800]
+        assert "/img/photo.jpg?w=320 320w" in srcset
+
+    def test_srcset_keeps_a_fixed_box_aspect(self, user_app: Flask) -> None:
+        with user_app.test_request_context():
+            srcset = image_srcset("photo.jpg", widths=(100, 200), w=400, h=200, fit="cover")
+        assert srcset == (
+            "/img/photo.jpg?fit=cover&h=50&w=100 100w, /img/photo.jpg?fit=cover&h=100&w=200 200w"
+        )
+
+    def test_picture(self, user_app: Flask) -> None:
+        with user_app.test_request_context():
+            html = picture(
+                "photo.jpg", alt='A "quoted" <b>photo</b>', sizes="50vw", widths=(320, 640)
+            )
+        assert isinstance(html, Markup)
+        assert html.startswith('<picture><source type="image/avif"')
+        assert 'type="image/webp"' in html
+        assert 'alt="A &#34;quoted&#34; &lt;b&gt;photo&lt;/b&gt;"' in html
+        assert 'width="640" height="480"' in html  # the source's 4:3, no layout shift
+        assert 'loading="lazy"' in html and 'decoding="async"' in html and 'sizes="50vw"' in html
+
+    def test_picture_needs_alt(self, user_app: Flask) -> None:
+        with user_app.test_request_context(), pytest.raises(TypeError, match="alt"):
+            picture("photo.jpg", None, "100vw")  # type: ignore[arg-type]
+
+    def test_picture_placeholder(self, user_app: Flask) -> None:
+        with user_app.test_request_context():
+            html = picture("photo.jpg", alt="", sizes="100vw", placeholder=True)
+        assert "background-image:url(&#39;data:image/webp;base64," in html
+
+    def test_jinja_globals(self, user_app: Flask) -> None:
+        with user_app.test_request_context():
+            html = render_template_string('{{ picture("photo.jpg", alt="x", sizes="10vw") }}')
+        assert html.startswith("<picture>")
+
+
+class TestClientHints:
+    @pytest.fixture
+    def hinted(self, root: Path, tmp_path: Path) -> Flask:
+        app = Flask("hints")
+        PixServe(app, Config(root=root, cache_dir=tmp_path / "c", client_hints=True))
+
+        @app.get("/page")
+        def page() -> str:
+            return "<p>hello</p>"
+
+        return app
+
+    def test_pages_ask_for_hints(self, hinted: Flask) -> None:
+        assert hinted.test_client().get("/page").headers["Accept-CH"] == "Sec-CH-DPR, Sec-CH-Width"
+
+    def test_hints_size_a_plain_url(self, hinted: Flask) -> None:
+        response = hinted.test_client().get(
+            "/image/photo.jpg?fmt=png", headers={"Sec-CH-DPR": "2", "Sec-CH-Width": "300"}
+        )
+        with Image.open(io.BytesIO(response.get_data())) as image:
+            assert image.size == (300, 225)  # 150 CSS px at 2x
+        assert {"Sec-CH-DPR", "Sec-CH-Width"} <= set(response.vary)
+
+    def test_explicit_width_wins(self, hinted: Flask) -> None:
+        response = hinted.test_client().get(
+            "/image/photo.jpg?fmt=png&w=100", headers={"Sec-CH-DPR": "2", "Sec-CH-Width": "300"}
+        )
+        with Image.open(io.BytesIO(response.get_data())) as image:
+            assert image.size == (100, 75)
+        assert "Sec-CH-Width" not in response.vary
+
+    def test_nonsense_hints_are_ignored(self, hinted: Flask) -> None:
+        response = hinted.test_client().get(
+            "/image/photo.jpg?fmt=png", headers={"Sec-CH-DPR": "abc", "Sec-CH-Width": "-5"}
+        )
+        assert response.status_code == 200
+
+    def test_off_by_default(self, client: FlaskClient) -> None:
+        response = client.get(
+            "/image/photo.jpg?fmt=png", headers={"Sec-CH-DPR": "2", "Sec-CH-Width": "300"}
+        )
+        with Image.open(io.BytesIO(response.get_data())) as image:
+            assert image.size == (800, 600)
