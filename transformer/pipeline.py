@@ -6,7 +6,7 @@ Adding an operation is one function in `steps/`, one test, one line in `PIPELINE
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PIL import Image, UnidentifiedImageError
 
@@ -32,6 +32,7 @@ from .steps.resize import resize
 from .steps.rotate import flip, rotate
 from .steps.smartcrop import place_crop
 from .steps.trim import trim
+from .timings import Timings
 
 DEFAULT_MAX_SOURCE_PIXELS = 50_000_000
 
@@ -55,6 +56,11 @@ PIPELINE: tuple[Step, ...] = (
     choose_format,
     flatten,
     strip_metadata,
+)
+# The steps that turn the source's bytes into upright sRGB pixels: the `decode` phase.
+# The rest of `PIPELINE` is the `resize` phase (geometry and every operation).
+DECODE_STEPS: frozenset[Step] = frozenset(
+    {shrink_on_load, decode, auto_orient, to_srgb, normalise_mode}
 )
 
 # Pillow format names of sources, mapped to the output format that is "the same".
@@ -80,12 +86,16 @@ class ImageLimits:
 
 @dataclass(frozen=True)
 class Result:
-    """Encoded bytes and what they are. `passthrough` means the source's own bytes."""
+    """Encoded bytes and what they are. `passthrough` means the source's own bytes.
+
+    `timings`: seconds spent in each phase (`decode`, `resize`, `encode`).
+    """
 
     data: bytes
     format: Format
     size: tuple[int, int]
     passthrough: bool = False
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 def open_image(source: bytes, limits: ImageLimits | None = None) -> Image.Image:
@@ -189,7 +199,9 @@ def transform(
 ) -> Result:
     """Run the pipeline. `output` None means: PNG if the result has alpha, else JPEG."""
     limits = limits or ImageLimits()
-    image = open_image(source, limits)
+    timings = Timings()
+    with timings.phase("decode"):
+        image = open_image(source, limits)
     orientation = read_orientation(image)
     upright = image.size[::-1] if orientation in TRANSPOSING_ORIENTATIONS else image.size
     _select_frame(image, options.frame)
@@ -204,21 +216,26 @@ def transform(
     )
     same_format = output is not None and SOURCE_OUTPUT_FORMATS.get(image.format or "") is output
     if same_format and not options.reencodes:
-        check_whole(ctx)
+        with timings.phase("decode"):
+            check_whole(ctx)
         assert output is not None
-        return Result(source, output, upright, passthrough=True)
+        return Result(source, output, upright, passthrough=True, timings=timings.seconds)
     _check_output_size(ctx.geometry, options, limits)
     if animates(image, output, options.frame):
         assert output is not None
-        frames, durations = transform_frames(ctx)
+        with timings.phase("resize"):  # each frame is decoded and transformed in turn
+            frames, durations = transform_frames(ctx)
         loop = image.info.get("loop")
-        data = encode_frames(frames, durations, loop, output, options.quality, options.lossless)
-        return Result(data, output, frames[0].size)
+        with timings.phase("encode"):
+            data = encode_frames(frames, durations, loop, output, options.quality, options.lossless)
+        return Result(data, output, frames[0].size, timings=timings.seconds)
     for step in PIPELINE:
-        step(ctx)
+        with timings.phase("decode" if step in DECODE_STEPS else "resize"):
+            step(ctx)
     assert ctx.output is not None
     try:
-        data = encode(ctx.image, ctx.output, options.quality, options.lossless, ctx.icc_profile)
+        with timings.phase("encode"):
+            data = encode(ctx.image, ctx.output, options.quality, options.lossless, ctx.icc_profile)
     except DECODE_ERRORS as error:  # lazily decoded frames can still fail here
         raise UndecodableImage(f"the image cannot be converted: {error}") from error
-    return Result(data, ctx.output, ctx.image.size)
+    return Result(data, ctx.output, ctx.image.size, timings=timings.seconds)

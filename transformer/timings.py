@@ -1,0 +1,28 @@
+"""Where one transform's time goes, by phase, for the web layer to report.
+
+The transformer only measures; `pixserve` turns the figures into metrics and a
+`Server-Timing` header. Phases: `decode` (header, pixels, orientation, colour to
+sRGB), `resize` (geometry and every operation), `encode`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+class Timings:
+    """Seconds spent per phase; a phase entered several times adds up."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            elapsed = time.perf_counter() - started
+            self.seconds[name] = self.seconds.get(name, 0.0) + elapsed
