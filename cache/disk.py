@@ -52,7 +52,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,7 +105,11 @@ class Freed:
 
 
 class DiskCache:
-    """Store bytes under a hex key; look them up as a path to serve."""
+    """Store bytes under a hex key; look them up as a path to serve.
+
+    `on_evict` is told what each store evicted (least recently used or expired
+    entries), so a caller can count evictions without the cache knowing how.
+    """
 
     def __init__(
         self,
@@ -113,11 +117,13 @@ class DiskCache:
         max_bytes: int,
         max_age: float = 0,
         flight_timeout: float = FLIGHT_TIMEOUT,
+        on_evict: Callable[[Freed], None] | None = None,
     ) -> None:
         self.directory = Path(directory)
         self.max_bytes = max_bytes
         self.max_age = max_age  # seconds since an entry was written; 0: no expiry
         self.flight_timeout = flight_timeout
+        self.on_evict = on_evict
         self._troubles = Troubles()
         self._index = Index(self.directory / INDEX_NAME, self._troubles)
         self._checked: dict[str, _Checked] = {}
@@ -224,7 +230,9 @@ class DiskCache:
             )
             return None
         self._troubles.clear("index write")
-        self._delete(evicted)
+        freed = self._delete(evicted)
+        if evicted and self.on_evict is not None:
+            self.on_evict(Freed(len(evicted), freed))
         try:
             written = write_atomically(path, data)
         except OSError as error:
