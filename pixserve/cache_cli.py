@@ -26,6 +26,7 @@ from transformer import AUTO, TransformError, parse_options
 
 from .app import create_app
 from .config import Config, ConfigError
+from .config_sources import load_config
 from .helpers import DEFAULT_WIDTHS as SRCSET_WIDTHS
 
 # What browsers send, for `--fmt auto`: each can be given a different format.
@@ -42,6 +43,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     actions = cache.add_subparsers(dest="cache_command", required=True)
     folder = argparse.ArgumentParser(add_help=False)
     folder.add_argument("--cache-dir", type=Path, help="result cache folder [PIXSERVE_CACHE_DIR]")
+    folder.add_argument("--config", type=Path, help="TOML file of settings [PIXSERVE_CONFIG]")
 
     actions.add_parser("stats", parents=[folder], help="entries, bytes, hit ratio, oldest entry")
     purge = actions.add_parser(
@@ -75,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the `cache` subcommand in `args`; the process exit status."""
     try:
         root = args.root if args.cache_command == "warm" else Path(".")  # only warm reads images
-        config = Config.load(os.environ, root=root, cache_dir=args.cache_dir)
+        config = load_config(os.environ, args.config, {"root": root, "cache_dir": args.cache_dir})
         if args.cache_command == "warm":
             return _warm(config, args.names, args.widths, args.fmt, args.jobs)
     except ConfigError as error:

@@ -1,4 +1,4 @@
-"""`pixserve serve` (gunicorn, or Flask's reloader with --dev) and `pixserve samples`."""
+"""`pixserve serve` (gunicorn, or Flask's reloader with --dev), `config`, `sign`, `samples`."""
 
 from __future__ import annotations
 
@@ -14,35 +14,63 @@ from flask import Flask
 
 from transformer import TransformError
 
-from . import cache_cli
+from . import cache_cli, config_cli
 from .app import create_app
-from .config import ENV_PREFIX, Config, ConfigError, parse_setting
+from .config import ConfigError, parse_setting, setting_kinds
+from .config_sources import explain_config, load_config
 from .signing import sign_url
 
-# Image work is CPU-bound and Pillow releases the GIL while it decodes, resizes and
-# encodes, so one process per core with a couple of threads each keeps the cores
-# busy while other requests wait on disk or network.
-DEFAULT_THREADS = 2
 DEFAULT_TIMEOUT = 60
 
 
-def _env(name: str, kind: str, default: Any) -> Any:
-    raw = os.environ.get(ENV_PREFIX + name.upper())
-    return default if raw is None else parse_setting(name, kind, raw)
+def settings_flags() -> argparse.ArgumentParser:
+    """The flags that set settings, shared by `serve` and `config`: the top layer."""
+    flags = argparse.ArgumentParser(add_help=False)
+    flags.add_argument("--config", type=Path, help="TOML file of settings [PIXSERVE_CONFIG]")
+    flags.add_argument("--root", type=Path, help="folder of source images [PIXSERVE_ROOT]")
+    flags.add_argument("--cache-dir", type=Path, help="result cache folder [PIXSERVE_CACHE_DIR]")
+    flags.add_argument("--host", help="address to listen on [PIXSERVE_HOST, 127.0.0.1]")
+    flags.add_argument("--port", type=int, help="port [PIXSERVE_PORT, 8000]")
+    flags.add_argument("--workers", type=int, help="processes [PIXSERVE_WORKERS]")
+    flags.add_argument("--threads", type=int, help="threads per process [PIXSERVE_THREADS]")
+    flags.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="any setting, written as in the environment (repeatable): --set max_age=3600",
+    )
+    return flags
+
+
+def flag_values(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings given on the command line, typed; `--set` ones are parsed here."""
+    values: dict[str, Any] = {
+        name: getattr(args, name)
+        for name in ("root", "cache_dir", "host", "port", "workers", "threads")
+    }
+    kinds = setting_kinds()
+    for assignment in args.settings:
+        name, equals, raw = assignment.partition("=")
+        name = name.strip().replace("-", "_")
+        if not equals or name not in kinds:
+            raise ConfigError(f"{name or assignment}: --set takes NAME=VALUE with a setting's name")
+        values[name] = parse_setting(name, kinds[name], raw)
+    return values
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pixserve", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    serve = commands.add_parser("serve", help="serve images over HTTP")
-    serve.add_argument("--root", type=Path, help="folder of source images [PIXSERVE_ROOT]")
-    serve.add_argument("--cache-dir", type=Path, help="result cache folder [PIXSERVE_CACHE_DIR]")
-    serve.add_argument("--host", help="address to listen on [PIXSERVE_HOST, 127.0.0.1]")
-    serve.add_argument("--port", type=int, help="port [PIXSERVE_PORT, 8000]")
-    serve.add_argument("--workers", type=int, help="processes [PIXSERVE_WORKERS, CPU count]")
-    serve.add_argument("--threads", type=int, help="threads per process [PIXSERVE_THREADS, 2]")
+    serve = commands.add_parser("serve", parents=[settings_flags()], help="serve images over HTTP")
     serve.add_argument("--dev", action="store_true", help="Flask's reloading dev server")
+    commands.add_parser(
+        "config",
+        parents=[settings_flags()],
+        help="print the effective configuration and where each value came from",
+    )
 
     samples = commands.add_parser("samples", help="draw the sample images into a folder")
     samples.add_argument("directory", type=Path)
@@ -52,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     sign.add_argument("url", help="e.g. /image/photos/street.jpg?w=300&fmt=webp")
     sign.add_argument("--key", help="sign with this key instead")
+    sign.add_argument("--config", type=Path, help="TOML file of settings [PIXSERVE_CONFIG]")
     cache_cli.add_commands(commands)
     return parser
 
@@ -68,13 +97,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _sign(args)
     if args.command == "cache":
         return cache_cli.run(args)
+    if args.command == "config":
+        return _config(args)
     return _serve(args)
 
 
-def _sign(args: argparse.Namespace) -> int:
-    """Sign with the server's own rules: its presets and limits come from the environment."""
+def _config(args: argparse.Namespace) -> int:
     try:
-        config = Config.load(os.environ, root=Path(os.environ.get(ENV_PREFIX + "ROOT", ".")))
+        explained = explain_config(os.environ, args.config, flag_values(args))
+    except ConfigError as error:
+        print(f"pixserve: invalid configuration: {error}", file=sys.stderr)
+        return 2
+    sys.stdout.write(config_cli.render(explained))
+    return 0
+
+
+def _sign(args: argparse.Namespace) -> int:
+    """Sign with the server's own rules: its presets and limits come from its config."""
+    try:
+        config = load_config(os.environ, args.config, {"root": Path(".")})
         key = args.key or (config.signing_keys[0] if config.signing_keys else None)
         if key is None:
             raise ConfigError("signing_keys: set PIXSERVE_SIGNING_KEYS or pass --key")
@@ -87,18 +128,11 @@ def _sign(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     try:
-        config = Config.load(os.environ, root=args.root, cache_dir=args.cache_dir)
-        host = args.host or _env("host", "str", "127.0.0.1")
-        port = args.port if args.port is not None else _env("port", "int", 8000)
-        workers = args.workers or _env("workers", "int", os.cpu_count() or 1)
-        threads = args.threads or _env("threads", "int", DEFAULT_THREADS)
-        if not 1 <= port <= 65535:
-            raise ConfigError(f"port: must be from 1 to 65535, got {port}")
-        if workers < 1 or threads < 1:
-            raise ConfigError("workers/threads: must be at least 1")
+        config = load_config(os.environ, args.config, flag_values(args))
     except ConfigError as error:
         print(f"pixserve: invalid configuration: {error}", file=sys.stderr)
         return 2
+    host, port = config.host, config.port
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -110,8 +144,8 @@ def _serve(args: argparse.Namespace) -> int:
         app,
         {
             "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
-            "workers": workers,
-            "threads": threads,
+            "workers": config.workers,
+            "threads": config.threads,
             "worker_class": "gthread",
             "timeout": DEFAULT_TIMEOUT,
             "accesslog": "-",

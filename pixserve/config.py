@@ -1,7 +1,8 @@
 """The server's settings: one table of defaults, loaded from the environment, validated.
 
 Every setting reads `PIXSERVE_<NAME>` from the environment; the CLI's flags override
-it. `validate()` runs at construction so a bad value stops start-up with a message
+it (`config_sources` adds a TOML file underneath and records where each value came
+from). `validate()` runs at construction so a bad value stops start-up with a message
 naming the setting, instead of failing the first request.
 """
 
@@ -54,6 +55,18 @@ def default_cache_dir() -> Path:
     return Path(base) / "pixserve"
 
 
+# `pixserve serve`'s gunicorn layout, chosen by `benchmarks/gunicorn_settings.py`
+# (README: Operations): processes per core and threads per process.
+WORKERS_PER_CORE = 1
+DEFAULT_THREADS = 2
+LOG_FORMATS = ("json", "text")
+_ACCEL_PREFIX = re.compile(r"/([A-Za-z0-9._~-]+/)+")
+
+
+def default_workers() -> int:
+    return WORKERS_PER_CORE * (os.cpu_count() or 1)
+
+
 @dataclass(frozen=True)
 class Config:
     """Settings of the image app. Sizes accept suffixes: 512MiB, 2G, 100k."""
@@ -85,6 +98,20 @@ class Config:
     max_frames: int = 256
     max_animation_pixels: int = 250_000_000
     time_limit: float = 10.0
+    # Operations (README: Operations).
+    server_timing: bool = True  # Server-Timing on misses: decode, resize, encode, cache
+    log_format: str = "json"  # or "text"; one line per request either way
+    accel_redirect: str = ""  # nginx's internal location for cache_dir; "": off
+    # `pixserve serve` (gunicorn); the extension and `create_app` ignore these.
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = field(default_factory=default_workers)
+    threads: int = DEFAULT_THREADS
+    timeout: int = 30  # seconds a worker's main loop may stall before it is restarted
+    graceful_timeout: int = 30  # seconds a stopping worker has to finish its requests
+    keepalive: int = 5  # seconds an idle connection stays open (over nginx's 4)
+    max_requests: int = 10_000  # a worker is replaced after this many requests...
+    max_requests_jitter: int = 1_000  # ...plus up to this many, so they stagger
 
     def __post_init__(self) -> None:
         # Relative paths mean "from where pixserve was started", not from wherever a
@@ -132,6 +159,30 @@ class Config:
         if self.only_presets and not self.presets:
             raise ConfigError("only_presets: set presets too, or no URL can be served")
         self.query_limits()  # a preset that does not parse stops start-up
+        self._validate_operations()
+
+    def _validate_operations(self) -> None:
+        if self.log_format not in LOG_FORMATS:
+            raise ConfigError(f"log_format: must be json or text, got {self.log_format!r}")
+        if self.accel_redirect and not _ACCEL_PREFIX.fullmatch(self.accel_redirect):
+            raise ConfigError(
+                "accel_redirect: must be an nginx location like /_pixserve_cache/ (starting "
+                f"and ending with /), got {self.accel_redirect!r}"
+            )
+        if not 1 <= self.port <= 65535:
+            raise ConfigError(f"port: must be from 1 to 65535, got {self.port}")
+        for name in ("workers", "threads"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name}: must be at least 1")
+        for name in ("timeout", "graceful_timeout"):
+            if getattr(self, name) <= self.time_limit:
+                raise ConfigError(
+                    f"{name}: must be more than time_limit ({self.time_limit:g} s), "
+                    "or a worker could be stopped in the middle of a transform"
+                )
+        for name in ("keepalive", "max_requests", "max_requests_jitter"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name}: must be 0 or more")
 
     def query_limits(self) -> Limits:
         """The parser's rules: maximum size, allowlists and presets."""
@@ -196,18 +247,33 @@ class Config:
     @classmethod
     def load(cls, environ: Mapping[str, str], **overrides: Any) -> Config:
         """Build from `PIXSERVE_*` variables, then `overrides` (CLI flags) on top."""
-        values: dict[str, Any] = {}
-        for setting in dataclasses.fields(cls):
-            raw = environ.get(ENV_PREFIX + setting.name.upper())
-            if raw is not None:
-                values[setting.name] = parse_setting(setting.name, str(setting.type), raw)
+        values = environment_values(environ)
         values.update({name: value for name, value in overrides.items() if value is not None})
+        return cls.build(values)
+
+    @classmethod
+    def build(cls, values: Mapping[str, Any]) -> Config:
+        """Construct from typed values by setting name, turning mistakes into `ConfigError`."""
         if "root" not in values:
             raise ConfigError("root: set the folder of source images with --root or PIXSERVE_ROOT")
         try:
             return cls(**values)
         except TypeError as error:
             raise ConfigError(str(error)) from error
+
+
+def setting_kinds() -> dict[str, str]:
+    """Each setting's name and declared type, as text (`int`, `tuple[int, ...]`...)."""
+    return {setting.name: str(setting.type) for setting in dataclasses.fields(Config)}
+
+
+def environment_values(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The settings given as `PIXSERVE_<NAME>` variables, parsed by their types."""
+    return {
+        name: parse_setting(name, kind, environ[ENV_PREFIX + name.upper()])
+        for name, kind in setting_kinds().items()
+        if ENV_PREFIX + name.upper() in environ
+    }
 
 
 def parse_setting(name: str, kind: str, raw: str) -> Any:

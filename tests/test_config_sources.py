@@ -1,0 +1,115 @@
+"""The configuration's layers (TOML file, environment, flags) and `pixserve config`."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from pixserve import ConfigError
+from pixserve.cli import main
+from pixserve.config_sources import explain_config, load_config, read_config_file
+
+KEY_A = "first-signing-key-0123456789"
+KEY_B = "second-signing-key-0123456789"
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_flags_over_environment_over_file_over_defaults(tmp_path: Path) -> None:
+    (tmp_path / "images").mkdir()
+    file = write(
+        tmp_path / "pixserve.toml",
+        'root = "images"\nmax_age = 60\nport = 9000\nworkers = 3\ncache_max_bytes = "2GiB"\n',
+    )
+    env = {"PIXSERVE_PORT": "9100", "PIXSERVE_WORKERS": "5"}
+    explained = explain_config(env, file, {"workers": 7, "host": None})
+    config, origins = explained.config, explained.origins
+    assert config.root == tmp_path / "images"  # relative to the file's folder
+    assert (config.max_age, config.port, config.workers) == (60, 9100, 7)
+    assert config.cache_max_bytes == 2 << 30
+    assert origins["max_age"] == origins["root"] == f"file {file}"
+    assert origins["port"] == "env PIXSERVE_PORT"
+    assert origins["workers"] == "command line"
+    assert origins["host"] == origins["threads"] == "default"
+
+
+def test_native_toml_values(tmp_path: Path) -> None:
+    file = write(
+        tmp_path / "p.toml",
+        f'root = "{tmp_path}"\nallowed_widths = [320, 640]\nallowed_formats = ["webp"]\n'
+        "avif = true\ntime_limit = 5\nsigning_keys = "
+        f'["{KEY_A}"]\n[presets]\nthumb = "w=200&h=200&fit=cover"\n',
+    )
+    config = load_config({}, file)
+    assert config.allowed_widths == (320, 640) and config.allowed_formats == ("webp",)
+    assert config.avif is True and config.time_limit == 5.0
+    assert config.presets == {"thumb": "w=200&h=200&fit=cover"}
+    assert config.signing_keys == (KEY_A,)
+
+
+def test_the_file_can_be_named_in_the_environment(tmp_path: Path) -> None:
+    file = write(tmp_path / "p.toml", f'root = "{tmp_path}"\nmax_age = 5\n')
+    assert load_config({"PIXSERVE_CONFIG": str(file)}).max_age == 5
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("colour = 1\n", "^colour: no such setting"),
+        ('max_age = "soon"\n', "^max_age: expected a whole number"),
+        ("avif = 1\n", "^avif: expected true or false, got an integer"),
+        ("allowed_widths = [1.5]\n", "^allowed_widths: expected a whole number"),
+        ("presets = 3\n", "^presets: expected a table"),
+        ("max_age = \n", "^config: .* is not valid TOML"),
+        ("port = 0\n", "^port: must be from 1 to 65535"),
+        ("timeout = 5\n", "^timeout: must be more than time_limit"),
+        ('log_format = "xml"\n', "^log_format: must be json or text"),
+        ('accel_redirect = "cache"\n', "^accel_redirect: must be an nginx location"),
+    ],
+)
+def test_file_mistakes_are_named(tmp_path: Path, text: str, message: str) -> None:
+    file = write(tmp_path / "p.toml", f'root = "{tmp_path}"\n{text}')
+    with pytest.raises(ConfigError, match=message):
+        load_config({}, file)
+
+
+def test_a_missing_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="^config: cannot read"):
+        read_config_file(tmp_path / "absent.toml")
+
+
+def test_pixserve_config_prints_toml_with_origins_and_no_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    file = write(tmp_path / "p.toml", f'root = "{tmp_path}"\nmax_age = 60\n')
+    monkeypatch.setenv("PIXSERVE_SIGNING_KEYS", f"{KEY_A},{KEY_B}")
+    monkeypatch.setenv("PIXSERVE_PRESETS", "thumb:w=200;hero:w=1280")
+    monkeypatch.delenv("PIXSERVE_CONFIG", raising=False)
+    status = main(["config", "--config", str(file), "--port", "9001", "--set", "avif=yes"])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert KEY_A not in out and KEY_B not in out
+    assert "# signing_keys: 2 keys, not shown  (env PIXSERVE_SIGNING_KEYS)" in out
+    lines = {line.split(" = ")[0]: line for line in out.splitlines() if " = " in line}
+    assert lines["max_age"].endswith(f"# file {file}")
+    assert lines["port"].endswith("# command line") and lines["avif"].endswith("# command line")
+    assert lines["host"].endswith("# default")
+    printed = tomllib.loads(out)  # the output is itself a config file
+    config = load_config({}, write(tmp_path / "printed.toml", out))
+    assert printed["port"] == 9001 and printed["presets"] == {"thumb": "w=200", "hero": "w=1280"}
+    assert (config.max_age, config.port, config.avif) == (60, 9001, True)
+    assert config.signing_keys == ()
+
+
+def test_pixserve_config_refuses_a_bad_setting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["config", "--root", str(tmp_path), "--set", "colour=red"]) == 2
+    assert "colour: --set takes NAME=VALUE" in capsys.readouterr().err
+    assert main(["config", "--root", str(tmp_path), "--set", "max_age=-3"]) == 2
+    assert "max_age:" in capsys.readouterr().err
