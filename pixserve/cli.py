@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
-
 from transformer import TransformError
 
-from . import cache_cli, config_cli
+from . import cache_cli, config_cli, logs
 from .app import create_app
 from .config import ConfigError, parse_setting, setting_kinds
 from .config_sources import explain_config, load_config
+from .serving import gunicorn_settings, run_gunicorn, serve
 from .signing import sign_url
 
-DEFAULT_TIMEOUT = 60
+__all__ = ["gunicorn_settings", "main", "run_gunicorn"]  # the benchmarks run layouts with these
 
 
 def settings_flags() -> argparse.ArgumentParser:
@@ -127,49 +125,18 @@ def _sign(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    flags = flag_values(args)
     try:
-        config = load_config(os.environ, args.config, flag_values(args))
+        config = load_config(os.environ, args.config, flags)
     except ConfigError as error:
         print(f"pixserve: invalid configuration: {error}", file=sys.stderr)
         return 2
-    host, port = config.host, config.port
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    app = create_app(config)
     if args.dev:
-        app.run(host=host, port=port, debug=True, use_reloader=True)
+        logs.configure(config.log_format)
+        create_app(config).run(host=config.host, port=config.port, debug=True, use_reloader=True)
         return 0
-    _run_gunicorn(
-        app,
-        {
-            "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
-            "workers": config.workers,
-            "threads": config.threads,
-            "worker_class": "gthread",
-            "timeout": DEFAULT_TIMEOUT,
-            "accesslog": "-",
-            # Recent gunicorn opens a control socket at one fixed path per user;
-            # two servers (tests, `make run`) would fight over it.
-            "control_socket_disable": True,
-        },
-    )
+    serve(lambda: load_config(os.environ, args.config, flags))  # again at each SIGHUP
     return 0
-
-
-def _run_gunicorn(app: Flask, settings: dict[str, Any]) -> None:
-    from gunicorn.app.base import BaseApplication
-
-    class Server(BaseApplication):  # type: ignore[misc]
-        def load_config(self) -> None:
-            for key, value in settings.items():
-                if key in self.cfg.settings:  # skip settings this gunicorn predates
-                    self.cfg.set(key, value)
-
-        def load(self) -> Flask:
-            return app
-
-    Server().run()
 
 
 if __name__ == "__main__":

@@ -6,7 +6,9 @@
 
 It registers `/image/<name>` and `/info/<name>` (prefixes `PIXSERVE_IMAGE_PREFIX`,
 `PIXSERVE_INFO_PREFIX`) beside the app's own routes and static files, and the template
-helpers `image_url`, `image_srcset` and `picture` as Jinja globals. `pixserve serve` is
+helpers `image_url`, `image_srcset` and `picture` as Jinja globals. Its requests are
+logged (one line each) and counted in its metrics; `/healthz`, `/readyz` and `/metrics`
+are a blueprint to opt into (`pixserve.ops.make_ops_blueprint`). `pixserve serve` is
 this same extension in a tiny app (`create_app`), not a second code path.
 """
 
@@ -14,9 +16,11 @@ from __future__ import annotations
 
 from flask import Flask, Response, request
 
+from . import observe
 from .config import Config
 from .helpers import image_srcset, image_url, picture
-from .routes import make_blueprint
+from .ops import OPS_BLUEPRINT
+from .routes import BLUEPRINT, make_blueprint
 from .services import EXTENSION_NAME, build_services
 
 # The hints a page asks the browser to send with its image requests.
@@ -24,22 +28,43 @@ CLIENT_HINTS = "Sec-CH-DPR, Sec-CH-Width"
 
 
 class PixServe:
-    """The extension; `config` overrides the app's `PIXSERVE_*` keys when given."""
+    """The extension; `config` overrides the app's `PIXSERVE_*` keys when given.
 
-    def __init__(self, app: Flask | None = None, config: Config | None = None) -> None:
+    `observe_all_routes`: log and count every request of the app, not only pixserve's
+    own (for an app that is pixserve alone, like `create_app`'s).
+    """
+
+    def __init__(
+        self,
+        app: Flask | None = None,
+        config: Config | None = None,
+        *,
+        observe_all_routes: bool = False,
+    ) -> None:
         self.config = config
         if app is not None:
-            self.init_app(app, config)
+            self.init_app(app, config, observe_all_routes=observe_all_routes)
 
-    def init_app(self, app: Flask, config: Config | None = None) -> None:
+    def init_app(
+        self, app: Flask, config: Config | None = None, *, observe_all_routes: bool = False
+    ) -> None:
         config = config or self.config or Config.from_flask(app.config)
         app.extensions[EXTENSION_NAME] = build_services(config)
         app.register_blueprint(make_blueprint(config.image_prefix, config.info_prefix))
+        observe.install(app, _everything if observe_all_routes else _pixserve_routes)
         app.jinja_env.globals.update(
             image_url=image_url, image_srcset=image_srcset, picture=picture
         )
         if config.client_hints:
             app.after_request(_ask_for_client_hints)
+
+
+def _everything() -> bool:
+    return True
+
+
+def _pixserve_routes() -> bool:
+    return request.blueprint in (BLUEPRINT, OPS_BLUEPRINT)
 
 
 def _ask_for_client_hints(response: Response) -> Response:

@@ -9,6 +9,8 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from transformer import TransformError
 
+from . import observe
+
 log = logging.getLogger(__name__)
 
 MIMETYPE = "application/problem+json"
@@ -48,11 +50,13 @@ def problem(
 
 
 def _transform_error(error: TransformError) -> Response:
+    observe.note_problem(error.slug, error.detail)
     return problem(error.status, error.title, error.detail, slug=error.slug, param=error.param)
 
 
 def _http_error(error: HTTPException) -> Response:
     status = error.code or 500
+    observe.note_problem(f"http-{status}", error.description or error.name)
     response = problem(status, error.name, error.description or error.name)
     for name, value in error.get_headers():
         if name.lower() not in ("content-type", "content-length"):
@@ -61,7 +65,8 @@ def _http_error(error: HTTPException) -> Response:
 
 
 def _unexpected(error: Exception) -> Response:
-    log.exception("unhandled error")
+    if not observe.note_error(error):  # else the request's own log line carries it
+        log.exception("unhandled error")
     return _http_error(InternalServerError())
 
 

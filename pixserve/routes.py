@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, request, send_file
 
@@ -22,7 +22,7 @@ from transformer import (
 )
 from transformer.info import describe
 
-from . import problems
+from . import observe, problems
 from .config import Config
 from .deadline import Deadline
 from .hints import HINT_HEADERS, hints_apply, with_hints
@@ -32,7 +32,7 @@ from .services import Services, services
 from .signing import split_signature, verify
 from .sources import Source, find_source
 
-log = logging.getLogger(__name__)
+BLUEPRINT = "pixserve"
 
 
 def make_blueprint(image_prefix: str = "/image", info_prefix: str = "/info") -> Blueprint:
@@ -41,7 +41,7 @@ def make_blueprint(image_prefix: str = "/image", info_prefix: str = "/info") -> 
     Error handlers and `nosniff` are the blueprint's own, so an app that adds pixserve
     keeps its own error pages and headers for its own routes.
     """
-    blueprint = Blueprint("pixserve", __name__)
+    blueprint = Blueprint(BLUEPRINT, __name__)
     for prefix, view in ((image_prefix, image), (info_prefix, info)):
         blueprint.add_url_rule(
             f"{prefix.rstrip('/')}/<path:name>", view_func=view, merge_slashes=False
@@ -69,11 +69,12 @@ def image(name: str) -> Response:
         options = with_hints(options, pairs, hints, svc.limits)
     choice = choose(options.fmt, request.accept_mimetypes, source.format, svc.config.avif)
     key = cache_key(source, options, choice)
+    observe.note_format(choice.format.extension if choice.format is not None else None)
 
     if request.if_none_match.contains_weak(key):
         response = Response(status=304)
     else:
-        response = _serve_hit(svc.cache, key, choice, source) or _serve_miss(
+        response = _serve_hit(svc, key, choice, source) or _serve_miss(
             svc, key, source, options, choice
         )
     if hinted:
@@ -92,19 +93,24 @@ def info(name: str) -> Response:
     source = _checked_source(svc, name, options.canonical(), given_signature)
     key = info_key(source, options.version)
     choice = Choice(None, negotiated=False)
+    observe.note_format(INFO_EXTENSION)
     if request.if_none_match.contains_weak(key):
         return _decorate(Response(status=304), key, source, choice, svc.config)
-    cached = svc.cache.lookup(key, (INFO_EXTENSION,))
-    body = _read_cached(cached) if cached is not None else None
+    with observe.timed("cache"):
+        cached = svc.cache.lookup(key, (INFO_EXTENSION,))
+        body = _read_cached(cached) if cached is not None else None
+    observe.note_cache("MISS" if body is None else "HIT")
     if body is None:
         try:
             data = source.read()
         except OSError:
             abort(404, description=f"no image named {source.name!r}")
+        observe.add_source_bytes(len(data))
         with Deadline(svc.config.time_limit):
             facts = describe(data, svc.image_limits, svc.colour)
         body = json.dumps({"name": source.name, **facts}).encode()
-        svc.cache.store(key, INFO_EXTENSION, body, source.name)
+        with observe.timed("cache"):
+            svc.cache.store(key, INFO_EXTENSION, body, source.name)
     response = send_file(
         io.BytesIO(body),
         mimetype="application/json",
@@ -144,17 +150,38 @@ def _checked_source(
     return source
 
 
-def _serve_hit(cache: DiskCache, key: str, choice: Choice, source: Source) -> Response | None:
-    """The cached result, served by path (Range, sendfile); None on a miss."""
-    hit = cache.lookup(key, choice.extensions)
+def _serve_hit(svc: Services, key: str, choice: Choice, source: Source) -> Response | None:
+    """The cached result, served by path (Range, sendfile), or handed to nginx by
+    `X-Accel-Redirect` when `accel_redirect` is set; None on a miss."""
+    with observe.timed("cache"):
+        hit = svc.cache.lookup(key, choice.extensions)
     if hit is None:
         return None
     fmt = BY_EXTENSION[hit.suffix[1:]]
-    try:
-        response = _send(hit, fmt.mimetype, _download_name(source, fmt.extension), key, source)
-    except FileNotFoundError:
-        return None  # evicted by another worker between lookup and open
+    download_name = _download_name(source, fmt.extension)
+    accel = svc.config.accel_redirect
+    if accel:
+        response = _accel_redirect(svc.cache, hit, accel, fmt.mimetype, download_name)
+    else:
+        try:
+            response = _send(hit, fmt.mimetype, download_name, key, source)
+        except FileNotFoundError:
+            return None  # evicted by another worker between lookup and open
     response.headers["X-Cache"] = "HIT"
+    observe.note_cache("HIT", accel=bool(accel))
+    observe.note_format(fmt.extension)
+    return response
+
+
+def _accel_redirect(
+    cache: DiskCache, hit: Path, prefix: str, mimetype: str, download_name: str
+) -> Response:
+    """An empty answer telling nginx to send the entry file itself (its `internal`
+    location at `prefix` aliases the cache folder); nginx does Range and the body."""
+    response = Response(status=200, mimetype=mimetype)
+    relative = hit.relative_to(cache.directory).as_posix()
+    response.headers["X-Accel-Redirect"] = prefix + quote(relative)
+    response.headers.set("Content-Disposition", "inline", filename=download_name)
     return response
 
 
@@ -166,17 +193,21 @@ def _serve_miss(
     Concurrent misses for one key, in any worker, wait for the first one's result.
     """
     with svc.cache.single_flight(key):
-        hit = _serve_hit(svc.cache, key, choice, source)  # made while we waited?
+        hit = _serve_hit(svc, key, choice, source)  # made while we waited?
         if hit is not None:
             return hit
         try:
             data = source.read()
         except OSError:
             abort(404, description=f"no image named {source.name!r}")  # removed since the lookup
-        log.info("transform name=%s key=%s", source.name, key)
+        observe.add_source_bytes(len(data))
         with Deadline(svc.config.time_limit):
             result = transform(data, options, choice.format, svc.image_limits, svc.colour)
-        svc.cache.store(key, result.format.extension, result.data, source.name)
+        observe.add_timings(result.timings)
+        with observe.timed("cache"):
+            svc.cache.store(key, result.format.extension, result.data, source.name)
+    observe.note_cache("MISS")
+    observe.note_format(result.format.extension)
     name_out = _download_name(source, result.format.extension)
     response = _send(io.BytesIO(result.data), result.format.mimetype, name_out, key, source)
     response.headers["X-Cache"] = "MISS"

@@ -10,27 +10,38 @@ from cache import DiskCache
 from transformer import ColourSettings, ImageLimits, Limits
 
 from .config import Config
+from .metrics import Metrics
 
 EXTENSION_NAME = "pixserve"
 
 
 @dataclass(frozen=True)
 class Services:
-    """The config and what is built from it: the cache, the parser's and decoder's rules."""
+    """The config and what is built from it: the cache, the metrics, the parser's and
+    decoder's rules."""
 
     config: Config
     cache: DiskCache
+    metrics: Metrics
     limits: Limits
     image_limits: ImageLimits
     colour: ColourSettings
 
 
 def build_services(config: Config) -> Services:
-    cache = DiskCache(config.cache_dir, config.cache_max_bytes, config.cache_max_age)
+    metrics = Metrics()
+    cache = DiskCache(
+        config.cache_dir,
+        config.cache_max_bytes,
+        config.cache_max_age,
+        on_evict=metrics.count_eviction,
+    )
     cache.recover()  # what workers killed mid-write left behind
+    metrics.watch_cache(cache)
     return Services(
         config=config,
         cache=cache,
+        metrics=metrics,
         limits=config.query_limits(),
         image_limits=config.image_limits(),
         colour=config.colour_settings(),

@@ -43,16 +43,22 @@ def live_server(
     env: dict[str, str] | None = None,
     stall_marker: Path | None = None,
     wrapper: Sequence[str] = (),
+    launcher: Path | None = None,
+    args: Sequence[str] = (),
 ) -> Iterator[Live]:
     """Run `pixserve serve` until the block ends, logging to `log`.
 
     With `stall_marker`, the first cache write in any worker stops half-way and the
     worker's pid is written to the marker (see `stalling_writes.py`). `wrapper` is a
     command that runs the server (`unshare ... exec "$@"`), keeping its pid.
+    `launcher` is a script to run instead of `pixserve.cli` (it calls `main` itself);
+    `args` are more arguments for `serve`.
     """
     port = free_port()
     command = [sys.executable, "-m", "pixserve.cli"]
     environment = {**os.environ, **(env or {})}
+    if launcher is not None:
+        command = [sys.executable, str(launcher)]
     if stall_marker is not None:
         command = [sys.executable, str(STALLING_LAUNCHER)]
         environment["PIXSERVE_TEST_STALL_MARKER"] = str(stall_marker)
@@ -70,6 +76,7 @@ def live_server(
         str(workers),
         "--threads",
         str(threads),
+        *args,
     ]
     with open(log, "ab") as log_file:
         process = subprocess.Popen(

@@ -1,0 +1,81 @@
+"""Log records as one JSON object a line (`log_format = "json"`) or as plain text.
+
+A record's structured facts travel in `extra={"fields": {...}}`; the JSON formatter
+puts them beside `ts`, `level`, `logger` and `msg`, and the text one appends them as
+`name=value`. Any record made while a request is handled carries its `request_id`,
+so a cache warning or an error ties to the request line. Exceptions become `error`
+(type and message) and `traceback`, in the same object: one line per event.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import g, has_request_context
+
+# Where the request's id is kept on `flask.g` (set by `observe`).
+REQUEST_ID_KEY = "pixserve_request_id"
+
+
+def _fields(record: logging.LogRecord) -> dict[str, Any]:
+    fields: dict[str, Any] = dict(getattr(record, "fields", None) or {})
+    if "request_id" not in fields and has_request_context():
+        request_id = g.get(REQUEST_ID_KEY)
+        if request_id is not None:
+            fields["request_id"] = request_id
+    return fields
+
+
+class JsonFormatter(logging.Formatter):
+    """`{"ts": ..., "level": ..., "logger": ..., "msg": ..., **fields}` on one line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+            "pid": record.process,
+        }
+        entry.update(_fields(record))
+        if record.exc_info and record.exc_info[1] is not None:
+            error = record.exc_info[1]
+            entry["error"] = f"{type(error).__name__}: {error}"
+            entry["traceback"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+class TextFormatter(logging.Formatter):
+    """`time LEVEL logger: message name=value ...` for people reading a terminal."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        pairs = " ".join(f"{name}={_text(value)}" for name, value in _fields(record).items())
+        line = super().formatMessage(record)
+        return f"{line} {pairs}" if pairs else line
+
+
+def _text(value: Any) -> str:
+    text = json.dumps(value, default=str) if isinstance(value, dict | list) else str(value)
+    return json.dumps(text) if " " in text or not text else text
+
+
+def formatter(log_format: str) -> logging.Formatter:
+    return JsonFormatter() if log_format == "json" else TextFormatter()
+
+
+def configure(log_format: str, level: int = logging.INFO) -> None:
+    """Every record of this process to stderr in `log_format` (replacing other handlers)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter(log_format))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)

@@ -1,0 +1,194 @@
+"""Prometheus metrics (`prometheus_client`), right under several gunicorn workers.
+
+Counters and histograms are per process in memory; under `pixserve serve` they live
+in prometheus_client's multiprocess mode instead, one memory-mapped file per worker
+in a shared folder, summed at each scrape. The cache's figures (hits, misses,
+entries, bytes) are not counted here again: the cache's own index already counts
+them across processes and restarts, and a collector reads it at scrape time.
+
+Worker slots. prometheus_client names each worker's files by its pid, so with
+`max_requests` every replaced worker leaves files behind, and scrapes slow down as
+they pile up (prometheus/client_python#204, #568). `pixserve serve` numbers its
+workers instead (`use_worker_slots`): a new worker takes the slot of one that has
+exited and carries on from its counts, so the folder holds at most a file per slot
+and kind, and counters never go backwards. prometheus_client documents the rule this
+keeps: simultaneously running processes have distinct identifiers.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    values,
+)
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from cache import DiskCache, Freed
+
+log = logging.getLogger(__name__)
+
+MULTIPROCESS_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+PHASES = ("decode", "resize", "encode")
+# Seconds: from a cache hit (under a millisecond) to a slow AVIF encode.
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+_slot: int | None = None
+
+
+class Metrics:
+    """The app's metrics; `exposition()` is what `/metrics` answers."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.multiprocess = MULTIPROCESS_VARIABLE in os.environ
+        self._cache_collector: CacheCollector | None = None
+        self.requests = Counter(
+            "pixserve_requests",
+            "Requests answered, by route, status and output format.",
+            ("route", "status", "format"),
+            registry=self.registry,
+        )
+        self.request_seconds = Histogram(
+            "pixserve_request_duration_seconds",
+            "Time to make each response (until its body is handed to the server).",
+            ("route",),
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.transform_seconds = Histogram(
+            "pixserve_transform_seconds",
+            "Time spent transforming on cache misses, by phase: decode, resize, encode.",
+            ("phase",),
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.source_bytes = Counter(
+            "pixserve_source_read_bytes",
+            "Bytes of source images read.",
+            registry=self.registry,
+        )
+        self.rejected = Counter(
+            "pixserve_rejected_requests",
+            "Requests refused, by reason: bad_params, signature, limits, time_limit, "
+            "not_found, unsupported, undecodable, other.",
+            ("reason",),
+            registry=self.registry,
+        )
+        self.evictions = Counter(
+            "pixserve_cache_evictions",
+            "Cache entries evicted (least recently used, or expired) to make room.",
+            registry=self.registry,
+        )
+        self.evicted_bytes = Counter(
+            "pixserve_cache_evicted_bytes",
+            "Bytes of cache entries evicted.",
+            registry=self.registry,
+        )
+
+    def watch_cache(self, cache: DiskCache) -> None:
+        """Report `cache`'s own counters at each scrape."""
+        self._cache_collector = CacheCollector(cache)
+        self.registry.register(self._cache_collector)
+
+    def count_eviction(self, freed: Freed) -> None:
+        self.evictions.inc(freed.entries)
+        self.evicted_bytes.inc(freed.bytes)
+
+    def observe_request(
+        self,
+        route: str,
+        status: int,
+        output_format: str,
+        seconds: float,
+        timings: Mapping[str, float],
+        source_bytes: int,
+        rejection: str | None,
+    ) -> None:
+        self.requests.labels(route, str(status), output_format).inc()
+        self.request_seconds.labels(route).observe(seconds)
+        for phase in PHASES:
+            if phase in timings:
+                self.transform_seconds.labels(phase).observe(timings[phase])
+        if source_bytes:
+            self.source_bytes.inc(source_bytes)
+        if rejection is not None:
+            self.rejected.labels(rejection).inc()
+
+    def exposition(self) -> tuple[bytes, str]:
+        """The text format: every worker's counts when several serve, else this process's."""
+        registry = self.registry
+        if self.multiprocess:
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+            if self._cache_collector is not None:
+                registry.register(self._cache_collector)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+
+
+class CacheCollector:
+    """The cache index's totals, read when scraped: the same for every worker."""
+
+    def __init__(self, cache: DiskCache) -> None:
+        self.cache = cache
+
+    def describe(self) -> list[Metric]:
+        return []  # unchecked: its samples are read from the index at each scrape
+
+    def collect(self) -> Iterator[Metric]:
+        up = GaugeMetricFamily(
+            "pixserve_cache_index_up", "1 when the cache index could be read for this scrape."
+        )
+        try:
+            stats = self.cache.stats()
+        except Exception as error:  # a scrape must not fail because the cache cannot be read
+            log.warning("cannot read the cache index for /metrics: %s", error)
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+        yield CounterMetricFamily(
+            "pixserve_cache_hits",
+            "Cache hits, all workers, since the cache was made or purged.",
+            value=stats.hits,
+        )
+        yield CounterMetricFamily(
+            "pixserve_cache_misses",
+            "Results made and stored, all workers, since the same.",
+            value=stats.misses,
+        )
+        yield GaugeMetricFamily("pixserve_cache_entries", "Entries in the cache.", stats.entries)
+        yield GaugeMetricFamily("pixserve_cache_bytes", "Bytes in the cache.", stats.bytes)
+        yield GaugeMetricFamily(
+            "pixserve_cache_max_bytes", "The cache's size bound.", self.cache.max_bytes
+        )
+
+
+def use_worker_slots(directory: Path) -> None:
+    """Multiprocess mode in `directory`, with files named by worker slot (see above).
+
+    Call before any metric is made; `enter_worker_slot` in each worker after fork.
+    """
+    os.environ[MULTIPROCESS_VARIABLE] = str(directory)
+    slotted = values.MultiProcessValue(process_identifier=_slot_or_pid)  # type: ignore[no-untyped-call]
+    values.ValueClass = slotted
+
+
+def enter_worker_slot(slot: int) -> None:
+    """This process is the worker in `slot`: its counts continue that slot's files."""
+    global _slot
+    _slot = slot
+
+
+def _slot_or_pid() -> str:
+    return f"w{_slot}" if _slot is not None else str(os.getpid())

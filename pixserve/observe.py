@@ -1,0 +1,225 @@
+"""One record per request, written once: a log line, the metrics, two headers.
+
+Views and error handlers add what they learn to the request's `Observation` (cache
+status, output format, timings, source bytes, the problem answered, an unexpected
+error). When the response is made, `finish` adds `X-Request-ID` (the client's or
+proxy's own when it sent a sane one) and, on misses, `Server-Timing`; counts the
+request; and logs its one line, which for a 500 carries the error and its traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask, Response, g, has_request_context, request
+
+from .logs import REQUEST_ID_KEY
+from .services import services
+
+log = logging.getLogger("pixserve.requests")
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
+_OBSERVATION_KEY = "pixserve_observation"
+# Problems a client caused, by the problem's slug (or HTTP status), as metric reasons.
+REJECTION_REASONS = {
+    "invalid-parameter": "bad_params",
+    "bad-signature": "signature",
+    "image-too-large": "limits",
+    "time-limit": "time_limit",
+    "unsupported-image": "unsupported",
+    "undecodable-image": "undecodable",
+    "http-404": "not_found",
+}
+SERVER_TIMING_PHASES = ("decode", "resize", "encode", "cache")
+
+
+@dataclass
+class Observation:
+    """What one request did; `timings` in seconds by phase (decode, resize, encode, cache)."""
+
+    request_id: str
+    started: float
+    cache: str | None = None  # "HIT" or "MISS"
+    accel: bool = False  # the hit was handed to nginx with X-Accel-Redirect
+    output_format: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    source_bytes: int = 0
+    problem: str | None = None  # the problem's slug, or http-<status>
+    detail: str | None = None
+    error: BaseException | None = None
+
+
+def install(app: Flask, covers: Callable[[], bool]) -> None:
+    """Observe the app's requests for which `covers()` is true."""
+
+    def start() -> None:
+        if covers():
+            request_id = _request_id()
+            g.setdefault(REQUEST_ID_KEY, request_id)
+            g.setdefault(_OBSERVATION_KEY, Observation(request_id, time.perf_counter()))
+
+    def finish_observed(response: Response) -> Response:
+        observation = current()
+        if observation is not None:
+            g.pop(_OBSERVATION_KEY)
+            finish(observation, response)
+        return response
+
+    app.before_request(start)
+    app.after_request(finish_observed)
+
+
+def current() -> Observation | None:
+    """The request's observation, or None outside an observed request."""
+    if not has_request_context():
+        return None
+    found: Observation | None = g.get(_OBSERVATION_KEY)
+    return found
+
+
+def _request_id() -> str:
+    given = request.headers.get(REQUEST_ID_HEADER, "")
+    return given if _SANE_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+
+
+# What views and handlers tell the observation (each does nothing outside one).
+
+
+def note_cache(status: str, *, accel: bool = False) -> None:
+    if (observation := current()) is not None:
+        observation.cache, observation.accel = status, accel
+
+
+def note_format(extension: str | None) -> None:
+    if (observation := current()) is not None:
+        observation.output_format = extension
+
+
+def add_timings(timings: Mapping[str, float]) -> None:
+    if (observation := current()) is not None:
+        for phase, seconds in timings.items():
+            observation.timings[phase] = observation.timings.get(phase, 0.0) + seconds
+
+
+@contextmanager
+def timed(phase: str) -> Iterator[None]:
+    """Add the block's duration to `phase`."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        add_timings({phase: time.perf_counter() - started})
+
+
+def add_source_bytes(count: int) -> None:
+    if (observation := current()) is not None:
+        observation.source_bytes += count
+
+
+def note_problem(slug: str, detail: str) -> None:
+    if (observation := current()) is not None:
+        observation.problem, observation.detail = slug, detail
+
+
+def note_error(error: BaseException) -> bool:
+    """Keep an unexpected error for the request's line; False when there is no such line."""
+    if (observation := current()) is None:
+        return False
+    observation.error = error
+    return True
+
+
+# The end of a request.
+
+
+def finish(observation: Observation, response: Response) -> None:
+    svc = services()
+    response.headers[REQUEST_ID_HEADER] = observation.request_id
+    if observation.cache == "MISS" and svc.config.server_timing:
+        response.headers["Server-Timing"] = server_timing(observation.timings)
+    seconds = time.perf_counter() - observation.started
+    route = _route()
+    svc.metrics.observe_request(
+        route,
+        response.status_code,
+        observation.output_format or "",
+        seconds,
+        observation.timings,
+        observation.source_bytes,
+        rejection_reason(response.status_code, observation.problem),
+    )
+    _log(observation, response, route, seconds)
+
+
+def server_timing(timings: Mapping[str, float]) -> str:
+    """`decode;dur=12.3, resize;dur=4.1, ...` in milliseconds, the phases that ran."""
+    return ", ".join(
+        f"{phase};dur={timings[phase] * 1000:.1f}"
+        for phase in SERVER_TIMING_PHASES
+        if phase in timings
+    )
+
+
+def rejection_reason(status: int, problem: str | None) -> str | None:
+    """Why a client's request was refused (a 4xx, or the time limit's 503); else None."""
+    if problem is not None and problem in REJECTION_REASONS:
+        return REJECTION_REASONS[problem]
+    return "other" if 400 <= status < 500 else None
+
+
+def _route() -> str:
+    """The matched endpoint without its blueprint (`image`, `info`, `metrics`...)."""
+    rule = request.url_rule
+    if rule is None or rule.endpoint is None:
+        return "unmatched"
+    return str(rule.endpoint).rpartition(".")[2]
+
+
+def _log(observation: Observation, response: Response, route: str, seconds: float) -> None:
+    status = response.status_code
+    sent = 0 if request.method == "HEAD" or observation.accel else response.content_length or 0
+    fields: dict[str, Any] = {
+        "request_id": observation.request_id,
+        "method": request.method,
+        "path": request.path,
+        "query": request.query_string.decode("latin-1"),
+        "route": route,
+        "status": status,
+        "bytes": sent,
+        "duration_ms": round(seconds * 1000, 2),
+    }
+    if observation.cache is not None:
+        fields["cache"] = observation.cache
+    if observation.accel:
+        fields["accel"] = True
+    if observation.output_format is not None:
+        fields["format"] = observation.output_format
+    if observation.timings:
+        fields["timings_ms"] = {
+            phase: round(value * 1000, 2) for phase, value in observation.timings.items()
+        }
+    if observation.source_bytes:
+        fields["source_bytes"] = observation.source_bytes
+    if observation.problem is not None:
+        fields["problem"] = observation.problem
+        fields["detail"] = observation.detail
+    message = f"{request.method} {request.full_path.rstrip('?')} {status}"
+    error = observation.error
+    if error is not None:
+        log.error(message, exc_info=(type(error), error, error.__traceback__), extra=_extra(fields))
+    elif status >= 500:
+        log.warning(message, extra=_extra(fields))
+    else:
+        log.info(message, extra=_extra(fields))
+
+
+def _extra(fields: dict[str, Any]) -> dict[str, Any]:
+    return {"fields": fields}

@@ -1,0 +1,170 @@
+"""`pixserve serve` on gunicorn: the measured layout, signals, logs and metrics.
+
+Layout. gthread workers, `workers` processes with `threads` threads each (defaults in
+`config`, chosen by `benchmarks/gunicorn_settings.py`; README: Operations). Pillow
+releases the GIL while it decodes, resizes and encodes, so threads overlap that work
+with Python's; processes keep the Python parts on every core. `max_requests` (with
+jitter, so workers do not all restart at once) replaces a worker now and then,
+bounding the memory that Pillow's allocations fragment over time.
+
+Signals. SIGHUP re-reads the configuration (file, environment, flags), builds the
+app anew in the master, starts new workers and lets the old ones finish what they
+are answering; an invalid new configuration is logged and the running one kept.
+SIGTERM stops accepting connections, lets workers finish their requests (up to
+`graceful_timeout`) and exits 0.
+
+Logs. Every record, gunicorn's included, in `log_format`; gunicorn writes no access
+log, since pixserve logs each request itself (`observe`).
+
+Metrics. prometheus_client's multiprocess mode in `PROMETHEUS_MULTIPROC_DIR` (emptied
+at start), else in a temporary folder removed at exit; workers are numbered by slot
+(`metrics.use_worker_slots`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
+
+from . import logs
+from .app import create_app
+from .config import Config, ConfigError
+from .metrics import MULTIPROCESS_VARIABLE, enter_worker_slot, use_worker_slots
+
+log = logging.getLogger(__name__)
+
+_SLOT = "pixserve_metrics_slot"  # the attribute on gunicorn's worker objects
+
+
+def gunicorn_settings(host: str, port: int, workers: int, threads: int) -> dict[str, Any]:
+    """The process layout and binding of `pixserve serve`."""
+    return {
+        "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+        "workers": workers,
+        "threads": threads,
+        "worker_class": "gthread",
+        # Recent gunicorn opens a control socket at one fixed path per user;
+        # two servers (tests, `make run`) would fight over it.
+        "control_socket_disable": True,
+    }
+
+
+def server_settings(config: Config) -> dict[str, Any]:
+    """Every gunicorn setting `pixserve serve` uses, from the validated config."""
+    return {
+        **gunicorn_settings(config.host, config.port, config.workers, config.threads),
+        "timeout": config.timeout,
+        "graceful_timeout": config.graceful_timeout,
+        "keepalive": config.keepalive,
+        "max_requests": config.max_requests,
+        "max_requests_jitter": config.max_requests_jitter,
+        "preload_app": True,  # the app is built once in the master (again on SIGHUP)
+        "accesslog": None,
+        "logger_class": _logger_class(config.log_format),
+        "pre_fork": _give_slot,
+        "post_fork": _enter_slot,
+    }
+
+
+def serve(load: Callable[[], Config]) -> None:
+    """Run until SIGTERM or SIGINT; `load` gives the configuration, again at each SIGHUP."""
+    config = load()
+    logs.configure(config.log_format)
+    folder, made_here = _metrics_folder()
+    use_worker_slots(folder)
+    try:
+        _Server(load).run()
+    finally:
+        if made_here:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def run_gunicorn(app: Flask, settings: dict[str, Any]) -> None:
+    """Serve a ready-made app with these settings (benchmarks compare layouts with it)."""
+
+    class Fixed(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            for key, value in settings.items():
+                if key in self.cfg.settings:  # skip settings this gunicorn predates
+                    self.cfg.set(key, value)
+
+        def load(self) -> Flask:
+            return app
+
+    Fixed().run()
+
+
+def _metrics_folder() -> tuple[Path, bool]:
+    """The multiprocess folder, emptied (stale counts would add up), and whether it
+    was made here (and is to be removed at exit)."""
+    given = os.environ.get(MULTIPROCESS_VARIABLE, "").strip()
+    if not given:
+        return Path(tempfile.mkdtemp(prefix="pixserve-metrics-")), True
+    folder = Path(given)
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        with contextlib.suppress(FileNotFoundError):
+            stale.unlink()
+    return folder, False
+
+
+def _give_slot(server: Any, worker: Any) -> None:
+    """In the master, before fork: the lowest slot no live worker holds."""
+    held = {getattr(other, _SLOT, None) for other in server.WORKERS.values()}
+    setattr(worker, _SLOT, next(slot for slot in range(len(held) + 1) if slot not in held))
+
+
+def _enter_slot(server: Any, worker: Any) -> None:
+    enter_worker_slot(getattr(worker, _SLOT))
+
+
+def _logger_class(log_format: str) -> type:
+    class GunicornLogger(Logger):  # type: ignore[misc]
+        """gunicorn's own records in pixserve's format; no access lines."""
+
+        def setup(self, cfg: Any) -> None:
+            super().setup(cfg)
+            for handler in self.error_log.handlers:
+                handler.setFormatter(logs.formatter(log_format))
+
+        def access(self, *args: Any) -> None:
+            return None
+
+    return GunicornLogger
+
+
+class _Server(BaseApplication):  # type: ignore[misc]
+    """gunicorn serving `create_app(load())`; SIGHUP loads and builds anew."""
+
+    def __init__(self, load: Callable[[], Config]) -> None:
+        self._load = load
+        self._config: Config | None = None
+        super().__init__()
+
+    def load_config(self) -> None:
+        try:
+            config = self._load()
+        except ConfigError as error:
+            if self._config is None:
+                raise
+            log.error("reload: invalid configuration, keeping the running one: %s", error)
+            config = self._config
+        self._config = config
+        self.callable = None  # build the app anew from this config
+        for key, value in server_settings(config).items():
+            if key in self.cfg.settings:  # skip settings this gunicorn predates
+                self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        assert self._config is not None
+        return create_app(self._config)
