@@ -52,6 +52,7 @@ class Metrics:
         self.registry = CollectorRegistry(auto_describe=True)
         self.multiprocess = MULTIPROCESS_VARIABLE in os.environ
         self._cache_collector: CacheCollector | None = None
+        self._write_failed = False
         self.requests = Counter(
             "pixserve_requests",
             "Requests answered, by route, status and output format.",
@@ -114,15 +115,21 @@ class Metrics:
         source_bytes: int,
         rejection: str | None,
     ) -> None:
-        self.requests.labels(route, str(status), output_format).inc()
-        self.request_seconds.labels(route).observe(seconds)
-        for phase in PHASES:
-            if phase in timings:
-                self.transform_seconds.labels(phase).observe(timings[phase])
-        if source_bytes:
-            self.source_bytes.inc(source_bytes)
-        if rejection is not None:
-            self.rejected.labels(rejection).inc()
+        """Count one answered request; a metrics folder gone wrong never fails it."""
+        try:
+            self.requests.labels(route, str(status), output_format).inc()
+            self.request_seconds.labels(route).observe(seconds)
+            for phase in PHASES:
+                if phase in timings:
+                    self.transform_seconds.labels(phase).observe(timings[phase])
+            if source_bytes:
+                self.source_bytes.inc(source_bytes)
+            if rejection is not None:
+                self.rejected.labels(rejection).inc()
+        except OSError as error:  # multiprocess mode: its files cannot be written
+            if not self._write_failed:
+                log.warning("cannot record metrics (reported once): %s", error)
+            self._write_failed = True
 
     def exposition(self) -> tuple[bytes, str]:
         """The text format: every worker's counts when several serve, else this process's."""

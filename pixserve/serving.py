@@ -18,7 +18,9 @@ log, since pixserve logs each request itself (`observe`).
 
 Metrics. prometheus_client's multiprocess mode in `PROMETHEUS_MULTIPROC_DIR` (emptied
 at start), else in a temporary folder removed at exit; workers are numbered by slot
-(`metrics.use_worker_slots`).
+(`metrics.use_worker_slots`). The cache writes the hits it records to its index on a
+later hit once a second has passed, so an idle worker's last hits would never reach
+`/metrics`: each worker flushes them every second instead.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -36,10 +40,14 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 
+from cache import DiskCache
+from cache.disk import FLUSH_EVERY
+
 from . import logs
 from .app import create_app
 from .config import Config, ConfigError
 from .metrics import MULTIPROCESS_VARIABLE, enter_worker_slot, use_worker_slots
+from .services import EXTENSION_NAME
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +80,7 @@ def server_settings(config: Config) -> dict[str, Any]:
         "accesslog": None,
         "logger_class": _logger_class(config.log_format),
         "pre_fork": _give_slot,
-        "post_fork": _enter_slot,
+        "post_fork": _start_worker,
     }
 
 
@@ -82,10 +90,13 @@ def serve(load: Callable[[], Config]) -> None:
     logs.configure(config.log_format)
     folder, made_here = _metrics_folder()
     use_worker_slots(folder)
+    master = os.getpid()
     try:
         _Server(load).run()
     finally:
-        if made_here:
+        # Workers are forked inside `run` and leave through here too: only the master
+        # may remove the folder, once everything has stopped.
+        if made_here and os.getpid() == master:
             shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -124,8 +135,17 @@ def _give_slot(server: Any, worker: Any) -> None:
     setattr(worker, _SLOT, next(slot for slot in range(len(held) + 1) if slot not in held))
 
 
-def _enter_slot(server: Any, worker: Any) -> None:
+def _start_worker(server: Any, worker: Any) -> None:
+    """In the worker, after fork: its metrics slot, and hits flushed every second."""
     enter_worker_slot(getattr(worker, _SLOT))
+    cache = worker.app.wsgi().extensions[EXTENSION_NAME].cache
+    threading.Thread(target=_flush_hits, args=(cache,), name="cache-hits", daemon=True).start()
+
+
+def _flush_hits(cache: DiskCache) -> None:
+    while True:
+        time.sleep(FLUSH_EVERY)
+        cache.flush()
 
 
 def _logger_class(log_format: str) -> type:

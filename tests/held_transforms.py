@@ -1,0 +1,36 @@
+"""`pixserve` whose transforms of `v=hold-...` URLs wait until the test releases them.
+
+For the signal tests: requests stay in flight for as long as a test needs, without
+relying on anything being slow. A held transform creates a file `started-<n>` in
+PIXSERVE_TEST_HOLD_DIR, waits until `release` exists there (at most 60 s), then
+transforms as usual. Other URLs are not held.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import pixserve.routes
+from pixserve.cli import main
+from transformer import Options, Result
+
+HOLD_DIR = Path(os.environ["PIXSERVE_TEST_HOLD_DIR"])
+real_transform = pixserve.routes.transform
+
+
+def held_transform(source: bytes, options: Options, *args: Any, **kwargs: Any) -> Result:
+    if (options.version or "").startswith("hold"):
+        tempfile.NamedTemporaryFile(dir=HOLD_DIR, prefix="started-", delete=False).close()
+        deadline = time.monotonic() + 60
+        while not (HOLD_DIR / "release").exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+    return real_transform(source, options, *args, **kwargs)
+
+
+pixserve.routes.transform = held_transform
+sys.exit(main(sys.argv[1:]))

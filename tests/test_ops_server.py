@@ -1,0 +1,205 @@
+"""Against a real multi-worker `pixserve serve`: metrics summed over workers, one JSON
+log line per request, worker slots, SIGHUP reloads and SIGTERM without dropped requests."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from transformer import sniff_format
+
+from .conftest import encode, gradient
+from .live_server import Live, live_server
+from .test_server import get
+
+HELD = Path(__file__).with_name("held_transforms.py")
+# Held requests wait for the test, so give them time: the limits must stay above it.
+PATIENT = ["--set", "time_limit=60", "--set", "timeout=90", "--set", "graceful_timeout=90"]
+
+
+def request_lines(live: Live) -> list[dict[str, Any]]:
+    """The server's per-request log lines, parsed (every line must be JSON)."""
+    lines = [json.loads(line) for line in live.log.read_text().splitlines() if line.strip()]
+    return [line for line in lines if line["logger"] == "pixserve.requests"]
+
+
+def metric_samples(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    status, headers, body = get(port, "/metrics")
+    assert status == 200 and headers["Content-Type"].startswith("text/plain")
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(body.decode())
+        for sample in family.samples
+    }
+
+
+def wait_for(condition: Callable[[], bool], what: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.05)
+
+
+def test_metrics_sum_every_worker_and_each_request_logs_one_json_line(
+    root: Path, tmp_path: Path
+) -> None:
+    (root / "big.png").write_bytes(encode(gradient((1200, 1000)), "PNG"))
+    env = {"PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics")}
+    args = ["--set", "max_source_pixels=1000000"]
+    with live_server(root, tmp_path / "cache", tmp_path / "log", env=env, args=args) as live:
+        urls = [f"/image/photo.jpg?w={w}&fmt=webp" for w in (100, 110, 120, 130)] * 2
+        urls += ["/image/photo.jpg?w=nope"] * 2 + ["/image/nothing.jpg", "/image/big.png?w=9"]
+        sent: dict[str, int] = {}
+        for number, url in enumerate(urls):
+            status, headers, _ = get(live.port, url, {"X-Request-ID": f"test-{number}"})
+            assert headers["X-Request-ID"] == f"test-{number}"
+            sent[f"test-{number}"] = status
+        # each request on a new connection: go on until both workers have answered some
+        probes = 0
+        while len({line["pid"] for line in request_lines(live)}) < 2 and probes < 200:
+            probes += 1
+            sent[f"probe-{probes}"] = get(
+                live.port, "/healthz", {"X-Request-ID": f"probe-{probes}"}
+            )[0]
+        hits = ("pixserve_cache_hits_total", ())
+        wait_for(lambda: metric_samples(live.port)[hits] == 4, "every worker's hits")
+        found = metric_samples(live.port)
+        workers = set(live.workers())
+    assert sorted(sent.values()).count(200) == 8 + probes
+    lines = request_lines(live)
+    assert {line["pid"] for line in lines} == workers  # both workers served, and counted
+    logged = [line["request_id"] for line in lines if line["route"] != "metrics"]
+    assert sorted(logged) == sorted(sent)  # exactly one line per request
+    by_id = {line["request_id"]: line for line in lines}
+    assert all(by_id[request_id]["status"] == status for request_id, status in sent.items())
+    assert by_id["test-0"]["cache"] == "MISS" and by_id["test-4"]["cache"] == "HIT"
+
+    image = (("format", "webp"), ("route", "image"), ("status", "200"))
+    assert found[("pixserve_requests_total", image)] == 8
+    healthz = (("format", ""), ("route", "healthz"), ("status", "200"))
+    assert found.get(("pixserve_requests_total", healthz), 0) == probes
+    for reason, count in (("bad_params", 2), ("not_found", 1), ("limits", 1)):
+        assert found[("pixserve_rejected_requests_total", (("reason", reason),))] == count
+    assert found[("pixserve_transform_seconds_count", (("phase", "encode"),))] == 4
+    assert found[("pixserve_cache_misses_total", ())] == 4
+    assert found[("pixserve_cache_entries", ())] == 4
+
+
+def test_worker_slots_carry_counts_over_restarts_and_bound_the_files(
+    root: Path, tmp_path: Path
+) -> None:
+    metrics = tmp_path / "metrics"
+    env = {"PROMETHEUS_MULTIPROC_DIR": str(metrics)}
+    args = ["--set", "max_requests=4", "--set", "max_requests_jitter=0"]
+    log = tmp_path / "log"
+    with live_server(root, tmp_path / "cache", log, threads=1, env=env, args=args) as live:
+        for _ in range(30):
+            assert get(live.port, "/healthz")[0] == 200
+        found = metric_samples(live.port)
+        master = live.process.pid
+        booted = len(live.log_lines("Booting worker"))
+        files = sorted(path.name for path in metrics.iterdir())
+    assert booted >= 2 + 3  # workers were replaced...
+    healthz = (("format", ""), ("route", "healthz"), ("status", "200"))
+    assert found[("pixserve_requests_total", healthz)] == 30  # ...and no count was lost
+    for name in files:
+        assert re.fullmatch(rf"(counter|histogram)_(w0|w1|{master})\.db", name), files
+
+
+def start_held(live: Live, count: int, results: list[tuple[int, dict[str, str], bytes]]) -> None:
+    """`count` requests whose transforms wait for the release file, in flight at return."""
+    hold_dir = Path(live.log).parent / "hold"
+
+    def fetch(number: int) -> None:
+        results.append(get(live.port, f"/image/photo.jpg?w={100 + number}&fmt=png&v=hold-{number}"))
+
+    for number in range(count):
+        threading.Thread(target=fetch, args=(number,), daemon=True).start()
+    wait_for(lambda: len(list(hold_dir.glob("started-*"))) == count, "requests in flight")
+
+
+def release(live: Live) -> None:
+    (Path(live.log).parent / "hold" / "release").touch()
+
+
+def held_server(root: Path, tmp_path: Path, *args: str) -> Any:
+    (tmp_path / "hold").mkdir()
+    env = {"PIXSERVE_TEST_HOLD_DIR": str(tmp_path / "hold"), "TMPDIR": str(tmp_path)}
+    # Enough threads that held requests never queue behind each other in one worker.
+    return live_server(
+        root,
+        tmp_path / "cache",
+        tmp_path / "log",
+        threads=4,
+        env=env,
+        launcher=HELD,
+        args=[*PATIENT, *args],
+    )
+
+
+def test_sighup_reloads_the_config_and_drops_no_request_in_flight(
+    root: Path, tmp_path: Path
+) -> None:
+    config = tmp_path / "pixserve.toml"
+    config.write_text("max_age = 60\n")
+    held: list[tuple[int, dict[str, str], bytes]] = []
+    with held_server(root, tmp_path, "--config", str(config)) as live:
+        start_held(live, 2, held)
+        old = set(live.workers())
+        config.write_text("max_age = 120\n")
+        live.process.send_signal(signal.SIGHUP)
+        wait_for(lambda: len(set(live.workers()) - old) == 2, "two new workers")
+        status, headers, _ = get(live.port, "/image/photo.jpg?w=90", {"X-Request-ID": "after"})
+        assert status == 200 and headers["Cache-Control"] == "public, max-age=120"
+        assert held == []  # the old workers still hold their requests
+        release(live)
+        wait_for(lambda: len(held) == 2, "the held requests")
+        wait_for(lambda: not old & set(live.workers()), "the old workers to exit")
+
+        config.write_text("max_age = \n")  # not TOML: the running config stays
+        live.process.send_signal(signal.SIGHUP)
+        wait_for(lambda: bool(live.log_lines("keeping the running one")), "the reload's error")
+        status, headers, _ = get(live.port, "/image/photo.jpg?w=80")
+        assert status == 200 and headers["Cache-Control"] == "public, max-age=120"
+    for status, headers, body in held:  # answered whole, by the old workers' config
+        assert status == 200 and sniff_format(body) == "PNG"
+        assert headers["Cache-Control"] == "public, max-age=60"
+    after = next(line for line in request_lines(live) if line["request_id"] == "after")
+    assert after["pid"] not in old
+
+
+def test_sigterm_finishes_the_requests_in_flight_then_exits_cleanly(
+    root: Path, tmp_path: Path
+) -> None:
+    held: list[tuple[int, dict[str, str], bytes]] = []
+    with held_server(root, tmp_path) as live:
+        start_held(live, 3, held)
+        live.process.send_signal(signal.SIGTERM)
+        wait_for(lambda: bool(live.log_lines("Handling signal: term")), "the signal")
+        assert live.process.poll() is None and held == []  # waiting for what it started
+        release(live)
+        assert live.process.wait(timeout=60) == 0
+    assert len(held) == 3
+    for status, _, body in held:
+        assert status == 200 and sniff_format(body) == "PNG"
+    events = [json.loads(line) for line in live.log.read_text().splitlines()]
+    answered = [
+        (i, event["pid"]) for i, event in enumerate(events) if "hold-" in event.get("query", "")
+    ]
+    exited = {
+        event["pid"]: i
+        for i, event in enumerate(events)
+        if event["msg"].startswith("Worker exiting")
+    }
+    assert len(answered) == 3 and len(exited) == 2
+    assert all(line < exited[pid] for line, pid in answered)  # each worker exits after its own
+    assert not list(tmp_path.glob("pixserve-metrics-*"))  # its metrics folder is removed
