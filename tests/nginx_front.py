@@ -1,0 +1,121 @@
+"""Debian's nginx running `deploy/nginx.conf` in front of a pixserve on loopback.
+
+The shipped file is used as it is, with only its deployment values replaced (the
+listening address, the upstream's address, the two cache folders), each of which
+must occur exactly once: a test never runs a config other than the one shipped.
+Used by `tests/test_nginx.py` and `benchmarks/nginx_throughput.py`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+SHIPPED = Path(__file__).resolve().parents[1] / "deploy" / "nginx.conf"
+NGINX_CANDIDATES = ("/usr/sbin/nginx", "/usr/bin/nginx")
+
+
+def find_nginx() -> str | None:
+    found = shutil.which("nginx")
+    return found or next((path for path in NGINX_CANDIDATES if os.access(path, os.X_OK)), None)
+
+
+@dataclass(frozen=True)
+class Front:
+    port: int
+    process: subprocess.Popen[bytes]
+    folder: Path
+
+    def error_log(self) -> str:
+        return (self.folder / "error.log").read_text()
+
+
+def site_config(listen_port: int, pixserve_port: int, pixserve_cache: Path, folder: Path) -> str:
+    """The shipped file with this machine's values in place of the deployment's."""
+    text = SHIPPED.read_text()
+    replacements = {
+        "listen 80;": f"listen 127.0.0.1:{listen_port};",
+        "server 127.0.0.1:8000;": f"server 127.0.0.1:{pixserve_port};",
+        "/var/cache/nginx/pixserve ": f"{folder / 'proxy-cache'} ",
+        "alias /var/cache/pixserve/;": f"alias {pixserve_cache.absolute()}/;",
+    }
+    for shipped, local in replacements.items():
+        count = text.count(shipped)
+        if count != 1:
+            raise AssertionError(f"{SHIPPED} holds {shipped!r} {count} times, not once")
+        text = text.replace(shipped, local)
+    return text
+
+
+def _main_config(folder: Path) -> str:
+    """What Debian's /etc/nginx/nginx.conf provides, kept inside `folder`."""
+    temp = {name: folder / "temp" / name for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi")}
+    for path in temp.values():
+        path.mkdir(parents=True, exist_ok=True)
+    # As root, workers would otherwise run as nobody, who cannot read the test's folders.
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    return f"""{user}daemon off;
+worker_processes 1;
+pid {folder / "nginx.pid"};
+error_log {folder / "error.log"} notice;
+events {{ worker_connections 512; }}
+http {{
+    access_log {folder / "access.log"};
+    client_body_temp_path {temp["body"]};
+    proxy_temp_path {temp["proxy"]};
+    fastcgi_temp_path {temp["fastcgi"]};
+    uwsgi_temp_path {temp["uwsgi"]};
+    scgi_temp_path {temp["scgi"]};
+    include {folder / "pixserve.conf"};
+}}
+"""
+
+
+@contextmanager
+def nginx_in_front(
+    nginx: str, listen_port: int, pixserve_port: int, pixserve_cache: Path, folder: Path
+) -> Iterator[Front]:
+    """Run nginx with the shipped site config until the block ends."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "pixserve.conf").write_text(
+        site_config(listen_port, pixserve_port, pixserve_cache, folder)
+    )
+    (folder / "nginx.conf").write_text(_main_config(folder))
+    command = [nginx, "-p", str(folder), "-c", str(folder / "nginx.conf"), "-e", "stderr"]
+    checked = subprocess.run([*command, "-t"], capture_output=True, text=True, timeout=30)
+    if checked.returncode != 0:
+        raise RuntimeError(f"nginx refuses the config:\n{checked.stderr}")
+    with open(folder / "stderr.log", "wb") as stderr:
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr)
+    front = Front(listen_port, process, folder)
+    try:
+        _wait_until_listening(front)
+        yield front
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_until_listening(front: Front) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", front.port), timeout=1):
+                return
+        except OSError:
+            if front.process.poll() is not None or time.monotonic() > deadline:
+                stderr = (front.folder / "stderr.log").read_text()
+                raise RuntimeError(f"nginx did not start:\n{stderr}") from None
+            time.sleep(0.05)
