@@ -84,15 +84,18 @@ def server_settings(config: Config) -> dict[str, Any]:
     }
 
 
-def serve(load: Callable[[], Config]) -> None:
-    """Run until SIGTERM or SIGINT; `load` gives the configuration, again at each SIGHUP."""
+def serve(load: Callable[[], Config], overrides: dict[str, Any] | None = None) -> None:
+    """Run until SIGTERM or SIGINT; `load` gives the configuration, again at each SIGHUP.
+
+    `overrides`: gunicorn settings over pixserve's (the layout benchmark tries others).
+    """
     config = load()
     logs.configure(config.log_format)
     folder, made_here = _metrics_folder()
     use_worker_slots(folder)
     master = os.getpid()
     try:
-        _Server(load).run()
+        _Server(load, overrides or {}).run()
     finally:
         # Workers are forked inside `run` and leave through here too: only the master
         # may remove the folder, once everything has stopped.
@@ -166,8 +169,9 @@ def _logger_class(log_format: str) -> type:
 class _Server(BaseApplication):  # type: ignore[misc]
     """gunicorn serving `create_app(load())`; SIGHUP loads and builds anew."""
 
-    def __init__(self, load: Callable[[], Config]) -> None:
+    def __init__(self, load: Callable[[], Config], overrides: dict[str, Any]) -> None:
         self._load = load
+        self._overrides = overrides
         self._config: Config | None = None
         super().__init__()
 
@@ -181,7 +185,7 @@ class _Server(BaseApplication):  # type: ignore[misc]
             config = self._config
         self._config = config
         self.callable = None  # build the app anew from this config
-        for key, value in server_settings(config).items():
+        for key, value in {**server_settings(config), **self._overrides}.items():
             if key in self.cfg.settings:  # skip settings this gunicorn predates
                 self.cfg.set(key, value)
 

@@ -1,0 +1,292 @@
+"""Which gunicorn layout should `pixserve serve` use? Measured, on cold and hit traffic.
+
+Why: image work is CPU-bound but Pillow releases the GIL while it decodes, resizes and
+encodes, and a cache hit is almost all Python (Flask, the cache check, the file send).
+So the choice between processes and threads is not obvious, and the machine decides.
+This runs pixserve under each layout (worker class, processes, threads) on the
+project's real app and config, and for each one measures with wrk (loadgen.py):
+
+- cold: every request a new result (its own `v=` token): decode + resize + encode of
+  `photos/street-2725x2225.jpg` at 640 px JPEG, the README's reference request;
+- hit: the same URL again and again, served from the disk cache.
+
+`--memory` instead measures how a worker's resident memory grows over cold requests
+of varied sizes and formats (the case for `max_requests`).
+
+Run: `.venv/bin/python benchmarks/gunicorn_settings.py` (about two minutes on 2 cores; the
+corpus from ../shared/corpus). Prints a Markdown table, also written to
+`benchmarks/out/gunicorn_settings.md`. Loopback only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import http.client
+import itertools
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import loadgen
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT.parent / "shared" / "corpus"
+OUT = ROOT / "benchmarks" / "out" / "gunicorn_settings.md"
+URL = "/image/photos/street-2725x2225.jpg?w=640&fmt=jpeg"
+SECONDS = 3
+ROUNDS = 4
+CONNECTIONS = 8
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Layout:
+    worker_class: str
+    workers: int
+    threads: int
+
+    @property
+    def name(self) -> str:
+        if self.worker_class == "sync":
+            return f"sync, {self.workers} processes"
+        return f"gthread, {self.workers} x {self.threads} threads"
+
+
+CORES = os.cpu_count() or 1
+LAYOUTS = (
+    Layout("sync", CORES, 1),
+    Layout("sync", 2 * CORES, 1),
+    Layout("gthread", max(1, CORES // 2), 4),
+    Layout("gthread", CORES, 2),
+    Layout("gthread", CORES, 4),
+    Layout("gthread", 2 * CORES, 2),
+)
+
+
+def serve_layout(layout: Layout, port: int, cache_dir: Path) -> None:
+    """In a child process: `pixserve serve`'s own code, with this layout."""
+    from pixserve import Config
+    from pixserve.serving import serve
+
+    config = Config(
+        root=CORPUS,
+        cache_dir=cache_dir,
+        port=port,
+        workers=layout.workers,
+        threads=layout.threads,
+    )
+    serve(lambda: config, {"worker_class": layout.worker_class})
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class Server:
+    """A layout's server for the duration of a `with` block (its log thrown away)."""
+
+    def __init__(self, layout: Layout, cache_dir: Path) -> None:
+        self.port = free_port()
+        argv = [sys.executable, __file__, "--serve", *map(str, vars(layout).values())]
+        self.process = subprocess.Popen(
+            [*argv, str(self.port), str(cache_dir)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def __enter__(self) -> Server:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if get(self.port, "/readyz")[0] == 200:
+                    return self
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the server did not start") from None
+                time.sleep(0.1)
+
+    def __exit__(self, *exc: object) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=60)
+
+    def workers(self) -> list[int]:
+        return children(self.process.pid)
+
+
+def get(port: int, path: str) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time of a server: its master, its live workers, and workers already reaped."""
+    total = 0.0
+    for process in (pid, *children(pid)):
+        fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+        used = fields[11:13] + (fields[13:15] if process == pid else [])  # + reaped children
+        total += sum(int(ticks) for ticks in used) / TICKS
+    return total
+
+
+def pss_mib(pid: int) -> float:
+    """Proportional set size of a server, master and workers: shared pages counted once."""
+    total = 0
+    for process in (pid, *children(pid)):
+        for line in Path(f"/proc/{process}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                total += int(line.split()[1])
+    return total / 1024
+
+
+def children(pid: int) -> list[int]:
+    return [int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+@dataclass
+class Cell:
+    """One layout's runs of one kind of traffic: rates, and CPU per request."""
+
+    rates: list[loadgen.Rate]
+    cpu: float = 0.0
+
+    def row(self) -> str:
+        rps = statistics.median(rate.rps for rate in self.rates)
+        p50 = statistics.median(rate.p50_ms for rate in self.rates)
+        p99 = statistics.median(rate.p99_ms for rate in self.rates)
+        requests = sum(rate.requests for rate in self.rates)
+        return f"{rps:,.0f} | {p50:.1f} | {p99:.0f} | {self.cpu / requests * 1000:.2f}"
+
+
+def measure_layouts() -> str:
+    """Every layout's server up at once; rounds interleave them, so that a busy
+    neighbour on the machine slows all layouts alike. Medians of the rounds."""
+    cells = {(layout, kind): Cell([]) for layout in LAYOUTS for kind in ("cold", "hit")}
+    with contextlib.ExitStack() as stack:
+        servers = {}
+        for layout in LAYOUTS:
+            cache = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            servers[layout] = stack.enter_context(Server(layout, cache))
+            assert get(servers[layout].port, URL)[0] == 200  # warm: the hit URL is cached
+        for round_number in range(ROUNDS):
+            for layout, server in servers.items():
+                for kind in ("cold", "hit"):
+                    before = cpu_seconds(server.process.pid)
+                    rate = loadgen.run(
+                        server.port,
+                        URL,
+                        mode="cold" if kind == "cold" else "hot",
+                        seconds=SECONDS,
+                        connections=CONNECTIONS,
+                        tag=f"r{round_number}",
+                    )
+                    cell = cells[(layout, kind)]
+                    cell.cpu += cpu_seconds(server.process.pid) - before
+                    cell.rates.append(rate)
+            print(f"round {round_number + 1} of {ROUNDS} done", file=sys.stderr, flush=True)
+        memory = {layout: pss_mib(server.process.pid) for layout, server in servers.items()}
+    rows = [
+        f"| {layout.name} | {cells[(layout, 'cold')].row()} | {cells[(layout, 'hit')].row()}"
+        f" | {memory[layout]:.0f} |"
+        for layout in LAYOUTS
+    ]
+    return "\n".join(
+        [
+            f"{CORES} cores; wrk -t2 -c{CONNECTIONS}, {ROUNDS} rounds of {SECONDS} s per cell,"
+            f" medians; `{URL}`",
+            "",
+            "| layout | cold req/s | p50 ms | p99 ms | CPU ms/req | hit req/s | p50 ms | p99 ms"
+            " | CPU ms/req | memory (PSS) MiB |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+            *rows,
+        ]
+    )
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def measure_memory(total: int = 1500, every: int = 300) -> str:
+    """One worker, two threads: its RSS as cold requests of varied work go by."""
+    names = [
+        "photos/street-2725x2225.jpg",
+        "photos/flowers-1920x1080.jpg",
+        "photos/4-1024x772.webp",
+        "photos/concert-gray.jpg",
+        "alpha/embedgravitybird.png",
+    ]
+    queries = itertools.cycle(
+        f"/image/{name}?w={width}&fmt={fmt}&v=m{n}"
+        for n, (name, width, fmt) in enumerate(
+            itertools.product(names, (160, 480, 1200), ("jpeg", "webp", "png"))
+        )
+    )
+    samples = []
+    lock = threading.Lock()
+    done = 0
+    with tempfile.TemporaryDirectory() as cache:
+        with Server(Layout("gthread", 1, 2), Path(cache)) as server:
+            (worker,) = server.workers()
+            samples.append((0, rss_kib(worker)))
+
+            def client() -> None:
+                nonlocal done
+                while True:
+                    with lock:
+                        if done >= total:
+                            return
+                        done += 1
+                        count, path = done, f"{next(queries)}-{done}"
+                    assert get(server.port, path)[0] == 200
+                    if count % every == 0:
+                        samples.append((count, rss_kib(worker)))
+
+            threads = [threading.Thread(target=client) for _ in range(2)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert server.workers() == [worker]
+    rows = [f"| {count:,} | {kib / 1024:.1f} |" for count, kib in sorted(samples)]
+    return "\n".join(["| cold requests served | worker RSS MiB |", "| ---: | ---: |", *rows])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--memory", action="store_true", help="the RSS growth run instead")
+    parser.add_argument("--serve", nargs=5, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        worker_class, workers, threads, port, cache_dir = args.serve
+        serve_layout(Layout(worker_class, int(workers), int(threads)), int(port), Path(cache_dir))
+        return
+    if not CORPUS.is_dir():
+        raise SystemExit(f"the corpus is not at {CORPUS}")
+    report = measure_memory() if args.memory else measure_layouts()
+    print(report)
+    OUT.parent.mkdir(exist_ok=True)
+    OUT.write_text(report + "\n")
+
+
+if __name__ == "__main__":
+    main()
