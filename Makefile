@@ -19,8 +19,8 @@ $(SAMPLES)/.drawn: $(BIN)/pixserve pixserve/samples.py
 	touch $@
 
 run: $(BIN)/pixserve $(SAMPLES)/.drawn
-	PIXSERVE_INDEX=1 $(BIN)/pixserve serve --root $(SAMPLES) --cache-dir .cache/images \
-		--host $(HOST) --port $(PORT)
+	PIXSERVE_INDEX=1 PIXSERVE_LOG_FORMAT=text $(BIN)/pixserve serve --root $(SAMPLES) \
+		--cache-dir .cache/images --host $(HOST) --port $(PORT)
 
 lint: $(BIN)/pixserve
 	$(BIN)/ruff check .

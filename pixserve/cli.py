@@ -52,8 +52,8 @@ def flag_values(args: argparse.Namespace) -> dict[str, Any]:
     for assignment in args.settings:
         name, equals, raw = assignment.partition("=")
         name = name.strip().replace("-", "_")
-        if not equals or name not in kinds:
-            raise ConfigError(f"{name or assignment}: --set takes NAME=VALUE with a setting's name")
+        if not equals or name not in kinds:  # the value is never echoed: it may be a key
+            raise ConfigError(f"{name or '--set'}: --set takes NAME=VALUE with a setting's name")
         values[name] = parse_setting(name, kinds[name], raw)
     return values
 

@@ -113,3 +113,5 @@ def test_pixserve_config_refuses_a_bad_setting(
     assert "colour: --set takes NAME=VALUE" in capsys.readouterr().err
     assert main(["config", "--root", str(tmp_path), "--set", "max_age=-3"]) == 2
     assert "max_age:" in capsys.readouterr().err
+    assert main(["config", "--root", str(tmp_path), "--set", "=" + KEY_A]) == 2
+    assert KEY_A not in capsys.readouterr().err

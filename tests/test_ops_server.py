@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import signal
 import threading
 import time
@@ -113,6 +114,29 @@ def test_worker_slots_carry_counts_over_restarts_and_bound_the_files(
     assert found[("pixserve_requests_total", healthz)] == 30  # ...and no count was lost
     for name in files:
         assert re.fullmatch(rf"(counter|histogram)_(w0|w1|{master})\.db", name), files
+
+
+def test_config_layers_and_readiness_on_a_real_server(root: Path, tmp_path: Path) -> None:
+    config = tmp_path / "pixserve.toml"
+    config.write_text("max_age = 60\nserver_timing = false\n")
+    env = {"PIXSERVE_CONFIG": str(config), "PIXSERVE_MAX_AGE": "120"}
+    cache_dir = tmp_path / "cache"
+    args = ["--set", "max_age=180"]
+    with live_server(root, cache_dir, tmp_path / "log", env=env, args=args) as live:
+        status, headers, _ = get(live.port, "/image/photo.jpg?w=100")
+        assert status == 200 and headers["X-Cache"] == "MISS"
+        assert headers["Cache-Control"] == "public, max-age=180"  # flag > env > file
+        assert "Server-Timing" not in headers  # off in the file, not overridden
+        assert get(live.port, "/readyz")[0] == 200
+        shutil.rmtree(cache_dir)
+        cache_dir.write_text("a file where the cache folder should be")
+        status, _, body = get(live.port, "/readyz")
+        assert status == 503
+        assert json.loads(body)["problems"] == ["the cache folder is not writable (File exists)"]
+        assert get(live.port, "/image/photo.jpg?w=90")[0] == 200  # still served, uncached
+        assert get(live.port, "/healthz")[0] == 200  # alive all the same
+        cache_dir.unlink()
+        assert get(live.port, "/readyz")[0] == 200
 
 
 def start_held(live: Live, count: int, results: list[tuple[int, dict[str, str], bytes]]) -> None:
