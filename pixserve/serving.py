@@ -78,7 +78,7 @@ def server_settings(config: Config) -> dict[str, Any]:
         "max_requests_jitter": config.max_requests_jitter,
         "preload_app": True,  # the app is built once in the master (again on SIGHUP)
         "accesslog": None,
-        "logger_class": _logger_class(config.log_format),
+        "logger_class": GunicornLogger,
         "pre_fork": _give_slot,
         "post_fork": _start_worker,
     }
@@ -89,8 +89,6 @@ def serve(load: Callable[[], Config], overrides: dict[str, Any] | None = None) -
 
     `overrides`: gunicorn settings over pixserve's (the layout benchmark tries others).
     """
-    config = load()
-    logs.configure(config.log_format)
     folder, made_here = _metrics_folder()
     use_worker_slots(folder)
     master = os.getpid()
@@ -151,19 +149,20 @@ def _flush_hits(cache: DiskCache) -> None:
         cache.flush()
 
 
-def _logger_class(log_format: str) -> type:
-    class GunicornLogger(Logger):  # type: ignore[misc]
-        """gunicorn's own records in pixserve's format; no access lines."""
+_log_format = "json"  # the running config's, set at each (re)load, before gunicorn's logger
 
-        def setup(self, cfg: Any) -> None:
-            super().setup(cfg)
-            for handler in self.error_log.handlers:
-                handler.setFormatter(logs.formatter(log_format))
 
-        def access(self, *args: Any) -> None:
-            return None
+class GunicornLogger(Logger):  # type: ignore[misc]
+    """gunicorn's own records in pixserve's format; no access lines (pixserve logs each
+    request itself)."""
 
-    return GunicornLogger
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for handler in self.error_log.handlers:
+            handler.setFormatter(logs.formatter(_log_format))
+
+    def access(self, *args: Any) -> None:
+        return None
 
 
 class _Server(BaseApplication):  # type: ignore[misc]
@@ -185,6 +184,9 @@ class _Server(BaseApplication):  # type: ignore[misc]
             config = self._config
         self._config = config
         self.callable = None  # build the app anew from this config
+        global _log_format
+        _log_format = config.log_format
+        logs.configure(config.log_format)
         for key, value in {**server_settings(config), **self._overrides}.items():
             if key in self.cfg.settings:  # skip settings this gunicorn predates
                 self.cfg.set(key, value)
