@@ -32,6 +32,11 @@ DECODE_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 TRANSPOSING_ORIENTATIONS = {5, 6, 7, 8}
+# Decode at least this many times the output size, as Pillow's own `thumbnail` does:
+# the LANCZOS resize then does a real >= 2x reduction instead of polishing a 1/8 DCT
+# downscale. Measured on street-2725x2225.jpg to 300 px (SSIM against a full-decode
+# LANCZOS reference): 0.907 at 1x, 0.975 at 2x, 0.997 at 3x, for +15% and +50% time.
+DRAFT_GAP = 2.0
 
 
 def needed_upright_size(ctx: Context) -> Size | None:
@@ -54,14 +59,12 @@ def needed_upright_size(ctx: Context) -> Size | None:
 
 
 def shrink_on_load(ctx: Context) -> None:
-    """Ask the JPEG decoder for the smallest DCT scale still at least the needed size.
-
-    A 1/8 scale decode of a 2725x2225 photo is several times cheaper than a full one,
-    and the LANCZOS resize that follows hides the difference.
-    """
+    """Ask the JPEG decoder for the smallest DCT scale still `DRAFT_GAP` times the
+    needed size: a 1/4 scale decode of a 2725x2225 photo for a 300-px result is several
+    times cheaper than a full one, and the LANCZOS resize that follows hides the rest."""
     wanted = needed_upright_size(ctx)
     if wanted is not None:
-        _draft(ctx, wanted)
+        _draft(ctx, (math.ceil(wanted[0] * DRAFT_GAP), math.ceil(wanted[1] * DRAFT_GAP)))
 
 
 def _draft(ctx: Context, upright_size: Size) -> None:
