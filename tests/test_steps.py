@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import io
 
-from PIL import Image, ImageCms
+import pytest
+from PIL import Image, ImageCms, ImageFile
 
 from tests.conftest import encode, gradient
 from transformer import FORMATS, Options
@@ -14,7 +15,7 @@ from transformer.options import Fit
 from transformer.steps.canvas import fit_canvas
 from transformer.steps.colour import to_srgb
 from transformer.steps.finish import choose_format, flatten, strip_metadata
-from transformer.steps.load import decode, shrink_on_load
+from transformer.steps.load import DECODE_BLOCK, decode, shrink_on_load
 from transformer.steps.mode import normalise_mode
 from transformer.steps.orient import auto_orient, read_orientation
 from transformer.steps.resize import resize
@@ -44,6 +45,24 @@ def test_shrink_on_load_asks_in_stored_orientation() -> None:
     shrink_on_load(ctx)
     decode(ctx)
     assert ctx.image.size[0] >= 200 and ctx.image.size[1] >= 300
+
+
+@pytest.mark.parametrize("width", [None, 300])
+def test_decode_in_one_block_gives_the_pixels_of_pillows_default_blocks(width: int | None) -> None:
+    noisy = Image.blend(
+        gradient((1600, 1200)), Image.effect_noise((1600, 1200), 60).convert("RGB"), 0.3
+    )
+    data = encode(noisy, "JPEG", quality=95)
+    assert len(data) > 4 * ImageFile.MAXBLOCK  # the default path really takes several blocks
+    ctx = context(opened(data), Options(width=width))
+    shrink_on_load(ctx)
+    decode(ctx)
+    assert ctx.image.decodermaxblock == DECODE_BLOCK
+    reference = opened(data)
+    reference.draft("RGB", ctx.image.size)  # the same DCT scale, decoded in 64 KiB blocks
+    reference.load()
+    assert ctx.image.size == reference.size
+    assert ctx.image.tobytes() == reference.tobytes()
 
 
 def test_shrink_on_load_leaves_other_formats_alone() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import struct
 
-from PIL import Image
+from PIL import Image, ImageFile
 
 from ..context import Context
 from ..errors import UndecodableImage
@@ -27,6 +27,10 @@ DECODE_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 _TRANSPOSING_ORIENTATIONS = {5, 6, 7, 8}
+# Pillow feeds a decoder 64 KiB at a time; libjpeg then suspends and resumes (redoing
+# part of an MCU row) a dozen times for a 1 MB photo. One block for the whole source
+# saves 1-2% of a shrink-on-load decode (benchmarks/RESULTS.md), for the same pixels.
+DECODE_BLOCK = 1 << 24
 
 
 def shrink_on_load(ctx: Context) -> None:
@@ -46,6 +50,8 @@ def shrink_on_load(ctx: Context) -> None:
 
 def decode(ctx: Context) -> None:
     """Decode the pixels now, so a damaged file fails here with a clear 422."""
+    if isinstance(ctx.image, ImageFile.ImageFile) and ctx.image.format in ("JPEG", "MPO"):
+        ctx.image.decodermaxblock = DECODE_BLOCK
     try:
         ctx.image.load()
     except DECODE_ERRORS as error:
