@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
-from PIL import Image, ImageCms, ImageFile
+from PIL import Image, ImageChops, ImageCms, ImageFile
 
 from tests.conftest import encode, gradient
 from transformer import FORMATS, Options
@@ -13,7 +14,7 @@ from transformer.context import Context
 from transformer.geometry import Geometry, plan
 from transformer.options import Fit
 from transformer.steps.canvas import fit_canvas
-from transformer.steps.colour import to_srgb
+from transformer.steps.colour import _is_srgb_already, _transform_for, to_srgb
 from transformer.steps.finish import choose_format, flatten, strip_metadata
 from transformer.steps.load import DECODE_BLOCK, decode, shrink_on_load
 from transformer.steps.mode import normalise_mode
@@ -96,6 +97,29 @@ def test_to_srgb_applies_the_profile() -> None:
     to_srgb(ctx)
     assert ctx.image.mode == "RGB"
     assert ctx.image.tobytes() == image.tobytes()  # sRGB to sRGB changes nothing
+
+
+def test_to_srgb_skips_the_pass_for_an_srgb_profile_with_the_same_picture() -> None:
+    srgb_profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    image = gradient((64, 48))
+    image.info["icc_profile"] = srgb_profile
+    ctx = context(image)
+    to_srgb(ctx)
+    assert ctx.image is image  # the fast path: no per-pixel transform
+    converted = ImageCms.applyTransform(image, _transform_for(srgb_profile, "RGB"))
+    assert converted is not None
+    assert all(high <= 1 for _, high in ImageChops.difference(converted, image).getextrema())
+
+
+def test_srgb_detection_on_real_profiles(corpus: Path) -> None:
+    def profile(name: str) -> bytes:
+        with Image.open(corpus / name) as image:
+            found: bytes = image.info["icc_profile"]
+            return found
+
+    assert _is_srgb_already(profile("photos/gain-map-3840x2160.jpg"), "RGB")  # a phone's sRGB
+    assert not _is_srgb_already(profile("color/display-p3.png"), "RGBA")
+    assert not _is_srgb_already(profile("color/prophoto.png"), "RGB")
 
 
 def test_to_srgb_ignores_a_broken_profile() -> None:
