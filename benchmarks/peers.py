@@ -35,6 +35,7 @@ from typing import Any
 
 import engines
 import load
+import profile_paths
 import report
 import servers
 from cases import CASES, HIT_CASES, ROOT, Case, Transform, check_corpus
@@ -316,6 +317,8 @@ def main() -> int:
     results["hits"] = hits["hits"]
     results["revalidations"] = hits["revalidations"]
     results["rss_static"] = hits["rss"]
+    say("profile: where a cold request's and a hit's time goes")
+    results["profile"] = profile_paths.profile()
     say("phase 5: cost against megapixels and width")
     results["scaling"] = scaling()
     results["machine"]["load_end"] = os.getloadavg()

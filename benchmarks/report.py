@@ -356,6 +356,35 @@ def scaling_table(f: Figures) -> list[str]:
     return lines
 
 
+def profile_tables(f: Figures) -> list[str]:
+    profile = f.r.get("profile")
+    if not profile:
+        return []
+    lines = [
+        "## Where the time goes (profile)",
+        "",
+        "cProfile of pixserve's app in-process (Flask test client, no HTTP server), "
+        "street photo to 300 px WebP: the share of the app's time in each part. A cold "
+        "request is codec work (decode, resize, encode: what thumbor does too, on the same "
+        "libraries); a hit is Python work around one `send_file`, which the static "
+        "ceiling does alone.",
+        "",
+    ]
+    for path_name, title in (("cold", "cold request"), ("hit", "cache hit")):
+        shares = dict(profile[path_name])
+        total = shares.pop("total_ms")
+        rows = [[part, f"{share * 100:.0f}%"] for part, share in shares.items()]
+        rows.append(
+            [
+                "everything else (Flask, werkzeug, pipeline steps)",
+                f"{(1 - sum(shares.values())) * 100:.0f}%",
+            ]
+        )
+        lines += [f"{title.capitalize()}: {total:.2f} ms a request under the profiler.", ""]
+        lines += table([f"{title}: part", "share"], rows)
+    return lines
+
+
 def header(r: dict[str, Any]) -> list[str]:
     m = r["machine"]
     return [
@@ -515,7 +544,7 @@ def write(results: dict[str, Any]) -> None:
         + ".",
         "",
     ]
-    lines += scaling_table(f) + method_notes()
+    lines += profile_tables(f) + scaling_table(f) + method_notes()
     RESULTS_MD.write_text("\n".join(lines), encoding="utf-8")
     chart(f)
     print(
