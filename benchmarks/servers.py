@@ -8,9 +8,11 @@ high-water mark (`VmHWM`) of each worker process.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -87,6 +89,7 @@ class Server:
             stdin=subprocess.DEVNULL,
             env=self.environment(),
             cwd=self.temp,
+            start_new_session=True,  # its own process group, stopped as a whole
         )
         log.close()
         try:
@@ -139,15 +142,33 @@ class Server:
         return max((_status_kib(pid, "VmHWM") for pid in self.worker_pids()), default=0) / 1024
 
     def stop(self) -> None:
+        """Stop the whole process group: thumbor's forked workers outlive their master."""
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
+        if process is not None:
+            self._signal_group(process, signal.SIGTERM)
             try:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                process.kill()
+                self._signal_group(process, signal.SIGKILL)
                 process.wait(timeout=15)
+            deadline = time.monotonic() + 10
+            while self._group_alive(process) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            self._signal_group(process, signal.SIGKILL)  # whatever ignored SIGTERM
         self._temp.cleanup()
+
+    @staticmethod
+    def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signum)
+
+    @staticmethod
+    def _group_alive(process: subprocess.Popen[bytes]) -> bool:
+        try:
+            os.killpg(process.pid, 0)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
 
     def log_tail(self, lines: int = 20) -> str:
         try:
