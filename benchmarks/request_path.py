@@ -48,7 +48,7 @@ from transformer.geometry import plan
 from transformer.steps.resize import REDUCING_GAP
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT.parent / "shared" / "corpus"
+CORPUS = Path(os.environ.get("BENCH_CORPUS") or ROOT.parent / "shared" / "corpus")  # as cases.py
 OUT = ROOT / "benchmarks" / "out" / "request_path.md"
 PIXSERVE = ROOT / ".venv" / "bin" / "pixserve"
 HOST = "127.0.0.1"

@@ -106,24 +106,26 @@ def _serve(args: argparse.Namespace) -> int:
     if args.dev:
         app.run(host=host, port=port, debug=True, use_reloader=True)
         return 0
-    _run_gunicorn(
-        app,
-        {
-            "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
-            "workers": workers,
-            "threads": threads,
-            "worker_class": "gthread",
-            "timeout": DEFAULT_TIMEOUT,
-            "accesslog": "-",
-            # Recent gunicorn opens a control socket at one fixed path per user;
-            # two servers (tests, `make run`) would fight over it.
-            "control_socket_disable": True,
-        },
-    )
+    run_gunicorn(app, gunicorn_settings(host, port, workers, threads))
     return 0
 
 
-def _run_gunicorn(app: Flask, settings: dict[str, Any]) -> None:
+def gunicorn_settings(host: str, port: int, workers: int, threads: int) -> dict[str, Any]:
+    """The server settings of `pixserve serve`; the benchmark's static ceiling uses them too."""
+    return {
+        "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+        "workers": workers,
+        "threads": threads,
+        "worker_class": "gthread",
+        "timeout": DEFAULT_TIMEOUT,
+        "accesslog": "-",
+        # Recent gunicorn opens a control socket at one fixed path per user;
+        # two servers (tests, `make run`) would fight over it.
+        "control_socket_disable": True,
+    }
+
+
+def run_gunicorn(app: Flask, settings: dict[str, Any]) -> None:
     from gunicorn.app.base import BaseApplication
 
     class Server(BaseApplication):  # type: ignore[misc]
