@@ -212,13 +212,13 @@ def transform(
         assert output is not None
         frames, durations = transform_frames(ctx)
         loop = image.info.get("loop")
-        data = encode_frames(frames, durations, loop, output, options.quality, options.lossless)
+        data = encode_frames(frames, durations, loop, output, options)
         return Result(data, output, frames[0].size)
     for step in PIPELINE:
         step(ctx)
     assert ctx.output is not None
     try:
-        data = encode(ctx.image, ctx.output, options.quality, options.lossless, ctx.icc_profile)
+        data = encode(ctx.image, ctx.output, options, ctx.icc_profile)
     except DECODE_ERRORS as error:  # lazily decoded frames can still fail here
         raise UndecodableImage(f"the image cannot be converted: {error}") from error
     return Result(data, ctx.output, ctx.image.size)
