@@ -314,7 +314,7 @@ class DiskCache:
 
     def _remember(self, key: str, ext: str, identity: tuple[int, int, int], created: float) -> None:
         if len(self._checked) >= CHECKED_MAX:
-            with contextlib.suppress(StopIteration, KeyError):
+            with contextlib.suppress(StopIteration, KeyError, RuntimeError):  # threads race
                 del self._checked[next(iter(self._checked))]  # the oldest remembered
         self._checked[key] = _Checked(ext, identity, created)
 
