@@ -24,7 +24,9 @@ from PIL import Image  # noqa: E402
 
 from transformer import FORMATS, Options, parse_options, transform  # noqa: E402
 from transformer.encode import AVIF_SPEED, encode  # noqa: E402
-from transformer.geometry import plan  # noqa: E402
+from transformer.geometry import crop_origin, plan
+from transformer.options import Gravity  # noqa: E402  # noqa: E402
+from transformer.steps.load import draft_size  # noqa: E402
 from transformer.steps.resize import REDUCING_GAP  # noqa: E402
 
 pyvips.cache_set_max(0)
@@ -65,15 +67,15 @@ def codec_floor(source: bytes, t: Transform) -> tuple[bytes, Stages]:
     start = time.perf_counter()
     with Image.open(io.BytesIO(source)) as image:
         geometry = plan(image.size, options.box, options.fit)
-        image.draft(image.mode, geometry.resize)
+        image.draft(image.mode, draft_size(geometry.resize))
         image.load()
         decoded = time.perf_counter()
         resized = image.resize(geometry.resize, Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
     if resized.size != geometry.canvas:
-        left, top = (-offset for offset in geometry.offset)
+        left, top = crop_origin(geometry, Gravity.CENTER)
         resized = resized.crop((left, top, left + geometry.canvas[0], top + geometry.canvas[1]))
     scaled = time.perf_counter()
-    data = encode(resized, FORMATS[t.fmt], None)
+    data = encode(resized, FORMATS[t.fmt], options)
     done = time.perf_counter()
     return data, Stages((decoded - start) * 1000, (scaled - decoded) * 1000, (done - scaled) * 1000)
 

@@ -64,7 +64,12 @@ def shrink_on_load(ctx: Context) -> None:
     times cheaper than a full one, and the LANCZOS resize that follows hides the rest."""
     wanted = needed_upright_size(ctx)
     if wanted is not None:
-        _draft(ctx, (math.ceil(wanted[0] * DRAFT_GAP), math.ceil(wanted[1] * DRAFT_GAP)))
+        _draft(ctx, draft_size(wanted))
+
+
+def draft_size(needed: Size) -> Size:
+    """What to ask the JPEG decoder for, to end up with `needed` pixels after LANCZOS."""
+    return (math.ceil(needed[0] * DRAFT_GAP), math.ceil(needed[1] * DRAFT_GAP))
 
 
 def _draft(ctx: Context, upright_size: Size) -> None:
