@@ -19,9 +19,10 @@ AVIF_SPEED = 8
 # - Progressive JPEG saves 1-2% on large detailed photos but adds bytes to small or
 #   smooth ones and doubles the encode time; large pictures also show sooner with it.
 PROGRESSIVE_FROM_PIXELS = 500_000
-# - WebP method 6 makes small pictures 5-8% smaller for 1-9 ms more; on large ones the
-#   extra time (33 ms at 640 px) is not worth it.
-WEBP_SLOW_UP_TO_PIXELS = 100_000
+# - WebP method 6 makes pictures 4-8% smaller, for 1.4-3.7 ms more up to thumbnail
+#   sizes (160 px) but 3.5-8.7 ms at 300 px and 10-33 ms at 640 px, which would add a
+#   third to a cold request: so only thumbnails get it.
+WEBP_SLOW_UP_TO_PIXELS = 40_000
 WEBP_METHOD_SMALL, WEBP_METHOD = 6, 4
 
 
