@@ -67,7 +67,7 @@ def codec_floor(source: bytes, t: Transform) -> tuple[bytes, Stages]:
     start = time.perf_counter()
     with Image.open(io.BytesIO(source)) as image:
         geometry = plan(image.size, options.box, options.fit)
-        image.draft(image.mode, draft_size(geometry.resize))
+        image.draft(image.mode, draft_size(geometry.resize, image.size))
         image.load()
         decoded = time.perf_counter()
         resized = image.resize(geometry.resize, Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)

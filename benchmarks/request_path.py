@@ -249,7 +249,7 @@ def codec_floor(source: bytes, options: Options, fmt: Format) -> Image.Image:
     """The least any server must do: open, draft, load, resize, (crop), encode."""
     with Image.open(io.BytesIO(source)) as image:
         geometry = plan(image.size, options.box, options.fit)
-        image.draft(image.mode, draft_size(geometry.resize))
+        image.draft(image.mode, draft_size(geometry.resize, image.size))
         image.load()
         resized = image.resize(geometry.resize, Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
     if resized.size != geometry.canvas:
