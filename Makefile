@@ -34,7 +34,24 @@ pytest: $(BIN)/pixserve
 
 test: lint typecheck pytest
 
-bench: $(BIN)/pixserve
+# `make bench`: everything it needs is set up here, none of it in `make test` or CI.
+BENCH_VENVS := benchmarks/.venvs
+THUMBOR := $(BENCH_VENVS)/thumbor/bin/thumbor
+THUMBOR_VERSION ?= 7.8.0
+
+$(VENV)/.bench: $(BIN)/pixserve pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $@
+
+$(THUMBOR):
+	$(PYTHON) -m venv $(BENCH_VENVS)/thumbor
+	$(BENCH_VENVS)/thumbor/bin/pip install --quiet --upgrade pip
+	$(BENCH_VENVS)/thumbor/bin/pip install --quiet 'thumbor==$(THUMBOR_VERSION)'
+	touch $@
+
+bench: $(VENV)/.bench $(THUMBOR)
+	bash benchmarks/tools.sh
+	$(BIN)/python benchmarks/peers.py
 	$(BIN)/python benchmarks/request_path.py
 	$(BIN)/python benchmarks/encoders.py
 
@@ -49,4 +66,4 @@ fuzz: $(BIN)/pixserve
 		-rss_limit_mb=1024 -timeout=10
 
 clean:
-	rm -rf $(VENV) $(SAMPLES) .cache .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) $(BENCH_VENVS) $(SAMPLES) .cache .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -34,7 +34,7 @@ from PIL import Image, features
 from ssim import Plane, luma, ssim
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT.parent / "shared" / "corpus"
+CORPUS = Path(os.environ.get("BENCH_CORPUS") or ROOT.parent / "shared" / "corpus")  # as cases.py
 OUT = ROOT / "benchmarks" / "out" / "encoders.md"
 
 PHOTOS = (

@@ -44,11 +44,13 @@ from PIL import Image
 
 from transformer import FORMATS, Format, Options, parse_options, transform
 from transformer.encode import encode
-from transformer.geometry import plan
+from transformer.geometry import crop_origin, plan
+from transformer.options import Gravity
+from transformer.steps.load import draft_size
 from transformer.steps.resize import REDUCING_GAP
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT.parent / "shared" / "corpus"
+CORPUS = Path(os.environ.get("BENCH_CORPUS") or ROOT.parent / "shared" / "corpus")  # as cases.py
 OUT = ROOT / "benchmarks" / "out" / "request_path.md"
 PIXSERVE = ROOT / ".venv" / "bin" / "pixserve"
 HOST = "127.0.0.1"
@@ -247,13 +249,13 @@ def codec_floor(source: bytes, options: Options, fmt: Format) -> Image.Image:
     """The least any server must do: open, draft, load, resize, (crop), encode."""
     with Image.open(io.BytesIO(source)) as image:
         geometry = plan(image.size, options.box, options.fit)
-        image.draft(image.mode, geometry.resize)
+        image.draft(image.mode, draft_size(geometry.resize, image.size))
         image.load()
         resized = image.resize(geometry.resize, Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
     if resized.size != geometry.canvas:
-        left, top = (-offset for offset in geometry.offset)
+        left, top = crop_origin(geometry, Gravity.CENTER)
         resized = resized.crop((left, top, left + geometry.canvas[0], top + geometry.canvas[1]))
-    encode(resized, fmt, options.quality)
+    encode(resized, fmt, options)
     return resized
 
 

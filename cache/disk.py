@@ -34,7 +34,10 @@ checksum (a truncated, zero-byte or altered file is deleted and recomputed); lat
 hits compare the file's inode, size and mtime with what was checked (entries younger
 than `SETTLED_AFTER` are read and compared at every hit). Hits are recorded
 in memory and written to the index in one transaction per second (or per 1,000 hits),
-so LRU order lags by up to a second and a killed worker loses at most that.
+so LRU order lags by up to a second and a killed worker loses at most that. Measured
+(`benchmarks/cache_hits.py`, one worker and thread, 2 busy cores): 1,277 hits/s with
+the index against 1,253 with the 0.1 cache (`stat` + `utime`), within the noise;
+`lookup` 7.0 µs against 6.9 µs, and 36 µs for a 20 kB entry still being settled.
 
 Failures. Any OSError or SQLite error is logged once per condition (`troubles`) and the
 caller serves the result uncached: a cache problem never fails a request. A removed
@@ -319,7 +322,7 @@ class DiskCache:
 
     def _remember(self, key: str, ext: str, identity: tuple[int, int, int], created: float) -> None:
         if len(self._checked) >= CHECKED_MAX:
-            with contextlib.suppress(StopIteration, KeyError):
+            with contextlib.suppress(StopIteration, KeyError, RuntimeError):  # threads race
                 del self._checked[next(iter(self._checked))]  # the oldest remembered
         self._checked[key] = _Checked(ext, identity, created)
 

@@ -38,6 +38,3 @@ class Troubles:
                 return
             self._active.discard(condition)
         log.info("the cache works again (%s)", condition)
-
-    def active(self) -> frozenset[str]:
-        return frozenset(self._active)

@@ -238,9 +238,9 @@ def _decorate(
     """Headers every image response carries, 200, 206 and 304 alike."""
     response.set_etag(key)
     response.last_modified = datetime.fromtimestamp(source.mtime, UTC)
-    response.cache_control.public = True
-    response.cache_control.max_age = config.max_age
-    response.cache_control.no_cache = None
+    # One assignment instead of three through the parsed `cache_control` view: this
+    # runs on every hit and 304, where Werkzeug's round trip showed in the profile.
+    response.headers["Cache-Control"] = f"public, max-age={config.max_age}"
     if choice.negotiated:
         response.vary.add("Accept")
     return response

@@ -6,6 +6,7 @@ whether a forbidden path exists.
 
 from __future__ import annotations
 
+import functools
 import os
 import stat
 from dataclasses import dataclass
@@ -41,6 +42,19 @@ def _forbidden(name: str) -> bool:
     return any(part == "" or part.startswith(".") for part in name.split("/"))
 
 
+@functools.lru_cache(maxsize=16)
+def _real_root(root: str) -> str:
+    """The root with its symlinks resolved, once per process (it is the same every time)."""
+    return os.path.realpath(root)
+
+
+@functools.lru_cache(maxsize=4096)
+def _sniffed(real: str, mtime_ns: int, size: int) -> str | None:
+    """The format from a file's first bytes, read once per version of the file."""
+    with open(real, "rb") as file:
+        return sniff_format(file.read(SNIFF_BYTES))
+
+
 def find_source(root: Path, name: str) -> Source | None:
     """The regular file `name` under `root`, after resolving symlinks, or None."""
     if _forbidden(name):
@@ -49,15 +63,14 @@ def find_source(root: Path, name: str) -> Source | None:
     if joined is None:
         return None
     try:
-        real_root = os.path.realpath(root)
+        real_root = _real_root(str(root))
         real = os.path.realpath(joined)
         if os.path.commonpath([real_root, real]) != real_root:
             return None  # a symlink that leads out of the root
-        with open(real, "rb") as file:
-            info = os.fstat(file.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                return None
-            head = file.read(SNIFF_BYTES)
+        info = os.stat(real)
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        sniffed = _sniffed(real, info.st_mtime_ns, info.st_size)
     except (OSError, ValueError):
         return None  # missing, unreadable, a directory, a name too long...
     return Source(
@@ -65,5 +78,5 @@ def find_source(root: Path, name: str) -> Source | None:
         path=Path(real),
         mtime_ns=info.st_mtime_ns,
         size=info.st_size,
-        format=sniff_format(head),
+        format=sniffed,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,8 @@ from cache import DiskCache
 from pixserve.cli import main
 
 from .conftest import MakeApp
+
+real_time = time.time
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -134,3 +137,17 @@ def test_warm_refuses_bad_widths(
     with pytest.raises(SystemExit) as stopped:
         run(capsys, "warm", "--root", str(root), "photo.jpg", "--widths", widths)
     assert stopped.value.code == 2 and "--widths" in capsys.readouterr().err
+
+
+def test_prune_deletes_entries_older_than_cache_max_age(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = DiskCache(tmp_path / "cache", 1 << 20)
+    cache.store(f"{1:040x}", "png", b"old", "old.jpg")
+    monkeypatch.setattr(time, "time", lambda: real_time() + 120)
+    cache.store(f"{2:040x}", "png", b"new", "new.jpg")
+    monkeypatch.setenv("PIXSERVE_CACHE_MAX_AGE", "60")
+    status, out, _ = run(capsys, "prune", "--cache-dir", str(tmp_path / "cache"))
+    assert status == 0 and out.startswith("pruned 1 entries, 3 bytes")
+    assert cache.lookup(f"{1:040x}", ("png",)) is None
+    assert cache.lookup(f"{2:040x}", ("png",)) is not None

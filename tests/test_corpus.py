@@ -173,3 +173,18 @@ def test_hostile_files_give_their_4xx(
         transform(data, options, fmt)
     assert caught.value.status == status
     assert word in caught.value.detail
+
+
+@pytest.mark.parametrize("name", ["photos/street-2725x2225.jpg", "photos/gain-map-3840x2160.jpg"])
+@pytest.mark.parametrize("width", [300, 640])
+def test_shrink_on_load_matches_the_slow_reference(corpus: Path, name: str, width: int) -> None:
+    """The fast path (reduced-scale JPEG decode, then LANCZOS with a reducing gap) gives
+    the same size and a picture like a full decode + plain LANCZOS: SSIM >= 0.96."""
+    from benchmarks.ssim import ssim_images
+
+    source = load(corpus / name)
+    height = round(source.height * width / source.width)
+    reference = source.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
+    fast = run(corpus / name, Options(width=width))
+    assert fast.size == reference.size
+    assert ssim_images(reference, fast.convert("RGB")) >= 0.96

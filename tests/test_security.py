@@ -189,10 +189,10 @@ class TestLimits:
         assert client.get("/image/photo.jpg?w=50").status_code == 200  # the worker lives on
 
     def test_fast_transforms_are_not_touched_by_the_deadline(self, make_app: MakeApp) -> None:
-        client = make_app(time_limit=0.5).test_client()
-        for width in range(40, 50):
+        client = make_app(time_limit=2.0).test_client()  # ample, even on a loaded machine
+        for width in range(40, 45):
             assert client.get(f"/image/photo.jpg?w={width}").status_code == 200
-        time.sleep(0.7)  # a timer that outlived its request would strike here
+        time.sleep(2.2)  # a timer that outlived its request would strike here
         assert client.get("/image/photo.jpg?w=39").status_code == 200
 
 

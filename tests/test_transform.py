@@ -9,6 +9,7 @@ import zlib
 import pytest
 from PIL import Image
 
+from pixserve.samples import landscape
 from tests.conftest import encode, gradient
 from transformer import (
     FORMATS,
@@ -261,3 +262,21 @@ def test_format_change_without_resize_keeps_full_resolution() -> None:
     result = decoded(transform(source, Options(fmt="png"), FORMATS["png"]).data).convert("RGB")
     assert result.size == (640, 480)
     assert result.getpixel((101, 200))[0] > 200 and result.getpixel((101, 200))[1] < 80
+
+
+def test_png8_uses_a_palette_and_keeps_transparency() -> None:
+    picture = landscape((200, 150)).convert("RGBA")
+    picture.paste((0, 0, 0, 0), (0, 0, 50, 50))
+    source = encode(picture, "PNG")
+    full = transform(source, Options(width=200), FORMATS["png"])
+    small = transform(source, Options(width=200, palette=True), FORMATS["png"])
+    image = decoded(small.data)
+    assert image.mode == "P" and len(small.data) < len(full.data)
+    assert image.convert("RGBA").getpixel((10, 10))[3] == 0  # type: ignore[index]
+
+
+@pytest.mark.parametrize(("width", "progressive"), [(300, False), (1000, True)])
+def test_large_jpegs_are_progressive(width: int, progressive: bool) -> None:
+    source = encode(gradient((1200, 900)), "JPEG")
+    image = decoded(transform(source, Options(width=width), FORMATS["jpeg"]).data)
+    assert bool(image.info.get("progressive")) is progressive

@@ -101,6 +101,7 @@ class Options:
     trim: int | None = None
     gray: bool = False
     lossless: bool = False
+    palette: bool = False
     frame: int | None = None
 
     @property
@@ -180,6 +181,7 @@ FIELDS = {
     "trim": "trim",
     "gray": "gray",
     "lossless": "lossless",
+    "png8": "palette",
     "frame": "frame",
 }
 
@@ -359,6 +361,7 @@ _PARSERS: dict[str, Parser] = {
     "trim": _bounded_integer(0, 255),
     "gray": _flag,
     "lossless": _flag,
+    "png8": _flag,
     "frame": _bounded_integer(0, 100_000),
 }
 PARAMETERS = tuple(_PARSERS)

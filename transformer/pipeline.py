@@ -227,7 +227,7 @@ def transform(
             frames, durations = transform_frames(ctx)
         loop = image.info.get("loop")
         with timings.phase("encode"):
-            data = encode_frames(frames, durations, loop, output, options.quality, options.lossless)
+            data = encode_frames(frames, durations, loop, output, options)
         return Result(data, output, frames[0].size, timings=timings.seconds)
     for step in PIPELINE:
         with timings.phase("decode" if step in DECODE_STEPS else "resize"):
@@ -235,7 +235,7 @@ def transform(
     assert ctx.output is not None
     try:
         with timings.phase("encode"):
-            data = encode(ctx.image, ctx.output, options.quality, options.lossless, ctx.icc_profile)
+            data = encode(ctx.image, ctx.output, options, ctx.icc_profile)
     except DECODE_ERRORS as error:  # lazily decoded frames can still fail here
         raise UndecodableImage(f"the image cannot be converted: {error}") from error
     return Result(data, ctx.output, ctx.image.size, timings=timings.seconds)

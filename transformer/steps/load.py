@@ -32,6 +32,14 @@ DECODE_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 TRANSPOSING_ORIENTATIONS = {5, 6, 7, 8}
+# Decode at least this many times the output size, as Pillow's own `thumbnail` does:
+# the LANCZOS resize then does a real >= 2x reduction instead of polishing a coarse DCT
+# downscale. Measured on street-2725x2225.jpg (SSIM against a full-decode LANCZOS
+# reference, time of decode + resize): to 300 px 0.907 -> 0.975 for 8 -> 12 ms, to 640 px
+# 0.912 -> 0.988 for 14 -> 24 ms. It never pushes the decode past half the source's
+# size, where the gain is small for the cost: to 1280 px a full decode would give
+# 0.969 -> 1.0 for 31 -> 80 ms.
+DRAFT_GAP = 2.0
 
 
 def needed_upright_size(ctx: Context) -> Size | None:
@@ -54,14 +62,24 @@ def needed_upright_size(ctx: Context) -> Size | None:
 
 
 def shrink_on_load(ctx: Context) -> None:
-    """Ask the JPEG decoder for the smallest DCT scale still at least the needed size.
-
-    A 1/8 scale decode of a 2725x2225 photo is several times cheaper than a full one,
-    and the LANCZOS resize that follows hides the difference.
-    """
+    """Ask the JPEG decoder for the smallest DCT scale still `DRAFT_GAP` times the
+    needed size: a 1/4 scale decode of a 2725x2225 photo for a 300-px result is several
+    times cheaper than a full one, and the LANCZOS resize that follows hides the rest."""
     wanted = needed_upright_size(ctx)
     if wanted is not None:
-        _draft(ctx, wanted)
+        upright = ctx.source_size
+        if ctx.orientation in TRANSPOSING_ORIENTATIONS:
+            upright = (upright[1], upright[0])
+        _draft(ctx, draft_size(wanted, upright))
+
+
+def draft_size(needed: Size, source: Size) -> Size:
+    """What to ask the JPEG decoder for, to end up with `needed` pixels after LANCZOS:
+    `DRAFT_GAP` times more, but no more than half the source unless `needed` is."""
+    return (
+        max(needed[0], min(math.ceil(needed[0] * DRAFT_GAP), source[0] // 2)),
+        max(needed[1], min(math.ceil(needed[1] * DRAFT_GAP), source[1] // 2)),
+    )
 
 
 def _draft(ctx: Context, upright_size: Size) -> None:

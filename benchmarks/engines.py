@@ -1,0 +1,119 @@
+"""In-process contenders, without HTTP: pixserve's transform, the bare codec floor, libvips.
+
+Why in-process: the per-image speed of an engine is a property of its codec work, not
+of a web server; and the "codec floor" (open, shrink-on-load, decode, resize, encode
+with the same settings, nothing else) is what every Pillow server pays at least, so a
+cold request over HTTP is judged against it.
+
+libvips runs with one thread (`VIPS_CONCURRENCY=1`, set before pyvips loads) and its
+operation cache off, so a repeated call does the whole work again.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+from dataclasses import dataclass
+
+os.environ["VIPS_CONCURRENCY"] = "1"
+
+import pyvips  # noqa: E402
+from cases import QUALITY, Transform  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from transformer import FORMATS, Options, parse_options, transform  # noqa: E402
+from transformer.encode import AVIF_SPEED, encode  # noqa: E402
+from transformer.geometry import crop_origin, plan
+from transformer.options import Gravity  # noqa: E402  # noqa: E402
+from transformer.steps.load import draft_size  # noqa: E402
+from transformer.steps.resize import REDUCING_GAP  # noqa: E402
+
+pyvips.cache_set_max(0)
+VIPS_HUGE = 10_000_000  # "no limit" for the other axis of a width-only thumbnail
+
+
+def options_for(t: Transform) -> Options:
+    pairs = [("w", str(t.width)), ("fmt", t.fmt)]
+    if t.cover:
+        pairs += [("h", str(t.width)), ("fit", "cover")]
+    return parse_options(pairs)
+
+
+def pixserve(source: bytes, t: Transform) -> bytes:
+    """The whole transformer pipeline, as a cold request runs it."""
+    return transform(source, options_for(t), FORMATS[t.fmt]).data
+
+
+@dataclass(frozen=True)
+class Stages:
+    """Milliseconds of one codec-floor run, by stage."""
+
+    decode: float
+    resize: float
+    encode: float
+
+    @property
+    def total(self) -> float:
+        return self.decode + self.resize + self.encode
+
+
+def codec_floor(source: bytes, t: Transform) -> tuple[bytes, Stages]:
+    """Open, draft, load, resize (LANCZOS, reducing_gap 3), crop, encode; timed by stage.
+
+    The same work as `request_path.codec_floor`: what any Pillow server must do.
+    """
+    options = options_for(t)
+    start = time.perf_counter()
+    with Image.open(io.BytesIO(source)) as image:
+        geometry = plan(image.size, options.box, options.fit)
+        image.draft(image.mode, draft_size(geometry.resize, image.size))
+        image.load()
+        decoded = time.perf_counter()
+        resized = image.resize(geometry.resize, Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
+    if resized.size != geometry.canvas:
+        left, top = crop_origin(geometry, Gravity.CENTER)
+        resized = resized.crop((left, top, left + geometry.canvas[0], top + geometry.canvas[1]))
+    scaled = time.perf_counter()
+    data = encode(resized, FORMATS[t.fmt], options)
+    done = time.perf_counter()
+    return data, Stages((decoded - start) * 1000, (scaled - decoded) * 1000, (done - scaled) * 1000)
+
+
+def vips(source: bytes, t: Transform) -> bytes:
+    """libvips `thumbnail_buffer` (shrink-on-load, lanczos3) and a save with our settings."""
+    if t.cover:
+        image = pyvips.Image.thumbnail_buffer(source, t.width, height=t.width, crop="centre")
+    else:
+        image = pyvips.Image.thumbnail_buffer(source, t.width, height=VIPS_HUGE, size="down")
+    quality = QUALITY[t.fmt]
+    if t.fmt == "webp":
+        return bytes(image.webpsave_buffer(Q=quality, effort=4, keep="none"))
+    if t.fmt == "jpeg":
+        if image.hasalpha():
+            image = image.flatten(background=[255, 255, 255])
+        return bytes(image.jpegsave_buffer(Q=quality, optimize_coding=True, keep="none"))
+    if t.fmt == "avif":
+        # libvips' effort 0..9 is aom's speed 9..0: effort 1 is our speed 8.
+        return bytes(
+            image.heifsave_buffer(Q=quality, compression="av1", effort=9 - AVIF_SPEED, keep="none")
+        )
+    raise ValueError(f"no libvips saver for {t.fmt}")
+
+
+def vips_version() -> str:
+    return f"libvips {pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)}"
+
+
+def clock(run: object, *args: object) -> float:
+    """Milliseconds one call of `run(*args)` takes."""
+    assert callable(run)
+    start = time.perf_counter()
+    run(*args)
+    return (time.perf_counter() - start) * 1000
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2

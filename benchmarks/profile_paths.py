@@ -1,0 +1,81 @@
+"""Where a request's time goes, by part, for the report's profile section.
+
+Why: a target that is missed must come with the profile that shows where the time
+goes. This runs pixserve's app in-process (Flask's test client, no HTTP server) under
+cProfile for a cold request and a cache hit, and attributes the cumulative time of
+the functions that make up each path. cProfile inflates Python-heavy parts, so the
+shares matter more than the absolute figures (which the other tables give).
+"""
+
+from __future__ import annotations
+
+import cProfile
+import pstats
+import tempfile
+from pathlib import Path
+
+from cases import CORPUS, STREET
+
+from pixserve import Config, create_app
+
+REQUESTS = 300
+# (part, file suffix, function name) whose cumulative time is that part's.
+COLD_PARTS = (
+    ("JPEG decode (libjpeg-turbo)", "", "<method 'decode' of 'ImagingDecoder' objects>"),
+    ("resize (Pillow)", "", "<method 'resize' of 'ImagingCore' objects>"),
+    ("WebP encode (libwebp)", "", "<built-in method PIL._webp.WebPEncode>"),
+    ("read the source file", "pixserve/sources.py", "read"),
+    ("cache write", "cache/disk.py", "store"),
+    ("send the result (send_file)", "pixserve/routes.py", "_send"),
+    ("find and sniff the source", "pixserve/sources.py", "find_source"),
+)
+HIT_PARTS = (
+    ("send the file (send_file, conditional)", "pixserve/routes.py", "_send"),
+    ("response headers (_decorate)", "pixserve/routes.py", "_decorate"),
+    ("find and sniff the source", "pixserve/sources.py", "find_source"),
+    ("cache lookup (stat, utime)", "cache/disk.py", "lookup"),
+    ("parse the query", "transformer/options.py", "parse_options"),
+    ("cache key (blake2b)", "pixserve/keys.py", "cache_key"),
+)
+
+
+def _cumulative(stats: pstats.Stats, suffix: str, name: str) -> float:
+    total = 0.0
+    for (filename, _, function), row in stats.stats.items():  # type: ignore[attr-defined]
+        if function == name and filename.endswith(suffix):
+            total += row[3]
+    return total
+
+
+def _profile(client_get: object, paths: list[str]) -> pstats.Stats:
+    assert callable(client_get)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for path in paths:
+        response = client_get(path)
+        response.get_data()
+        response.close()
+    profiler.disable()
+    return pstats.Stats(profiler)
+
+
+def profile() -> dict[str, dict[str, float]]:
+    """Per path, the share (0..1) of the app's time each part takes, plus `total_ms`."""
+    with tempfile.TemporaryDirectory(prefix="pixserve-bench-profile-") as cache:
+        app = create_app(Config(root=CORPUS, cache_dir=Path(cache)))
+        client = app.test_client()
+        base = f"/image/{STREET}?w=300&fmt=webp"
+        client.get(base).close()  # warm up, and fill the cache for the hit path
+        results = {}
+        for path_name, paths, parts in (
+            ("cold", [f"{base}&v=profile-{n}" for n in range(REQUESTS // 3)], COLD_PARTS),
+            ("hit", [base] * REQUESTS, HIT_PARTS),
+        ):
+            stats = _profile(client.get, paths)
+            whole = _cumulative(stats, "flask/app.py", "wsgi_app")
+            shares = {
+                part: _cumulative(stats, suffix, name) / whole for part, suffix, name in parts
+            }
+            shares["total_ms"] = whole / len(paths) * 1000
+            results[path_name] = shares
+    return results

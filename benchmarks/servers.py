@@ -1,0 +1,326 @@
+"""The contenders as loopback servers in subprocesses: pixserve, thumbor, static, nginx.
+
+Why subprocesses with the same worker count: the race is "same cores, same workers";
+each server is started the way its users start it, on a free port, and is always
+stopped, even when the benchmark fails. Peak memory is read from the kernel's
+high-water mark (`VmHWM`) of each worker process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+
+from cases import CORPUS, QUALITY, ROOT
+
+HOST = "127.0.0.1"
+BIN = ROOT / ".venv" / "bin"
+THUMBOR = ROOT / "benchmarks" / ".venvs" / "thumbor" / "bin" / "thumbor"
+START_TIMEOUT = 60.0
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((HOST, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _children(pid: int) -> list[int]:
+    """Direct children of `pid` (gunicorn, thumbor and nginx fork their workers)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found.append(int(entry))
+    return found
+
+
+def _status_kib(pid: int, field: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class Server:
+    """A server process tree; subclasses give its command and a probe path."""
+
+    name = "server"
+    probe = "/"
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.port = free_port()
+        self._temp = tempfile.TemporaryDirectory(prefix=f"pixserve-bench-{self.name}-")
+        self.temp = Path(self._temp.name)
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def environment(self) -> dict[str, str]:
+        return {k: v for k, v in os.environ.items() if not k.startswith("PIXSERVE_")}
+
+    def __enter__(self) -> Server:
+        log = open(self.temp / "server.log", "wb")  # noqa: SIM115 - closed with the process
+        self._process = subprocess.Popen(
+            self.command(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=self.environment(),
+            cwd=self.temp,
+            start_new_session=True,  # its own process group, stopped as a whole
+        )
+        log.close()
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        assert self._process is not None
+        while True:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited at start-up:\n{self.log_tail()}")
+            try:
+                self.get(self.probe)
+                if len(self.worker_pids()) >= self.workers:
+                    return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{self.name} did not start:\n{self.log_tail()}")
+            time.sleep(0.2)
+
+    def get(
+        self, path: str, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        connection = http.client.HTTPConnection(HOST, self.port, timeout=120)
+        try:
+            connection.request("GET", path, headers=headers or {})
+            response = connection.getresponse()
+            return response.status, dict(response.getheaders()), response.read()
+        finally:
+            connection.close()
+
+    def worker_pids(self) -> list[int]:
+        return [] if self._process is None else _children(self._process.pid)
+
+    def peak_rss_mib(self) -> float:
+        """The largest high-water resident set of any worker, in MiB."""
+        return max((_status_kib(pid, "VmHWM") for pid in self.worker_pids()), default=0) / 1024
+
+    def stop(self) -> None:
+        """Stop the whole process group: thumbor's forked workers outlive their master."""
+        process, self._process = self._process, None
+        if process is not None:
+            self._signal_group(process, signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self._signal_group(process, signal.SIGKILL)
+                process.wait(timeout=15)
+            deadline = time.monotonic() + 10
+            while self._group_alive(process) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            self._signal_group(process, signal.SIGKILL)  # whatever ignored SIGTERM
+        self._temp.cleanup()
+
+    @staticmethod
+    def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signum)
+
+    @staticmethod
+    def _group_alive(process: subprocess.Popen[bytes]) -> bool:
+        try:
+            os.killpg(process.pid, 0)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            text = (self.temp / "server.log").read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+class Pixserve(Server):
+    """`pixserve serve` with a fresh cache, its defaults but for the worker count."""
+
+    name = "pixserve"
+
+    def __init__(self, workers: int, threads: int | None = None) -> None:
+        super().__init__(workers)
+        self.threads = threads
+
+    def command(self) -> list[str]:
+        command = [str(BIN / "pixserve"), "serve", "--root", str(CORPUS)]
+        command += ["--cache-dir", str(self.temp / "cache"), "--host", HOST]
+        command += ["--port", str(self.port), "--workers", str(self.workers)]
+        if self.threads is not None:
+            command += ["--threads", str(self.threads)]
+        return command
+
+
+class Static(Server):
+    """Flask `send_from_directory` of `root` under `pixserve serve`'s gunicorn settings."""
+
+    name = "static"
+
+    def __init__(self, workers: int, threads: int, root: Path) -> None:
+        super().__init__(workers)
+        self.threads = threads
+        self.root = root
+
+    def command(self) -> list[str]:
+        script = ROOT / "benchmarks" / "static_app.py"
+        args = [str(self.root), str(self.port), str(self.workers), str(self.threads)]
+        return [str(BIN / "python"), str(script), *args]
+
+
+class Thumbor(Server):
+    """thumbor with its PIL engine: file loader on the corpus, no result storage."""
+
+    name = "thumbor"
+    probe = "/healthcheck"
+
+    def command(self) -> list[str]:
+        config = self.temp / "thumbor.conf"
+        config.write_text(
+            "\n".join(
+                [
+                    "LOADER = 'thumbor.loaders.file_loader'",
+                    f"FILE_LOADER_ROOT_PATH = {str(CORPUS)!r}",
+                    "STORAGE = 'thumbor.storages.no_storage'",
+                    "RESULT_STORAGE = 'thumbor.result_storages.no_storage'",
+                    "ENGINE = 'thumbor.engines.pil'",
+                    "RESPECT_ORIENTATION = True",
+                    "ALLOW_UNSAFE_URL = True",
+                    "AUTO_WEBP = False",
+                    "PRESERVE_EXIF_INFO = False",
+                    # pixserve writes baseline JPEG with optimised Huffman tables;
+                    # thumbor's default (progressive) would be another setting.
+                    "PROGRESSIVE_JPEG = False",
+                    f"QUALITY = {QUALITY['jpeg']}",
+                    f"AVIF_SPEED = {avif_speed()}",
+                    "MAX_PIXELS = 50e6",  # pixserve's max_source_pixels
+                    "",
+                ]
+            )
+        )
+        return [
+            str(THUMBOR),
+            f"--ip={HOST}",
+            f"--port={self.port}",
+            f"--conf={config}",
+            f"--processes={self.workers}",
+            "--log-level=warning",
+        ]
+
+
+class Nginx(Server):
+    """nginx serving `root` with sendfile, one worker process per pixserve worker."""
+
+    name = "nginx"
+    probe = "/"
+
+    def __init__(self, workers: int, root: Path) -> None:
+        super().__init__(workers)
+        self.root = root
+
+    @staticmethod
+    def available() -> bool:
+        return shutil.which("nginx") is not None
+
+    def command(self) -> list[str]:
+        user = "user root;" if os.geteuid() == 0 else ""  # workers must read our temp dir
+        config = self.temp / "nginx.conf"
+        config.write_text(
+            f"""{user}
+worker_processes {self.workers};
+pid {self.temp}/nginx.pid;
+error_log {self.temp}/error.log warn;
+daemon off;
+events {{ worker_connections 256; }}
+http {{
+  access_log {self.temp}/access.log;
+  client_body_temp_path {self.temp}/body;
+  proxy_temp_path {self.temp}/proxy;
+  fastcgi_temp_path {self.temp}/fastcgi;
+  uwsgi_temp_path {self.temp}/uwsgi;
+  scgi_temp_path {self.temp}/scgi;
+  sendfile on;
+  tcp_nopush on;
+  types {{ image/webp webp; image/jpeg jpg jpeg; image/avif avif; image/png png; }}
+  server {{
+    listen {HOST}:{self.port};
+    location /static/ {{ alias {self.root}/; expires 1d; }}
+  }}
+}}
+"""
+        )
+        return [shutil.which("nginx") or "nginx", "-p", str(self.temp), "-c", str(config)]
+
+
+def avif_speed() -> int:
+    from transformer.encode import AVIF_SPEED
+
+    return AVIF_SPEED
+
+
+def nginx_version() -> str | None:
+    if not Nginx.available():
+        return None
+    out = subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr.strip()
+    return out.split(":", 1)[-1].strip()
+
+
+def thumbor_versions() -> str:
+    python = THUMBOR.parent / "python"
+    code = (
+        "import thumbor, PIL, tornado; "
+        "print(f'thumbor {thumbor.__version__} (Pillow {PIL.__version__}, "
+        "tornado {tornado.version})')"
+    )
+    return subprocess.run(
+        [str(python), "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def check_peers() -> None:
+    if not THUMBOR.is_file():
+        sys.exit(f"benchmarks: {THUMBOR} is missing; `make bench` creates it")
