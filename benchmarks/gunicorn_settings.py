@@ -4,7 +4,7 @@ Why: image work is CPU-bound but Pillow releases the GIL while it decodes, resiz
 encodes, and a cache hit is almost all Python (Flask, the cache check, the file send).
 So the choice between processes and threads is not obvious, and the machine decides.
 This runs pixserve under each layout (worker class, processes, threads) on the
-project's real app and config, and for each one measures with wrk (loadgen.py):
+project's real app and config, and for each one measures with wrk (load.py):
 
 - cold: every request a new result (its own `v=` token): decode + resize + encode of
   `photos/street-2725x2225.jpg` at 640 px JPEG, the README's reference request;
@@ -36,7 +36,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import loadgen
+import load
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus"
@@ -163,7 +163,7 @@ def children(pid: int) -> list[int]:
 class Cell:
     """One layout's runs of one kind of traffic: rates, and CPU per request."""
 
-    rates: list[loadgen.Rate]
+    rates: list[load.Rate]
     cpu: float = 0.0
 
     def row(self) -> str:
@@ -188,13 +188,12 @@ def measure_layouts() -> str:
             for layout, server in servers.items():
                 for kind in ("cold", "hit"):
                     before = cpu_seconds(server.process.pid)
-                    rate = loadgen.run(
+                    rate = load.run_cleanly(
                         server.port,
                         URL,
-                        mode="cold" if kind == "cold" else "hot",
                         seconds=SECONDS,
                         connections=CONNECTIONS,
-                        tag=f"r{round_number}",
+                        cold_prefix=f"r{round_number}" if kind == "cold" else None,
                     )
                     cell = cells[(layout, kind)]
                     cell.cpu += cpu_seconds(server.process.pid) - before

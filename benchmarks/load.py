@@ -21,16 +21,18 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 HOST = "127.0.0.1"
 
 _WRK_SCRIPT = r"""
 local counter = 0
 function init(args)
-  base, mode, prefix, inm = args[1], args[2], args[3], args[4]
+  base, mode, prefix, inm, accept = args[1], args[2], args[3], args[4], args[5]
   sep = string.find(base, "?", 1, true) and "&" or "?"
   headers = {}
   if inm ~= nil and inm ~= "" then headers["If-None-Match"] = inm end
+  if accept ~= nil and accept ~= "" then headers["Accept"] = accept end
 end
 function request()
   local path = base
@@ -80,11 +82,21 @@ def run(
     seconds: float,
     cold_prefix: str | None = None,
     if_none_match: str | None = None,
+    accept: str | None = None,
 ) -> Rate:
     """Load `path` on loopback for `seconds` with `connections` keep-alive connections."""
+    headers = (if_none_match, accept)
     if wrk_path() is not None:
-        return _run_wrk(port, path, connections, seconds, cold_prefix, if_none_match)
-    return asyncio.run(_run_asyncio(port, path, connections, seconds, cold_prefix, if_none_match))
+        return _run_wrk(port, path, connections, seconds, cold_prefix, headers)
+    return asyncio.run(_run_asyncio(port, path, connections, seconds, cold_prefix, headers))
+
+
+def run_cleanly(port: int, path: str, **settings: Any) -> Rate:
+    """`run`, failing loudly when any answer was an error."""
+    rate = run(port, path, **settings)
+    if rate.errors:
+        raise RuntimeError(f"{rate.errors} errors or 4xx/5xx answers for {path}")
+    return rate
 
 
 def _run_wrk(
@@ -93,8 +105,9 @@ def _run_wrk(
     connections: int,
     seconds: float,
     cold_prefix: str | None,
-    if_none_match: str | None,
+    headers: tuple[str | None, str | None],
 ) -> Rate:
+    if_none_match, accept = headers
     with tempfile.TemporaryDirectory(prefix="pixserve-wrk-") as temp:
         script = Path(temp) / "bench.lua"
         script.write_text(_WRK_SCRIPT, encoding="utf-8")
@@ -113,6 +126,7 @@ def _run_wrk(
             "cold" if cold_prefix else "fixed",
             cold_prefix or "",
             if_none_match or "",
+            accept or "",
         ]
         out = subprocess.run(
             command, capture_output=True, text=True, timeout=seconds + 60, check=True
@@ -136,13 +150,15 @@ async def _run_asyncio(
     connections: int,
     seconds: float,
     cold_prefix: str | None,
-    if_none_match: str | None,
+    headers: tuple[str | None, str | None],
 ) -> Rate:
+    if_none_match, accept = headers
     latencies: list[float] = []
     errors = 0
     counter = 0
     separator = "&" if "?" in path else "?"
     extra = f"If-None-Match: {if_none_match}\r\n" if if_none_match else ""
+    extra += f"Accept: {accept}\r\n" if accept else ""
     started = time.perf_counter()
     deadline = started + seconds
 

@@ -3,7 +3,7 @@
 Why: putting nginx in front should make repeated requests cost nginx's speed, not
 Python's, and cost next to nothing on misses. Two pixserve servers with the default
 layout on the shared corpus, and Debian's nginx with the shipped config in front of
-the second (which has `accel_redirect` on), measured with wrk (loadgen.py):
+the second (which has `accel_redirect` on), measured with wrk (load.py):
 
 - hit, direct: a pixserve cache hit, Python sending the file;
 - hit, nginx cache: a repeated request answered by nginx's proxy_cache;
@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import loadgen
+import load
 from gunicorn_settings import CORES, CORPUS, ROOT, URL, cpu_seconds, free_port, get
 
 sys.path.insert(0, str(ROOT))
@@ -72,7 +72,7 @@ class Case:
     url: str
     mode: str
     pids: tuple[int, ...]
-    rates: list[loadgen.Rate] = field(default_factory=list)
+    rates: list[load.Rate] = field(default_factory=list)
     cpu: float = 0.0
 
     def row(self) -> str:
@@ -116,13 +116,12 @@ def measure() -> str:
         for number in range(ROUNDS):
             for case in cases:
                 before = sum(cpu_seconds(pid) for pid in case.pids)
-                rate = loadgen.run(
+                rate = load.run_cleanly(
                     case.port,
                     case.url,
-                    mode=case.mode,
                     seconds=SECONDS,
                     connections=CONNECTIONS,
-                    tag=f"n{number}",
+                    cold_prefix=f"n{number}" if case.mode == "cold" else None,
                 )
                 case.cpu += sum(cpu_seconds(pid) for pid in case.pids) - before
                 case.rates.append(rate)
