@@ -56,9 +56,9 @@ def default_cache_dir() -> Path:
 
 
 # `pixserve serve`'s gunicorn layout, chosen by `benchmarks/gunicorn_settings.py`
-# (README: Operations): every layout costs the same CPU per request; two gthread
-# processes per core with two threads each served cache hits fastest, for ~50 MiB
-# more than one process per core.
+# (README: Operations): every layout costs the same CPU per request, but a gthread
+# worker keeps the connections it accepts, so with one process per core a few
+# keep-alive clients can end up on one process; two per core kept every core busy.
 WORKERS_PER_CORE = 2
 DEFAULT_THREADS = 2
 LOG_FORMATS = ("json", "text")
@@ -114,7 +114,7 @@ class Config:
     keepalive: int = 5  # seconds an idle connection stays open (over nginx's 4)
     # A worker is replaced after this many requests, plus up to the jitter so workers
     # do not restart together: measured, a worker's memory levels off after a few
-    # hundred requests and then grows ~1 KiB per cold one; this bounds that.
+    # hundred requests and then grows only slowly; this bounds what growth there is.
     max_requests: int = 20_000
     max_requests_jitter: int = 2_000
 
