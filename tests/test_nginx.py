@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from .conftest import encode, gradient
-from .live_server import Live, live_server
+from .live_server import Live, free_port, live_server
 from .nginx_front import Front, find_nginx, nginx_in_front
-from .test_server import free_port, get
+from .test_server import get
 
 NGINX = find_nginx()
 pytestmark = pytest.mark.skipif(

@@ -5,75 +5,25 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
+from tests.live_server import Live, live_server
 from transformer import sniff_format
 
 PIXSERVE = [sys.executable, "-m", "pixserve.cli"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@dataclass
-class Server:
-    port: int
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def worker_pids(self) -> list[int]:
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        return [int(pid) for pid in children.read_text().split()]
+Server = Live
 
 
 @contextmanager
-def server(root: Path, cache_dir: Path, *extra: str, workers: int = 2) -> Iterator[Server]:
-    """Run `pixserve serve` until the block ends; its log goes to a file beside the cache."""
-    port = free_port()
-    log = cache_dir.parent / f"server-{port}.log"
-    with log.open("wb") as log_file:
-        process = subprocess.Popen(
-            [
-                *PIXSERVE,
-                "serve",
-                "--root",
-                str(root),
-                "--cache-dir",
-                str(cache_dir),
-                "--port",
-                str(port),
-                "--workers",
-                str(workers),
-                *extra,
-            ],
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"server did not start: {log.read_text()}") from None
-                time.sleep(0.1)
-        yield Server(port, process, log)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+def server(root: Path, cache_dir: Path, *extra: str, workers: int = 2) -> Iterator[Live]:
+    """`live_server` with its log beside the cache: the few arguments these tests vary."""
+    log = cache_dir.parent / f"server-{cache_dir.name}.log"
+    with live_server(root, cache_dir, log, workers=workers, args=extra) as running:
+        yield running
 
 
 def get(
@@ -177,13 +127,13 @@ def test_hostile_files_keep_worker_memory_bounded(corpus: Path, tmp_path: Path) 
     with server(corpus, tmp_path / "cache", "--threads", "1", workers=1) as running:
         for warm_up in ("photos/small-320x240.jpg?w=100", "alpha/with-alpha.png?w=64&fmt=webp"):
             assert get(running.port, f"/image/{warm_up}")[0] == 200
-        (worker,) = running.worker_pids()
+        (worker,) = running.workers()
         idle_kib = _memory_kib(worker, "VmRSS")
         for name in sorted((corpus / "hostile").iterdir()):
             for query in ("", "?w=300", "?fmt=png", "?w=2000&fmt=avif"):
                 status, _, _ = get(running.port, f"/image/hostile/{name.name}{query}")
                 assert 400 <= status < 500, (name.name, query, status)
         peak_kib = _memory_kib(worker, "VmHWM")
-        assert running.worker_pids() == [worker]  # the same worker, never restarted
+        assert running.workers() == [worker]  # the same worker, never restarted
     print(f"worker RSS: idle {idle_kib} KiB, peak {peak_kib} KiB")
     assert (peak_kib - idle_kib) / 1024 < 50, f"idle {idle_kib} KiB, peak {peak_kib} KiB"
