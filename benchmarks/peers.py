@@ -42,7 +42,7 @@ from cases import CASES, HIT_CASES, ROOT, Case, Transform, check_corpus
 from PIL import Image
 
 import transformer
-from pixserve.cli import DEFAULT_THREADS
+from pixserve.config import DEFAULT_THREADS
 
 OUT = ROOT / "benchmarks" / "out"
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
