@@ -14,7 +14,7 @@ $(BIN)/pixserve: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-$(SAMPLES)/.drawn: $(BIN)/pixserve pixserve/samples.py
+$(SAMPLES)/.drawn: $(BIN)/pixserve pixserve/web/samples.py
 	$(BIN)/pixserve samples $(SAMPLES)
 	touch $@
 

@@ -37,8 +37,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from cache import DiskCache
-from cache.disk import SETTLED_AFTER
+from pixserve.cache import DiskCache
+from pixserve.cache.disk import SETTLED_AFTER
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "out" / "cache_hits.md"
@@ -89,7 +89,7 @@ class PlainCache:
 def serve_plain(argv: list[str]) -> int:
     """Run `pixserve serve` with `PlainCache` in place of `DiskCache`."""
     import pixserve.app
-    from pixserve.cli import main
+    from pixserve.cli.main import main
 
     pixserve.app.DiskCache = PlainCache  # type: ignore[misc, assignment]
     return main(argv)

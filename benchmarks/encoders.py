@@ -138,8 +138,8 @@ def short_name(photo: str) -> str:
 
 def default_marks() -> dict[tuple[str, int, int | None], str]:
     """(format, quality, speed) of the transformer's current defaults, to flag them."""
-    from transformer import FORMATS
-    from transformer.encode import AVIF_SPEED
+    from pixserve.transformer import FORMATS
+    from pixserve.transformer.encode import AVIF_SPEED
 
     marks: dict[tuple[str, int, int | None], str] = {}
     for name, speed in (("jpeg", None), ("webp", None), ("avif", AVIF_SPEED)):

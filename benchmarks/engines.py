@@ -22,12 +22,12 @@ import pyvips  # noqa: E402
 from cases import QUALITY, Transform  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from transformer import FORMATS, Options, parse_options, transform  # noqa: E402
-from transformer.encode import AVIF_SPEED, encode  # noqa: E402
-from transformer.geometry import crop_origin, plan
-from transformer.options import Gravity  # noqa: E402  # noqa: E402
-from transformer.steps.load import draft_size  # noqa: E402
-from transformer.steps.resize import REDUCING_GAP  # noqa: E402
+from pixserve.transformer import FORMATS, Options, parse_options, transform  # noqa: E402
+from pixserve.transformer.encode import AVIF_SPEED, encode  # noqa: E402
+from pixserve.transformer.geometry import crop_origin, plan
+from pixserve.transformer.options import Gravity  # noqa: E402  # noqa: E402
+from pixserve.transformer.steps.load import draft_size  # noqa: E402
+from pixserve.transformer.steps.resize import REDUCING_GAP  # noqa: E402
 
 pyvips.cache_set_max(0)
 VIPS_HUGE = 10_000_000  # "no limit" for the other axis of a width-only thumbnail

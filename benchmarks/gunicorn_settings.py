@@ -75,7 +75,7 @@ LAYOUTS = (
 def serve_layout(layout: Layout, port: int, cache_dir: Path) -> None:
     """In a child process: `pixserve serve`'s own code, with this layout."""
     from pixserve import Config
-    from pixserve.serving import serve
+    from pixserve.cli.serving import serve
 
     config = Config(
         root=CORPUS,

@@ -41,8 +41,8 @@ import servers
 from cases import CASES, HIT_CASES, ROOT, Case, Transform, check_corpus
 from PIL import Image
 
-import transformer
-from pixserve.config import DEFAULT_THREADS
+from pixserve import transformer
+from pixserve.config.settings import DEFAULT_THREADS
 
 OUT = ROOT / "benchmarks" / "out"
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))

@@ -42,12 +42,12 @@ from urllib.parse import parse_qsl, quote
 
 from PIL import Image
 
-from transformer import FORMATS, Format, Options, parse_options, transform
-from transformer.encode import encode
-from transformer.geometry import crop_origin, plan
-from transformer.options import Gravity
-from transformer.steps.load import draft_size
-from transformer.steps.resize import REDUCING_GAP
+from pixserve.transformer import FORMATS, Format, Options, parse_options, transform
+from pixserve.transformer.encode import encode
+from pixserve.transformer.geometry import crop_origin, plan
+from pixserve.transformer.options import Gravity
+from pixserve.transformer.steps.load import draft_size
+from pixserve.transformer.steps.resize import REDUCING_GAP
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("BENCH_CORPUS") or ROOT.parent / "shared" / "corpus")  # as cases.py

@@ -297,7 +297,7 @@ http {{
 
 
 def avif_speed() -> int:
-    from transformer.encode import AVIF_SPEED
+    from pixserve.transformer.encode import AVIF_SPEED
 
     return AVIF_SPEED
 

@@ -2,7 +2,7 @@
 
 Why: a cache hit in pixserve is, at best, a file sent by the same WSGI stack. This app
 does only that (plus the same conditional-request handling, so 304s compare too), run
-by `pixserve.serving.run_gunicorn` with `gunicorn_settings`, the very settings of
+by `pixserve.cli.serving.run_gunicorn` with `gunicorn_settings`, the very settings of
 `pixserve serve`. Usage: `python static_app.py ROOT PORT WORKERS THREADS`.
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from flask import Flask, Response, send_from_directory
 
-from pixserve.serving import gunicorn_settings, run_gunicorn
+from pixserve.cli.serving import gunicorn_settings, run_gunicorn
 
 
 def create_static_app(root: Path) -> Flask:

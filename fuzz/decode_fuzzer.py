@@ -16,8 +16,8 @@ import sys
 import atheris
 
 with atheris.instrument_imports():
-    from transformer import FORMATS, Options, TransformError, transform
-    from transformer.options import Fit
+    from pixserve.transformer import FORMATS, Options, TransformError, transform
+    from pixserve.transformer.options import Fit
 
 OPTION_SETS = (
     (Options(width=64), FORMATS["webp"]),

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import problems
-from .config import Config
-from .demo import demo
-from .extension import PixServe
-from .ops import make_ops_blueprint
-from .routes import no_sniffing
+from pixserve.config.settings import Config
+from pixserve.http import problems
+from pixserve.http.views import no_sniffing
+from pixserve.ops.endpoints import make_ops_blueprint
+from pixserve.web.demo import demo
+from pixserve.web.extension import PixServe
 
 
 def create_app(config: Config) -> Flask:

@@ -6,11 +6,10 @@ from dataclasses import dataclass
 
 from flask import current_app
 
-from cache import DiskCache
-from transformer import ColourSettings, ImageLimits, Limits
-
-from .config import Config
-from .metrics import Metrics
+from pixserve.cache import DiskCache
+from pixserve.config.settings import Config
+from pixserve.ops.metrics import Metrics
+from pixserve.transformer import ColourSettings, ImageLimits, Limits
 
 EXTENSION_NAME = "pixserve"
 

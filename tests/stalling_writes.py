@@ -12,8 +12,8 @@ import sys
 import time
 from pathlib import Path
 
-import cache.files
-from pixserve.cli import main
+from pixserve import cache
+from pixserve.cli.main import main
 
 MARKER = Path(os.environ["PIXSERVE_TEST_STALL_MARKER"])
 write_all = cache.files.write_all

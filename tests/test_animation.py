@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageStat
 
-from transformer import FORMATS, ImageLimits, ImageTooLarge, Options, transform
-from transformer.options import Fit
+from pixserve.transformer import FORMATS, ImageLimits, ImageTooLarge, Options, transform
+from pixserve.transformer.options import Fit
 
 
 def frames_of(data: bytes) -> tuple[list[Image.Image], list[int], int | None]:

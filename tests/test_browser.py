@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from pixserve.helpers import DEFAULT_WIDTHS
-from pixserve.samples import draw_samples
+from pixserve.web.helpers import DEFAULT_WIDTHS
+from pixserve.web.samples import draw_samples
 from tests.test_server import Server, server
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from cache import DiskCache
-from cache import files as cache_files
+from pixserve.cache import DiskCache
+from pixserve.cache import files as cache_files
 
 KEY = "0123456789abcdef0123456789abcdef01234567"
 MiB = 1 << 20

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from cache import DiskCache
-from pixserve.cli import main
+from pixserve.cache import DiskCache
+from pixserve.cli.main import main
 
 from .conftest import MakeApp
 

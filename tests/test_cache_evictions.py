@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cache import DiskCache, Freed
+from pixserve.cache import DiskCache, Freed
 
 
 def key(n: int) -> str:

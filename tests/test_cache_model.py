@@ -17,8 +17,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from cache import DiskCache
-from cache.files import TEMP_PREFIX, parse_entry_name, shard_files
+from pixserve.cache import DiskCache
+from pixserve.cache.files import TEMP_PREFIX, parse_entry_name, shard_files
 
 LIMIT = 4096
 MAX_SIZE = 1500

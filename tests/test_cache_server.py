@@ -11,8 +11,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from cache import DiskCache
-from cache.files import TEMP_PREFIX, shard_files
+from pixserve.cache import DiskCache
+from pixserve.cache.files import TEMP_PREFIX, shard_files
 
 from .conftest import MakeApp, encode, gradient
 from .live_server import live_server

@@ -17,9 +17,9 @@ import signal
 import sqlite3
 from pathlib import Path
 
-from cache import DiskCache
-from cache.disk import INDEX_NAME, checksum
-from cache.files import TEMP_PREFIX, parse_entry_name, shard_files
+from pixserve.cache import DiskCache
+from pixserve.cache.disk import INDEX_NAME, checksum
+from pixserve.cache.files import TEMP_PREFIX, parse_entry_name, shard_files
 
 LIMIT = 24_000
 KEYS = 48

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
-from pixserve.config import default_cmyk_profile
+from pixserve.config.settings import default_cmyk_profile
+from pixserve.transformer import FORMATS, ColourSettings, Options, transform
 from tests.conftest import encode, gradient
-from transformer import FORMATS, ColourSettings, Options, transform
 
 SRGB = ImageCms.createProfile("sRGB")
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from pixserve import ConfigError
-from pixserve.cli import main
-from pixserve.config_sources import explain_config, load_config, read_config_file
+from pixserve.cli.main import main
+from pixserve.config.layers import explain_config, load_config, read_config_file
 
 KEY_A = "first-signing-key-0123456789"
 KEY_B = "second-signing-key-0123456789"

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
-from transformer import FORMATS, Options, TransformError, transform
-from transformer.pipeline import SOURCE_OUTPUT_FORMATS
+from pixserve.transformer import FORMATS, Options, TransformError, transform
+from pixserve.transformer.pipeline import SOURCE_OUTPUT_FORMATS
 
 
 def run(path: Path, options: Options, fmt: str = "png") -> Image.Image:

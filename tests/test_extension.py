@@ -12,10 +12,10 @@ from markupsafe import Markup
 from PIL import Image
 
 from pixserve import Config, sign_url
-from pixserve.extension import PixServe
-from pixserve.helpers import DEFAULT_WIDTHS, image_srcset, image_url, picture
+from pixserve.transformer import InvalidOption
+from pixserve.web.extension import PixServe
+from pixserve.web.helpers import DEFAULT_WIDTHS, image_srcset, image_url, picture
 from tests.conftest import BufferedClient
-from transformer import InvalidOption
 
 KEY = "k" * 32
 

@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from transformer.geometry import crop_origin, plan
-from transformer.options import Fit, Gravity
+from pixserve.transformer.geometry import crop_origin, plan
+from pixserve.transformer.options import Fit, Gravity
 
 sizes = st.integers(1, 5000)
 boxes = st.none() | st.integers(1, 8000)

@@ -14,8 +14,8 @@ from flask.testing import FlaskClient
 from PIL import Image
 from werkzeug.test import TestResponse
 
+from pixserve.transformer import sniff_format
 from tests.conftest import MakeApp, encode, gradient
-from transformer import sniff_format
 
 CHROME = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
 MIMETYPES = {
@@ -150,7 +150,7 @@ def test_304_does_not_decode_or_touch_the_cache(
         raise AssertionError("Pillow was opened for a 304")
 
     monkeypatch.setattr(Image, "open", refuse)
-    monkeypatch.setattr("pixserve.routes.transform", refuse)
+    monkeypatch.setattr("pixserve.http.views.transform", refuse)
     response = client.get("/image/photo.jpg?w=130&fmt=png", headers={"If-None-Match": etag})
     assert response.status_code == 304
 

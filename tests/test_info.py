@@ -12,8 +12,8 @@ import pytest
 from flask.testing import FlaskClient
 from PIL import Image
 
+from pixserve.transformer.info import describe
 from tests.conftest import MakeApp, encode, gradient
-from transformer.info import describe
 
 KEY = "k" * 32
 

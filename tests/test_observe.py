@@ -14,11 +14,11 @@ import pytest
 from flask import Flask
 from prometheus_client.parser import text_string_to_metric_families
 
-import pixserve.routes
+import pixserve.http.views
 from pixserve import sign_url
-from pixserve.extension import PixServe
-from pixserve.logs import JsonFormatter, TextFormatter
-from pixserve.ops import make_ops_blueprint
+from pixserve.ops.endpoints import make_ops_blueprint
+from pixserve.ops.logs import JsonFormatter, TextFormatter
+from pixserve.web.extension import PixServe
 from tests.conftest import BufferedClient, MakeApp, encode, gradient
 
 URL = "/image/photo.jpg?w=200&fmt=webp"
@@ -99,7 +99,7 @@ def test_an_unexpected_error_is_logged_once_with_its_cause(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("the encoder fell over")
 
-    monkeypatch.setattr(pixserve.routes, "transform", broken)
+    monkeypatch.setattr(pixserve.http.views, "transform", broken)
     client = make_app().test_client()
     caplog.set_level(logging.INFO)
     response = client.get(URL, headers={"X-Request-ID": "req-500"})

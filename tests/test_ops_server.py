@@ -15,7 +15,7 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from transformer import sniff_format
+from pixserve.transformer import sniff_format
 
 from .conftest import encode, gradient
 from .live_server import Live, live_server

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from transformer import Fit, InvalidOption, Limits, Options, parse_options
-from transformer.options import FIELDS, Colour, Gravity
+from pixserve.transformer import Fit, InvalidOption, Limits, Options, parse_options
+from pixserve.transformer.options import FIELDS, Colour, Gravity
 
 
 def parse(query: str, limits: Limits | None = None) -> Options:

@@ -6,7 +6,7 @@ from pathlib import Path
 from PIL import Image
 
 from pixserve import Config, create_app
-from pixserve.samples import draw_samples
+from pixserve.web.samples import draw_samples
 
 
 def test_samples_are_drawn_and_served(tmp_path: Path) -> None:

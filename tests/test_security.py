@@ -13,12 +13,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-import transformer.pipeline
-from pixserve import Config, ConfigError, sign_url
-from pixserve.signing import signature
+from pixserve import Config, ConfigError, sign_url, transformer
+from pixserve.http.signing import signature
+from pixserve.transformer import Limits
+from pixserve.transformer.context import Context
 from tests.conftest import MakeApp, encode, gradient
-from transformer import Limits
-from transformer.context import Context
 
 KEY = "k" * 32
 OLD_KEY = "o" * 32

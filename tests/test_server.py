@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from pixserve.transformer import sniff_format
 from tests.live_server import Live, live_server
-from transformer import sniff_format
 
 PIXSERVE = [sys.executable, "-m", "pixserve.cli"]
 Server = Live

@@ -7,8 +7,8 @@ import time
 
 from PIL import Image
 
+from pixserve.transformer import FORMATS, parse_options, transform
 from tests.conftest import encode, gradient
-from transformer import FORMATS, parse_options, transform
 
 
 def _timed(source: bytes, query: dict[str, str], output: str) -> tuple[dict[str, float], float]:

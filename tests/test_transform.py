@@ -9,9 +9,7 @@ import zlib
 import pytest
 from PIL import Image
 
-from pixserve.samples import landscape
-from tests.conftest import encode, gradient
-from transformer import (
+from pixserve.transformer import (
     FORMATS,
     ImageLimits,
     ImageTooLarge,
@@ -23,7 +21,9 @@ from transformer import (
     sniff_format,
     transform,
 )
-from transformer.options import Fit
+from pixserve.transformer.options import Fit
+from pixserve.web.samples import landscape
+from tests.conftest import encode, gradient
 
 MAGIC = {
     "jpeg": b"\xff\xd8\xff",

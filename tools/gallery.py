@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl
 
 from PIL import Image, ImageDraw
 
-from transformer import FORMATS, TransformError, parse_options, transform
+from pixserve.transformer import FORMATS, TransformError, parse_options, transform
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"

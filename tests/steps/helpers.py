@@ -6,9 +6,9 @@ import io
 
 from PIL import Image
 
-from transformer import Options
-from transformer.context import Context
-from transformer.geometry import plan
+from pixserve.transformer import Options
+from pixserve.transformer.context import Context
+from pixserve.transformer.geometry import plan
 
 
 def context(image: Image.Image, options: Options | None = None, **kwargs: object) -> Context:

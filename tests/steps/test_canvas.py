@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from PIL import Image
 
+from pixserve.transformer import Options
+from pixserve.transformer.geometry import Geometry
+from pixserve.transformer.options import Colour
+from pixserve.transformer.steps.canvas import fit_canvas
 from tests.conftest import gradient
 from tests.steps.helpers import context
-from transformer import Options
-from transformer.geometry import Geometry
-from transformer.options import Colour
-from transformer.steps.canvas import fit_canvas
 
 
 def test_fit_canvas_crops_and_pads() -> None:

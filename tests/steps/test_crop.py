@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from PIL import Image
 
+from pixserve.transformer import Options
+from pixserve.transformer.steps.crop import crop_source
 from tests.steps.helpers import context
-from transformer import Options
-from transformer.steps.crop import crop_source
 
 
 def marked(size: tuple[int, int]) -> Image.Image:

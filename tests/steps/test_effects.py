@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from PIL import Image, ImageStat
 
+from pixserve.transformer import Options
+from pixserve.transformer.steps.effects import blur, gray, sharpen
 from tests.conftest import gradient
 from tests.steps.helpers import context
-from transformer import Options
-from transformer.steps.effects import blur, gray, sharpen
 
 
 def checkerboard() -> Image.Image:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from PIL import Image
 
+from pixserve.transformer import FORMATS, Options
+from pixserve.transformer.options import Colour
+from pixserve.transformer.steps.finish import choose_format, flatten, strip_metadata
 from tests.conftest import gradient
 from tests.steps.helpers import context
-from transformer import FORMATS, Options
-from transformer.options import Colour
-from transformer.steps.finish import choose_format, flatten, strip_metadata
 
 
 def test_choose_format_by_alpha() -> None:

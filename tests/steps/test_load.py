@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from pixserve.transformer import Options
+from pixserve.transformer.geometry import plan
+from pixserve.transformer.options import Fit
+from pixserve.transformer.steps.load import decode, shrink_on_load
 from tests.conftest import encode, gradient
 from tests.steps.helpers import context, opened
-from transformer import Options
-from transformer.geometry import plan
-from transformer.options import Fit
-from transformer.steps.load import decode, shrink_on_load
 
 
 def test_shrink_on_load_decodes_a_jpeg_smaller_but_not_below_the_target() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from PIL import Image
 
+from pixserve.transformer.steps.mode import normalise_mode
 from tests.steps.helpers import context
-from transformer.steps.mode import normalise_mode
 
 
 def test_normalise_mode() -> None:

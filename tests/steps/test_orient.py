@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from PIL import Image
 
+from pixserve.transformer.steps.load import decode
+from pixserve.transformer.steps.orient import auto_orient, read_orientation
 from tests.conftest import encode, gradient
 from tests.steps.helpers import context, opened
-from transformer.steps.load import decode
-from transformer.steps.orient import auto_orient, read_orientation
 
 
 def test_orientation_is_read_and_applied() -> None:

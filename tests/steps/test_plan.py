@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from pixserve.transformer import Options
+from pixserve.transformer.pipeline import estimate_geometry
+from pixserve.transformer.steps.load import needed_upright_size
+from pixserve.transformer.steps.plan import plan_geometry
 from tests.conftest import gradient
 from tests.steps.helpers import context
-from transformer import Options
-from transformer.pipeline import estimate_geometry
-from transformer.steps.load import needed_upright_size
-from transformer.steps.plan import plan_geometry
 
 
 def test_trimmed_picture_is_planned_again() -> None:

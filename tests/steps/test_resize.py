@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from pixserve.transformer import Options
+from pixserve.transformer.steps.resize import resize
 from tests.conftest import gradient
 from tests.steps.helpers import context
-from transformer import Options
-from transformer.steps.resize import resize
 
 
 def test_resize_to_the_plan() -> None:

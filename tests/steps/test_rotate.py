@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
+from pixserve.transformer import Options
+from pixserve.transformer.steps.rotate import flip, rotate
 from tests.steps.helpers import context
-from transformer import Options
-from transformer.steps.rotate import flip, rotate
 
 RED = (255, 0, 0)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from PIL import Image, ImageDraw
 
+from pixserve.transformer import Options
+from pixserve.transformer.options import Fit, Gravity
+from pixserve.transformer.steps.smartcrop import place_crop, saliency
 from tests.steps.helpers import context
-from transformer import Options
-from transformer.options import Fit, Gravity
-from transformer.steps.smartcrop import place_crop, saliency
 
 
 def scene(detail_at: int) -> Image.Image:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from PIL import Image
 
+from pixserve.transformer import Options
+from pixserve.transformer.steps.trim import trim
 from tests.steps.helpers import context
-from transformer import Options
-from transformer.steps.trim import trim
 
 
 def framed(border: tuple[int, ...], mode: str = "RGB") -> Image.Image:

@@ -7,12 +7,11 @@ from pathlib import Path
 
 from flask import Blueprint, abort, render_template
 
-from transformer import TransformError
+from pixserve.services import services
+from pixserve.transformer import TransformError
+from pixserve.web.helpers import source_size
 
-from .helpers import source_size
-from .services import services
-
-demo = Blueprint("demo", __name__)
+demo = Blueprint("demo", __name__, template_folder="templates")
 
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif", ".tif", ".tiff", ".bmp"}
 INDEX_LIMIT = 60

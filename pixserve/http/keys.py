@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import hashlib
 
-import transformer
-from transformer import Options
-
-from .negotiate import Choice
-from .sources import Source
+from pixserve import transformer
+from pixserve.http.negotiate import Choice
+from pixserve.sources.local import Source
+from pixserve.transformer import Options
 
 
 def cache_key(source: Source, options: Options, choice: Choice) -> str:

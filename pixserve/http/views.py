@@ -10,8 +10,18 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, request, send_file
 
-from cache import DiskCache
-from transformer import (
+from pixserve.cache import DiskCache
+from pixserve.config.settings import Config
+from pixserve.http import problems
+from pixserve.http.deadline import Deadline
+from pixserve.http.hints import HINT_HEADERS, hints_apply, with_hints
+from pixserve.http.keys import cache_key, info_key
+from pixserve.http.negotiate import Choice, choose
+from pixserve.http.signing import split_signature, verify
+from pixserve.ops import observe
+from pixserve.services import Services, services
+from pixserve.sources.local import Source, find_source
+from pixserve.transformer import (
     BY_EXTENSION,
     ImageTooLarge,
     InvalidOption,
@@ -20,17 +30,7 @@ from transformer import (
     parse_options,
     transform,
 )
-from transformer.info import describe
-
-from . import observe, problems
-from .config import Config
-from .deadline import Deadline
-from .hints import HINT_HEADERS, hints_apply, with_hints
-from .keys import cache_key, info_key
-from .negotiate import Choice, choose
-from .services import Services, services
-from .signing import split_signature, verify
-from .sources import Source, find_source
+from pixserve.transformer.info import describe
 
 BLUEPRINT = "pixserve"
 

@@ -9,14 +9,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from transformer import TransformError
-
-from . import cache_cli, config_cli, logs
-from .app import create_app
-from .config import ConfigError, parse_setting, setting_kinds
-from .config_sources import explain_config, load_config
-from .serving import gunicorn_settings, run_gunicorn, serve
-from .signing import sign_url
+from pixserve.app import create_app
+from pixserve.cli import cache as cache_cli
+from pixserve.cli.serving import gunicorn_settings, run_gunicorn, serve
+from pixserve.config import show as config_cli
+from pixserve.config.layers import explain_config, load_config
+from pixserve.config.settings import ConfigError, parse_setting, setting_kinds
+from pixserve.http.signing import sign_url
+from pixserve.ops import logs
+from pixserve.transformer import TransformError
 
 __all__ = ["gunicorn_settings", "main", "run_gunicorn"]  # the benchmarks run layouts with these
 
@@ -86,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "samples":
-        from .samples import draw_samples
+        from pixserve.web.samples import draw_samples
 
         for path in draw_samples(args.directory):
             print(path)

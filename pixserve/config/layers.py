@@ -19,7 +19,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from .config import (
+from pixserve.config.settings import (
     ENV_PREFIX,
     Config,
     ConfigError,

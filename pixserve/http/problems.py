@@ -7,9 +7,8 @@ import logging
 from flask import Blueprint, Flask, Response, json
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from transformer import TransformError
-
-from . import observe
+from pixserve.ops import observe
+from pixserve.transformer import TransformError
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-from transformer import (
+from pixserve.transformer import (
     FORMATS,
     ColourSettings,
     ImageLimits,
@@ -25,7 +25,7 @@ from transformer import (
     Limits,
     parse_options,
 )
-from transformer.options import FORMAT_ALIASES, canonical_text
+from pixserve.transformer.options import FORMAT_ALIASES, canonical_text
 
 ENV_PREFIX = "PIXSERVE_"
 _SIZE = re.compile(r"\s*([0-9]+)\s*(|b|k|kb|kib|m|mb|mib|g|gb|gib|t|tb|tib)\s*", re.IGNORECASE)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from . import problems
-from .health import readiness_problems
-from .routes import no_sniffing
-from .services import services
+from pixserve.http import problems
+from pixserve.http.views import no_sniffing
+from pixserve.ops.health import readiness_problems
+from pixserve.services import services
 
 OPS_BLUEPRINT = "pixserve_ops"
 

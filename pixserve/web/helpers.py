@@ -16,12 +16,11 @@ from urllib.parse import unquote
 from flask import url_for
 from markupsafe import Markup
 
-from transformer import FORMATS, parse_options, upright_size
-from transformer.info import describe
-
-from .services import services
-from .signing import SIGNATURE_PARAM, signature
-from .sources import Source, find_source
+from pixserve.http.signing import SIGNATURE_PARAM, signature
+from pixserve.services import services
+from pixserve.sources.local import Source, find_source
+from pixserve.transformer import FORMATS, parse_options, upright_size
+from pixserve.transformer.info import describe
 
 # Learnt from Next.js' deviceSizes (640..3840) with two smaller steps for thumbnails
 # and columns: every width a phone, tablet or desktop asks for, 1x to 3x, is within

@@ -16,7 +16,7 @@ import hmac
 from collections.abc import Iterable, Sequence
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from transformer import Limits, TransformError, parse_options
+from pixserve.transformer import Limits, TransformError, parse_options
 
 SIGNATURE_PARAM = "s"
 _SIGNATURE_BYTES = hashlib.sha256().digest_size

@@ -20,14 +20,13 @@ from pathlib import Path
 from typing import TextIO
 from urllib.parse import quote, urlencode
 
-from cache import DiskCache
-from cache.disk import INDEX_NAME
-from transformer import AUTO, TransformError, parse_options
-
-from .app import create_app
-from .config import Config, ConfigError
-from .config_sources import load_config
-from .helpers import DEFAULT_WIDTHS as SRCSET_WIDTHS
+from pixserve.app import create_app
+from pixserve.cache import DiskCache
+from pixserve.cache.disk import INDEX_NAME
+from pixserve.config.layers import load_config
+from pixserve.config.settings import Config, ConfigError
+from pixserve.transformer import AUTO, TransformError, parse_options
+from pixserve.web.helpers import DEFAULT_WIDTHS as SRCSET_WIDTHS
 
 # What browsers send, for `--fmt auto`: each can be given a different format.
 _AUTO_ACCEPTS = {

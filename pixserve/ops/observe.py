@@ -20,8 +20,8 @@ from typing import Any
 
 from flask import Flask, Response, g, has_request_context, request
 
-from .logs import REQUEST_ID_KEY
-from .services import services
+from pixserve.ops.logs import REQUEST_ID_KEY
+from pixserve.services import services
 
 log = logging.getLogger("pixserve.requests")
 

@@ -8,7 +8,7 @@ It registers `/image/<name>` and `/info/<name>` (prefixes `PIXSERVE_IMAGE_PREFIX
 `PIXSERVE_INFO_PREFIX`) beside the app's own routes and static files, and the template
 helpers `image_url`, `image_srcset` and `picture` as Jinja globals. Its requests are
 logged (one line each) and counted in its metrics; `/healthz`, `/readyz` and `/metrics`
-are a blueprint to opt into (`pixserve.ops.make_ops_blueprint`). `pixserve serve` is
+are a blueprint to opt into (`pixserve.ops.endpoints.make_ops_blueprint`). `pixserve serve` is
 this same extension in a tiny app (`create_app`), not a second code path.
 """
 
@@ -16,12 +16,12 @@ from __future__ import annotations
 
 from flask import Flask, Response, request
 
-from . import observe
-from .config import Config
-from .helpers import image_srcset, image_url, picture
-from .ops import OPS_BLUEPRINT
-from .routes import BLUEPRINT, make_blueprint
-from .services import EXTENSION_NAME, build_services
+from pixserve.config.settings import Config
+from pixserve.http.views import BLUEPRINT, make_blueprint
+from pixserve.ops import observe
+from pixserve.ops.endpoints import OPS_BLUEPRINT
+from pixserve.services import EXTENSION_NAME, build_services
+from pixserve.web.helpers import image_srcset, image_url, picture
 
 # The hints a page asks the browser to send with its image requests.
 CLIENT_HINTS = "Sec-CH-DPR, Sec-CH-Width"

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from werkzeug.datastructures import MIMEAccept
 
-from transformer import AUTO, FORMATS, SOURCE_OUTPUT_FORMATS, Format
+from pixserve.transformer import AUTO, FORMATS, SOURCE_OUTPUT_FORMATS, Format
 
 # Sources whose own format is served as is under `fmt=auto` when nothing better is named.
 _WEB_SOURCE_FORMATS = {"JPEG", "MPO", "PNG", "GIF"}

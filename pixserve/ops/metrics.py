@@ -33,7 +33,7 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from cache import DiskCache, Freed
+from pixserve.cache import DiskCache, Freed
 
 log = logging.getLogger(__name__)
 

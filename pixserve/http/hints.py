@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-from transformer import InvalidOption, Limits, Options, parse_options
-from transformer.options import MAX_DPR
+from pixserve.transformer import InvalidOption, Limits, Options, parse_options
+from pixserve.transformer.options import MAX_DPR
 
 HINT_HEADERS = ("Sec-CH-DPR", "Sec-CH-Width")
 

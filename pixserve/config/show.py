@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .config_sources import Explained
+from pixserve.config.layers import Explained
 
 SECRET_SETTINGS = frozenset({"signing_keys"})
 _COLUMN = 44

@@ -15,7 +15,7 @@ import ctypes
 import threading
 from types import TracebackType
 
-from transformer import TransformError
+from pixserve.transformer import TransformError
 
 
 class TimeLimitExceeded(TransformError):

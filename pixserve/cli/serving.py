@@ -40,14 +40,13 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 
-from cache import DiskCache
-from cache.disk import FLUSH_EVERY
-
-from . import logs
-from .app import create_app
-from .config import Config, ConfigError
-from .metrics import MULTIPROCESS_VARIABLE, enter_worker_slot, use_worker_slots
-from .services import EXTENSION_NAME
+from pixserve.app import create_app
+from pixserve.cache import DiskCache
+from pixserve.cache.disk import FLUSH_EVERY
+from pixserve.config.settings import Config, ConfigError
+from pixserve.ops import logs
+from pixserve.ops.metrics import MULTIPROCESS_VARIABLE, enter_worker_slot, use_worker_slots
+from pixserve.services import EXTENSION_NAME
 
 log = logging.getLogger(__name__)
 

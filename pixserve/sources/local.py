@@ -14,7 +14,7 @@ from pathlib import Path
 
 from werkzeug.security import safe_join
 
-from transformer import SNIFF_BYTES, sniff_format
+from pixserve.transformer import SNIFF_BYTES, sniff_format
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""The `pixserve` command: serve, config, sign, samples and cache."""
