@@ -150,7 +150,7 @@ def test_304_does_not_decode_or_touch_the_cache(
         raise AssertionError("Pillow was opened for a 304")
 
     monkeypatch.setattr(Image, "open", refuse)
-    monkeypatch.setattr("pixserve.http.views.transform", refuse)
+    monkeypatch.setattr("pixserve.http.delivery.transform", refuse)
     response = client.get("/image/photo.jpg?w=130&fmt=png", headers={"If-None-Match": etag})
     assert response.status_code == 304
 
