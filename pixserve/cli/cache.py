@@ -85,10 +85,12 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as error:
         print(f"pixserve: invalid configuration: {error}", file=sys.stderr)
         return 2
-    if not (config.cache_dir / INDEX_NAME).exists():
-        print(f"no cache at {config.cache_dir} yet")
+    if not (config.cache.cache_dir / INDEX_NAME).exists():
+        print(f"no cache at {config.cache.cache_dir} yet")
         return 0
-    cache = DiskCache(config.cache_dir, config.cache_max_bytes, config.cache_max_age)
+    cache = DiskCache(
+        config.cache.cache_dir, config.cache.cache_max_bytes, config.cache.cache_max_age
+    )
     if args.cache_command == "stats":
         _print_stats(cache)
     elif args.cache_command == "purge":
@@ -188,7 +190,7 @@ def _variants(
 ) -> Iterator[_Variant]:
     """Every candidate `image_srcset(name, widths, fmt=...)` writes, per browser kind."""
     for name in names:
-        name = name.removeprefix(config.image_prefix.rstrip("/") + "/").lstrip("/")
+        name = name.removeprefix(config.http.image_prefix.rstrip("/") + "/").lstrip("/")
         for fmt in formats:
             plain = image_url(name, fmt=fmt)
             try:
@@ -200,7 +202,7 @@ def _variants(
                     yield _Variant(url, None)
                     continue
                 for browser, accept in _AUTO_ACCEPTS.items():
-                    if browser != "avif" or config.avif:
+                    if browser != "avif" or config.imaging.avif:
                         yield _Variant(url, accept)
 
 

@@ -14,7 +14,7 @@ from pixserve.cli import cache as cache_cli
 from pixserve.cli.serving import gunicorn_settings, run_gunicorn, serve
 from pixserve.config import show as config_cli
 from pixserve.config.layers import explain_config, load_config
-from pixserve.config.settings import ConfigError, parse_setting, setting_kinds
+from pixserve.config.settings import SETTINGS, ConfigError, parse_setting
 from pixserve.http.signing import sign_url
 from pixserve.ops import logs
 from pixserve.transformer import TransformError
@@ -49,13 +49,12 @@ def flag_values(args: argparse.Namespace) -> dict[str, Any]:
         name: getattr(args, name)
         for name in ("root", "cache_dir", "host", "port", "workers", "threads")
     }
-    kinds = setting_kinds()
     for assignment in args.settings:
         name, equals, raw = assignment.partition("=")
         name = name.strip().replace("-", "_")
-        if not equals or name not in kinds:  # the value is never echoed: it may be a key
+        if not equals or name not in SETTINGS:  # the value is never echoed: it may be a key
             raise ConfigError(f"{name or '--set'}: --set takes NAME=VALUE with a setting's name")
-        values[name] = parse_setting(name, kinds[name], raw)
+        values[name] = parse_setting(name, raw)
     return values
 
 
@@ -115,7 +114,7 @@ def _sign(args: argparse.Namespace) -> int:
     """Sign with the server's own rules: its presets and limits come from its config."""
     try:
         config = load_config(os.environ, args.config, {"root": Path(".")})
-        key = args.key or (config.signing_keys[0] if config.signing_keys else None)
+        key = args.key or (config.http.signing_keys[0] if config.http.signing_keys else None)
         if key is None:
             raise ConfigError("signing_keys: set PIXSERVE_SIGNING_KEYS or pass --key")
         print(sign_url(args.url, key, config.query_limits()))
@@ -133,8 +132,10 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"pixserve: invalid configuration: {error}", file=sys.stderr)
         return 2
     if args.dev:
-        logs.configure(config.log_format)
-        create_app(config).run(host=config.host, port=config.port, debug=True, use_reloader=True)
+        logs.configure(config.ops.log_format)
+        create_app(config).run(
+            host=config.serving.host, port=config.serving.port, debug=True, use_reloader=True
+        )
         return 0
     serve(lambda: load_config(os.environ, args.config, flags))  # again at each SIGHUP
     return 0

@@ -21,7 +21,7 @@ def render(explained: Explained) -> str:
     config, origins = explained.config, explained.origins
     lines = ["# pixserve's effective configuration (TOML); after each value, its origin."]
     for name, origin in origins.items():
-        value = getattr(config, name)
+        value = config.value(name)
         if name in SECRET_SETTINGS:
             count = len(value)
             hidden = f"{count} key{'s' if count != 1 else ''}, not shown"

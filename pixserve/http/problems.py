@@ -89,8 +89,20 @@ def _unexpected(error: Exception) -> Response:
     return _http_error(InternalServerError())
 
 
-def register(app: Flask | Blueprint) -> None:
-    """Install the handlers: typed transform errors, HTTP errors, then anything else."""
-    app.register_error_handler(TransformError, _transform_error)
-    app.register_error_handler(HTTPException, _http_error)
-    app.register_error_handler(Exception, _unexpected)
+def answer_as_pixserve(scope: Flask | Blueprint) -> None:
+    """Every error of `scope` as problem+json, and every answer `nosniff`.
+
+    A blueprint of the extension does this for itself, so the app around it keeps its
+    own error pages; the standalone app, which is pixserve's alone, does it once for
+    everything instead.
+    """
+    scope.register_error_handler(TransformError, _transform_error)
+    scope.register_error_handler(HTTPException, _http_error)
+    scope.register_error_handler(Exception, _unexpected)
+    scope.after_request(no_sniffing)
+
+
+def no_sniffing(response: Response) -> Response:
+    """Every response says its type is final: no browser may guess HTML from bytes."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -71,11 +71,11 @@ def image_request(svc: Services, name: str) -> ImageRequest:
     pairs, given_signature = split_signature(request.args.items(multi=True))
     options = parse_options(pairs, svc.limits)
     source = checked_source(svc, name, options.canonical(), given_signature)
-    hinted = svc.config.client_hints and hints_apply(pairs)
+    hinted = svc.config.http.client_hints and hints_apply(pairs)
     if hinted:
         hints = {header: request.headers.get(header, "") for header in HINT_HEADERS}
         options = with_hints(options, pairs, hints, svc.limits)
-    choice = choose(options.fmt, request.accept_mimetypes, source.format, svc.config.avif)
+    choice = choose(options.fmt, request.accept_mimetypes, source.format, svc.config.imaging.avif)
     return ImageRequest(
         "image", source, options, choice, cache_key(source, options, choice), hinted
     )
@@ -101,15 +101,14 @@ def checked_source(
     svc: Services, name: str, canonical_query: str, given_signature: str | None
 ) -> Source:
     """The signature (when signing is on), then the file: found, an image, not too big."""
-    if svc.config.signing_keys:  # before the file system is touched
-        verify(svc.config.signing_keys, request.path, canonical_query, given_signature)
-    source = find_source(svc.config.root, name)
+    if svc.config.http.signing_keys:  # before the file system is touched
+        verify(svc.config.http.signing_keys, request.path, canonical_query, given_signature)
+    source = find_source(svc.config.http.root, name)
     if source is None:
         abort(404, description=f"no image named {name!r}")
     if source.format is None:
         raise UnsupportedImage(f"{name!r} is not an image format pixserve reads")
-    if source.size > svc.config.max_source_bytes:
-        raise ImageTooLarge(
-            f"the file is {source.size} bytes; the limit is {svc.config.max_source_bytes} bytes"
-        )
+    limit = svc.config.imaging.max_source_bytes
+    if source.size > limit:
+        raise ImageTooLarge(f"the file is {source.size} bytes; the limit is {limit} bytes")
     return source

@@ -45,7 +45,7 @@ def respond(svc: Services, req: ImageRequest, delivered: Delivered | None) -> Re
     response.last_modified = datetime.fromtimestamp(req.source.mtime, UTC)
     # One assignment instead of three through the parsed `cache_control` view: this
     # runs on every hit and 304, where Werkzeug's round trip showed in the profile.
-    response.headers["Cache-Control"] = f"public, max-age={svc.config.max_age}"
+    response.headers["Cache-Control"] = f"public, max-age={svc.config.http.max_age}"
     if req.vary:
         response.vary.update(req.vary)
     if delivered is not None and "X-Accel-Redirect" not in response.headers:
@@ -84,7 +84,7 @@ def _accel_redirect(svc: Services, entry: Path, mimetype: str) -> Response:
     location at `accel_redirect` aliases the cache folder); nginx does Range and the body."""
     response = Response(status=200, mimetype=mimetype)
     relative = entry.relative_to(svc.cache.directory).as_posix()
-    response.headers["X-Accel-Redirect"] = svc.config.accel_redirect + quote(relative)
+    response.headers["X-Accel-Redirect"] = svc.config.ops.accel_redirect + quote(relative)
     return response
 
 

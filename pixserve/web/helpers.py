@@ -51,8 +51,8 @@ def image_url(name: str, **options: Any) -> str:
     # written in canonical form, so every page shares one cache entry per transform.
     query = "&".join(f"{k}={v}" for k, v in pairs) if "preset" in options else canonical
     path = url_for("pixserve.image", name=name)
-    if svc.config.signing_keys:
-        signed = signature(svc.config.signing_keys[0], unquote(path), canonical)
+    if svc.config.http.signing_keys:
+        signed = signature(svc.config.http.signing_keys[0], unquote(path), canonical)
         query = f"{query}&{SIGNATURE_PARAM}={signed}" if query else f"{SIGNATURE_PARAM}={signed}"
     return f"{path}?{query}" if query else path
 
@@ -63,7 +63,7 @@ def _source_size(path: Path, mtime_ns: int) -> tuple[int, int]:
 
 
 def _source(name: str) -> Source:
-    source = find_source(services().config.root, name)
+    source = find_source(services().config.http.root, name)
     if source is None:
         raise FileNotFoundError(f"pixserve: no image named {name!r} under the root")
     return source
