@@ -2,7 +2,7 @@
 from a native TOML value; every error names the setting.
 
 - sizes: `512MiB`, `2GiB`, `100k` (binary units; a bare number is bytes);
-- durations: `30`, `30s`, `1m`, `1.5h` (seconds);
+- durations: `30`, `30s`, `1m`, `1.5h`, `365d` (seconds);
 - integers: digits only, so `PIXSERVE_PORT=8k` is an error, not 8192;
 - booleans, numbers, text, paths, comma-separated lists and NAME:QUERY tables.
 """
@@ -24,8 +24,8 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 _SIZE = re.compile(r"\s*([0-9]+)\s*(|b|k|kb|kib|m|mb|mib|g|gb|gib|t|tb|tib)\s*", re.IGNORECASE)
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
-_DURATION = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*(|s|m|h)\s*", re.IGNORECASE)
-_DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600}
+_DURATION = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*(|s|m|h|d)\s*", re.IGNORECASE)
+_DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _INTEGER = re.compile(r"\s*-?[0-9]+\s*")
 
 

@@ -18,6 +18,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -44,7 +45,7 @@ from pixserve.transformer import (
     Limits,
     parse_options,
 )
-from pixserve.transformer.options import FORMAT_ALIASES, canonical_text
+from pixserve.transformer.options import FIELDS, FORMAT_ALIASES, canonical_text
 
 __all__ = ["SETTINGS", "Config", "ConfigError", "Setting", "environment_values", "parse_setting"]
 
@@ -63,6 +64,9 @@ WORKERS_PER_CORE = 2
 DEFAULT_THREADS = 2
 LOG_FORMATS = ("json", "text")
 _ACCEL_PREFIX = re.compile(r"/([A-Za-z0-9._~-]+/)+")
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+# Query parameters pixserve reads itself, which `ignored_params` may never hide.
+RESERVED_PARAMS = frozenset({*FIELDS, "s"})
 
 
 def default_cmyk_profile() -> Path | None:
@@ -175,6 +179,12 @@ class HttpSettings:
     image_prefix: str = setting(TEXT, "/image")
     info_prefix: str = setting(TEXT, "/info")
     max_age: int = setting(INTEGER, 86400)
+    # URLs with `v=` name one version of a picture for good (the page changes `v` when
+    # the picture changes), so clients may keep them this long without asking again.
+    versioned_max_age: float = setting(DURATION, 365 * 86400)
+    stale_while_revalidate: float = setting(DURATION, 0)  # 0: not offered
+    ignored_params: tuple[str, ...] = setting(TEXTS, ())  # e.g. utm_*,fbclid,gclid
+    cors_origins: tuple[str, ...] = setting(TEXTS, ())  # `*`, or origins allowed to read
     index: bool = setting(BOOLEAN, False)
     client_hints: bool = setting(BOOLEAN, False)
     signing_keys: tuple[str, ...] = setting(TEXTS, (), repr=False)
@@ -189,8 +199,20 @@ class HttpSettings:
         _absolute(self, "root")
         if not self.root.is_dir():
             raise ConfigError(f"root: {str(self.root)!r} is not a directory")
-        if self.max_age < 0:
-            raise ConfigError("max_age: must be 0 or more seconds")
+        for name in ("max_age", "versioned_max_age", "stale_while_revalidate"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name}: must be 0 or more seconds")
+        for pattern in self.ignored_params:
+            hidden = sorted(name for name in RESERVED_PARAMS if fnmatchcase(name, pattern))
+            if hidden:
+                raise ConfigError(
+                    f"ignored_params: {pattern!r} would ignore pixserve's own {', '.join(hidden)}"
+                )
+        for origin in self.cors_origins:
+            if origin != "*" and not _ORIGIN.fullmatch(origin):
+                raise ConfigError(
+                    f"cors_origins: expected * or origins like https://example.com, got {origin!r}"
+                )
         for name in ("image_prefix", "info_prefix"):
             prefix = getattr(self, name)
             if not prefix.startswith("/") or prefix.rstrip("/") == "" or "<" in prefix:
@@ -319,8 +341,8 @@ SETTINGS: dict[str, Setting] = {
 class Config:
     """Every setting, by part: `config.imaging.time_limit`, `config.cache.cache_dir`...
 
-    Made from flat setting names (`Config(root=..., time_limit=5)`), validated part by
-    part, then across parts.
+    Made from flat setting names (`Config(root=..., time_limit=5)`; text is read as in
+    the environment: `time_limit="30s"`), validated part by part, then across parts.
     """
 
     imaging: ImagingSettings
@@ -334,6 +356,8 @@ class Config:
         for name, value in values.items():
             if name not in SETTINGS:
                 raise ConfigError(f"{name}: no such setting")
+            if isinstance(value, str):  # text is read as in the environment
+                value = SETTINGS[name].kind.from_text(name, value)
             by_part[SETTINGS[name].part][name] = value
         if "root" not in values:
             raise ConfigError("root: set the folder of source images with --root or PIXSERVE_ROOT")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from typing import Literal
 
 from flask import abort, request
@@ -66,9 +67,19 @@ class ImageRequest:
         return request.if_none_match.contains_weak(self.key)
 
 
+def query_pairs(svc: Services) -> tuple[list[tuple[str, str]], str | None]:
+    """The query's pairs, less `s` and the `ignored_params` (tracking parameters such
+    as `utm_*`: in neither the cache key nor the signature), and `s`."""
+    ignored = svc.config.http.ignored_params
+    pairs = request.args.items(multi=True)
+    if ignored:
+        pairs = (pair for pair in pairs if not any(fnmatchcase(pair[0], p) for p in ignored))
+    return split_signature(pairs)
+
+
 def image_request(svc: Services, name: str) -> ImageRequest:
     """`/image/<name>?<query>`: options, signature, source, hints, format, key."""
-    pairs, given_signature = split_signature(request.args.items(multi=True))
+    pairs, given_signature = query_pairs(svc)
     options = parse_options(pairs, svc.limits)
     source = checked_source(svc, name, options.canonical(), given_signature)
     hinted = svc.config.http.client_hints and hints_apply(pairs)
@@ -83,7 +94,7 @@ def image_request(svc: Services, name: str) -> ImageRequest:
 
 def info_request(svc: Services, name: str) -> ImageRequest:
     """`/info/<name>?v=...`: the source's facts, with the same checks as `/image`."""
-    pairs, given_signature = split_signature(request.args.items(multi=True))
+    pairs, given_signature = query_pairs(svc)
     _refuse_all_but(INFO_PARAMS, pairs)
     options = parse_options(pairs, svc.limits)  # validates v
     source = checked_source(svc, name, options.canonical(), given_signature)

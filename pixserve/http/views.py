@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from pixserve.http import problems
+from pixserve.http.cors import allow_listed_origins
 from pixserve.http.delivery import deliver
 from pixserve.http.request import ImageRequest, image_request, info_request
 from pixserve.http.responses import respond
@@ -33,6 +34,7 @@ def make_blueprint(
         )
     if own_answers:
         problems.answer_as_pixserve(blueprint)
+    blueprint.after_request(allow_listed_origins)
     return blueprint
 
 
