@@ -398,16 +398,28 @@ class Config:
         return f"Config({parts})"
 
     @classmethod
-    def from_flask(cls, app_config: Mapping[str, Any]) -> Config:
+    def from_flask(cls, app_config: Mapping[str, Any], base: Path | None = None) -> Config:
         """Build from a Flask app's `PIXSERVE_*` keys: text is parsed as in the
-        environment, other values (a Path, an int, a tuple...) are taken as they are."""
-        text = {key: value for key, value in app_config.items() if isinstance(value, str)}
-        typed = {
-            row.name: app_config[row.variable]
-            for row in SETTINGS.values()
-            if row.variable in app_config and not isinstance(app_config[row.variable], str)
-        }
-        return cls.load(text, **typed)
+        environment, other values (a Path, an int, a tuple...) are taken as they are.
+
+        Relative paths are taken from `base` (the extension passes the app's
+        `root_path`, as Flask does for its own folders), not from the working directory.
+        """
+        values = environment_values(
+            {key: value for key, value in app_config.items() if isinstance(value, str)}
+        )
+        values.update(
+            {
+                row.name: app_config[row.variable]
+                for row in SETTINGS.values()
+                if row.variable in app_config and not isinstance(app_config[row.variable], str)
+            }
+        )
+        if base is not None:
+            for name, value in values.items():
+                if isinstance(value, Path) and not value.is_absolute():
+                    values[name] = base / value
+        return cls(**values)
 
     @classmethod
     def load(cls, environ: Mapping[str, str], **overrides: Any) -> Config:

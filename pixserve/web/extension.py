@@ -14,6 +14,8 @@ this same extension in a tiny app (`create_app`), not a second code path.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask, Response, request
 
 from pixserve.config.settings import Config
@@ -49,7 +51,7 @@ class PixServe:
     def init_app(
         self, app: Flask, config: Config | None = None, *, whole_app: bool = False
     ) -> None:
-        config = config or self.config or Config.from_flask(app.config)
+        config = config or self.config or Config.from_flask(app.config, Path(app.root_path))
         app.extensions[EXTENSION_NAME] = build_services(config)
         app.register_blueprint(
             make_blueprint(
