@@ -86,17 +86,23 @@ def run(args: argparse.Namespace) -> int:
         print(f"pixserve: invalid configuration: {error}", file=sys.stderr)
         return 2
     if not (config.cache.cache_dir / INDEX_NAME).exists():
-        print(f"no cache at {config.cache.cache_dir} yet")
+        print(f"no cache at {config.cache.cache_dir} yet (another folder: --cache-dir)")
         return 0
     cache = DiskCache(
         config.cache.cache_dir, config.cache.cache_max_bytes, config.cache.cache_max_age
     )
+    status = 0
     if args.cache_command == "stats":
+        print(f"{'cache folder':<14}{config.cache.cache_dir}")
         _print_stats(cache)
     elif args.cache_command == "purge":
-        freed = cache.purge(args.name)
-        of = f" of {args.name}" if args.name else ""
+        name = _source_name(config, args.name)
+        freed = cache.purge(name)
+        of = f" of {name}" if name else ""
         print(f"purged {freed.entries:,} entries{of}, {_size(freed.bytes)}")
+        if name and not freed.entries:
+            print(f"no cached results of {name!r} in {config.cache.cache_dir}", file=sys.stderr)
+            status = 1
     else:
         freed = cache.prune()
         left = cache.stats()
@@ -105,7 +111,17 @@ def run(args: argparse.Namespace) -> int:
             f" {_size(left.bytes)} of {_size(cache.max_bytes)} left"
         )
     cache.close()
-    return 0
+    return status
+
+
+def _source_name(config: Config, given: str | None) -> str | None:
+    """A source name as `/image/<name>` takes it: a pasted URL path or query is trimmed."""
+    if not given:
+        return given
+    name = given.split("?", 1)[0]
+    for prefix in (config.http.image_prefix, config.http.info_prefix):
+        name = name.removeprefix(prefix.rstrip("/") + "/")
+    return name.lstrip("/")
 
 
 def _print_stats(cache: DiskCache) -> None:

@@ -30,6 +30,7 @@ from pixserve.config.settings import (
 CONFIG_FILE_VARIABLE = ENV_PREFIX + "CONFIG"
 DEFAULT = "default"
 COMMAND_LINE = "command line"
+UNSET = "unset"
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,14 @@ def explain_config(
     environ: Mapping[str, str],
     config_file: Path | None = None,
     flags: Mapping[str, Any] | None = None,
+    *,
+    need_root: bool = True,
 ) -> Explained:
-    """Like `load_config`, recording each setting's origin."""
+    """Like `load_config`, recording each setting's origin.
+
+    Without `need_root`, a missing root is recorded as unset (origin `UNSET`) and the
+    rest is still validated, so `pixserve config` can show the defaults.
+    """
     values: dict[str, Any] = {}
     origins = dict.fromkeys(SETTINGS, DEFAULT)
     file = config_file or _file_from(environ)
@@ -66,6 +73,9 @@ def explain_config(
     for name, value in (flags or {}).items():
         if value is not None:
             values[name], origins[name] = value, COMMAND_LINE
+    if not need_root and values.get("root") is None:
+        origins["root"] = UNSET
+        values["root"] = Path(".")  # a stand-in, so the other settings are checked
     return Explained(Config(**values), origins)
 
 
