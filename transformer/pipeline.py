@@ -190,6 +190,13 @@ def upright_size(source: bytes, limits: ImageLimits | None = None) -> tuple[int,
     )
 
 
+def _run_pipeline(ctx: Context, timings: Timings) -> None:
+    """Every step of `PIPELINE` in order, each timed in its phase."""
+    for step in PIPELINE:
+        with timings.phase("decode" if step in DECODE_STEPS else "resize"):
+            step(ctx)
+
+
 def transform(
     source: bytes,
     options: Options,
@@ -223,15 +230,12 @@ def transform(
     _check_output_size(ctx.geometry, options, limits)
     if animates(image, output, options.frame):
         assert output is not None
-        with timings.phase("resize"):  # each frame is decoded and transformed in turn
-            frames, durations = transform_frames(ctx)
+        frames, durations = transform_frames(ctx, lambda frame: _run_pipeline(frame, timings))
         loop = image.info.get("loop")
         with timings.phase("encode"):
             data = encode_frames(frames, durations, loop, output, options)
         return Result(data, output, frames[0].size, timings=timings.seconds)
-    for step in PIPELINE:
-        with timings.phase("decode" if step in DECODE_STEPS else "resize"):
-            step(ctx)
+    _run_pipeline(ctx, timings)
     assert ctx.output is not None
     try:
         with timings.phase("encode"):

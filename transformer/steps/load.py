@@ -91,11 +91,21 @@ def _draft(ctx: Context, upright_size: Size) -> None:
 
 
 def decode(ctx: Context) -> None:
-    """Decode the pixels now, so a damaged file fails here with a clear 422."""
+    """Decode the pixels now, so a damaged file fails here with a clear 422.
+
+    For an animation frame, `image` is the whole source: seek to the frame and take it
+    out as RGBA (Pillow composites it over the frames before), one mode for every frame.
+    """
+    index = ctx.animation_frame
     try:
-        ctx.image.load()
+        if index is None:
+            ctx.image.load()
+        else:
+            ctx.image.seek(index)
+            ctx.image = ctx.image.convert("RGBA")
     except DECODE_ERRORS as error:
-        raise UndecodableImage(f"the image cannot be decoded: {error}") from error
+        where = "the image" if index is None else f"frame {index}"
+        raise UndecodableImage(f"{where} cannot be decoded: {error}") from error
     ctx.scale = ctx.image.width / ctx.source_size[0]
 
 
