@@ -3,8 +3,9 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from PIL import ExifTags, Image, ImageOps
 
-from pixserve.transformer.geometry import crop_origin, plan
+from pixserve.transformer.geometry import crop_origin, plan, upright
 from pixserve.transformer.options import Fit, Gravity
 
 sizes = st.integers(1, 5000)
@@ -135,3 +136,11 @@ def test_gravity_pins_the_window(gravity: Gravity, origin: tuple[int, int]) -> N
     geometry = plan((300, 200), (200, 200), Fit.COVER)
     assert geometry.overflow == (100, 0)
     assert crop_origin(geometry, gravity) == origin
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_upright_size_agrees_with_pillows_own_transpose(orientation: int) -> None:
+    image = Image.new("RGB", (30, 20))
+    image.getexif()[ExifTags.Base.Orientation] = orientation
+    assert upright((30, 20), orientation) == ImageOps.exif_transpose(image).size
+    assert upright(upright((30, 20), orientation), orientation) == (30, 20)  # its own inverse

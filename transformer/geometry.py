@@ -15,6 +15,9 @@ from .options import Fit, Gravity
 
 Size = tuple[int, int]
 
+# EXIF orientations that turn the picture a quarter (with or without a mirror).
+TRANSPOSING_ORIENTATIONS = frozenset({5, 6, 7, 8})
+
 # Where each named gravity puts the kept window, as a fraction of the overflow.
 _GRAVITY_ANCHORS: dict[Gravity, tuple[float, float]] = {
     Gravity.CENTER: (0.5, 0.5),
@@ -48,6 +51,15 @@ class Geometry:
             max(0, self.canvas[0] - self.resize[0]) // 2,
             max(0, self.canvas[1] - self.resize[1]) // 2,
         )
+
+
+def upright(stored: Size, orientation: int) -> Size:
+    """The size as displayed once the EXIF `orientation` (1..8) is applied.
+
+    The only place that knows which orientations swap width and height; the swap is
+    its own inverse, so it also turns an upright size back into a stored one.
+    """
+    return (stored[1], stored[0]) if orientation in TRANSPOSING_ORIENTATIONS else stored
 
 
 def _round(value: float) -> int:

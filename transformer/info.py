@@ -20,9 +20,9 @@ from PIL import Image, ImageCms
 
 from .colour import ColourSettings
 from .formats import PNG, WEBP
+from .geometry import upright
 from .options import Options
 from .pipeline import ImageLimits, open_image, transform
-from .steps.load import TRANSPOSING_ORIENTATIONS
 from .steps.orient import read_orientation
 
 THUMBNAIL_WIDTH = 32
@@ -37,9 +37,7 @@ def describe(
     """JSON-ready facts about an image file."""
     image = open_image(source, limits)
     orientation = read_orientation(image)
-    width, height = image.size
-    if orientation in TRANSPOSING_ORIENTATIONS:
-        width, height = height, width
+    width, height = upright(image.size, orientation)
     facts: dict[str, Any] = {
         "width": width,
         "height": height,

@@ -16,7 +16,7 @@ from .context import Context, Step
 from .encode import encode, encode_frames
 from .errors import ImageTooLarge, InvalidOption, UndecodableImage, UnsupportedImage
 from .formats import FORMATS, Format
-from .geometry import Geometry, Size, plan
+from .geometry import Geometry, Size, plan, upright
 from .options import Options
 from .sniff import SNIFF_BYTES, sniff_format
 from .steps.canvas import fit_canvas
@@ -24,7 +24,7 @@ from .steps.colour import to_srgb
 from .steps.crop import crop_source
 from .steps.effects import blur, gray, sharpen
 from .steps.finish import choose_format, flatten, strip_metadata
-from .steps.load import DECODE_ERRORS, TRANSPOSING_ORIENTATIONS, check_whole, decode, shrink_on_load
+from .steps.load import DECODE_ERRORS, check_whole, decode, shrink_on_load
 from .steps.mode import normalise_mode
 from .steps.orient import auto_orient, read_orientation
 from .steps.plan import plan_geometry
@@ -147,17 +147,17 @@ def _check_output_size(geometry: Geometry, options: Options, limits: ImageLimits
         )
 
 
-def estimate_geometry(upright: Size, options: Options) -> Geometry:
+def estimate_geometry(shown: Size, options: Options) -> Geometry:
     """The plan from the header alone: exact unless `trim` later cuts the picture.
 
     Also where an explicit crop is checked against the picture's bounds (400).
     """
-    working = upright
+    working = shown
     if options.crop is not None:
         x, y, width, height = options.crop
-        if x + width > upright[0] or y + height > upright[1]:
+        if x + width > shown[0] or y + height > shown[1]:
             raise InvalidOption(
-                f"crop {x},{y},{width},{height} reaches outside the {upright[0]}x{upright[1]} "
+                f"crop {x},{y},{width},{height} reaches outside the {shown[0]}x{shown[1]} "
                 "picture (x + w and y + h must not exceed its width and height)",
                 param="crop",
             )
@@ -182,12 +182,13 @@ def _select_frame(image: Image.Image, frame: int | None) -> None:
 
 
 def upright_size(source: bytes, limits: ImageLimits | None = None) -> tuple[int, int]:
-    """The displayed (EXIF-oriented) size, read from the header without decoding."""
+    """The displayed (EXIF-oriented) size, read from the header without decoding.
+
+    For callers holding only the file's bytes (the web helpers); inside the pipeline
+    the same answer is `geometry.upright(stored size, orientation)`.
+    """
     image = open_image(source, limits)
-    width, height = image.size
-    return (
-        (height, width) if read_orientation(image) in TRANSPOSING_ORIENTATIONS else (width, height)
-    )
+    return upright(image.size, read_orientation(image))
 
 
 def _run_pipeline(ctx: Context, timings: Timings) -> None:
@@ -210,13 +211,13 @@ def transform(
     with timings.phase("decode"):
         image = open_image(source, limits)
     orientation = read_orientation(image)
-    upright = image.size[::-1] if orientation in TRANSPOSING_ORIENTATIONS else image.size
+    shown = upright(image.size, orientation)
     _select_frame(image, options.frame)
     ctx = Context(
         image=image,
         options=options,
         output=output,
-        geometry=estimate_geometry(upright, options),
+        geometry=estimate_geometry(shown, options),
         orientation=orientation,
         source_size=image.size,
         colour=colour or ColourSettings(),
@@ -226,7 +227,7 @@ def transform(
         with timings.phase("decode"):
             check_whole(ctx)
         assert output is not None
-        return Result(source, output, upright, passthrough=True, timings=timings.seconds)
+        return Result(source, output, shown, passthrough=True, timings=timings.seconds)
     _check_output_size(ctx.geometry, options, limits)
     if animates(image, output, options.frame):
         assert output is not None

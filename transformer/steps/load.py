@@ -9,7 +9,7 @@ from PIL import Image
 
 from ..context import Context
 from ..errors import UndecodableImage
-from ..geometry import Size
+from ..geometry import Size, upright
 
 # What Pillow's decoders raise on damaged input. Caught only around decoding, where
 # they can only mean a bad file, so they become a 422 rather than a 500.
@@ -31,7 +31,6 @@ DECODE_ERRORS: tuple[type[BaseException], ...] = (
     Warning,
 )
 
-TRANSPOSING_ORIENTATIONS = {5, 6, 7, 8}
 # Decode at least this many times the output size, as Pillow's own `thumbnail` does:
 # the LANCZOS resize then does a real >= 2x reduction instead of polishing a coarse DCT
 # downscale. Measured on street-2725x2225.jpg (SSIM against a full-decode LANCZOS
@@ -48,17 +47,15 @@ def needed_upright_size(ctx: Context) -> Size | None:
     options = ctx.options
     if options.trim is not None:
         return None
-    upright = ctx.source_size
-    if ctx.orientation in TRANSPOSING_ORIENTATIONS:
-        upright = (upright[1], upright[0])
-    working = options.crop[2:] if options.crop else upright
+    shown = upright(ctx.source_size, ctx.orientation)
+    working = options.crop[2:] if options.crop else shown
     if options.rotate in (90, 270):
         working = (working[1], working[0])
     scale_x = ctx.geometry.resize[0] / working[0]
     scale_y = ctx.geometry.resize[1] / working[1]
     if options.rotate in (90, 270):
         scale_x, scale_y = scale_y, scale_x
-    return (math.ceil(upright[0] * scale_x), math.ceil(upright[1] * scale_y))
+    return (math.ceil(shown[0] * scale_x), math.ceil(shown[1] * scale_y))
 
 
 def shrink_on_load(ctx: Context) -> None:
@@ -67,10 +64,7 @@ def shrink_on_load(ctx: Context) -> None:
     times cheaper than a full one, and the LANCZOS resize that follows hides the rest."""
     wanted = needed_upright_size(ctx)
     if wanted is not None:
-        upright = ctx.source_size
-        if ctx.orientation in TRANSPOSING_ORIENTATIONS:
-            upright = (upright[1], upright[0])
-        _draft(ctx, draft_size(wanted, upright))
+        _draft(ctx, draft_size(wanted, upright(ctx.source_size, ctx.orientation)))
 
 
 def draft_size(needed: Size, source: Size) -> Size:
@@ -82,12 +76,11 @@ def draft_size(needed: Size, source: Size) -> Size:
     )
 
 
-def _draft(ctx: Context, upright_size: Size) -> None:
+def _draft(ctx: Context, wanted: Size) -> None:
+    """Ask the JPEG decoder for `wanted` (upright) pixels, turned back as stored."""
     if ctx.image.format not in ("JPEG", "MPO"):
         return
-    if ctx.orientation in TRANSPOSING_ORIENTATIONS:
-        upright_size = (upright_size[1], upright_size[0])
-    ctx.image.draft(ctx.image.mode, upright_size)
+    ctx.image.draft(ctx.image.mode, upright(wanted, ctx.orientation))
 
 
 def decode(ctx: Context) -> None:
