@@ -93,3 +93,14 @@ def test_dominant_colour_of_a_flat_picture() -> None:
     facts = describe(encode(Image.new("RGB", (64, 48), (200, 30, 40)), "PNG"))
     red, green, blue = (int(facts["dominant_color"][i : i + 2], 16) for i in (1, 3, 5))
     assert abs(red - 200) < 8 and green < 40 and blue < 50
+
+
+def test_a_very_tall_strip_is_described() -> None:
+    """Found by fuzzing: a 32x400000 picture made a placeholder taller than WebP holds
+    (a 500 from /info); the thumbnail is now bounded both ways."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 400_000), (10, 120, 200)).save(buffer, "PNG")
+    facts = describe(buffer.getvalue())
+    assert (facts["width"], facts["height"]) == (32, 400_000)
+    assert facts["placeholder"].startswith("data:image/webp;base64,")
+    assert facts["dominant_color"] == "#0a78c8"

@@ -24,7 +24,7 @@ from .steps.colour import to_srgb
 from .steps.crop import crop_source
 from .steps.effects import blur, gray, sharpen
 from .steps.finish import choose_format, flatten, strip_metadata
-from .steps.load import DECODE_ERRORS, check_whole, decode, shrink_on_load
+from .steps.load import HEADER_ERRORS, check_whole, decode, shrink_on_load
 from .steps.mode import normalise_mode
 from .steps.orient import auto_orient, read_orientation
 from .steps.plan import plan_geometry
@@ -107,16 +107,15 @@ def open_image(source: bytes, limits: ImageLimits | None = None) -> Image.Image:
             "the file is not an image format pixserve reads "
             "(JPEG, PNG, GIF, WebP, AVIF, TIFF, BMP, JPEG 2000)"
         )
-    formats = ["JPEG", "MPO"] if sniffed == "JPEG" else [sniffed]
-    try:
-        image = Image.open(io.BytesIO(source), formats=formats)
+    try:  # Pillow's JPEG opener gives an MPO image itself when the file is one
+        image = Image.open(io.BytesIO(source), formats=[sniffed])
         frames = getattr(image, "n_frames", 1)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         # Pillow's own guard, before ours; its message gives the size in pixels.
         raise ImageTooLarge(f"the image is too large to decode: {error}") from error
     except UnidentifiedImageError as error:
         raise UndecodableImage(f"the {sniffed} header cannot be read") from error
-    except DECODE_ERRORS as error:
+    except HEADER_ERRORS as error:
         raise UndecodableImage(f"the {sniffed} header cannot be read: {error}") from error
     width, height = image.size
     if width * height > limits.max_source_pixels:
@@ -177,7 +176,7 @@ def _select_frame(image: Image.Image, frame: int | None) -> None:
         )
     try:
         image.seek(frame)
-    except DECODE_ERRORS as error:
+    except HEADER_ERRORS as error:
         raise UndecodableImage(f"frame {frame} cannot be decoded: {error}") from error
 
 
@@ -238,9 +237,6 @@ def transform(
         return Result(data, output, frames[0].size, timings=timings.seconds)
     _run_pipeline(ctx, timings)
     assert ctx.output is not None
-    try:
-        with timings.phase("encode"):
-            data = encode(ctx.image, ctx.output, options, ctx.icc_profile)
-    except DECODE_ERRORS as error:  # lazily decoded frames can still fail here
-        raise UndecodableImage(f"the image cannot be converted: {error}") from error
+    with timings.phase("encode"):  # pixels are all decoded by now: errors here are ours
+        data = encode(ctx.image, ctx.output, options, ctx.icc_profile)
     return Result(data, ctx.output, ctx.image.size, timings=timings.seconds)

@@ -11,25 +11,30 @@ from ..context import Context
 from ..errors import UndecodableImage
 from ..geometry import Size, upright
 
-# What Pillow's decoders raise on damaged input. Caught only around decoding, where
-# they can only mean a bad file, so they become a 422 rather than a 500.
+# What Pillow's decoders raise on a damaged or hostile file. Caught only around the
+# calls that read the file (open, seek, load, a frame's conversion, the EXIF block),
+# where they can only mean a bad file, so they become a 422. Nothing else is caught:
+# the encoder and our own steps raise ordinary exceptions, which the web layer logs
+# as a 500 with its traceback. Errors like TypeError or KeyError are not here on
+# purpose; a file found to cause one gets a precise catch and a regression test
+# (tests/test_fuzz_images.py).
 DECODE_ERRORS: tuple[type[BaseException], ...] = (
-    OSError,
+    OSError,  # includes UnidentifiedImageError and "image file is truncated"
     ValueError,
     RuntimeError,  # libavif's "Failed to decode image"
-    SyntaxError,
-    EOFError,
-    IndexError,
-    KeyError,
-    TypeError,
-    ZeroDivisionError,
-    MemoryError,
+    SyntaxError,  # Pillow's plugins reject a malformed header with it
+    EOFError,  # seeking past the frames a damaged file really has
     struct.error,
     Image.DecompressionBombError,
     # Pillow warns about damaged data (bad EXIF tags, odd chunks); where warnings are
     # turned into errors (as in our tests), they mean the same as the errors above.
     Warning,
 )
+# Pillow's plugins also raise these on a malformed header or frame header (a GIF
+# extension block cut short, a TIFF frame without dimensions), and Pillow's own
+# `Image.open` takes them to mean "not this format". So they are caught where headers
+# are parsed (opening, counting and seeking frames), and nowhere else.
+HEADER_ERRORS: tuple[type[BaseException], ...] = (*DECODE_ERRORS, IndexError, TypeError)
 
 # Decode at least this many times the output size, as Pillow's own `thumbnail` does:
 # the LANCZOS resize then does a real >= 2x reduction instead of polishing a coarse DCT
@@ -89,17 +94,22 @@ def decode(ctx: Context) -> None:
     For an animation frame, `image` is the whole source: seek to the frame and take it
     out as RGBA (Pillow composites it over the frames before), one mode for every frame.
     """
-    index = ctx.animation_frame
-    try:
-        if index is None:
+    if ctx.animation_frame is None:
+        try:
             ctx.image.load()
-        else:
-            ctx.image.seek(index)
-            ctx.image = ctx.image.convert("RGBA")
-    except DECODE_ERRORS as error:
-        where = "the image" if index is None else f"frame {index}"
-        raise UndecodableImage(f"{where} cannot be decoded: {error}") from error
+        except DECODE_ERRORS as error:
+            raise UndecodableImage(f"the image cannot be decoded: {error}") from error
+    else:
+        ctx.image = _frame(ctx.image, ctx.animation_frame)
     ctx.scale = ctx.image.width / ctx.source_size[0]
+
+
+def _frame(source: Image.Image, index: int) -> Image.Image:
+    try:
+        source.seek(index)  # parses the frame's header
+        return source.convert("RGBA")
+    except HEADER_ERRORS as error:
+        raise UndecodableImage(f"frame {index} cannot be decoded: {error}") from error
 
 
 def check_whole(ctx: Context) -> None:
