@@ -6,8 +6,10 @@ Adding an operation is one function in `steps/`, one test, one line in `PIPELINE
 from __future__ import annotations
 
 import io
+import struct
 from dataclasses import dataclass, field
 
+import pillow_heif
 from PIL import Image, UnidentifiedImageError
 
 from .animation import animates, transform_frames
@@ -35,6 +37,11 @@ from .steps.trim import trim
 from .timings import Timings
 
 DEFAULT_MAX_SOURCE_PIXELS = 50_000_000
+
+# HEIC/HEIF (iPhone photos) is read by pillow-heif, libheif's maintained Pillow plugin.
+# A transform needs only the primary picture: not its thumbnails, depth or auxiliary
+# images. libheif applies the orientation itself, and pillow-heif then reports it as 1.
+pillow_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
 
 PIPELINE: tuple[Step, ...] = (
     shrink_on_load,
@@ -105,8 +112,10 @@ def open_image(source: bytes, limits: ImageLimits | None = None) -> Image.Image:
     if sniffed is None:
         raise UnsupportedImage(
             "the file is not an image format pixserve reads "
-            "(JPEG, PNG, GIF, WebP, AVIF, TIFF, BMP, JPEG 2000)"
+            "(JPEG, PNG, GIF, WebP, AVIF, HEIC/HEIF, TIFF, BMP, ICO, JPEG 2000)"
         )
+    if sniffed == "ICO":
+        _check_icon(source, limits)
     try:  # Pillow's JPEG opener gives an MPO image itself when the file is one
         image = Image.open(io.BytesIO(source), formats=[sniffed])
         frames = getattr(image, "n_frames", 1)
@@ -134,6 +143,23 @@ def open_image(source: bytes, limits: ImageLimits | None = None) -> Image.Image:
             f"{limits.max_animation_pixels} pixels"
         )
     return image
+
+
+def _check_icon(source: bytes, limits: ImageLimits) -> None:
+    """Pillow decodes an icon's largest picture while opening it, and a picture stored
+    as a PNG is decoded at the PNG's own size, whatever the icon's directory says. So
+    each PNG's header is checked against the pixel limit before Pillow sees the file."""
+    count = struct.unpack_from("<H", source, 4)[0]
+    for entry in range(6, min(6 + 16 * count, len(source) - 15), 16):
+        offset = struct.unpack_from("<I", source, entry + 12)[0]
+        head = source[offset : offset + 24]
+        if head[:8] == b"\x89PNG\r\n\x1a\n" and len(head) == 24:
+            width, height = struct.unpack(">II", head[16:24])
+            if width * height > limits.max_source_pixels:
+                raise ImageTooLarge(
+                    f"the icon holds a {width}x{height} PNG ({width * height} pixels); "
+                    f"the limit is {limits.max_source_pixels} pixels"
+                )
 
 
 def _check_output_size(geometry: Geometry, options: Options, limits: ImageLimits) -> None:
