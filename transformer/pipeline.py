@@ -120,18 +120,15 @@ def open_image(source: bytes, limits: ImageLimits | None = None) -> Image.Image:
         image = Image.open(io.BytesIO(source), formats=[sniffed])
         frames = getattr(image, "n_frames", 1)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        # Pillow's own guard, before ours; its message gives the size in pixels.
-        raise ImageTooLarge(f"the image is too large to decode: {error}") from error
+        # Pillow's own guard fires inside `Image.open`, before ours: answer in our words.
+        raise _too_large(_header_size(source, sniffed), limits) from error
     except UnidentifiedImageError as error:
         raise UndecodableImage(f"the {sniffed} header cannot be read") from error
     except HEADER_ERRORS as error:
         raise UndecodableImage(f"the {sniffed} header cannot be read: {error}") from error
     width, height = image.size
     if width * height > limits.max_source_pixels:
-        raise ImageTooLarge(
-            f"the image is {width}x{height} ({width * height} pixels); "
-            f"the limit is {limits.max_source_pixels} pixels"
-        )
+        raise _too_large(image.size, limits)
     if frames > limits.max_frames:
         raise ImageTooLarge(
             f"the image has {frames} frames; the limit is {limits.max_frames} frames"
@@ -143,6 +140,22 @@ def open_image(source: bytes, limits: ImageLimits | None = None) -> Image.Image:
             f"{limits.max_animation_pixels} pixels"
         )
     return image
+
+
+def _too_large(size: Size, limits: ImageLimits) -> ImageTooLarge:
+    width, height = size
+    return ImageTooLarge(
+        f"the image is {width}x{height} ({width * height} pixels); "
+        f"the limit is {limits.max_source_pixels} pixels"
+    )
+
+
+def _header_size(source: bytes, sniffed: str) -> Size:
+    """The size a header states, read by the format's own opener: unlike `Image.open`,
+    the opener does not apply Pillow's decompression-bomb check, and decodes nothing."""
+    factory, _ = Image.OPEN[sniffed]
+    size: Size = factory(io.BytesIO(source), "").size
+    return size
 
 
 def _check_icon(source: bytes, limits: ImageLimits) -> None:
