@@ -22,7 +22,8 @@ boxes = st.none() | st.integers(1, 8000)
         ((800, 600), (400, 400), Fit.CONTAIN, (400, 300), (400, 400)),
         ((800, 600), (400, 400), Fit.FILL, (400, 400), (400, 400)),
         ((800, 600), (2000, None), Fit.INSIDE, (800, 600), (800, 600)),  # no upscale
-        ((600, 450), (1000, 1000), Fit.CONTAIN, (600, 450), (600, 600)),  # box shrunk
+        ((600, 450), (1000, 1000), Fit.CONTAIN, (600, 450), (1000, 1000)),  # padded at 1:1
+        ((20, 20), (200, 100), Fit.CONTAIN, (20, 20), (200, 100)),  # a tile stays a tile
         ((600, 450), (1000, 1000), Fit.COVER, (600, 450), (450, 450)),
         ((600, 450), (1200, 600), Fit.FILL, (600, 300), (600, 300)),
         ((10, 10), (None, None), Fit.COVER, (10, 10), (10, 10)),
@@ -60,6 +61,13 @@ def test_never_upscales_and_respects_the_box(
             src_h,
         )
         return
+    if fit is Fit.CONTAIN and box_w is not None and box_h is not None:
+        # exactly the box, whatever the source: fixed-size tiles stay fixed
+        assert geometry.canvas == (box_w, box_h)
+        assert resize_w <= box_w and resize_h <= box_h and keeps_source_aspect
+        # the picture touches two sides of the box, or is shown at 1:1
+        assert resize_w == box_w or resize_h == box_h or geometry.resize == (src_w, src_h)
+        return
     # otherwise the result never exceeds the box asked for
     if box_w is not None:
         assert canvas_w <= box_w
@@ -69,14 +77,11 @@ def test_never_upscales_and_respects_the_box(
         assert geometry.canvas == geometry.resize
         assert keeps_source_aspect
         return
-    # cover, contain and fill keep the box's aspect ratio when shrinking it
+    # cover and fill keep the box's aspect ratio when shrinking it
     assert abs(canvas_w * box_h - canvas_h * box_w) <= box_w + box_h
     if fit is Fit.COVER:
         assert resize_w >= canvas_w and resize_h >= canvas_h
         assert keeps_source_aspect
-    elif fit is Fit.CONTAIN:
-        assert resize_w <= canvas_w and resize_h <= canvas_h
-        assert resize_w == canvas_w or resize_h == canvas_h
     else:
         assert geometry.resize == geometry.canvas
 

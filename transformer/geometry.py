@@ -2,9 +2,12 @@
 
 `plan()` turns the source size and the requested box into a resize size, and, for
 `cover` and `contain`, the canvas the resized picture is cropped or padded to. Unless
-`enlarge` is set it never magnifies the source: when the box asks for more pixels than
-the source has, the box is shrunk, keeping its aspect ratio, until the source is shown
-at 1:1. `crop_origin()` says which part of an overflowing picture `cover` keeps.
+`enlarge` is set it never magnifies the source. For `cover` and `fill`, when the box
+asks for more pixels than the source has, the box is shrunk, keeping its aspect ratio,
+until the source is shown at 1:1. `contain` always gives exactly the box, padding a
+small source at 1:1 rather than shrinking the box: it is the fit for fixed-size tiles
+(product grids), and what imgproxy's `extend` and sharp's `contain` give.
+`crop_origin()` says which part of an overflowing picture `cover` keeps.
 """
 
 from __future__ import annotations
@@ -81,30 +84,29 @@ def plan(
         return Geometry(size, size)
 
     scale_x, scale_y = box_w / src_w, box_h / src_h
+    if fit is Fit.CONTAIN:
+        # Exactly the box, whatever the source: the picture fits inside, magnified only
+        # with `enlarge`, and the rest is padding.
+        scale = min(limit, scale_x, scale_y)
+        resize = (min(_round(src_w * scale), box_w), min(_round(src_h * scale), box_h))
+        return Geometry(resize, (box_w, box_h))
     if fit in (Fit.INSIDE, Fit.OUTSIDE):
         pick = min if fit is Fit.INSIDE else max
         scale = min(limit, pick(scale_x, scale_y))
         size = (_round(src_w * scale), _round(src_h * scale))
         return Geometry(size, size)
 
-    # The other fits fill an exact box; shrink the box by `k` so that no axis of the
+    # Cover and fill fill an exact box; shrink the box by `k` so that no axis of the
     # source is magnified, which keeps the box's aspect ratio.
-    magnification = {
-        Fit.COVER: max(scale_x, scale_y),
-        Fit.CONTAIN: min(scale_x, scale_y),
-        Fit.FILL: max(scale_x, scale_y),
-    }[fit]
+    magnification = max(scale_x, scale_y)
     k = min(1.0, limit / magnification)
     canvas = (_round(box_w * k), _round(box_h * k))
     if fit is Fit.FILL:
         return Geometry(canvas, canvas)
     scale = magnification * k
     resize = (_round(src_w * scale), _round(src_h * scale))
-    if fit is Fit.COVER:
-        # Rounding may leave the resized picture a pixel short of the canvas.
-        resize = (max(resize[0], canvas[0]), max(resize[1], canvas[1]))
-    else:
-        resize = (min(resize[0], canvas[0]), min(resize[1], canvas[1]))
+    # Rounding may leave the resized picture a pixel short of the canvas.
+    resize = (max(resize[0], canvas[0]), max(resize[1], canvas[1]))
     return Geometry(resize, canvas)
 
 
