@@ -10,7 +10,7 @@ import pytest
 from pixserve.cache import DiskCache
 from pixserve.cli.main import main
 
-from .conftest import MakeApp
+from .helpers import MakeApp
 
 real_time = time.time
 

@@ -14,9 +14,9 @@ from pathlib import Path
 from pixserve.cache import DiskCache
 from pixserve.cache.files import TEMP_PREFIX, shard_files
 
-from .conftest import MakeApp, encode, gradient
+from .harness import get
+from .helpers import MakeApp, encode, gradient
 from .live_server import live_server
-from .test_server import get
 
 URL = "/image/photo.jpg?w=500&fmt=webp"
 

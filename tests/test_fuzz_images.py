@@ -16,7 +16,7 @@ from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import CORPUS, MakeApp, encode, gradient
+from tests.helpers import CORPUS, MakeApp, encode, gradient
 
 TIME_LIMIT = 2.0
 

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from PIL import Image
 
 from pixserve.transformer.info import describe
-from tests.conftest import MakeApp, encode, gradient
+from tests.helpers import MakeApp, encode, gradient
 
 KEY = "k" * 32
 
