@@ -134,24 +134,27 @@ def serving(
         )
     served = Served(port, process, log)
     try:
-        _wait_until_ready(served, ready, start_timeout)
+        _wait_until_ready(served, ready, start_timeout, Path(command[0]).name)
         yield served
     finally:
         stop(process, stop_timeout)
 
 
 def stop(process: subprocess.Popen[bytes], timeout: float = STOP_TIMEOUT) -> None:
-    """SIGTERM to the process group; SIGKILL to what is left of it after `timeout`."""
+    """SIGTERM to the process group; SIGKILL to what is left of it after `timeout`.
+
+    Returns once no process of the group runs any more (a SIGKILL lands when the
+    process is next scheduled, not at once).
+    """
+    deadline = time.monotonic() + timeout
     _signal_group(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _signal_group(process.pid, signal.SIGKILL)
-        process.wait()
+    while _group_members(process.pid) and time.monotonic() < deadline:
+        time.sleep(POLL)  # the leader and any workers that outlive it finish leaving
+    _signal_group(process.pid, signal.SIGKILL)  # whatever ignored SIGTERM
+    process.wait()
     deadline = time.monotonic() + timeout
     while _group_members(process.pid) and time.monotonic() < deadline:
-        time.sleep(POLL)  # forked workers that outlive their master finish leaving
-    _signal_group(process.pid, signal.SIGKILL)
+        time.sleep(POLL)
 
 
 def children(pid: int) -> list[int]:
@@ -164,7 +167,7 @@ def children(pid: int) -> list[int]:
     return found
 
 
-def _wait_until_ready(served: Served, ready: Ready, timeout: float) -> None:
+def _wait_until_ready(served: Served, ready: Ready, timeout: float, name: str) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -175,13 +178,13 @@ def _wait_until_ready(served: Served, ready: Ready, timeout: float) -> None:
         exited = served.process.poll()
         if exited is not None:
             raise ServerDidNotStart(
-                f"{served.process.args[0]} exited with status {exited} at start-up; "
+                f"{name} exited with status {exited} at start-up; "
                 f"its log ({served.log}) ends:\n{served.log_tail()}"
             )
         if time.monotonic() > deadline:
             raise ServerDidNotStart(
-                f"{served.process.args[0]} did not answer on {HOST}:{served.port} within "
-                f"{timeout:.0f} s; its log ({served.log}) ends:\n{served.log_tail()}"
+                f"{name} did not answer on {HOST}:{served.port} within "
+                f"{timeout:g} s; its log ({served.log}) ends:\n{served.log_tail()}"
             )
         time.sleep(POLL)
 
