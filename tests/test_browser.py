@@ -24,6 +24,8 @@ from pixserve.web.samples import draw_samples
 from tests.harness import Served
 from tests.live_server import live_server
 
+pytestmark = pytest.mark.browser
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "browser-artifacts"
 CHROMIUM_FLAGS = [

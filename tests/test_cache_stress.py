@@ -16,6 +16,8 @@ import signal
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from pixserve.cache import DiskCache
 from pixserve.cache.disk import INDEX_NAME, checksum
 from pixserve.cache.files import TEMP_PREFIX, parse_entry_name, shard_files
@@ -68,6 +70,7 @@ def hammer(cache: DiskCache, seed: int, operations: int) -> None:
         assert entry_bytes(cache.directory) <= LIMIT + PROCESSES * MAX_SIZE
 
 
+@pytest.mark.slow  # five processes, 1,200 operations: about 20 s
 def test_processes_share_one_bounded_cache(tmp_path: Path) -> None:
     cache = DiskCache(tmp_path, LIMIT)
     # the parent has used it: then fork

@@ -90,6 +90,7 @@ def fuzz_app(make_app: MakeApp) -> Flask:
     return make_app(time_limit=TIME_LIMIT, max_source_pixels=20_000_000)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(
     data=damaged() | claimed_sizes,

@@ -306,6 +306,7 @@ def test_index_page_is_off_by_default(client: FlaskClient) -> None:
     problem(client.get("/"), 404)
 
 
+@pytest.mark.slow  # fetches every URL the page names
 def test_index_page_shows_the_images(make_app: MakeApp) -> None:
     client = make_app(index=True).test_client()
     page = client.get("/").get_data(as_text=True).replace("&amp;", "&")

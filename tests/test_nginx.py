@@ -19,10 +19,13 @@ from .live_server import live_server, request_lines
 from .nginx_front import Front, find_nginx, nginx_in_front
 
 NGINX = find_nginx()
-pytestmark = pytest.mark.skipif(
-    NGINX is None,
-    reason="nginx is not installed (Debian's nginx package; .ci/run installs it when root)",
-)
+pytestmark = [
+    pytest.mark.nginx,
+    pytest.mark.skipif(
+        NGINX is None,
+        reason="nginx is not installed (Debian's nginx package; .ci/run installs it when root)",
+    ),
+]
 
 CHROME = {"Accept": "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"}
 FIREFOX = {"Accept": "image/avif,image/webp,*/*"}

@@ -152,6 +152,7 @@ def test_metrics_count_requests_phases_rejections_and_the_cache(
     assert found[("pixserve_cache_index_up", ())] == 1
 
 
+@pytest.mark.slow  # eight 1000-px noise PNGs
 def test_evictions_are_counted(make_app: MakeApp, root: Path) -> None:
     (root / "noise.png").write_bytes(encode(gradient((1000, 1000)).effect_spread(50), "PNG"))
     client = make_app(cache_max_bytes=1 << 20).test_client()

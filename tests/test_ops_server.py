@@ -13,11 +13,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from pixserve.transformer import sniff_format
 
 from .harness import Served, get
 from .helpers import MetricSamples, encode, gradient, metric_samples
 from .live_server import live_server, request_lines
+
+# Each test starts a real gunicorn (a few seconds): `make test-fast` leaves them out.
+pytestmark = pytest.mark.slow
 
 HELD = Path(__file__).with_name("held_transforms.py")
 # Held requests wait for the test, so give them time: the limits must stay above it.

@@ -8,11 +8,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from pixserve.transformer import sniff_format
 from tests.harness import get
 from tests.live_server import live_server
 
 PIXSERVE = [sys.executable, "-m", "pixserve.cli"]
+
+# Each test starts a real gunicorn (a few seconds): `make test-fast` leaves them out.
+pytestmark = pytest.mark.slow
 
 
 def test_real_server_end_to_end(root: Path, tmp_path: Path) -> None:
