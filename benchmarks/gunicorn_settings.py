@@ -24,7 +24,6 @@ import argparse
 import contextlib
 import itertools
 import os
-import statistics
 import sys
 import tempfile
 import threading
@@ -124,11 +123,9 @@ class Cell:
     cpu: float = 0.0
 
     def row(self) -> str:
-        rps = statistics.median(rate.rps for rate in self.rates)
-        p50 = statistics.median(rate.p50_ms for rate in self.rates)
-        p99 = statistics.median(rate.p99_ms for rate in self.rates)
-        requests = sum(rate.requests for rate in self.rates)
-        return f"{rps:,.0f} | {p50:.1f} | {p99:.0f} | {self.cpu / requests * 1000:.2f}"
+        rate = load.median_rate(self.rates)
+        cpu_ms = self.cpu / rate.requests * 1000
+        return f"{rate.rps:,.0f} | {rate.p50_ms:.1f} | {rate.p99_ms:.0f} | {cpu_ms:.2f}"
 
 
 def measure_layouts() -> str:

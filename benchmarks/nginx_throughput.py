@@ -20,7 +20,6 @@ cores). Prints Markdown, also written to `benchmarks/out/nginx_throughput.md`.
 from __future__ import annotations
 
 import contextlib
-import statistics
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -64,13 +63,10 @@ class Case:
     cpu: float = 0.0
 
     def row(self) -> str:
-        rps = statistics.median(rate.rps for rate in self.rates)
-        p50 = statistics.median(rate.p50_ms for rate in self.rates)
-        p99 = statistics.median(rate.p99_ms for rate in self.rates)
-        requests = sum(rate.requests for rate in self.rates)
+        rate = load.median_rate(self.rates)
         return (
-            f"| {self.label} | {rps:,.0f} | {p50:.1f} | {p99:.1f}"
-            f" | {self.cpu / requests * 1000:.2f} |"
+            f"| {self.label} | {rate.rps:,.0f} | {rate.p50_ms:.1f} | {rate.p99_ms:.1f}"
+            f" | {self.cpu / rate.requests * 1000:.2f} |"
         )
 
 

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .harness import free_port, serving
+from .harness import Served, free_port, serving
 
 SHIPPED = Path(__file__).resolve().parents[1] / "deploy" / "nginx.conf"
 NGINX_CANDIDATES = ("/usr/sbin/nginx", "/usr/bin/nginx")
@@ -28,9 +28,9 @@ def find_nginx() -> str | None:
 
 
 @dataclass(frozen=True)
-class Front:
-    port: int
-    process: subprocess.Popen[bytes]
+class Front(Served):
+    """nginx running: `log` is its stderr, `error_log()` the error log the config names."""
+
     folder: Path
 
     def error_log(self) -> str:
@@ -94,4 +94,4 @@ def nginx_in_front(
     if checked.returncode != 0:
         raise RuntimeError(f"nginx refuses the config:\n{checked.stderr}")
     with serving(command, listen_port, folder / "stderr.log") as served:
-        yield Front(listen_port, served.process, folder)
+        yield Front(served.port, served.process, served.log, folder)
