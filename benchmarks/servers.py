@@ -19,15 +19,8 @@ from pathlib import Path
 from cases import CORPUS, QUALITY, ROOT
 
 sys.path.insert(0, str(ROOT))
-from tests.harness import (  # noqa: E402
-    HOST,
-    Reply,
-    Served,
-    answers,
-    free_port,
-    get,
-    serving,
-)
+from tests.harness import HOST, Reply, Served, answers, free_port, get, serving  # noqa: E402
+from tests.harness import ServerDidNotStart as ServerDidNotStart  # noqa: E402 - for callers
 
 BIN = ROOT / ".venv" / "bin"
 THUMBOR = ROOT / "benchmarks" / ".venvs" / "thumbor" / "bin" / "thumbor"
