@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from tests.conftest import CORPUS, MakeApp, encode, gradient
+from tests.helpers import CORPUS, MakeApp, encode, gradient
 
 TIME_LIMIT = 2.0
 
@@ -92,6 +92,7 @@ def fuzz_app(make_app: MakeApp) -> Flask:
     return make_app(time_limit=TIME_LIMIT, max_source_pixels=20_000_000)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(
     data=damaged() | claimed_sizes,
