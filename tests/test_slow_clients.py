@@ -17,6 +17,7 @@ from tests.live_server import live_server
 pytestmark = pytest.mark.slow
 
 SLOW_CLIENTS = 40
+pytestmark = pytest.mark.slow  # real gunicorn servers
 
 
 @pytest.fixture
