@@ -17,6 +17,7 @@ import os
 import pickle
 import select
 import signal
+import warnings
 from collections.abc import Callable
 
 WAIT_STEP = 0.05  # seconds between Python-level checks while the child works
@@ -30,7 +31,11 @@ class ChildFailed(RuntimeError):
 def run_stoppably(work: Callable[[], bytes]) -> bytes:
     """`work()` in a forked child; its bytes, or its exception raised here."""
     read_end, write_end = os.pipe()
-    pid = os.fork()
+    with warnings.catch_warnings():
+        # Python 3.12+ warns on any fork of a threaded process; this child is safe
+        # for the reason above: it runs one encoder call and exits.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
     if pid == 0:  # the child: do the work, hand it over, leave without cleanup
         os.close(read_end)
         try:
