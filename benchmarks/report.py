@@ -536,6 +536,10 @@ def chart(f: Figures) -> None:
 def write(results: dict[str, Any]) -> None:
     f = Figures(results)
     lines = header(results)
+    if RESULTS_MD.exists():  # the sharp race's section, from its own run
+        import sharp_report
+
+        lines += sharp_report.kept_block(RESULTS_MD.read_text(encoding="utf-8"))
     lines += ["## Targets", ""] + targets(f)
     lines += [f"![benchmark chart]({CHART.name})", ""]
     lines += cold_tables(f) + quality_table(f) + in_process_table(f)
