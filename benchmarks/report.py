@@ -536,10 +536,13 @@ def chart(f: Figures) -> None:
 def write(results: dict[str, Any]) -> None:
     f = Figures(results)
     lines = header(results)
-    if RESULTS_MD.exists():  # the sharp race's section, from its own run
+    if RESULTS_MD.exists():  # the sharp and page races' sections, from their own runs
+        import page_race
         import sharp_report
 
-        lines += sharp_report.kept_block(RESULTS_MD.read_text(encoding="utf-8"))
+        kept = RESULTS_MD.read_text(encoding="utf-8")
+        lines += sharp_report.kept_block(kept)
+        lines += sharp_report.kept_block(kept, page_race.BEGIN, page_race.END)
     lines += ["## Targets", ""] + targets(f)
     lines += [f"![benchmark chart]({CHART.name})", ""]
     lines += cold_tables(f) + quality_table(f) + in_process_table(f)

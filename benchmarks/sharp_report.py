@@ -284,6 +284,7 @@ def chart(results: dict[str, Any]) -> None:
                 color=colours[peer],
                 alpha=0.8,
             )
+        ax.set_xscale("log")
         ax.axvline(1.0, color="grey", linestyle=":")
         ax.axvline(COLD_TARGET, color="red", linestyle="--", label=f"target {COLD_TARGET}x")
         ax.set_yticks(positions, race.labels, fontsize=8)
@@ -303,12 +304,12 @@ def chart(results: dict[str, Any]) -> None:
     plt.close(figure)
 
 
-def insert(document: str, block: list[str]) -> str:
+def insert(document: str, block: list[str], begin: str = BEGIN, end: str = END) -> str:
     """Put (or replace) the block in RESULTS.md, after its opening paragraphs."""
     text = "\n".join(block)
-    if BEGIN in document and END in document:
-        head, rest = document.split(BEGIN, 1)
-        return head + text + rest.split(END, 1)[1]
+    if begin in document and end in document:
+        head, rest = document.split(begin, 1)
+        return head + text + rest.split(end, 1)[1]
     marker = "\n## Targets"
     if marker in document:
         head, tail = document.split(marker, 1)
@@ -316,12 +317,12 @@ def insert(document: str, block: list[str]) -> str:
     return document + "\n" + text + "\n"
 
 
-def kept_block(document: str) -> list[str]:
+def kept_block(document: str, begin: str = BEGIN, end: str = END) -> list[str]:
     """The current block, for report.py to carry over when it re-renders the rest."""
-    if BEGIN not in document or END not in document:
+    if begin not in document or end not in document:
         return []
-    inside = document.split(BEGIN, 1)[1].split(END, 1)[0]
-    return [BEGIN + inside + END, ""]
+    inside = document.split(begin, 1)[1].split(end, 1)[0]
+    return [begin + inside + end, ""]
 
 
 def write(results: dict[str, Any]) -> None:
