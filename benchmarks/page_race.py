@@ -72,7 +72,7 @@ def fetch(contender: Contender, case: Case, token: str) -> tuple[int, str | None
     accept = contender.accept(case)
     if accept:
         headers["Accept"] = accept
-    connection = http.client.HTTPConnection(servers.HOST, contender.server.port, timeout=120)
+    connection = http.client.HTTPConnection(servers.HOST, contender.server.port, timeout=900)
     try:
         connection.request("GET", contender.path(case, token), headers=headers)
         response = connection.getresponse()
