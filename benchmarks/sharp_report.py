@@ -31,7 +31,9 @@ class Race:
 
     def __init__(self, results: dict[str, Any]) -> None:
         self.r = results
-        self.labels = list(results["quality"])
+        self.scored = list(results["quality"])
+        raced = {key.split("|")[0] for key in results["cold"]}
+        self.labels = [label for label in self.scored if label in raced]
         self.connections: list[int] = results["machine"]["connections"]
 
     def runs(self, label: str, server: str, connections: int) -> list[dict[str, float]]:
@@ -50,7 +52,7 @@ class Race:
     def spread(self, label: str, peer: str, connections: int) -> str:
         values = self.ratios(label, peer, connections)
         if not values:
-            return "-"
+            return "not raced"
         middle = statistics.median(values)
         return f"{middle:.2f}x ({min(values):.2f}-{max(values):.2f})"
 
@@ -79,11 +81,11 @@ def targets(race: Race) -> list[str]:
     for peer in PEERS:
         deltas = {
             label: race.quality(label)["pixserve"]["ssim"] - race.quality(label)[peer]["ssim"]
-            for label in race.labels
+            for label in race.scored
         }
         sizes = {
             label: race.quality(label)["pixserve"]["bytes"] / race.quality(label)[peer]["bytes"]
-            for label in race.labels
+            for label in race.scored
         }
         worst_ssim = min(deltas, key=lambda label: deltas[label])
         worst_bytes = max(sizes, key=lambda label: sizes[label])
@@ -143,7 +145,7 @@ def cold_table(race: Race) -> list[str]:
         header += [f"vs IPX @{connections}", f"vs Next @{connections}"]
     header += ["SSIM pixserve / IPX / Next", "bytes vs Next"]
     rows = []
-    for label in race.labels:
+    for label in race.scored:
         row = [label]
         for connections in race.connections:
             row += [race.spread(label, peer, connections) for peer in PEERS]
