@@ -417,8 +417,9 @@ def method_notes() -> list[str]:
         "and storage off, so it computes every request. thumbor gets the same quality "
         "per request (`filters:quality()`), pixserve's AVIF speed and baseline JPEG "
         "(`PROGRESSIVE_JPEG = False`), and auto-orientation on.",
-        "- **Codec floor**: in-process open + `draft()` + decode + LANCZOS resize "
-        "(reducing_gap 3) + crop + encode with pixserve's settings, nothing else; timed "
+        "- **Codec floor**: in-process open + `draft()` (nearest DCT scale above the "
+        "output) + decode + LANCZOS resize of the exact extent (reducing_gap 3) + crop + "
+        "encode with pixserve's settings, nothing else; timed "
         "between the cold rounds and compared with pixserve's 1-connection p50.",
         "- **libvips**: `thumbnail_buffer` (shrink-on-load, lanczos3) + `webpsave` "
         "(effort 4) / `jpegsave` (optimised Huffman) / `heifsave` (AV1, effort = 9 - "
