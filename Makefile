@@ -72,6 +72,7 @@ bench: $(VENV)/.bench $(THUMBOR) node-peers
 	bash benchmarks/tools.sh
 	$(BIN)/python benchmarks/peers.py
 	$(BIN)/python benchmarks/sharp_race.py
+	$(BIN)/python benchmarks/page_race.py
 	$(BIN)/python benchmarks/request_path.py
 	$(BIN)/python benchmarks/encoders.py
 
