@@ -42,6 +42,7 @@ from cases import CASES, HIT_CASES, ROOT, Case, Transform, check_corpus
 from PIL import Image
 
 from pixserve import transformer
+from pixserve.transformer.timings import PHASES
 from pixserve.config.settings import DEFAULT_THREADS
 
 OUT = ROOT / "benchmarks" / "out"
@@ -130,7 +131,7 @@ def in_process() -> dict[str, Any]:
             "ms": {name: engines.median(values) for name, values in times.items()},
             "stages": {
                 stage: engines.median([getattr(s, stage) for s in stages])
-                for stage in ("decode", "resize", "encode")
+                for stage in PHASES
             },
         }
         say(f"  in-process {case.label}: {results[case.label]['ms']}")
