@@ -42,8 +42,8 @@ from cases import CASES, HIT_CASES, ROOT, Case, Transform, check_corpus
 from PIL import Image
 
 from pixserve import transformer
-from pixserve.transformer.timings import PHASES
 from pixserve.config.settings import DEFAULT_THREADS
+from pixserve.transformer.timings import PHASES
 
 OUT = ROOT / "benchmarks" / "out"
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
