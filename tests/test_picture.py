@@ -186,15 +186,18 @@ def test_every_candidate_is_a_width_the_server_makes(
         made = plan(source, (candidate, candidate_height(options, candidate)), options.fit).canvas
         assert made[0] == candidate, (candidate, made)
         if candidate_height(options, candidate) is not None:  # a fixed box keeps its aspect
-            assert abs(made[1] - made[0] * displayed[1] / displayed[0]) <= 1, (made, displayed)
+            assert width is not None and height is not None
+            # the asked box's, within the rounding of a width of a few pixels
+            assert abs(made[1] - made[0] * height / width) <= 0.5 * height / width + 1, made
 
 
 class TestPlaceholder:
     def test_it_is_cleared_once_loaded(self, app: Flask) -> None:
         tag = img_tag(render(app, "sub/alpha.png", alt="", sizes="1vw", placeholder=True))
         assert "background-image:url(&#39;data:image/webp;base64," in tag
-        assert ' onload="this.style.backgroundImage=&#39;none&#39;"' in tag
-        assert CLEAR_PLACEHOLDER == "this.style.backgroundImage='none'"
+        escaped = CLEAR_PLACEHOLDER.replace("'", "&#39;")
+        assert f' onload="{escaped}"' in tag
+        assert "removeProperty(&#39;background-image&#39;)" in tag
 
     def test_the_callers_style_and_onload_are_kept(self, app: Flask) -> None:
         tag = img_tag(
@@ -208,7 +211,7 @@ class TestPlaceholder:
             )
         )
         assert re.search(r'style="background-size:cover;[^"]*;border:0"', tag)
-        assert 'onload="this.style.backgroundImage=&#39;none&#39;;done()"' in tag
+        assert re.search(r'onload="this\.style\.removeProperty[^"]*;done\(\)"', tag)
 
 
 class TestMissingSource:

@@ -28,6 +28,7 @@ from pixserve.sources.local import Source, find_source
 from pixserve.transformer import FORMATS, Options, TransformError, parse_options, upright_size
 from pixserve.transformer.geometry import Size
 from pixserve.transformer.info import describe
+from pixserve.transformer.pipeline import open_image
 from pixserve.web.attributes import AttributeValue, html_attributes
 from pixserve.web.sizing import (
     asks_for_size,
@@ -50,9 +51,12 @@ OWN_ATTRIBUTES = frozenset({"src", "srcset", "sizes", "width", "height", "alt"})
 _HTML_KEYWORDS = frozenset(
     {"loading", "fetchpriority", "decoding", "class", "class_", "id", "style", "title"}
 )
-# Clears the blurred placeholder once the picture is in, so none shows through its
-# transparent parts; inline, so it needs no script on the page.
-CLEAR_PLACEHOLDER = "this.style.backgroundImage='none'"
+# Takes the blurred placeholder away once the picture is in, so none shows through
+# its transparent parts, and gives the page's own CSS background back; inline, so it
+# needs no script on the page.
+CLEAR_PLACEHOLDER = (
+    "this.style.removeProperty('background-image');this.style.removeProperty('background-size')"
+)
 
 
 def _query_text(value: object) -> str:
@@ -93,8 +97,10 @@ def image_url(name: str, **options: Any) -> str:
 
 
 @functools.lru_cache(maxsize=1024)
-def _source_size(path: Path, mtime_ns: int) -> tuple[int, int]:
-    return upright_size(path.read_bytes())
+def _source_header(path: Path, mtime_ns: int) -> tuple[Size, int]:
+    """The upright size and the frame count, from the header."""
+    data = path.read_bytes()
+    return upright_size(data), getattr(open_image(data), "n_frames", 1)
 
 
 def _source(name: str) -> Source:
@@ -107,7 +113,12 @@ def _source(name: str) -> Source:
 def source_size(name: str) -> tuple[int, int]:
     """The displayed size of a source, read from its header (cached per file version)."""
     source = _source(name)
-    return _source_size(source.path, source.mtime_ns)
+    return _source_header(source.path, source.mtime_ns)[0]
+
+
+def _is_animated(name: str) -> bool:
+    source = _source(name)
+    return _source_header(source.path, source.mtime_ns)[1] > 1
 
 
 def _readable_size(helper: str, name: str) -> Size | None:
@@ -199,10 +210,10 @@ def _img_attributes(
     return merged
 
 
-def _default_formats() -> tuple[str, ...]:
+def _default_formats(animated: bool) -> tuple[str, ...]:
     """AVIF only where the server offers it (`avif` setting, off by default: its CPU
-    cost is in the README), then WebP."""
-    return ("avif", "webp") if services().config.avif else ("webp",)
+    cost is in the README) and for stills (AVIF output is the first frame), then WebP."""
+    return ("avif", "webp") if services().config.avif and not animated else ("webp",)
 
 
 def picture(
@@ -242,7 +253,7 @@ def picture(
         Markup('<source type="{}" srcset="{}" sizes="{}">').format(
             FORMATS[fmt].mimetype, _srcset(name, {**options, "fmt": fmt}, parsed, candidates), sizes
         )
-        for fmt in (formats if formats is not None else _default_formats())
+        for fmt in (formats if formats is not None else _default_formats(_is_animated(name)))
     ]
     if asks_for_size(parsed):
         fallback_width = displayed[0]

@@ -70,10 +70,25 @@ def candidate_widths(upright: Size, options: Options, steps: Iterable[int]) -> l
         ceiling = result_size(upright, options, MAX_DENSITY)[0]
     else:
         ceiling = source_box(upright, options)[0]
-    kept = [width for width in ladder if width <= ceiling]
+    # Near the source's limit a fixed box's rounded height can shrink the result by a
+    # pixel: step down to a width the server really makes.
+    while ceiling > 1 and _made_width(upright, options, ceiling) != ceiling:
+        ceiling -= 1
+    kept = [
+        width
+        for width in ladder
+        if width <= ceiling and _made_width(upright, options, width) == width
+    ]
     if not kept or (kept[-1] < ceiling and ladder[-1] > ceiling):
         kept.append(ceiling)
     return kept
+
+
+def _made_width(upright: Size, options: Options, width: int) -> int:
+    """The width the server makes for the candidate `width`."""
+    box = (width, candidate_height(options, width))
+    one_x = replace(options, dpr=1.0)
+    return plan(source_box(upright, one_x), box, one_x.fit, one_x.enlarge).canvas[0]
 
 
 def candidate_height(options: Options, width: int) -> int | None:
