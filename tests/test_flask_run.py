@@ -1,0 +1,90 @@
+"""The extension in a user's app under `flask run`: its request lines are visible
+without any logging set-up, and an app that configures logging keeps control."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from tests.live_server import free_port, stop
+
+USER_APP = """
+import logging
+from flask import Flask
+from pixserve import PixServe
+
+{logging_setup}
+app = Flask(__name__)
+app.config["PIXSERVE_ROOT"] = {root!r}
+app.config["PIXSERVE_CACHE_DIR"] = {cache!r}
+PixServe(app)
+
+
+@app.get("/")
+def home():
+    return "home"
+"""
+
+
+@contextmanager
+def flask_run(folder: Path, root: Path, logging_setup: str = "") -> Iterator[tuple[int, Path]]:
+    """`flask --app userapp run` in `folder`, until the block ends; yields port and log."""
+    source = USER_APP.format(logging_setup=logging_setup, root=str(root), cache=str(folder / "c"))
+    (folder / "userapp.py").write_text(source)
+    port, log = free_port(), folder / "flask.log"
+    with open(log, "wb") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "userapp", "run", "--port", str(port)],
+            cwd=folder,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"flask run did not start:\n{log.read_text()}") from None
+                time.sleep(0.1)
+        yield port, log
+    finally:
+        stop(process)
+
+
+def fetch(port: int, path: str) -> int:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=60) as response:
+        response.read()
+        status: int = response.status
+        return status
+
+
+def request_lines(log: Path) -> list[dict[str, object]]:
+    lines = [line for line in log.read_text().splitlines() if line.startswith("{")]
+    return [entry for entry in map(json.loads, lines) if entry["logger"] == "pixserve.requests"]
+
+
+def test_request_lines_are_visible_under_flask_run(root: Path, tmp_path: Path) -> None:
+    with flask_run(tmp_path, root) as (port, log):
+        assert fetch(port, "/image/photo.jpg?w=50") == 200
+        time.sleep(0.2)
+        lines = request_lines(log)
+    assert [line["msg"] for line in lines] == ["GET /image/photo.jpg?w=50 200"]
+    assert lines[0]["level"] == "info" and lines[0]["cache"] == "MISS"
+
+
+def test_an_app_that_configures_logging_keeps_control(root: Path, tmp_path: Path) -> None:
+    setup = "logging.basicConfig(level=logging.WARNING)"
+    with flask_run(tmp_path, root, setup) as (port, log):
+        assert fetch(port, "/image/photo.jpg?w=50") == 200
+        time.sleep(0.2)
+        assert request_lines(log) == []
+        assert "pixserve.requests" not in log.read_text()
