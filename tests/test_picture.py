@@ -235,6 +235,16 @@ class TestMissingSource:
         assert html.startswith('<img src="/image/drawing.svg"')
         assert "picture('drawing.svg')" in caplog.text
 
+    def test_a_source_whose_pixels_do_not_decode_gets_no_placeholder(
+        self, app: Flask, root: Path, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        whole = (root / "photo.jpg").read_bytes()
+        (root / "cut.jpg").write_bytes(whole[: len(whole) // 3])  # the header reads
+        with caplog.at_level(logging.WARNING, logger="pixserve"):
+            html = render(app, "cut.jpg", alt="", sizes="1vw", placeholder=True)
+        assert html.startswith("<picture>") and "background-image" not in html
+        assert "picture('cut.jpg'): no placeholder" in caplog.text
+
     def test_srcset_gives_the_plain_url(self, app: Flask, caplog: pytest.LogCaptureFixture) -> None:
         with app.test_request_context(), caplog.at_level(logging.WARNING, logger="pixserve"):
             assert image_srcset("gone.jpg", w=300) == "/image/gone.jpg?w=300"

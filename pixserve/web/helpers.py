@@ -259,7 +259,8 @@ def picture(
         fallback_width = displayed[0]
     else:
         fallback_width = min(candidates[-1], FALLBACK_WIDTH)
-    img_attributes = _img_attributes(attrs, priority, _placeholder(name) if placeholder else None)
+    preview = _placeholder(name) if placeholder else None
+    img_attributes = _img_attributes(attrs, priority, preview)
     img = Markup('<img src="{}" srcset="{}" sizes="{}" width="{}" height="{}" alt="{}"{}>').format(
         image_url(name, **_candidate(options, parsed, fallback_width)),
         _srcset(name, options, parsed, candidates),
@@ -278,9 +279,17 @@ def _placeholder_for(path: Path, mtime_ns: int) -> str:
     return placeholder
 
 
-def _placeholder(name: str) -> str:
-    source = _source(name)
-    return _placeholder_for(source.path, source.mtime_ns)
+def _placeholder(name: str) -> str | None:
+    """The blurred preview, or None, logged, when the pixels do not decode (a file
+    whose header reads but whose data is cut short still gets its picture tag)."""
+    try:
+        source = _source(name)
+        return _placeholder_for(source.path, source.mtime_ns)
+    except (OSError, TransformError) as error:
+        log.warning(
+            "picture(%r): no placeholder: %s", name, error, extra={"fields": {"image": name}}
+        )
+        return None
 
 
 __all__ = ["DEFAULT_WIDTHS", "image_srcset", "image_url", "picture", "source_size"]
