@@ -90,8 +90,8 @@ def image_url(name: str, **options: Any) -> str:
     # written in canonical form, so every page shares one cache entry per transform.
     query = "&".join(f"{k}={v}" for k, v in pairs) if "preset" in options else canonical
     path = url_for("pixserve.image", name=name)
-    if svc.config.signing_keys:
-        signed = signature(svc.config.signing_keys[0], unquote(path), canonical)
+    if svc.config.http.signing_keys:
+        signed = signature(svc.config.http.signing_keys[0], unquote(path), canonical)
         query = f"{query}&{SIGNATURE_PARAM}={signed}" if query else f"{SIGNATURE_PARAM}={signed}"
     return f"{path}?{query}" if query else path
 
@@ -104,7 +104,7 @@ def _source_header(path: Path, mtime_ns: int) -> tuple[Size, int]:
 
 
 def _source(name: str) -> Source:
-    source = find_source(services().config.root, name)
+    source = find_source(services().config.http.root, name)
     if source is None:
         raise FileNotFoundError(f"pixserve: no image named {name!r} under the root")
     return source
@@ -153,10 +153,28 @@ def _candidate(options: Mapping[str, Any], parsed: Options, width: int) -> dict[
     return scaled
 
 
+def _candidates(
+    name: str, options: Mapping[str, Any], parsed: Options, widths: list[int]
+) -> list[tuple[str, int]]:
+    return [(image_url(name, **_candidate(options, parsed, width)), width) for width in widths]
+
+
 def _srcset(name: str, options: Mapping[str, Any], parsed: Options, widths: list[int]) -> str:
-    return ", ".join(
-        f"{image_url(name, **_candidate(options, parsed, width))} {width}w" for width in widths
-    )
+    return ", ".join(f"{url} {width}w" for url, width in _candidates(name, options, parsed, widths))
+
+
+def srcset_candidates(
+    name: str, widths: Iterable[int] | None = None, **options: Any
+) -> list[tuple[str, int]]:
+    """The (URL, width) pairs `image_srcset` writes (`pixserve cache warm` makes these).
+
+    Raises `FileNotFoundError` or `TransformError` when the source is missing or does
+    not read (`image_srcset` writes the plain URL then).
+    """
+    parsed = _parsed(options)
+    upright = source_size(name)
+    steps = _steps(parsed, widths, displayed_size(upright, parsed))
+    return _candidates(name, options, parsed, candidate_widths(upright, parsed, steps))
 
 
 def image_srcset(name: str, widths: Iterable[int] | None = None, **options: Any) -> str:
@@ -164,12 +182,10 @@ def image_srcset(name: str, widths: Iterable[int] | None = None, **options: Any)
     the ladder stops at twice the asked size, and with both (and `fit` cover, contain
     or fill) every candidate keeps the box's aspect. `dpr` is dropped (the ladder
     covers pixel ratios)."""
-    parsed = _parsed(options)
-    upright = _readable_size("image_srcset", name)
-    if upright is None:
+    _parsed(options)  # invalid options raise, whether or not the file is there
+    if _readable_size("image_srcset", name) is None:
         return image_url(name, **options)
-    steps = _steps(parsed, widths, displayed_size(upright, parsed))
-    return _srcset(name, options, parsed, candidate_widths(upright, parsed, steps))
+    return ", ".join(f"{url} {width}w" for url, width in srcset_candidates(name, widths, **options))
 
 
 def _refuse_html_keywords(options: Mapping[str, Any]) -> None:
@@ -213,7 +229,7 @@ def _img_attributes(
 def _default_formats(animated: bool) -> tuple[str, ...]:
     """AVIF only where the server offers it (`avif` setting, off by default: its CPU
     cost is in the README) and for stills (AVIF output is the first frame), then WebP."""
-    return ("avif", "webp") if services().config.avif and not animated else ("webp",)
+    return ("avif", "webp") if services().config.imaging.avif and not animated else ("webp",)
 
 
 def picture(
@@ -292,4 +308,11 @@ def _placeholder(name: str) -> str | None:
         return None
 
 
-__all__ = ["DEFAULT_WIDTHS", "image_srcset", "image_url", "picture", "source_size"]
+__all__ = [
+    "DEFAULT_WIDTHS",
+    "image_srcset",
+    "image_url",
+    "picture",
+    "source_size",
+    "srcset_candidates",
+]
