@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import io
 import math
-import os
 import shutil
 import urllib.request
 from collections.abc import Iterator
@@ -25,7 +24,10 @@ from PIL import Image
 
 from pixserve.web.helpers import DEFAULT_WIDTHS
 from pixserve.web.samples import draw_samples
-from tests.test_server import Server, server
+from tests.harness import Served
+from tests.live_server import live_server
+
+pytestmark = pytest.mark.browser
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "browser-artifacts"
@@ -48,15 +50,11 @@ if not Path(CHROMIUM).exists():
 
 
 @pytest.fixture(scope="module")
-def gallery(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def gallery(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     folder = tmp_path_factory.mktemp("browser")
     draw_samples(folder / "root")
-    os.environ["PIXSERVE_INDEX"] = "1"
-    try:
-        with server(folder / "root", folder / "cache") as running:
-            yield running
-    finally:
-        del os.environ["PIXSERVE_INDEX"]
+    with live_server(folder / "root", folder / "cache", env={"PIXSERVE_INDEX": "1"}) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +65,7 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
-def open_gallery(browser: Any, gallery: Server, width: int, dpr: float, **context: Any) -> Any:
+def open_gallery(browser: Any, gallery: Served, width: int, dpr: float, **context: Any) -> Any:
     page = browser.new_context(
         viewport={"width": width, "height": 900}, device_scale_factor=dpr, **context
     ).new_page()
@@ -93,7 +91,7 @@ def pixel_width(url: str, accept: str) -> int:
 
 @pytest.mark.parametrize(("width", "dpr"), [(400, 2), (1280, 1)])
 def test_the_hero_fetches_the_candidate_sizes_implies(
-    browser: Any, gallery: Server, width: int, dpr: float
+    browser: Any, gallery: Served, width: int, dpr: float
 ) -> None:
     page = open_gallery(browser, gallery, width, dpr)
     current, natural, complete, slot = page.evaluate(
@@ -118,7 +116,7 @@ THUMBS_DECODED = (
 )
 
 
-def thumbnail_types(browser: Any, gallery: Server, **context: Any) -> dict[str, str]:
+def thumbnail_types(browser: Any, gallery: Served, **context: Any) -> dict[str, str]:
     """Content-Type of each thumbnail (fmt=auto) the browser fetched, by source name."""
     page = browser.new_context(viewport={"width": 1280, "height": 900}, **context).new_page()
     types: dict[str, str] = {}
@@ -136,7 +134,7 @@ def thumbnail_types(browser: Any, gallery: Server, **context: Any) -> dict[str, 
 
 
 def test_negotiation_gives_chromium_a_modern_format_and_a_jpeg_client_jpeg(
-    browser: Any, gallery: Server
+    browser: Any, gallery: Served
 ) -> None:
     chromium = thumbnail_types(browser, gallery)  # Chromium's own Accept header
     assert len(chromium) == 4
@@ -146,7 +144,7 @@ def test_negotiation_gives_chromium_a_modern_format_and_a_jpeg_client_jpeg(
     assert not set(jpeg_only.values()) & {"image/webp", "image/avif"}
 
 
-def test_a_second_visit_is_served_from_the_browser_cache(browser: Any, gallery: Server) -> None:
+def test_a_second_visit_is_served_from_the_browser_cache(browser: Any, gallery: Served) -> None:
     page = open_gallery(browser, gallery, 1280, 1)
     log_before = gallery.log.read_text().count("GET /image/")
     page.goto(f"http://127.0.0.1:{gallery.port}/", wait_until="networkidle")
@@ -157,7 +155,7 @@ def test_a_second_visit_is_served_from_the_browser_cache(browser: Any, gallery: 
     page.context.close()
 
 
-def test_no_broken_image_and_a_screenshot(browser: Any, gallery: Server) -> None:
+def test_no_broken_image_and_a_screenshot(browser: Any, gallery: Served) -> None:
     page = open_gallery(browser, gallery, 1280, 1)
     page.evaluate("() => window.scrollTo(0, document.body.scrollHeight)")  # wake lazy images
     page.wait_for_load_state("networkidle")
@@ -178,7 +176,7 @@ CHROMIUM_ACCEPT = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=
 EVERY_IMAGE_LOADED = "() => [...document.images].every(i => i.complete && i.naturalWidth > 0)"
 
 
-def open_loaded_gallery(browser: Any, gallery: Server, width: int, dpr: float) -> Any:
+def open_loaded_gallery(browser: Any, gallery: Served, width: int, dpr: float) -> Any:
     """The gallery with every lazy image woken and loaded."""
     page = open_gallery(browser, gallery, width, dpr)
     page.evaluate("() => window.scrollTo(0, document.body.scrollHeight)")
@@ -196,7 +194,7 @@ def fetched_image(url: str) -> Image.Image:
 
 @pytest.mark.parametrize(("width", "dpr"), [(400, 2), (1280, 1)])
 def test_no_image_is_shown_wider_than_the_pixels_it_fetched(
-    browser: Any, gallery: Server, width: int, dpr: float
+    browser: Any, gallery: Served, width: int, dpr: float
 ) -> None:
     page = open_loaded_gallery(browser, gallery, width, dpr)
     shown = page.evaluate(
@@ -212,7 +210,7 @@ def test_no_image_is_shown_wider_than_the_pixels_it_fetched(
     page.context.close()
 
 
-def test_the_hero_loads_eagerly_with_high_priority(browser: Any, gallery: Server) -> None:
+def test_the_hero_loads_eagerly_with_high_priority(browser: Any, gallery: Served) -> None:
     page = open_gallery(browser, gallery, 1280, 1)
     loading, priority = page.evaluate(
         "() => { const img = document.querySelector('#hero img');"
@@ -224,7 +222,7 @@ def test_the_hero_loads_eagerly_with_high_priority(browser: Any, gallery: Server
     page.context.close()
 
 
-def test_placeholders_go_once_pictures_load(browser: Any, gallery: Server) -> None:
+def test_placeholders_go_once_pictures_load(browser: Any, gallery: Served) -> None:
     page = open_loaded_gallery(browser, gallery, 1280, 1)
     backgrounds = page.evaluate(
         "() => [...document.querySelectorAll('img[onload]')]"
@@ -241,7 +239,7 @@ def test_placeholders_go_once_pictures_load(browser: Any, gallery: Server) -> No
     page.context.close()
 
 
-def test_the_animated_sample_moves(browser: Any, gallery: Server) -> None:
+def test_the_animated_sample_moves(browser: Any, gallery: Served) -> None:
     page = open_loaded_gallery(browser, gallery, 1280, 1)
     spiral = page.locator("#grid img[alt='spiral.gif']")
     with fetched_image(spiral.evaluate("i => i.currentSrc")) as image:
@@ -277,7 +275,7 @@ SPLIT_WORDS = """() => {
 }"""
 
 
-def test_captions_do_not_break_mid_word_on_a_phone(browser: Any, gallery: Server) -> None:
+def test_captions_do_not_break_mid_word_on_a_phone(browser: Any, gallery: Served) -> None:
     page = open_loaded_gallery(browser, gallery, 400, 2)
     assert page.evaluate("() => document.querySelectorAll('#grid figcaption').length") >= 4
     assert page.evaluate(SPLIT_WORDS) == []

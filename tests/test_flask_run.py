@@ -4,7 +4,6 @@ without any logging set-up, and an app that configures logging keeps control."""
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import time
 import urllib.request
@@ -12,7 +11,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.live_server import free_port, stop
+import pytest
+
+from tests.harness import Served, answers, free_port, serving
+
+pytestmark = pytest.mark.slow  # a real flask run each
 
 USER_APP = """
 import logging
@@ -33,31 +36,14 @@ def home():
 
 
 @contextmanager
-def flask_run(folder: Path, root: Path, logging_setup: str = "") -> Iterator[tuple[int, Path]]:
-    """`flask --app userapp run` in `folder`, until the block ends; yields port and log."""
+def flask_run(folder: Path, root: Path, logging_setup: str = "") -> Iterator[Served]:
+    """`flask --app userapp run` in `folder`, until the block ends."""
     source = USER_APP.format(logging_setup=logging_setup, root=str(root), cache=str(folder / "c"))
     (folder / "userapp.py").write_text(source)
-    port, log = free_port(), folder / "flask.log"
-    with open(log, "wb") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "flask", "--app", "userapp", "run", "--port", str(port)],
-            cwd=folder,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"flask run did not start:\n{log.read_text()}") from None
-                time.sleep(0.1)
-        yield port, log
-    finally:
-        stop(process)
+    port = free_port()
+    command = [sys.executable, "-m", "flask", "--app", "userapp", "run", "--port", str(port)]
+    with serving(command, port, folder / "flask.log", ready=answers("/"), cwd=folder) as served:
+        yield served
 
 
 def fetch(port: int, path: str) -> int:
@@ -67,24 +53,24 @@ def fetch(port: int, path: str) -> int:
         return status
 
 
-def request_lines(log: Path) -> list[dict[str, object]]:
-    lines = [line for line in log.read_text().splitlines() if line.startswith("{")]
+def request_lines(served: Served) -> list[dict[str, object]]:
+    lines = [line for line in served.log_text().splitlines() if line.startswith("{")]
     return [entry for entry in map(json.loads, lines) if entry["logger"] == "pixserve.requests"]
 
 
 def test_request_lines_are_visible_under_flask_run(root: Path, tmp_path: Path) -> None:
-    with flask_run(tmp_path, root) as (port, log):
-        assert fetch(port, "/image/photo.jpg?w=50") == 200
+    with flask_run(tmp_path, root) as served:
+        assert fetch(served.port, "/image/photo.jpg?w=50") == 200
         time.sleep(0.2)
-        lines = request_lines(log)
+        lines = request_lines(served)
     assert [line["msg"] for line in lines] == ["GET /image/photo.jpg?w=50 200"]
     assert lines[0]["level"] == "info" and lines[0]["cache"] == "MISS"
 
 
 def test_an_app_that_configures_logging_keeps_control(root: Path, tmp_path: Path) -> None:
     setup = "logging.basicConfig(level=logging.WARNING)"
-    with flask_run(tmp_path, root, setup) as (port, log):
-        assert fetch(port, "/image/photo.jpg?w=50") == 200
+    with flask_run(tmp_path, root, setup) as served:
+        assert fetch(served.port, "/image/photo.jpg?w=50") == 200
         time.sleep(0.2)
-        assert request_lines(log) == []
-        assert "pixserve.requests" not in log.read_text()
+        assert request_lines(served) == []
+        assert "pixserve.requests" not in served.log_text()

@@ -8,14 +8,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.live_server import free_port, stop
+from tests.harness import answers, free_port, serving
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -77,7 +76,7 @@ def test_installed_pixserve_serve_gives_an_image_and_the_gallery(
         cwd=elsewhere,
     )
     assert str(bin_folder.parent) in where and str(REPO) not in where
-    port, log = free_port(), tmp_path / "serve.log"
+    port = free_port()
     command = [
         str(bin_folder / "pixserve"),
         "serve",
@@ -90,35 +89,15 @@ def test_installed_pixserve_serve_gives_an_image_and_the_gallery(
         "--workers",
         "1",
     ]
-    with open(log, "wb") as log_file:
-        process = subprocess.Popen(
-            command,
-            cwd=elsewhere,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PIXSERVE_INDEX": "1"},
-        )
-    try:
-        page = _get_when_up(port, "/", process, log)
-        assert "<picture>" in page.decode() and "photo.jpg" in page.decode()
+    environment = {**os.environ, "PIXSERVE_INDEX": "1"}
+    log = tmp_path / "serve.log"
+    with serving(command, port, log, ready=answers("/"), env=environment, cwd=elsewhere):
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/") as page:
+            text = page.read().decode()
+        assert "<picture>" in text and "photo.jpg" in text
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/image/photo.jpg?w=60&fmt=png") as r:
             assert r.status == 200 and r.headers["Content-Type"] == "image/png"
             assert r.read()[:8] == b"\x89PNG\r\n\x1a\n"
-    finally:
-        stop(process)
-
-
-def _get_when_up(port: int, path: str, process: subprocess.Popen[bytes], log: Path) -> bytes:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
-                body: bytes = response.read()
-                return body
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"pixserve serve did not start:\n{log.read_text()}") from None
-            time.sleep(0.2)
 
 
 def test_a_user_app_keeps_its_own_cache_and_transformer_modules(

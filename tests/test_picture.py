@@ -21,7 +21,7 @@ from pixserve.transformer.geometry import plan
 from pixserve.web.extension import PixServe
 from pixserve.web.helpers import CLEAR_PLACEHOLDER, image_srcset, picture
 from pixserve.web.sizing import candidate_height, candidate_widths, displayed_size
-from tests.conftest import BufferedClient, encode, gradient
+from tests.helpers import BufferedClient, encode, gradient
 
 
 @pytest.fixture

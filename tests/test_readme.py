@@ -16,7 +16,10 @@ from flask import render_template_string
 
 from pixserve import Config, create_app
 from pixserve.web.samples import draw_samples
-from tests.live_server import Live, live_server
+from tests.harness import Served
+from tests.live_server import live_server
+
+pytestmark = pytest.mark.slow  # a real pixserve serve, some 60 transforms
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 URL = re.compile(r"/(?:image|info)/[\w./-]+(?:\?[^\s\"'<>`)\]]*)?")
@@ -60,7 +63,7 @@ def samples(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def make_run(samples: Path) -> Iterator[Live]:
+def make_run(samples: Path) -> Iterator[Served]:
     """`make run`'s server: the samples, the index on, text logs."""
     env = {"PIXSERVE_INDEX": "1", "PIXSERVE_LOG_FORMAT": "text"}
     folder = samples.parent
@@ -68,7 +71,7 @@ def make_run(samples: Path) -> Iterator[Live]:
         yield live
 
 
-def status_of(live: Live, url: str) -> int:
+def status_of(live: Served, url: str) -> int:
     request = urllib.request.Request(f"http://127.0.0.1:{live.port}{url}")
     request.add_header("Accept", ACCEPT)
     try:
@@ -86,13 +89,13 @@ def test_the_readme_has_examples_to_check() -> None:
     assert len(jinja_examples()) == 1
 
 
-def test_every_readme_url_answers(make_run: Live) -> None:
+def test_every_readme_url_answers(make_run: Served) -> None:
     failed = {url: status for url in urls_in(README) if (status := status_of(make_run, url)) != 200}
     assert failed == {}
     assert status_of(make_run, "/") == 200  # the gallery
 
 
-def test_every_url_api_example_answers(make_run: Live) -> None:
+def test_every_url_api_example_answers(make_run: Served) -> None:
     failed = {}
     for query in table_examples():
         if query.startswith("?" + NEEDS_SETTINGS[0]):
@@ -105,7 +108,7 @@ def test_every_url_api_example_answers(make_run: Live) -> None:
 
 
 def test_the_jinja_examples_render_to_urls_that_answer(
-    make_run: Live, samples: Path, tmp_path: Path
+    make_run: Served, samples: Path, tmp_path: Path
 ) -> None:
     app = create_app(Config(root=samples, cache_dir=tmp_path / "cache", index=True))
     with app.test_request_context():
