@@ -1,0 +1,497 @@
+"""thumbor's URL dialect, parsed and translated into pixserve's query pairs.
+
+    /<signature|unsafe>/[meta/][trim[:top-left][:N]/][AxB:CxD/]
+        [fit-in/|adaptive-fit-in/|full-fit-in/|adaptive-full-fit-in/][stretch/]
+        [-]Wx[-]H/[left|center|right/][top|middle|bottom/][smart/]
+        [filters:name(args):.../]<image>
+
+`parse()` only reads the URL (like imagor's `imagorpath.Parse`); `translate()` checks
+the signature and turns the parsed request into pixserve's pairs, refusing with a 400
+anything pixserve cannot do rather than ignoring it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from urllib.parse import unquote
+
+from PIL import ImageColor
+
+from pixserve.transformer import Limits
+
+from .common import (
+    DENIED,
+    PairBuilder,
+    SizeOf,
+    SourceMap,
+    Translated,
+    Verdict,
+    integer,
+    number,
+    refuse,
+    text_number,
+)
+
+UNSAFE = "unsafe"
+_SIGNATURE = re.compile(r"[A-Za-z0-9_=-]{26,28}")
+_TRIM = re.compile(r"trim(?::(top-left|bottom-right))?(?::(\d{1,4}))?")
+_CROP = re.compile(r"(\d{1,6})x(\d{1,6}):(\d{1,6})x(\d{1,6})")
+_FIT_IN = ("fit-in", "adaptive-fit-in", "full-fit-in", "adaptive-full-fit-in")
+_SIZE = re.compile(r"(-?)(\d{1,6}|orig)?x(-?)(\d{1,6}|orig)?")
+_HALIGN = ("left", "center", "right")
+_VALIGN = ("top", "middle", "bottom")
+_FILTER = re.compile(r"([a-z_]+)\((.*)\)", re.DOTALL)
+_FORMATS = {"jpeg": "jpeg", "jpg": "jpeg", "png": "png", "webp": "webp", "gif": "gif"}
+_FORMATS_PIXSERVE_LACKS = ("heic", "heif", "avif")  # see README: AVIF only with `avif` on
+_GRAVITY = {
+    ("center", "middle"): "center",
+    ("center", "top"): "north",
+    ("center", "bottom"): "south",
+    ("left", "middle"): "west",
+    ("right", "middle"): "east",
+    ("left", "top"): "northwest",
+    ("right", "top"): "northeast",
+    ("left", "bottom"): "southwest",
+    ("right", "bottom"): "southeast",
+}
+_MIRRORED = {"left": "right", "right": "left", "top": "bottom", "bottom": "top"}
+# thumbor's filters pixserve has no counterpart for; each is a 400 naming it.
+REFUSED_FILTERS = {
+    "autojpg": "pixserve keeps a PNG source's format unless format() names another",
+    "brightness": "pixserve has no brightness adjustment",
+    "colorize": "pixserve has no colorize",
+    "contrast": "pixserve has no contrast adjustment",
+    "convolution": "pixserve has no custom convolution",
+    "cover": "pixserve has no GIF cover-frame filter (use frame=0 on /image)",
+    "curve": "pixserve has no curves",
+    "equalize": "pixserve has no histogram equalisation",
+    "extract_focal": "pixserve cannot read focal points from the source URL",
+    "frame": "pixserve has no nine-patch frames",
+    "max_age": "pixserve sets Cache-Control from its max_age setting",
+    "max_bytes": "pixserve has no byte budget per image; choose a quality instead",
+    "noise": "pixserve has no noise filter",
+    "proportion": "pixserve has no proportional pre-scale",
+    "redeye": "pixserve has no red-eye removal",
+    "rgb": "pixserve has no per-channel adjustment",
+    "round_corner": "pixserve has no rounded corners",
+    "saturation": "pixserve has no saturation adjustment",
+    "watermark": "pixserve has no watermarks",
+}
+
+
+@dataclass(frozen=True)
+class ThumborSettings:
+    """The dialect's configuration: keys (the first signs), unsafe URLs, sources."""
+
+    keys: tuple[str, ...] = ()
+    allow_unsafe: bool = False
+    sources: SourceMap = field(default_factory=lambda: SourceMap((("", ""),)))
+    keeps_icc_profiles: bool = False  # pixserve's keep_icc_profiles: strip_icc() is refused
+
+
+@dataclass(frozen=True)
+class Filter:
+    name: str
+    args: str = ""
+
+
+@dataclass(frozen=True)
+class Request:
+    """A thumbor URL's parts, before any meaning is given to them."""
+
+    image: str
+    signature: str | None = None  # None: `unsafe` or nothing
+    unsafe: bool = False
+    meta: bool = False
+    trim: str | None = None  # "top-left" or "bottom-right"
+    trim_tolerance: int = 0
+    crop: tuple[int, int, int, int] | None = None  # left, top, right, bottom
+    fit_in: str | None = None  # one of _FIT_IN
+    stretch: bool = False
+    width: int | str | None = None  # None: not given; 0: from the other side; "orig"
+    height: int | str | None = None
+    hflip: bool = False
+    vflip: bool = False
+    halign: str | None = None
+    valign: str | None = None
+    smart: bool = False
+    filters: tuple[Filter, ...] = ()
+    path: str = ""  # what the signature covers: the raw path after it
+
+
+def sign(key: str, path: str) -> str:
+    """thumbor's signature: HMAC-SHA1 of the path after the signature, URL-safe base64."""
+    digest = hmac.new(key.encode(), path.encode(), hashlib.sha1).digest()
+    return base64.urlsafe_b64encode(digest).decode()
+
+
+def verify(keys: Sequence[str], path: str, given: str) -> bool:
+    try:
+        presented = base64.urlsafe_b64decode(given + "=" * (-len(given) % 4))
+    except (binascii.Error, ValueError):
+        return False
+    matched = False
+    for key in keys:  # every key is tried, so timing does not tell which one matched
+        expected = base64.urlsafe_b64decode(sign(key, path))
+        matched |= hmac.compare_digest(presented, expected)
+    return matched
+
+
+def parse(raw_path: str) -> Request:
+    """Split a raw (still percent-encoded) thumbor path into its parts."""
+    path = raw_path.lstrip("/")
+    signature: str | None = None
+    unsafe = False
+    head, slash, rest = path.partition("/")
+    if slash and head == UNSAFE:
+        unsafe, path = True, rest
+    elif slash and _SIGNATURE.fullmatch(head) and not _SIZE.fullmatch(head):
+        signature, path = head, rest
+    fields: dict[str, object] = {"signature": signature, "unsafe": unsafe, "path": path}
+    rest = path
+
+    def take(pattern: re.Pattern[str] | tuple[str, ...]) -> re.Match[str] | str | None:
+        nonlocal rest
+        segment, slash, after = rest.partition("/")
+        if not slash:
+            return None
+        if isinstance(pattern, tuple):
+            found: re.Match[str] | str | None = segment if segment in pattern else None
+        else:
+            found = pattern.fullmatch(segment)
+        if found is not None:
+            rest = after
+        return found
+
+    fields["meta"] = take(("meta",)) is not None
+    if isinstance(trim := take(_TRIM), re.Match):
+        fields["trim"] = trim[1] or "top-left"
+        fields["trim_tolerance"] = int(trim[2] or 0)
+    if isinstance(crop := take(_CROP), re.Match):
+        fields["crop"] = (int(crop[1]), int(crop[2]), int(crop[3]), int(crop[4]))
+    fields["fit_in"] = take(_FIT_IN)
+    fields["stretch"] = take(("stretch",)) is not None
+    if isinstance(size := take(_SIZE), re.Match):
+        fields["hflip"], fields["vflip"] = bool(size[1]), bool(size[3])
+        fields["width"] = _dimension(size[2])
+        fields["height"] = _dimension(size[4])
+    fields["halign"] = take(_HALIGN)
+    fields["valign"] = take(_VALIGN)
+    fields["smart"] = take(("smart",)) is not None
+    if rest.startswith("filters:"):
+        end = _filters_end(rest)
+        if end is not None:
+            fields["filters"] = tuple(_split_filters(rest[len("filters:") : end]))
+            rest = rest[end + 1 :]
+    return Request(image=unquote(rest), **fields)  # type: ignore[arg-type]
+
+
+def _dimension(raw: str | None) -> int | str | None:
+    if raw is None:
+        return None
+    return raw if raw == "orig" else int(raw)
+
+
+def _filters_end(text: str) -> int | None:
+    """Where the filters segment ends: the first `/` outside parentheses."""
+    depth = 0
+    for index, char in enumerate(text):
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth = max(0, depth - 1)
+        elif char == "/" and depth == 0:
+            return index
+    return None
+
+
+def _split_filters(text: str) -> list[Filter]:
+    """`a(1):b():c(x(y))` -> filters; the colons inside parentheses belong to arguments."""
+    filters: list[Filter] = []
+    depth, start = 0, 0
+    for index, char in enumerate(text + ":"):
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth = max(0, depth - 1)
+        elif char == ":" and depth == 0:
+            part = text[start:index]
+            start = index + 1
+            if not part:
+                continue
+            match = _FILTER.fullmatch(part)
+            if match is None:
+                raise refuse(f"filters:{part}", "a filter is written name(arguments)")
+            filters.append(Filter(match[1], unquote(match[2])))
+    return filters
+
+
+def translate(
+    raw_path: str,
+    settings: ThumborSettings,
+    size_of: SizeOf,
+    limits: Limits | None = None,
+) -> Translated:
+    """A thumbor URL path (after the mount prefix, percent-encoded) in pixserve's terms."""
+    request = parse(raw_path)
+    if request.signature is not None:
+        verdict = Verdict.VALID if verify(settings.keys, request.path, request.signature) else None
+    else:
+        verdict = Verdict.UNSIGNED if request.unsafe and settings.allow_unsafe else None
+    if verdict is None:
+        return DENIED
+    if not request.image:
+        raise refuse("image", "the URL names no image")
+    name = settings.sources.resolve(_without_scheme(request.image))
+    if name is None:
+        return Translated(verdict)
+    builder = PairBuilder.empty()
+    format_open = _Translation(request, settings, name, size_of, builder).run()
+    if format_open is None:
+        return Translated(verdict)  # size_of found no such image
+    return Translated(
+        verdict,
+        name=name,
+        pairs=builder.checked(limits),
+        format_open=format_open,
+        meta=request.meta,
+    )
+
+
+def _without_scheme(reference: str) -> str:
+    """thumbor's HTTP loader reads `host/path` and `http://host/path` alike."""
+    for scheme in ("http://", "https://"):
+        if reference.startswith(scheme):
+            return reference[len(scheme) :]
+    return reference
+
+
+class _Translation:
+    """One request's translation; `run()` fills the builder, says whether the format
+    is left open, or returns None when the source's size was needed and not found."""
+
+    def __init__(
+        self,
+        request: Request,
+        settings: ThumborSettings,
+        name: str,
+        size_of: SizeOf,
+        builder: PairBuilder,
+    ) -> None:
+        self.request = request
+        self.settings = settings
+        self.name = name
+        self.size_of = size_of
+        self.out = builder
+        self._size: tuple[int, int] | None = None
+        self.missing = False
+
+    def source_size(self) -> tuple[int, int]:
+        if self._size is None:
+            self._size = self.size_of(self.name)
+            if self._size is None:
+                self.missing = True
+                self._size = (1, 1)
+        return self._size
+
+    def run(self) -> bool | None:
+        request = self.request
+        if request.trim is not None:
+            if request.trim != "top-left":
+                raise refuse(
+                    "trim:bottom-right", "pixserve trims by the top-left pixel's colour only"
+                )
+            # thumbor's tolerance is a distance in RGB space (0-442); pixserve's is per
+            # channel (0-255), so larger tolerances are capped.
+            self.out.set("trim", str(min(request.trim_tolerance, 255)), "trim")
+        if request.crop is not None:
+            left, top, right, bottom = request.crop
+            if right > left and bottom > top:  # thumbor ignores an empty crop
+                crop = f"{left},{top},{right - left},{bottom - top}"
+                self.out.set("crop", crop, f"{left}x{top}:{right}x{bottom}")
+        enlarge = self._size_and_fit()
+        flip = ("h" if request.hflip else "") + ("v" if request.vflip else "")
+        if flip:
+            self.out.set("flip", flip, "-WxH")
+        format_open = True
+        focal: list[tuple[float, float, float]] = []
+        for item in request.filters:
+            result = self._filter(item, focal)
+            if result == "format":
+                format_open = False
+            elif result in ("upscale", "no_upscale"):
+                enlarge = result == "upscale"
+        if enlarge:
+            self.out.set("enlarge", "1", "upscale()")
+        self._gravity(focal)
+        return None if self.missing else format_open
+
+    def _size_and_fit(self) -> bool:
+        """Set w, h and fit; returns whether thumbor would enlarge by default."""
+        request = self.request
+        width, height = request.width, request.height
+        if width == "orig" or height == "orig":
+            source_w, source_h = self._cropped_size()
+            width = source_w if width == "orig" else width
+            height = source_h if height == "orig" else height
+        assert not isinstance(width, str) and not isinstance(height, str)
+        width, height = width or None, height or None
+        fit_in = request.fit_in
+        if fit_in is not None and "adaptive" in fit_in and width and height:
+            source_w, source_h = self._cropped_size()
+            if (source_w < source_h) != (width < height) and source_w != source_h:
+                width, height = height, width
+        origin = f"{request.width or 0}x{request.height or 0}"
+        if width is not None:
+            self.out.set("w", str(width), origin)
+        if height is not None:
+            self.out.set("h", str(height), origin)
+        if request.stretch:
+            self.out.set("fit", "fill", "stretch")
+            return True
+        if fit_in is None:
+            self.out.set("fit", "cover", origin)
+            return True  # thumbor resizes to the exact size, up as well as down
+        if "full" in fit_in:
+            self.out.set("fit", "outside", fit_in)
+            return True  # full-fit-in always scales so the box is covered
+        self.out.set("fit", "inside", fit_in)
+        return False
+
+    def _cropped_size(self) -> tuple[int, int]:
+        """The source's size after the manual crop: what `orig` and adaptive refer to."""
+        crop = self.request.crop
+        if crop is not None and crop[2] > crop[0] and crop[3] > crop[1]:
+            return (crop[2] - crop[0], crop[3] - crop[1])
+        return self.source_size()
+
+    def _filter(self, item: Filter, focal: list[tuple[float, float, float]]) -> str:
+        """Apply one filter; returns what kind of thing it set."""
+        name, args = item.name, item.args
+        shown = f"{name}({args})"
+        if name in REFUSED_FILTERS:
+            raise refuse(shown, REFUSED_FILTERS[name])
+        if name == "format":
+            value = args.strip().lower()
+            if value in _FORMATS_PIXSERVE_LACKS:
+                fmt = "avif" if value == "avif" else ""
+                if not fmt:
+                    raise refuse(shown, "pixserve writes jpeg, png, webp, gif and avif")
+            else:
+                fmt = _FORMATS.get(value, "")
+            if not fmt:
+                raise refuse(shown, "expected one of jpeg, png, webp, gif, avif")
+            self.out.set("fmt", fmt, shown)
+            return "format"
+        if name == "quality":
+            quality = integer(shown, args.strip(), low=1, high=100)
+            self.out.set("q", str(quality), shown)
+        elif name == "grayscale":
+            self.out.set("gray", "1", shown)
+        elif name in ("fill", "background_color"):
+            self._fill(name, args, shown)
+        elif name == "blur":
+            self._blur(args, shown)
+        elif name == "sharpen":
+            parts = [part.strip() for part in args.split(",")]
+            if len(parts) not in (2, 3):
+                raise refuse(shown, "expected sharpen(amount,radius[,luminance_only])")
+            number(shown, parts[0], low=0, high=10)
+            radius = number(shown, parts[1], low=0.3, high=10)
+            self.out.set("sharpen", text_number(radius), shown)
+        elif name == "rotate":
+            angle = integer(shown, args.strip(), low=-100_000, high=100_000)
+            if angle % 90:
+                raise refuse(shown, "pixserve turns by multiples of 90 degrees only")
+            turn = (-angle) % 360  # thumbor turns counter-clockwise, pixserve clockwise
+            if turn:
+                self.out.set("rot", str(turn), shown)
+        elif name == "focal":
+            focal.append(self._focal_box(args, shown))
+        elif name in ("upscale", "no_upscale"):
+            return name
+        elif name == "stretch":
+            self.out.set("fit", "fill", shown)
+        elif name == "strip_exif":
+            pass  # pixserve never writes EXIF (or XMP) into its results
+        elif name == "strip_icc":
+            if self.settings.keeps_icc_profiles:
+                raise refuse(shown, "this server keeps ICC profiles (keep_icc_profiles)")
+            # pixserve converts to sRGB and embeds no profile: already stripped
+        else:
+            raise refuse(shown, "pixserve has no such filter")
+        return name
+
+    def _fill(self, name: str, args: str, shown: str) -> None:
+        colour = args.split(",")[0].strip().lower()
+        if colour in ("auto", "blur"):
+            raise refuse(shown, "pixserve fills with one colour, not auto or blur")
+        if colour == "transparent":
+            value = "00000000"
+        else:
+            try:
+                rgb = ImageColor.getrgb(colour if not _is_hex(colour) else f"#{colour}")
+            except ValueError:
+                raise refuse(shown, "expected a colour name, RGB or RRGGBB hex") from None
+            value = "".join(f"{channel:02x}" for channel in rgb)
+        self.out.set("bg", value, shown)
+        if name == "fill" and self.out.pairs.get("fit") == "inside":
+            self.out.set("fit", "contain", shown)  # fit-in + fill: pad to the box
+
+    def _blur(self, args: str, shown: str) -> None:
+        parts = [part.strip() for part in args.split(",")]
+        if len(parts) > 2:
+            raise refuse(shown, "expected blur(radius[,sigma])")
+        radius = number(shown, parts[0], low=0, high=150)
+        sigma = number(shown, parts[1], low=0, high=150) if len(parts) == 2 else radius
+        if radius and sigma:  # blur(0) does nothing in thumbor either
+            self.out.set("blur", text_number(sigma), shown)
+
+    def _focal_box(self, args: str, shown: str) -> tuple[float, float, float]:
+        """A focal rectangle `AxB:CxD` as its centre (source pixels) and weight (area)."""
+        match = _CROP.fullmatch(args.strip())
+        if match is None:
+            raise refuse(shown, "expected focal(LEFTxTOP:RIGHTxBOTTOM) in source pixels")
+        left, top, right, bottom = (int(match[i]) for i in range(1, 5))
+        weight = max(1, right - left) * max(1, bottom - top)
+        return ((left + right) / 2, (top + bottom) / 2, float(weight))
+
+    def _gravity(self, focal: list[tuple[float, float, float]]) -> None:
+        """Focal points, then smart, then alignment; mirrored for a flipped request
+        (thumbor picks the window first and flips after, pixserve flips first)."""
+        request = self.request
+        if focal:
+            total = sum(weight for _, _, weight in focal)
+            centre_x = sum(x * weight for x, _, weight in focal) / total
+            centre_y = sum(y * weight for _, y, weight in focal) / total
+            crop = request.crop if request.crop and request.crop[2] > request.crop[0] else None
+            if crop is not None:
+                centre_x, centre_y = centre_x - crop[0], centre_y - crop[1]
+            width, height = self._cropped_size()
+            fx = min(max(centre_x / width, 0.0), 1.0)
+            fy = min(max(centre_y / height, 0.0), 1.0)
+            fx = 1 - fx if request.hflip else fx
+            fy = 1 - fy if request.vflip else fy
+            self.out.set("fx", text_number(fx), "focal()")
+            self.out.set("fy", text_number(fy), "focal()")
+            return
+        if request.smart:
+            self.out.set("gravity", "attention", "smart")
+            return
+        halign = request.halign or "center"
+        valign = request.valign or "middle"
+        halign = _MIRRORED.get(halign, halign) if request.hflip else halign
+        valign = _MIRRORED.get(valign, valign) if request.vflip else valign
+        gravity = _GRAVITY[(halign, valign)]
+        if gravity != "center":
+            self.out.set("gravity", gravity, f"{request.halign or ''}/{request.valign or ''}")
+
+
+def _is_hex(text: str) -> bool:
+    return len(text) in (3, 6, 8) and all(char in "0123456789abcdef" for char in text)
