@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
+from pixserve.dialects.config import dialect_settings_problem
 from pixserve.transformer import (
     FORMATS,
     ColourSettings,
@@ -100,6 +101,20 @@ class Config:
     max_frames: int = 256
     max_animation_pixels: int = 250_000_000
     time_limit: float = 10.0
+    # thumbor and imgproxy URLs (README: Coming from thumbor / imgproxy); prefix "": off.
+    thumbor_prefix: str = ""
+    thumbor_keys: tuple[str, ...] = field(default=(), repr=False)
+    thumbor_allow_unsafe: bool = False
+    thumbor_auto_webp: bool = False
+    thumbor_sources: tuple[str, ...] = ("=",)
+    imgproxy_prefix: str = ""
+    imgproxy_keys: tuple[str, ...] = field(default=(), repr=False)
+    imgproxy_salts: tuple[str, ...] = field(default=(), repr=False)
+    imgproxy_signature_size: int = 32
+    imgproxy_allow_insecure: bool = False
+    imgproxy_auto_format: bool = False
+    imgproxy_sources: tuple[str, ...] = ("local:///=",)
+    imgproxy_presets: dict[str, str] = field(default_factory=dict)
     # Operations (README: Operations).
     server_timing: bool = True  # Server-Timing on misses: decode, resize, encode, cache
     log_format: str = "json"  # or "text"; one line per request either way
@@ -164,6 +179,8 @@ class Config:
         if self.only_presets and not self.presets:
             raise ConfigError("only_presets: set presets too, or no URL can be served")
         self.query_limits()  # a preset that does not parse stops start-up
+        if (problem := dialect_settings_problem(self)) is not None:
+            raise ConfigError(problem)
         self._validate_operations()
 
     def _validate_operations(self) -> None:

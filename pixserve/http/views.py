@@ -59,11 +59,23 @@ def no_sniffing(response: Response) -> Response:
 
 def image(name: str) -> Response:
     """Serve `name` transformed by the query; GET and HEAD."""
-    svc = services()
     pairs, given_signature = split_signature(request.args.items(multi=True))
+    return respond_image(name, pairs, given_signature)
+
+
+def respond_image(
+    name: str,
+    pairs: list[tuple[str, str]],
+    given_signature: str | None,
+    *,
+    verified: bool = False,
+) -> Response:
+    """The `/image` answer for `name` and query `pairs`; `verified`: the caller (a URL
+    dialect, `pixserve.dialects.views`) checked its own signature, so `s` is not used."""
+    svc = services()
     options = parse_options(pairs, svc.limits)
-    source = _checked_source(svc, name, options.canonical(), given_signature)
-    hinted = svc.config.client_hints and hints_apply(pairs)
+    source = _checked_source(svc, name, options.canonical(), given_signature, verified)
+    hinted = svc.config.client_hints and not verified and hints_apply(pairs)
     if hinted:  # after the signature check: the signature covers the URL as written
         hints = {header: request.headers.get(header, "") for header in HINT_HEADERS}
         options = with_hints(options, pairs, hints, svc.limits)
@@ -90,7 +102,7 @@ def info(name: str) -> Response:
         if param != "v":
             raise InvalidOption(f"/info takes only v (and s), not {param[:40]!r}", param=param[:40])
     options = parse_options(pairs, svc.limits)  # validates v
-    source = _checked_source(svc, name, options.canonical(), given_signature)
+    source = _checked_source(svc, name, options.canonical(), given_signature, False)
     key = info_key(source, options.version)
     choice = Choice(None, negotiated=False)
     observe.note_format(INFO_EXTENSION)
@@ -133,10 +145,10 @@ def _read_cached(path: Path) -> bytes | None:
 
 
 def _checked_source(
-    svc: Services, name: str, canonical_query: str, given_signature: str | None
+    svc: Services, name: str, canonical_query: str, given_signature: str | None, verified: bool
 ) -> Source:
     """The signature (when signing is on), then the file: found, an image, not too big."""
-    if svc.config.signing_keys:  # before the file system is touched
+    if svc.config.signing_keys and not verified:  # before the file system is touched
         verify(svc.config.signing_keys, request.path, canonical_query, given_signature)
     source = find_source(svc.config.root, name)
     if source is None:

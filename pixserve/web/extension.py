@@ -17,6 +17,7 @@ from __future__ import annotations
 from flask import Flask, Response, request
 
 from pixserve.config.settings import Config
+from pixserve.dialects.views import DIALECTS_BLUEPRINT, make_dialects_blueprint
 from pixserve.http.views import BLUEPRINT, make_blueprint
 from pixserve.ops import observe
 from pixserve.ops.endpoints import OPS_BLUEPRINT
@@ -51,6 +52,9 @@ class PixServe:
         config = config or self.config or Config.from_flask(app.config)
         app.extensions[EXTENSION_NAME] = build_services(config)
         app.register_blueprint(make_blueprint(config.image_prefix, config.info_prefix))
+        dialects = make_dialects_blueprint(config)
+        if dialects is not None:  # thumbor and imgproxy URLs, when a prefix is set
+            app.register_blueprint(dialects)
         observe.install(app, _everything if observe_all_routes else _pixserve_routes)
         app.jinja_env.globals.update(
             image_url=image_url, image_srcset=image_srcset, picture=picture
@@ -64,7 +68,7 @@ def _everything() -> bool:
 
 
 def _pixserve_routes() -> bool:
-    return request.blueprint in (BLUEPRINT, OPS_BLUEPRINT)
+    return request.blueprint in (BLUEPRINT, OPS_BLUEPRINT, DIALECTS_BLUEPRINT)
 
 
 def _ask_for_client_hints(response: Response) -> Response:

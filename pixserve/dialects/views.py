@@ -1,0 +1,204 @@
+"""The dialect routes: thumbor and imgproxy URLs answered as `/image` answers them.
+
+Each route translates its URL (pure, `thumbor.py` / `imgproxy.py`) and hands the
+pixserve pairs to `deliver()`, the one place that knows how `/image` is served, so
+both dialects and `/image` share one pipeline, one cache and one ETag scheme.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import quote
+
+from flask import Blueprint, Response, abort, current_app, request
+
+from pixserve.config.settings import Config
+from pixserve.http import problems
+from pixserve.http.signing import BadSignature
+from pixserve.http.views import no_sniffing, respond_image
+from pixserve.services import Services, services
+from pixserve.sources.local import find_source
+from pixserve.transformer import (
+    SOURCE_OUTPUT_FORMATS,
+    ImageLimits,
+    Options,
+    TransformError,
+    parse_options,
+    upright_size,
+)
+from pixserve.transformer.geometry import crop_origin
+from pixserve.transformer.options import Fit
+from pixserve.transformer.pipeline import estimate_geometry
+
+from . import imgproxy, thumbor
+from .common import Size, SizeOf, Translated, Verdict
+from .config import imgproxy_settings, thumbor_settings
+
+DIALECTS_BLUEPRINT = "pixserve_dialects"
+_SETTINGS_KEY = "pixserve.dialects"
+
+
+def make_dialects_blueprint(config: Config) -> Blueprint | None:
+    """Routes for the dialects whose prefix is set; None when neither is."""
+    if not (config.thumbor_prefix or config.imgproxy_prefix):
+        return None
+    blueprint = Blueprint(DIALECTS_BLUEPRINT, __name__)
+    for prefix, view in (
+        (config.thumbor_prefix, thumbor_view),
+        (config.imgproxy_prefix, imgproxy_view),
+    ):
+        if prefix:
+            blueprint.add_url_rule(
+                f"{prefix.rstrip('/')}/<path:rest>",
+                endpoint=view.__name__,
+                view_func=view,
+                merge_slashes=False,
+            )
+    problems.register(blueprint)
+    blueprint.after_request(no_sniffing)
+    blueprint.record_once(_remember_settings(config))
+    return blueprint
+
+
+def _remember_settings(config: Config) -> Callable[..., None]:
+    def record(state: object) -> None:
+        app = state.app  # type: ignore[attr-defined]
+        app.extensions[_SETTINGS_KEY] = (thumbor_settings(config), imgproxy_settings(config))
+
+    return record
+
+
+def thumbor_view(rest: str) -> Response:
+    svc = services()
+    settings, _ = current_app.extensions[_SETTINGS_KEY]
+    raw = _raw_path_after(svc.config.thumbor_prefix)
+    translated = thumbor.translate(raw, settings, _size_of(svc), svc.limits)
+    if translated.meta and translated.verdict is not Verdict.BAD and translated.name:
+        return _thumbor_meta(svc, translated, thumbor.parse(raw).image)
+    return deliver(svc, translated, auto_format=svc.config.thumbor_auto_webp)
+
+
+def imgproxy_view(rest: str) -> Response:
+    svc = services()
+    _, settings = current_app.extensions[_SETTINGS_KEY]
+    raw = _raw_path_after(svc.config.imgproxy_prefix)
+    translated = imgproxy.translate(raw, settings, _size_of(svc), svc.limits)
+    return deliver(svc, translated, auto_format=svc.config.imgproxy_auto_format)
+
+
+def deliver(svc: Services, translated: Translated, *, auto_format: bool) -> Response:
+    """The `/image` response for a translated URL: the glue to re-point when the
+    `/image` view changes shape."""
+    name = _checked(translated)
+    pairs = list(translated.pairs)
+    if translated.format_open and not auto_format:
+        # Both servers keep the source's format unless told otherwise (no `Vary: Accept`).
+        source = find_source(svc.config.root, name)
+        fmt = SOURCE_OUTPUT_FORMATS.get(source.format or "") if source is not None else None
+        if fmt is not None:
+            pairs.append(("fmt", fmt.name))
+    return respond_image(name, pairs, None, verified=True)
+
+
+def _checked(translated: Translated) -> str:
+    if translated.verdict is Verdict.BAD:
+        raise BadSignature(
+            "the URL's signature is missing, malformed or wrong (or unsigned URLs are "
+            "not allowed here)",
+            param="signature",
+        )
+    if translated.name is None:
+        abort(404, description="no image at this source reference")
+    return translated.name
+
+
+def _raw_path_after(prefix: str) -> str:
+    """The request path as the client wrote it (percent-encoding kept: signatures cover
+    it), after the script root and the dialect's prefix."""
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    path = raw.split("?", 1)[0] if raw else quote(request.path, safe="/:@!$&'()*+,;=~")
+    if path.startswith(("http://", "https://")):  # an absolute-form request target
+        path = "/" + path.split("/", 3)[3] if path.count("/") >= 3 else "/"
+    skip = len(request.script_root) + len(prefix.rstrip("/"))
+    return path[skip:]
+
+
+def _size_of(svc: Services) -> SizeOf:
+    def size_of(name: str) -> Size | None:
+        source = find_source(svc.config.root, name)
+        if source is None or source.format is None:
+            return None
+        return _upright(source.path, source.mtime_ns, source.size, svc.image_limits)
+
+    return size_of
+
+
+@functools.lru_cache(maxsize=1024)
+def _upright(path: Path, mtime_ns: int, size: int, limits: ImageLimits) -> Size | None:
+    """The displayed size of one version of a file, read from its header once."""
+    try:
+        return upright_size(path.read_bytes(), limits)
+    except (OSError, TransformError):
+        return None
+
+
+def _thumbor_meta(svc: Services, translated: Translated, reference: str) -> Response:
+    """thumbor's `meta/` answer: the source, the operations and the target size."""
+    name = _checked(translated)
+    size = _size_of(svc)(name)
+    if size is None:
+        abort(404, description="no image at this source reference")
+    options = parse_options(translated.pairs, svc.limits)
+    body = {
+        "thumbor": {
+            "source": {"url": reference, "width": size[0], "height": size[1], "frameCount": 1},
+            "operations": _operations(size, options),
+            "target": dict(zip(("width", "height"), _target(size, options), strict=True)),
+        }
+    }
+    response = Response(json.dumps(body), mimetype="application/json")
+    response.headers["Cache-Control"] = f"public, max-age={svc.config.max_age}"
+    return response
+
+
+def _target(size: Size, options: Options) -> Size:
+    return estimate_geometry(size, options).canvas
+
+
+def _operations(size: Size, options: Options) -> list[dict[str, object]]:
+    """The crop (in source pixels) and resize thumbor's JSON engine would list."""
+    operations: list[dict[str, object]] = []
+    origin_x, origin_y = 0, 0
+    working = size
+    if options.crop is not None:
+        x, y, width, height = options.crop
+        operations.append(
+            {"type": "crop", "left": x, "top": y, "right": x + width, "bottom": y + height}
+        )
+        origin_x, origin_y, working = x, y, (width, height)
+    geometry = estimate_geometry(size, options)
+    if options.fit is Fit.COVER and geometry.overflow != (0, 0):
+        scale = geometry.resize[0] / working[0]
+        left, top = crop_origin(geometry, options.gravity, options.focus)
+        operations.append(
+            {
+                "type": "crop",
+                "left": origin_x + round(left / scale),
+                "top": origin_y + round(top / scale),
+                "right": origin_x + round((left + geometry.canvas[0]) / scale),
+                "bottom": origin_y + round((top + geometry.canvas[1]) / scale),
+            }
+        )
+    if geometry.resize != working:
+        operations.append(
+            {"type": "resize", "width": geometry.canvas[0], "height": geometry.canvas[1]}
+        )
+    if options.flip:
+        if "h" in options.flip:
+            operations.append({"type": "flip_horizontally"})
+        if "v" in options.flip:
+            operations.append({"type": "flip_vertically"})
+    return operations
