@@ -310,11 +310,11 @@ class _Translation:
             # thumbor's tolerance is a distance in RGB space (0-442); pixserve's is per
             # channel (0-255), so larger tolerances are capped.
             self.out.set("trim", str(min(request.trim_tolerance, 255)), "trim")
-        if request.crop is not None:
-            left, top, right, bottom = request.crop
-            if right > left and bottom > top:  # thumbor ignores an empty crop
-                crop = f"{left},{top},{right - left},{bottom - top}"
-                self.out.set("crop", crop, f"{left}x{top}:{right}x{bottom}")
+        crop = self._clamped_crop()
+        if crop is not None:
+            left, top, right, bottom = crop
+            shown = "{}x{}:{}x{}".format(*request.crop or crop)
+            self.out.set("crop", f"{left},{top},{right - left},{bottom - top}", shown)
         enlarge = self._size_and_fit()
         flip = ("h" if request.hflip else "") + ("v" if request.vflip else "")
         if flip:
@@ -364,10 +364,22 @@ class _Translation:
         self.out.set("fit", "inside", fit_in)
         return False
 
+    def _clamped_crop(self) -> tuple[int, int, int, int] | None:
+        """The manual crop limited to the picture, as thumbor does; None when empty."""
+        if self.request.crop is None:
+            return None
+        width, height = self.source_size()
+        left, top, right, bottom = self.request.crop
+        left, right = min(left, width), min(right, width)
+        top, bottom = min(top, height), min(bottom, height)
+        if left >= right or top >= bottom:
+            return None  # thumbor skips an empty crop
+        return (left, top, right, bottom)
+
     def _cropped_size(self) -> tuple[int, int]:
         """The source's size after the manual crop: what `orig` and adaptive refer to."""
-        crop = self.request.crop
-        if crop is not None and crop[2] > crop[0] and crop[3] > crop[1]:
+        crop = self._clamped_crop()
+        if crop is not None:
             return (crop[2] - crop[0], crop[3] - crop[1])
         return self.source_size()
 
@@ -459,8 +471,9 @@ class _Translation:
         if match is None:
             raise refuse(shown, "expected focal(LEFTxTOP:RIGHTxBOTTOM) in source pixels")
         left, top, right, bottom = (int(match[i]) for i in range(1, 5))
-        weight = max(1, right - left) * max(1, bottom - top)
-        return ((left + right) / 2, (top + bottom) / 2, float(weight))
+        width, height = max(1, right - left), max(1, bottom - top)
+        # thumbor's FocalPoint.from_square: the centre in whole pixels, weighed by area
+        return (left + width // 2, top + height // 2, float(width * height))
 
     def _gravity(self, focal: list[tuple[float, float, float]]) -> None:
         """Focal points, then smart, then alignment; mirrored for a flipped request
@@ -470,7 +483,7 @@ class _Translation:
             total = sum(weight for _, _, weight in focal)
             centre_x = sum(x * weight for x, _, weight in focal) / total
             centre_y = sum(y * weight for _, y, weight in focal) / total
-            crop = request.crop if request.crop and request.crop[2] > request.crop[0] else None
+            crop = self._clamped_crop()
             if crop is not None:
                 centre_x, centre_y = centre_x - crop[0], centre_y - crop[1]
             width, height = self._cropped_size()
