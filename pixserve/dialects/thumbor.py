@@ -42,6 +42,9 @@ UNSAFE = "unsafe"
 _SIGNATURE = re.compile(r"[A-Za-z0-9_=-]{26,28}")
 _TRIM = re.compile(r"trim(?::(top-left|bottom-right))?(?::(\d{1,4}))?")
 _CROP = re.compile(r"(\d{1,6})x(\d{1,6}):(\d{1,6})x(\d{1,6})")
+# imagor's additions to thumbor's URL, refused by name rather than read as a file name.
+_FRACTION_CROP = re.compile(r"(?=.*\.)[\d.]+x[\d.]+:[\d.]+x[\d.]+")
+_PADDING = re.compile(r"\d+x\d+(:\d+x\d+)?")
 _FIT_IN = ("fit-in", "adaptive-fit-in", "full-fit-in", "adaptive-full-fit-in")
 _SIZE = re.compile(r"(-?)(\d{1,6}|orig)?x(-?)(\d{1,6}|orig)?")
 _HALIGN = ("left", "center", "right")
@@ -61,6 +64,23 @@ _GRAVITY = {
     ("right", "bottom"): "southeast",
 }
 _MIRRORED = {"left": "right", "right": "left", "top": "bottom", "bottom": "top"}
+# thumbor's filters pixserve honours, and what each becomes (README's table).
+MAPPED_FILTERS = {
+    "background_color": "bg",
+    "blur": "blur (thumbor's sigma, or its radius when no sigma is given)",
+    "fill": "bg, and with fit-in fit=contain (a colour or transparent)",
+    "focal": "fx, fy (the weighted centre of the focal boxes)",
+    "format": "fmt (jpeg, png, webp, gif, avif)",
+    "grayscale": "gray=1",
+    "no_upscale": "enlarge=0",
+    "quality": "q",
+    "rotate": "rot (multiples of 90; thumbor turns anticlockwise)",
+    "sharpen": "sharpen=radius (pixserve's fixed strength, not amount)",
+    "stretch": "fit=fill",
+    "strip_exif": "nothing: pixserve never writes EXIF",
+    "strip_icc": "nothing: pixserve writes sRGB without a profile (refused with keep_icc_profiles)",
+    "upscale": "enlarge=1",
+}
 # thumbor's filters pixserve has no counterpart for; each is a 400 naming it.
 REFUSED_FILTERS = {
     "autojpg": "pixserve keeps a PNG source's format unless format() names another",
@@ -83,6 +103,9 @@ REFUSED_FILTERS = {
     "saturation": "pixserve has no saturation adjustment",
     "watermark": "pixserve has no watermarks",
 }
+
+
+FILTERS = tuple(sorted({*MAPPED_FILTERS, *REFUSED_FILTERS}))
 
 
 @dataclass(frozen=True)
@@ -175,12 +198,16 @@ def parse(raw_path: str) -> Request:
         fields["trim_tolerance"] = int(trim[2] or 0)
     if isinstance(crop := take(_CROP), re.Match):
         fields["crop"] = (int(crop[1]), int(crop[2]), int(crop[3]), int(crop[4]))
+    if isinstance(fraction := take(_FRACTION_CROP), re.Match):
+        raise refuse(fraction[0], "imagor's crop by fractions is not thumbor's; crop in pixels")
     fields["fit_in"] = take(_FIT_IN)
     fields["stretch"] = take(("stretch",)) is not None
     if isinstance(size := take(_SIZE), re.Match):
         fields["hflip"], fields["vflip"] = bool(size[1]), bool(size[3])
         fields["width"] = _dimension(size[2])
         fields["height"] = _dimension(size[4])
+    if isinstance(padding := take(_PADDING), re.Match):
+        raise refuse(padding[0], "imagor's padding is not thumbor's; pixserve has no padding")
     fields["halign"] = take(_HALIGN)
     fields["valign"] = take(_VALIGN)
     fields["smart"] = take(("smart",)) is not None
@@ -352,6 +379,10 @@ class _Translation:
             self.out.set("w", str(width), origin)
         if height is not None:
             self.out.set("h", str(height), origin)
+        if width is None or height is None:
+            # One side or none: no box to fit, crop or stretch into. thumbor resizes to
+            # the side given, up as well as down, except in fit-in.
+            return width != height and (fit_in is None or "full" in fit_in)
         if request.stretch:
             self.out.set("fit", "fill", "stretch")
             return True
