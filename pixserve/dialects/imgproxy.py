@@ -106,6 +106,35 @@ REFUSED_OPTIONS = {
     "max_animation_frame_resolution": "pixserve's max_animation_pixels setting bounds this",
     "max_result_dimension": "pixserve's max_dimension setting bounds this",
 }
+# imgproxy's options pixserve honours, and what each becomes (README's table).
+MAPPED_OPTIONS = {
+    "resize": "resizing type, w, h, enlarge, extend (below)",
+    "size": "w, h, enlarge, extend",
+    "resizing_type": "fit: fit=inside; fill, fill-down: cover; force: fill; auto: by orientation",
+    "width": "w (0: from the height)",
+    "height": "h (0: from the width)",
+    "dpr": "dpr (1 to 4)",
+    "enlarge": "enlarge",
+    "extend": "fit=contain, centred (other gravities and offsets: 400)",
+    "gravity": "gravity (no, so, ea, we, noea, nowe, soea, sowe, ce; sm: attention); fp: fx, fy",
+    "crop": "crop=x,y,w,h from the size and gravity (compass or fp; no offsets)",
+    "trim": "trim=threshold (capped at 255; a colour or equal_*: 400)",
+    "auto_rotate": "true: nothing (pixserve always rotates); false: 400",
+    "rotate": "rot (multiples of 90, clockwise)",
+    "flip": "flip=h, v or hv",
+    "background": "bg (R:G:B or hex)",
+    "blur": "blur (sigma 0.3 to 100; 0: none)",
+    "sharpen": "sharpen (sigma 0.3 to 10; 0: none)",
+    "strip_metadata": "true: nothing (pixserve always strips); false: 400",
+    "keep_copyright": "false: nothing; true: 400",
+    "strip_color_profile": "true: nothing (sRGB, no profile); false: 400 (or the other way)",
+    "quality": "q (0: the default)",
+    "max_bytes": "0: nothing; a budget: 400",
+    "format": "fmt (jpg, png, webp, avif, gif); also the URL's extension",
+    "cachebuster": "v",
+    "expires": "404 once past, as imgproxy",
+    "preset": "the imgproxy_presets setting (and its default preset)",
+}
 _RESIZING_TYPES = ("fit", "fill", "fill-down", "force", "auto")
 _GRAVITIES = {
     "ce": "center",
@@ -131,6 +160,7 @@ _ANCHORS = {
     "soea": (1.0, 1.0),
     "sowe": (0.0, 1.0),
 }
+OPTIONS = tuple(sorted({*MAPPED_OPTIONS, *REFUSED_OPTIONS}))
 _FORMATS = {
     "jpg": "jpeg",
     "jpeg": "jpeg",
@@ -282,16 +312,11 @@ class _Translation:
     def run(self, request: Request) -> bool | None:
         """Apply the default preset and the options in order (later ones win, as in
         imgproxy), then emit pixserve's pairs. None: the source is missing or expired."""
-        options = list(request.options)
+        seen: set[str] = set()
         if DEFAULT_PRESET in self.settings.presets:
-            options = [*self._preset(DEFAULT_PRESET, "default preset"), *options]
-        for option in options:
-            if option.name == "preset":
-                for preset in option.args:
-                    for inner in self._preset(preset, option.written):
-                        self._apply(inner)
-            else:
-                self._apply(option)
+            self._apply(Option("preset", (DEFAULT_PRESET,), "default preset"), seen)
+        for option in request.options:
+            self._apply(option, seen)
         if request.extension is not None:
             self._format(request.extension, f".{request.extension}")
         self._emit()
@@ -299,21 +324,26 @@ class _Translation:
             return None
         return self.format is None
 
-    def _preset(self, name: str, written: str) -> list[Option]:
+    def _preset(self, name: str, written: str, seen: set[str]) -> None:
+        """Apply a preset's options; like imgproxy, each preset once (no loops)."""
         text = self.settings.presets.get(name)
         if text is None:
             known = ", ".join(sorted(self.settings.presets)) or "(none configured)"
             raise refuse(written, f"no preset {name[:40]!r}; the presets are {known}")
-        found: list[Option] = []
+        if name in seen:
+            return
+        seen.add(name)
         for part in (part for part in text.split("/") if part):
             option_name, *args = part.split(":")
-            if ALIASES.get(option_name, option_name) == "preset":
-                raise refuse(written, "a preset cannot name another preset")
-            found.append(Option(ALIASES.get(option_name, option_name), tuple(args), part))
-        return found
+            self._apply(Option(ALIASES.get(option_name, option_name), tuple(args), part), seen)
 
-    def _apply(self, option: Option) -> None:
+    def _apply(self, option: Option, seen: set[str]) -> None:
         name, args, shown = option.name, option.args, option.written
+        if name == "preset":
+            _at_most(shown, args, 100)
+            for preset in args:
+                self._preset(preset, shown, seen)
+            return
         if name in REFUSED_OPTIONS:
             raise refuse(shown, REFUSED_OPTIONS[name])
         handler = _HANDLERS.get(name)
