@@ -135,7 +135,7 @@ def number(option: str, raw: str, *, low: float, high: float) -> float:
 def integer(option: str, raw: str, *, low: int, high: int) -> int:
     """A whole number within bounds, or a 400 naming the option."""
     text = raw[1:] if raw.startswith("-") else raw
-    if not text.isdigit() or len(text) > 9 or not low <= int(raw) <= high:
+    if not text.isdigit() or len(text) > 12 or not low <= int(raw) <= high:
         raise refuse(option, f"expected a whole number from {low} to {high}, got {raw[:40]!r}")
     return int(raw)
 

@@ -301,6 +301,7 @@ class _Translation:
         self.crop: tuple[float, float, tuple[str, ...]] | None = None
         self.flip = ""
         self.format: str | None = None
+        self.size_shown = "width"
 
     def source_size(self) -> tuple[int, int]:
         size = self.size_of(self.name)
@@ -360,6 +361,7 @@ class _Translation:
         self._size(args[1:], shown)
 
     def _size(self, args: tuple[str, ...], shown: str) -> None:
+        self.size_shown = shown
         _at_most(shown, args, 4 + 3)
         if len(args) > 0 and args[0]:
             self.width = integer(shown, args[0], low=0, high=1_000_000)
@@ -377,10 +379,12 @@ class _Translation:
         self.resizing_type = args[0]
 
     def _width(self, args: tuple[str, ...], shown: str) -> None:
+        self.size_shown = shown
         _at_most(shown, args, 1)
         self.width = integer(shown, args[0], low=0, high=1_000_000)
 
     def _height(self, args: tuple[str, ...], shown: str) -> None:
+        self.size_shown = shown
         _at_most(shown, args, 1)
         self.height = integer(shown, args[0], low=0, high=1_000_000)
 
@@ -543,9 +547,9 @@ class _Translation:
             self._emit_crop()
         width, height = self.width or None, self.height or None
         if width is not None:
-            self.out.set("w", str(width), "width")
+            self.out.set("w", str(width), self.size_shown)
         if height is not None:
-            self.out.set("h", str(height), "height")
+            self.out.set("h", str(height), self.size_shown)
         if self.enlarge:
             self.out.set("enlarge", "1", "enlarge")
         resizing_type = self.resizing_type
