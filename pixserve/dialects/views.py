@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, current_app, request
+from PIL import Image
 
 from pixserve.config.settings import Config
 from pixserve.http import problems
@@ -22,6 +24,7 @@ from pixserve.http.views import no_sniffing, respond_image
 from pixserve.services import Services, services
 from pixserve.sources.local import find_source
 from pixserve.transformer import (
+    FORMATS,
     SOURCE_OUTPUT_FORMATS,
     ImageLimits,
     Options,
@@ -29,8 +32,7 @@ from pixserve.transformer import (
     parse_options,
     upright_size,
 )
-from pixserve.transformer.geometry import crop_origin
-from pixserve.transformer.options import Fit
+from pixserve.transformer.options import Fit, Gravity
 from pixserve.transformer.pipeline import estimate_geometry
 
 from . import imgproxy, thumbor
@@ -38,6 +40,17 @@ from .common import Size, SizeOf, Translated, Verdict
 from .config import imgproxy_settings, thumbor_settings
 
 DIALECTS_BLUEPRINT = "pixserve_dialects"
+# thumbor's FocalPoint.ALIGNMENT_PERCENTAGES, by the gravity its alignment became.
+_ALIGNMENT_POINTS = {
+    Gravity.NORTH: (0.5, 0.0),
+    Gravity.SOUTH: (0.5, 1.0),
+    Gravity.EAST: (1.0, 0.5),
+    Gravity.WEST: (0.0, 0.5),
+    Gravity.NORTHEAST: (1.0, 0.0),
+    Gravity.NORTHWEST: (0.0, 0.0),
+    Gravity.SOUTHEAST: (1.0, 1.0),
+    Gravity.SOUTHWEST: (0.0, 1.0),
+}
 _SETTINGS_KEY = "pixserve.dialects"
 
 
@@ -97,8 +110,10 @@ def deliver(svc: Services, translated: Translated, *, auto_format: bool) -> Resp
     if translated.format_open and not auto_format:
         # Both servers keep the source's format unless told otherwise (no `Vary: Accept`).
         source = find_source(svc.config.root, name)
-        fmt = SOURCE_OUTPUT_FORMATS.get(source.format or "") if source is not None else None
-        if fmt is not None:
+        if source is not None and source.format is not None:
+            fmt = SOURCE_OUTPUT_FORMATS.get(source.format)
+            if fmt is None:  # a format neither server writes (TIFF, JPEG 2000...)
+                fmt = FORMATS["png" if _has_alpha(source.path, source.mtime_ns) else "jpeg"]
             pairs.append(("fmt", fmt.name))
     return respond_image(name, pairs, None, verified=True)
 
@@ -145,6 +160,16 @@ def _upright(path: Path, mtime_ns: int, size: int, limits: ImageLimits) -> Size 
         return None
 
 
+@functools.lru_cache(maxsize=1024)
+def _has_alpha(path: Path, mtime_ns: int) -> bool:
+    """Whether a file's picture has transparency, from its header."""
+    try:
+        with Image.open(path) as image:
+            return image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return False
+
+
 def _thumbor_meta(svc: Services, translated: Translated, reference: str) -> Response:
     """thumbor's `meta/` answer: the source, the operations and the target size."""
     name = _checked(translated)
@@ -169,7 +194,8 @@ def _target(size: Size, options: Options) -> Size:
 
 
 def _operations(size: Size, options: Options) -> list[dict[str, object]]:
-    """The crop (in source pixels) and resize thumbor's JSON engine would list."""
+    """The crops (source pixels) and resize thumbor's JSON engine lists, by thumbor's
+    arithmetic: the window of the target's shape is cut first, then resized."""
     operations: list[dict[str, object]] = []
     origin_x, origin_y = 0, 0
     working = size
@@ -181,18 +207,17 @@ def _operations(size: Size, options: Options) -> list[dict[str, object]]:
         origin_x, origin_y, working = x, y, (width, height)
     geometry = estimate_geometry(size, options)
     if options.fit is Fit.COVER and geometry.overflow != (0, 0):
-        scale = geometry.resize[0] / working[0]
-        left, top = crop_origin(geometry, options.gravity, options.focus)
+        left, top, right, bottom = _thumbor_window(working, geometry.canvas, options)
         operations.append(
             {
                 "type": "crop",
-                "left": origin_x + round(left / scale),
-                "top": origin_y + round(top / scale),
-                "right": origin_x + round((left + geometry.canvas[0]) / scale),
-                "bottom": origin_y + round((top + geometry.canvas[1]) / scale),
+                "left": origin_x + left,
+                "top": origin_y + top,
+                "right": origin_x + right,
+                "bottom": origin_y + bottom,
             }
         )
-    if geometry.resize != working:
+    if geometry.canvas != working:
         operations.append(
             {"type": "resize", "width": geometry.canvas[0], "height": geometry.canvas[1]}
         )
@@ -202,3 +227,19 @@ def _operations(size: Size, options: Options) -> list[dict[str, object]]:
         if "v" in options.flip:
             operations.append({"type": "flip_vertically"})
     return operations
+
+
+def _thumbor_window(source: Size, target: Size, options: Options) -> tuple[int, int, int, int]:
+    """thumbor's auto crop: the largest window of the target's shape around the focal
+    point (or the alignment's point), kept inside the picture."""
+    source_w, source_h = source
+    target_w, target_h = target
+    if target_w / source_w > target_h / source_h:
+        crop_w, crop_h = source_w, round(source_w * target_h / target_w)
+    else:
+        crop_w, crop_h = math.ceil(target_w * source_h / target_h), source_h
+    fraction_x, fraction_y = options.focus or _ALIGNMENT_POINTS.get(options.gravity, (0.5, 0.5))
+    focal_x, focal_y = fraction_x * source_w, fraction_y * source_h
+    left = round(min(max(focal_x - crop_w / 2, 0.0), source_w - crop_w))
+    top = round(min(max(focal_y - crop_h / 2, 0.0), source_h - crop_h))
+    return (left, top, min(left + crop_w, source_w), min(top + crop_h, source_h))
