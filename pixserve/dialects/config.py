@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from pixserve.transformer import InvalidOption
+
+from . import imgproxy
 from .common import SourceMap
 from .imgproxy import ImgproxySettings
 from .thumbor import ThumborSettings
@@ -47,6 +51,18 @@ def dialect_settings_problem(config: Config) -> str | None:
             SourceMap.parse(name, getattr(config, name))
         except ValueError as error:
             return str(error)
+    return _preset_problem(config)
+
+
+def _preset_problem(config: Config) -> str | None:
+    """A preset pixserve would refuse stops start-up instead of failing its URLs."""
+    settings = replace(imgproxy_settings(config), allow_insecure=True)
+    for name in config.imgproxy_presets:
+        url = f"/{imgproxy.INSECURE}/preset:{name}/plain/local:///check.jpg"
+        try:
+            imgproxy.translate(url, settings, lambda _: (1000, 1000))
+        except InvalidOption as error:
+            return f"imgproxy_presets: {name}: {error.detail}"
     return None
 
 

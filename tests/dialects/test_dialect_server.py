@@ -16,7 +16,9 @@ from PIL import Image, ImageOps
 
 from benchmarks.ssim import ssim_images
 from pixserve import Config
+from pixserve.config.layers import explain_config
 from pixserve.config.settings import ConfigError
+from pixserve.config.show import render
 from pixserve.dialects import imgproxy, thumbor
 from tests.conftest import MakeApp
 
@@ -209,6 +211,18 @@ class TestSettings:
         assert config.imgproxy_sources == ("local:///=", "s3://photos/=s3")
         assert config.thumbor_keys == ("MY_SECURE_KEY",)  # thumbor's keys keep their length
 
+    def test_keys_and_salts_are_never_shown(self, tmp_path: Path) -> None:
+        environ = {
+            "PIXSERVE_ROOT": str(tmp_path),
+            "PIXSERVE_THUMBOR_KEYS": "thumbor-secret-value",
+            "PIXSERVE_IMGPROXY_KEYS": "736563726574",
+            "PIXSERVE_IMGPROXY_SALTS": "68656c6c6f",
+        }
+        shown = render(explain_config(environ, None, {}))
+        for secret in environ.values():
+            assert secret == str(tmp_path) or secret not in shown
+        assert "# thumbor_keys: 1 key, not shown" in shown
+
     @pytest.mark.parametrize(
         ("settings", "message"),
         [
@@ -229,6 +243,7 @@ class TestSettings:
             ({"imgproxy_keys": ("secret",), "imgproxy_salts": ("ab",)}, "^imgproxy_keys:"),
             ({"imgproxy_signature_size": 33}, "^imgproxy_signature_size:"),
             ({"imgproxy_sources": ("local:///",)}, "^imgproxy_sources:"),
+            ({"imgproxy_presets": {"big": "wm:1"}}, "^imgproxy_presets: big: wm:1"),
         ],
     )
     def test_bad_settings_stop_start_up(
