@@ -12,6 +12,7 @@ import json
 import math
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, current_app, request
@@ -39,6 +40,7 @@ from . import imgproxy, thumbor
 from .common import Size, SizeOf, Translated, Verdict
 from .config import imgproxy_settings, thumbor_settings
 
+T = TypeVar("T")
 DIALECTS_BLUEPRINT = "pixserve_dialects"
 # thumbor's FocalPoint.ALIGNMENT_PERCENTAGES, by the gravity its alignment became.
 _ALIGNMENT_POINTS = {
@@ -163,23 +165,40 @@ def _upright(path: Path, mtime_ns: int, size: int, limits: ImageLimits) -> Size 
 @functools.lru_cache(maxsize=1024)
 def _has_alpha(path: Path, mtime_ns: int) -> bool:
     """Whether a file's picture has transparency, from its header."""
+    return _header(
+        path, lambda image: image.mode in _ALPHA_MODES or "transparency" in image.info, False
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _frames(path: Path, mtime_ns: int) -> int:
+    """How many frames a file holds (thumbor's frameCount), from its header."""
+    return _header(path, lambda image: int(getattr(image, "n_frames", 1)), 1)
+
+
+def _header(path: Path, read: Callable[[Image.Image], T], fallback: T) -> T:
     try:
         with Image.open(path) as image:
-            return image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
+            return read(image)
     except (OSError, ValueError, Image.DecompressionBombError):
-        return False
+        return fallback
+
+
+_ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
 
 
 def _thumbor_meta(svc: Services, translated: Translated, reference: str) -> Response:
     """thumbor's `meta/` answer: the source, the operations and the target size."""
     name = _checked(translated)
     size = _size_of(svc)(name)
-    if size is None:
+    source = find_source(svc.config.root, name)
+    if size is None or source is None:
         abort(404, description="no image at this source reference")
+    frames = _frames(source.path, source.mtime_ns)
     options = parse_options(translated.pairs, svc.limits)
     body = {
         "thumbor": {
-            "source": {"url": reference, "width": size[0], "height": size[1], "frameCount": 1},
+            "source": {"url": reference, "width": size[0], "height": size[1], "frameCount": frames},
             "operations": _operations(size, options),
             "target": dict(zip(("width", "height"), _target(size, options), strict=True)),
         }

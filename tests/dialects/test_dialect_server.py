@@ -177,6 +177,11 @@ class TestThumborMeta:
             {"type": "resize", "width": 300, "height": 200},
         ]
 
+    def test_meta_counts_frames(self, make_app: MakeApp, corpus: Path) -> None:
+        client = make_app(root=corpus, thumbor_prefix="/t", thumbor_allow_unsafe=True).test_client()
+        meta = json.loads(client.get("/t/unsafe/meta/animated/rotating-squares.gif").data)
+        assert meta["thumbor"]["source"]["frameCount"] == 30
+
     def test_meta_of_a_fit_in_and_a_flip(self, client: FlaskClient) -> None:
         meta = json.loads(client.get("/thumbor/unsafe/meta/fit-in/-400x400/photo.jpg").data)
         assert meta["thumbor"]["target"] == {"width": 400, "height": 300}
