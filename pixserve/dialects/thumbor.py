@@ -188,6 +188,8 @@ def parse(raw_path: str) -> Request:
             rest = after
         return found
 
+    if take(("debug",)) is not None:
+        raise refuse("debug", "pixserve has no debug drawing")
     fields["meta"] = take(("meta",)) is not None
     if isinstance(trim := take(_TRIM), re.Match):
         fields["trim"] = trim[1] or "top-left"

@@ -62,6 +62,15 @@ class TestWiring:
         assert response.status_code == 200
         assert picture(response.data).size == (100, 75)
 
+    def test_signatures_cover_the_path_as_written(self, client: FlaskClient, root: Path) -> None:
+        """thumbor signs the percent-encoded path; the app must not check a decoded one."""
+        (root / "my photo.jpg").write_bytes((root / "photo.jpg").read_bytes())
+        path = "100x0/my%20photo.jpg"
+        response = client.get(f"/thumbor/{thumbor.sign(KEY, path)}/{path}")
+        assert response.status_code == 200
+        decoded = "100x0/my photo.jpg"
+        assert client.get(f"/thumbor/{thumbor.sign(KEY, decoded)}/{path}").status_code == 403
+
     def test_bad_signatures_are_403(self, client: FlaskClient) -> None:
         for url in (
             "/thumbor/AAAAAAAAAAAAAAAAAAAAAAAAAAA=/300x200/photo.jpg",
@@ -193,6 +202,20 @@ class TestThumborMeta:
     def test_meta_is_signed_like_any_url(self, client: FlaskClient) -> None:
         assert client.get("/thumbor/meta/300x200/photo.jpg").status_code == 403
         assert client.get("/thumbor/unsafe/meta/300x200/missing.jpg").status_code == 404
+
+
+class TestReadme:
+    """README's tables list every option of each dialect, so none is undocumented."""
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+
+    @pytest.mark.parametrize("name", thumbor.FILTERS)
+    def test_thumbor_filters(self, name: str) -> None:
+        assert f"| `{name}()` | " in self.readme
+
+    @pytest.mark.parametrize("name", imgproxy.OPTIONS)
+    def test_imgproxy_options(self, name: str) -> None:
+        assert f"| `{name}` | " in self.readme
 
 
 class TestSettings:

@@ -177,9 +177,10 @@ def test_parse(path: str, expected: dict[str, Any]) -> None:
         # imagor's additions to the thumbor URL, refused by name
         ("/unsafe/fit-in/300x200/5x6/img", "5x6"),
         ("/unsafe/0.2x0.15:0.45x0.67/fit-in/300x200/img", "0.2x0.15:0.45x0.67"),
+        ("/unsafe/debug/300x200/img", "debug"),
     ],
 )
-def test_imagor_extensions_are_refused(path: str, option: str) -> None:
+def test_segments_pixserve_lacks_are_refused(path: str, option: str) -> None:
     with pytest.raises(InvalidOption) as error:
         thumbor.parse(path)
     assert error.value.param == option
