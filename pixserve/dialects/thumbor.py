@@ -65,9 +65,9 @@ _GRAVITY = {
 _MIRRORED = {"left": "right", "right": "left", "top": "bottom", "bottom": "top"}
 # thumbor's filters pixserve honours, and what each becomes (README's table).
 MAPPED_FILTERS = {
-    "background_color": "bg",
+    "background_color": "bg (transparency is flattened onto it in JPEG; PNG, WebP keep theirs)",
     "blur": "blur (thumbor's sigma, or its radius when no sigma is given)",
-    "fill": "bg, and with fit-in fit=contain (a colour or transparent)",
+    "fill": "bg, and with fit-in fit=contain (a colour or transparent; fill_transparent: 400)",
     "focal": "fx, fy (the weighted centre of the focal boxes)",
     "format": "fmt (jpeg, png, webp, gif, avif)",
     "grayscale": "gray=1",
@@ -470,7 +470,11 @@ class _Translation:
         return name
 
     def _fill(self, name: str, args: str, shown: str) -> None:
-        colour = args.split(",")[0].strip().lower()
+        colour, _, fill_transparent = (part.strip().lower() for part in args.partition(","))
+        if fill_transparent in ("true", "1"):
+            raise refuse(
+                shown, "pixserve fills the padding; it flattens transparency for JPEG only"
+            )
         if colour in ("auto", "blur"):
             raise refuse(shown, "pixserve fills with one colour, not auto or blur")
         if colour == "transparent":

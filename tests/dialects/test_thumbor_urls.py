@@ -288,6 +288,7 @@ REFUSED_TABLE: list[tuple[str, str]] = [
     ("/unsafe/filters:max_bytes(10000)/img.jpg", "max_bytes(10000)"),
     ("/unsafe/filters:fill(blur)/img.jpg", "fill(blur)"),
     ("/unsafe/filters:fill(auto)/img.jpg", "fill(auto)"),
+    ("/unsafe/filters:fill(red,true)/img.jpg", "fill(red,true)"),
     ("/unsafe/filters:fill(notacolour)/img.jpg", "fill(notacolour)"),
     ("/unsafe/filters:rotate(45)/img.jpg", "rotate(45)"),
     ("/unsafe/filters:quality(0)/img.jpg", "quality(0)"),
