@@ -68,7 +68,7 @@ def make_dialects_blueprint(config: Config) -> Blueprint | None:
         if prefix:
             blueprint.add_url_rule(
                 f"{prefix.rstrip('/')}/<path:rest>",
-                endpoint=view.__name__,
+                endpoint=view.__name__.removesuffix("_view"),
                 view_func=view,
                 merge_slashes=False,
             )

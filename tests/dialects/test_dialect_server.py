@@ -114,6 +114,13 @@ class TestWiring:
         assert [response.headers["X-Cache"] for response in responses] == ["MISS", "HIT", "HIT"]
         assert responses[0].data == responses[1].data
 
+    def test_requests_are_counted_by_dialect(self, client: FlaskClient) -> None:
+        client.get("/thumbor/unsafe/10x10/photo.jpg")
+        client.get("/imgproxy/insecure/w:10/plain/local:///photo.jpg")
+        metrics = client.get("/metrics").get_data(as_text=True)
+        assert 'route="thumbor",status="200"' in metrics
+        assert 'route="imgproxy",status="200"' in metrics
+
     def test_conditional_requests(self, client: FlaskClient) -> None:
         url = "/imgproxy/insecure/w:50/plain/local:///photo.jpg"
         etag = client.get(url).headers["ETag"]
