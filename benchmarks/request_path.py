@@ -85,7 +85,8 @@ def free_port() -> int:
 class Server:
     """`pixserve serve` in a subprocess with a fresh cache; always stopped on exit."""
 
-    def __init__(self) -> None:
+    def __init__(self, extra_args: Sequence[str] = ()) -> None:
+        self.extra_args = tuple(extra_args)  # more `pixserve serve` flags (benchmarks/dialects.py)
         self.port = free_port()
         self._temp = tempfile.TemporaryDirectory(prefix="pixserve-bench-")
         self.log_path = Path(self._temp.name) / "server.log"
@@ -125,6 +126,7 @@ class Server:
             "1",
             "--threads",
             "1",
+            *self.extra_args,
         ]
         # The server's settings come from its flags only, not from this shell.
         env = {key: value for key, value in os.environ.items() if not key.startswith("PIXSERVE_")}
