@@ -53,6 +53,8 @@ bench: $(VENV)/.bench $(THUMBOR)
 	bash benchmarks/tools.sh
 	$(BIN)/python benchmarks/peers.py
 	$(BIN)/python benchmarks/request_path.py
+	$(BIN)/python benchmarks/dialects.py
+	$(BIN)/python benchmarks/thumbor_dialect.py
 	$(BIN)/python benchmarks/encoders.py
 
 gallery: $(BIN)/pixserve

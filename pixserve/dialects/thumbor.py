@@ -1,7 +1,7 @@
 """thumbor's URL dialect, parsed and translated into pixserve's query pairs.
 
     /<signature|unsafe>/[meta/][trim[:top-left][:N]/][AxB:CxD/]
-        [fit-in/|adaptive-fit-in/|full-fit-in/|adaptive-full-fit-in/][stretch/]
+        [fit-in/|adaptive-fit-in/|full-fit-in/|adaptive-full-fit-in/][stretch/ (imagor's)]
         [-]Wx[-]H/[left|center|right/][top|middle|bottom/][smart/]
         [filters:name(args):.../]<image>
 

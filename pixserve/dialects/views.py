@@ -216,25 +216,19 @@ def _operations(size: Size, options: Options) -> list[dict[str, object]]:
     """The crops (source pixels) and resize thumbor's JSON engine lists, by thumbor's
     arithmetic: the window of the target's shape is cut first, then resized."""
     operations: list[dict[str, object]] = []
-    origin_x, origin_y = 0, 0
     working = size
     if options.crop is not None:
         x, y, width, height = options.crop
         operations.append(
             {"type": "crop", "left": x, "top": y, "right": x + width, "bottom": y + height}
         )
-        origin_x, origin_y, working = x, y, (width, height)
+        working = (width, height)
     geometry = estimate_geometry(size, options)
     if options.fit is Fit.COVER and geometry.overflow != (0, 0):
+        # In the manually cropped picture's coordinates, as thumbor lists it.
         left, top, right, bottom = _thumbor_window(working, geometry.canvas, options)
         operations.append(
-            {
-                "type": "crop",
-                "left": origin_x + left,
-                "top": origin_y + top,
-                "right": origin_x + right,
-                "bottom": origin_y + bottom,
-            }
+            {"type": "crop", "left": left, "top": top, "right": right, "bottom": bottom}
         )
     if geometry.canvas != working:
         operations.append(

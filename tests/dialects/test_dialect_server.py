@@ -193,6 +193,14 @@ class TestThumborMeta:
             {"type": "resize", "width": 300, "height": 200},
         ]
 
+    def test_meta_lists_the_window_inside_the_manual_crop(self, client: FlaskClient) -> None:
+        """As thumbor 7.8 answers it (benchmarks/thumbor_dialect.py compares the two)."""
+        meta = json.loads(client.get("/thumbor/unsafe/meta/100x100:500x300/100x100/photo.jpg").data)
+        assert meta["thumbor"]["operations"][:2] == [
+            {"type": "crop", "left": 100, "top": 100, "right": 500, "bottom": 300},
+            {"type": "crop", "left": 100, "top": 0, "right": 300, "bottom": 200},
+        ]
+
     def test_meta_counts_frames(self, make_app: MakeApp, corpus: Path) -> None:
         client = make_app(root=corpus, thumbor_prefix="/t", thumbor_allow_unsafe=True).test_client()
         meta = json.loads(client.get("/t/unsafe/meta/animated/rotating-squares.gif").data)
