@@ -30,9 +30,10 @@ class Services:
 def build_services(config: Config) -> Services:
     metrics = Metrics()
     cache = DiskCache(
-        config.cache_dir,
-        config.cache_max_bytes,
-        config.cache_max_age,
+        config.cache.cache_dir,
+        config.cache.cache_max_bytes,
+        config.cache.cache_max_age,
+        flight_timeout=config.cache.flight_timeout,
         on_evict=metrics.count_eviction,
     )
     cache.recover()  # what workers killed mid-write left behind
@@ -42,8 +43,8 @@ def build_services(config: Config) -> Services:
         cache=cache,
         metrics=metrics,
         limits=config.query_limits(),
-        image_limits=config.image_limits(),
-        colour=config.colour_settings(),
+        image_limits=config.imaging.image_limits(),
+        colour=config.imaging.colour_settings(),
     )
 
 

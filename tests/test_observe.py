@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 from prometheus_client.parser import text_string_to_metric_families
 
-import pixserve.http.views
+import pixserve.http.delivery
 from pixserve import sign_url
 from pixserve.ops.endpoints import make_ops_blueprint
 from pixserve.ops.logs import JsonFormatter, TextFormatter
@@ -99,7 +99,7 @@ def test_an_unexpected_error_is_logged_once_with_its_cause(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("the encoder fell over")
 
-    monkeypatch.setattr(pixserve.http.views, "transform", broken)
+    monkeypatch.setattr(pixserve.http.delivery, "transform", broken)
     client = make_app().test_client()
     caplog.set_level(logging.INFO)
     response = client.get(URL, headers={"X-Request-ID": "req-500"})

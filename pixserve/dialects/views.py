@@ -1,8 +1,8 @@
 """The dialect routes: thumbor and imgproxy URLs answered as `/image` answers them.
 
-Each route translates its URL (pure, `thumbor.py` / `imgproxy.py`) and hands the
-pixserve pairs to `deliver()`, the one place that knows how `/image` is served, so
-both dialects and `/image` share one pipeline, one cache and one ETag scheme.
+Each route translates its URL (pure, `thumbor.py` / `imgproxy.py`) and `answer()`
+turns the pixserve pairs into the same request object, delivery and response as
+`/image`'s, so both dialects and `/image` share one pipeline, one cache and one ETag.
 """
 
 from __future__ import annotations
@@ -20,10 +20,15 @@ from PIL import Image
 
 from pixserve.config.settings import Config
 from pixserve.http import problems
+from pixserve.http.cors import allow_listed_origins
+from pixserve.http.delivery import deliver
+from pixserve.http.keys import cache_key
+from pixserve.http.negotiate import choose
+from pixserve.http.request import ImageRequest, checked_source
+from pixserve.http.responses import respond
 from pixserve.http.signing import BadSignature
-from pixserve.http.views import no_sniffing, respond_image
 from pixserve.services import Services, services
-from pixserve.sources.local import find_source
+from pixserve.sources import find_source
 from pixserve.transformer import (
     FORMATS,
     SOURCE_OUTPUT_FORMATS,
@@ -41,6 +46,17 @@ from .common import Size, SizeOf, Translated, Verdict
 from .config import imgproxy_settings, thumbor_settings
 
 T = TypeVar("T")
+
+
+class BadDialectSignature(BadSignature):
+    """A thumbor or imgproxy URL whose signature part does not check out."""
+
+    param = "signature"
+    description = (
+        "the URL's signature is missing, malformed or wrong (or unsigned URLs are not allowed here)"
+    )
+
+
 DIALECTS_BLUEPRINT = "pixserve_dialects"
 # thumbor's FocalPoint.ALIGNMENT_PERCENTAGES, by the gravity its alignment became.
 _ALIGNMENT_POINTS = {
@@ -56,14 +72,18 @@ _ALIGNMENT_POINTS = {
 _SETTINGS_KEY = "pixserve.dialects"
 
 
-def make_dialects_blueprint(config: Config) -> Blueprint | None:
-    """Routes for the dialects whose prefix is set; None when neither is."""
-    if not (config.thumbor_prefix or config.imgproxy_prefix):
+def make_dialects_blueprint(config: Config, *, own_answers: bool = True) -> Blueprint | None:
+    """Routes for the dialects whose prefix is set; None when neither is.
+
+    `own_answers`: problem+json and `nosniff` for these routes (as `/image`'s blueprint).
+    """
+    part = config.dialects
+    if not (part.thumbor_prefix or part.imgproxy_prefix):
         return None
     blueprint = Blueprint(DIALECTS_BLUEPRINT, __name__)
     for prefix, view in (
-        (config.thumbor_prefix, thumbor_view),
-        (config.imgproxy_prefix, imgproxy_view),
+        (part.thumbor_prefix, thumbor_view),
+        (part.imgproxy_prefix, imgproxy_view),
     ):
         if prefix:
             blueprint.add_url_rule(
@@ -72,8 +92,9 @@ def make_dialects_blueprint(config: Config) -> Blueprint | None:
                 view_func=view,
                 merge_slashes=False,
             )
-    problems.register(blueprint)
-    blueprint.after_request(no_sniffing)
+    if own_answers:
+        problems.answer_as_pixserve(blueprint)
+    blueprint.after_request(allow_listed_origins)
     blueprint.record_once(_remember_settings(config))
     return blueprint
 
@@ -81,7 +102,11 @@ def make_dialects_blueprint(config: Config) -> Blueprint | None:
 def _remember_settings(config: Config) -> Callable[..., None]:
     def record(state: object) -> None:
         app = state.app  # type: ignore[attr-defined]
-        app.extensions[_SETTINGS_KEY] = (thumbor_settings(config), imgproxy_settings(config))
+        keeps = config.imaging.keep_icc_profiles
+        app.extensions[_SETTINGS_KEY] = (
+            thumbor_settings(config),
+            imgproxy_settings(config.dialects, keeps_icc_profiles=keeps),
+        )
 
     return record
 
@@ -89,44 +114,41 @@ def _remember_settings(config: Config) -> Callable[..., None]:
 def thumbor_view(rest: str) -> Response:
     svc = services()
     settings, _ = current_app.extensions[_SETTINGS_KEY]
-    raw = _raw_path_after(svc.config.thumbor_prefix)
+    raw = _raw_path_after(svc.config.dialects.thumbor_prefix)
     translated = thumbor.translate(raw, settings, _size_of(svc), svc.limits)
     if translated.meta and translated.verdict is not Verdict.BAD and translated.name:
         return _thumbor_meta(svc, translated, thumbor.parse(raw).image)
-    return deliver(svc, translated, auto_format=svc.config.thumbor_auto_webp)
+    return answer(svc, translated, auto_format=svc.config.dialects.thumbor_auto_webp)
 
 
 def imgproxy_view(rest: str) -> Response:
     svc = services()
     _, settings = current_app.extensions[_SETTINGS_KEY]
-    raw = _raw_path_after(svc.config.imgproxy_prefix)
+    raw = _raw_path_after(svc.config.dialects.imgproxy_prefix)
     translated = imgproxy.translate(raw, settings, _size_of(svc), svc.limits)
-    return deliver(svc, translated, auto_format=svc.config.imgproxy_auto_format)
+    return answer(svc, translated, auto_format=svc.config.dialects.imgproxy_auto_format)
 
 
-def deliver(svc: Services, translated: Translated, *, auto_format: bool) -> Response:
-    """The `/image` response for a translated URL: the glue to re-point when the
-    `/image` view changes shape."""
+def answer(svc: Services, translated: Translated, *, auto_format: bool) -> Response:
+    """`/image`'s answer for a translated URL: `image_request` without pixserve's own
+    signature (the dialect checked its own) and without client hints."""
     name = _checked(translated)
-    pairs = list(translated.pairs)
-    if translated.format_open and not auto_format:
+    options = parse_options(translated.pairs, svc.limits)
+    source = checked_source(svc, name, options.canonical(), None, verified=True)
+    if translated.format_open and not auto_format and source.format is not None:
         # Both servers keep the source's format unless told otherwise (no `Vary: Accept`).
-        source = find_source(svc.config.root, name)
-        if source is not None and source.format is not None:
-            fmt = SOURCE_OUTPUT_FORMATS.get(source.format)
-            if fmt is None:  # a format neither server writes (TIFF, JPEG 2000...)
-                fmt = FORMATS["png" if _has_alpha(source.path, source.mtime_ns) else "jpeg"]
-            pairs.append(("fmt", fmt.name))
-    return respond_image(name, pairs, None, verified=True)
+        fmt = SOURCE_OUTPUT_FORMATS.get(source.format)
+        if fmt is None:  # a format no browser shows (TIFF, JPEG 2000...)
+            fmt = FORMATS["png" if _has_alpha(source.path, source.mtime_ns) else "jpeg"]
+        options = parse_options([*translated.pairs, ("fmt", fmt.name)], svc.limits)
+    choice = choose(options.fmt, request.accept_mimetypes, source.format, svc.config.imaging.avif)
+    req = ImageRequest("image", source, options, choice, cache_key(source, options, choice))
+    return respond(svc, req, None if req.not_modified() else deliver(svc, req))
 
 
 def _checked(translated: Translated) -> str:
     if translated.verdict is Verdict.BAD:
-        raise BadSignature(
-            "the URL's signature is missing, malformed or wrong (or unsigned URLs are "
-            "not allowed here)",
-            param="signature",
-        )
+        raise BadDialectSignature()
     if translated.name is None:
         abort(404, description="no image at this source reference")
     return translated.name
@@ -145,7 +167,7 @@ def _raw_path_after(prefix: str) -> str:
 
 def _size_of(svc: Services) -> SizeOf:
     def size_of(name: str) -> Size | None:
-        source = find_source(svc.config.root, name)
+        source = find_source(svc.config.http.root, name)
         if source is None or source.format is None:
             return None
         return _upright(source.path, source.mtime_ns, source.size, svc.image_limits)
@@ -191,7 +213,7 @@ def _thumbor_meta(svc: Services, translated: Translated, reference: str) -> Resp
     """thumbor's `meta/` answer: the source, the operations and the target size."""
     name = _checked(translated)
     size = _size_of(svc)(name)
-    source = find_source(svc.config.root, name)
+    source = find_source(svc.config.http.root, name)
     if size is None or source is None:
         abort(404, description="no image at this source reference")
     frames = _frames(source.path, source.mtime_ns)
@@ -204,7 +226,7 @@ def _thumbor_meta(svc: Services, translated: Translated, reference: str) -> Resp
         }
     }
     response = Response(json.dumps(body), mimetype="application/json")
-    response.headers["Cache-Control"] = f"public, max-age={svc.config.max_age}"
+    response.headers["Cache-Control"] = f"max-age={svc.config.http.max_age}"
     return response
 
 

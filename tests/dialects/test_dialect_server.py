@@ -249,10 +249,12 @@ class TestSettings:
                 "PIXSERVE_THUMBOR_SOURCES": "cdn.example.com/=cdn",
             }
         )
-        assert config.imgproxy_keys == ("736563726574", "6b6579")
-        assert config.imgproxy_presets == {"thumb": "rs:fill:200:200/q:80", "hero": "w:1280"}
-        assert config.imgproxy_sources == ("local:///=", "s3://photos/=s3")
-        assert config.thumbor_keys == ("MY_SECURE_KEY",)  # thumbor's keys keep their length
+        part = config.dialects
+        assert part.imgproxy_keys == ("736563726574", "6b6579")
+        assert part.imgproxy_presets == {"thumb": "rs:fill:200:200/q:80", "hero": "w:1280"}
+        assert part.imgproxy_sources == ("local:///=", "s3://photos/=s3")
+        assert part.imgproxy_signature_size == 8
+        assert part.thumbor_keys == ("MY_SECURE_KEY",)  # thumbor's keys keep their length
 
     def test_keys_and_salts_are_never_shown(self, tmp_path: Path) -> None:
         environ = {
