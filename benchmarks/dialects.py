@@ -24,15 +24,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from request_path import (
-    ROOT,
     BenchmarkError,
     Client,
-    Server,
     _terminate,
     check_corpus,
     expect,
     median_p90,
 )
+from servers import ROOT, Pixserve, ServerDidNotStart
 
 from pixserve.dialects import imgproxy, thumbor
 
@@ -71,23 +70,28 @@ GROUPS: tuple[tuple[tuple[str, str], ...], ...] = (
         ),
     ),
 )
-SERVER_FLAGS = (
-    "--set",
-    "thumbor_prefix=/thumbor",
-    "--set",
-    f"thumbor_keys={THUMBOR_KEY}",
-    "--set",
-    "imgproxy_prefix=/imgproxy",
-    "--set",
-    f"imgproxy_keys={IMGPROXY_KEY}",
-    "--set",
-    f"imgproxy_salts={IMGPROXY_SALT}",
-)
 
 
-def measure(server: Server, group: Sequence[tuple[str, str]]) -> list[tuple[str, list[float]]]:
+class PixserveWithDialects(Pixserve):
+    """`pixserve serve` (one worker, one thread) with both dialects mounted, signed."""
+
+    def __init__(self) -> None:
+        super().__init__(workers=1, threads=1)
+
+    def command(self) -> list[str]:
+        settings = (
+            "thumbor_prefix=/thumbor",
+            f"thumbor_keys={THUMBOR_KEY}",
+            "imgproxy_prefix=/imgproxy",
+            f"imgproxy_keys={IMGPROXY_KEY}",
+            f"imgproxy_salts={IMGPROXY_SALT}",
+        )
+        return [*super().command(), *(arg for item in settings for arg in ("--set", item))]
+
+
+def measure(server: Pixserve, group: Sequence[tuple[str, str]]) -> list[tuple[str, list[float]]]:
     """Hits of every URL of a group, interleaved; checks they share one ETag."""
-    client = Client(server)
+    client = Client(server.port)
     try:
         etags = set()
         for _, path in group:  # the first makes the entry, the others must hit it
@@ -132,11 +136,11 @@ def main() -> int:
     check_corpus()
     signal.signal(signal.SIGTERM, _terminate)
     started = time.perf_counter()
-    server = Server(SERVER_FLAGS)
+    server = PixserveWithDialects()
     try:
         with server:
             results = [measure(server, group) for group in GROUPS]
-    except (BenchmarkError, OSError, http.client.HTTPException) as error:
+    except (BenchmarkError, ServerDidNotStart, OSError, http.client.HTTPException) as error:
         print(f"dialects.py: FAILED: {error}", file=sys.stderr)
         print(f"--- server log (last lines) ---\n{server.log_tail()}", file=sys.stderr)
         return 1
