@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -65,6 +66,7 @@ def size_of(name: str) -> tuple[int, int] | None:
     return None if name.endswith("missing") else (640, 480)
 
 
+@pytest.mark.slow  # 300 Hypothesis examples: about 5 s
 @settings(max_examples=300, deadline=None)
 @given(PATHS)
 def test_thumbor_never_fails_otherwise(path: str) -> None:
@@ -74,6 +76,7 @@ def test_thumbor_never_fails_otherwise(path: str) -> None:
         assert error.param  # a 400 names what was wrong
 
 
+@pytest.mark.slow  # 300 Hypothesis examples: about 5 s
 @settings(max_examples=300, deadline=None)
 @given(PATHS)
 def test_imgproxy_never_fails_otherwise(path: str) -> None:
