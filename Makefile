@@ -78,6 +78,8 @@ bench: $(VENV)/.bench $(THUMBOR) node-peers
 	$(BIN)/python benchmarks/sharp_race.py
 	$(BIN)/python benchmarks/page_race.py
 	$(BIN)/python benchmarks/request_path.py
+	$(BIN)/python benchmarks/dialects.py
+	$(BIN)/python benchmarks/thumbor_dialect.py
 	$(BIN)/python benchmarks/encoders.py
 
 gallery: $(BIN)/pixserve

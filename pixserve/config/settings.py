@@ -37,6 +37,7 @@ from pixserve.config.parsers import (
     ConfigError,
     Kind,
 )
+from pixserve.dialects.config import DialectSettings
 from pixserve.transformer import (
     FORMATS,
     ColourSettings,
@@ -343,6 +344,7 @@ PARTS: dict[str, type[Any]] = {
     "http": HttpSettings,
     "ops": OpsSettings,
     "serving": ServingSettings,
+    "dialects": DialectSettings,  # thumbor and imgproxy URLs (pixserve/dialects)
 }
 
 
@@ -379,6 +381,7 @@ class Config:
     http: HttpSettings
     ops: OpsSettings
     serving: ServingSettings
+    dialects: DialectSettings
 
     def __init__(self, **values: Any) -> None:
         by_part: dict[str, dict[str, Any]] = {part: {} for part in PARTS}
@@ -399,6 +402,9 @@ class Config:
         self.query_limits()  # a preset that does not parse stops start-up
 
     def _validate_across_parts(self) -> None:
+        problem = self.dialects.prefix_problem(self.http.image_prefix, self.http.info_prefix)
+        if problem is not None:
+            raise ConfigError(problem)
         time_limit = self.imaging.time_limit
         for name, value in (
             ("timeout", self.serving.timeout),

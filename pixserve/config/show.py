@@ -1,7 +1,8 @@
 """`pixserve config`: the effective configuration, each value with where it came from.
 
 The output is TOML (a copy is a working config file) with each origin as a comment.
-Secrets are never printed: `signing_keys` shows only how many keys there are.
+Secrets are never printed: the signing keys (and thumbor's and imgproxy's keys and salts)
+show only how many there are.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 from pixserve.config.layers import UNSET, Explained
 from pixserve.config.settings import ENV_PREFIX
 
-SECRET_SETTINGS = frozenset({"signing_keys"})
+SECRET_SETTINGS = frozenset({"signing_keys", "thumbor_keys", "imgproxy_keys", "imgproxy_salts"})
 _COLUMN = 44
 
 

@@ -109,10 +109,18 @@ def _refuse_all_but(allowed: frozenset[str], pairs: Sequence[tuple[str, str]]) -
 
 
 def checked_source(
-    svc: Services, name: str, canonical_query: str, given_signature: str | None
+    svc: Services,
+    name: str,
+    canonical_query: str,
+    given_signature: str | None,
+    *,
+    verified: bool = False,
 ) -> Source:
-    """The signature (when signing is on), then the file: found, an image, not too big."""
-    if svc.config.http.signing_keys:  # before the file system is touched
+    """The signature (when signing is on), then the file: found, an image, not too big.
+
+    `verified`: a URL dialect (`pixserve.dialects`) checked its own signature instead.
+    """
+    if svc.config.http.signing_keys and not verified:  # before the file system is touched
         verify(svc.config.http.signing_keys, request.path, canonical_query, given_signature)
     source = find_source(svc.config.http.root, name)
     if source is None:

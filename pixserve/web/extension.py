@@ -20,6 +20,7 @@ from pathlib import Path
 from flask import Flask, Response, request
 
 from pixserve.config.settings import Config
+from pixserve.dialects.views import DIALECTS_BLUEPRINT, make_dialects_blueprint
 from pixserve.http import problems
 from pixserve.http.views import BLUEPRINT, make_blueprint
 from pixserve.ops import logs, observe
@@ -59,6 +60,9 @@ class PixServe:
                 config.http.image_prefix, config.http.info_prefix, own_answers=not whole_app
             )
         )
+        dialects = make_dialects_blueprint(config, own_answers=not whole_app)
+        if dialects is not None:  # thumbor and imgproxy URLs, when a prefix is set
+            app.register_blueprint(dialects)
         observe.install(app, _everything if whole_app else _pixserve_routes)
         logs.show_when_unconfigured(config.ops.log_format)
         if whole_app:
@@ -75,7 +79,7 @@ def _everything() -> bool:
 
 
 def _pixserve_routes() -> bool:
-    return request.blueprint in (BLUEPRINT, OPS_BLUEPRINT)
+    return request.blueprint in (BLUEPRINT, OPS_BLUEPRINT, DIALECTS_BLUEPRINT)
 
 
 def _ask_for_client_hints(response: Response) -> Response:
