@@ -134,7 +134,7 @@ class ImagingSettings:
     # Transforms running at once on this node may take this much memory, by their
     # estimated peaks; more waits up to queue_timeout, then gets 503 (SECURITY.md).
     memory_budget: int = setting(SIZE, factory=default_memory_budget)
-    queue_timeout: float = setting(DURATION, 5.0)
+    queue_timeout: float = setting(DURATION, 2.0)
     avif: bool = setting(BOOLEAN, False)
     cmyk_profile: Path | None = setting(OPTIONAL_PATH, factory=default_cmyk_profile)
     keep_icc_profiles: bool = setting(BOOLEAN, False)
