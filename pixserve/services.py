@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from flask import current_app
 
@@ -10,6 +11,9 @@ from pixserve.cache import DiskCache
 from pixserve.config.settings import Config
 from pixserve.ops.metrics import Metrics
 from pixserve.transformer import ColourSettings, ImageLimits, Limits
+
+if TYPE_CHECKING:
+    from pixserve.sources.router import Sources
 
 EXTENSION_NAME = "pixserve"
 
@@ -25,9 +29,14 @@ class Services:
     limits: Limits
     image_limits: ImageLimits
     colour: ColourSettings
+    sources: Sources
 
 
 def build_services(config: Config) -> Services:
+    # Imported here: the sources' errors are problems, whose module reaches this one.
+    from pixserve.sources.fetching import FetchLimits
+    from pixserve.sources.router import build_sources
+
     metrics = Metrics()
     cache = DiskCache(
         config.cache_dir,
@@ -44,6 +53,14 @@ def build_services(config: Config) -> Services:
         limits=config.query_limits(),
         image_limits=config.image_limits(),
         colour=config.colour_settings(),
+        sources=build_sources(
+            config.root,
+            config.sources,
+            cache_dir=config.cache_dir,
+            max_bytes=config.source_cache_max_bytes,
+            ttl=config.source_ttl,
+            limits=FetchLimits(config.max_source_bytes, config.time_limit),
+        ),
     )
 
 

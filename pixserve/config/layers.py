@@ -27,6 +27,7 @@ from pixserve.config.settings import (
     parse_setting,
     setting_kinds,
 )
+from pixserve.sources.config import SourceConfigError, parse_mounts
 
 CONFIG_FILE_VARIABLE = ENV_PREFIX + "CONFIG"
 DEFAULT = "default"
@@ -94,6 +95,11 @@ def read_config_file(path: Path) -> dict[str, Any]:
 
 def _typed(name: str, kind: str, value: Any, folder: Path) -> Any:
     """A TOML value as the setting's type: text is parsed as in the environment."""
+    if kind == "Mounts":
+        try:
+            return parse_mounts(value)
+        except SourceConfigError as error:
+            raise ConfigError(str(error)) from None
     if isinstance(value, str):
         parsed = parse_setting(name, kind, value)
         return folder / parsed if isinstance(parsed, Path) else parsed

@@ -9,6 +9,7 @@ naming the setting, instead of failing the first request.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import re
 from collections.abc import Mapping
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
+from pixserve.sources.config import Mounts, SourceConfigError, check_mounts, parse_mounts
 from pixserve.transformer import (
     FORMATS,
     ColourSettings,
@@ -100,6 +102,12 @@ class Config:
     max_frames: int = 256
     max_animation_pixels: int = 250_000_000
     time_limit: float = 10.0
+    # Originals from S3 and HTTP origins (README: Sources): `[sources.NAME]` tables.
+    sources: Mounts = field(default_factory=dict)
+    # Seconds a fetched original's identity is trusted before a conditional request
+    # revalidates it: how long a replaced original may keep its old results on a node.
+    source_ttl: float = 60.0
+    source_cache_max_bytes: int = 1 << 30  # the originals area of the cache
     # Operations (README: Operations).
     server_timing: bool = True  # Server-Timing on misses: decode, resize, encode, cache
     log_format: str = "json"  # or "text"; one line per request either way
@@ -123,6 +131,11 @@ class Config:
         # library (Flask's send_file resolves against the app's package) assumes.
         object.__setattr__(self, "root", Path(self.root).absolute())
         object.__setattr__(self, "cache_dir", Path(self.cache_dir).absolute())
+        if any(isinstance(mount, Mapping) for mount in self.sources.values()):
+            try:  # tables given in Python (a Flask app's config)
+                object.__setattr__(self, "sources", parse_mounts(self.sources))
+            except SourceConfigError as error:
+                raise ConfigError(str(error)) from None
         self.validate()
 
     def validate(self) -> None:
@@ -164,7 +177,18 @@ class Config:
         if self.only_presets and not self.presets:
             raise ConfigError("only_presets: set presets too, or no URL can be served")
         self.query_limits()  # a preset that does not parse stops start-up
+        self._validate_sources()
         self._validate_operations()
+
+    def _validate_sources(self) -> None:
+        if not 0 <= self.source_ttl <= 86400:
+            raise ConfigError("source_ttl: must be from 0 to 86400 seconds")
+        if self.source_cache_max_bytes < 1 << 20:
+            raise ConfigError("source_cache_max_bytes: must be at least 1MiB")
+        try:
+            check_mounts(self.root, self.sources)
+        except SourceConfigError as error:
+            raise ConfigError(str(error)) from None
 
     def _validate_operations(self) -> None:
         if self.log_format not in LOG_FORMATS:
@@ -285,6 +309,15 @@ def parse_setting(name: str, kind: str, raw: str) -> Any:
     """Parse one setting's text by its declared type; errors name the setting."""
     if kind == "str":
         return raw
+    if kind == "Mounts":  # PIXSERVE_SOURCES: the tables as JSON
+        try:
+            return parse_mounts(json.loads(raw))
+        except ValueError as error:  # SourceConfigError too
+            raise ConfigError(
+                str(error)
+                if isinstance(error, SourceConfigError)
+                else f"{name}: expected a JSON object of tables, got {raw!r}"
+            ) from None
     if kind == "Path | None":
         return Path(raw).expanduser() if raw.strip() else None
     if kind == "Path":

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from pixserve.config.layers import Explained
+from pixserve.sources.config import HttpMount, S3Mount, describe_mount
 
 SECRET_SETTINGS = frozenset({"signing_keys"})
 _COLUMN = 44
@@ -44,6 +45,8 @@ def toml_value(value: Any) -> str:
         return json.dumps(str(value), ensure_ascii=False)
     if isinstance(value, tuple):
         return "[" + ", ".join(toml_value(item) for item in value) + "]"
+    if isinstance(value, HttpMount | S3Mount):
+        return toml_value(describe_mount(value))
     if isinstance(value, dict):
         pairs = (f"{json.dumps(key)} = {toml_value(item)}" for key, item in value.items())
         return "{ " + ", ".join(pairs) + " }" if value else "{}"

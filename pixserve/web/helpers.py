@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
@@ -18,7 +17,7 @@ from markupsafe import Markup
 
 from pixserve.http.signing import SIGNATURE_PARAM, signature
 from pixserve.services import services
-from pixserve.sources.local import Source, find_source
+from pixserve.sources import Source
 from pixserve.transformer import FORMATS, parse_options, upright_size
 from pixserve.transformer.info import describe
 
@@ -58,21 +57,21 @@ def image_url(name: str, **options: Any) -> str:
 
 
 @functools.lru_cache(maxsize=1024)
-def _source_size(path: Path, mtime_ns: int) -> tuple[int, int]:
-    return upright_size(path.read_bytes())
+def _source_size(name: str, version: str, source: Source) -> tuple[int, int]:
+    return upright_size(source.read())
 
 
 def _source(name: str) -> Source:
-    source = find_source(services().config.root, name)
+    source = services().sources.find(name)
     if source is None:
-        raise FileNotFoundError(f"pixserve: no image named {name!r} under the root")
+        raise FileNotFoundError(f"pixserve: no image named {name!r}")
     return source
 
 
 def source_size(name: str) -> tuple[int, int]:
-    """The displayed size of a source, read from its header (cached per file version)."""
+    """The displayed size of a source, read from its header (cached per version)."""
     source = _source(name)
-    return _source_size(source.path, source.mtime_ns)
+    return _source_size(source.name, source.version, source)
 
 
 def _widths(name: str, widths: Iterable[int] | None) -> list[int]:
@@ -159,14 +158,14 @@ def picture(
 
 
 @functools.lru_cache(maxsize=256)
-def _placeholder_for(path: Path, mtime_ns: int) -> str:
-    placeholder: str = describe(path.read_bytes())["placeholder"]
+def _placeholder_for(name: str, version: str, source: Source) -> str:
+    placeholder: str = describe(source.read())["placeholder"]
     return placeholder
 
 
 def _placeholder(name: str) -> str:
     source = _source(name)
-    return _placeholder_for(source.path, source.mtime_ns)
+    return _placeholder_for(source.name, source.version, source)
 
 
 __all__ = ["DEFAULT_WIDTHS", "image_srcset", "image_url", "picture", "source_size"]
