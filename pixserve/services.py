@@ -34,6 +34,7 @@ class Services:
 
 def build_services(config: Config) -> Services:
     # Imported here: the sources' errors are problems, whose module reaches this one.
+    from pixserve.ops.fetches import fetch_recorder
     from pixserve.sources.fetching import FetchLimits
     from pixserve.sources.router import build_sources
 
@@ -60,6 +61,7 @@ def build_services(config: Config) -> Services:
             max_bytes=config.source_cache_max_bytes,
             ttl=config.source_ttl,
             limits=FetchLimits(config.max_source_bytes, config.time_limit),
+            on_fetch=fetch_recorder(metrics),
         ),
     )
 

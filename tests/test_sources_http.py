@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -314,3 +315,60 @@ def test_a_mount_and_a_folder_with_one_name_are_refused(make_app: MakeApp, root:
 def test_local_files_are_served_beside_mounts(cms_app: Flask) -> None:
     response = cms_app.test_client().get("/image/photo.jpg?w=100")
     assert response.status_code == 200 and size_of(response.data) == (100, 75)
+
+
+def test_fetches_are_counted_timed_and_in_server_timing(make_app: MakeApp, origin: Origin) -> None:
+    from tests.test_observe import samples
+
+    origin.routes["/media/broken.jpg"] = Route(b"down", status=500)
+    client = make_app(sources=mount(origin), source_ttl=0).test_client()
+    miss = client.get("/image/cms/photo.jpg?w=90")
+    assert re.match(r"fetch;dur=[0-9.]+, decode;dur=", miss.headers["Server-Timing"])
+    client.get("/image/cms/photo.jpg?w=90")  # revalidated: a 304 from the origin
+    client.get("/image/cms/missing.jpg")
+    client.get("/image/cms/broken.jpg")
+    found = samples(client.get("/metrics").get_data(as_text=True))
+    fetches = {
+        dict(labels)["outcome"]: value
+        for (name, labels), value in found.items()
+        if name == "pixserve_source_fetches_total" and dict(labels)["source"] == "cms"
+    }
+    assert fetches == {"fetched": 1, "not_modified": 1, "not_found": 1, "failed": 1}
+    assert found[("pixserve_source_fetched_bytes_total", (("source", "cms"),))] == len(PHOTO)
+    assert found[("pixserve_source_fetch_seconds_count", (("source", "cms"),))] == 4
+
+
+def test_pixserve_config_shows_mounts_as_toml(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tomllib
+
+    from pixserve.cli.main import main
+
+    monkeypatch.delenv("PIXSERVE_CONFIG", raising=False)
+    file = tmp_path / "p.toml"
+    file.write_text(
+        f'root = "{tmp_path}"\nsource_ttl = 30\n'
+        '[sources.cms]\ntype = "http"\nbase = "https://cms.example.com/media"\n'
+        'allow_private = ["10.0.0.0/8"]\n'
+        '[sources.uploads]\ntype = "s3"\nbucket = "user-uploads"\nprefix = "originals/"\n'
+    )
+    assert main(["config", "--config", str(file)]) == 0
+    printed = tomllib.loads(capsys.readouterr().out)
+    assert printed["source_ttl"] == 30
+    assert printed["sources"]["cms"] == {
+        "type": "http",
+        "base": "https://cms.example.com/media/",
+        "allow_private": ["10.0.0.0/8"],
+    }
+    assert printed["sources"]["uploads"]["bucket"] == "user-uploads"
+
+
+def test_mounts_from_the_environment_as_json(root: Path) -> None:
+    from pixserve.config.layers import load_config
+
+    tables = '{"cms": {"type": "http", "base": "https://cms.example.com/"}}'
+    config = load_config({"PIXSERVE_ROOT": str(root), "PIXSERVE_SOURCES": tables})
+    assert list(config.sources) == ["cms"]
+    with pytest.raises(ConfigError, match="sources"):
+        load_config({"PIXSERVE_ROOT": str(root), "PIXSERVE_SOURCES": "cms=https://x"})

@@ -48,6 +48,23 @@ class FetchLimits:
     read_timeout: float = READ_TIMEOUT
 
 
+@dataclass(frozen=True)
+class FetchReport:
+    """One request to an origin, for metrics: which mount, how it ended, bytes, seconds.
+
+    `outcome`: fetched, not_modified, not_found, failed, refused, timeout, too_large.
+    """
+
+    source: str
+    outcome: str
+    bytes: int
+    seconds: float
+
+
+def ignore_report(report: FetchReport) -> None:
+    """For mounts nobody measures (tests, tools)."""
+
+
 class Origin(Protocol):
     """Where a mount's originals are fetched from."""
 

@@ -17,15 +17,25 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from hashlib import blake2b
 from typing import Any
 
+from werkzeug.exceptions import NotFound
+
 from pixserve.cache import DiskCache
-from pixserve.sources.fetching import Fetched, Origin, Validators
+from pixserve.sources.errors import OriginAddressRefused, OriginTimeout
+from pixserve.sources.fetching import (
+    Fetched,
+    FetchReport,
+    Origin,
+    Validators,
+    ignore_report,
+)
 from pixserve.sources.local import forbidden
-from pixserve.transformer import SNIFF_BYTES, sniff_format
+from pixserve.transformer import SNIFF_BYTES, ImageTooLarge, sniff_format
 
 RECORD_EXTENSION = "json"
 ORIGINAL_EXTENSION = "orig"
@@ -100,13 +110,20 @@ class RemoteMount:
     """`/image/<name>/<key>`: originals from `origin`, kept in `store` for `ttl` seconds."""
 
     def __init__(
-        self, name: str, origin: Origin, store: DiskCache, ttl: float, time_limit: float
+        self,
+        name: str,
+        origin: Origin,
+        store: DiskCache,
+        ttl: float,
+        time_limit: float,
+        on_fetch: Callable[[FetchReport], None] = ignore_report,
     ) -> None:
         self.name = name
         self.origin = origin
         self.store = store
         self.ttl = ttl
         self.time_limit = time_limit
+        self.on_fetch = on_fetch
         self._known: dict[str, Identity] = {}
 
     def find(self, key: str) -> RemoteSource | None:
@@ -156,13 +173,29 @@ class RemoteMount:
         """Ask the origin: conditionally when the bytes of what we know are still kept."""
         conditional = known is not None and (known.format is None or self._has_bytes(known))
         validators = known.validators if known is not None and conditional else None
-        fetched = self.origin.fetch(key, validators, time.monotonic() + self.time_limit)
+        fetched = self._fetch(key, validators)
         if fetched.data is None and known is not None:
             identity = replace(known, checked_at=time.time())
         else:
             identity = self._keep(key, fetched)
         self.store.store(record_key, RECORD_EXTENSION, identity.encode(), f"{self.name}/{key}")
         return identity
+
+    def _fetch(self, key: str, validators: Validators | None) -> Fetched:
+        """One request to the origin within `time_limit`, reported however it ends."""
+        started = time.perf_counter()
+        outcome, size = "failed", 0
+        try:
+            fetched = self.origin.fetch(key, validators, time.monotonic() + self.time_limit)
+        except Exception as error:
+            outcome = _outcome(error)
+            raise
+        else:
+            outcome = "fetched" if fetched.data is not None else "not_modified"
+            size = len(fetched.data or b"")
+            return fetched
+        finally:
+            self.on_fetch(FetchReport(self.name, outcome, size, time.perf_counter() - started))
 
     def _keep(self, key: str, fetched: Fetched) -> Identity:
         data = fetched.data or b""
@@ -200,6 +233,18 @@ class RemoteMount:
                     return path.read_bytes()
                 except FileNotFoundError:
                     pass
-            fetched = self.origin.fetch(key, None, time.monotonic() + self.time_limit)
+            fetched = self._fetch(key, None)
             self._keep(key, fetched)
             return fetched.data or b""
+
+
+_OUTCOMES: tuple[tuple[type[Exception], str], ...] = (
+    (NotFound, "not_found"),
+    (OriginAddressRefused, "refused"),
+    (OriginTimeout, "timeout"),
+    (ImageTooLarge, "too_large"),
+)
+
+
+def _outcome(error: Exception) -> str:
+    return next((name for kind, name in _OUTCOMES if isinstance(error, kind)), "failed")

@@ -7,12 +7,13 @@ name are refused at start-up (`check_mounts`), so a name never means two things.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from pixserve.cache import DiskCache
 from pixserve.sources.base import Source
 from pixserve.sources.config import HttpMount, Mount
-from pixserve.sources.fetching import FetchLimits, Origin
+from pixserve.sources.fetching import FetchLimits, FetchReport, Origin, ignore_report
 from pixserve.sources.http_origin import HttpOrigin
 from pixserve.sources.local import find_source
 from pixserve.sources.remote import RemoteMount
@@ -54,6 +55,7 @@ def build_sources(
     max_bytes: int,
     ttl: float,
     limits: FetchLimits,
+    on_fetch: Callable[[FetchReport], None] = ignore_report,
 ) -> Sources:
     """The router, with one originals area shared by every mount."""
     if not mounts:
@@ -63,7 +65,9 @@ def build_sources(
     return Sources(
         root,
         {
-            name: RemoteMount(name, make_origin(mount, limits), store, ttl, limits.time_limit)
+            name: RemoteMount(
+                name, make_origin(mount, limits), store, ttl, limits.time_limit, on_fetch
+            )
             for name, mount in mounts.items()
         },
     )
