@@ -372,3 +372,23 @@ def test_mounts_from_the_environment_as_json(root: Path) -> None:
     assert list(config.sources) == ["cms"]
     with pytest.raises(ConfigError, match="sources"):
         load_config({"PIXSERVE_ROOT": str(root), "PIXSERVE_SOURCES": "cms=https://x"})
+
+
+def test_purge_name_drops_the_kept_original_too(
+    make_app: MakeApp, origin: Origin, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pixserve.cli.main import main
+
+    assert (
+        make_app(sources=mount(origin)).test_client().get("/image/cms/photo.jpg").status_code == 200
+    )
+    assert (
+        make_app(sources=mount(origin)).test_client().get("/image/cms/photo.jpg?w=9").status_code
+        == 200
+    )
+    assert fetches(origin) == 1  # a second app on the same cache found it kept
+    status = main(["cache", "purge", "--cache-dir", str(tmp_path / "cache"), "cms/photo.jpg"])
+    assert status == 0 and "purged 2 entries of cms/photo.jpg" in capsys.readouterr().out
+    again = make_app(sources=mount(origin)).test_client().get("/image/cms/photo.jpg")
+    assert again.status_code == 200 and again.headers["X-Cache"] == "MISS"
+    assert fetches(origin) == 2

@@ -25,6 +25,7 @@ from pixserve.cache import DiskCache
 from pixserve.cache.disk import INDEX_NAME
 from pixserve.config.layers import load_config
 from pixserve.config.settings import Config, ConfigError
+from pixserve.sources.router import purge_originals
 from pixserve.transformer import AUTO, TransformError, parse_options
 from pixserve.web.helpers import DEFAULT_WIDTHS as SRCSET_WIDTHS
 
@@ -90,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
         _print_stats(cache)
     elif args.cache_command == "purge":
         freed = cache.purge(args.name)
+        purge_originals(config.cache_dir, config.source_cache_max_bytes, args.name)
         of = f" of {args.name}" if args.name else ""
         print(f"purged {freed.entries:,} entries{of}, {_size(freed.bytes)}")
     else:

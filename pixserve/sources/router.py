@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from pixserve.cache import DiskCache
+from pixserve.cache import DiskCache, Freed
 from pixserve.sources.base import Source
 from pixserve.sources.config import HttpMount, Mount
 from pixserve.sources.fetching import FetchLimits, FetchReport, Origin, ignore_report
@@ -71,3 +71,16 @@ def build_sources(
             for name, mount in mounts.items()
         },
     )
+
+
+def purge_originals(cache_dir: Path, max_bytes: int, name: str | None) -> Freed | None:
+    """`pixserve cache purge [NAME]` on the originals area too: the next request fetches
+    anew (running nodes once their `source_ttl` has passed). None when there is none."""
+    folder = cache_dir / ORIGINALS_FOLDER
+    if not folder.is_dir():
+        return None
+    store = DiskCache(folder, max_bytes)
+    try:
+        return store.purge(name)
+    finally:
+        store.close()
