@@ -392,3 +392,50 @@ def test_purge_name_drops_the_kept_original_too(
     again = make_app(sources=mount(origin)).test_client().get("/image/cms/photo.jpg")
     assert again.status_code == 200 and again.headers["X-Cache"] == "MISS"
     assert fetches(origin) == 2
+
+
+@pytest.mark.parametrize(
+    ("address", "default", "with_allow_private"),
+    [
+        ("127.0.0.1", "loopback", None),
+        ("::1", "loopback", None),
+        ("10.1.2.3", "private", None),
+        ("172.16.0.1", "private", None),
+        ("192.168.1.1", "private", None),
+        ("fc00::1", "private", None),
+        ("100.64.0.1", "CGNAT", None),
+        ("169.254.169.254", "link-local", "link-local"),
+        ("fe80::1", "link-local", "link-local"),
+        ("::ffff:127.0.0.1", "IPv4-mapped", "IPv4-mapped"),
+        ("::ffff:8.8.8.8", "IPv4-mapped", "IPv4-mapped"),
+        ("2002:7f00:1::1", "IPv4 address inside", "IPv4 address inside"),
+        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", "IPv4 address inside", "IPv4 address inside"),
+        ("64:ff9b::7f00:1", "IPv4 address inside", "IPv4 address inside"),
+        ("::7f00:1", "IPv4 address inside", "IPv4 address inside"),
+        ("0.0.0.0", "unspecified", "unspecified"),
+        ("::", "unspecified", "unspecified"),
+        ("224.0.0.1", "multicast", "multicast"),
+        ("ff02::1", "multicast", "multicast"),
+        ("255.255.255.255", "broadcast", "broadcast"),
+        ("8.8.8.8", None, None),
+        ("2606:4700:4700::1111", None, None),
+    ],
+)
+def test_address_verdicts(
+    address: str, default: str | None, with_allow_private: str | None
+) -> None:
+    import ipaddress
+
+    from pixserve.sources.safety import refusal
+
+    parsed = ipaddress.ip_address(address)
+    for allow, expected in ((False, default), (True, with_allow_private)):
+        verdict = refusal(parsed, allow)
+        assert (verdict is None) == (expected is None), (address, allow, verdict)
+        if expected is not None:
+            assert verdict is not None and expected in verdict
+    listed = (ipaddress.ip_network("10.0.0.0/8"),)
+    if address == "10.1.2.3":
+        assert refusal(parsed, listed) is None
+    elif address == "192.168.1.1":
+        assert refusal(parsed, listed) is not None
