@@ -439,3 +439,41 @@ def test_address_verdicts(
         assert refusal(parsed, listed) is None
     elif address == "192.168.1.1":
         assert refusal(parsed, listed) is not None
+
+
+def test_cache_warm_fills_the_cache_from_a_mount(
+    origin: Origin,
+    root: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pixserve.cli.main import main
+
+    monkeypatch.delenv("PIXSERVE_CONFIG", raising=False)
+    file = tmp_path / "p.toml"
+    file.write_text(
+        f'[sources.cms]\ntype = "http"\nbase = "{origin.base}media/"\nallow_private = true\n'
+    )
+    argv = ["cache", "warm", "--config", str(file), "--root", str(root)]
+    argv += ["--cache-dir", str(tmp_path / "warm"), "--widths", "100,200,300", "--fmt", "webp"]
+    assert main([*argv, "cms/photo.jpg"]) == 0
+    assert "warmed 3 variants: 3 made" in capsys.readouterr().out
+    assert fetches(origin) == 1
+
+
+def test_an_evicted_original_is_fetched_again(
+    make_app: MakeApp, origin: Origin, tmp_path: Path
+) -> None:
+    client = make_app(sources=mount(origin), source_ttl=3600).test_client()
+    first = client.get("/image/cms/photo.jpg?w=100")
+    kept = list((tmp_path / "cache" / "originals").rglob("*.orig"))
+    assert len(kept) == 1 and kept[0].read_bytes() == PHOTO
+    kept[0].unlink()  # as an eviction would
+    origin.routes["/media/photo.jpg"] = Route(encode(gradient((640, 640)), "JPEG"), etag='"2"')
+    second = client.get("/image/cms/photo.jpg?w=200")
+    assert second.status_code == 200 and fetches(origin) == 2
+    # the replaced object was noticed: later requests are keyed by its new version
+    third = client.get("/image/cms/photo.jpg?w=100")
+    assert third.headers["ETag"] != first.headers["ETag"] and size_of(third.data) == (100, 100)
+    assert fetches(origin) == 2

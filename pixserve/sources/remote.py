@@ -234,7 +234,11 @@ class RemoteMount:
                 except FileNotFoundError:
                     pass
             fetched = self._fetch(key, None)
-            self._keep(key, fetched)
+            kept = self._keep(key, fetched)
+            if kept.version != identity.version:  # replaced meanwhile: tell the next requests
+                record_key = _digest("identity", self.name, key)
+                self.store.store(record_key, RECORD_EXTENSION, kept.encode(), f"{self.name}/{key}")
+                self._known[key] = kept
             return fetched.data or b""
 
 
