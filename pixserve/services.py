@@ -40,9 +40,10 @@ def build_services(config: Config) -> Services:
 
     metrics = Metrics()
     cache = DiskCache(
-        config.cache_dir,
-        config.cache_max_bytes,
-        config.cache_max_age,
+        config.cache.cache_dir,
+        config.cache.cache_max_bytes,
+        config.cache.cache_max_age,
+        flight_timeout=config.cache.flight_timeout,
         on_evict=metrics.count_eviction,
     )
     cache.recover()  # what workers killed mid-write left behind
@@ -52,15 +53,15 @@ def build_services(config: Config) -> Services:
         cache=cache,
         metrics=metrics,
         limits=config.query_limits(),
-        image_limits=config.image_limits(),
-        colour=config.colour_settings(),
+        image_limits=config.imaging.image_limits(),
+        colour=config.imaging.colour_settings(),
         sources=build_sources(
-            config.root,
-            config.sources,
-            cache_dir=config.cache_dir,
-            max_bytes=config.source_cache_max_bytes,
-            ttl=config.source_ttl,
-            limits=FetchLimits(config.max_source_bytes, config.time_limit),
+            config.http.root,
+            config.sources.sources,
+            cache_dir=config.cache.cache_dir,
+            max_bytes=config.sources.source_cache_max_bytes,
+            ttl=config.sources.source_ttl,
+            limits=FetchLimits(config.imaging.max_source_bytes, config.imaging.time_limit),
             on_fetch=fetch_recorder(metrics),
         ),
     )

@@ -78,7 +78,7 @@ def make_app(root: Path, tmp_path: Path) -> MakeApp:
     def make(**settings: object) -> Flask:
         values: dict[str, object] = {"root": root, "cache_dir": tmp_path / "cache"}
         values.update(settings)
-        app = create_app(Config(**values))  # type: ignore[arg-type]
+        app = create_app(Config(**values))
         app.testing = True
         app.test_client_class = BufferedClient
         return app

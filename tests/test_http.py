@@ -50,7 +50,7 @@ def test_resize_to_webp(client: FlaskClient) -> None:
     assert response.content_length == len(response.get_data())
     etag, weak = response.get_etag()
     assert etag and not weak
-    assert response.headers["Cache-Control"] == "public, max-age=86400"
+    assert response.headers["Cache-Control"] == "max-age=86400"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Content-Disposition"] == "inline; filename=photo.webp"
     assert response.last_modified is not None
@@ -136,7 +136,7 @@ def test_if_none_match_gives_304(client: FlaskClient) -> None:
     assert again.get_data() == b""
     assert again.headers["ETag"] == etag
     assert "Accept" in again.vary
-    assert again.headers["Cache-Control"] == "public, max-age=86400"
+    assert again.headers["Cache-Control"] == "max-age=86400"
     other = client.get("/image/photo.jpg?w=120", headers={"If-None-Match": '"nope"'})
     assert other.status_code == 200
 
@@ -220,7 +220,7 @@ def test_etag_is_stable_across_app_instances(make_app: MakeApp, tmp_path: Path) 
 
 def test_max_age_comes_from_config(make_app: MakeApp) -> None:
     response = make_app(max_age=60).test_client().get("/image/photo.jpg?w=10")
-    assert response.headers["Cache-Control"] == "public, max-age=60"
+    assert response.headers["Cache-Control"] == "max-age=60"
 
 
 @pytest.mark.parametrize(

@@ -213,8 +213,8 @@ class TestHygiene:
         assert response.headers["X-Content-Type-Options"] == "nosniff"
 
     def test_error_caching(self, client: FlaskClient) -> None:
-        assert client.get("/image/missing.jpg").headers["Cache-Control"] == "public, max-age=60"
-        assert client.get("/image/photo.jpg?w=x").headers["Cache-Control"] == "public, max-age=60"
+        assert client.get("/image/missing.jpg").headers["Cache-Control"] == "max-age=60"
+        assert client.get("/image/photo.jpg?w=x").headers["Cache-Control"] == "max-age=60"
         assert client.get("/image/notes.txt").headers["Cache-Control"] == "no-store"
 
     @pytest.mark.parametrize(
@@ -267,10 +267,10 @@ class TestConfig:
                 "PIXSERVE_TIME_LIMIT": "2.5",
             }
         )
-        assert config.signing_keys == (KEY, OLD_KEY)
-        assert config.allowed_widths == (320, 640)
-        assert config.presets == {"thumb": "w=100&h=100&fit=cover", "hero": "w=1280"}
-        assert config.time_limit == 2.5
+        assert config.http.signing_keys == (KEY, OLD_KEY)
+        assert config.http.allowed_widths == (320, 640)
+        assert config.http.presets == {"thumb": "w=100&h=100&fit=cover", "hero": "w=1280"}
+        assert config.imaging.time_limit == 2.5
         limits: Limits = config.query_limits()
         assert limits.allowed["fmt"] == frozenset({"webp", "jpeg"})
         assert limits.presets["hero"] == (("w", "1280"),)

@@ -369,7 +369,7 @@ def test_mounts_from_the_environment_as_json(root: Path) -> None:
 
     tables = '{"cms": {"type": "http", "base": "https://cms.example.com/"}}'
     config = load_config({"PIXSERVE_ROOT": str(root), "PIXSERVE_SOURCES": tables})
-    assert list(config.sources) == ["cms"]
+    assert list(config.sources.sources) == ["cms"]
     with pytest.raises(ConfigError, match="sources"):
         load_config({"PIXSERVE_ROOT": str(root), "PIXSERVE_SOURCES": "cms=https://x"})
 

@@ -67,7 +67,7 @@ def deliver(svc: Services, req: ImageRequest) -> Delivered:
         except OSError:  # removed since it was found
             abort(404, description=f"no image named {req.source.name!r}")
         observe.note_source_read(len(data))  # counted even when making then fails
-        with Deadline(svc.config.time_limit):
+        with Deadline(svc.config.imaging.time_limit):
             made = MAKERS[req.kind](svc, req, data)
         with _timed(timings):
             svc.cache.store(req.key, made.extension, made.data, req.source.name)
@@ -85,7 +85,7 @@ def _cached(svc: Services, req: ImageRequest, timings: dict[str, float]) -> Deli
         if entry is None:
             return None
         extension = entry.suffix[1:]
-        if svc.config.accel_redirect and req.kind == "image":
+        if svc.config.ops.accel_redirect and req.kind == "image":
             return Delivered(extension, "HIT", entry=entry, timings=timings)
         try:
             file = entry.open("rb")

@@ -26,7 +26,7 @@ TYPE_PREFIX = "urn:pixserve:problem:"
 # be transient (a limit, an overloaded worker) and must not be cached.
 CACHEABLE_STATUSES = {400, 404}
 CACHEABLE_MAX_AGE = 60
-_HTML_SENSITIVE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "'": "\\u0027"})
+_HTML_SENSITIVE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
 # The metric reason of a plain Werkzeug error, by status (a `Problem` names its own).
 _STATUS_REASONS = {404: "not_found"}
 
@@ -51,12 +51,12 @@ def problem(
     }
     if param is not None:
         body["param"] = param
-    # JSON-escaped, and with <, >, & and ' as \u escapes, so no client input in a
-    # message can ever be read as markup, even by a browser that ignores the type.
-    text = json.dumps(body).translate(_HTML_SENSITIVE)
+    # Readable JSON (UTF-8, apostrophes as they are), with <, > and & as \u escapes, so
+    # no client input in a message can be read as markup, even by a browser that
+    # ignores the type.
+    text = json.dumps(body, ensure_ascii=False).translate(_HTML_SENSITIVE)
     response = Response(text, status=status, mimetype=MIMETYPE)
     if status in CACHEABLE_STATUSES:
-        response.cache_control.public = True
         response.cache_control.max_age = CACHEABLE_MAX_AGE
     else:
         response.cache_control.no_store = True
@@ -89,8 +89,20 @@ def _unexpected(error: Exception) -> Response:
     return _http_error(InternalServerError())
 
 
-def register(app: Flask | Blueprint) -> None:
-    """Install the handlers: typed transform errors, HTTP errors, then anything else."""
-    app.register_error_handler(TransformError, _transform_error)
-    app.register_error_handler(HTTPException, _http_error)
-    app.register_error_handler(Exception, _unexpected)
+def answer_as_pixserve(scope: Flask | Blueprint) -> None:
+    """Every error of `scope` as problem+json, and every answer `nosniff`.
+
+    A blueprint of the extension does this for itself, so the app around it keeps its
+    own error pages; the standalone app, which is pixserve's alone, does it once for
+    everything instead.
+    """
+    scope.register_error_handler(TransformError, _transform_error)
+    scope.register_error_handler(HTTPException, _http_error)
+    scope.register_error_handler(Exception, _unexpected)
+    scope.after_request(no_sniffing)
+
+
+def no_sniffing(response: Response) -> Response:
+    """Every response says its type is final: no browser may guess HTML from bytes."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

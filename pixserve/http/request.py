@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from typing import Literal
 
 from flask import abort, request
@@ -66,16 +67,26 @@ class ImageRequest:
         return request.if_none_match.contains_weak(self.key)
 
 
+def query_pairs(svc: Services) -> tuple[list[tuple[str, str]], str | None]:
+    """The query's pairs, less `s` and the `ignored_params` (tracking parameters such
+    as `utm_*`: in neither the cache key nor the signature), and `s`."""
+    ignored = svc.config.http.ignored_params
+    pairs = request.args.items(multi=True)
+    if ignored:
+        pairs = (pair for pair in pairs if not any(fnmatchcase(pair[0], p) for p in ignored))
+    return split_signature(pairs)
+
+
 def image_request(svc: Services, name: str) -> ImageRequest:
     """`/image/<name>?<query>`: options, signature, source, hints, format, key."""
-    pairs, given_signature = split_signature(request.args.items(multi=True))
+    pairs, given_signature = query_pairs(svc)
     options = parse_options(pairs, svc.limits)
     source = checked_source(svc, name, options.canonical(), given_signature)
-    hinted = svc.config.client_hints and hints_apply(pairs)
+    hinted = svc.config.http.client_hints and hints_apply(pairs)
     if hinted:
         hints = {header: request.headers.get(header, "") for header in HINT_HEADERS}
         options = with_hints(options, pairs, hints, svc.limits)
-    choice = choose(options.fmt, request.accept_mimetypes, source.format, svc.config.avif)
+    choice = choose(options.fmt, request.accept_mimetypes, source.format, svc.config.imaging.avif)
     return ImageRequest(
         "image", source, options, choice, cache_key(source, options, choice), hinted
     )
@@ -83,7 +94,7 @@ def image_request(svc: Services, name: str) -> ImageRequest:
 
 def info_request(svc: Services, name: str) -> ImageRequest:
     """`/info/<name>?v=...`: the source's facts, with the same checks as `/image`."""
-    pairs, given_signature = split_signature(request.args.items(multi=True))
+    pairs, given_signature = query_pairs(svc)
     _refuse_all_but(INFO_PARAMS, pairs)
     options = parse_options(pairs, svc.limits)  # validates v
     source = checked_source(svc, name, options.canonical(), given_signature)
@@ -101,15 +112,14 @@ def checked_source(
     svc: Services, name: str, canonical_query: str, given_signature: str | None
 ) -> Source:
     """The signature (when signing is on), then the file: found, an image, not too big."""
-    if svc.config.signing_keys:  # before the file system is touched
-        verify(svc.config.signing_keys, request.path, canonical_query, given_signature)
+    if svc.config.http.signing_keys:  # before the file system is touched
+        verify(svc.config.http.signing_keys, request.path, canonical_query, given_signature)
     source = svc.sources.find(name)
     if source is None:
         abort(404, description=f"no image named {name!r}")
     if source.format is None:
         raise UnsupportedImage(f"{name!r} is not an image format pixserve reads")
-    if source.size > svc.config.max_source_bytes:
-        raise ImageTooLarge(
-            f"the file is {source.size} bytes; the limit is {svc.config.max_source_bytes} bytes"
-        )
+    limit = svc.config.imaging.max_source_bytes
+    if source.size > limit:
+        raise ImageTooLarge(f"the file is {source.size} bytes; the limit is {limit} bytes")
     return source

@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from pixserve.http import problems
+from pixserve.http.cors import allow_listed_origins
 from pixserve.http.delivery import deliver
 from pixserve.http.request import ImageRequest, image_request, info_request
 from pixserve.http.responses import respond
@@ -18,26 +19,23 @@ from pixserve.services import Services, services
 BLUEPRINT = "pixserve"
 
 
-def make_blueprint(image_prefix: str = "/image", info_prefix: str = "/info") -> Blueprint:
+def make_blueprint(
+    image_prefix: str = "/image", info_prefix: str = "/info", *, own_answers: bool = True
+) -> Blueprint:
     """The `/image` and `/info` routes at the given prefixes, answering problem+json.
 
-    Error handlers and `nosniff` are the blueprint's own, so an app that adds pixserve
-    keeps its own error pages and headers for its own routes.
+    With `own_answers`, error handlers and `nosniff` are the blueprint's own, so an app
+    that adds pixserve keeps its own error pages and headers for its own routes.
     """
     blueprint = Blueprint(BLUEPRINT, __name__)
     for prefix, view in ((image_prefix, image), (info_prefix, info)):
         blueprint.add_url_rule(
             f"{prefix.rstrip('/')}/<path:name>", view_func=view, merge_slashes=False
         )
-    problems.register(blueprint)
-    blueprint.after_request(no_sniffing)
+    if own_answers:
+        problems.answer_as_pixserve(blueprint)
+    blueprint.after_request(allow_listed_origins)
     return blueprint
-
-
-def no_sniffing(response: Response) -> Response:
-    """Every response says its type is final: no browser may guess HTML from bytes."""
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
 
 
 def image(name: str) -> Response:

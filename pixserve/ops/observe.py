@@ -131,7 +131,7 @@ def note_error(error: BaseException) -> bool:
 def finish(observation: Observation, response: Response) -> None:
     svc = services()
     response.headers[REQUEST_ID_HEADER] = observation.request_id
-    if observation.cache == "MISS" and svc.config.server_timing:
+    if observation.cache == "MISS" and svc.config.ops.server_timing:
         response.headers["Server-Timing"] = server_timing(observation.timings)
     seconds = time.perf_counter() - observation.started
     route = _route()

@@ -19,12 +19,15 @@ URLs with a user name or password are refused, so `pixserve config` never prints
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from pixserve.config.parsers import ConfigError, Kind
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -33,7 +36,7 @@ _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 SCHEMES = ("http", "https")
 
 
-class SourceConfigError(ValueError):
+class SourceConfigError(ConfigError):
     """A `[sources.NAME]` table cannot work; the message names the setting."""
 
 
@@ -77,6 +80,23 @@ def parse_mounts(table: object) -> Mounts:
     if not isinstance(table, Mapping):
         raise SourceConfigError("sources: expected [sources.NAME] tables")
     return {name: parse_mount(name, value) for name, value in table.items()}
+
+
+def _mounts_from_json(name: str, raw: str) -> Mounts:
+    """`PIXSERVE_SOURCES`: the tables as one JSON object."""
+    try:
+        tables = json.loads(raw) if raw.strip() else {}
+    except ValueError:
+        raise SourceConfigError(
+            f'{name}: expected a JSON object like {{"cms": {{"type": "http", "base": ...}}}}, '
+            f"got {raw[:60]!r}"
+        ) from None
+    return parse_mounts(tables)
+
+
+# The settings table's kind for `sources`: TOML tables are taken as they are and
+# parsed by `SourcesSettings` (so Python dicts given to the extension are too).
+MOUNTS = Kind("[sources.NAME] tables", _mounts_from_json, (dict,))
 
 
 def parse_mount(name: str, table: object) -> Mount:

@@ -125,7 +125,7 @@ def test_config_layers_and_readiness_on_a_real_server(root: Path, tmp_path: Path
     with live_server(root, cache_dir, tmp_path / "log", env=env, args=args) as live:
         status, headers, _ = get(live.port, "/image/photo.jpg?w=100")
         assert status == 200 and headers["X-Cache"] == "MISS"
-        assert headers["Cache-Control"] == "public, max-age=180"  # flag > env > file
+        assert headers["Cache-Control"] == "max-age=180"  # flag > env > file
         assert "Server-Timing" not in headers  # off in the file, not overridden
         assert get(live.port, "/readyz")[0] == 200
         shutil.rmtree(cache_dir)
@@ -183,7 +183,7 @@ def test_sighup_reloads_the_config_and_drops_no_request_in_flight(
         live.process.send_signal(signal.SIGHUP)
         wait_for(lambda: len(set(live.workers()) - old) == 2, "two new workers")
         status, headers, _ = get(live.port, "/image/photo.jpg?w=90", {"X-Request-ID": "after"})
-        assert status == 200 and headers["Cache-Control"] == "public, max-age=120"
+        assert status == 200 and headers["Cache-Control"] == "max-age=120"
         assert held == []  # the old workers still hold their requests
         release(live)
         wait_for(lambda: len(held) == 2, "the held requests")
@@ -193,10 +193,10 @@ def test_sighup_reloads_the_config_and_drops_no_request_in_flight(
         live.process.send_signal(signal.SIGHUP)
         wait_for(lambda: bool(live.log_lines("keeping the running one")), "the reload's error")
         status, headers, _ = get(live.port, "/image/photo.jpg?w=80")
-        assert status == 200 and headers["Cache-Control"] == "public, max-age=120"
+        assert status == 200 and headers["Cache-Control"] == "max-age=120"
     for status, headers, body in held:  # answered whole, by the old workers' config
         assert status == 200 and sniff_format(body) == "PNG"
-        assert headers["Cache-Control"] == "public, max-age=60"
+        assert headers["Cache-Control"] == "max-age=60"
     after = next(line for line in request_lines(live) if line["request_id"] == "after")
     assert after["pid"] not in old
 
