@@ -62,6 +62,7 @@ def build_services(config: Config) -> Services:
             max_bytes=config.sources.source_cache_max_bytes,
             ttl=config.sources.source_ttl,
             limits=FetchLimits(config.imaging.max_source_bytes, config.imaging.time_limit),
+            flight_timeout=config.cache.flight_timeout,
             on_fetch=fetch_recorder(metrics),
         ),
     )

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pixserve.cache import DiskCache, Freed
+from pixserve.cache.disk import FLIGHT_TIMEOUT
 from pixserve.sources.base import Source
 from pixserve.sources.config import HttpMount, Mount
 from pixserve.sources.fetching import FetchLimits, FetchReport, Origin, ignore_report
@@ -55,12 +56,14 @@ def build_sources(
     max_bytes: int,
     ttl: float,
     limits: FetchLimits,
+    flight_timeout: float = FLIGHT_TIMEOUT,
     on_fetch: Callable[[FetchReport], None] = ignore_report,
 ) -> Sources:
-    """The router, with one originals area shared by every mount."""
+    """The router, with one originals area shared by every mount; a fetch waited for
+    by other workers takes up to `time_limit`, so `flight_timeout` is the results'."""
     if not mounts:
         return Sources(root)
-    store = DiskCache(cache_dir / ORIGINALS_FOLDER, max_bytes)
+    store = DiskCache(cache_dir / ORIGINALS_FOLDER, max_bytes, flight_timeout=flight_timeout)
     store.recover()
     return Sources(
         root,
