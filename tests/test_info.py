@@ -124,3 +124,14 @@ def test_concurrent_misses_share_one_describe(
     assert len(calls) == 1
     assert {(status, body) for status, body, _ in answers} == {(200, answers[0][1])}
     assert sorted(cache for _, _, cache in answers) == ["HIT"] * 15 + ["MISS"]
+
+
+def test_a_very_tall_strip_is_described() -> None:
+    """Found by fuzzing: a 32x400000 picture made a placeholder taller than WebP holds
+    (a 500 from /info); the thumbnail is now bounded both ways."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 400_000), (10, 120, 200)).save(buffer, "PNG")
+    facts = describe(buffer.getvalue())
+    assert (facts["width"], facts["height"]) == (32, 400_000)
+    assert facts["placeholder"].startswith("data:image/webp;base64,")
+    assert facts["dominant_color"] == "#0a78c8"

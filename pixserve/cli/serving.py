@@ -60,7 +60,7 @@ def gunicorn_settings(host: str, port: int, workers: int, threads: int) -> dict[
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "workers": workers,
         "threads": threads,
-        "worker_class": "gthread",
+        "worker_class": "pixserve.cli.worker.HeadersFirstWorker",
         # Recent gunicorn opens a control socket at one fixed path per user;
         # two servers (tests, `make run`) would fight over it.
         "control_socket_disable": True,
