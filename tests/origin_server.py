@@ -5,6 +5,7 @@ endless and lying bodies, reset connections. It records every request it receive
 from __future__ import annotations
 
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -13,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 
 @dataclass
@@ -43,10 +45,11 @@ class Origin:
     port: int
     routes: dict[str, Route] = field(default_factory=dict)
     seen: list[Seen] = field(default_factory=list)
+    scheme: str = "http"
 
     @property
     def base(self) -> str:
-        return f"http://{self.host}:{self.port}/"
+        return f"{self.scheme}://{self.host}:{self.port}/"
 
     def requests_for(self, path: str) -> list[Seen]:
         return [seen for seen in self.seen if seen.path == path]
@@ -143,12 +146,19 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def running_origin(host: str = "127.0.0.1") -> Iterator[Origin]:
-    """An origin on `host` at a free port until the block ends."""
-    origin = Origin(host, 0)
+def running_origin(
+    host: str = "127.0.0.1", tls: tuple[Path, Path] | None = None
+) -> Iterator[Origin]:
+    """An origin on `host` at a free port until the block ends; HTTPS with `tls`
+    (a certificate file and its key file)."""
+    origin = Origin(host, 0, scheme="https" if tls else "http")
     handler = type("Handler", (_Handler,), {"origin": origin})
     server = ThreadingHTTPServer((host, 0), handler)
     server.daemon_threads = True
+    if tls is not None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*tls)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     origin.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

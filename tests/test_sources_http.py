@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import re
+import shutil
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -477,3 +479,43 @@ def test_an_evicted_original_is_fetched_again(
     third = client.get("/image/cms/photo.jpg?w=100")
     assert third.headers["ETag"] != first.headers["ETag"] and size_of(third.data) == (100, 100)
     assert fetches(origin) == 2
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for the name `localhost` (and no address)."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl is not installed, so no certificate for the HTTPS origin")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"]
+        + ["-keyout", str(key), "-out", str(cert), "-subj", "/CN=localhost"]
+        + ["-addext", "subjectAltName=DNS:localhost"],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+def test_https_origins_are_verified_by_name_at_the_checked_address(
+    make_app: MakeApp,
+    certificate: tuple[Path, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with running_origin(tls=certificate) as origin:
+        origin.routes["/media/photo.jpg"] = Route(PHOTO, etag='"tls"')
+
+        def status(base: str, cache: str) -> int:
+            table = {"cms": {"type": "http", "base": base, "allow_private": True}}
+            app = make_app(sources=table, cache_dir=tmp_path / cache)
+            return app.test_client().get("/image/cms/photo.jpg?w=50").status_code
+
+        by_name = f"https://localhost:{origin.port}/media/"
+        assert status(by_name, "untrusted") == 502  # a certificate no CA vouches for
+        monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))  # now trusted
+        assert status(by_name, "trusted") == 200  # connected to 127.0.0.1, verified as localhost
+        by_address = f"https://127.0.0.1:{origin.port}/media/"
+        assert status(by_address, "mismatch") == 502  # the certificate names localhost only

@@ -38,7 +38,7 @@ from pixserve.sources.fetching import (
     read_limited,
     remaining,
 )
-from pixserve.sources.safety import checked_address
+from pixserve.sources.safety import Address, checked_addresses
 
 log = logging.getLogger(__name__)
 
@@ -91,15 +91,32 @@ class HttpOrigin:
         host = parts.host.strip("[]")
         port = parts.port or (443 if parts.scheme == "https" else 80)
         try:
-            address, reason = checked_address(host, port, self.mount.allow_private)
+            addresses, reason = checked_addresses(host, port, self.mount.allow_private)
         except OSError as error:
             raise self._failed(f"cannot resolve {host!r}", error) from None
-        if address is None:
+        if not addresses:
             log.warning("source %r: refused to fetch from %s (%s)", self.mount.name, host, reason)
             raise OriginAddressRefused(
                 f"source {self.mount.name!r}: the origin is at an address pixserve does not "
                 "fetch from"
             )
+        for address in addresses[:-1]:  # the next one when one refuses the connection
+            try:
+                return self._request_at(address, parts, host, port, validators, deadline)
+            except OriginFailed:
+                continue
+        return self._request_at(addresses[-1], parts, host, port, validators, deadline)
+
+    def _request_at(
+        self,
+        address: Address,
+        parts: urllib3.util.Url,
+        host: str,
+        port: int,
+        validators: Validators | None,
+        deadline: float,
+    ) -> urllib3.BaseHTTPResponse:
+        """One request to `address`, which was checked; TLS verifies `host`'s name."""
         left = remaining(deadline, f"source {self.mount.name!r}")
         timeout = urllib3.Timeout(
             connect=min(self.limits.connect_timeout, left),

@@ -82,14 +82,17 @@ def resolve(host: str, port: int) -> list[Address]:
     return found
 
 
-def checked_address(
+def checked_addresses(
     host: str, port: int, allow_private: bool | tuple[Network, ...]
-) -> tuple[Address | None, str]:
-    """The first address of `host` that may be fetched from, or None and why not."""
-    reasons = []
+) -> tuple[list[Address], str]:
+    """The addresses of `host` that may be fetched from, in the resolver's order, and
+    why the first refused one was (for the log, when none may)."""
+    allowed: list[Address] = []
+    reasons: list[str] = []
     for address in resolve(host, port):
         reason = refusal(address, allow_private)
         if reason is None:
-            return address, ""
-        reasons.append(reason)
-    return None, reasons[0] if reasons else "no address"
+            allowed.append(address)
+        else:
+            reasons.append(reason)
+    return allowed, reasons[0] if reasons else "no address"
