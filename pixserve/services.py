@@ -9,6 +9,7 @@ from flask import current_app
 
 from pixserve.cache import DiskCache
 from pixserve.config.settings import Config
+from pixserve.http.admission import MemoryBudget
 from pixserve.ops.metrics import Metrics
 from pixserve.transformer import ColourSettings, ImageLimits, Limits
 
@@ -20,12 +21,13 @@ EXTENSION_NAME = "pixserve"
 
 @dataclass(frozen=True)
 class Services:
-    """The config and what is built from it: the cache, the metrics, the parser's and
-    decoder's rules."""
+    """The config and what is built from it: the cache, the metrics, the memory budget,
+    the parser's and decoder's rules."""
 
     config: Config
     cache: DiskCache
     metrics: Metrics
+    admission: MemoryBudget
     limits: Limits
     image_limits: ImageLimits
     colour: ColourSettings
@@ -52,6 +54,9 @@ def build_services(config: Config) -> Services:
         config=config,
         cache=cache,
         metrics=metrics,
+        admission=MemoryBudget(
+            config.cache.cache_dir, config.imaging.memory_budget, config.imaging.queue_timeout
+        ),
         limits=config.query_limits(),
         image_limits=config.imaging.image_limits(),
         colour=config.imaging.colour_settings(),

@@ -12,7 +12,7 @@ from pixserve.cache import DiskCache
 from pixserve.cli.main import main
 from pixserve.web.helpers import srcset_candidates
 
-from .conftest import MakeApp
+from .helpers import MakeApp
 
 real_time = time.time
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pixserve.cli.main import main
-from tests.conftest import MakeApp
+from tests.helpers import MakeApp
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -11,13 +11,12 @@ from PIL import Image, ImageCms
 
 from pixserve.transformer import FORMATS, Options, TransformError, transform
 from pixserve.transformer.pipeline import SOURCE_OUTPUT_FORMATS
+from tests.helpers import decoded
 
 
 def run(path: Path, options: Options, fmt: str = "png") -> Image.Image:
     result = transform(path.read_bytes(), options, FORMATS[fmt])
-    image = Image.open(io.BytesIO(result.data))
-    image.load()
-    return image
+    return decoded(result.data)
 
 
 def load(path: Path) -> Image.Image:

@@ -15,7 +15,7 @@ from pixserve import Config, sign_url
 from pixserve.transformer import InvalidOption
 from pixserve.web.extension import PixServe
 from pixserve.web.helpers import DEFAULT_WIDTHS, image_srcset, image_url, picture
-from tests.conftest import BufferedClient
+from tests.helpers import BufferedClient
 
 KEY = "k" * 32
 

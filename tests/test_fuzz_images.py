@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from tests.conftest import CORPUS, MakeApp, encode, gradient
+from tests.helpers import CORPUS, MakeApp, encode, gradient
 
 TIME_LIMIT = 2.0
 
@@ -32,6 +32,8 @@ def _seeds() -> list[bytes]:
         encode(gradient((32, 24)), "TIFF"),
         encode(gradient((32, 24)), "BMP"),
         encode(gradient((32, 24)), "AVIF"),
+        encode(gradient((32, 24)), "HEIF", quality=80),  # pillow-heif's writer
+        encode(gradient((48, 48), "RGBA"), "ICO", sizes=[(48, 48), (16, 16)]),
     ]
     small = [
         "photos/small-320x240.jpg",
@@ -92,6 +94,7 @@ def fuzz_app(make_app: MakeApp) -> Flask:
     return make_app(time_limit=TIME_LIMIT, max_source_pixels=20_000_000)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(
     data=damaged() | claimed_sizes,

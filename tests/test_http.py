@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
@@ -15,7 +14,7 @@ from PIL import Image
 from werkzeug.test import TestResponse
 
 from pixserve.transformer import sniff_format
-from tests.conftest import MakeApp, encode, gradient
+from tests.helpers import MakeApp, decoded, encode, gradient, problem
 
 CHROME = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
 MIMETYPES = {
@@ -27,19 +26,8 @@ MIMETYPES = {
 }
 
 
-def problem(response: TestResponse, status: int) -> dict[str, object]:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/problem+json"
-    body = json.loads(response.get_data())
-    assert body["status"] == status
-    assert {"type", "title", "detail"} <= body.keys()
-    return body
-
-
 def picture(response: TestResponse) -> Image.Image:
-    image = Image.open(io.BytesIO(response.get_data()))
-    image.load()
-    return image
+    return decoded(response.get_data())
 
 
 def test_resize_to_webp(client: FlaskClient) -> None:
@@ -318,6 +306,7 @@ def test_index_page_is_off_by_default(client: FlaskClient) -> None:
     problem(client.get("/"), 404)
 
 
+@pytest.mark.slow  # fetches every URL the page names
 def test_index_page_shows_the_images(make_app: MakeApp) -> None:
     client = make_app(index=True).test_client()
     page = client.get("/").get_data(as_text=True).replace("&amp;", "&")

@@ -7,7 +7,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from pixserve import Config, ConfigError, sign_url
-from tests.conftest import MakeApp
+from tests.helpers import MakeApp
 
 KEY = "k" * 32
 

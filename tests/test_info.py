@@ -18,7 +18,7 @@ from PIL import Image
 
 import pixserve.http.delivery
 from pixserve.transformer.info import describe
-from tests.conftest import MakeApp, encode, gradient
+from tests.helpers import MakeApp, encode, gradient
 
 KEY = "k" * 32
 

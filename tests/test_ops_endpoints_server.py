@@ -13,13 +13,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from prometheus_client.parser import text_string_to_metric_families
+import pytest
 
 from pixserve.transformer import sniff_format
 
-from .conftest import encode, gradient
-from .live_server import Live, live_server
-from .test_server import get
+from .harness import Served, get
+from .helpers import MetricSamples, encode, gradient, metric_samples
+from .live_server import live_server, request_lines
+
+# Each test starts a real gunicorn (a few seconds): `make test-fast` leaves them out.
+pytestmark = pytest.mark.slow
 
 HELD = Path(__file__).with_name("held_transforms.py")
 # Held requests wait for the test, so give them time: the limits must stay above it.
@@ -29,20 +32,10 @@ PATIENT = [
 ]
 
 
-def request_lines(live: Live) -> list[dict[str, Any]]:
-    """The server's per-request log lines, parsed (every line must be JSON)."""
-    lines = [json.loads(line) for line in live.log.read_text().splitlines() if line.strip()]
-    return [line for line in lines if line["logger"] == "pixserve.requests"]
-
-
-def metric_samples(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+def scraped(port: int) -> MetricSamples:
     status, headers, body = get(port, "/metrics")
     assert status == 200 and headers["Content-Type"].startswith("text/plain")
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(body.decode())
-        for sample in family.samples
-    }
+    return metric_samples(body.decode())
 
 
 def wait_for(condition: Callable[[], bool], what: str, seconds: float = 30) -> None:
@@ -75,8 +68,8 @@ def test_metrics_sum_every_worker_and_each_request_logs_one_json_line(
                 live.port, "/healthz", {"X-Request-ID": f"probe-{probes}"}
             )[0]
         hits = ("pixserve_cache_hits_total", ())
-        wait_for(lambda: metric_samples(live.port)[hits] == 4, "every worker's hits")
-        found = metric_samples(live.port)
+        wait_for(lambda: scraped(live.port)[hits] == 4, "every worker's hits")
+        found = scraped(live.port)
         workers = set(live.workers())
     assert sorted(sent.values()).count(200) == 8 + probes
     lines = request_lines(live)
@@ -108,7 +101,7 @@ def test_worker_slots_carry_counts_over_restarts_and_bound_the_files(
     with live_server(root, tmp_path / "cache", log, threads=1, env=env, args=args) as live:
         for _ in range(30):
             assert get(live.port, "/healthz")[0] == 200
-        found = metric_samples(live.port)
+        found = scraped(live.port)
         master = live.process.pid
         booted = len(live.log_lines("Booting worker"))
         files = sorted(path.name for path in metrics.iterdir())
@@ -142,7 +135,7 @@ def test_config_layers_and_readiness_on_a_real_server(root: Path, tmp_path: Path
         assert get(live.port, "/readyz")[0] == 200
 
 
-def start_held(live: Live, count: int, results: list[tuple[int, dict[str, str], bytes]]) -> None:
+def start_held(live: Served, count: int, results: list[tuple[int, dict[str, str], bytes]]) -> None:
     """`count` requests whose transforms wait for the release file, in flight at return."""
     hold_dir = Path(live.log).parent / "hold"
 
@@ -154,7 +147,7 @@ def start_held(live: Live, count: int, results: list[tuple[int, dict[str, str], 
     wait_for(lambda: len(list(hold_dir.glob("started-*"))) == count, "requests in flight")
 
 
-def release(live: Live) -> None:
+def release(live: Served) -> None:
     (Path(live.log).parent / "hold" / "release").touch()
 
 

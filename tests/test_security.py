@@ -11,24 +11,15 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from werkzeug.test import TestResponse
 
 from pixserve import Config, ConfigError, sign_url, transformer
 from pixserve.http.signing import signature
 from pixserve.transformer import Limits
 from pixserve.transformer.context import Context
-from tests.conftest import MakeApp, encode, gradient
+from tests.helpers import MakeApp, encode, gradient, problem
 
 KEY = "k" * 32
 OLD_KEY = "o" * 32
-
-
-def problem(response: TestResponse, status: int) -> dict[str, object]:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/problem+json"
-    body: dict[str, object] = json.loads(response.get_data())
-    assert body["status"] == status
-    return body
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import http.client
 import socket
 import time
 from collections.abc import Iterator
@@ -11,29 +10,29 @@ from pathlib import Path
 
 import pytest
 
-from tests.live_server import Live, live_server
+from tests.harness import Served, get
+from tests.live_server import live_server
+
+# Each test starts a real gunicorn (a few seconds): `make test-fast` leaves them out.
+pytestmark = pytest.mark.slow
 
 SLOW_CLIENTS = 40
+pytestmark = pytest.mark.slow  # real gunicorn servers
 
 
 @pytest.fixture
-def server(root: Path, tmp_path: Path) -> Iterator[Live]:
+def server(root: Path, tmp_path: Path) -> Iterator[Served]:
     with live_server(root, tmp_path / "cache", tmp_path / "server.log") as live:
         yield live
 
 
 def healthz_seconds(port: int) -> float:
     started = time.monotonic()
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    try:
-        connection.request("GET", "/healthz")
-        assert connection.getresponse().status == 200
-    finally:
-        connection.close()
+    assert get(port, "/healthz", timeout=5)[0] == 200
     return time.monotonic() - started
 
 
-def test_forty_slow_header_clients_do_not_stall_healthz(server: Live) -> None:
+def test_forty_slow_header_clients_do_not_stall_healthz(server: Served) -> None:
     """Each client sends a request line, then one header line at a time, slowly: with
     the stock gthread worker its 4 threads are all waiting on such clients."""
     with ExitStack() as stack:

@@ -17,8 +17,8 @@ from PIL import Image
 
 from pixserve import ConfigError
 from pixserve.web.helpers import image_srcset, source_size
-from tests.conftest import MakeApp, encode, gradient
-from tests.live_server import free_port
+from tests.harness import free_port
+from tests.helpers import MakeApp, encode, gradient, metric_samples
 from tests.origin_server import Origin, Route, running_origin
 
 PHOTO = encode(gradient((800, 600)), "JPEG", quality=90)
@@ -320,8 +320,6 @@ def test_local_files_are_served_beside_mounts(cms_app: Flask) -> None:
 
 
 def test_fetches_are_counted_timed_and_in_server_timing(make_app: MakeApp, origin: Origin) -> None:
-    from tests.test_observe import samples
-
     origin.routes["/media/broken.jpg"] = Route(b"down", status=500)
     client = make_app(sources=mount(origin), source_ttl=0).test_client()
     miss = client.get("/image/cms/photo.jpg?w=90")
@@ -329,7 +327,7 @@ def test_fetches_are_counted_timed_and_in_server_timing(make_app: MakeApp, origi
     client.get("/image/cms/photo.jpg?w=90")  # revalidated: a 304 from the origin
     client.get("/image/cms/missing.jpg")
     client.get("/image/cms/broken.jpg")
-    found = samples(client.get("/metrics").get_data(as_text=True))
+    found = metric_samples(client.get("/metrics").get_data(as_text=True))
     fetches = {
         dict(labels)["outcome"]: value
         for (name, labels), value in found.items()

@@ -11,17 +11,21 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import encode, gradient
-from tests.live_server import Live, free_port, live_server, stop
+from tests.harness import Served, get, stop
+from tests.helpers import encode, gradient
+from tests.live_server import live_server
 from tests.nginx_front import find_nginx, nginx_in_front
 from tests.seaweed import ACCESS_KEY, SECRET_KEY, Seaweed, running_seaweed
-from tests.test_server import get
 
 NGINX = find_nginx()
-pytestmark = pytest.mark.skipif(
-    NGINX is None,
-    reason="nginx is not installed (Debian's nginx package; .ci/run installs it when root)",
-)
+pytestmark = [
+    pytest.mark.nginx,
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        NGINX is None,
+        reason="nginx is not installed (Debian's nginx package; .ci/run installs it when root)",
+    ),
+]
 BUCKET = "fleet-originals"
 TTL = 2
 
@@ -36,7 +40,7 @@ def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seaweed]:
         pytest.skip(f"SeaweedFS could not start, so the S3 tests cannot run: {error}")
 
 
-def answered(node: Live) -> list[str]:
+def answered(node: Served) -> list[str]:
     """The image URLs this node answered, from its request log."""
     lines = [json.loads(line) for line in node.log.read_text().splitlines() if line]
     return [
@@ -71,7 +75,7 @@ def test_two_nodes_share_one_bucket_behind_nginx(tmp_path: Path, seaweed: Seawee
             root, tmp_path / "cache-2", tmp_path / "two.log", env=env, args=args, workers=1
         ) as two,
         nginx_in_front(
-            NGINX, free_port(), one.port, tmp_path / "cache-1", tmp_path / "nginx", (two.port,)
+            NGINX, one.port, tmp_path / "cache-1", tmp_path / "nginx", (two.port,)
         ) as front,
     ):
         url = "/image/uploads/photo.jpg?w=200&fmt=webp"

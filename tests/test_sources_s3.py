@@ -13,8 +13,11 @@ from flask import Flask
 from PIL import Image
 
 from pixserve.web.helpers import image_srcset, source_size
-from tests.conftest import MakeApp, encode, gradient
+from tests.harness import free_port
+from tests.helpers import MakeApp, encode, gradient
 from tests.seaweed import ACCESS_KEY, SECRET_KEY, Seaweed, running_seaweed
+
+pytestmark = pytest.mark.slow  # each module starts SeaweedFS
 
 BUCKET = "user-uploads"
 PHOTO = encode(gradient((800, 600)), "JPEG", quality=90)
@@ -149,8 +152,6 @@ def test_refused_credentials_are_a_502_logged_without_the_key(
 
 
 def test_an_unreachable_endpoint_is_a_502(make_app: MakeApp, bucket: Any) -> None:
-    from tests.live_server import free_port
-
     table = {
         "type": "s3",
         "bucket": BUCKET,

@@ -23,7 +23,7 @@ from pixserve.transformer import (
 )
 from pixserve.transformer.options import Colour, Fit
 from pixserve.web.samples import landscape
-from tests.conftest import encode, gradient
+from tests.helpers import decoded, encode, gradient
 
 MAGIC = {
     "jpeg": b"\xff\xd8\xff",
@@ -31,12 +31,6 @@ MAGIC = {
     "gif": b"GIF8",
     "webp": b"RIFF",
 }
-
-
-def decoded(data: bytes) -> Image.Image:
-    image = Image.open(io.BytesIO(data))
-    image.load()
-    return image
 
 
 @pytest.mark.parametrize("fmt", ["jpeg", "png", "webp", "avif", "gif"])

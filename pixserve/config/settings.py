@@ -63,6 +63,7 @@ CMYK_PROFILE_CANDIDATES = (
 # worker keeps the connections it accepts, so with one process per core a few
 # keep-alive clients can end up on one process; two per core kept every core busy.
 WORKERS_PER_CORE = 2
+MEMORY_BUDGET_SHARE = 4  # the default budget is this fraction of physical memory
 DEFAULT_THREADS = 2
 LOG_FORMATS = ("json", "text")
 _ACCEL_PREFIX = re.compile(r"/([A-Za-z0-9._~-]+/)+")
@@ -78,6 +79,16 @@ def default_cmyk_profile() -> Path | None:
 def default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "pixserve"
+
+
+def default_memory_budget() -> int:
+    """A quarter of the machine's memory, at least 1 GiB: room for the workers' idle
+    memory, the page cache that serves hits, and the rest of the machine."""
+    try:
+        physical = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError):
+        physical = 4 << 30
+    return max(1 << 30, physical // MEMORY_BUDGET_SHARE)
 
 
 def default_workers() -> int:
@@ -112,6 +123,10 @@ class ImagingSettings:
     max_frames: int = setting(INTEGER, 256)
     max_animation_pixels: int = setting(INTEGER, 250_000_000)
     time_limit: float = setting(DURATION, 10.0)
+    # Transforms running at once on this node may take this much memory, by their
+    # estimated peaks; more waits up to queue_timeout, then gets 503 (SECURITY.md).
+    memory_budget: int = setting(SIZE, factory=default_memory_budget)
+    queue_timeout: float = setting(DURATION, 5.0)
     avif: bool = setting(BOOLEAN, False)
     cmyk_profile: Path | None = setting(OPTIONAL_PATH, factory=default_cmyk_profile)
     keep_icc_profiles: bool = setting(BOOLEAN, False)
@@ -133,6 +148,10 @@ class ImagingSettings:
             raise ConfigError(f"cmyk_profile: {str(self.cmyk_profile)!r} is not a file")
         if not 0 < self.time_limit <= 3600:
             raise ConfigError("time_limit: must be more than 0 and at most 3600 seconds")
+        if self.memory_budget < 16 << 20:
+            raise ConfigError("memory_budget: must be at least 16MiB")
+        if self.queue_timeout < 0:
+            raise ConfigError("queue_timeout: must be 0 or more seconds")
 
     def image_limits(self) -> ImageLimits:
         return ImageLimits(

@@ -17,7 +17,7 @@ from types import TracebackType
 
 from werkzeug.exceptions import ServiceUnavailable
 
-from pixserve.http.problems import Problem
+from pixserve.http.errors import Problem
 
 # What a 503 for the time limit asks a client to wait before it tries again.
 RETRY_AFTER_SECONDS = 10

@@ -24,6 +24,7 @@ from pixserve.http.request import INFO_EXTENSION, ImageRequest
 from pixserve.ops import observe
 from pixserve.services import Services
 from pixserve.transformer import transform
+from pixserve.transformer.cost import estimate_cost
 from pixserve.transformer.info import describe
 
 CACHE_PHASE = "cache"  # time spent in the result cache, beside the transformer's phases
@@ -67,8 +68,7 @@ def deliver(svc: Services, req: ImageRequest) -> Delivered:
         except OSError:  # removed since it was found
             abort(404, description=f"no image named {req.source.name!r}")
         observe.note_source_read(len(data))  # counted even when making then fails
-        with Deadline(svc.config.imaging.time_limit):
-            made = MAKERS[req.kind](svc, req, data)
+        made = MAKERS[req.kind](svc, req, data)
         with _timed(timings):
             svc.cache.store(req.key, made.extension, made.data, req.source.name)
     return Delivered(
@@ -104,12 +104,17 @@ def _timed(timings: dict[str, float]) -> Iterator[None]:
 
 
 def _make_image(svc: Services, req: ImageRequest, data: bytes) -> Made:
-    result = transform(data, req.options, req.choice.format, svc.image_limits, svc.colour)
+    """Admitted by its estimated memory (the wait is not the transform's time), then
+    transformed within the time limit."""
+    cost = estimate_cost(data, req.options, req.choice.format, svc.image_limits)
+    with svc.admission.reserve(cost.memory), Deadline(svc.config.imaging.time_limit):
+        result = transform(data, req.options, req.choice.format, svc.image_limits, svc.colour)
     return Made(result.data, result.format.extension, dict(result.timings))
 
 
 def _make_info(svc: Services, req: ImageRequest, data: bytes) -> Made:
-    facts = describe(data, svc.image_limits, svc.colour)
+    with Deadline(svc.config.imaging.time_limit):
+        facts = describe(data, svc.image_limits, svc.colour)
     return Made(json.dumps({"name": req.source.name, **facts}).encode(), INFO_EXTENSION)
 
 

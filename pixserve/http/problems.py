@@ -10,11 +10,11 @@ code: a 500 whose traceback goes into the request's log line.
 from __future__ import annotations
 
 import logging
-from typing import ClassVar
 
 from flask import Blueprint, Flask, Response, json
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from pixserve.http.errors import Problem
 from pixserve.ops import observe
 from pixserve.transformer import TransformError
 
@@ -29,14 +29,6 @@ CACHEABLE_MAX_AGE = 60
 _HTML_SENSITIVE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
 # The metric reason of a plain Werkzeug error, by status (a `Problem` names its own).
 _STATUS_REASONS = {404: "not_found"}
-
-
-class Problem(HTTPException):
-    """A web-layer refusal of pixserve's own: its problem type and metric reason."""
-
-    slug: ClassVar[str]
-    reason: ClassVar[str]
-    param: str | None = None
 
 
 def problem(

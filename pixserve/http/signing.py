@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from werkzeug.exceptions import Forbidden
 
-from pixserve.http.problems import Problem
+from pixserve.http.errors import Problem
 from pixserve.transformer import Limits, parse_options
 
 SIGNATURE_PARAM = "s"

@@ -101,7 +101,7 @@ class Metrics:
         )
         self.rejected = Counter(
             "pixserve_rejected_requests",
-            "Requests refused, by reason: bad_params, signature, limits, time_limit, "
+            "Requests refused, by reason: bad_params, signature, limits, time_limit, overloaded, "
             "not_found, unsupported, undecodable, other.",
             ("reason",),
             registry=self.registry,

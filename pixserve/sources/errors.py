@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from werkzeug.exceptions import BadGateway, GatewayTimeout
 
-from pixserve.http.problems import Problem
+from pixserve.http.errors import Problem
 
 
 class OriginFailed(Problem, BadGateway):
