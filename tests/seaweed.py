@@ -95,6 +95,10 @@ def running_seaweed(folder: Path) -> Iterator[Seaweed]:
         yield seaweed
     finally:
         _stop(process)
+        # weed leaves a unix socket per server in /tmp whatever TMPDIR says
+        for port in (*ports.values(), *grpc.values()):
+            for socket_file in Path("/tmp").glob(f"seaweedfs-*-{port}.sock"):
+                socket_file.unlink(missing_ok=True)
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
