@@ -130,8 +130,7 @@ def in_process() -> dict[str, Any]:
         results[case.label] = {
             "ms": {name: engines.median(values) for name, values in times.items()},
             "stages": {
-                stage: engines.median([getattr(s, stage) for s in stages])
-                for stage in PHASES
+                stage: engines.median([getattr(s, stage) for s in stages]) for stage in PHASES
             },
         }
         say(f"  in-process {case.label}: {results[case.label]['ms']}")

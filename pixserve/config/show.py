@@ -13,6 +13,7 @@ from typing import Any
 
 from pixserve.config.layers import UNSET, Explained
 from pixserve.config.settings import ENV_PREFIX
+from pixserve.sources.config import HttpMount, S3Mount, describe_mount
 
 SECRET_SETTINGS = frozenset({"signing_keys", "thumbor_keys", "imgproxy_keys", "imgproxy_salts"})
 _COLUMN = 44
@@ -48,6 +49,8 @@ def toml_value(value: Any) -> str:
         return json.dumps(str(value), ensure_ascii=False)
     if isinstance(value, tuple):
         return "[" + ", ".join(toml_value(item) for item in value) + "]"
+    if isinstance(value, HttpMount | S3Mount):
+        return toml_value(describe_mount(value))
     if isinstance(value, dict):
         pairs = (f"{json.dumps(key)} = {toml_value(item)}" for key, item in value.items())
         return "{ " + ", ".join(pairs) + " }" if value else "{}"

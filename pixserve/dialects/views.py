@@ -8,10 +8,10 @@ turns the pixserve pairs into the same request object, delivery and response as
 from __future__ import annotations
 
 import functools
+import io
 import json
 import math
 from collections.abc import Callable
-from pathlib import Path
 from typing import TypeVar
 from urllib.parse import quote
 
@@ -28,7 +28,7 @@ from pixserve.http.request import ImageRequest, checked_source
 from pixserve.http.responses import respond
 from pixserve.http.signing import BadSignature
 from pixserve.services import Services, services
-from pixserve.sources import find_source
+from pixserve.sources import Source
 from pixserve.transformer import (
     FORMATS,
     SOURCE_OUTPUT_FORMATS,
@@ -139,7 +139,7 @@ def answer(svc: Services, translated: Translated, *, auto_format: bool) -> Respo
         # Both servers keep the source's format unless told otherwise (no `Vary: Accept`).
         fmt = SOURCE_OUTPUT_FORMATS.get(source.format)
         if fmt is None:  # a format no browser shows (TIFF, JPEG 2000...)
-            fmt = FORMATS["png" if _has_alpha(source.path, source.mtime_ns) else "jpeg"]
+            fmt = FORMATS["png" if _has_alpha(source.name, source.version, source) else "jpeg"]
         options = parse_options([*translated.pairs, ("fmt", fmt.name)], svc.limits)
     choice = choose(options.fmt, request.accept_mimetypes, source.format, svc.config.imaging.avif)
     req = ImageRequest("image", source, options, choice, cache_key(source, options, choice))
@@ -167,40 +167,40 @@ def _raw_path_after(prefix: str) -> str:
 
 def _size_of(svc: Services) -> SizeOf:
     def size_of(name: str) -> Size | None:
-        source = find_source(svc.config.http.root, name)
+        source = svc.sources.find(name)
         if source is None or source.format is None:
             return None
-        return _upright(source.path, source.mtime_ns, source.size, svc.image_limits)
+        return _upright(source.name, source.version, source, svc.image_limits)
 
     return size_of
 
 
 @functools.lru_cache(maxsize=1024)
-def _upright(path: Path, mtime_ns: int, size: int, limits: ImageLimits) -> Size | None:
-    """The displayed size of one version of a file, read from its header once."""
+def _upright(name: str, version: str, source: Source, limits: ImageLimits) -> Size | None:
+    """The displayed size of one version of a source, read from its header once."""
     try:
-        return upright_size(path.read_bytes(), limits)
+        return upright_size(source.read(), limits)
     except (OSError, TransformError):
         return None
 
 
 @functools.lru_cache(maxsize=1024)
-def _has_alpha(path: Path, mtime_ns: int) -> bool:
-    """Whether a file's picture has transparency, from its header."""
+def _has_alpha(name: str, version: str, source: Source) -> bool:
+    """Whether a source's picture has transparency, from its header."""
     return _header(
-        path, lambda image: image.mode in _ALPHA_MODES or "transparency" in image.info, False
+        source, lambda image: image.mode in _ALPHA_MODES or "transparency" in image.info, False
     )
 
 
 @functools.lru_cache(maxsize=1024)
-def _frames(path: Path, mtime_ns: int) -> int:
-    """How many frames a file holds (thumbor's frameCount), from its header."""
-    return _header(path, lambda image: int(getattr(image, "n_frames", 1)), 1)
+def _frames(name: str, version: str, source: Source) -> int:
+    """How many frames a source holds (thumbor's frameCount), from its header."""
+    return _header(source, lambda image: int(getattr(image, "n_frames", 1)), 1)
 
 
-def _header(path: Path, read: Callable[[Image.Image], T], fallback: T) -> T:
+def _header(source: Source, read: Callable[[Image.Image], T], fallback: T) -> T:
     try:
-        with Image.open(path) as image:
+        with Image.open(io.BytesIO(source.read())) as image:
             return read(image)
     except (OSError, ValueError, Image.DecompressionBombError):
         return fallback
@@ -213,10 +213,10 @@ def _thumbor_meta(svc: Services, translated: Translated, reference: str) -> Resp
     """thumbor's `meta/` answer: the source, the operations and the target size."""
     name = _checked(translated)
     size = _size_of(svc)(name)
-    source = find_source(svc.config.http.root, name)
+    source = svc.sources.find(name)
     if size is None or source is None:
         abort(404, description="no image at this source reference")
-    frames = _frames(source.path, source.mtime_ns)
+    frames = _frames(source.name, source.version, source)
     options = parse_options(translated.pairs, svc.limits)
     body = {
         "thumbor": {

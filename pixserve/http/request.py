@@ -22,7 +22,7 @@ from pixserve.http.keys import cache_key, info_key
 from pixserve.http.negotiate import Choice, choose
 from pixserve.http.signing import split_signature, verify
 from pixserve.services import Services
-from pixserve.sources import Source, find_source
+from pixserve.sources import Source
 from pixserve.transformer import (
     ImageTooLarge,
     InvalidOption,
@@ -122,7 +122,7 @@ def checked_source(
     """
     if svc.config.http.signing_keys and not verified:  # before the file system is touched
         verify(svc.config.http.signing_keys, request.path, canonical_query, given_signature)
-    source = find_source(svc.config.http.root, name)
+    source = svc.sources.find(name)
     if source is None:
         abort(404, description=f"no image named {name!r}")
     if source.format is None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
@@ -24,7 +23,7 @@ from markupsafe import Markup
 
 from pixserve.http.signing import SIGNATURE_PARAM, signature
 from pixserve.services import services
-from pixserve.sources.local import Source, find_source
+from pixserve.sources import Source
 from pixserve.transformer import FORMATS, Options, TransformError, parse_options, upright_size
 from pixserve.transformer.geometry import Size
 from pixserve.transformer.info import describe
@@ -97,28 +96,28 @@ def image_url(name: str, **options: Any) -> str:
 
 
 @functools.lru_cache(maxsize=1024)
-def _source_header(path: Path, mtime_ns: int) -> tuple[Size, int]:
-    """The upright size and the frame count, from the header."""
-    data = path.read_bytes()
+def _source_header(name: str, version: str, source: Source) -> tuple[Size, int]:
+    """The upright size and the frame count, from the header (cached per version)."""
+    data = source.read()
     return upright_size(data), getattr(open_image(data), "n_frames", 1)
 
 
 def _source(name: str) -> Source:
-    source = find_source(services().config.http.root, name)
+    source = services().sources.find(name)
     if source is None:
-        raise FileNotFoundError(f"pixserve: no image named {name!r} under the root")
+        raise FileNotFoundError(f"pixserve: no image named {name!r}")
     return source
 
 
 def source_size(name: str) -> tuple[int, int]:
-    """The displayed size of a source, read from its header (cached per file version)."""
+    """The displayed size of a source, read from its header (cached per version)."""
     source = _source(name)
-    return _source_header(source.path, source.mtime_ns)[0]
+    return _source_header(source.name, source.version, source)[0]
 
 
 def _is_animated(name: str) -> bool:
     source = _source(name)
-    return _source_header(source.path, source.mtime_ns)[1] > 1
+    return _source_header(source.name, source.version, source)[1] > 1
 
 
 def _readable_size(helper: str, name: str) -> Size | None:
@@ -290,8 +289,8 @@ def picture(
 
 
 @functools.lru_cache(maxsize=256)
-def _placeholder_for(path: Path, mtime_ns: int) -> str:
-    placeholder: str = describe(path.read_bytes())["placeholder"]
+def _placeholder_for(name: str, version: str, source: Source) -> str:
+    placeholder: str = describe(source.read())["placeholder"]
     return placeholder
 
 
@@ -300,7 +299,7 @@ def _placeholder(name: str) -> str | None:
     whose header reads but whose data is cut short still gets its picture tag)."""
     try:
         source = _source(name)
-        return _placeholder_for(source.path, source.mtime_ns)
+        return _placeholder_for(source.name, source.version, source)
     except (OSError, TransformError) as error:
         log.warning(
             "picture(%r): no placeholder: %s", name, error, extra={"fields": {"image": name}}
