@@ -15,6 +15,8 @@ from pixserve.web.extension import PixServe
 def create_app(config: Config) -> Flask:
     """A Flask app serving `config.root`; `config` is already validated."""
     app = Flask(__name__)
+    # OPTIONS on any route: 405 with Allow (there is no CORS to announce), not a 200.
+    app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     PixServe(app, config, observe_all_routes=True)
     app.register_blueprint(make_ops_blueprint())
     app.register_blueprint(demo)

@@ -14,7 +14,7 @@ from pixserve.cache import DiskCache
 from pixserve.config.settings import Config
 from pixserve.http import problems
 from pixserve.http.deadline import Deadline
-from pixserve.http.hints import HINT_HEADERS, hints_apply, with_hints
+from pixserve.http.hints import HINT_HEADERS, hint_ladder, hints_apply, with_hints
 from pixserve.http.keys import cache_key, info_key
 from pixserve.http.negotiate import Choice, choose
 from pixserve.http.signing import split_signature, verify
@@ -44,7 +44,10 @@ def make_blueprint(image_prefix: str = "/image", info_prefix: str = "/info") -> 
     blueprint = Blueprint(BLUEPRINT, __name__)
     for prefix, view in ((image_prefix, image), (info_prefix, info)):
         blueprint.add_url_rule(
-            f"{prefix.rstrip('/')}/<path:name>", view_func=view, merge_slashes=False
+            f"{prefix.rstrip('/')}/<path:name>",
+            view_func=view,
+            merge_slashes=False,
+            provide_automatic_options=False,  # OPTIONS: 405 with Allow, not Flask's 200
         )
     problems.register(blueprint)
     blueprint.after_request(no_sniffing)
@@ -66,7 +69,7 @@ def image(name: str) -> Response:
     hinted = svc.config.client_hints and hints_apply(pairs)
     if hinted:  # after the signature check: the signature covers the URL as written
         hints = {header: request.headers.get(header, "") for header in HINT_HEADERS}
-        options = with_hints(options, pairs, hints, svc.limits)
+        options = with_hints(options, pairs, hints, svc.limits, hint_ladder(svc.config, source))
     choice = choose(options.fmt, request.accept_mimetypes, source.format, svc.config.avif)
     key = cache_key(source, options, choice)
     observe.note_format(choice.format.extension if choice.format is not None else None)

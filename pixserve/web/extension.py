@@ -17,6 +17,7 @@ from __future__ import annotations
 from flask import Flask, Response, request
 
 from pixserve.config.settings import Config
+from pixserve.http.ranges import ignore_unservable_ranges
 from pixserve.http.views import BLUEPRINT, make_blueprint
 from pixserve.ops import observe
 from pixserve.ops.endpoints import OPS_BLUEPRINT
@@ -50,7 +51,9 @@ class PixServe:
     ) -> None:
         config = config or self.config or Config.from_flask(app.config)
         app.extensions[EXTENSION_NAME] = build_services(config)
-        app.register_blueprint(make_blueprint(config.image_prefix, config.info_prefix))
+        blueprint = make_blueprint(config.image_prefix, config.info_prefix)
+        blueprint.before_request(ignore_unservable_ranges)
+        app.register_blueprint(blueprint)
         observe.install(app, _everything if observe_all_routes else _pixserve_routes)
         app.jinja_env.globals.update(
             image_url=image_url, image_srcset=image_srcset, picture=picture

@@ -76,13 +76,27 @@ def source_size(name: str) -> tuple[int, int]:
 
 
 def _widths(name: str, widths: Iterable[int] | None) -> list[int]:
-    """Candidates up to the source's own width, which is added when the ladder passes it."""
     source_width, _ = source_size(name)
+    return ladder_widths(source_width, widths)
+
+
+def ladder_widths(source_width: int, widths: Iterable[int] | None = None) -> list[int]:
+    """Candidates up to the source's own width, which is added when the ladder passes it.
+
+    Client hints under signing snap to these too (`pixserve.http.hints`), so a hinted
+    URL reaches only the widths a page's srcset would name.
+    """
     ladder = sorted(set(widths or DEFAULT_WIDTHS))
     kept = [width for width in ladder if width <= source_width]
     if not kept or (kept[-1] < source_width and ladder[-1] > source_width):
         kept.append(source_width)
     return kept
+
+
+def source_width(source: Source) -> int:
+    """The displayed width of a found source, from its header (cached per file version)."""
+    width, _ = _source_size(source.path, source.mtime_ns)
+    return width
 
 
 def _aspect(name: str, options: dict[str, Any]) -> float:
@@ -169,4 +183,12 @@ def _placeholder(name: str) -> str:
     return _placeholder_for(source.path, source.mtime_ns)
 
 
-__all__ = ["DEFAULT_WIDTHS", "image_srcset", "image_url", "picture", "source_size"]
+__all__ = [
+    "DEFAULT_WIDTHS",
+    "image_srcset",
+    "image_url",
+    "ladder_widths",
+    "picture",
+    "source_size",
+    "source_width",
+]
