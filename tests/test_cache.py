@@ -50,7 +50,7 @@ def test_empty_results_are_not_stored(tmp_path: Path) -> None:
 
 
 def test_a_result_larger_than_the_cache_is_not_stored(tmp_path: Path) -> None:
-    cache = DiskCache(tmp_path, 1000)
+    cache = DiskCache(tmp_path, 1000, whole_folder=False)
     assert cache.store(KEY, "png", b"x" * 1001, "src.jpg") is None
     assert cache.total_bytes() == 0
 
@@ -93,6 +93,7 @@ def test_an_entry_altered_in_place_after_its_check_is_caught(tmp_path: Path) -> 
 
 def test_a_file_without_its_row_is_not_served(tmp_path: Path) -> None:
     cache = DiskCache(tmp_path, MiB)
+    assert cache.stats().entries == 0  # the index exists (a new one adopts the files)
     path = cache.path_for(KEY, "png")
     path.parent.mkdir(parents=True)
     path.write_bytes(b"planted")
@@ -107,7 +108,7 @@ def test_keys_must_be_digests(tmp_path: Path) -> None:
 
 
 def test_evicts_least_recently_used_not_oldest(tmp_path: Path) -> None:
-    cache = DiskCache(tmp_path, max_bytes=1000)
+    cache = DiskCache(tmp_path, max_bytes=1000, whole_folder=False)
     for n in range(4):
         assert cache.store(key(n), "png", b"x" * 200, "src.jpg") is not None
     assert cache.lookup(key(0), ("png",)) is not None  # the oldest is now the most recent
@@ -120,7 +121,10 @@ def test_evicts_least_recently_used_not_oldest(tmp_path: Path) -> None:
 
 
 def test_the_bound_counts_every_process(tmp_path: Path) -> None:
-    one, two = DiskCache(tmp_path, 1000), DiskCache(tmp_path, 1000)
+    one, two = (
+        DiskCache(tmp_path, 1000, whole_folder=False),
+        DiskCache(tmp_path, 1000, whole_folder=False),
+    )
     for n in range(10):
         (one if n % 2 else two).store(key(n), "png", b"x" * 150, "src.jpg")
         assert one.total_bytes() <= 1000
@@ -128,7 +132,10 @@ def test_the_bound_counts_every_process(tmp_path: Path) -> None:
 
 
 def test_hits_from_another_instance_count_for_lru(tmp_path: Path) -> None:
-    writer, reader = DiskCache(tmp_path, 1000), DiskCache(tmp_path, 1000)
+    writer, reader = (
+        DiskCache(tmp_path, 1000, whole_folder=False),
+        DiskCache(tmp_path, 1000, whole_folder=False),
+    )
     for n in range(5):
         writer.store(key(n), "png", b"x" * 200, "src.jpg")
     assert reader.lookup(key(0), ("png",)) is not None
@@ -177,9 +184,9 @@ def test_purge_everything(tmp_path: Path) -> None:
 def test_prune_evicts_down_to_a_lowered_limit(tmp_path: Path) -> None:
     DiskCache(tmp_path, MiB).store(key(1), "png", b"x" * 600, "a.jpg")
     DiskCache(tmp_path, MiB).store(key(2), "png", b"x" * 600, "a.jpg")
-    freed = DiskCache(tmp_path, 1000).prune()
+    freed = DiskCache(tmp_path, 1000, whole_folder=False).prune()
     assert (freed.entries, freed.bytes) == (1, 600)
-    assert DiskCache(tmp_path, 1000).lookup(key(2), ("png",)) is not None
+    assert DiskCache(tmp_path, 1000, whole_folder=False).lookup(key(2), ("png",)) is not None
 
 
 def test_stats_count_hits_and_misses(tmp_path: Path) -> None:

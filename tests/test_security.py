@@ -312,4 +312,3 @@ def _spare_bits_changed(last: str) -> str:
     """
     alphabet = string.ascii_uppercase + string.ascii_lowercase + string.digits + "-_"
     return alphabet[alphabet.index(last) ^ 1]
-
