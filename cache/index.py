@@ -51,6 +51,7 @@ ALLOCATION_UNIT = 4096
 # it reach 4 MiB, four times a 1 MiB cache) and cut back to this size after each.
 WAL_CHECKPOINT_PAGES = 32
 WAL_SIZE_LIMIT = 128 * 1024
+CHECKPOINT_PATIENCE_MS = 200  # how long a truncating checkpoint waits for readers
 
 _UNITS = f"(({{size}} + {ALLOCATION_UNIT - 1}) / {ALLOCATION_UNIT} * {ALLOCATION_UNIT})"
 
@@ -298,7 +299,14 @@ class Index:
         handle: _Handle | None = getattr(self._local, "handle", None)
         if handle is not None and handle.read_only:
             return
-        self.connection().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        connection = self.connection()
+        # A truncating checkpoint holds writers back while it waits for readers: give
+        # up soon (the next one comes in `CHECKPOINT_EVERY`) rather than stall stores.
+        connection.execute(f"PRAGMA busy_timeout = {CHECKPOINT_PATIENCE_MS}")
+        try:
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
 
     def find(self, key: str) -> Entry | None:
         row = (

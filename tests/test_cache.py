@@ -297,3 +297,55 @@ def test_single_flight_gives_up_after_its_timeout(tmp_path: Path) -> None:
         assert not locked
     with waiter.single_flight(KEY) as locked:
         assert locked  # and the lock is free again afterwards
+
+
+def spread_key(n: int) -> str:
+    """Keys in different `ab/cd/` shard folders."""
+    return f"{n % 256:02x}{n * 7 % 256:02x}" + f"{n:036x}"
+
+
+def test_emptied_shard_folders_are_removed(tmp_path: Path) -> None:
+    cache = DiskCache(tmp_path, MiB)
+    for n in range(20):
+        cache.store(spread_key(n), "png", b"x" * 100, "src.jpg")
+    shards = {path.name for path in tmp_path.iterdir() if len(path.name) == 2}
+    assert len(shards) == 20
+    cache.purge("src.jpg")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["index.sqlite3"] + [
+        name for name in ["index.sqlite3-shm", "index.sqlite3-wal"] if (tmp_path / name).exists()
+    ]
+
+
+def test_the_bound_counts_blocks_folders_and_the_index(tmp_path: Path) -> None:
+    cache = DiskCache(tmp_path, MiB)
+    for n in range(400):
+        assert cache.store(spread_key(n), "png", b"x" * 100, "src.jpg") is not None
+    stats = cache.stats()
+    folders = {path.parent for path in cache_files.shard_files(tmp_path)}
+    folders |= {folder.parent for folder in folders}
+    assert stats.footprint == stats.entries * 4096 + len(folders) * 4096
+    index = sum(path.stat().st_blocks * 512 for path in tmp_path.glob("index.sqlite3*"))
+    assert stats.footprint + index <= MiB
+    assert stats.entries < 200  # 100-byte files take a 4 KiB block and up to two folders
+
+
+def test_the_wal_is_kept_small_and_truncated_now_and_then(tmp_path: Path) -> None:
+    cache = DiskCache(tmp_path, MiB)
+    wal = tmp_path / "index.sqlite3-wal"
+    for n in range(300):
+        cache.store(spread_key(n), "png", b"x" * 100, "src.jpg")
+        assert wal.stat().st_size <= 256 * 1024
+    cache._checkpointed_at = 0.0  # a truncating checkpoint is due at the next flush
+    cache.flush()
+    assert wal.stat().st_size == 0
+
+
+def test_a_new_index_adopts_the_entry_files_on_disk(tmp_path: Path) -> None:
+    cache = DiskCache(tmp_path, MiB)
+    paths = [cache.store(key(n), "png", bytes([n]) * 500, "src.jpg") for n in range(5)]
+    cache.close()
+    for name in ("index.sqlite3", "index.sqlite3-wal", "index.sqlite3-shm"):
+        (tmp_path / name).unlink(missing_ok=True)
+    fresh = DiskCache(tmp_path, MiB)
+    assert [fresh.lookup(key(n), ("png",)) for n in range(5)] == paths
+    assert (fresh.stats().entries, fresh.stats().bytes) == (5, 2500)
