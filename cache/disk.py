@@ -21,7 +21,7 @@ Why SQLite directly, not python-diskcache, and no filelock/portalocker:
 
 The bound is on the whole folder as `du` counts it: the entries' allocated blocks,
 their shard folders (removed with their last entry) and the index's own files (the
-database, a WAL kept under `WAL_SIZE_LIMIT`, its shared memory). A store records its
+database, a WAL kept to 1/64 of the bound, its shared memory). A store records its
 row (making room first, least recently used out, down to `EVICT_TO` of the limit)
 before the file is written, and the evicted files are deleted before it writes, so the
 index never counts less than the files on disk. Overshoot above `max_bytes` is at most
@@ -76,7 +76,7 @@ from .files import (
     shard_files,
     write_atomically,
 )
-from .index import Entry, Index, Removed, Summary
+from .index import Entry, Index, Removed, Summary, wal_bytes_for
 from .locking import lock_path, remove_if_abandoned, unlock_path
 from .troubles import Troubles
 
@@ -95,7 +95,7 @@ SETTLED_AFTER = 2.0
 INDEX_NAME = "index.sqlite3"
 LOCKS_NAME = "locks"
 # What the folder may hold above `max_bytes`: the WAL growing between two stores (it is
-# counted at each store, and cut back to `WAL_SIZE_LIMIT` at each checkpoint), the
+# counted at each store, and cut back to `wal_bytes_for` at each checkpoint), the
 # cache folder itself, `locks` and its lock files. Tested at a 1 MiB bound
 # (`tests/test_cache_hardening.py`).
 SLACK = 256 * 1024
@@ -130,7 +130,8 @@ class DiskCache:
     `on_evict` is told what each store evicted (least recently used or expired
     entries), so a caller can count evictions without the cache knowing how.
     `whole_folder=False` bounds only the entries' bytes, leaving out their blocks,
-    folders and the index (for tests that reason in bytes with tiny bounds).
+    folders and the index (for tests that reason in bytes with tiny bounds);
+    `wal_bytes` overrides the WAL's checkpoint size (`wal_bytes_for(max_bytes)`).
     """
 
     def __init__(
@@ -142,6 +143,7 @@ class DiskCache:
         on_evict: Callable[[Freed], None] | None = None,
         *,
         whole_folder: bool = True,
+        wal_bytes: int | None = None,
     ) -> None:
         self.directory = Path(directory)
         self.max_bytes = max_bytes
@@ -149,7 +151,12 @@ class DiskCache:
         self.flight_timeout = flight_timeout
         self.on_evict = on_evict
         self._troubles = Troubles()
-        self._index = Index(self.directory / INDEX_NAME, self._troubles, whole_folder)
+        self._index = Index(
+            self.directory / INDEX_NAME,
+            self._troubles,
+            whole_folder,
+            wal_bytes_for(max_bytes) if wal_bytes is None else wal_bytes,
+        )
         self._checked: dict[str, _Checked] = {}
         self._lock = threading.Lock()
         self._accessed: dict[str, float] = {}

@@ -10,8 +10,8 @@ in WAL mode, and `ORDER BY accessed` on an index for eviction.
 Beside the bytes of the entries, the totals keep their footprint on disk: each file's
 size rounded up to whole `ALLOCATION_UNIT`s, plus one unit for each `ab/` and `ab/cd/`
 shard folder that holds an entry (a `shards` table counts them), so the bound covers
-what `du` sees, folders included. The WAL is kept small (`WAL_CHECKPOINT_PAGES`,
-`WAL_SIZE_LIMIT`), and its and the database's own size count against the bound too.
+what `du` sees, folders included. The WAL is kept to a share of the bound
+(`wal_bytes_for`), and its and the database's own size count against the bound too.
 
 A removed index is made anew and rebuilt from the entry files on disk (`adopt`): their
 bytes are counted again and their checksums recomputed, so the bound holds and what
@@ -47,10 +47,15 @@ BUSY_TIMEOUT = 10.0  # seconds a write waits for another process's transaction
 # The unit a filesystem allocates (ext4, XFS, tmpfs: 4 KiB): a 300-byte entry takes one
 # unit on disk, and so does each folder. Counting in units keeps the bound true to `du`.
 ALLOCATION_UNIT = 4096
-# The WAL is checkpointed every this many pages (SQLite's default, 1,000 pages, let
-# it reach 4 MiB, four times a 1 MiB cache) and cut back to this size after each.
-WAL_CHECKPOINT_PAGES = 32
-WAL_SIZE_LIMIT = 128 * 1024
+# The WAL is checkpointed once it holds this share of the cache's bound, and cut back
+# to it after each checkpoint, within these limits. SQLite's default (1,000 pages, no
+# cut) let it stay at 4 MiB, four times a 1 MiB cache. Measured per store
+# (`benchmarks/cache_stores.py`, 20 kB entries, against the default): a 128 KiB WAL
+# costs a 1 MiB cache nothing (1.02x) but a 1 GiB one 2.14x; 4 MiB, cut back, 0.93x.
+WAL_SHARE = 1 / 64
+WAL_MIN_BYTES = 128 * 1024
+WAL_MAX_BYTES = 4 * 1024 * 1024
+PAGE_BYTES = 4096  # SQLite's default page size
 CHECKPOINT_PATIENCE_MS = 200  # how long a truncating checkpoint waits for readers
 
 _UNITS = f"(({{size}} + {ALLOCATION_UNIT - 1}) / {ALLOCATION_UNIT} * {ALLOCATION_UNIT})"
@@ -157,9 +162,16 @@ class _Handle:
 class Index:
     """Rows of the entries on disk; every method may raise sqlite3.Error or OSError."""
 
-    def __init__(self, path: Path, troubles: Troubles, whole_folder: bool = True) -> None:
+    def __init__(
+        self,
+        path: Path,
+        troubles: Troubles,
+        whole_folder: bool = True,
+        wal_bytes: int = WAL_MIN_BYTES,
+    ) -> None:
         self.path = path
         self.whole_folder = whole_folder  # bound the footprint, else the entries' bytes
+        self.wal_bytes = wal_bytes  # checkpoint at, and cut back to, this WAL size
         self._troubles = troubles
         self._local = threading.local()
         self._gone: set[int] = set()  # inodes of databases seen removed (warned once)
@@ -253,9 +265,10 @@ class Index:
     def _connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None)
         try:
-            connection.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
+            connection.execute(f"PRAGMA journal_size_limit = {self.wal_bytes}")
             connection.execute("PRAGMA journal_mode = WAL")
-            connection.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
+            pages = max(1, self.wal_bytes // PAGE_BYTES)
+            connection.execute(f"PRAGMA wal_autocheckpoint = {pages}")
             connection.execute("PRAGMA synchronous = NORMAL")  # a crash loses no committed row
             (version,) = connection.execute("PRAGMA user_version").fetchone()
             if version != SCHEMA_VERSION:
@@ -475,6 +488,11 @@ def _reading(connection: sqlite3.Connection) -> Iterator[None]:
         yield
     finally:
         connection.execute("COMMIT")
+
+
+def wal_bytes_for(max_bytes: int) -> int:
+    """The WAL size a cache bounded at `max_bytes` checkpoints at (see `WAL_SHARE`)."""
+    return int(min(WAL_MAX_BYTES, max(WAL_MIN_BYTES, max_bytes * WAL_SHARE)))
 
 
 def _footprint(connection: sqlite3.Connection, whole_folder: bool) -> int:
