@@ -26,9 +26,7 @@ import contextlib
 import http.client
 import io
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,8 +39,10 @@ from pixserve.cache import DiskCache
 from pixserve.cache.disk import SETTLED_AFTER
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests.harness import HOST, free_port, serving  # noqa: E402
+
 OUT = ROOT / "benchmarks" / "out" / "cache_hits.md"
-HOST = "127.0.0.1"
 URLS = [f"/image/photo.jpg?w={width}&fmt=webp" for width in range(300, 320)]
 ROUNDS = 15
 HITS_PER_ROUND = 600
@@ -95,15 +95,9 @@ def serve_plain(argv: list[str]) -> int:
     return main(argv)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @contextlib.contextmanager
 def server(kind: str, root: Path, cache_dir: Path) -> Iterator[int]:
+    """`pixserve serve` (`tests.harness`), `plain` with `PlainCache`: its port."""
     port = free_port()
     serve = ["serve", "--root", str(root), "--cache-dir", str(cache_dir), "--port", str(port)]
     serve += ["--workers", "1", "--threads", "1"]
@@ -111,21 +105,8 @@ def server(kind: str, root: Path, cache_dir: Path) -> Iterator[int]:
         command = [sys.executable, __file__, "--serve-plain", *serve]
     else:
         command = [sys.executable, "-m", "pixserve.cli", *serve]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with socket.create_connection((HOST, port), timeout=1):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the {kind} server did not start") from None
-                time.sleep(0.1)
+    with serving(command, port, cache_dir.with_name(f"{kind}.log")):
         yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def fetch(connection: http.client.HTTPConnection, url: str, expect: str) -> None:

@@ -20,12 +20,14 @@ from pixserve.cache import DiskCache
 from pixserve.cache.disk import INDEX_NAME, SETTLED_AFTER, SLACK
 from pixserve.cache.files import parse_entry_name, shard_files
 
-from .conftest import encode, gradient
+from .harness import get
+from .helpers import encode, gradient
 from .live_server import live_server
 from .test_cache_server import _read_only
-from .test_server import get
 
 MiB = 1 << 20
+
+pytestmark = pytest.mark.slow  # real pixserve serve processes
 
 
 def disk_usage(folder: Path) -> int:
@@ -176,7 +178,7 @@ def fill(folder: Path) -> Path:
     return filler
 
 
-def test_a_full_disk_evicts_and_readiness_says_so(pictures: Path, tmp_path: Path) -> None:
+def test_a_full_disk_makes_the_cache_evict_and_keep_caching(pictures: Path, tmp_path: Path) -> None:
     urls = [f"/image/photo.jpg?w={w}&fmt=png" for w in range(300, 800, 20)]  # 60-200 kB
     with small_disk(tmp_path / "disk", "2m") as disk:
         env = {"PIXSERVE_CACHE_MAX_BYTES": str(64 * MiB)}  # the disk runs out first
@@ -185,16 +187,22 @@ def test_a_full_disk_evicts_and_readiness_says_so(pictures: Path, tmp_path: Path
                 assert get(live.port, url)[0] == 200
             assert get(live.port, urls[-1])[1]["X-Cache"] == "HIT"  # still caching
             evicting = live.log_lines("is full; evicted")
-            assert get(live.port, "/readyz")[0] == 200
+    assert evicting, "the eviction on ENOSPC is logged"
 
-            filler = fill(disk)
+
+def test_readiness_reports_a_full_disk(pictures: Path, tmp_path: Path) -> None:
+    with small_disk(tmp_path / "disk", "4m") as disk:
+        env = {"PIXSERVE_CACHE_MAX_BYTES": str(MiB)}
+        with live_server(pictures, disk / "cache", tmp_path / "log", env=env) as live:
+            assert get(live.port, "/image/photo.jpg?w=300&fmt=png")[0] == 200
+            assert get(live.port, "/readyz")[0] == 200
+            filler = fill(disk)  # someone else's file takes the rest of the disk
             status, _, body = get(live.port, "/readyz")
             assert status == 503
             assert any("disk is full" in problem for problem in json.loads(body)["problems"])
-            assert get(live.port, "/image/photo.jpg?w=123&fmt=png")[0] == 200  # uncached
+            assert get(live.port, "/image/photo.jpg?w=123&fmt=png")[0] == 200
             filler.unlink()
             assert get(live.port, "/readyz")[0] == 200
-    assert evicting, "the eviction on ENOSPC is logged"
 
 
 def test_a_read_only_cache_serves_the_entries_it_holds(pictures: Path, tmp_path: Path) -> None:

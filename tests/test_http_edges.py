@@ -16,12 +16,14 @@ from pixserve.cache import DiskCache
 from pixserve.http.signing import signature
 from pixserve.web.helpers import DEFAULT_WIDTHS
 
-from .conftest import encode, gradient
-from .live_server import Live, live_server
-from .test_server import get
+from .harness import Served, get
+from .helpers import encode, gradient
+from .live_server import live_server
 
 KEY = "edge-key-" + "x" * 24
 SOURCE_WIDTH = 1500  # narrower than the ladder's top, so the ladder is capped
+
+pytestmark = pytest.mark.slow  # real pixserve serve processes
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +37,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def live(folder: Path) -> Iterator[Live]:
+def live(folder: Path) -> Iterator[Served]:
     env = {"PIXSERVE_SIGNING_KEYS": KEY, "PIXSERVE_CLIENT_HINTS": "true"}
     with live_server(folder / "root", folder / "cache", folder / "log", env=env) as live:
         yield live
@@ -59,7 +61,7 @@ def signed(path: str, canonical_query: str = "") -> str:
         "/",
     ],
 )
-def test_options_is_405_with_allow_on_every_route(live: Live, path: str) -> None:
+def test_options_is_405_with_allow_on_every_route(live: Served, path: str) -> None:
     status, headers, body = get(live.port, path, method="OPTIONS")
     assert status == 405
     assert set(headers["Allow"].replace(" ", "").split(",")) == {"GET", "HEAD"}
@@ -67,7 +69,7 @@ def test_options_is_405_with_allow_on_every_route(live: Live, path: str) -> None
     assert json.loads(body)["status"] == 405
 
 
-def test_options_on_a_path_that_is_no_route_is_404(live: Live) -> None:
+def test_options_on_a_path_that_is_no_route_is_404(live: Served) -> None:
     status, headers, _ = get(live.port, "/nowhere/at/all", method="OPTIONS")
     assert status == 404 and "Allow" not in headers
 
@@ -78,7 +80,7 @@ def test_options_on_a_path_that_is_no_route_is_404(live: Live) -> None:
     + [("bytes=x", 75)],
 )
 def test_ranges_that_are_not_one_byte_range_get_the_whole_body(
-    live: Live, ranges: str, width: int
+    live: Served, ranges: str, width: int
 ) -> None:
     url = signed("/image/small.png", f"w={width}")
     status, headers, body = get(live.port, url, {"Range": ranges})  # made now
@@ -91,7 +93,7 @@ def test_ranges_that_are_not_one_byte_range_get_the_whole_body(
     assert body == get(live.port, url)[2]
 
 
-def test_one_range_is_still_partial_and_past_the_end_still_416(live: Live) -> None:
+def test_one_range_is_still_partial_and_past_the_end_still_416(live: Served) -> None:
     url = signed("/image/small.png", "w=50")
     _, _, whole = get(live.port, url)
     status, headers, part = get(live.port, url, {"Range": "bytes=2-9"})
@@ -111,7 +113,7 @@ def test_one_range_is_still_partial_and_past_the_end_still_416(live: Live) -> No
     ids=["padding", "encoded-padding", "stray-characters", "spare-bits"],
 )
 def test_other_spellings_of_a_right_signature_are_403(
-    live: Live, respell: Callable[[str], str]
+    live: Served, respell: Callable[[str], str]
 ) -> None:
     query = "w=40"
     right = signature(KEY, "/image/small.png", query)
@@ -121,7 +123,7 @@ def test_other_spellings_of_a_right_signature_are_403(
     assert headers["Cache-Control"] == "no-store"
 
 
-def test_hints_under_signing_reach_only_the_srcset_ladder(live: Live, folder: Path) -> None:
+def test_hints_under_signing_reach_only_the_srcset_ladder(live: Served, folder: Path) -> None:
     url = signed("/image/wide.jpg", "fmt=webp")
     ladder = [w for w in DEFAULT_WIDTHS if w <= SOURCE_WIDTH] + [SOURCE_WIDTH]
     hints = [(dpr, width) for dpr in ("1", "2", "2.625", "3") for width in range(90, 4000, 397)]

@@ -6,9 +6,13 @@ import json
 import time
 from pathlib import Path
 
-from .conftest import encode, gradient
+import pytest
+
+from .harness import get
+from .helpers import encode, gradient
 from .live_server import live_server
-from .test_server import get
+
+pytestmark = pytest.mark.slow  # real pixserve serve processes
 
 
 def test_libtiff_errors_become_json_records(tmp_path: Path) -> None:

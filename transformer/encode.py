@@ -5,8 +5,9 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from PIL import Image
+from PIL import Image, ImageChops
 
+from .errors import InvalidOption
 from .formats import AVIF, GIF, JPEG, PNG, WEBP, Format
 from .options import Options
 
@@ -24,6 +25,13 @@ PROGRESSIVE_FROM_PIXELS = 500_000
 #   third to a cold request: so only thumbnails get it.
 WEBP_SLOW_UP_TO_PIXELS = 40_000
 WEBP_METHOD_SMALL, WEBP_METHOD = 6, 4
+
+# The longest frame each animated format can state: GIF counts 16-bit centiseconds,
+# WebP 24-bit milliseconds, and Pillow's WebP encoder adds them up in a C int.
+# Durations come from the source, which may claim anything (a damaged WebP in the
+# fuzz said 70 minutes), so they are cut to fit rather than failing the encoder.
+MAX_FRAME_MS = {GIF: 65535 * 10, WEBP: 2**24 - 1}
+MAX_ANIMATION_MS = 2**31 - 1
 
 
 def _settings(
@@ -53,11 +61,24 @@ def _settings(
     raise AssertionError(f"no encoder settings for {fmt.name}")
 
 
+def check_fits(size: tuple[int, int], fmt: Format) -> None:
+    """Refuse (400) a picture longer than `fmt` can hold, before its encoder fails on it."""
+    if fmt.max_side is None or max(size) <= fmt.max_side:
+        return
+    width, height = size
+    raise InvalidOption(
+        f"the result would be {width}x{height} pixels; a {fmt.name} picture is at most "
+        f"{fmt.max_side} pixels on a side: ask for a smaller w or h, or another fmt",
+        param="w" if width > fmt.max_side else "h",
+    )
+
+
 def encode(
     image: Image.Image, fmt: Format, options: Options, icc_profile: bytes | None = None
 ) -> bytes:
     """Encode `image` as `fmt` by the options' `q`, `lossless` and `png8`, with no
     metadata but a kept ICC profile (if any)."""
+    check_fits(image.size, fmt)
     buffer = io.BytesIO()
     extra = {"icc_profile": icc_profile} if icc_profile and fmt is not GIF else {}
     if fmt is PNG and options.palette:
@@ -86,6 +107,8 @@ def encode_frames(
 
     Frames are whole pictures, so GIF frames replace each other (disposal 2).
     """
+    check_fits(frames[0].size, fmt)
+    frames, durations = fit_durations(frames, durations, fmt)
     buffer = io.BytesIO()
     extra: dict[str, Any] = {} if loop is None else {"loop": loop}
     if fmt is GIF:
@@ -101,3 +124,32 @@ def encode_frames(
         **extra,
     )
     return buffer.getvalue()
+
+
+def fit_durations(
+    frames: list[Image.Image], durations: list[int], fmt: Format
+) -> tuple[list[Image.Image], list[int]]:
+    """Frames and durations `fmt` can state (see `MAX_FRAME_MS`).
+
+    Pillow's GIF writer merges a frame identical to the one before into it, adding the
+    durations, which could overflow GIF's field however short each frame is. So when
+    the whole animation is longer than one frame may be, repeated frames are merged
+    here first, each run cut to the longest frame.
+    """
+    longest = min(MAX_FRAME_MS[fmt], MAX_ANIMATION_MS // len(frames))
+    if sum(durations) > MAX_FRAME_MS[fmt]:
+        frames, durations = _merge_repeats(frames, durations)
+    return frames, [min(duration, longest) for duration in durations]
+
+
+def _merge_repeats(
+    frames: list[Image.Image], durations: list[int]
+) -> tuple[list[Image.Image], list[int]]:
+    kept, times = [frames[0]], [durations[0]]
+    for frame, duration in zip(frames[1:], durations[1:], strict=True):
+        if ImageChops.difference(frame, kept[-1]).getbbox(alpha_only=False) is None:
+            times[-1] += duration
+        else:
+            kept.append(frame)
+            times.append(duration)
+    return kept, times

@@ -15,18 +15,27 @@ import ctypes
 import threading
 from types import TracebackType
 
-from pixserve.transformer import TransformError
+from werkzeug.exceptions import ServiceUnavailable
+
+from pixserve.http.errors import Problem
+
+# What a 503 for the time limit asks a client to wait before it tries again.
+RETRY_AFTER_SECONDS = 10
 
 
-class TimeLimitExceeded(TransformError):
-    """The transform took longer than `time_limit`; retrying later may succeed."""
+class TimeLimitExceeded(Problem, ServiceUnavailable):
+    """The transform took longer than `time_limit`; retrying later may succeed.
 
-    status = 503
-    title = "Service unavailable"
+    Raised by class from the timer thread, so every argument has a default;
+    Werkzeug's `ServiceUnavailable` writes `Retry-After` itself.
+    """
+
     slug = "time-limit"
+    reason = "time_limit"
+    description = "the image took too long to process; try again later"
 
-    def __init__(self, detail: str = "the image took too long to process; try again later") -> None:
-        super().__init__(detail)
+    def __init__(self) -> None:
+        super().__init__(retry_after=RETRY_AFTER_SECONDS)
 
 
 def _raise_in(thread_id: int, exception: type[BaseException]) -> None:

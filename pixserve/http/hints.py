@@ -38,9 +38,9 @@ def hint_ladder(config: Config, source: Source) -> tuple[int, ...]:
     The allowlist when set; else, when URLs are signed, the srcset ladder capped at
     the source's width (the whole ladder if its header cannot be read: still bounded).
     """
-    if config.allowed_widths:
-        return tuple(sorted(config.allowed_widths))
-    if not config.signing_keys:
+    if config.http.allowed_widths:
+        return tuple(sorted(config.http.allowed_widths))
+    if not config.http.signing_keys:
         return ()
     try:
         return tuple(ladder_widths(source_width(source)))
