@@ -39,10 +39,12 @@ TIME_LIMIT = 10.0  # pixserve's default
 
 
 def draw_source(folder: Path) -> None:
-    noise = np.random.default_rng(7).integers(0, 255, (SIDE // 8, SIDE // 8, 3), dtype=np.uint8)
+    # smooth enough to stay under max_source_bytes (50 MiB) as a PNG, busy enough for encoders
+    noise = np.random.default_rng(7).integers(0, 255, (SIDE // 32, SIDE // 32, 3), dtype=np.uint8)
     picture = Image.fromarray(noise, "RGB").resize((SIDE, SIDE), Image.Resampling.BILINEAR)
     buffer = io.BytesIO()
-    picture.save(buffer, "PNG", compress_level=1)
+    picture.save(buffer, "PNG", compress_level=6)
+    assert buffer.tell() < 50 << 20, f"the source is {buffer.tell():,} bytes"
     (folder / "big.png").write_bytes(buffer.getvalue())
 
 

@@ -8,7 +8,7 @@ from flask import current_app
 
 from pixserve.cache import DiskCache
 from pixserve.config.settings import Config
-from pixserve.http.admission import MemoryBudget
+from pixserve.http.admission import MakerSlots, MemoryBudget
 from pixserve.ops.metrics import Metrics
 from pixserve.transformer import ColourSettings, ImageLimits, Limits
 
@@ -24,6 +24,7 @@ class Services:
     cache: DiskCache
     metrics: Metrics
     admission: MemoryBudget
+    makers: MakerSlots
     limits: Limits
     image_limits: ImageLimits
     colour: ColourSettings
@@ -46,6 +47,11 @@ def build_services(config: Config) -> Services:
         metrics=metrics,
         admission=MemoryBudget(
             config.cache.cache_dir, config.imaging.memory_budget, config.imaging.queue_timeout
+        ),
+        makers=MakerSlots.for_threads(
+            config.serving.threads,
+            config.serving.transforms_per_process,
+            config.imaging.queue_timeout,
         ),
         limits=config.query_limits(),
         image_limits=config.imaging.image_limits(),

@@ -22,7 +22,7 @@ def live_server(
     log: Path | None = None,
     *,
     workers: int = 2,
-    threads: int = 2,
+    threads: int = 8,
     env: dict[str, str] | None = None,
     stall_marker: Path | None = None,
     wrapper: Sequence[str] = (),

@@ -32,6 +32,8 @@ def _seeds() -> list[bytes]:
         encode(gradient((32, 24)), "TIFF"),
         encode(gradient((32, 24)), "BMP"),
         encode(gradient((32, 24)), "AVIF"),
+        encode(gradient((32, 24)), "HEIF", quality=80),  # pillow-heif's writer
+        encode(gradient((48, 48), "RGBA"), "ICO", sizes=[(48, 48), (16, 16)]),
     ]
     small = [
         "photos/small-320x240.jpg",

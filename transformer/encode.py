@@ -10,6 +10,7 @@ from PIL import Image, ImageChops
 from .errors import InvalidOption
 from .formats import AVIF, GIF, JPEG, PNG, WEBP, Format
 from .options import Options
+from .stoppable import run_stoppably
 
 # AVIF's speed 0..10 trades encode time for size. Measured at 640 px (benchmarks/
 # encoders.py): speed 8 encodes in ~23 ms, speed 6 in ~95 ms and speed 4 in ~600 ms,
@@ -61,6 +62,12 @@ def _settings(
     raise AssertionError(f"no encoder settings for {fmt.name}")
 
 
+# Encodes of this many pixels or more run in a child process a time limit can stop
+# (`stoppable.py`): from here an encode takes about a second or more (AVIF of 4 MP),
+# while a fork costs a few milliseconds.
+STOPPABLE_FROM_PIXELS = 4_000_000
+
+
 def check_fits(size: tuple[int, int], fmt: Format) -> None:
     """Refuse (400) a picture longer than `fmt` can hold, before its encoder fails on it."""
     if fmt.max_side is None or max(size) <= fmt.max_side:
@@ -84,8 +91,14 @@ def encode(
     if fmt is PNG and options.palette:
         image = to_palette(image)
     settings = _settings(fmt, options.quality, options.lossless, image.width * image.height)
-    image.save(buffer, fmt.pillow_name, **settings, **extra)
-    return buffer.getvalue()
+
+    def save() -> bytes:
+        image.save(buffer, fmt.pillow_name, **settings, **extra)
+        return buffer.getvalue()
+
+    if image.width * image.height >= STOPPABLE_FROM_PIXELS:
+        return run_stoppably(save)  # a time limit can end it
+    return save()
 
 
 def to_palette(image: Image.Image) -> Image.Image:

@@ -62,7 +62,16 @@ CMYK_PROFILE_CANDIDATES = (
 # keep-alive clients can end up on one process; two per core kept every core busy.
 WORKERS_PER_CORE = 2
 MEMORY_BUDGET_SHARE = 4  # the default budget is this fraction of physical memory
-DEFAULT_THREADS = 2
+# Threads per process: `transforms_per_process` of them make results at once, the
+# others but one wait their turn (up to queue_timeout), and a burst past that gets 503
+# at once, so one thread is always free for cache hits and health checks (issue 13:
+# /healthz took up to 60 s while every thread transformed). Threads cost a stack
+# each; the throughput of 4 x 2 measured by the layout benchmark is bounded by the
+# cores and `transforms_per_process`, not by the threads.
+DEFAULT_THREADS = 8
+# 2 per process, 2 processes per core: 4 transforms per core at once, so a slow one
+# does not hold up the small ones behind it, for a little CPU contention.
+TRANSFORMS_PER_PROCESS = 2
 LOG_FORMATS = ("json", "text")
 _ACCEL_PREFIX = re.compile(r"/([A-Za-z0-9._~-]+/)+")
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
@@ -307,6 +316,7 @@ class ServingSettings:
     port: int = setting(INTEGER, 8000)
     workers: int = setting(INTEGER, factory=default_workers)
     threads: int = setting(INTEGER, DEFAULT_THREADS)
+    transforms_per_process: int = setting(INTEGER, TRANSFORMS_PER_PROCESS)
     timeout: float = setting(DURATION, 30)  # a worker's main loop may stall this long
     graceful_timeout: float = setting(DURATION, 30)  # a stopping worker finishes within it
     keepalive: float = setting(DURATION, 5)  # an idle connection stays open (over nginx's 4)
@@ -319,7 +329,7 @@ class ServingSettings:
     def __post_init__(self) -> None:
         if not 1 <= self.port <= 65535:
             raise ConfigError(f"port: must be from 1 to 65535, got {self.port}")
-        for name in ("workers", "threads"):
+        for name in ("workers", "threads", "transforms_per_process"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}: must be at least 1")
         for name in ("keepalive", "max_requests", "max_requests_jitter"):

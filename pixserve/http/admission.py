@@ -1,5 +1,5 @@
 """Admit transforms against the node's memory budget, so no burst of big pictures can
-take more memory than the machine has.
+take more memory than the machine has, and keep a thread free for everything else.
 
 Each transform reserves its estimated peak (`transformer.cost`) before it decodes
 anything, and gives it back when done. Reservations are shared by every worker
@@ -52,6 +52,45 @@ class Overloaded(Problem, ServiceUnavailable):
 
     def __init__(self) -> None:
         super().__init__(retry_after=RETRY_AFTER_SECONDS)
+
+
+class MakerSlots:
+    """How many requests of this process make results: `running` at once, `waiting`
+    more for their turn (up to `timeout`), and past those a 503 at once instead of a
+    queued thread, so one thread of the process's pool is always left for cache hits,
+    `/healthz`, `/readyz` and `/metrics`.
+
+    `pixserve serve` sizes them from `threads`: `transforms_per_process` running and
+    the rest but one waiting.
+    """
+
+    def __init__(self, running: int, waiting: int, timeout: float) -> None:
+        self.running, self.waiting, self.timeout = running, waiting, timeout
+        self._turns = threading.BoundedSemaphore(running)
+        self._lock = threading.Lock()
+        self._inside = 0
+
+    @classmethod
+    def for_threads(cls, threads: int, running: int, timeout: float) -> MakerSlots:
+        running = max(1, min(running, threads - 1))
+        return cls(running, max(0, threads - 1 - running), timeout)
+
+    @contextmanager
+    def take(self) -> Iterator[None]:
+        with self._lock:
+            if self._inside >= self.running + self.waiting:
+                raise Overloaded()
+            self._inside += 1
+        try:
+            if not self._turns.acquire(timeout=self.timeout):
+                raise Overloaded()
+            try:
+                yield
+            finally:
+                self._turns.release()
+        finally:
+            with self._lock:
+                self._inside -= 1
 
 
 class MemoryBudget:

@@ -4,9 +4,10 @@ Pillow's C calls cannot be interrupted from outside, and signals only reach the 
 thread, while gunicorn's gthread workers run requests in other threads. So a timer
 thread raises `TimeLimitExceeded` *in the request's thread* with CPython's
 `PyThreadState_SetAsyncExc`: it takes effect at the next Python bytecode, which
-Pillow reaches between decoder chunks, between pipeline steps and after each encode.
-The worst-case overrun is the longest single C call (one resize or encode, bounded by
-`max_output_pixels`).
+Pillow reaches between decoder chunks and between pipeline steps. Big encodes run in
+a child process the transformer waits on in short Python steps (`stoppable.py`), so
+the limit lands there too and the child is killed. The worst-case overrun is the
+longest remaining C call: one resize of a big picture.
 """
 
 from __future__ import annotations

@@ -63,20 +63,22 @@ def deliver(svc: Services, req: ImageRequest) -> Delivered:
         hit = _cached(svc, req, timings)  # made while we waited?
         if hit is not None:
             return hit
-        try:
-            data = req.source.read()
-        except OSError:  # removed since it was found
-            abort(404, description=f"no image named {req.source.name!r}")
-        observe.note_source_read(len(data))  # counted even when making then fails
-        made = MAKERS[req.kind](svc, req, data)
-        with _timed(timings):
-            svc.cache.store(req.key, made.extension, made.data, req.source.name)
-    return Delivered(
-        made.extension,
-        "MISS",
-        data=made.data,
-        timings={**made.timings, **timings},
-    )
+        with svc.makers.take():  # or 503 at once: a thread stays free for hits
+            made = _make(svc, req, timings)
+    return Delivered(made.extension, "MISS", data=made.data, timings={**made.timings, **timings})
+
+
+def _make(svc: Services, req: ImageRequest, timings: dict[str, float]) -> Made:
+    """Read the source, make the result, store it (best effort)."""
+    try:
+        data = req.source.read()
+    except OSError:  # removed since it was found
+        abort(404, description=f"no image named {req.source.name!r}")
+    observe.note_source_read(len(data))  # counted even when making then fails
+    made = MAKERS[req.kind](svc, req, data)
+    with _timed(timings):
+        svc.cache.store(req.key, made.extension, made.data, req.source.name)
+    return made
 
 
 def _cached(svc: Services, req: ImageRequest, timings: dict[str, float]) -> Delivered | None:

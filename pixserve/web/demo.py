@@ -13,7 +13,10 @@ from pixserve.web.helpers import source_size
 
 demo = Blueprint("demo", __name__, template_folder="templates")
 
-_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif", ".tif", ".tiff", ".bmp"}
+_IMAGE_SUFFIXES = {
+    *(".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif", ".tif", ".tiff", ".bmp"),
+    *(".heic", ".heif", ".ico"),
+}
 INDEX_LIMIT = 60
 
 
