@@ -16,7 +16,15 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from pixserve.transformer import FORMATS, InvalidOption, Options, encode, transform
+from pixserve.transformer import (
+    FORMATS,
+    ImageTooLarge,
+    InvalidOption,
+    Options,
+    encode,
+    parse_options,
+    transform,
+)
 from tests.conftest import MakeApp
 
 
@@ -77,3 +85,15 @@ def test_a_too_long_result_is_a_400_through_the_server(make_app: MakeApp, root: 
     assert response.status_code == 400
     assert json.loads(response.get_data())["param"] == "h"
     assert client.get("/image/tall.png?fmt=webp&h=8000").status_code == 200
+
+
+def test_a_webp_header_past_pillows_bomb_limit_is_a_422_in_our_words() -> None:
+    """Found by the damaged-image fuzzer: a VP8X header stating 201,329,664 pixels. The
+    WebP opener applies Pillow's bomb check itself, so reading the stated size for the
+    message raised again (a 500); the message now gives the pixel count."""
+    header = (
+        b"RIFF\x00\x01\x00\x00WEBPVP8X\n\x00\x00\x00\x10\x00\x00\x00?\x00@/\x00\x00"
+        b"ALPH\x16\x00\x00\x00\x01\x0f0\xff\x11\x11B,\x98\xcc_:\x83\xee\x88\xfeO\x00T}"
+    )
+    with pytest.raises(ImageTooLarge, match=r"^the image is 201329664 pixels; the limit is "):
+        transform(header, parse_options([]), None)

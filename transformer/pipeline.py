@@ -6,6 +6,7 @@ Adding an operation is one function in `steps/`, one test, one line in `PIPELINE
 from __future__ import annotations
 
 import io
+import re
 import struct
 from dataclasses import dataclass, field
 
@@ -121,7 +122,7 @@ def open_image(source: bytes, limits: ImageLimits | None = None) -> Image.Image:
         frames = getattr(image, "n_frames", 1)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         # Pillow's own guard fires inside `Image.open`, before ours: answer in our words.
-        raise _too_large(_header_size(source, sniffed), limits) from error
+        raise _too_large(_header_size(source, sniffed, error), limits) from error
     except UnidentifiedImageError as error:
         raise UndecodableImage(f"the {sniffed} header cannot be read") from error
     except HEADER_ERRORS as error:
@@ -142,19 +143,25 @@ def open_image(source: bytes, limits: ImageLimits | None = None) -> Image.Image:
     return image
 
 
-def _too_large(size: Size, limits: ImageLimits) -> ImageTooLarge:
-    width, height = size
-    return ImageTooLarge(
-        f"the image is {width}x{height} ({width * height} pixels); "
-        f"the limit is {limits.max_source_pixels} pixels"
-    )
+def _too_large(size: Size | int, limits: ImageLimits) -> ImageTooLarge:
+    """In pixserve's words; `size` is the stated size, or only its pixel count."""
+    if isinstance(size, int):
+        stated = f"{size} pixels"
+    else:
+        stated = f"{size[0]}x{size[1]} ({size[0] * size[1]} pixels)"
+    return ImageTooLarge(f"the image is {stated}; the limit is {limits.max_source_pixels} pixels")
 
 
-def _header_size(source: bytes, sniffed: str) -> Size:
+def _header_size(source: bytes, sniffed: str, refusal: Exception) -> Size | int:
     """The size a header states, read by the format's own opener: unlike `Image.open`,
-    the opener does not apply Pillow's decompression-bomb check, and decodes nothing."""
+    most openers do not apply Pillow's decompression-bomb check, and none decodes.
+    WebP's does, on its own; then the pixel count from Pillow's refusal is all there is."""
     factory, _ = Image.OPEN[sniffed]
-    size: Size = factory(io.BytesIO(source), "").size
+    try:
+        size: Size = factory(io.BytesIO(source), "").size
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        found = re.search(r"\((\d+) pixels\)", str(refusal))
+        return int(found[1]) if found else 0
     return size
 
 
