@@ -77,6 +77,20 @@ FORMAT_ALIASES = {"jpg": "jpeg"}
 AUTO = "auto"
 
 
+class QualityTarget(StrEnum):
+    """`q=auto:<target>`: the lowest quality whose output still meets a perceptual target
+    (see `quality.py` for what each means on the metric's scale). `q=auto` is `good`."""
+
+    LOW = "auto:low"
+    GOOD = "auto:good"
+    HIGH = "auto:high"
+
+    def lower(self) -> QualityTarget:
+        """One target down (`Save-Data: on`); `low` stays `low`."""
+        order = list(QualityTarget)
+        return order[max(0, order.index(self) - 1)]
+
+
 @dataclass(frozen=True)
 class Options:
     """A validated transform request. Build it with `parse_options`."""
@@ -86,7 +100,7 @@ class Options:
     dpr: float = 1.0
     fit: Fit = Fit.INSIDE
     fmt: str = AUTO
-    quality: int | None = None
+    quality: int | QualityTarget | None = None
     version: str | None = None
     gravity: Gravity = Gravity.CENTER
     focus_x: float | None = None
@@ -121,6 +135,25 @@ class Options:
             for name in FIELDS.values()
             if name not in ("fmt", "version")
         )
+
+    @property
+    def target(self) -> QualityTarget | None:
+        """The `q=auto` target, or None for a fixed (or the format's default) quality."""
+        return self.quality if isinstance(self.quality, QualityTarget) else None
+
+    @property
+    def fixed_quality(self) -> int | None:
+        """`q` as a number, or None for the format's default (and for `q=auto`)."""
+        return self.quality if isinstance(self.quality, int) else None
+
+    def saving_data(self) -> Options:
+        """The options for a client that sent `Save-Data: on`: a `q=auto` target steps
+        down one (`high` to `good`, `good` to `low`); anything else is unchanged.
+
+        An option rather than a transform argument so the cache key follows by itself.
+        """
+        target = self.target
+        return self if target is None else replace(self, quality=target.lower())
 
     @property
     def focus(self) -> tuple[float, float] | None:
@@ -329,6 +362,23 @@ def _flip(name: str, raw: str, limits: Limits) -> Any:
     return value
 
 
+def _quality(name: str, raw: str, limits: Limits) -> Any:
+    if raw == AUTO:
+        return QualityTarget.GOOD
+    if raw.startswith(AUTO + ":"):
+        try:
+            return QualityTarget(raw)
+        except ValueError:
+            pass
+    elif _INTEGER.fullmatch(raw) and 1 <= int(raw) <= 100:
+        return int(raw)
+    targets = ", ".join(target.value for target in QualityTarget)
+    raise InvalidOption(
+        f"{name} must be an integer from 1 to 100, auto or one of {targets}, got {_show(raw)}",
+        param=name,
+    )
+
+
 def _bounded_integer(low: int, high: int) -> Parser:
     def parse(name: str, raw: str, limits: Limits) -> Any:
         if not _INTEGER.fullmatch(raw) or not low <= int(raw) <= high:
@@ -346,7 +396,7 @@ _PARSERS: dict[str, Parser] = {
     "dpr": _number_in(1, MAX_DPR, 2),
     "fit": _choice(Fit),
     "fmt": _fmt,
-    "q": _bounded_integer(1, 100),
+    "q": _quality,
     "v": _version,
     "gravity": _choice(Gravity, {"centre": "center"}),
     "fx": _number_in(0, 1, 3),

@@ -18,6 +18,7 @@ from .errors import ImageTooLarge, InvalidOption, UndecodableImage, UnsupportedI
 from .formats import FORMATS, Format
 from .geometry import Geometry, Size, plan
 from .options import Options
+from .quality import QualityMemory, choose_quality, searches
 from .sniff import SNIFF_BYTES, sniff_format
 from .steps.canvas import fit_canvas
 from .steps.colour import to_srgb
@@ -88,7 +89,8 @@ class ImageLimits:
 class Result:
     """Encoded bytes and what they are. `passthrough` means the source's own bytes.
 
-    `timings`: seconds spent in each phase (`decode`, `resize`, `encode`).
+    `timings`: seconds spent in each phase (`decode`, `resize`, `encode`, `quality`).
+    `quality`: the quality a `q=auto` search chose, after `probes` encodes.
     """
 
     data: bytes
@@ -96,6 +98,8 @@ class Result:
     size: tuple[int, int]
     passthrough: bool = False
     timings: dict[str, float] = field(default_factory=dict)
+    quality: int | None = None
+    probes: int = 0
 
 
 def open_image(source: bytes, limits: ImageLimits | None = None) -> Image.Image:
@@ -196,8 +200,13 @@ def transform(
     output: Format | None,
     limits: ImageLimits | None = None,
     colour: ColourSettings | None = None,
+    memory: QualityMemory | None = None,
 ) -> Result:
-    """Run the pipeline. `output` None means: PNG if the result has alpha, else JPEG."""
+    """Run the pipeline. `output` None means: PNG if the result has alpha, else JPEG.
+
+    `memory` remembers what `q=auto` chose for this source, to start the next search
+    (for another width) next to the answer.
+    """
     limits = limits or ImageLimits()
     timings = Timings()
     with timings.phase("decode"):
@@ -234,6 +243,18 @@ def transform(
             step(ctx)
     assert ctx.output is not None
     try:
+        if searches(ctx.output, options):
+            chosen = choose_quality(
+                ctx.image, ctx.output, options, ctx.icc_profile, memory, timings
+            )
+            return Result(
+                chosen.data,
+                ctx.output,
+                ctx.image.size,
+                timings=timings.seconds,
+                quality=chosen.quality,
+                probes=chosen.probes,
+            )
         with timings.phase("encode"):
             data = encode(ctx.image, ctx.output, options, ctx.icc_profile)
     except DECODE_ERRORS as error:  # lazily decoded frames can still fail here
