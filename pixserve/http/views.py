@@ -17,6 +17,8 @@ from pixserve.http.deadline import Deadline
 from pixserve.http.hints import HINT_HEADERS, hints_apply, with_hints
 from pixserve.http.keys import cache_key, info_key
 from pixserve.http.negotiate import Choice, choose
+from pixserve.http.qualities import CachedQualities
+from pixserve.http.savedata import SAVE_DATA, varies_with_save_data, with_save_data
 from pixserve.http.signing import split_signature, verify
 from pixserve.ops import observe
 from pixserve.services import Services, services
@@ -67,6 +69,7 @@ def image(name: str) -> Response:
     if hinted:  # after the signature check: the signature covers the URL as written
         hints = {header: request.headers.get(header, "") for header in HINT_HEADERS}
         options = with_hints(options, pairs, hints, svc.limits)
+    options = with_save_data(options, request.headers.get(SAVE_DATA))
     choice = choose(options.fmt, request.accept_mimetypes, source.format, svc.config.avif)
     key = cache_key(source, options, choice)
     observe.note_format(choice.format.extension if choice.format is not None else None)
@@ -79,6 +82,8 @@ def image(name: str) -> Response:
         )
     if hinted:
         response.vary.update(HINT_HEADERS)
+    if varies_with_save_data(options):
+        response.vary.add(SAVE_DATA)
     return _decorate(response, key, source, choice, svc.config)
 
 
@@ -202,7 +207,8 @@ def _serve_miss(
             abort(404, description=f"no image named {source.name!r}")  # removed since the lookup
         observe.add_source_bytes(len(data))
         with Deadline(svc.config.time_limit):
-            result = transform(data, options, choice.format, svc.image_limits, svc.colour)
+            memory = CachedQualities(svc.cache, source)
+            result = transform(data, options, choice.format, svc.image_limits, svc.colour, memory)
         observe.add_timings(result.timings)
         with observe.timed("cache"):
             svc.cache.store(key, result.format.extension, result.data, source.name)

@@ -38,7 +38,7 @@ from pixserve.cache import DiskCache, Freed
 log = logging.getLogger(__name__)
 
 MULTIPROCESS_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
-PHASES = ("decode", "resize", "encode")
+PHASES = ("decode", "resize", "encode", "quality")
 # Seconds: from a cache hit (under a millisecond) to a slow AVIF encode.
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
@@ -68,7 +68,7 @@ class Metrics:
         )
         self.transform_seconds = Histogram(
             "pixserve_transform_seconds",
-            "Time spent transforming on cache misses, by phase: decode, resize, encode.",
+            "Time spent transforming on cache misses, by phase: decode, resize, encode, quality.",
             ("phase",),
             buckets=LATENCY_BUCKETS,
             registry=self.registry,

@@ -38,7 +38,7 @@ REJECTION_REASONS = {
     "undecodable-image": "undecodable",
     "http-404": "not_found",
 }
-SERVER_TIMING_PHASES = ("decode", "resize", "encode", "cache")
+SERVER_TIMING_PHASES = ("decode", "resize", "encode", "quality", "cache")
 
 
 @dataclass
