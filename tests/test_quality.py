@@ -255,3 +255,64 @@ def test_the_web_layer_remembers_in_the_result_cache(
     # Another width of the ladder reads it (and stores its own).
     assert photo_client.get("/image/street.jpg?w=600&fmt=webp&q=auto").status_code == 200
     assert len(list((tmp_path / "cache").rglob("*.quality"))) == 2
+
+
+# fmt=best
+
+CHROME = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
+
+
+def test_fmt_best_implies_q_auto_and_refuses_a_fixed_quality() -> None:
+    assert query(fmt="best").canonical() == "fmt=best&q=auto:good"
+    assert query(fmt="best", q="auto:high").canonical() == "fmt=best&q=auto:high"
+    with pytest.raises(InvalidOption, match="fmt=best chooses the quality") as caught:
+        query(fmt="best", q="80")
+    assert caught.value.param == "q"
+    with pytest.raises(InvalidOption) as refused:
+        query(fmt="best", lossless="1")
+    assert refused.value.param == "lossless"
+
+
+def test_fmt_best_keeps_the_smallest_format_meeting_the_target(corpus: Path) -> None:
+    source = (corpus / "photos" / "flowers-1920x1080.jpg").read_bytes()
+    webp, jpeg = FORMATS["webp"], FORMATS["jpeg"]
+    best = transform(source, query(w="320", fmt="best"), webp, candidates=(webp, jpeg))
+    each = {fmt.name: transform(source, query(w="320", q="auto"), fmt).data for fmt in (webp, jpeg)}
+    assert best.format.name == min(each, key=lambda name: len(each[name]))
+    assert best.data == each[best.format.name]
+
+
+def test_fmt_best_encodes_flat_graphics_losslessly_when_smaller() -> None:
+    flat = Image.new("RGB", (400, 300), (250, 250, 250))
+    for row in range(0, 300, 30):
+        flat.paste((20, 60, 200), (0, row, 400, row + 4))  # a chart's lines: 2 colours
+    source = encode(flat, "PNG")
+    webp, jpeg = FORMATS["webp"], FORMATS["jpeg"]
+    result = transform(source, query(w="400", fmt="best"), webp, candidates=(webp, jpeg))
+    assert result.format is webp
+    with Image.open(io.BytesIO(result.data)) as decoded:
+        assert decoded.convert("RGB").tobytes() == flat.tobytes()  # lossless
+
+
+def test_fmt_best_never_drops_transparency() -> None:
+    source = encode(gradient((300, 200), "RGBA"), "PNG")
+    jpeg = FORMATS["jpeg"]
+    only_jpeg = transform(source, query(w="200", fmt="best"), None, candidates=(jpeg,))
+    assert only_jpeg.format is FORMATS["png"]
+    with Image.open(io.BytesIO(only_jpeg.data)) as decoded:
+        assert decoded.mode == "RGBA" and decoded.getextrema()[3][0] == 0
+
+
+def test_fmt_best_over_http_varies_with_accept(photo_client: FlaskClient) -> None:
+    url = "/image/street.jpg?w=320&fmt=best"
+    modern = photo_client.get(url, headers={"Accept": CHROME})
+    old = photo_client.get(url, headers={"Accept": "image/jpeg,*/*"})
+    assert modern.status_code == old.status_code == 200
+    assert "Accept" in modern.vary and "Accept" in old.vary and "Save-Data" in modern.vary
+    assert modern.mimetype in ("image/webp", "image/jpeg")  # AVIF is off by default
+    assert old.mimetype == "image/jpeg"
+    assert modern.headers["ETag"] != old.headers["ETag"]
+    again = photo_client.get(url, headers={"Accept": CHROME})
+    assert again.headers["X-Cache"] == "HIT" and again.get_data() == modern.get_data()
+    assert again.mimetype == modern.mimetype
+    assert photo_client.get(url + "&q=75").status_code == 400

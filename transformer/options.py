@@ -75,6 +75,9 @@ class Colour:
 
 FORMAT_ALIASES = {"jpg": "jpeg"}
 AUTO = "auto"
+# `fmt=best`: each format the client accepts is searched to the `q=auto` target (`good`
+# unless `q` names another) and the smallest result is kept.
+BEST = "best"
 
 
 class QualityTarget(StrEnum):
@@ -179,8 +182,10 @@ class Options:
         both = self.width is not None and self.height is not None
         fit = self.fit if both else Fit.INSIDE
         crops = fit is Fit.COVER
+        best = self.fmt == BEST
         return replace(
             self,
+            quality=QualityTarget.GOOD if best and self.quality is None else self.quality,
             dpr=self.dpr if self.resizes else 1.0,
             fit=fit,
             enlarge=self.enlarge and self.resizes,
@@ -274,8 +279,8 @@ def _dimension(name: str, raw: str, limits: Limits) -> Any:
 
 def _fmt(name: str, raw: str, limits: Limits) -> Any:
     value = FORMAT_ALIASES.get(raw, raw)
-    if value != AUTO and value not in FORMATS:
-        allowed = ", ".join([AUTO, *FORMATS, *FORMAT_ALIASES])
+    if value not in (AUTO, BEST) and value not in FORMATS:
+        allowed = ", ".join([AUTO, BEST, *FORMATS, *FORMAT_ALIASES])
         raise InvalidOption(f"{name} must be one of {allowed}, got {_show(raw)}", param=name)
     return value
 
@@ -473,6 +478,17 @@ def parse_options(pairs: Iterable[tuple[str, str]], limits: Limits | None = None
                     f"{name} must be one of {shown} on this server, got {_show(raw)}", param=name
                 )
         fields[FIELDS[name]] = value
+    if fields.get("fmt") == BEST:
+        if isinstance(fields.get("quality"), int):
+            raise InvalidOption(
+                "fmt=best chooses the quality too: give q=auto (or auto:low, auto:high) or no q",
+                param="q",
+            )
+        if fields.get("lossless"):
+            raise InvalidOption(
+                "fmt=best compares lossy encodings: with lossless=1 name the format",
+                param="lossless",
+            )
     if "gravity" in origins and ("fx" in origins or "fy" in origins):
         raise InvalidOption(
             "use either gravity or a focal point (fx, fy), not both", param="gravity"

@@ -18,7 +18,7 @@ from .errors import ImageTooLarge, InvalidOption, UndecodableImage, UnsupportedI
 from .formats import FORMATS, Format
 from .geometry import Geometry, Size, plan
 from .options import Options
-from .quality import QualityMemory, choose_quality, searches
+from .quality import QualityMemory, choose_best, choose_quality, searches
 from .sniff import SNIFF_BYTES, sniff_format
 from .steps.canvas import fit_canvas
 from .steps.colour import to_srgb
@@ -201,11 +201,14 @@ def transform(
     limits: ImageLimits | None = None,
     colour: ColourSettings | None = None,
     memory: QualityMemory | None = None,
+    candidates: tuple[Format, ...] = (),
 ) -> Result:
     """Run the pipeline. `output` None means: PNG if the result has alpha, else JPEG.
 
     `memory` remembers what `q=auto` chose for this source, to start the next search
-    (for another width) next to the answer.
+    (for another width) next to the answer. `candidates` (`fmt=best`): the formats the
+    client accepts, the first of them also `output`; the smallest meeting the target
+    is kept (animations are `output`).
     """
     limits = limits or ImageLimits()
     timings = Timings()
@@ -243,6 +246,16 @@ def transform(
             step(ctx)
     assert ctx.output is not None
     try:
+        if candidates:
+            best = choose_best(ctx.image, candidates, options, ctx.icc_profile, memory, timings)
+            return Result(
+                best.chosen.data,
+                best.format,
+                ctx.image.size,
+                timings=timings.seconds,
+                quality=best.chosen.quality,
+                probes=best.probes,
+            )
         if searches(ctx.output, options):
             chosen = choose_quality(
                 ctx.image, ctx.output, options, ctx.icc_profile, memory, timings

@@ -32,9 +32,10 @@ from typing import Protocol
 from PIL import Image
 
 from .encode import encode
-from .formats import AVIF, JPEG, WEBP, Format
+from .formats import AVIF, JPEG, PNG, WEBP, Format
 from .metric import Reference, displayed_luma
 from .options import Options, QualityTarget
+from .steps.mode import has_transparency
 from .timings import Timings
 
 TARGETS: dict[QualityTarget, float] = {
@@ -50,6 +51,11 @@ LADDERS: dict[str, tuple[int, ...]] = {
     WEBP.name: tuple(range(30, 96, 5)),
     AVIF.name: tuple(range(20, 91, 5)),
 }
+
+
+# `fmt=best` also tries a lossless encoding of pictures with at most this many colours
+# (flat graphics: logos, charts, screenshots), where it is often the smallest.
+FLAT_COLOURS = 256
 
 
 def searches(fmt: Format, options: Options) -> bool:
@@ -194,3 +200,58 @@ def _recall(
         if quality is not None and quality in ladder:
             return ladder.index(quality), exact
     return None, False
+
+
+@dataclass
+class Best:
+    """`fmt=best`'s outcome: the smallest format meeting the target and its search."""
+
+    format: Format
+    chosen: Chosen
+    probes: int
+
+
+def choose_best(
+    image: Image.Image,
+    candidates: tuple[Format, ...],
+    options: Options,
+    icc_profile: bytes | None,
+    memory: QualityMemory | None = None,
+    timings: Timings | None = None,
+) -> Best:
+    """Search each candidate format to the options' target and keep the smallest.
+
+    JPEG is skipped for a picture with transparency (PNG takes its place); a flat
+    picture (few colours) is also encoded losslessly, as WebP when that is a candidate,
+    else PNG, and wins when smaller (lossless meets any target).
+    """
+    started = time.perf_counter()
+    lossy: list[tuple[Format, Image.Image]] = []
+    transparent = has_transparency(image)
+    for fmt in candidates:
+        if fmt is JPEG:
+            if transparent:
+                continue
+            lossy.append((fmt, image.convert("L" if image.mode in ("L", "LA") else "RGB")))
+        elif fmt.name in LADDERS:
+            lossy.append((fmt, image))
+    results: list[tuple[Format, Chosen]] = []
+    encode_seconds: dict[int, float] = {}
+    for fmt, picture in lossy:
+        phases = Timings()
+        chosen = choose_quality(picture, fmt, options, icc_profile, memory, phases)
+        encode_seconds[id(chosen)] = phases.seconds["encode"]
+        results.append((fmt, chosen))
+    if not results or image.getcolors(FLAT_COLOURS) is not None:
+        lossless = WEBP if WEBP in candidates else PNG
+        began = time.perf_counter()
+        data = encode(image, lossless, replace(options, lossless=True, quality=None), icc_profile)
+        chosen = Chosen(data, 100, 1, 1.0)
+        encode_seconds[id(chosen)] = time.perf_counter() - began
+        results.append((lossless, chosen))
+    fmt, smallest = min(results, key=lambda pair: len(pair[1].data))
+    if timings is not None:
+        shipped = encode_seconds[id(smallest)]
+        timings.add("encode", shipped)
+        timings.add("quality", time.perf_counter() - started - shipped)
+    return Best(fmt, smallest, sum(chosen.probes for _, chosen in results))

@@ -208,7 +208,15 @@ def _serve_miss(
         observe.add_source_bytes(len(data))
         with Deadline(svc.config.time_limit):
             memory = CachedQualities(svc.cache, source)
-            result = transform(data, options, choice.format, svc.image_limits, svc.colour, memory)
+            result = transform(
+                data,
+                options,
+                choice.format,
+                svc.image_limits,
+                svc.colour,
+                memory,
+                choice.candidates,
+            )
         observe.add_timings(result.timings)
         with observe.timed("cache"):
             svc.cache.store(key, result.format.extension, result.data, source.name)
