@@ -42,7 +42,8 @@ from ssim import luma, ssim
 from ssimulacra2 import compute_ssimulacra2
 
 from pixserve.transformer import FORMATS, Format, Options, Result, parse_options, transform
-from pixserve.transformer.metric import Reference, displayed_luma
+from pixserve.transformer.metric import PictureReference, Reference, combine, displayed_luma
+from pixserve.transformer.quality import LADDERS
 
 OUT = ROOT / "benchmarks" / "out" / "auto_quality.md"
 WIDTHS = (320, 640, 1280)
@@ -236,7 +237,110 @@ def metric_table() -> list[str]:
     ]
 
 
+CANDIDATE_THRESHOLDS = tuple(round(0.90 + 0.0025 * step, 4) for step in range(40))
+# Metric variants: weights of luma, blue and red chroma SSIM.
+CANDIDATE_WEIGHTS = ((1.0, 0.0, 0.0), (0.8, 0.1, 0.1), (0.6, 0.2, 0.2), (0.4, 0.3, 0.3))
+FLOORS = (50.0, 60.0, 70.0, 80.0)
+
+
+@dataclass
+class Calibration:
+    """One picture at one width in one format: every ladder quality's bytes and
+    per-plane SSIM; SSIMULACRA2 computed when first needed."""
+
+    photo: str
+    width: int
+    unencoded: bytes
+    outputs: dict[int | None, bytes]
+    planes: dict[int, tuple[float, float, float]]
+    ssimulacra: dict[int | None, float]
+
+    def score(self, quality: int | None) -> float:
+        if quality not in self.ssimulacra:
+            self.ssimulacra[quality] = float(
+                compute_ssimulacra2(io.BytesIO(self.unencoded), io.BytesIO(self.outputs[quality]))
+            )
+        return self.ssimulacra[quality]
+
+
+def calibration_cases(fmt: str, widths: tuple[int, ...]) -> list[Calibration]:
+    output = FORMATS[fmt]
+    cases = []
+    for path in photos():
+        source = path.read_bytes()
+        seen: set[tuple[int, int]] = set()
+        for width in widths:
+            unencoded = transform(source, options(width, "default"), FORMATS["png"])
+            if unencoded.size in seen:
+                continue
+            seen.add(unencoded.size)
+            with Image.open(io.BytesIO(unencoded.data)) as picture:
+                reference = PictureReference(picture, (1.0, 1.0, 1.0))
+            case = Calibration(path.name, width, unencoded.data, {}, {}, {})
+            for quality in (None, *LADDERS[fmt]):
+                chosen = options(width, "default" if quality is None else str(quality))
+                case.outputs[quality] = transform(source, chosen, output).data
+                if quality is not None:
+                    with Image.open(io.BytesIO(case.outputs[quality])) as decoded:
+                        case.planes[quality] = reference.scores(decoded)
+            cases.append(case)
+    return cases
+
+
+def calibrate(widths: tuple[int, ...]) -> list[str]:
+    """For each metric variant and SSIMULACRA2 floor: the lowest threshold whose
+    choices keep every case at or above the floor, and the bytes that costs."""
+    lines: list[str] = []
+    for fmt in OUTPUT_FORMATS:
+        ladder = LADDERS[fmt]
+        cases = calibration_cases(fmt, widths)
+        defaults = [case.score(None) for case in cases]
+        worst_default = min(defaults)
+        lines += [
+            f"### {fmt}: fixed default: worst SSIMULACRA2 {worst_default:.1f}, "
+            f"median {statistics.median(defaults):.1f}",
+            "",
+            "| weights (Y, Cb, Cr) | floor | threshold | worst | median | bytes vs default |",
+            "| --- | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for weights in CANDIDATE_WEIGHTS:
+            for floor in sorted({*FLOORS, round(worst_default, 1)}):
+                found = None
+                for threshold in CANDIDATE_THRESHOLDS:
+                    picked = [
+                        next(
+                            (q for q in ladder if combine(case.planes[q], weights) >= threshold),
+                            ladder[-1],
+                        )
+                        for case in cases
+                    ]
+                    scores = [case.score(q) for case, q in zip(cases, picked, strict=True)]
+                    if min(scores) >= floor:
+                        ratios = [
+                            len(case.outputs[q]) / len(case.outputs[None])
+                            for case, q in zip(cases, picked, strict=True)
+                        ]
+                        found = (threshold, min(scores), statistics.median(scores), ratios)
+                        break
+                if found is None:
+                    lines.append(f"| {weights} | {floor:.1f} | none | | | |")
+                else:
+                    threshold, worst, median, ratios = found
+                    lines.append(
+                        f"| {weights} | {floor:.1f} | {threshold:.4f} | {worst:.1f} | "
+                        f"{median:.1f} | {statistics.median(ratios) - 1:+.0%} |"
+                    )
+                print(lines[-1], file=sys.stderr, flush=True)
+        lines.append("")
+    return lines
+
+
 def main() -> None:
+    if "--calibrate" in sys.argv:
+        text = "\n".join(calibrate(WIDTHS[:2])) + "\n"
+        (OUT.parent / "auto_quality_calibration.md").write_text(text)
+        print(text)
+        return
     widths = WIDTHS[:2] if "--quick" in sys.argv else WIDTHS
     report = ["# q=auto against fixed qualities", ""]
     report += metric_table() + [""]

@@ -12,9 +12,9 @@ from flask.testing import FlaskClient
 from PIL import Image
 
 from pixserve.transformer import FORMATS, InvalidOption, Options, parse_options, transform
-from pixserve.transformer.metric import Reference, displayed_luma
+from pixserve.transformer.metric import PictureReference, Reference, displayed_luma
 from pixserve.transformer.options import QualityTarget
-from pixserve.transformer.quality import LADDERS, TARGETS, memory_key, size_bucket
+from pixserve.transformer.quality import LADDERS, WEIGHTS, memory_key, size_bucket, threshold
 from tests.conftest import MakeApp, encode, gradient
 
 PHOTOS = ("street-2725x2225.jpg", "flowers-1920x1080.jpg", "4-1024x772.webp")
@@ -40,15 +40,15 @@ def query(**params: str) -> Options:
     return parse_options(list(params.items()))
 
 
-def unencoded(source: bytes, options: Options) -> Reference:
+def unencoded(source: bytes, options: Options) -> PictureReference:
     """The in-request reference: the same pipeline, losslessly encoded, decoded again."""
     with Image.open(io.BytesIO(transform(source, options, FORMATS["png"]).data)) as image:
-        return Reference(displayed_luma(image))
+        return PictureReference(image, WEIGHTS)
 
 
-def score(reference: Reference, data: bytes) -> float:
+def score(reference: PictureReference, data: bytes) -> float:
     with Image.open(io.BytesIO(data)) as image:
-        return reference.score(displayed_luma(image))
+        return reference.score(image)
 
 
 # The parameter
@@ -94,8 +94,9 @@ def test_save_data_steps_a_target_down_and_leaves_fixed_qualities() -> None:
 
 
 def test_targets_are_ordered() -> None:
-    low, good, high = (TARGETS[target] for target in QualityTarget)
-    assert 0 < low < good < high < 1
+    for fmt in LOSSY:
+        low, good, high = (threshold(FORMATS[fmt], target) for target in QualityTarget)
+        assert 0 < low < good < high < 1
 
 
 # The search
@@ -110,10 +111,12 @@ def test_q_auto_meets_its_target_on_the_corpus(corpus: Path, photo: str, fmt: st
     assert result.quality in LADDERS[fmt]
     achieved = score(unencoded(source, options), result.data)
     if result.quality != LADDERS[fmt][-1]:
-        assert achieved >= TARGETS[QualityTarget.GOOD]
+        assert achieved >= threshold(FORMATS[fmt], QualityTarget.GOOD)
     if result.quality != LADDERS[fmt][0]:  # and it is the lowest that does
         lower = transform(source, query(w="320", q=str(result.quality - 5)), FORMATS[fmt])
-        assert score(unencoded(source, options), lower.data) < TARGETS[QualityTarget.GOOD]
+        assert score(unencoded(source, options), lower.data) < threshold(
+            FORMATS[fmt], QualityTarget.GOOD
+        )
 
 
 def test_a_detailed_photo_gets_a_higher_quality_than_a_smooth_one(corpus: Path) -> None:
@@ -160,8 +163,17 @@ def test_transparent_pixels_do_not_count(tmp_path: Path) -> None:
     picture = gradient((64, 64), "RGBA")
     hidden = picture.copy()
     hidden.paste((255, 0, 0, 0), (0, 0, 32, 32))
-    reference = Reference(displayed_luma(picture))
-    assert reference.score(displayed_luma(hidden)) == pytest.approx(1.0)
+    reference = PictureReference(picture, WEIGHTS)
+    assert reference.score(hidden) == pytest.approx(1.0)
+
+
+def test_lost_colour_counts_as_well_as_lost_detail() -> None:
+    picture = gradient((120, 90))
+    grey_twin = Image.merge("RGB", [picture.convert("L")] * 3)  # the same luma, no colour
+    reference = PictureReference(picture, WEIGHTS)
+    assert reference.scores(grey_twin)[0] > 0.99  # luma alone would not see it
+    assert reference.score(grey_twin) < threshold(FORMATS["jpeg"], QualityTarget.LOW)
+    assert Reference(displayed_luma(picture)).score(displayed_luma(picture)) == 1.0
 
 
 def test_the_metric_scores_identity_one_and_noise_lower() -> None:

@@ -27,13 +27,29 @@ _GREY = (128, 128, 128, 255)
 Plane = NDArray[np.float32]
 
 
-def displayed_luma(image: Image.Image) -> Plane:
-    """The luma plane of `image` as shown: alpha composited over mid-grey (so pixels an
-    encoder may change under full transparency do not count), as float32 0..255."""
+def displayed_planes(image: Image.Image) -> tuple[Plane, Plane, Plane]:
+    """Luma, and the two chroma planes at half size (as 4:2:0 encoders keep them), of
+    `image` as shown: alpha composited over mid-grey (pixels an encoder may change
+    under full transparency do not count), as float32 0..255."""
     if image.mode in ("RGBA", "LA", "PA") or image.has_transparency_data:
         rgba = image.convert("RGBA")
         image = Image.alpha_composite(Image.new("RGBA", rgba.size, _GREY), rgba)
-    return np.asarray(image.convert("L"), dtype=np.float32)
+    if image.mode in ("L", "LA", "I", "I;16", "1"):
+        luma = image.convert("L")
+        flat = Image.new("L", ((luma.width + 1) // 2, (luma.height + 1) // 2), 128)
+        return _plane(luma), _plane(flat), _plane(flat)
+    ycbcr = image.convert("RGB").convert("YCbCr")
+    luma, blue, red = ycbcr.split()
+    return _plane(luma), _plane(blue.reduce(2)), _plane(red.reduce(2))
+
+
+def displayed_luma(image: Image.Image) -> Plane:
+    """The luma plane alone (see `displayed_planes`)."""
+    return displayed_planes(image)[0]
+
+
+def _plane(band: Image.Image) -> Plane:
+    return np.asarray(band, dtype=np.float32)
 
 
 def _window_means(plane: Plane) -> Plane:
@@ -69,6 +85,31 @@ class Reference:
         numerator = (2 * self.mean * mean + _C1) * (2 * covariance + _C2)
         denominator = (self.mean * self.mean + mean * mean + _C1) * (self.variance + variance + _C2)
         return float(np.mean(numerator / denominator, dtype=np.float64))
+
+
+class PictureReference:
+    """Luma and chroma references of one unencoded picture; a probe's score is the
+    weighted mean of the three planes' SSIM (`weights`: luma, blue, red)."""
+
+    def __init__(self, image: Image.Image, weights: tuple[float, float, float]) -> None:
+        self.planes = tuple(Reference(plane) for plane in displayed_planes(image))
+        self.weights = weights
+
+    def scores(self, image: Image.Image) -> tuple[float, float, float]:
+        """The SSIM of each plane of `image` (decoded probe) against the reference."""
+        luma, blue, red = (
+            reference.score(plane)
+            for reference, plane in zip(self.planes, displayed_planes(image), strict=True)
+        )
+        return luma, blue, red
+
+    def score(self, image: Image.Image) -> float:
+        return combine(self.scores(image), self.weights)
+
+
+def combine(scores: tuple[float, float, float], weights: tuple[float, float, float]) -> float:
+    """The weighted mean of per-plane scores."""
+    return sum(s * w for s, w in zip(scores, weights, strict=True)) / sum(weights)
 
 
 def _padded(plane: Plane) -> Plane:

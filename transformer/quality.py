@@ -1,7 +1,7 @@
 """`q=auto`: the lowest quality whose encoded output still meets a perceptual target.
 
 Each probe encodes the finished picture at one quality, decodes it again and scores
-it against the unencoded picture at output size with a luma SSIM (`metric.py`). The
+it against the unencoded picture at output size with an SSIM (`metric.py`). The
 qualities tried come from a short ladder per format, searched by bisection (about
 four probes). A quality remembered for the same picture at this size or the next
 size up or down is kept when one probe confirms it still meets the target (it may
@@ -9,14 +9,15 @@ then be a step above the lowest: the price of paying the search once per srcset
 ladder, measured in the benchmark). The chosen probe's bytes are the result: nothing
 is encoded twice.
 
-What the targets mean, on the SSIM scale of `metric.py` (1.0 = identical to the
-unencoded picture); the thresholds and what they give on SSIMULACRA2 were measured
-with `benchmarks/auto_quality.py` (table in the README):
-- `low`  0.940: below the worst the fixed defaults give on the corpus; loss shows on
-  close inspection of detailed areas. What `Save-Data: on` turns `good` into.
-- `good` 0.960: about the worst the fixed defaults give on the corpus (0.953-0.960),
-  now for every picture: detailed ones get more bytes, smooth ones far fewer.
-- `high` 0.980: about the corpus median of the fixed defaults, for every picture.
+The score is the mean SSIM of luma (weight 0.6) and the two chroma planes at half
+size (0.2 each), so colour lost to 4:2:0 and coarse chroma counts (a saturated night
+sky lost most of its colour at WebP's default while luma SSIM stayed at 0.98). The
+thresholds were chosen with `benchmarks/auto_quality.py --calibrate` (every corpus
+photo at 320 and 640 px; the validation at 320-1280 px is in the README):
+- `good`: per format, the lowest threshold whose worst SSIMULACRA2 over the corpus is
+  no lower than the fixed default quality's worst; the default for `q=auto`.
+- `low`: 0.015 below `good` (`Save-Data: on` turns `good` into `low`).
+- `high`: 0.02 above `good`.
 """
 
 from __future__ import annotations
@@ -33,16 +34,30 @@ from PIL import Image
 
 from .encode import encode
 from .formats import AVIF, JPEG, PNG, WEBP, Format
-from .metric import Reference, displayed_luma
+from .metric import PictureReference
 from .options import Options, QualityTarget
 from .steps.mode import has_transparency
 from .timings import Timings
 
-TARGETS: dict[QualityTarget, float] = {
-    QualityTarget.LOW: 0.940,
-    QualityTarget.GOOD: 0.960,
-    QualityTarget.HIGH: 0.980,
+# `good` per format (`benchmarks/auto_quality.py --calibrate`, weights below; worst
+# SSIMULACRA2 against the fixed default's worst, median bytes against the default's):
+# WebP 0.960 (22.5 vs 12.7 at q80, -21%), AVIF 0.955 (24.3 vs 24.3 at q60, -27%),
+# JPEG 0.9525 (4.3 vs 2.7 at q75, -19%).
+GOOD: dict[str, float] = {"webp": 0.960, "avif": 0.955, "jpeg": 0.9525}
+STEPS: dict[QualityTarget, float] = {
+    QualityTarget.LOW: -0.015,
+    QualityTarget.GOOD: 0.0,
+    QualityTarget.HIGH: 0.020,
 }
+
+
+def threshold(fmt: Format, target: QualityTarget) -> float:
+    """The score a `q=auto` output in `fmt` must reach for `target`."""
+    return GOOD[fmt.name] + STEPS[target]
+
+
+# How much each plane's SSIM counts: luma, blue and red chroma.
+WEIGHTS = (0.6, 0.2, 0.2)
 
 # The qualities a search may choose, per format: steps of 5 keep a cold search at four
 # probes; below the lowest, pictures break up (blocks, smears) whatever SSIM says.
@@ -150,7 +165,7 @@ def choose_quality(
     target = options.target
     assert target is not None, "choose_quality needs a q=auto target"
     started = time.perf_counter()
-    reference = Reference(displayed_luma(image))
+    reference = PictureReference(image, WEIGHTS)
     encode_seconds: dict[int, float] = {}
 
     def probe(quality: int) -> tuple[bytes, float]:
@@ -158,11 +173,11 @@ def choose_quality(
         data = encode(image, fmt, options, icc_profile, quality=quality)
         encode_seconds[quality] = time.perf_counter() - began
         with Image.open(io.BytesIO(data)) as decoded:
-            score = reference.score(displayed_luma(decoded))
+            score = reference.score(decoded)
         return data, score
 
     ladder = LADDERS[fmt.name]
-    search = _Search(probe, TARGETS[target], ladder)
+    search = _Search(probe, threshold(fmt, target), ladder)
     bucket = size_bucket(image.size)
     remembered, exact = _recall(memory, fmt, target, options, bucket, ladder)
     if remembered is None:
