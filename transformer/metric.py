@@ -1,10 +1,11 @@
-"""The in-request metric of `q=auto`: SSIM (Wang et al. 2004) on luma, in numpy.
+"""The in-request metric of `q=auto`: SSIM (Wang et al. 2004) on luma and chroma, in numpy.
 
 Cheap enough to run several times per cold request: the reference's local means and
-variances are computed once per search, so each probe costs three window sums. The
-constants are the usual ones (K1 0.01, K2 0.03, L 255) on Pillow's BT.601 luma; the
-windows are uniform 8x8 ones (below), where `benchmarks/ssim.py` uses the 11-tap
-Gaussian; its cost per probe is measured in `benchmarks/auto_quality.py`.
+variances are computed once per search, so each probe costs three window sums per
+plane. The constants are the usual ones (K1 0.01, K2 0.03, L 255) on Pillow's
+BT.601 YCbCr, chroma at half size; the windows are uniform 8x8 ones (below), where
+`benchmarks/ssim.py` uses the 11-tap Gaussian; the cost per probe is measured in
+`benchmarks/auto_quality.py`.
 """
 
 from __future__ import annotations
