@@ -13,8 +13,9 @@ Method:
   encoder's loss counts: SSIMULACRA2 (100 = identical, ~90 visually lossless, ~70
   high quality, ~50 medium) and the in-request SSIM. Next.js and IPX are not on this
   branch yet, so the peers are pixserve's fixed defaults only.
-- Cost: per photo and format, a srcset ladder 640, then 320 and 1280 px: the cold
-  transform at the fixed default against `q=auto:good`, the first width with no
+- Cost: per photo (`COST_PHOTOS`) and format, a srcset ladder 640, then 320 and
+  1280 px: the cold transform at the fixed default against `q=auto:good`, the first
+  width with no
   remembered quality, the next two with the first one's remembered (an in-memory
   store). Alternating rounds; the ratio of medians per case, then the median and the
   worst over cases. The bytes the remembered start costs against a cold search of the
@@ -24,8 +25,8 @@ Method:
 
 Run: `.venv/bin/pip install -e '.[bench]'` then `.venv/bin/python
 benchmarks/auto_quality.py` (20-30 minutes on 2 cores, mostly SSIMULACRA2 at 1280 px;
-`--quick` does 320 and 640 px only). Prints Markdown, also written to
-`benchmarks/out/auto_quality.md`.
+`--quick` does 320 and 640 px only; `--metric`, `--cost`, `--quality` run only those
+parts). Prints Markdown, also written to `benchmarks/out/auto_quality.md`.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ WIDTHS = (320, 640, 1280)
 OUTPUT_FORMATS = ("webp", "avif", "jpeg")
 VARIANTS = ("default", "auto:low", "auto:good", "auto:high")
 LADDER = (640, 320, 1280)  # the first width pays the search; the others remember
+# The cost is timed on three photos (smooth, detailed, large): timing all is slow.
+COST_PHOTOS = ("flowers-1920x1080.jpg", "street-2725x2225.jpg", "gain-map-3840x2160.jpg")
 ROUNDS = 3
 
 
@@ -172,7 +175,7 @@ def cost_table() -> list[str]:
     first: list[float] = []
     later: list[float] = []
     extra_bytes: list[float] = []
-    for path in photos():
+    for path in (CORPUS / "photos" / name for name in COST_PHOTOS):
         source = path.read_bytes()
         for fmt in OUTPUT_FORMATS:
             output = FORMATS[fmt]
@@ -345,13 +348,19 @@ def main() -> None:
         print(text)
         return
     widths = WIDTHS[:2] if "--quick" in sys.argv else WIDTHS
+    parts = {arg[2:] for arg in sys.argv[1:]} & {"metric", "cost", "quality"}
+    parts = parts or {"metric", "cost", "quality"}
     report = ["# q=auto against fixed qualities", ""]
-    report += metric_table() + [""]
-    report += cost_table() + [""]
-    report += quality_table(score_all(widths))
+    if "metric" in parts:
+        report += metric_table() + [""]
+    if "cost" in parts:
+        report += cost_table() + [""]
+    if "quality" in parts:
+        report += quality_table(score_all(widths))
     text = "\n".join(report) + "\n"
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(text)
+    suffix = "" if len(parts) == 3 else "_" + "_".join(sorted(parts))
+    OUT.with_stem(OUT.stem + suffix).write_text(text)
     print(text)
 
 
