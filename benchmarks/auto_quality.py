@@ -15,9 +15,8 @@ Method:
   branch yet, so the peers are pixserve's fixed defaults only.
 - Cost: per photo (`COST_PHOTOS`) and format, a srcset ladder 640, then 320 and
   1280 px: the cold transform at the fixed default against `q=auto:good`, the first
-  width with no
-  remembered quality, the next two with the first one's remembered (an in-memory
-  store). Alternating rounds; the ratio of medians per case, then the median and the
+  width with no remembered quality, the next two with the first one's remembered (an
+  in-memory store). Alternating rounds; the ratio of medians per case, then the median and the
   worst over cases. The bytes the remembered start costs against a cold search of the
   same width are reported too.
 - Metric: the cost of one score at 1280 px, ours against the 11-tap Gaussian SSIM of
