@@ -65,10 +65,10 @@ def pixserve_format(name: str) -> Encoder:
 
 
 CODECS: dict[str, tuple[Encoder, tuple[int, ...]]] = {
-    "JPEG (Pillow, libjpeg-turbo)": (pillow_jpeg, (55, 70, 80, 90)),
-    "jpegli": (jpegli, (55, 70, 80, 90)),
-    "JPEG XL effort 7": (jxl(7), (45, 60, 75, 88)),
-    "WebP (pixserve)": (pixserve_format("webp"), (50, 70, 82, 92)),
+    "JPEG (Pillow, libjpeg-turbo)": (pillow_jpeg, (40, 60, 75, 90)),
+    "jpegli": (jpegli, (40, 60, 75, 90)),
+    "JPEG XL effort 7": (jxl(7), (15, 30, 50, 80)),
+    "WebP (pixserve)": (pixserve_format("webp"), (40, 65, 80, 92)),
 }
 # Four photos, from smooth to detailed: SSIMULACRA2 takes seconds per score.
 PHOTOS = (
