@@ -76,13 +76,14 @@ def test_bad_q_is_an_error_naming_the_targets(raw: str) -> None:
     assert caught.value.param == "q"
 
 
-def test_a_q_allowlist_applies_to_targets_too() -> None:
+def test_a_q_allowlist_leaves_the_targets_allowed() -> None:
     from pixserve.transformer import Limits
 
-    limits = Limits(allowed={"q": frozenset({"75", "auto:good"})})
+    limits = Limits(allowed={"q": frozenset({"75"})})
     assert parse_options([("q", "auto")], limits).target is QualityTarget.GOOD
+    assert parse_options([("q", "auto:high")], limits).target is QualityTarget.HIGH
     with pytest.raises(InvalidOption, match="on this server"):
-        parse_options([("q", "auto:high")], limits)
+        parse_options([("q", "60")], limits)
 
 
 def test_save_data_steps_a_target_down_and_leaves_fixed_qualities() -> None:

@@ -471,7 +471,8 @@ def parse_options(pairs: Iterable[tuple[str, str]], limits: Limits | None = None
         origins[name] = preset
         value = parser(name, raw, limits)
         allowed_values = limits.allowed.get(name)
-        if allowed_values is not None and value != AUTO:
+        # `auto` formats and `q=auto` targets are a handful of variants: always allowed.
+        if allowed_values is not None and value != AUTO and not isinstance(value, QualityTarget):
             if canonical_text(value) not in allowed_values:
                 shown = ", ".join(sorted(allowed_values, key=_natural))
                 raise InvalidOption(
