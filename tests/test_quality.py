@@ -329,3 +329,11 @@ def test_fmt_best_over_http_varies_with_accept(photo_client: FlaskClient) -> Non
     assert again.headers["X-Cache"] == "HIT" and again.get_data() == modern.get_data()
     assert again.mimetype == modern.mimetype
     assert photo_client.get(url + "&q=75").status_code == 400
+
+
+def test_fmt_best_is_refused_under_a_format_allowlist(make_app: MakeApp) -> None:
+    client = make_app(allowed_formats=("webp", "jpeg")).test_client()
+    response = client.get("/image/photo.jpg?w=100&fmt=best")
+    assert response.status_code == 400
+    assert response.get_json()["param"] == "fmt"
+    assert client.get("/image/photo.jpg?w=100&fmt=webp&q=auto").status_code == 200
