@@ -211,6 +211,10 @@ def test_what_is_remembered_depends_on_the_picture_not_its_size() -> None:
     plain = memory_key(webp, good, query(w="320", q="auto"), 9)
     assert plain == memory_key(webp, good, query(w="640", dpr="2", q="auto"), 9)
     assert plain != memory_key(webp, good, query(w="320", q="auto", blur="2"), 9)
+    square = memory_key(webp, good, query(w="300", h="300", fit="cover", q="auto"), 9)
+    assert square == memory_key(webp, good, query(w="600", h="600", fit="cover", q="auto"), 9)
+    assert square != memory_key(webp, good, query(w="600", h="300", fit="cover", q="auto"), 9)
+    assert square != plain
     assert plain != memory_key(FORMATS["avif"], good, query(w="320", q="auto"), 9)
     assert plain != memory_key(webp, QualityTarget.HIGH, query(w="320", q="auto"), 9)
     assert size_bucket((320, 240)) + 1 == size_bucket((640, 480))

@@ -95,9 +95,14 @@ def size_bucket(size: tuple[int, int]) -> int:
 def memory_key(fmt: Format, target: QualityTarget, options: Options, bucket: int) -> str:
     """What the chosen quality depends on besides the source: the format, the target,
     the size bucket and every option that changes the picture (crop, blur, ...), but
-    not the size itself, so the other widths of a srcset ladder find it."""
+    not the size itself, so the other widths of a srcset ladder find it (a box's
+    aspect ratio stays: `cover` crops by it)."""
     picture = replace(options, width=None, height=None, dpr=1.0, fmt="auto", quality=None)
-    digest = hashlib.blake2b(picture.canonical().encode(), digest_size=6).hexdigest()
+    aspect = ""
+    if options.width is not None and options.height is not None:
+        aspect = f"{options.width / options.height:.2f}"
+    text = f"{picture.canonical()}\n{aspect}"
+    digest = hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
     return f"{fmt.name}-{target.name.lower()}-{bucket}-{digest}"
 
 
