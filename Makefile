@@ -6,7 +6,7 @@ SAMPLES := samples
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint typecheck pytest bench fuzz gallery clean
+.PHONY: run test test-fast lint typecheck pytest bench fuzz gallery clean
 
 $(BIN)/pixserve: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ pytest: $(BIN)/pixserve
 	$(BIN)/pytest
 
 test: lint typecheck pytest
+
+# The quick loop while editing: no browser, no nginx, nothing over about 3 s.
+test-fast: $(BIN)/pixserve
+	$(BIN)/pytest -q -m "not browser and not nginx and not slow"
 
 # `make bench`: everything it needs is set up here, none of it in `make test` or CI.
 BENCH_VENVS := benchmarks/.venvs

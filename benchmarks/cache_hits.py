@@ -17,6 +17,9 @@ alike, and reports the median requests per second. In-process, it also times
 `SETTLED_AFTER` (read and checksummed at every hit), and the 0.1 lookup.
 
 Run: `.venv/bin/python benchmarks/cache_hits.py` (about a minute on 2 cores).
+`--against REV` adds a third server running this repository's tree at commit REV
+(exported with `git archive`), in the same alternating rounds: what a change did to
+the hit path, side by side in one run.
 Prints a Markdown report and writes it to `benchmarks/out/cache_hits.md`.
 """
 
@@ -26,7 +29,6 @@ import contextlib
 import http.client
 import io
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -41,8 +43,10 @@ from pixserve.cache import DiskCache
 from pixserve.cache.disk import SETTLED_AFTER
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests.harness import HOST, free_port, serving  # noqa: E402
+
 OUT = ROOT / "benchmarks" / "out" / "cache_hits.md"
-HOST = "127.0.0.1"
 URLS = [f"/image/photo.jpg?w={width}&fmt=webp" for width in range(300, 320)]
 ROUNDS = 15
 HITS_PER_ROUND = 600
@@ -95,37 +99,36 @@ def serve_plain(argv: list[str]) -> int:
     return main(argv)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @contextlib.contextmanager
-def server(kind: str, root: Path, cache_dir: Path) -> Iterator[int]:
+def server(kind: str, root: Path, cache_dir: Path, checkout: Path | None = None) -> Iterator[int]:
+    """`pixserve serve` (`tests.harness`), `plain` with `PlainCache`: its port.
+
+    `checkout`: run the pixserve of that folder (another commit's tree) instead.
+    """
     port = free_port()
     serve = ["serve", "--root", str(root), "--cache-dir", str(cache_dir), "--port", str(port)]
     serve += ["--workers", "1", "--threads", "1"]
+    env = None
     if kind == "plain":
         command = [sys.executable, __file__, "--serve-plain", *serve]
     else:
         command = [sys.executable, "-m", "pixserve.cli", *serve]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with socket.create_connection((HOST, port), timeout=1):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the {kind} server did not start") from None
-                time.sleep(0.1)
+    if checkout is not None:
+        env = {**os.environ, "PYTHONPATH": str(checkout)}
+    with serving(command, port, cache_dir.with_name(f"{kind}.log"), env=env, cwd=checkout):
         yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+
+
+@contextlib.contextmanager
+def exported(revision: str, work: Path) -> Iterator[Path]:
+    """The tree of `revision` of this repository, in a folder of `work`."""
+    folder = work / f"tree-{revision}"
+    folder.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", revision], check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    yield folder
 
 
 def fetch(connection: http.client.HTTPConnection, url: str, expect: str) -> None:
@@ -172,6 +175,7 @@ def lookups(work: Path) -> dict[str, float]:
 
 
 def main() -> None:
+    against = sys.argv[sys.argv.index("--against") + 1] if "--against" in sys.argv else None
     with tempfile.TemporaryDirectory(prefix="pixserve-bench-") as temp:
         work = Path(temp)
         (work / "root").mkdir()
@@ -182,11 +186,18 @@ def main() -> None:
 
         micro = lookups(work)
         rates: dict[str, list[float]] = {"index": [], "plain": []}
-        with (
-            server("index", work / "root", work / "cache-index") as index_port,
-            server("plain", work / "root", work / "cache-plain") as plain_port,
-        ):
-            ports = {"index": index_port, "plain": plain_port}
+        with contextlib.ExitStack() as servers:
+            ports = {
+                kind: servers.enter_context(server(kind, work / "root", work / f"cache-{kind}"))
+                for kind in rates
+            }
+            if against is not None:
+                tree = servers.enter_context(exported(against, work))
+                kind = f"index at {against}"
+                rates[kind] = []
+                ports[kind] = servers.enter_context(
+                    server("index", work / "root", work / "cache-against", tree)
+                )
             for port in ports.values():
                 connection = http.client.HTTPConnection(HOST, port, timeout=60)
                 for url in URLS:
@@ -214,6 +225,7 @@ def main() -> None:
         "",
         f"Index / plain: {index_rate / plain_rate:.1%}. Rounds: "
         + "; ".join(f"{k} " + ", ".join(f"{r:,.0f}" for r in rates[k]) for k in rates),
+        *_against_lines(rates),
         "",
         f"`DiskCache.lookup` alone, in-process, {LOOKUPS:,} lookups over {len(URLS)} entries:",
         "",
@@ -226,6 +238,23 @@ def main() -> None:
     print(report)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(report)
+
+
+def _against_lines(rates: dict[str, list[float]]) -> list[str]:
+    """With `--against REV`: this checkout's hits against REV's, round by round."""
+    other = next((kind for kind in rates if kind.startswith("index at ")), None)
+    if other is None:
+        return []
+    ratios = sorted(
+        mine / theirs for mine, theirs in zip(rates["index"], rates[other], strict=True)
+    )
+    return [
+        "",
+        f"This checkout / {other.removeprefix('index at ')}: median "
+        f"{statistics.median(ratios):.2f}x (min {ratios[0]:.2f}x, max {ratios[-1]:.2f}x over "
+        f"{len(ratios)} alternating rounds); medians {statistics.median(rates['index']):,.0f} "
+        f"against {statistics.median(rates[other]):,.0f} hits/s.",
+    ]
 
 
 if __name__ == "__main__":

@@ -22,23 +22,21 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import http.client
 import itertools
 import os
-import signal
-import socket
-import statistics
-import subprocess
 import sys
 import tempfile
 import threading
-import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import load
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests.harness import Served, answers, children, free_port, get, serving  # noqa: E402
+
 CORPUS = ROOT.parent / "shared" / "corpus"
 OUT = ROOT / "benchmarks" / "out" / "gunicorn_settings.md"
 URL = "/image/photos/street-2725x2225.jpg?w=640&fmt=jpeg"
@@ -87,52 +85,14 @@ def serve_layout(layout: Layout, port: int, cache_dir: Path) -> None:
     serve(lambda: config, {"worker_class": layout.worker_class})
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class Server:
-    """A layout's server for the duration of a `with` block (its log thrown away)."""
-
-    def __init__(self, layout: Layout, cache_dir: Path) -> None:
-        self.port = free_port()
-        argv = [sys.executable, __file__, "--serve", *map(str, vars(layout).values())]
-        self.process = subprocess.Popen(
-            [*argv, str(self.port), str(cache_dir)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-
-    def __enter__(self) -> Server:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if get(self.port, "/readyz")[0] == 200:
-                    return self
-            except OSError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the server did not start") from None
-                time.sleep(0.1)
-
-    def __exit__(self, *exc: object) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=60)
-
-    def workers(self) -> list[int]:
-        return children(self.process.pid)
-
-
-def get(port: int, path: str) -> tuple[int, bytes]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    try:
-        connection.request("GET", path)
-        response = connection.getresponse()
-        return response.status, response.read()
-    finally:
-        connection.close()
+@contextlib.contextmanager
+def layout_server(layout: Layout, folder: Path) -> Iterator[Served]:
+    """A layout's server (`tests.harness`) for a `with` block, its cache and log in `folder`."""
+    port = free_port()
+    command = [sys.executable, __file__, "--serve", *map(str, vars(layout).values())]
+    command += [str(port), str(folder / "cache")]
+    with serving(command, port, folder / "server.log", ready=answers("/readyz", 200)) as served:
+        yield served
 
 
 def cpu_seconds(pid: int) -> float:
@@ -155,10 +115,6 @@ def pss_mib(pid: int) -> float:
     return total / 1024
 
 
-def children(pid: int) -> list[int]:
-    return [int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-
-
 @dataclass
 class Cell:
     """One layout's runs of one kind of traffic: rates, and CPU per request."""
@@ -167,11 +123,9 @@ class Cell:
     cpu: float = 0.0
 
     def row(self) -> str:
-        rps = statistics.median(rate.rps for rate in self.rates)
-        p50 = statistics.median(rate.p50_ms for rate in self.rates)
-        p99 = statistics.median(rate.p99_ms for rate in self.rates)
-        requests = sum(rate.requests for rate in self.rates)
-        return f"{rps:,.0f} | {p50:.1f} | {p99:.0f} | {self.cpu / requests * 1000:.2f}"
+        rate = load.median_rate(self.rates)
+        cpu_ms = self.cpu / rate.requests * 1000
+        return f"{rate.rps:,.0f} | {rate.p50_ms:.1f} | {rate.p99_ms:.0f} | {cpu_ms:.2f}"
 
 
 def measure_layouts() -> str:
@@ -181,8 +135,8 @@ def measure_layouts() -> str:
     with contextlib.ExitStack() as stack:
         servers = {}
         for layout in LAYOUTS:
-            cache = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-            servers[layout] = stack.enter_context(Server(layout, cache))
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            servers[layout] = stack.enter_context(layout_server(layout, folder))
             assert get(servers[layout].port, URL)[0] == 200  # warm: the hit URL is cached
         for round_number in range(ROUNDS):
             for layout, server in servers.items():
@@ -243,8 +197,8 @@ def measure_memory(total: int = 1500, every: int = 300) -> str:
     samples = []
     lock = threading.Lock()
     done = 0
-    with tempfile.TemporaryDirectory() as cache:
-        with Server(Layout("gthread", 1, 2), Path(cache)) as server:
+    with tempfile.TemporaryDirectory() as folder:
+        with layout_server(Layout("gthread", 1, 2), Path(folder)) as server:
             (worker,) = server.workers()
             samples.append((0, rss_kib(worker)))
 

@@ -63,6 +63,17 @@ class Rate:
     errors: int
 
 
+def median_rate(rates: list[Rate]) -> Rate:
+    """Several rounds of one run as one: medians of the rates, requests and errors summed."""
+    return Rate(
+        rps=statistics.median(rate.rps for rate in rates),
+        p50_ms=statistics.median(rate.p50_ms for rate in rates),
+        p99_ms=statistics.median(rate.p99_ms for rate in rates),
+        requests=sum(rate.requests for rate in rates),
+        errors=sum(rate.errors for rate in rates),
+    )
+
+
 def wrk_path() -> str | None:
     return shutil.which("wrk")
 

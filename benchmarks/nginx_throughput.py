@@ -20,19 +20,17 @@ cores). Prints Markdown, also written to `benchmarks/out/nginx_throughput.md`.
 from __future__ import annotations
 
 import contextlib
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import load
-from gunicorn_settings import CORES, CORPUS, ROOT, URL, cpu_seconds, free_port, get
+from gunicorn_settings import CORES, CORPUS, ROOT, URL, cpu_seconds
 
 sys.path.insert(0, str(ROOT))
+from tests.harness import answers, free_port, get, serving  # noqa: E402
 from tests.nginx_front import find_nginx, nginx_in_front  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out" / "nginx_throughput.md"
@@ -43,26 +41,15 @@ CONNECTIONS = 8
 
 
 @contextlib.contextmanager
-def pixserve(cache_dir: Path, *settings: str) -> Iterator[tuple[int, int]]:
-    """`pixserve serve` with the defaults (and `settings`): its port and pid."""
+def pixserve(folder: Path, *settings: str) -> Iterator[tuple[int, int]]:
+    """`pixserve serve` with the defaults (and `settings`), its cache and log in `folder`:
+    its port and pid."""
     port = free_port()
     command = [sys.executable, "-m", "pixserve.cli", "serve", "--root", str(CORPUS)]
-    command += ["--cache-dir", str(cache_dir), "--port", str(port), *settings]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if get(port, "/readyz")[0] == 200:
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("pixserve did not start") from None
-                time.sleep(0.1)
-        yield port, process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=60)
+    command += ["--cache-dir", str(folder / "cache"), "--port", str(port), *settings]
+    folder.mkdir()
+    with serving(command, port, folder / "server.log", ready=answers("/readyz", 200)) as served:
+        yield port, served.process.pid
 
 
 @dataclass
@@ -76,13 +63,10 @@ class Case:
     cpu: float = 0.0
 
     def row(self) -> str:
-        rps = statistics.median(rate.rps for rate in self.rates)
-        p50 = statistics.median(rate.p50_ms for rate in self.rates)
-        p99 = statistics.median(rate.p99_ms for rate in self.rates)
-        requests = sum(rate.requests for rate in self.rates)
+        rate = load.median_rate(self.rates)
         return (
-            f"| {self.label} | {rps:,.0f} | {p50:.1f} | {p99:.1f}"
-            f" | {self.cpu / requests * 1000:.2f} |"
+            f"| {self.label} | {rate.rps:,.0f} | {rate.p50_ms:.1f} | {rate.p99_ms:.1f}"
+            f" | {self.cpu / rate.requests * 1000:.2f} |"
         )
 
 
@@ -92,11 +76,11 @@ def measure() -> str:
         raise SystemExit("nginx is not installed: apt-get install nginx (Debian's package)")
     with contextlib.ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        direct_port, direct_pid = stack.enter_context(pixserve(folder / "direct-cache"))
+        direct_port, direct_pid = stack.enter_context(pixserve(folder / "direct"))
         accel = "--set", "accel_redirect=/_pixserve_cache/"
-        behind_port, behind_pid = stack.enter_context(pixserve(folder / "behind-cache", *accel))
+        behind_port, behind_pid = stack.enter_context(pixserve(folder / "behind", *accel))
         front = stack.enter_context(
-            nginx_in_front(nginx, free_port(), behind_port, folder / "behind-cache", folder / "ng")
+            nginx_in_front(nginx, behind_port, folder / "behind" / "cache", folder / "ng")
         )
         both = (front.process.pid, behind_pid)
         warm: list[Callable[[], object]] = [

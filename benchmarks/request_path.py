@@ -28,19 +28,17 @@ import io
 import math
 import os
 import signal
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType, TracebackType
+from types import FrameType
 from urllib.parse import parse_qsl, quote
 
 from PIL import Image
+from servers import BIN, CORPUS, HOST, ROOT, Pixserve, ServerDidNotStart
 
 from pixserve.transformer import FORMATS, Format, Options, parse_options, transform
 from pixserve.transformer.encode import encode
@@ -49,11 +47,8 @@ from pixserve.transformer.options import Gravity
 from pixserve.transformer.steps.load import draft_size
 from pixserve.transformer.steps.resize import REDUCING_GAP
 
-ROOT = Path(__file__).resolve().parent.parent
-CORPUS = Path(os.environ.get("BENCH_CORPUS") or ROOT.parent / "shared" / "corpus")  # as cases.py
 OUT = ROOT / "benchmarks" / "out" / "request_path.md"
-PIXSERVE = ROOT / ".venv" / "bin" / "pixserve"
-HOST = "127.0.0.1"
+PIXSERVE = BIN / "pixserve"
 
 STREET = "photos/street-2725x2225.jpg"
 GAIN_MAP = "photos/gain-map-3840x2160.jpg"
@@ -67,112 +62,11 @@ CASES: tuple[tuple[str, str], ...] = (
 MISSES = 15
 HITS = 100
 REVALIDATIONS = 100
-START_TIMEOUT = 30.0
 RUN_TOKEN = f"{os.getpid()}-{time.time_ns()}"
 
 
 class BenchmarkError(RuntimeError):
     """Something the benchmark did not expect: a wrong status, header or size."""
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-class Server:
-    """`pixserve serve` in a subprocess with a fresh cache; always stopped on exit."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self._temp = tempfile.TemporaryDirectory(prefix="pixserve-bench-")
-        self.log_path = Path(self._temp.name) / "server.log"
-        self._process: subprocess.Popen[bytes] | None = None
-        self._saved_log = ""
-
-    def __enter__(self) -> Server:
-        try:
-            self._start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def _start(self) -> None:
-        cache_dir = Path(self._temp.name) / "cache"
-        command = [
-            str(PIXSERVE),
-            "serve",
-            "--root",
-            str(CORPUS),
-            "--cache-dir",
-            str(cache_dir),
-            "--host",
-            HOST,
-            "--port",
-            str(self.port),
-            "--workers",
-            "1",
-            "--threads",
-            "1",
-        ]
-        # The server's settings come from its flags only, not from this shell.
-        env = {key: value for key, value in os.environ.items() if not key.startswith("PIXSERVE_")}
-        with open(self.log_path, "wb") as log:
-            self._process = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env
-            )
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            if self._process.poll() is not None:
-                raise BenchmarkError(
-                    f"the server exited with status {self._process.returncode} at start-up"
-                )
-            try:
-                probe = http.client.HTTPConnection(HOST, self.port, timeout=2)
-                probe.request("GET", "/")
-                probe.getresponse().read()  # any answer (the index is a 404 when off) will do
-                probe.close()
-                return
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise BenchmarkError(
-                        f"the server did not answer on {HOST}:{self.port} "
-                        f"within {START_TIMEOUT:.0f} s"
-                    ) from None
-                time.sleep(0.1)
-
-    def stop(self) -> None:
-        process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.terminate()  # gunicorn's master stops its worker on SIGTERM
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
-        self._saved_log = self.log_tail()
-        self._temp.cleanup()
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return self._saved_log
-        return "\n".join(text.splitlines()[-lines:])
-
-    def connect(self) -> http.client.HTTPConnection:
-        return http.client.HTTPConnection(HOST, self.port, timeout=60)
 
 
 @dataclass(frozen=True)
@@ -186,9 +80,12 @@ class Reply:
 class Client:
     """One keep-alive connection; reopened (untimed) if the server closed it while idle."""
 
-    def __init__(self, server: Server) -> None:
-        self._server = server
-        self._connection = server.connect()
+    def __init__(self, port: int) -> None:
+        self._port = port
+        self._connection = self._connect()
+
+    def _connect(self) -> http.client.HTTPConnection:
+        return http.client.HTTPConnection(HOST, self._port, timeout=60)
 
     def close(self) -> None:
         self._connection.close()
@@ -200,7 +97,7 @@ class Client:
         except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
             # gunicorn drops idle keep-alive connections after 2 s; a GET is safe to resend.
             self._connection.close()
-            self._connection = self._server.connect()
+            self._connection = self._connect()
             return self._get(path, headers or {})
 
     def _get(self, path: str, headers: dict[str, str]) -> Reply:
@@ -265,7 +162,7 @@ def clock(run: Callable[[], object]) -> float:
     return (time.perf_counter() - start) * 1000
 
 
-def measure_case(server: Server, name: str, query: str) -> Row:
+def measure_case(server: Pixserve, name: str, query: str) -> Row:
     """All phases for one URL, each reply checked.
 
     Misses, codec-floor runs and transform() runs are interleaved round by round, so
@@ -275,7 +172,7 @@ def measure_case(server: Server, name: str, query: str) -> Row:
     options = parse_options(parse_qsl(query, keep_blank_values=True))
     fmt = FORMATS[options.fmt]
     base = f"/image/{quote(name)}?{query}"
-    client = Client(server)
+    client = Client(server.port)
     try:
         # Untimed warm-up of the worker and of this process; also fills the cache.
         warm = client.get(base)
@@ -391,7 +288,7 @@ def render(rows: Sequence[Row], seconds: float) -> str:
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)  # unwinds through `with Server()`, which stops it
+    raise SystemExit(128 + signum)  # unwinds through `with server`, which stops it
 
 
 def main() -> int:
@@ -399,13 +296,13 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _terminate)
     started = time.perf_counter()
     rows = []
-    server = Server()
+    server = Pixserve(workers=1, threads=1)  # a fresh cache; settings from flags only
     try:
         with server:
             for name, query in CASES:
                 rows.append(measure_case(server, name, query))
                 print(f"  {name}?{query} done", file=sys.stderr)
-    except (BenchmarkError, OSError, http.client.HTTPException) as error:
+    except (BenchmarkError, ServerDidNotStart, OSError, http.client.HTTPException) as error:
         print(f"request_path.py: FAILED: {error}", file=sys.stderr)
         print(f"--- server log (last lines) ---\n{server.log_tail()}", file=sys.stderr)
         return 1

@@ -9,46 +9,22 @@ high-water mark (`VmHWM`) of each worker process.
 from __future__ import annotations
 
 import contextlib
-import http.client
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
-from types import TracebackType
 
 from cases import CORPUS, QUALITY, ROOT
 
-HOST = "127.0.0.1"
+sys.path.insert(0, str(ROOT))
+from tests.harness import HOST, Reply, Served, answers, free_port, get, serving  # noqa: E402
+from tests.harness import ServerDidNotStart as ServerDidNotStart  # noqa: E402 - for callers
+
 BIN = ROOT / ".venv" / "bin"
 THUMBOR = ROOT / "benchmarks" / ".venvs" / "thumbor" / "bin" / "thumbor"
 START_TIMEOUT = 60.0
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _children(pid: int) -> list[int]:
-    """Direct children of `pid` (gunicorn, thumbor and nginx fork their workers)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            found.append(int(entry))
-    return found
 
 
 def _status_kib(pid: int, field: str) -> int:
@@ -62,7 +38,7 @@ def _status_kib(pid: int, field: str) -> int:
 
 
 class Server:
-    """A server process tree; subclasses give its command and a probe path."""
+    """A server process tree (`tests.harness`); subclasses give its command and a probe."""
 
     name = "server"
     probe = "/"
@@ -72,7 +48,9 @@ class Server:
         self.port = free_port()
         self._temp = tempfile.TemporaryDirectory(prefix=f"pixserve-bench-{self.name}-")
         self.temp = Path(self._temp.name)
-        self._process: subprocess.Popen[bytes] | None = None
+        self._running = contextlib.ExitStack()
+        self._served: Served | None = None
+        self._last_log = ""
 
     def command(self) -> list[str]:
         raise NotImplementedError
@@ -81,101 +59,51 @@ class Server:
         return {k: v for k, v in os.environ.items() if not k.startswith("PIXSERVE_")}
 
     def __enter__(self) -> Server:
-        log = open(self.temp / "server.log", "wb")  # noqa: SIM115 - closed with the process
-        self._process = subprocess.Popen(
-            self.command(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=self.environment(),
-            cwd=self.temp,
-            start_new_session=True,  # its own process group, stopped as a whole
-        )
-        log.close()
         try:
-            self._wait_ready()
+            self._served = self._running.enter_context(
+                serving(
+                    self.command(),
+                    self.port,
+                    self.temp / "server.log",
+                    ready=self._ready,
+                    env=self.environment(),
+                    cwd=self.temp,
+                    start_timeout=START_TIMEOUT,
+                )
+            )
         except BaseException:
             self.stop()
             raise
         return self
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        assert self._process is not None
-        while True:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited at start-up:\n{self.log_tail()}")
-            try:
-                self.get(self.probe)
-                if len(self.worker_pids()) >= self.workers:
-                    return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{self.name} did not start:\n{self.log_tail()}")
-            time.sleep(0.2)
+    def _ready(self, served: Served) -> bool:
+        """Its probe answers (any status) and every worker has been forked."""
+        return answers(self.probe)(served) and len(served.workers()) >= self.workers
 
-    def get(
-        self, path: str, headers: dict[str, str] | None = None
-    ) -> tuple[int, dict[str, str], bytes]:
-        connection = http.client.HTTPConnection(HOST, self.port, timeout=120)
-        try:
-            connection.request("GET", path, headers=headers or {})
-            response = connection.getresponse()
-            return response.status, dict(response.getheaders()), response.read()
-        finally:
-            connection.close()
+    def get(self, path: str, headers: dict[str, str] | None = None) -> Reply:
+        return get(self.port, path, headers, timeout=120)
 
     def worker_pids(self) -> list[int]:
-        return [] if self._process is None else _children(self._process.pid)
+        return [] if self._served is None else self._served.workers()
 
     def peak_rss_mib(self) -> float:
         """The largest high-water resident set of any worker, in MiB."""
         return max((_status_kib(pid, "VmHWM") for pid in self.worker_pids()), default=0) / 1024
 
+    def log_tail(self) -> str:
+        """The end of its log, also once stopped (its folder is gone then)."""
+        return self._last_log if self._served is None else self._served.log_tail()
+
     def stop(self) -> None:
-        """Stop the whole process group: thumbor's forked workers outlive their master."""
-        process, self._process = self._process, None
-        if process is not None:
-            self._signal_group(process, signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self._signal_group(process, signal.SIGKILL)
-                process.wait(timeout=15)
-            deadline = time.monotonic() + 10
-            while self._group_alive(process) and time.monotonic() < deadline:
-                time.sleep(0.1)
-            self._signal_group(process, signal.SIGKILL)  # whatever ignored SIGTERM
+        """Stop the whole process group (thumbor's forked workers outlive their master)."""
+        if self._served is not None:
+            self._last_log = self._served.log_tail()
+            self._served = None
+        self._running.close()
         self._temp.cleanup()
-
-    @staticmethod
-    def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signum)
-
-    @staticmethod
-    def _group_alive(process: subprocess.Popen[bytes]) -> bool:
-        try:
-            os.killpg(process.pid, 0)
-        except (ProcessLookupError, PermissionError):
-            return False
-        return True
-
-    def log_tail(self, lines: int = 20) -> str:
-        try:
-            text = (self.temp / "server.log").read_text(errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
 
 
 class Pixserve(Server):

@@ -8,6 +8,7 @@ from flask import current_app
 
 from pixserve.cache import DiskCache
 from pixserve.config.settings import Config
+from pixserve.http.admission import MakerSlots, MemoryBudget
 from pixserve.ops.metrics import Metrics
 from pixserve.transformer import ColourSettings, ImageLimits, Limits
 
@@ -16,12 +17,14 @@ EXTENSION_NAME = "pixserve"
 
 @dataclass(frozen=True)
 class Services:
-    """The config and what is built from it: the cache, the metrics, the parser's and
-    decoder's rules."""
+    """The config and what is built from it: the cache, the metrics, the memory budget,
+    the parser's and decoder's rules."""
 
     config: Config
     cache: DiskCache
     metrics: Metrics
+    admission: MemoryBudget
+    makers: MakerSlots
     limits: Limits
     image_limits: ImageLimits
     colour: ColourSettings
@@ -30,9 +33,10 @@ class Services:
 def build_services(config: Config) -> Services:
     metrics = Metrics()
     cache = DiskCache(
-        config.cache_dir,
-        config.cache_max_bytes,
-        config.cache_max_age,
+        config.cache.cache_dir,
+        config.cache.cache_max_bytes,
+        config.cache.cache_max_age,
+        flight_timeout=config.cache.flight_timeout,
         on_evict=metrics.count_eviction,
     )
     cache.recover()  # what workers killed mid-write left behind
@@ -41,9 +45,17 @@ def build_services(config: Config) -> Services:
         config=config,
         cache=cache,
         metrics=metrics,
+        admission=MemoryBudget(
+            config.cache.cache_dir, config.imaging.memory_budget, config.imaging.queue_timeout
+        ),
+        makers=MakerSlots.for_threads(
+            config.serving.threads,
+            config.serving.transforms_per_process,
+            config.imaging.queue_timeout,
+        ),
         limits=config.query_limits(),
-        image_limits=config.image_limits(),
-        colour=config.colour_settings(),
+        image_limits=config.imaging.image_limits(),
+        colour=config.imaging.colour_settings(),
     )
 
 

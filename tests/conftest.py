@@ -1,43 +1,16 @@
-"""Shared fixtures: a source folder, an app over it, images made on the fly, the corpus."""
+"""Shared fixtures: a source folder, an app over it, the corpus (helpers: `helpers.py`)."""
 
 from __future__ import annotations
 
-import io
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from PIL import Image
-from werkzeug.test import TestResponse
 
 from pixserve import Config, create_app
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
-
-
-def encode(image: Image.Image, fmt: str, **params: object) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, fmt, **params)
-    return buffer.getvalue()
-
-
-def gradient(size: tuple[int, int], mode: str = "RGB") -> Image.Image:
-    """A smooth two-way gradient: resizes and compresses like a photo, unlike noise."""
-    width, height = size
-    red = Image.linear_gradient("L").resize(size)
-    green = Image.linear_gradient("L").rotate(90).resize(size)
-    blue = Image.new("L", size, 128)
-    image = Image.merge("RGB", (red, green, blue))
-    if mode == "RGBA":
-        alpha = Image.new("L", size, 255)
-        alpha.paste(0, (0, 0, width // 2, height // 2))
-        image.putalpha(alpha)
-    elif mode != "RGB":
-        image = image.convert(mode)
-    return image
+from .helpers import CORPUS, BufferedClient, MakeApp, encode, gradient
 
 
 @pytest.fixture
@@ -62,23 +35,12 @@ def root(tmp_path: Path) -> Path:
     return folder
 
 
-MakeApp = Callable[..., Flask]
-
-
-class BufferedClient(FlaskClient):
-    """Reads and closes each response, as a WSGI server does (cache hits are open files)."""
-
-    def open(self, *args: Any, **kwargs: Any) -> TestResponse:
-        kwargs.setdefault("buffered", True)
-        return super().open(*args, **kwargs)
-
-
 @pytest.fixture
 def make_app(root: Path, tmp_path: Path) -> MakeApp:
     def make(**settings: object) -> Flask:
         values: dict[str, object] = {"root": root, "cache_dir": tmp_path / "cache"}
         values.update(settings)
-        app = create_app(Config(**values))  # type: ignore[arg-type]
+        app = create_app(Config(**values))
         app.testing = True
         app.test_client_class = BufferedClient
         return app

@@ -15,12 +15,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pixserve.http.views
+import pixserve.http.delivery
 from pixserve.cli.main import main
 from pixserve.transformer import Options, Result
 
 HOLD_DIR = Path(os.environ["PIXSERVE_TEST_HOLD_DIR"])
-real_transform = pixserve.http.views.transform
+real_transform = pixserve.http.delivery.transform
 
 
 def held_transform(source: bytes, options: Options, *args: Any, **kwargs: Any) -> Result:
@@ -32,5 +32,5 @@ def held_transform(source: bytes, options: Options, *args: Any, **kwargs: Any) -
     return real_transform(source, options, *args, **kwargs)
 
 
-pixserve.http.views.transform = held_transform
+pixserve.http.delivery.transform = held_transform
 sys.exit(main(sys.argv[1:]))

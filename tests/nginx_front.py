@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .live_server import stop
+from .harness import Served, free_port, serving
 
 SHIPPED = Path(__file__).resolve().parents[1] / "deploy" / "nginx.conf"
 NGINX_CANDIDATES = ("/usr/sbin/nginx", "/usr/bin/nginx")
@@ -30,9 +28,9 @@ def find_nginx() -> str | None:
 
 
 @dataclass(frozen=True)
-class Front:
-    port: int
-    process: subprocess.Popen[bytes]
+class Front(Served):
+    """nginx running: `log` is its stderr, `error_log()` the error log the config names."""
+
     folder: Path
 
     def error_log(self) -> str:
@@ -82,9 +80,10 @@ http {{
 
 @contextmanager
 def nginx_in_front(
-    nginx: str, listen_port: int, pixserve_port: int, pixserve_cache: Path, folder: Path
+    nginx: str, pixserve_port: int, pixserve_cache: Path, folder: Path
 ) -> Iterator[Front]:
-    """Run nginx with the shipped site config until the block ends."""
+    """Run nginx with the shipped site config on a free port until the block ends."""
+    listen_port = free_port()
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "pixserve.conf").write_text(
         site_config(listen_port, pixserve_port, pixserve_cache, folder)
@@ -94,24 +93,5 @@ def nginx_in_front(
     checked = subprocess.run([*command, "-t"], capture_output=True, text=True, timeout=30)
     if checked.returncode != 0:
         raise RuntimeError(f"nginx refuses the config:\n{checked.stderr}")
-    with open(folder / "stderr.log", "wb") as stderr:
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr)
-    front = Front(listen_port, process, folder)
-    try:
-        _wait_until_listening(front)
-        yield front
-    finally:
-        stop(process)
-
-
-def _wait_until_listening(front: Front) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", front.port), timeout=1):
-                return
-        except OSError:
-            if front.process.poll() is not None or time.monotonic() > deadline:
-                stderr = (front.folder / "stderr.log").read_text()
-                raise RuntimeError(f"nginx did not start:\n{stderr}") from None
-            time.sleep(0.05)
+    with serving(command, listen_port, folder / "stderr.log") as served:
+        yield Front(served.port, served.process, served.log, folder)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import unquote
 
-from tests.conftest import MakeApp
+from tests.helpers import MakeApp
 
 PREFIX = "/_pixserve_cache/"
 URL = "/image/photo.jpg?w=200&fmt=webp"

@@ -6,9 +6,10 @@ import io
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageChops, ImageDraw, ImageStat
+from PIL import ExifTags, Image, ImageChops, ImageDraw, ImageStat
 
-from pixserve.transformer import FORMATS, ImageLimits, ImageTooLarge, Options, transform
+from pixserve.transformer import FORMATS, ImageLimits, ImageTooLarge, Options, pipeline, transform
+from pixserve.transformer.context import Context
 from pixserve.transformer.options import Fit
 
 
@@ -130,3 +131,48 @@ def test_total_pixels_of_all_frames_are_limited() -> None:
         transform(
             data, Options(width=60), FORMATS["webp"], ImageLimits(max_animation_pixels=57_599)
         )
+
+
+def test_every_frame_runs_the_one_pipeline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A step added to `PIPELINE` reaches every frame: there is no second list to edit."""
+    seen: list[int | None] = []
+
+    def note_frame(ctx: Context) -> None:
+        seen.append(ctx.animation_frame)
+
+    monkeypatch.setattr(pipeline, "PIPELINE", (*pipeline.PIPELINE, note_frame))
+    transform(counting_animation(), Options(width=60), FORMATS["webp"])
+    assert seen == [0, 1, 2, 3, 4, 5]
+
+
+def test_animation_comments_are_stripped() -> None:
+    """The metadata step runs on frames too: a GIF comment does not reach the output."""
+    frames = [Image.new("RGB", (40, 30), (40 * n, 0, 0)) for n in range(3)]
+    buffer = io.BytesIO()
+    frames[0].save(
+        buffer, "GIF", save_all=True, append_images=frames[1:], comment=b"made by someone"
+    )
+    data = transform(buffer.getvalue(), Options(width=20), FORMATS["gif"]).data
+    assert "comment" not in Image.open(io.BytesIO(data)).info
+
+
+def test_oriented_animation_comes_out_upright() -> None:
+    """Frames are turned by their EXIF orientation, as stills are (the planned size is
+    the upright one, so unturned frames came out squashed)."""
+    frames = []
+    for n in range(3):
+        frame = Image.new("RGB", (120, 80), (0, 0, 200))
+        ImageDraw.Draw(frame).rectangle((0, 0, 29, 79), fill=(255, 0, 0))  # left edge red
+        ImageDraw.Draw(frame).rectangle((60, 30, 70 + 10 * n, 50), fill=(0, 255, 0))
+        frames.append(frame)
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = 6  # shown turned 90 degrees clockwise
+    buffer = io.BytesIO()
+    frames[0].save(
+        buffer, "WEBP", save_all=True, append_images=frames[1:], exif=exif, lossless=True
+    )
+    out, _, _ = frames_of(transform(buffer.getvalue(), Options(width=40), FORMATS["webp"]).data)
+    assert len(out) == 3 and all(frame.size == (40, 60) for frame in out)
+    # the stored left edge is the top once turned clockwise
+    assert out[0].getpixel((20, 2))[:3] == pytest.approx((255, 0, 0), abs=40)
+    assert out[0].getpixel((20, 58))[:3] == pytest.approx((0, 0, 200), abs=40)

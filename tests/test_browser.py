@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import math
-import os
 import shutil
 import urllib.request
 from collections.abc import Iterator
@@ -22,7 +21,10 @@ from PIL import Image
 
 from pixserve.web.helpers import DEFAULT_WIDTHS
 from pixserve.web.samples import draw_samples
-from tests.test_server import Server, server
+from tests.harness import Served
+from tests.live_server import live_server
+
+pytestmark = pytest.mark.browser
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "browser-artifacts"
@@ -45,15 +47,11 @@ if not Path(CHROMIUM).exists():
 
 
 @pytest.fixture(scope="module")
-def gallery(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def gallery(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     folder = tmp_path_factory.mktemp("browser")
     draw_samples(folder / "root")
-    os.environ["PIXSERVE_INDEX"] = "1"
-    try:
-        with server(folder / "root", folder / "cache") as running:
-            yield running
-    finally:
-        del os.environ["PIXSERVE_INDEX"]
+    with live_server(folder / "root", folder / "cache", env={"PIXSERVE_INDEX": "1"}) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +62,7 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
-def open_gallery(browser: Any, gallery: Server, width: int, dpr: float, **context: Any) -> Any:
+def open_gallery(browser: Any, gallery: Served, width: int, dpr: float, **context: Any) -> Any:
     page = browser.new_context(
         viewport={"width": width, "height": 900}, device_scale_factor=dpr, **context
     ).new_page()
@@ -90,7 +88,7 @@ def pixel_width(url: str, accept: str) -> int:
 
 @pytest.mark.parametrize(("width", "dpr"), [(400, 2), (1280, 1)])
 def test_the_hero_fetches_the_candidate_sizes_implies(
-    browser: Any, gallery: Server, width: int, dpr: float
+    browser: Any, gallery: Served, width: int, dpr: float
 ) -> None:
     page = open_gallery(browser, gallery, width, dpr)
     current, natural, complete, slot = page.evaluate(
@@ -115,7 +113,7 @@ THUMBS_DECODED = (
 )
 
 
-def thumbnail_types(browser: Any, gallery: Server, **context: Any) -> dict[str, str]:
+def thumbnail_types(browser: Any, gallery: Served, **context: Any) -> dict[str, str]:
     """Content-Type of each thumbnail (fmt=auto) the browser fetched, by source name."""
     page = browser.new_context(viewport={"width": 1280, "height": 900}, **context).new_page()
     types: dict[str, str] = {}
@@ -133,7 +131,7 @@ def thumbnail_types(browser: Any, gallery: Server, **context: Any) -> dict[str, 
 
 
 def test_negotiation_gives_chromium_a_modern_format_and_a_jpeg_client_jpeg(
-    browser: Any, gallery: Server
+    browser: Any, gallery: Served
 ) -> None:
     chromium = thumbnail_types(browser, gallery)  # Chromium's own Accept header
     assert len(chromium) == 4
@@ -143,7 +141,7 @@ def test_negotiation_gives_chromium_a_modern_format_and_a_jpeg_client_jpeg(
     assert not set(jpeg_only.values()) & {"image/webp", "image/avif"}
 
 
-def test_a_second_visit_is_served_from_the_browser_cache(browser: Any, gallery: Server) -> None:
+def test_a_second_visit_is_served_from_the_browser_cache(browser: Any, gallery: Served) -> None:
     page = open_gallery(browser, gallery, 1280, 1)
     log_before = gallery.log.read_text().count("GET /image/")
     page.goto(f"http://127.0.0.1:{gallery.port}/", wait_until="networkidle")
@@ -154,7 +152,7 @@ def test_a_second_visit_is_served_from_the_browser_cache(browser: Any, gallery: 
     page.context.close()
 
 
-def test_no_broken_image_and_a_screenshot(browser: Any, gallery: Server) -> None:
+def test_no_broken_image_and_a_screenshot(browser: Any, gallery: Served) -> None:
     page = open_gallery(browser, gallery, 1280, 1)
     page.evaluate("() => window.scrollTo(0, document.body.scrollHeight)")  # wake lazy images
     page.wait_for_load_state("networkidle")

@@ -13,13 +13,10 @@ import pytest
 
 from pixserve.cache import DiskCache
 from pixserve.cache import files as cache_files
+from tests.helpers import cache_key
 
 KEY = "0123456789abcdef0123456789abcdef01234567"
 MiB = 1 << 20
-
-
-def key(n: int) -> str:
-    return f"{n:040x}"
 
 
 def warnings_about(caplog: pytest.LogCaptureFixture, text: str) -> int:
@@ -109,11 +106,11 @@ def test_keys_must_be_digests(tmp_path: Path) -> None:
 def test_evicts_least_recently_used_not_oldest(tmp_path: Path) -> None:
     cache = DiskCache(tmp_path, max_bytes=1000)
     for n in range(4):
-        assert cache.store(key(n), "png", b"x" * 200, "src.jpg") is not None
-    assert cache.lookup(key(0), ("png",)) is not None  # the oldest is now the most recent
-    cache.store(key(4), "png", b"x" * 200, "src.jpg")  # 1000 bytes: at the limit
-    cache.store(key(5), "png", b"x" * 200, "src.jpg")  # over: evict down to 90%
-    remaining = {n for n in range(6) if cache.lookup(key(n), ("png",)) is not None}
+        assert cache.store(cache_key(n), "png", b"x" * 200, "src.jpg") is not None
+    assert cache.lookup(cache_key(0), ("png",)) is not None  # the oldest is now the most recent
+    cache.store(cache_key(4), "png", b"x" * 200, "src.jpg")  # 1000 bytes: at the limit
+    cache.store(cache_key(5), "png", b"x" * 200, "src.jpg")  # over: evict down to 90%
+    remaining = {n for n in range(6) if cache.lookup(cache_key(n), ("png",)) is not None}
     assert remaining == {0, 3, 4, 5}
     assert cache.total_bytes() <= 900
     assert cache.stats().bytes == cache.total_bytes()
@@ -122,7 +119,7 @@ def test_evicts_least_recently_used_not_oldest(tmp_path: Path) -> None:
 def test_the_bound_counts_every_process(tmp_path: Path) -> None:
     one, two = DiskCache(tmp_path, 1000), DiskCache(tmp_path, 1000)
     for n in range(10):
-        (one if n % 2 else two).store(key(n), "png", b"x" * 150, "src.jpg")
+        (one if n % 2 else two).store(cache_key(n), "png", b"x" * 150, "src.jpg")
         assert one.total_bytes() <= 1000
     assert one.stats().entries == two.stats().entries == 6  # 900 bytes: 90% of the limit
 
@@ -130,65 +127,65 @@ def test_the_bound_counts_every_process(tmp_path: Path) -> None:
 def test_hits_from_another_instance_count_for_lru(tmp_path: Path) -> None:
     writer, reader = DiskCache(tmp_path, 1000), DiskCache(tmp_path, 1000)
     for n in range(5):
-        writer.store(key(n), "png", b"x" * 200, "src.jpg")
-    assert reader.lookup(key(0), ("png",)) is not None
+        writer.store(cache_key(n), "png", b"x" * 200, "src.jpg")
+    assert reader.lookup(cache_key(0), ("png",)) is not None
     reader.flush()
-    writer.store(key(5), "png", b"x" * 200, "src.jpg")
-    assert writer.lookup(key(0), ("png",)) is not None
-    assert writer.lookup(key(1), ("png",)) is None
+    writer.store(cache_key(5), "png", b"x" * 200, "src.jpg")
+    assert writer.lookup(cache_key(0), ("png",)) is not None
+    assert writer.lookup(cache_key(1), ("png",)) is None
 
 
 def test_entries_expire_after_max_age(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cache = DiskCache(tmp_path, MiB, max_age=60)
-    cache.store(key(1), "png", b"old", "src.jpg")
-    assert cache.lookup(key(1), ("png",)) is not None
+    cache.store(cache_key(1), "png", b"old", "src.jpg")
+    assert cache.lookup(cache_key(1), ("png",)) is not None
     later = time.time() + 61
     monkeypatch.setattr(time, "time", lambda: later)
-    assert cache.lookup(key(1), ("png",)) is None
-    assert DiskCache(tmp_path, MiB, max_age=60).lookup(key(1), ("png",)) is None
-    cache.store(key(2), "png", b"new", "src.jpg")  # a store also deletes the expired
-    assert not cache.path_for(key(1), "png").exists()
-    assert cache.lookup(key(2), ("png",)) is not None
+    assert cache.lookup(cache_key(1), ("png",)) is None
+    assert DiskCache(tmp_path, MiB, max_age=60).lookup(cache_key(1), ("png",)) is None
+    cache.store(cache_key(2), "png", b"new", "src.jpg")  # a store also deletes the expired
+    assert not cache.path_for(cache_key(1), "png").exists()
+    assert cache.lookup(cache_key(2), ("png",)) is not None
 
 
 def test_purge_one_source_and_all_its_variants(tmp_path: Path) -> None:
     cache = DiskCache(tmp_path, MiB)
     for n in range(3):
-        cache.store(key(n), "webp", b"a" * 10, "photos/a.jpg")
-    cache.store(key(9), "webp", b"b" * 10, "photos/b.jpg")
+        cache.store(cache_key(n), "webp", b"a" * 10, "photos/a.jpg")
+    cache.store(cache_key(9), "webp", b"b" * 10, "photos/b.jpg")
     freed = cache.purge("photos/a.jpg")
     assert (freed.entries, freed.bytes) == (3, 30)
-    assert [n for n in (0, 1, 2, 9) if cache.lookup(key(n), ("webp",))] == [9]
+    assert [n for n in (0, 1, 2, 9) if cache.lookup(cache_key(n), ("webp",))] == [9]
     assert cache.stats().entries == 1 and cache.total_bytes() == 10
 
 
 def test_purge_everything(tmp_path: Path) -> None:
     cache = DiskCache(tmp_path, MiB)
     for n in range(3):
-        cache.store(key(n), "webp", b"a" * 10, "a.jpg")
-    cache.lookup(key(0), ("webp",))
+        cache.store(cache_key(n), "webp", b"a" * 10, "a.jpg")
+    cache.lookup(cache_key(0), ("webp",))
     freed = cache.purge()
     assert (freed.entries, freed.bytes) == (3, 30)
     stats = cache.stats()
     assert (stats.entries, stats.bytes, stats.hits, stats.misses) == (0, 0, 0, 0)
-    assert cache.total_bytes() == 0 and cache.lookup(key(0), ("webp",)) is None
+    assert cache.total_bytes() == 0 and cache.lookup(cache_key(0), ("webp",)) is None
 
 
 def test_prune_evicts_down_to_a_lowered_limit(tmp_path: Path) -> None:
-    DiskCache(tmp_path, MiB).store(key(1), "png", b"x" * 600, "a.jpg")
-    DiskCache(tmp_path, MiB).store(key(2), "png", b"x" * 600, "a.jpg")
+    DiskCache(tmp_path, MiB).store(cache_key(1), "png", b"x" * 600, "a.jpg")
+    DiskCache(tmp_path, MiB).store(cache_key(2), "png", b"x" * 600, "a.jpg")
     freed = DiskCache(tmp_path, 1000).prune()
     assert (freed.entries, freed.bytes) == (1, 600)
-    assert DiskCache(tmp_path, 1000).lookup(key(2), ("png",)) is not None
+    assert DiskCache(tmp_path, 1000).lookup(cache_key(2), ("png",)) is not None
 
 
 def test_stats_count_hits_and_misses(tmp_path: Path) -> None:
     cache = DiskCache(tmp_path, MiB)
     before = time.time()
-    cache.store(key(1), "png", b"one", "one.jpg")  # the first use creates the index
-    cache.store(key(2), "png", b"two", "two.jpg")
+    cache.store(cache_key(1), "png", b"one", "one.jpg")  # the first use creates the index
+    cache.store(cache_key(2), "png", b"two", "two.jpg")
     for _ in range(3):
-        cache.lookup(key(2), ("png",))
+        cache.lookup(cache_key(2), ("png",))
     stats = DiskCache(tmp_path, MiB).stats()  # another process: hits not yet written
     assert (stats.entries, stats.bytes, stats.misses) == (2, 6, 2)
     stats = cache.stats()
@@ -199,13 +196,14 @@ def test_stats_count_hits_and_misses(tmp_path: Path) -> None:
 
 def test_recover_deletes_what_dead_writers_left(tmp_path: Path) -> None:
     cache = DiskCache(tmp_path, MiB)
-    kept = cache.store(key(1), "png", b"kept", "a.jpg")
+    kept = cache.store(cache_key(1), "png", b"kept", "a.jpg")
     assert kept is not None
     dead_temp = kept.parent / f"{cache_files.TEMP_PREFIX}dead"
     dead_temp.write_bytes(b"half a fi")
     live_temp = kept.parent / f"{cache_files.TEMP_PREFIX}live"
     live_temp.write_bytes(b"being written")
-    orphan = cache.path_for(key(2), "png")
+    orphan = cache.path_for(cache_key(2), "png")  # in another shard folder
+    orphan.parent.mkdir(parents=True, exist_ok=True)
     orphan.write_bytes(b"no row knows me")
     stranger = kept.parent / "README"
     stranger.write_text("not ours")
@@ -224,10 +222,10 @@ def test_unwritable_directory_logs_once_and_returns_none(
     blocker.write_text("a file where the cache directory should be")
     cache = DiskCache(blocker / "cache", MiB)
     with caplog.at_level(logging.WARNING):
-        assert cache.store(key(1), "png", b"data", "src.jpg") is None
-        assert cache.store(key(2), "png", b"data", "src.jpg") is None
-        assert cache.lookup(key(1), ("png",)) is None
-        with cache.single_flight(key(1)) as locked:
+        assert cache.store(cache_key(1), "png", b"data", "src.jpg") is None
+        assert cache.store(cache_key(2), "png", b"data", "src.jpg") is None
+        assert cache.lookup(cache_key(1), ("png",)) is None
+        with cache.single_flight(cache_key(1)) as locked:
             assert not locked
     assert warnings_about(caplog, "uncached") == 3  # index reads, index writes, locks
 
@@ -243,21 +241,21 @@ def test_a_full_disk_logs_once_and_recovers(
     with monkeypatch.context() as patch:
         patch.setattr(cache_files, "write_all", disk_full)
         for n in range(3):
-            assert cache.store(key(n), "png", b"data", "src.jpg") is None
+            assert cache.store(cache_key(n), "png", b"data", "src.jpg") is None
     assert warnings_about(caplog, "No space left") == 1
     assert cache.stats().entries == 0 and cache.total_bytes() == 0  # no row, no temp file
     with caplog.at_level(logging.INFO):
-        assert cache.store(key(1), "png", b"data", "src.jpg") is not None
+        assert cache.store(cache_key(1), "png", b"data", "src.jpg") is not None
     assert any("works again" in r.message for r in caplog.records)
 
 
 def test_a_removed_directory_is_made_anew(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     cache = DiskCache(tmp_path / "cache", MiB)
-    cache.store(key(1), "png", b"data", "src.jpg")
+    cache.store(cache_key(1), "png", b"data", "src.jpg")
     shutil.rmtree(tmp_path / "cache")
-    assert cache.lookup(key(1), ("png",)) is None
-    assert cache.store(key(1), "png", b"data", "src.jpg") is not None
-    assert cache.lookup(key(1), ("png",)) is not None
+    assert cache.lookup(cache_key(1), ("png",)) is None
+    assert cache.store(cache_key(1), "png", b"data", "src.jpg") is not None
+    assert cache.lookup(cache_key(1), ("png",)) is not None
     assert cache.stats().entries == 1
     assert warnings_about(caplog, "removed") == 1
 

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from pixserve import sign_url
 from pixserve.cache import DiskCache
 from pixserve.cli.main import main
+from pixserve.web.helpers import srcset_candidates
 
-from .conftest import MakeApp
+from .helpers import MakeApp
 
 real_time = time.time
 
@@ -118,7 +120,8 @@ def test_warm_reports_what_failed(
         "png",
     )
     assert status == 1 and "1 made, 0 already cached, 2 failed" in out
-    assert "missing.jpg?w=50&fmt=png: 404" in err and "notes.txt?w=50&fmt=png: 415" in err
+    assert "/image/missing.jpg?fmt=png: 404 no image" in err
+    assert "/image/notes.txt?fmt=png: 415" in err
 
 
 def test_warm_refuses_a_bad_format_before_starting(
@@ -151,3 +154,43 @@ def test_prune_deletes_entries_older_than_cache_max_age(
     assert status == 0 and out.startswith("pruned 1 entries, 3 bytes")
     assert cache.lookup(f"{1:040x}", ("png",)) is None
     assert cache.lookup(f"{2:040x}", ("png",)) is not None
+
+
+def test_warm_makes_exactly_the_candidates_image_srcset_writes(
+    root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], make_app: MakeApp
+) -> None:
+    status, out, _ = run(
+        capsys, "warm", "--root", str(root), "--cache-dir", str(tmp_path / "c"), "photo.jpg",
+        "--fmt", "webp",
+    )  # fmt: skip
+    app = make_app(cache_dir=tmp_path / "c")
+    with app.test_request_context():
+        candidates = [url for url, _ in srcset_candidates("photo.jpg", fmt="webp")]
+    # the ladder up to the source's width, plus the source's width itself
+    assert candidates[-1].startswith("/image/photo.jpg?fmt=webp&w=800")
+    assert status == 0 and f"warmed {len(candidates)} variants: {len(candidates)} made" in out
+    client = app.test_client()
+    assert all(client.get(url).headers["X-Cache"] == "HIT" for url in candidates)
+    assert DiskCache(tmp_path / "c", 1 << 20).stats().entries == len(candidates)
+
+
+def test_warm_follows_the_image_prefix_and_signs(
+    root: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    make_app: MakeApp,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    key = "a-signing-key-of-some-length"
+    monkeypatch.setenv("PIXSERVE_IMAGE_PREFIX", "/img")
+    monkeypatch.setenv("PIXSERVE_SIGNING_KEYS", key)
+    status, out, err = run(
+        capsys, "warm", "--root", str(root), "--cache-dir", str(tmp_path / "c"), "photo.jpg",
+        "--widths", "100,200", "--fmt", "webp",
+    )  # fmt: skip
+    assert status == 0 and "2 made, 0 already cached, 0 failed" in out, err
+    client = make_app(
+        cache_dir=tmp_path / "c", image_prefix="/img", signing_keys=(key,)
+    ).test_client()
+    url = sign_url("/img/photo.jpg?w=200&fmt=webp", key)
+    assert client.get(url).headers["X-Cache"] == "HIT"

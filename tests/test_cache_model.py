@@ -13,12 +13,15 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from pixserve.cache import DiskCache
 from pixserve.cache.files import TEMP_PREFIX, parse_entry_name, shard_files
+
+pytestmark = pytest.mark.slow  # hundreds of stateful runs: half a minute
 
 LIMIT = 4096
 MAX_SIZE = 1500

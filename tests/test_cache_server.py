@@ -11,14 +11,19 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+
 from pixserve.cache import DiskCache
 from pixserve.cache.files import TEMP_PREFIX, shard_files
 
-from .conftest import MakeApp, encode, gradient
+from .harness import get
+from .helpers import MakeApp, encode, gradient
 from .live_server import live_server
-from .test_server import get
 
 URL = "/image/photo.jpg?w=500&fmt=webp"
+
+# Each test starts a real gunicorn (a few seconds): `make test-fast` leaves them out.
+pytestmark = pytest.mark.slow
 
 
 def expected_body(make_app: MakeApp, tmp_path: Path, url: str = URL) -> bytes:

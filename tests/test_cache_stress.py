@@ -9,7 +9,6 @@ is exactly its key's bytes.
 
 from __future__ import annotations
 
-import hashlib
 import multiprocessing
 import os
 import random
@@ -17,9 +16,12 @@ import signal
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from pixserve.cache import DiskCache
 from pixserve.cache.disk import INDEX_NAME, checksum
 from pixserve.cache.files import TEMP_PREFIX, parse_entry_name, shard_files
+from tests.helpers import cache_key
 
 LIMIT = 24_000
 KEYS = 48
@@ -28,14 +30,10 @@ PROCESSES = 4
 OPERATIONS = 300
 
 
-def key(n: int) -> str:
-    return hashlib.blake2b(str(n).encode(), digest_size=20).hexdigest()
-
-
 def content(n: int) -> bytes:
     """Each key's one true content: its length and bytes both depend on the key."""
     size = 100 + (n * 389) % (MAX_SIZE - 100)
-    return (key(n).encode() * (size // 40 + 1))[:size]
+    return (cache_key(n).encode() * (size // 40 + 1))[:size]
 
 
 def entry_bytes(directory: Path) -> int:
@@ -55,7 +53,7 @@ def hammer(cache: DiskCache, seed: int, operations: int) -> None:
         n = rng.randrange(KEYS)
         roll = rng.random()
         if roll < 0.55:
-            found = cache.lookup(key(n), ("webp",))
+            found = cache.lookup(cache_key(n), ("webp",))
             if found is not None:
                 try:
                     data = found.read_bytes()
@@ -63,8 +61,8 @@ def hammer(cache: DiskCache, seed: int, operations: int) -> None:
                     continue  # evicted between lookup and read: the server recomputes then
                 assert data == content(n), f"key {n}: {len(data)} bytes, not its content"
         elif roll < 0.95:
-            with cache.single_flight(key(n)):
-                cache.store(key(n), "webp", content(n), f"source-{n % 5}.jpg")
+            with cache.single_flight(cache_key(n)):
+                cache.store(cache_key(n), "webp", content(n), f"source-{n % 5}.jpg")
         elif roll < 0.98:
             cache.prune()
         else:
@@ -72,9 +70,11 @@ def hammer(cache: DiskCache, seed: int, operations: int) -> None:
         assert entry_bytes(cache.directory) <= LIMIT + PROCESSES * MAX_SIZE
 
 
+@pytest.mark.slow  # five processes, 1,200 operations: about 20 s
 def test_processes_share_one_bounded_cache(tmp_path: Path) -> None:
     cache = DiskCache(tmp_path, LIMIT)
-    cache.store(key(0), "webp", content(0), "source-0.jpg")  # the parent has used it: then fork
+    # the parent has used it: then fork
+    cache.store(cache_key(0), "webp", content(0), "source-0.jpg")
     fork = multiprocessing.get_context("fork")
     workers = [
         fork.Process(target=hammer, args=(cache, seed, OPERATIONS)) for seed in range(PROCESSES)
@@ -105,12 +105,12 @@ def test_processes_share_one_bounded_cache(tmp_path: Path) -> None:
     index.close()
     assert counted == sum(size for _, size, _ in rows.values())  # the triggers kept count
     assert counted >= entry_bytes(tmp_path)
-    truth = {key(n): content(n) for n in range(KEYS)}
+    truth = {cache_key(n): content(n) for n in range(KEYS)}
     for path in files:
         name = parse_entry_name(path)
         assert name is not None and name[0] in rows, f"{path.name} has no row"
         assert path.read_bytes() == truth[name[0]]
         assert rows[name[0]][2] == checksum(truth[name[0]])
     for n in range(KEYS):
-        found = restarted.lookup(key(n), ("webp",))
+        found = restarted.lookup(cache_key(n), ("webp",))
         assert found is None or found.read_bytes() == content(n)

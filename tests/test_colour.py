@@ -12,7 +12,7 @@ from PIL import Image, ImageCms
 
 from pixserve.config.settings import default_cmyk_profile
 from pixserve.transformer import FORMATS, ColourSettings, Options, transform
-from tests.conftest import encode, gradient
+from tests.helpers import decoded, encode, gradient
 
 SRGB = ImageCms.createProfile("sRGB")
 
@@ -49,9 +49,7 @@ def ours(
     path: Path, width: int, colour: ColourSettings | None = None, fmt: str = "png"
 ) -> Image.Image:
     result = transform(path.read_bytes(), Options(width=width), FORMATS[fmt], colour=colour)
-    image = Image.open(io.BytesIO(result.data))
-    image.load()
-    return image
+    return decoded(result.data)
 
 
 @pytest.mark.parametrize(

@@ -29,9 +29,9 @@ def test_flags_over_environment_over_file_over_defaults(tmp_path: Path) -> None:
     env = {"PIXSERVE_PORT": "9100", "PIXSERVE_WORKERS": "5"}
     explained = explain_config(env, file, {"workers": 7, "host": None})
     config, origins = explained.config, explained.origins
-    assert config.root == tmp_path / "images"  # relative to the file's folder
-    assert (config.max_age, config.port, config.workers) == (60, 9100, 7)
-    assert config.cache_max_bytes == 2 << 30
+    assert config.http.root == tmp_path / "images"  # relative to the file's folder
+    assert (config.http.max_age, config.serving.port, config.serving.workers) == (60, 9100, 7)
+    assert config.cache.cache_max_bytes == 2 << 30
     assert origins["max_age"] == origins["root"] == f"file {file}"
     assert origins["port"] == "env PIXSERVE_PORT"
     assert origins["workers"] == "command line"
@@ -46,15 +46,15 @@ def test_native_toml_values(tmp_path: Path) -> None:
         f'["{KEY_A}"]\n[presets]\nthumb = "w=200&h=200&fit=cover"\n',
     )
     config = load_config({}, file)
-    assert config.allowed_widths == (320, 640) and config.allowed_formats == ("webp",)
-    assert config.avif is True and config.time_limit == 5.0
-    assert config.presets == {"thumb": "w=200&h=200&fit=cover"}
-    assert config.signing_keys == (KEY_A,)
+    assert config.http.allowed_widths == (320, 640) and config.http.allowed_formats == ("webp",)
+    assert config.imaging.avif is True and config.imaging.time_limit == 5.0
+    assert config.http.presets == {"thumb": "w=200&h=200&fit=cover"}
+    assert config.http.signing_keys == (KEY_A,)
 
 
 def test_the_file_can_be_named_in_the_environment(tmp_path: Path) -> None:
     file = write(tmp_path / "p.toml", f'root = "{tmp_path}"\nmax_age = 5\n')
-    assert load_config({"PIXSERVE_CONFIG": str(file)}).max_age == 5
+    assert load_config({"PIXSERVE_CONFIG": str(file)}).http.max_age == 5
 
 
 @pytest.mark.parametrize(
@@ -102,8 +102,8 @@ def test_pixserve_config_prints_toml_with_origins_and_no_secret(
     printed = tomllib.loads(out)  # the output is itself a config file
     config = load_config({}, write(tmp_path / "printed.toml", out))
     assert printed["port"] == 9001 and printed["presets"] == {"thumb": "w=200", "hero": "w=1280"}
-    assert (config.max_age, config.port, config.avif) == (60, 9001, True)
-    assert config.signing_keys == ()
+    assert (config.http.max_age, config.serving.port, config.imaging.avif) == (60, 9001, True)
+    assert config.http.signing_keys == ()
 
 
 def test_pixserve_config_refuses_a_bad_setting(

@@ -15,7 +15,7 @@ from pixserve import Config, sign_url
 from pixserve.transformer import InvalidOption
 from pixserve.web.extension import PixServe
 from pixserve.web.helpers import DEFAULT_WIDTHS, image_srcset, image_url, picture
-from tests.conftest import BufferedClient
+from tests.helpers import BufferedClient
 
 KEY = "k" * 32
 
@@ -166,3 +166,20 @@ class TestClientHints:
         )
         with Image.open(io.BytesIO(response.get_data())) as image:
             assert image.size == (800, 600)
+
+
+def test_relative_paths_are_the_apps_not_the_working_directorys(
+    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`PIXSERVE_ROOT = "images"` means the app's `images/` folder, wherever it starts."""
+    project = tmp_path / "project"
+    (project / "images").mkdir(parents=True)
+    (project / "images" / "photo.jpg").write_bytes((root / "photo.jpg").read_bytes())
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    app = Flask("userapp", root_path=str(project))
+    app.config.update(PIXSERVE_ROOT="images", PIXSERVE_CACHE_DIR=Path("cache"))
+    PixServe(app)
+    assert app.test_client().get("/image/photo.jpg?w=50").status_code == 200
+    assert (project / "cache").is_dir() and not (elsewhere / "cache").exists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from urllib.parse import quote, urlencode
 
+import pytest
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -39,6 +40,7 @@ def assert_sane(response_status: int, mimetype: str, body: bytes) -> None:
         assert problem["status"] == response_status and problem["detail"]
 
 
+@pytest.mark.slow
 @FUZZ
 @given(pairs=PAIRS)
 def test_any_query(app: Flask, pairs: list[tuple[str, str]]) -> None:

@@ -3,8 +3,9 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from PIL import ExifTags, Image, ImageOps
 
-from pixserve.transformer.geometry import crop_origin, plan
+from pixserve.transformer.geometry import crop_origin, plan, upright
 from pixserve.transformer.options import Fit, Gravity
 
 sizes = st.integers(1, 5000)
@@ -21,7 +22,8 @@ boxes = st.none() | st.integers(1, 8000)
         ((800, 600), (400, 400), Fit.CONTAIN, (400, 300), (400, 400)),
         ((800, 600), (400, 400), Fit.FILL, (400, 400), (400, 400)),
         ((800, 600), (2000, None), Fit.INSIDE, (800, 600), (800, 600)),  # no upscale
-        ((600, 450), (1000, 1000), Fit.CONTAIN, (600, 450), (600, 600)),  # box shrunk
+        ((600, 450), (1000, 1000), Fit.CONTAIN, (600, 450), (1000, 1000)),  # padded at 1:1
+        ((20, 20), (200, 100), Fit.CONTAIN, (20, 20), (200, 100)),  # a tile stays a tile
         ((600, 450), (1000, 1000), Fit.COVER, (600, 450), (450, 450)),
         ((600, 450), (1200, 600), Fit.FILL, (600, 300), (600, 300)),
         ((10, 10), (None, None), Fit.COVER, (10, 10), (10, 10)),
@@ -59,6 +61,13 @@ def test_never_upscales_and_respects_the_box(
             src_h,
         )
         return
+    if fit is Fit.CONTAIN and box_w is not None and box_h is not None:
+        # exactly the box, whatever the source: fixed-size tiles stay fixed
+        assert geometry.canvas == (box_w, box_h)
+        assert resize_w <= box_w and resize_h <= box_h and keeps_source_aspect
+        # the picture touches two sides of the box, or is shown at 1:1
+        assert resize_w == box_w or resize_h == box_h or geometry.resize == (src_w, src_h)
+        return
     # otherwise the result never exceeds the box asked for
     if box_w is not None:
         assert canvas_w <= box_w
@@ -68,14 +77,11 @@ def test_never_upscales_and_respects_the_box(
         assert geometry.canvas == geometry.resize
         assert keeps_source_aspect
         return
-    # cover, contain and fill keep the box's aspect ratio when shrinking it
+    # cover and fill keep the box's aspect ratio when shrinking it
     assert abs(canvas_w * box_h - canvas_h * box_w) <= box_w + box_h
     if fit is Fit.COVER:
         assert resize_w >= canvas_w and resize_h >= canvas_h
         assert keeps_source_aspect
-    elif fit is Fit.CONTAIN:
-        assert resize_w <= canvas_w and resize_h <= canvas_h
-        assert resize_w == canvas_w or resize_h == canvas_h
     else:
         assert geometry.resize == geometry.canvas
 
@@ -135,3 +141,11 @@ def test_gravity_pins_the_window(gravity: Gravity, origin: tuple[int, int]) -> N
     geometry = plan((300, 200), (200, 200), Fit.COVER)
     assert geometry.overflow == (100, 0)
     assert crop_origin(geometry, gravity) == origin
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_upright_size_agrees_with_pillows_own_transpose(orientation: int) -> None:
+    image = Image.new("RGB", (30, 20))
+    image.getexif()[ExifTags.Base.Orientation] = orientation
+    assert upright((30, 20), orientation) == ImageOps.exif_transpose(image).size
+    assert upright(upright((30, 20), orientation), orientation) == (30, 20)  # its own inverse

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
@@ -15,7 +14,7 @@ from PIL import Image
 from werkzeug.test import TestResponse
 
 from pixserve.transformer import sniff_format
-from tests.conftest import MakeApp, encode, gradient
+from tests.helpers import MakeApp, decoded, encode, gradient, problem
 
 CHROME = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
 MIMETYPES = {
@@ -27,19 +26,8 @@ MIMETYPES = {
 }
 
 
-def problem(response: TestResponse, status: int) -> dict[str, object]:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/problem+json"
-    body = json.loads(response.get_data())
-    assert body["status"] == status
-    assert {"type", "title", "detail"} <= body.keys()
-    return body
-
-
 def picture(response: TestResponse) -> Image.Image:
-    image = Image.open(io.BytesIO(response.get_data()))
-    image.load()
-    return image
+    return decoded(response.get_data())
 
 
 def test_resize_to_webp(client: FlaskClient) -> None:
@@ -50,7 +38,7 @@ def test_resize_to_webp(client: FlaskClient) -> None:
     assert response.content_length == len(response.get_data())
     etag, weak = response.get_etag()
     assert etag and not weak
-    assert response.headers["Cache-Control"] == "public, max-age=86400"
+    assert response.headers["Cache-Control"] == "max-age=86400"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Content-Disposition"] == "inline; filename=photo.webp"
     assert response.last_modified is not None
@@ -136,7 +124,7 @@ def test_if_none_match_gives_304(client: FlaskClient) -> None:
     assert again.get_data() == b""
     assert again.headers["ETag"] == etag
     assert "Accept" in again.vary
-    assert again.headers["Cache-Control"] == "public, max-age=86400"
+    assert again.headers["Cache-Control"] == "max-age=86400"
     other = client.get("/image/photo.jpg?w=120", headers={"If-None-Match": '"nope"'})
     assert other.status_code == 200
 
@@ -150,7 +138,7 @@ def test_304_does_not_decode_or_touch_the_cache(
         raise AssertionError("Pillow was opened for a 304")
 
     monkeypatch.setattr(Image, "open", refuse)
-    monkeypatch.setattr("pixserve.http.views.transform", refuse)
+    monkeypatch.setattr("pixserve.http.delivery.transform", refuse)
     response = client.get("/image/photo.jpg?w=130&fmt=png", headers={"If-None-Match": etag})
     assert response.status_code == 304
 
@@ -220,7 +208,7 @@ def test_etag_is_stable_across_app_instances(make_app: MakeApp, tmp_path: Path) 
 
 def test_max_age_comes_from_config(make_app: MakeApp) -> None:
     response = make_app(max_age=60).test_client().get("/image/photo.jpg?w=10")
-    assert response.headers["Cache-Control"] == "public, max-age=60"
+    assert response.headers["Cache-Control"] == "max-age=60"
 
 
 @pytest.mark.parametrize(
@@ -318,6 +306,7 @@ def test_index_page_is_off_by_default(client: FlaskClient) -> None:
     problem(client.get("/"), 404)
 
 
+@pytest.mark.slow  # fetches every URL the page names
 def test_index_page_shows_the_images(make_app: MakeApp) -> None:
     client = make_app(index=True).test_client()
     page = client.get("/").get_data(as_text=True).replace("&amp;", "&")

@@ -5,15 +5,20 @@ from __future__ import annotations
 import base64
 import io
 import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import blurhash
 import pytest
 from flask.testing import FlaskClient
 from PIL import Image
 
+import pixserve.http.delivery
 from pixserve.transformer.info import describe
-from tests.conftest import MakeApp, encode, gradient
+from tests.helpers import MakeApp, encode, gradient
 
 KEY = "k" * 32
 
@@ -37,7 +42,7 @@ def test_cached_and_revalidated(client: FlaskClient) -> None:
     second = client.get("/info/sub/alpha.png")
     assert (first.headers["X-Cache"], second.headers["X-Cache"]) == ("MISS", "HIT")
     assert first.get_data() == second.get_data()
-    assert first.headers["Cache-Control"] == "public, max-age=86400"
+    assert first.headers["Cache-Control"] == "max-age=86400"
     again = client.get("/info/sub/alpha.png", headers={"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304
     assert json.loads(first.get_data())["has_alpha"] is True
@@ -93,3 +98,40 @@ def test_dominant_colour_of_a_flat_picture() -> None:
     facts = describe(encode(Image.new("RGB", (64, 48), (200, 30, 40)), "PNG"))
     red, green, blue = (int(facts["dominant_color"][i : i + 2], 16) for i in (1, 3, 5))
     assert abs(red - 200) < 8 and green < 40 and blue < 50
+
+
+def test_concurrent_misses_share_one_describe(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sixteen requests for one uncached /info: one decode, sixteen identical answers."""
+    calls: list[int] = []
+
+    def slow_describe(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        calls.append(1)
+        time.sleep(0.3)  # long enough for every request to arrive while it runs
+        return describe(*args, **kwargs)
+
+    monkeypatch.setattr(pixserve.http.delivery, "describe", slow_describe)
+    start = threading.Barrier(16)
+
+    def get(_: int) -> tuple[int, bytes, str]:
+        start.wait()
+        response = client.get("/info/photo.jpg")
+        return response.status_code, response.get_data(), response.headers["X-Cache"]
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        answers = list(pool.map(get, range(16)))
+    assert len(calls) == 1
+    assert {(status, body) for status, body, _ in answers} == {(200, answers[0][1])}
+    assert sorted(cache for _, _, cache in answers) == ["HIT"] * 15 + ["MISS"]
+
+
+def test_a_very_tall_strip_is_described() -> None:
+    """Found by fuzzing: a 32x400000 picture made a placeholder taller than WebP holds
+    (a 500 from /info); the thumbnail is now bounded both ways."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 400_000), (10, 120, 200)).save(buffer, "PNG")
+    facts = describe(buffer.getvalue())
+    assert (facts["width"], facts["height"]) == (32, 400_000)
+    assert facts["placeholder"].startswith("data:image/webp;base64,")
+    assert facts["dominant_color"] == "#0a78c8"

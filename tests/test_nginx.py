@@ -6,7 +6,6 @@ request id upstream and to the client, and pixserve logs the id of every request
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,16 +13,19 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import encode, gradient
-from .live_server import Live, free_port, live_server
+from .harness import Served, get
+from .helpers import encode, gradient
+from .live_server import live_server, request_lines
 from .nginx_front import Front, find_nginx, nginx_in_front
-from .test_server import get
 
 NGINX = find_nginx()
-pytestmark = pytest.mark.skipif(
-    NGINX is None,
-    reason="nginx is not installed (Debian's nginx package; .ci/run installs it when root)",
-)
+pytestmark = [
+    pytest.mark.nginx,
+    pytest.mark.skipif(
+        NGINX is None,
+        reason="nginx is not installed (Debian's nginx package; .ci/run installs it when root)",
+    ),
+]
 
 CHROME = {"Accept": "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"}
 FIREFOX = {"Accept": "image/avif,image/webp,*/*"}
@@ -33,7 +35,7 @@ ACCEL = "/_pixserve_cache/"
 
 @dataclass(frozen=True)
 class Stack:
-    pixserve: Live
+    pixserve: Served
     nginx: Front
     cache_dir: Path
 
@@ -49,8 +51,7 @@ class Stack:
 
     def requests(self) -> list[dict[str, object]]:
         """The requests pixserve answered, as it logged them."""
-        lines = [json.loads(line) for line in self.pixserve.log.read_text().splitlines()]
-        return [line for line in lines if line["logger"] == "pixserve.requests"]
+        return request_lines(self.pixserve)
 
     def reached_pixserve(self, request_id: str) -> list[dict[str, object]]:
         """pixserve's log lines for this request id (nginx's id, sent upstream)."""
@@ -74,9 +75,7 @@ def _stack(folder: Path, *settings: str) -> Iterator[Stack]:
     args = ["--set", f"accel_redirect={ACCEL}", *settings]
     cache_dir = folder / "cache"
     with live_server(root, cache_dir, folder / "pixserve.log", args=args) as pixserve:
-        with nginx_in_front(
-            NGINX, free_port(), pixserve.port, cache_dir, folder / "nginx"
-        ) as front:
+        with nginx_in_front(NGINX, pixserve.port, cache_dir, folder / "nginx") as front:
             yield Stack(pixserve, front, cache_dir)
 
 
@@ -95,7 +94,7 @@ def test_a_repeated_request_is_an_nginx_hit_that_never_reaches_pixserve(stack: S
         status, again, same = stack.via_nginx(url)
         assert status == 200 and again["X-Cache-Status"] == "HIT" and same == body
         assert again["ETag"] == first["ETag"] and again["Content-Type"] == "image/webp"
-        assert again["Cache-Control"] == "public, max-age=86400"  # pixserve's, kept
+        assert again["Cache-Control"] == "max-age=86400"  # pixserve's, kept
         assert "Server-Timing" not in again  # not replayed on hits
         assert again["X-Request-ID"] != first["X-Request-ID"]
         assert stack.reached_pixserve(again["X-Request-ID"]) == []

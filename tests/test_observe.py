@@ -12,14 +12,13 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from prometheus_client.parser import text_string_to_metric_families
 
-import pixserve.http.views
+import pixserve.http.delivery
 from pixserve import sign_url
 from pixserve.ops.endpoints import make_ops_blueprint
 from pixserve.ops.logs import JsonFormatter, TextFormatter
 from pixserve.web.extension import PixServe
-from tests.conftest import BufferedClient, MakeApp, encode, gradient
+from tests.helpers import BufferedClient, MakeApp, encode, gradient, metric_samples
 
 URL = "/image/photo.jpg?w=200&fmt=webp"
 KEY = "k" * 32
@@ -32,15 +31,6 @@ def request_lines(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
 def fields(record: logging.LogRecord) -> dict[str, Any]:
     found: dict[str, Any] = getattr(record, "fields")  # noqa: B009 - set through `extra`
     return found
-
-
-def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    """Every sample of a Prometheus text exposition, by name and sorted labels."""
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
 
 
 def test_request_id_is_the_proxys_when_sane_else_made_here(make_app: MakeApp) -> None:
@@ -99,7 +89,7 @@ def test_an_unexpected_error_is_logged_once_with_its_cause(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("the encoder fell over")
 
-    monkeypatch.setattr(pixserve.http.views, "transform", broken)
+    monkeypatch.setattr(pixserve.http.delivery, "transform", broken)
     client = make_app().test_client()
     caplog.set_level(logging.INFO)
     response = client.get(URL, headers={"X-Request-ID": "req-500"})
@@ -132,7 +122,7 @@ def test_metrics_count_requests_phases_rejections_and_the_cache(
     statuses.append(client.get("/image/photo.jpg?w=nope").status_code)  # 400, before signing
     statuses.append(client.get("/image/photo.jpg?w=100&fmt=webp&s=AAAA").status_code)  # 403
     assert statuses == [200, 200, 200, 200, 404, 422, 415, 400, 403]
-    found = samples(client.get("/metrics").get_data(as_text=True))
+    found = metric_samples(client.get("/metrics").get_data(as_text=True))
     requests = {
         labels: value
         for (name, labels), value in found.items()
@@ -162,12 +152,13 @@ def test_metrics_count_requests_phases_rejections_and_the_cache(
     assert found[("pixserve_cache_index_up", ())] == 1
 
 
+@pytest.mark.slow  # eight 1000-px noise PNGs
 def test_evictions_are_counted(make_app: MakeApp, root: Path) -> None:
     (root / "noise.png").write_bytes(encode(gradient((1000, 1000)).effect_spread(50), "PNG"))
     client = make_app(cache_max_bytes=1 << 20).test_client()
     for width in range(600, 1000, 50):
         assert client.get(f"/image/noise.png?w={width}&fmt=png").status_code == 200
-    found = samples(client.get("/metrics").get_data(as_text=True))
+    found = metric_samples(client.get("/metrics").get_data(as_text=True))
     assert found[("pixserve_cache_evictions_total", ())] >= 1
     assert found[("pixserve_cache_evicted_bytes_total", ())] > 0
     assert found[("pixserve_cache_bytes", ())] <= 1 << 20
@@ -212,7 +203,7 @@ def test_the_extension_observes_only_its_own_routes(
     assert client.get("/readyz").status_code == 200
     logged = [fields(record)["route"] for record in request_lines(caplog)]
     assert logged == ["image", "readyz"]
-    found = samples(client.get("/metrics").get_data(as_text=True))
+    found = metric_samples(client.get("/metrics").get_data(as_text=True))
     assert (
         found[
             ("pixserve_requests_total", (("format", "webp"), ("route", "image"), ("status", "200")))

@@ -3,12 +3,14 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from pixserve import Config, create_app
 from pixserve.web.samples import draw_samples
 
 
+@pytest.mark.slow  # draws the four demo images at full size
 def test_samples_are_drawn_and_served(tmp_path: Path) -> None:
     paths = draw_samples(tmp_path / "samples")
     assert {p.name for p in paths} == {

@@ -11,24 +11,15 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from werkzeug.test import TestResponse
 
 from pixserve import Config, ConfigError, sign_url, transformer
 from pixserve.http.signing import signature
 from pixserve.transformer import Limits
 from pixserve.transformer.context import Context
-from tests.conftest import MakeApp, encode, gradient
+from tests.helpers import MakeApp, encode, gradient, problem
 
 KEY = "k" * 32
 OLD_KEY = "o" * 32
-
-
-def problem(response: TestResponse, status: int) -> dict[str, object]:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/problem+json"
-    body: dict[str, object] = json.loads(response.get_data())
-    assert body["status"] == status
-    return body
 
 
 @pytest.fixture
@@ -213,8 +204,8 @@ class TestHygiene:
         assert response.headers["X-Content-Type-Options"] == "nosniff"
 
     def test_error_caching(self, client: FlaskClient) -> None:
-        assert client.get("/image/missing.jpg").headers["Cache-Control"] == "public, max-age=60"
-        assert client.get("/image/photo.jpg?w=x").headers["Cache-Control"] == "public, max-age=60"
+        assert client.get("/image/missing.jpg").headers["Cache-Control"] == "max-age=60"
+        assert client.get("/image/photo.jpg?w=x").headers["Cache-Control"] == "max-age=60"
         assert client.get("/image/notes.txt").headers["Cache-Control"] == "no-store"
 
     @pytest.mark.parametrize(
@@ -267,10 +258,10 @@ class TestConfig:
                 "PIXSERVE_TIME_LIMIT": "2.5",
             }
         )
-        assert config.signing_keys == (KEY, OLD_KEY)
-        assert config.allowed_widths == (320, 640)
-        assert config.presets == {"thumb": "w=100&h=100&fit=cover", "hero": "w=1280"}
-        assert config.time_limit == 2.5
+        assert config.http.signing_keys == (KEY, OLD_KEY)
+        assert config.http.allowed_widths == (320, 640)
+        assert config.http.presets == {"thumb": "w=100&h=100&fit=cover", "hero": "w=1280"}
+        assert config.imaging.time_limit == 2.5
         limits: Limits = config.query_limits()
         assert limits.allowed["fmt"] == frozenset({"webp", "jpeg"})
         assert limits.presets["hero"] == (("w", "1280"),)

@@ -2,46 +2,28 @@
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
 from pixserve.transformer import sniff_format
-from tests.live_server import Live, live_server
+from tests.harness import get
+from tests.live_server import live_server
 
 PIXSERVE = [sys.executable, "-m", "pixserve.cli"]
-Server = Live
 
-
-@contextmanager
-def server(root: Path, cache_dir: Path, *extra: str, workers: int = 2) -> Iterator[Live]:
-    """`live_server` with its log beside the cache: the few arguments these tests vary."""
-    log = cache_dir.parent / f"server-{cache_dir.name}.log"
-    with live_server(root, cache_dir, log, workers=workers, args=extra) as running:
-        yield running
-
-
-def get(
-    port: int, path: str, headers: dict[str, str] | None = None, method: str = "GET"
-) -> tuple[int, dict[str, str], bytes]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    try:
-        connection.request(method, path, headers=headers or {})
-        response = connection.getresponse()
-        return response.status, dict(response.getheaders()), response.read()
-    finally:
-        connection.close()
+# Each test starts a real gunicorn (a few seconds): `make test-fast` leaves them out.
+pytestmark = pytest.mark.slow
 
 
 def test_real_server_end_to_end(root: Path, tmp_path: Path) -> None:
     cache_dir = tmp_path / "cache"
     url = "/image/photo.jpg?w=300&fmt=webp"
-    with server(root, cache_dir) as running:
+    with live_server(root, cache_dir) as running:
         port = running.port
         status, miss, body = get(port, url)
         assert status == 200 and miss["X-Cache"] == "MISS"
@@ -68,7 +50,7 @@ def test_real_server_end_to_end(root: Path, tmp_path: Path) -> None:
         assert status == 400 and json.loads(problem)["param"] == "w"
 
     # a restart, with an empty cache: same ETag, same bytes
-    with server(root, tmp_path / "fresh-cache") as running:
+    with live_server(root, tmp_path / "fresh-cache") as running:
         port = running.port
         status, restarted, again = get(port, url)
         assert restarted["X-Cache"] == "MISS"
@@ -84,7 +66,7 @@ def test_hostile_corpus_over_http(corpus: Path, tmp_path: Path) -> None:
         "hostile/truncated.png": 422,
         "formats/check.svg": 415,
     }
-    with server(corpus, tmp_path / "cache") as running:
+    with live_server(corpus, tmp_path / "cache") as running:
         port = running.port
         for name, status in expected.items():
             for query in ("", "?w=300", "?w=64&h=64&fit=cover&fmt=webp"):
@@ -124,7 +106,7 @@ def _memory_kib(pid: int, field: str) -> int:
 
 def test_hostile_files_keep_worker_memory_bounded(corpus: Path, tmp_path: Path) -> None:
     """Peak RSS while answering every hostile file stays within 50 MB of idle."""
-    with server(corpus, tmp_path / "cache", "--threads", "1", workers=1) as running:
+    with live_server(corpus, tmp_path / "cache", workers=1, threads=1) as running:
         for warm_up in ("photos/small-320x240.jpg?w=100", "alpha/with-alpha.png?w=64&fmt=webp"):
             assert get(running.port, f"/image/{warm_up}")[0] == 200
         (worker,) = running.workers()

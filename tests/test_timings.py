@@ -8,7 +8,7 @@ import time
 from PIL import Image
 
 from pixserve.transformer import FORMATS, parse_options, transform
-from tests.conftest import encode, gradient
+from tests.helpers import encode, gradient
 
 
 def _timed(source: bytes, query: dict[str, str], output: str) -> tuple[dict[str, float], float]:

@@ -21,9 +21,9 @@ from pixserve.transformer import (
     sniff_format,
     transform,
 )
-from pixserve.transformer.options import Fit
+from pixserve.transformer.options import Colour, Fit
 from pixserve.web.samples import landscape
-from tests.conftest import encode, gradient
+from tests.helpers import decoded, encode, gradient
 
 MAGIC = {
     "jpeg": b"\xff\xd8\xff",
@@ -31,12 +31,6 @@ MAGIC = {
     "gif": b"GIF8",
     "webp": b"RIFF",
 }
-
-
-def decoded(data: bytes) -> Image.Image:
-    image = Image.open(io.BytesIO(data))
-    image.load()
-    return image
 
 
 @pytest.mark.parametrize("fmt", ["jpeg", "png", "webp", "avif", "gif"])
@@ -78,6 +72,22 @@ def test_contain_pads_with_transparency_or_white() -> None:
     assert as_png.getpixel((100, 100))[3] == 255
     as_jpeg = decoded(transform(source, options, FORMATS["jpeg"]).data).convert("RGB")
     assert min(as_jpeg.getpixel((100, 5))) >= 250  # flattened onto white
+
+
+def test_contain_gives_exactly_the_box_for_a_small_source() -> None:
+    """Fixed-size tiles: a 20x20 source in a 200x100 contain box is a 200x100 tile with
+    the picture centred at 1:1 (not magnified without `enlarge`), the rest padding."""
+    source = encode(Image.new("RGB", (20, 20), (200, 0, 0)), "PNG")
+    tile = transform(source, Options(width=200, height=100, fit=Fit.CONTAIN), FORMATS["png"])
+    picture = decoded(tile.data).convert("RGBA")
+    assert tile.size == picture.size == (200, 100)
+    assert picture.getbbox() == (90, 40, 110, 60)  # only the picture is opaque
+    options = Options(width=200, height=100, fit=Fit.CONTAIN, background=Colour(255, 255, 255))
+    on_white = decoded(transform(source, options, FORMATS["jpeg"]).data).convert("RGB")
+    assert on_white.size == (200, 100) and min(on_white.getpixel((5, 5))) >= 250
+    enlarged = Options(width=200, height=100, fit=Fit.CONTAIN, enlarge=True)
+    filled = decoded(transform(source, enlarged, FORMATS["png"]).data).convert("RGBA")
+    assert filled.size == (200, 100) and filled.getbbox() == (50, 0, 150, 100)
 
 
 def test_cover_crops_the_centre() -> None:
@@ -247,11 +257,20 @@ def png_header_only(width: int, height: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", b"") + chunk(b"IEND", b"")
 
 
-@pytest.mark.parametrize("side", [8000, 12_000, 70_000])  # 64 MP, 144 MP, 4.9 GP
-def test_declared_size_over_the_limit_is_422_without_decoding(side: int) -> None:
+@pytest.mark.parametrize(
+    ("width", "height"),
+    # 60 MP (over our limit only), 144 MP (Pillow warns), 280 MP and 4.9 GP (Pillow refuses)
+    [(10_000, 6_000), (12_000, 12_000), (20_000, 14_000), (70_000, 70_000)],
+)
+def test_declared_size_over_the_limit_is_422_without_decoding(width: int, height: int) -> None:
+    """Every size over the limit gets pixserve's words, naming the pixels and the limit,
+    including those Pillow's own decompression-bomb guard stops first."""
     with pytest.raises(ImageTooLarge) as caught:
-        transform(png_header_only(side, side), Options(width=100), FORMATS["png"])
-    assert caught.value.status == 422 and "pixels" in caught.value.detail
+        transform(png_header_only(width, height), Options(width=100), FORMATS["png"])
+    assert caught.value.status == 422
+    assert caught.value.detail == (
+        f"the image is {width}x{height} ({width * height} pixels); the limit is 50000000 pixels"
+    )
 
 
 def test_format_change_without_resize_keeps_full_resolution() -> None:

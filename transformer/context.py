@@ -23,6 +23,11 @@ class Context:
     planned again from the pixels once cropping and trimming are done. `scale` is the
     decoded size over the stored size (below 1 after shrink-on-load): sizes in the
     options are in source pixels and get multiplied by it.
+
+    `animation_frame` is set when the context carries one frame of an animation
+    through `PIPELINE` (see `animation.py`); `image` then starts as the whole
+    multi-frame source and the `decode` step takes out that frame. Steps that do not
+    apply to frames look at it and return early, so frames and stills share one list.
     """
 
     image: Image.Image
@@ -35,6 +40,7 @@ class Context:
     crop_origin: Size = (0, 0)
     colour: ColourSettings = field(default_factory=ColourSettings)
     icc_profile: bytes | None = None  # embedded in the output only when profiles are kept
+    animation_frame: int | None = None
 
 
 Step = Callable[[Context], None]

@@ -5,10 +5,12 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from PIL import Image
+from PIL import Image, ImageChops
 
+from .errors import InvalidOption
 from .formats import AVIF, GIF, JPEG, PNG, WEBP, Format
 from .options import Options
+from .stoppable import run_stoppably
 
 # AVIF's speed 0..10 trades encode time for size. Measured at 640 px (benchmarks/
 # encoders.py): speed 8 encodes in ~23 ms, speed 6 in ~95 ms and speed 4 in ~600 ms,
@@ -24,6 +26,13 @@ PROGRESSIVE_FROM_PIXELS = 500_000
 #   third to a cold request: so only thumbnails get it.
 WEBP_SLOW_UP_TO_PIXELS = 40_000
 WEBP_METHOD_SMALL, WEBP_METHOD = 6, 4
+
+# The longest frame each animated format can state: GIF counts 16-bit centiseconds,
+# WebP 24-bit milliseconds, and Pillow's WebP encoder adds them up in a C int.
+# Durations come from the source, which may claim anything (a damaged WebP in the
+# fuzz said 70 minutes), so they are cut to fit rather than failing the encoder.
+MAX_FRAME_MS = {GIF: 65535 * 10, WEBP: 2**24 - 1}
+MAX_ANIMATION_MS = 2**31 - 1
 
 
 def _settings(
@@ -53,6 +62,24 @@ def _settings(
     raise AssertionError(f"no encoder settings for {fmt.name}")
 
 
+# Encodes of this many pixels or more run in a child process a time limit can stop
+# (`stoppable.py`): from here an encode takes about a second or more (AVIF of 4 MP),
+# while a fork costs a few milliseconds.
+STOPPABLE_FROM_PIXELS = 4_000_000
+
+
+def check_fits(size: tuple[int, int], fmt: Format) -> None:
+    """Refuse (400) a picture longer than `fmt` can hold, before its encoder fails on it."""
+    if fmt.max_side is None or max(size) <= fmt.max_side:
+        return
+    width, height = size
+    raise InvalidOption(
+        f"the result would be {width}x{height} pixels; a {fmt.name} picture is at most "
+        f"{fmt.max_side} pixels on a side: ask for a smaller w or h, or another fmt",
+        param="w" if width > fmt.max_side else "h",
+    )
+
+
 def encode(
     image: Image.Image,
     fmt: Format,
@@ -62,14 +89,21 @@ def encode(
 ) -> bytes:
     """Encode `image` as `fmt` by the options' `q`, `lossless` and `png8`, with no
     metadata but a kept ICC profile (if any). `quality` overrides `q` (a `q=auto` probe)."""
+    check_fits(image.size, fmt)
     buffer = io.BytesIO()
     extra = {"icc_profile": icc_profile} if icc_profile and fmt is not GIF else {}
     if fmt is PNG and options.palette:
         image = to_palette(image)
     quality = quality if quality is not None else options.fixed_quality
     settings = _settings(fmt, quality, options.lossless, image.width * image.height)
-    image.save(buffer, fmt.pillow_name, **settings, **extra)
-    return buffer.getvalue()
+
+    def save() -> bytes:
+        image.save(buffer, fmt.pillow_name, **settings, **extra)
+        return buffer.getvalue()
+
+    if image.width * image.height >= STOPPABLE_FROM_PIXELS:
+        return run_stoppably(save)  # a time limit can end it
+    return save()
 
 
 def to_palette(image: Image.Image) -> Image.Image:
@@ -91,6 +125,8 @@ def encode_frames(
 
     Frames are whole pictures, so GIF frames replace each other (disposal 2).
     """
+    check_fits(frames[0].size, fmt)
+    frames, durations = fit_durations(frames, durations, fmt)
     buffer = io.BytesIO()
     extra: dict[str, Any] = {} if loop is None else {"loop": loop}
     if fmt is GIF:
@@ -106,3 +142,32 @@ def encode_frames(
         **extra,
     )
     return buffer.getvalue()
+
+
+def fit_durations(
+    frames: list[Image.Image], durations: list[int], fmt: Format
+) -> tuple[list[Image.Image], list[int]]:
+    """Frames and durations `fmt` can state (see `MAX_FRAME_MS`).
+
+    Pillow's GIF writer merges a frame identical to the one before into it, adding the
+    durations, which could overflow GIF's field however short each frame is. So when
+    the whole animation is longer than one frame may be, repeated frames are merged
+    here first, each run cut to the longest frame.
+    """
+    longest = min(MAX_FRAME_MS[fmt], MAX_ANIMATION_MS // len(frames))
+    if sum(durations) > MAX_FRAME_MS[fmt]:
+        frames, durations = _merge_repeats(frames, durations)
+    return frames, [min(duration, longest) for duration in durations]
+
+
+def _merge_repeats(
+    frames: list[Image.Image], durations: list[int]
+) -> tuple[list[Image.Image], list[int]]:
+    kept, times = [frames[0]], [durations[0]]
+    for frame, duration in zip(frames[1:], durations[1:], strict=True):
+        if ImageChops.difference(frame, kept[-1]).getbbox(alpha_only=False) is None:
+            times[-1] += duration
+        else:
+            kept.append(frame)
+            times.append(duration)
+    return kept, times

@@ -13,6 +13,7 @@ class TransformError(Exception):
     status = 400
     title = "Bad request"
     slug = "bad-request"
+    reason = "other"  # why the request was refused, as a metric label
 
     def __init__(self, detail: str, *, param: str | None = None) -> None:
         super().__init__(detail)
@@ -26,6 +27,7 @@ class InvalidOption(TransformError):
     status = 400
     title = "Invalid parameter"
     slug = "invalid-parameter"
+    reason = "bad_params"
 
 
 class UnsupportedImage(TransformError):
@@ -34,6 +36,7 @@ class UnsupportedImage(TransformError):
     status = 415
     title = "Unsupported media type"
     slug = "unsupported-image"
+    reason = "unsupported"
 
 
 class UndecodableImage(TransformError):
@@ -42,6 +45,7 @@ class UndecodableImage(TransformError):
     status = 422
     title = "Image cannot be decoded"
     slug = "undecodable-image"
+    reason = "undecodable"
 
 
 class ImageTooLarge(TransformError):
@@ -50,3 +54,4 @@ class ImageTooLarge(TransformError):
     status = 422
     title = "Image too large"
     slug = "image-too-large"
+    reason = "limits"

@@ -2,9 +2,12 @@
 
 `plan()` turns the source size and the requested box into a resize size, and, for
 `cover` and `contain`, the canvas the resized picture is cropped or padded to. Unless
-`enlarge` is set it never magnifies the source: when the box asks for more pixels than
-the source has, the box is shrunk, keeping its aspect ratio, until the source is shown
-at 1:1. `crop_origin()` says which part of an overflowing picture `cover` keeps.
+`enlarge` is set it never magnifies the source. For `cover` and `fill`, when the box
+asks for more pixels than the source has, the box is shrunk, keeping its aspect ratio,
+until the source is shown at 1:1. `contain` always gives exactly the box, padding a
+small source at 1:1 rather than shrinking the box: it is the fit for fixed-size tiles
+(product grids), and what imgproxy's `extend` and sharp's `contain` give.
+`crop_origin()` says which part of an overflowing picture `cover` keeps.
 """
 
 from __future__ import annotations
@@ -14,6 +17,9 @@ from dataclasses import dataclass
 from .options import Fit, Gravity
 
 Size = tuple[int, int]
+
+# EXIF orientations that turn the picture a quarter (with or without a mirror).
+TRANSPOSING_ORIENTATIONS = frozenset({5, 6, 7, 8})
 
 # Where each named gravity puts the kept window, as a fraction of the overflow.
 _GRAVITY_ANCHORS: dict[Gravity, tuple[float, float]] = {
@@ -50,6 +56,15 @@ class Geometry:
         )
 
 
+def upright(stored: Size, orientation: int) -> Size:
+    """The size as displayed once the EXIF `orientation` (1..8) is applied.
+
+    The only place that knows which orientations swap width and height; the swap is
+    its own inverse, so it also turns an upright size back into a stored one.
+    """
+    return (stored[1], stored[0]) if orientation in TRANSPOSING_ORIENTATIONS else stored
+
+
 def _round(value: float) -> int:
     return max(1, round(value))
 
@@ -69,30 +84,29 @@ def plan(
         return Geometry(size, size)
 
     scale_x, scale_y = box_w / src_w, box_h / src_h
+    if fit is Fit.CONTAIN:
+        # Exactly the box, whatever the source: the picture fits inside, magnified only
+        # with `enlarge`, and the rest is padding.
+        scale = min(limit, scale_x, scale_y)
+        resize = (min(_round(src_w * scale), box_w), min(_round(src_h * scale), box_h))
+        return Geometry(resize, (box_w, box_h))
     if fit in (Fit.INSIDE, Fit.OUTSIDE):
         pick = min if fit is Fit.INSIDE else max
         scale = min(limit, pick(scale_x, scale_y))
         size = (_round(src_w * scale), _round(src_h * scale))
         return Geometry(size, size)
 
-    # The other fits fill an exact box; shrink the box by `k` so that no axis of the
+    # Cover and fill fill an exact box; shrink the box by `k` so that no axis of the
     # source is magnified, which keeps the box's aspect ratio.
-    magnification = {
-        Fit.COVER: max(scale_x, scale_y),
-        Fit.CONTAIN: min(scale_x, scale_y),
-        Fit.FILL: max(scale_x, scale_y),
-    }[fit]
+    magnification = max(scale_x, scale_y)
     k = min(1.0, limit / magnification)
     canvas = (_round(box_w * k), _round(box_h * k))
     if fit is Fit.FILL:
         return Geometry(canvas, canvas)
     scale = magnification * k
     resize = (_round(src_w * scale), _round(src_h * scale))
-    if fit is Fit.COVER:
-        # Rounding may leave the resized picture a pixel short of the canvas.
-        resize = (max(resize[0], canvas[0]), max(resize[1], canvas[1]))
-    else:
-        resize = (min(resize[0], canvas[0]), min(resize[1], canvas[1]))
+    # Rounding may leave the resized picture a pixel short of the canvas.
+    resize = (max(resize[0], canvas[0]), max(resize[1], canvas[1]))
     return Geometry(resize, canvas)
 
 

@@ -20,12 +20,15 @@ from PIL import Image, ImageCms
 
 from .colour import ColourSettings
 from .formats import PNG, WEBP
-from .options import Options
+from .geometry import upright
+from .options import Fit, Options
 from .pipeline import ImageLimits, open_image, transform
-from .steps.load import TRANSPOSING_ORIENTATIONS
 from .steps.orient import read_orientation
 
 THUMBNAIL_WIDTH = 32
+# A strip 1,000 times taller than wide would otherwise give a thumbnail (and a WebP
+# placeholder) taller than WebP can hold; no picture of ordinary shape comes near it.
+THUMBNAIL_MAX_HEIGHT = 256
 PLACEHOLDER_WIDTH = 16
 PLACEHOLDER_QUALITY = 40
 _ALPHA_MODES = {"RGBA", "LA", "PA", "RGBa", "La"}
@@ -37,9 +40,7 @@ def describe(
     """JSON-ready facts about an image file."""
     image = open_image(source, limits)
     orientation = read_orientation(image)
-    width, height = image.size
-    if orientation in TRANSPOSING_ORIENTATIONS:
-        width, height = height, width
+    width, height = upright(image.size, orientation)
     facts: dict[str, Any] = {
         "width": width,
         "height": height,
@@ -71,7 +72,8 @@ def _profile_description(profile: bytes | None) -> str | None:
 def _thumbnail(
     source: bytes, limits: ImageLimits | None, colour: ColourSettings | None
 ) -> Image.Image:
-    result = transform(source, Options(width=THUMBNAIL_WIDTH, frame=0), PNG, limits, colour)
+    options = Options(width=THUMBNAIL_WIDTH, height=THUMBNAIL_MAX_HEIGHT, fit=Fit.INSIDE, frame=0)
+    result = transform(source, options, PNG, limits, colour)
     with Image.open(io.BytesIO(result.data)) as image:
         image.load()
         return image.convert("RGBA")

@@ -6,8 +6,10 @@ Adding an operation is one function in `steps/`, one test, one line in `PIPELINE
 from __future__ import annotations
 
 import io
+import struct
 from dataclasses import dataclass, field
 
+import pillow_heif
 from PIL import Image, UnidentifiedImageError
 
 from .animation import animates, transform_frames
@@ -16,7 +18,7 @@ from .context import Context, Step
 from .encode import encode, encode_frames
 from .errors import ImageTooLarge, InvalidOption, UndecodableImage, UnsupportedImage
 from .formats import FORMATS, Format
-from .geometry import Geometry, Size, plan
+from .geometry import Geometry, Size, plan, upright
 from .options import Options
 from .quality import QualityMemory, choose_best, choose_quality, searches
 from .sniff import SNIFF_BYTES, sniff_format
@@ -25,7 +27,7 @@ from .steps.colour import to_srgb
 from .steps.crop import crop_source
 from .steps.effects import blur, gray, sharpen
 from .steps.finish import choose_format, flatten, strip_metadata
-from .steps.load import DECODE_ERRORS, TRANSPOSING_ORIENTATIONS, check_whole, decode, shrink_on_load
+from .steps.load import HEADER_ERRORS, check_whole, decode, shrink_on_load
 from .steps.mode import normalise_mode
 from .steps.orient import auto_orient, read_orientation
 from .steps.plan import plan_geometry
@@ -36,6 +38,11 @@ from .steps.trim import trim
 from .timings import Timings
 
 DEFAULT_MAX_SOURCE_PIXELS = 50_000_000
+
+# HEIC/HEIF (iPhone photos) is read by pillow-heif, libheif's maintained Pillow plugin.
+# A transform needs only the primary picture: not its thumbnails, depth or auxiliary
+# images. libheif applies the orientation itself, and pillow-heif then reports it as 1.
+pillow_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
 
 PIPELINE: tuple[Step, ...] = (
     shrink_on_load,
@@ -109,25 +116,23 @@ def open_image(source: bytes, limits: ImageLimits | None = None) -> Image.Image:
     if sniffed is None:
         raise UnsupportedImage(
             "the file is not an image format pixserve reads "
-            "(JPEG, PNG, GIF, WebP, AVIF, TIFF, BMP, JPEG 2000)"
+            "(JPEG, PNG, GIF, WebP, AVIF, HEIC/HEIF, TIFF, BMP, ICO, JPEG 2000)"
         )
-    formats = ["JPEG", "MPO"] if sniffed == "JPEG" else [sniffed]
-    try:
-        image = Image.open(io.BytesIO(source), formats=formats)
+    if sniffed == "ICO":
+        _check_icon(source, limits)
+    try:  # Pillow's JPEG opener gives an MPO image itself when the file is one
+        image = Image.open(io.BytesIO(source), formats=[sniffed])
         frames = getattr(image, "n_frames", 1)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        # Pillow's own guard, before ours; its message gives the size in pixels.
-        raise ImageTooLarge(f"the image is too large to decode: {error}") from error
+        # Pillow's own guard fires inside `Image.open`, before ours: answer in our words.
+        raise _too_large(_header_size(source, sniffed), limits) from error
     except UnidentifiedImageError as error:
         raise UndecodableImage(f"the {sniffed} header cannot be read") from error
-    except DECODE_ERRORS as error:
+    except HEADER_ERRORS as error:
         raise UndecodableImage(f"the {sniffed} header cannot be read: {error}") from error
     width, height = image.size
     if width * height > limits.max_source_pixels:
-        raise ImageTooLarge(
-            f"the image is {width}x{height} ({width * height} pixels); "
-            f"the limit is {limits.max_source_pixels} pixels"
-        )
+        raise _too_large(image.size, limits)
     if frames > limits.max_frames:
         raise ImageTooLarge(
             f"the image has {frames} frames; the limit is {limits.max_frames} frames"
@@ -141,6 +146,39 @@ def open_image(source: bytes, limits: ImageLimits | None = None) -> Image.Image:
     return image
 
 
+def _too_large(size: Size, limits: ImageLimits) -> ImageTooLarge:
+    width, height = size
+    return ImageTooLarge(
+        f"the image is {width}x{height} ({width * height} pixels); "
+        f"the limit is {limits.max_source_pixels} pixels"
+    )
+
+
+def _header_size(source: bytes, sniffed: str) -> Size:
+    """The size a header states, read by the format's own opener: unlike `Image.open`,
+    the opener does not apply Pillow's decompression-bomb check, and decodes nothing."""
+    factory, _ = Image.OPEN[sniffed]
+    size: Size = factory(io.BytesIO(source), "").size
+    return size
+
+
+def _check_icon(source: bytes, limits: ImageLimits) -> None:
+    """Pillow decodes an icon's largest picture while opening it, and a picture stored
+    as a PNG is decoded at the PNG's own size, whatever the icon's directory says. So
+    each PNG's header is checked against the pixel limit before Pillow sees the file."""
+    count = struct.unpack_from("<H", source, 4)[0]
+    for entry in range(6, min(6 + 16 * count, len(source) - 15), 16):
+        offset = struct.unpack_from("<I", source, entry + 12)[0]
+        head = source[offset : offset + 24]
+        if head[:8] == b"\x89PNG\r\n\x1a\n" and len(head) == 24:
+            width, height = struct.unpack(">II", head[16:24])
+            if width * height > limits.max_source_pixels:
+                raise ImageTooLarge(
+                    f"the icon holds a {width}x{height} PNG ({width * height} pixels); "
+                    f"the limit is {limits.max_source_pixels} pixels"
+                )
+
+
 def _check_output_size(geometry: Geometry, options: Options, limits: ImageLimits) -> None:
     width, height = geometry.canvas
     if width * height > limits.max_output_pixels:
@@ -151,17 +189,17 @@ def _check_output_size(geometry: Geometry, options: Options, limits: ImageLimits
         )
 
 
-def estimate_geometry(upright: Size, options: Options) -> Geometry:
+def estimate_geometry(shown: Size, options: Options) -> Geometry:
     """The plan from the header alone: exact unless `trim` later cuts the picture.
 
     Also where an explicit crop is checked against the picture's bounds (400).
     """
-    working = upright
+    working = shown
     if options.crop is not None:
         x, y, width, height = options.crop
-        if x + width > upright[0] or y + height > upright[1]:
+        if x + width > shown[0] or y + height > shown[1]:
             raise InvalidOption(
-                f"crop {x},{y},{width},{height} reaches outside the {upright[0]}x{upright[1]} "
+                f"crop {x},{y},{width},{height} reaches outside the {shown[0]}x{shown[1]} "
                 "picture (x + w and y + h must not exceed its width and height)",
                 param="crop",
             )
@@ -181,17 +219,25 @@ def _select_frame(image: Image.Image, frame: int | None) -> None:
         )
     try:
         image.seek(frame)
-    except DECODE_ERRORS as error:
+    except HEADER_ERRORS as error:
         raise UndecodableImage(f"frame {frame} cannot be decoded: {error}") from error
 
 
 def upright_size(source: bytes, limits: ImageLimits | None = None) -> tuple[int, int]:
-    """The displayed (EXIF-oriented) size, read from the header without decoding."""
+    """The displayed (EXIF-oriented) size, read from the header without decoding.
+
+    For callers holding only the file's bytes (the web helpers); inside the pipeline
+    the same answer is `geometry.upright(stored size, orientation)`.
+    """
     image = open_image(source, limits)
-    width, height = image.size
-    return (
-        (height, width) if read_orientation(image) in TRANSPOSING_ORIENTATIONS else (width, height)
-    )
+    return upright(image.size, read_orientation(image))
+
+
+def _run_pipeline(ctx: Context, timings: Timings) -> None:
+    """Every step of `PIPELINE` in order, each timed in its phase."""
+    for step in PIPELINE:
+        with timings.phase("decode" if step in DECODE_STEPS else "resize"):
+            step(ctx)
 
 
 def transform(
@@ -215,13 +261,13 @@ def transform(
     with timings.phase("decode"):
         image = open_image(source, limits)
     orientation = read_orientation(image)
-    upright = image.size[::-1] if orientation in TRANSPOSING_ORIENTATIONS else image.size
+    shown = upright(image.size, orientation)
     _select_frame(image, options.frame)
     ctx = Context(
         image=image,
         options=options,
         output=output,
-        geometry=estimate_geometry(upright, options),
+        geometry=estimate_geometry(shown, options),
         orientation=orientation,
         source_size=image.size,
         colour=colour or ColourSettings(),
@@ -231,45 +277,37 @@ def transform(
         with timings.phase("decode"):
             check_whole(ctx)
         assert output is not None
-        return Result(source, output, upright, passthrough=True, timings=timings.seconds)
+        return Result(source, output, shown, passthrough=True, timings=timings.seconds)
     _check_output_size(ctx.geometry, options, limits)
     if animates(image, output, options.frame):
         assert output is not None
-        with timings.phase("resize"):  # each frame is decoded and transformed in turn
-            frames, durations = transform_frames(ctx)
+        frames, durations = transform_frames(ctx, lambda frame: _run_pipeline(frame, timings))
         loop = image.info.get("loop")
         with timings.phase("encode"):
             data = encode_frames(frames, durations, loop, output, options)
         return Result(data, output, frames[0].size, timings=timings.seconds)
-    for step in PIPELINE:
-        with timings.phase("decode" if step in DECODE_STEPS else "resize"):
-            step(ctx)
+    _run_pipeline(ctx, timings)
     assert ctx.output is not None
-    try:
-        if candidates:
-            best = choose_best(ctx.image, candidates, options, ctx.icc_profile, memory, timings)
-            return Result(
-                best.chosen.data,
-                best.format,
-                ctx.image.size,
-                timings=timings.seconds,
-                quality=best.chosen.quality,
-                probes=best.probes,
-            )
-        if searches(ctx.output, options):
-            chosen = choose_quality(
-                ctx.image, ctx.output, options, ctx.icc_profile, memory, timings
-            )
-            return Result(
-                chosen.data,
-                ctx.output,
-                ctx.image.size,
-                timings=timings.seconds,
-                quality=chosen.quality,
-                probes=chosen.probes,
-            )
-        with timings.phase("encode"):
-            data = encode(ctx.image, ctx.output, options, ctx.icc_profile)
-    except DECODE_ERRORS as error:  # lazily decoded frames can still fail here
-        raise UndecodableImage(f"the image cannot be converted: {error}") from error
+    if candidates:
+        best = choose_best(ctx.image, candidates, options, ctx.icc_profile, memory, timings)
+        return Result(
+            best.chosen.data,
+            best.format,
+            ctx.image.size,
+            timings=timings.seconds,
+            quality=best.chosen.quality,
+            probes=best.probes,
+        )
+    if searches(ctx.output, options):
+        chosen = choose_quality(ctx.image, ctx.output, options, ctx.icc_profile, memory, timings)
+        return Result(
+            chosen.data,
+            ctx.output,
+            ctx.image.size,
+            timings=timings.seconds,
+            quality=chosen.quality,
+            probes=chosen.probes,
+        )
+    with timings.phase("encode"):  # pixels are all decoded by now: errors here are ours
+        data = encode(ctx.image, ctx.output, options, ctx.icc_profile)
     return Result(data, ctx.output, ctx.image.size, timings=timings.seconds)

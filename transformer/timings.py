@@ -12,6 +12,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+# The phases a transform is timed in, in the order they run.
+PHASES = ("decode", "resize", "encode", "quality")
+
 
 class Timings:
     """Seconds spent per phase; a phase entered several times adds up."""

@@ -2,7 +2,9 @@
 
 They work while servers run on the same cache folder: the cache is built for several
 processes at once. `warm` makes results through the app itself (a test client), so
-its cache keys are exactly the ones the server computes for the same URLs.
+its cache keys are exactly the ones the server computes for the same URLs, and its
+URLs are the template helpers' own (`srcset_candidates`): the same prefix, canonical
+form, signature and widths a page built with `image_srcset` asks for.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
-from urllib.parse import quote, urlencode
 
 from pixserve.app import create_app
 from pixserve.cache import DiskCache
@@ -27,6 +28,7 @@ from pixserve.config.layers import load_config
 from pixserve.config.settings import Config, ConfigError
 from pixserve.transformer import AUTO, TransformError, parse_options
 from pixserve.web.helpers import DEFAULT_WIDTHS as SRCSET_WIDTHS
+from pixserve.web.helpers import image_url, srcset_candidates
 
 # What browsers send, for `--fmt auto`: each can be given a different format.
 _AUTO_ACCEPTS = {
@@ -60,8 +62,9 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     warm.add_argument(
         "--widths",
         type=_numbers,
-        default=SRCSET_WIDTHS,
-        help=f"comma-separated widths [{','.join(map(str, SRCSET_WIDTHS))}]",
+        default=None,
+        help="comma-separated widths, as image_srcset's widths= "
+        f"[its ladder: {','.join(map(str, SRCSET_WIDTHS))}, capped at the source's width]",
     )
     warm.add_argument(
         "--fmt",
@@ -82,16 +85,24 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as error:
         print(f"pixserve: invalid configuration: {error}", file=sys.stderr)
         return 2
-    if not (config.cache_dir / INDEX_NAME).exists():
-        print(f"no cache at {config.cache_dir} yet")
+    if not (config.cache.cache_dir / INDEX_NAME).exists():
+        print(f"no cache at {config.cache.cache_dir} yet (another folder: --cache-dir)")
         return 0
-    cache = DiskCache(config.cache_dir, config.cache_max_bytes, config.cache_max_age)
+    cache = DiskCache(
+        config.cache.cache_dir, config.cache.cache_max_bytes, config.cache.cache_max_age
+    )
+    status = 0
     if args.cache_command == "stats":
+        print(f"{'cache folder':<14}{config.cache.cache_dir}")
         _print_stats(cache)
     elif args.cache_command == "purge":
-        freed = cache.purge(args.name)
-        of = f" of {args.name}" if args.name else ""
+        name = _source_name(config, args.name)
+        freed = cache.purge(name)
+        of = f" of {name}" if name else ""
         print(f"purged {freed.entries:,} entries{of}, {_size(freed.bytes)}")
+        if name and not freed.entries:
+            print(f"no cached results of {name!r} in {config.cache.cache_dir}", file=sys.stderr)
+            status = 1
     else:
         freed = cache.prune()
         left = cache.stats()
@@ -100,7 +111,17 @@ def run(args: argparse.Namespace) -> int:
             f" {_size(left.bytes)} of {_size(cache.max_bytes)} left"
         )
     cache.close()
-    return 0
+    return status
+
+
+def _source_name(config: Config, given: str | None) -> str | None:
+    """A source name as `/image/<name>` takes it: a pasted URL path or query is trimmed."""
+    if not given:
+        return given
+    name = given.split("?", 1)[0]
+    for prefix in (config.http.image_prefix, config.http.info_prefix):
+        name = name.removeprefix(prefix.rstrip("/") + "/")
+    return name.lstrip("/")
 
 
 def _print_stats(cache: DiskCache) -> None:
@@ -130,26 +151,34 @@ def _print_stats(cache: DiskCache) -> None:
 
 @dataclass(frozen=True)
 class _Variant:
-    name: str
-    query: str
+    url: str
     accept: str | None  # set for `fmt=auto`, which depends on it
 
     @property
     def label(self) -> str:
         browser = next((k for k, v in _AUTO_ACCEPTS.items() if v == self.accept), None)
-        return f"{self.name}?{self.query}" + (f" ({browser} browsers)" if browser else "")
+        return self.url + (f" ({browser} browsers)" if browser else "")
 
 
 def _warm(
-    config: Config, names: Sequence[str], widths: Sequence[int], formats: Sequence[str], jobs: int
+    config: Config,
+    names: Sequence[str],
+    widths: Sequence[int] | None,
+    formats: Sequence[str],
+    jobs: int,
 ) -> int:
-    variants = list(_variants(config, names, widths, formats))  # raises on a bad option
+    for fmt in formats:  # before the app makes its cache folder
+        try:
+            parse_options([("fmt", fmt)], config.query_limits())
+        except TransformError as error:
+            raise ConfigError(f"warm: {error.detail}") from None
     app = create_app(config)
+    with app.test_request_context():
+        variants = list(_variants(config, names, widths, formats))  # raises on a bad option
 
     def make(variant: _Variant) -> tuple[_Variant, int, str]:
-        url = f"/image/{quote(variant.name)}?{variant.query}"
         headers = {"Accept": variant.accept} if variant.accept else {}
-        response = app.test_client().get(url, headers=headers, buffered=True)
+        response = app.test_client().get(variant.url, headers=headers, buffered=True)
         if response.status_code == 200:
             return variant, 200, response.headers.get("X-Cache", "")
         return variant, response.status_code, _problem_detail(response.get_json(silent=True))
@@ -173,24 +202,24 @@ def _warm(
 
 
 def _variants(
-    config: Config, names: Sequence[str], widths: Sequence[int], formats: Sequence[str]
+    config: Config, names: Sequence[str], widths: Sequence[int] | None, formats: Sequence[str]
 ) -> Iterator[_Variant]:
+    """Every candidate `image_srcset(name, widths, fmt=...)` writes, per browser kind."""
     for name in names:
-        name = name.removeprefix("/image/").lstrip("/")
-        for width in widths:
-            for fmt in formats:
-                pairs = [("w", str(width)), ("fmt", fmt)]
-                try:
-                    parse_options(pairs)
-                except TransformError as error:
-                    raise ConfigError(f"warm: {error.detail}") from None
-                query = urlencode(pairs)
+        name = name.removeprefix(config.http.image_prefix.rstrip("/") + "/").lstrip("/")
+        for fmt in formats:
+            plain = image_url(name, fmt=fmt)
+            try:
+                candidates = [url for url, _ in srcset_candidates(name, widths, fmt=fmt)]
+            except (FileNotFoundError, TransformError):
+                candidates = [plain]  # the server says what is wrong with the source
+            for url in candidates:
                 if fmt != AUTO:
-                    yield _Variant(name, query, None)
+                    yield _Variant(url, None)
                     continue
                 for browser, accept in _AUTO_ACCEPTS.items():
-                    if browser != "avif" or config.avif:
-                        yield _Variant(name, query, accept)
+                    if browser != "avif" or config.imaging.avif:
+                        yield _Variant(url, accept)
 
 
 def _problem_detail(body: object) -> str:

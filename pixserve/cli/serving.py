@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import shutil
 import tempfile
@@ -59,7 +60,7 @@ def gunicorn_settings(host: str, port: int, workers: int, threads: int) -> dict[
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "workers": workers,
         "threads": threads,
-        "worker_class": "gthread",
+        "worker_class": "pixserve.cli.worker.HeadersFirstWorker",
         # Recent gunicorn opens a control socket at one fixed path per user;
         # two servers (tests, `make run`) would fight over it.
         "control_socket_disable": True,
@@ -68,13 +69,15 @@ def gunicorn_settings(host: str, port: int, workers: int, threads: int) -> dict[
 
 def server_settings(config: Config) -> dict[str, Any]:
     """Every gunicorn setting `pixserve serve` uses, from the validated config."""
+    serving = config.serving
     return {
-        **gunicorn_settings(config.host, config.port, config.workers, config.threads),
-        "timeout": config.timeout,
-        "graceful_timeout": config.graceful_timeout,
-        "keepalive": config.keepalive,
-        "max_requests": config.max_requests,
-        "max_requests_jitter": config.max_requests_jitter,
+        **gunicorn_settings(serving.host, serving.port, serving.workers, serving.threads),
+        # gunicorn takes whole seconds; rounding up keeps each above time_limit
+        "timeout": math.ceil(serving.timeout),
+        "graceful_timeout": math.ceil(serving.graceful_timeout),
+        "keepalive": math.ceil(serving.keepalive),
+        "max_requests": serving.max_requests,
+        "max_requests_jitter": serving.max_requests_jitter,
         "preload_app": True,  # the app is built once in the master (again on SIGHUP)
         "accesslog": None,
         "logger_class": GunicornLogger,
@@ -184,8 +187,8 @@ class _Server(BaseApplication):  # type: ignore[misc]
         self._config = config
         self.callable = None  # build the app anew from this config
         global _log_format
-        _log_format = config.log_format
-        logs.configure(config.log_format)
+        _log_format = config.ops.log_format
+        logs.configure(config.ops.log_format)
         for key, value in {**server_settings(config), **self._overrides}.items():
             if key in self.cfg.settings:  # skip settings this gunicorn predates
                 self.cfg.set(key, value)

@@ -15,22 +15,22 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pixserve.config.settings import (
     ENV_PREFIX,
+    SETTINGS,
     Config,
     ConfigError,
     environment_values,
-    parse_setting,
-    setting_kinds,
 )
 
 CONFIG_FILE_VARIABLE = ENV_PREFIX + "CONFIG"
 DEFAULT = "default"
 COMMAND_LINE = "command line"
+UNSET = "unset"
 
 
 @dataclass(frozen=True)
@@ -54,10 +54,16 @@ def explain_config(
     environ: Mapping[str, str],
     config_file: Path | None = None,
     flags: Mapping[str, Any] | None = None,
+    *,
+    need_root: bool = True,
 ) -> Explained:
-    """Like `load_config`, recording each setting's origin."""
+    """Like `load_config`, recording each setting's origin.
+
+    Without `need_root`, a missing root is recorded as unset (origin `UNSET`) and the
+    rest is still validated, so `pixserve config` can show the defaults.
+    """
     values: dict[str, Any] = {}
-    origins = {setting.name: DEFAULT for setting in fields(Config)}
+    origins = dict.fromkeys(SETTINGS, DEFAULT)
     file = config_file or _file_from(environ)
     if file is not None:
         for name, value in read_config_file(file).items():
@@ -67,7 +73,10 @@ def explain_config(
     for name, value in (flags or {}).items():
         if value is not None:
             values[name], origins[name] = value, COMMAND_LINE
-    return Explained(Config.build(values), origins)
+    if not need_root and values.get("root") is None:
+        origins["root"] = UNSET
+        values["root"] = Path(".")  # a stand-in, so the other settings are checked
+    return Explained(Config(**values), origins)
 
 
 def _file_from(environ: Mapping[str, str]) -> Path | None:
@@ -83,48 +92,9 @@ def read_config_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config: cannot read {path}: {error.strerror or error}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise ConfigError(f"config: {path} is not valid TOML: {error}") from None
-    kinds = setting_kinds()
     values: dict[str, Any] = {}
     for name, value in data.items():
-        if name not in kinds:
+        if name not in SETTINGS:
             raise ConfigError(f"{name}: no such setting (in {path})")
-        values[name] = _typed(name, kinds[name], value, path.parent)
+        values[name] = SETTINGS[name].kind.from_toml(name, value, path.parent)
     return values
-
-
-def _typed(name: str, kind: str, value: Any, folder: Path) -> Any:
-    """A TOML value as the setting's type: text is parsed as in the environment."""
-    if isinstance(value, str):
-        parsed = parse_setting(name, kind, value)
-        return folder / parsed if isinstance(parsed, Path) else parsed
-    if isinstance(value, bool):
-        if kind == "bool":
-            return value
-    elif isinstance(value, int):
-        if kind in ("int", "float"):
-            return value
-    elif isinstance(value, float):
-        if kind == "float":
-            return value
-    elif isinstance(value, list):
-        if kind.startswith("tuple["):
-            item_kind = kind[len("tuple[") :].split(",")[0]
-            return tuple(_typed(name, item_kind, item, folder) for item in value)
-    elif isinstance(value, dict) and kind == "dict[str, str]":
-        if all(isinstance(item, str) for item in value.values()):
-            return dict(value)
-    raise ConfigError(f"{name}: expected {_described(kind)}, got {_toml_type(value)}")
-
-
-def _described(kind: str) -> str:
-    return {
-        "bool": "true or false",
-        "int": "a whole number (or text like 512MiB)",
-        "float": "a number",
-        "dict[str, str]": "a table of NAME = QUERY text",
-    }.get(kind, "a list" if kind.startswith("tuple[") else "text")
-
-
-def _toml_type(value: Any) -> str:
-    kinds = ((bool, "a boolean"), (int, "an integer"), (float, "a float"), (list, "an array"))
-    return next((label for kind, label in kinds if isinstance(value, kind)), "a table")

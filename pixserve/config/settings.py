@@ -1,9 +1,14 @@
-"""The server's settings: one table of defaults, loaded from the environment, validated.
+"""The server's settings, in parts, each declared once with its kind and default.
 
-Every setting reads `PIXSERVE_<NAME>` from the environment; the CLI's flags override
-it (`config_sources` adds a TOML file underneath and records where each value came
-from). `validate()` runs at construction so a bad value stops start-up with a message
-naming the setting, instead of failing the first request.
+Parts: `imaging` (what the transformer may do), `cache` (the result cache), `http`
+(what URLs reach and how answers are cached), `ops` (logs, timing, nginx) and
+`serving` (`pixserve serve`'s gunicorn). Each part is validated when it is made, and
+`Config` checks what spans parts (every timeout against `time_limit`), so a bad value
+stops start-up with a message naming the setting instead of failing the first request.
+
+`SETTINGS` is the one table from a setting's name to its part and its kind (the
+parser, `parsers.py`); the environment (`PIXSERVE_<NAME>`), the TOML file and the
+flags all read through it. Setting names are flat and unique across parts.
 """
 
 from __future__ import annotations
@@ -13,10 +18,25 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
+from pixserve.config.parsers import (
+    BOOLEAN,
+    DURATION,
+    INTEGER,
+    INTEGERS,
+    OPTIONAL_PATH,
+    PATH,
+    SIZE,
+    TABLE,
+    TEXT,
+    TEXTS,
+    ConfigError,
+    Kind,
+)
 from pixserve.transformer import (
     FORMATS,
     ColourSettings,
@@ -25,25 +45,38 @@ from pixserve.transformer import (
     Limits,
     parse_options,
 )
-from pixserve.transformer.options import FORMAT_ALIASES, canonical_text
+from pixserve.transformer.options import FIELDS, FORMAT_ALIASES, canonical_text
+
+__all__ = ["SETTINGS", "Config", "ConfigError", "Setting", "environment_values", "parse_setting"]
 
 ENV_PREFIX = "PIXSERVE_"
-_SIZE = re.compile(r"\s*([0-9]+)\s*(|b|k|kb|kib|m|mb|mib|g|gb|gib|t|tb|tib)\s*", re.IGNORECASE)
-_UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
-_TRUE = {"1", "true", "yes", "on"}
 MIN_KEY_LENGTH = 16
-_FALSE = {"0", "false", "no", "off", ""}
-
-
-class ConfigError(ValueError):
-    """A setting has a bad value; the message starts with the setting's name."""
-
-
 # A standard CMYK profile for CMYK sources that carry none (Debian: libgs-common).
 CMYK_PROFILE_CANDIDATES = (
     Path("/usr/share/color/icc/ghostscript/default_cmyk.icc"),
     Path("/usr/share/ghostscript/iccprofiles/default_cmyk.icc"),
 )
+# `pixserve serve`'s gunicorn layout, chosen by `benchmarks/gunicorn_settings.py`
+# (README: Operations): every layout costs the same CPU per request, but a gthread
+# worker keeps the connections it accepts, so with one process per core a few
+# keep-alive clients can end up on one process; two per core kept every core busy.
+WORKERS_PER_CORE = 2
+MEMORY_BUDGET_SHARE = 4  # the default budget is this fraction of physical memory
+# Threads per process: `transforms_per_process` of them make results at once, the
+# others but one wait their turn (up to queue_timeout), and a burst past that gets 503
+# at once, so one thread is always free for cache hits and health checks (issue 13:
+# /healthz took up to 60 s while every thread transformed). Threads cost a stack
+# each; the throughput of 4 x 2 measured by the layout benchmark is bounded by the
+# cores and `transforms_per_process`, not by the threads.
+DEFAULT_THREADS = 8
+# 2 per process, 2 processes per core: 4 transforms per core at once, so a slow one
+# does not hold up the small ones behind it, for a little CPU contention.
+TRANSFORMS_PER_PROCESS = 2
+LOG_FORMATS = ("json", "text")
+_ACCEL_PREFIX = re.compile(r"/([A-Za-z0-9._~-]+/)+")
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+# Query parameters pixserve reads itself, which `ignored_params` may never hide.
+RESERVED_PARAMS = frozenset({*FIELDS, "s"})
 
 
 def default_cmyk_profile() -> Path | None:
@@ -55,86 +88,58 @@ def default_cache_dir() -> Path:
     return Path(base) / "pixserve"
 
 
-# `pixserve serve`'s gunicorn layout, chosen by `benchmarks/gunicorn_settings.py`
-# (README: Operations): every layout costs the same CPU per request, but a gthread
-# worker keeps the connections it accepts, so with one process per core a few
-# keep-alive clients can end up on one process; two per core kept every core busy.
-WORKERS_PER_CORE = 2
-DEFAULT_THREADS = 2
-LOG_FORMATS = ("json", "text")
-_ACCEL_PREFIX = re.compile(r"/([A-Za-z0-9._~-]+/)+")
+def default_memory_budget() -> int:
+    """A quarter of the machine's memory, at least 1 GiB: room for the workers' idle
+    memory, the page cache that serves hits, and the rest of the machine."""
+    try:
+        physical = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError):
+        physical = 4 << 30
+    return max(1 << 30, physical // MEMORY_BUDGET_SHARE)
 
 
 def default_workers() -> int:
     return WORKERS_PER_CORE * (os.cpu_count() or 1)
 
 
-@dataclass(frozen=True)
-class Config:
-    """Settings of the image app. Sizes accept suffixes: 512MiB, 2G, 100k."""
+def setting(kind: Kind, default: Any = dataclasses.MISSING, **options: Any) -> Any:
+    """A part's field that is a setting of `kind` (`factory=` for a computed default)."""
+    metadata = {"kind": kind}
+    if "factory" in options:
+        return field(default_factory=options["factory"], metadata=metadata)
+    return field(default=default, metadata=metadata, **options)
 
-    root: Path
-    cache_dir: Path = field(default_factory=default_cache_dir)
-    cache_max_bytes: int = 1 << 30
-    cache_max_age: int = 0  # seconds after which an entry is made anew; 0: never
-    max_age: int = 86400
-    max_dimension: int = 8192
-    max_source_pixels: int = 50_000_000
-    avif: bool = False
-    index: bool = False
-    image_prefix: str = "/image"
-    info_prefix: str = "/info"
-    client_hints: bool = False
-    cmyk_profile: Path | None = field(default_factory=default_cmyk_profile)
-    keep_icc_profiles: bool = False
-    # Defences for a public server (SECURITY.md explains each).
-    signing_keys: tuple[str, ...] = field(default=(), repr=False)
-    allowed_widths: tuple[int, ...] = ()
-    allowed_heights: tuple[int, ...] = ()
-    allowed_qualities: tuple[int, ...] = ()
-    allowed_formats: tuple[str, ...] = ()
-    presets: dict[str, str] = field(default_factory=dict)
-    only_presets: bool = False
-    max_source_bytes: int = 50 << 20
-    max_output_pixels: int = 50_000_000
-    max_frames: int = 256
-    max_animation_pixels: int = 250_000_000
-    time_limit: float = 10.0
-    # Operations (README: Operations).
-    server_timing: bool = True  # Server-Timing on misses: decode, resize, encode, cache
-    log_format: str = "json"  # or "text"; one line per request either way
-    accel_redirect: str = ""  # nginx's internal location for cache_dir; "": off
-    # `pixserve serve` (gunicorn); the extension and `create_app` ignore these.
-    host: str = "127.0.0.1"
-    port: int = 8000
-    workers: int = field(default_factory=default_workers)
-    threads: int = DEFAULT_THREADS
-    timeout: int = 30  # seconds a worker's main loop may stall before it is restarted
-    graceful_timeout: int = 30  # seconds a stopping worker has to finish its requests
-    keepalive: int = 5  # seconds an idle connection stays open (over nginx's 4)
-    # A worker is replaced after this many requests, plus up to the jitter so workers
-    # do not restart together: measured, a worker's memory levels off after a few
-    # hundred requests and then grows only slowly; this bounds what growth there is.
-    max_requests: int = 20_000
-    max_requests_jitter: int = 2_000
+
+def _absolute(part: Any, *names: str) -> None:
+    """Relative paths mean "from where pixserve was started", not from wherever a
+    library (Flask's send_file resolves against the app's package) assumes."""
+    for name in names:
+        value = getattr(part, name)
+        if value is not None:
+            object.__setattr__(part, name, Path(value).absolute())
+
+
+@dataclass(frozen=True)
+class ImagingSettings:
+    """What one transform may read, make and spend."""
+
+    max_dimension: int = setting(INTEGER, 8192)
+    max_source_pixels: int = setting(INTEGER, 50_000_000)
+    max_source_bytes: int = setting(SIZE, 50 << 20)
+    max_output_pixels: int = setting(INTEGER, 50_000_000)
+    max_frames: int = setting(INTEGER, 256)
+    max_animation_pixels: int = setting(INTEGER, 250_000_000)
+    time_limit: float = setting(DURATION, 10.0)
+    # Transforms running at once on this node may take this much memory, by their
+    # estimated peaks; more waits up to queue_timeout, then gets 503 (SECURITY.md).
+    memory_budget: int = setting(SIZE, factory=default_memory_budget)
+    queue_timeout: float = setting(DURATION, 5.0)
+    avif: bool = setting(BOOLEAN, False)
+    cmyk_profile: Path | None = setting(OPTIONAL_PATH, factory=default_cmyk_profile)
+    keep_icc_profiles: bool = setting(BOOLEAN, False)
 
     def __post_init__(self) -> None:
-        # Relative paths mean "from where pixserve was started", not from wherever a
-        # library (Flask's send_file resolves against the app's package) assumes.
-        object.__setattr__(self, "root", Path(self.root).absolute())
-        object.__setattr__(self, "cache_dir", Path(self.cache_dir).absolute())
-        self.validate()
-
-    def validate(self) -> None:
-        """Raise `ConfigError` naming the first setting whose value cannot work."""
-        if not self.root.is_dir():
-            raise ConfigError(f"root: {str(self.root)!r} is not a directory")
-        if self.cache_max_bytes < 1 << 20:
-            raise ConfigError("cache_max_bytes: must be at least 1MiB")
-        if self.cache_max_age < 0:
-            raise ConfigError("cache_max_age: must be 0 (no expiry) or more seconds")
-        if self.max_age < 0:
-            raise ConfigError("max_age: must be 0 or more seconds")
+        _absolute(self, "cmyk_profile")
         if not 1 <= self.max_dimension <= 65535:
             raise ConfigError("max_dimension: must be from 1 to 65535 pixels")
         for name in (
@@ -146,16 +151,102 @@ class Config:
         ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}: must be at least 1")
+        if self.cmyk_profile is not None and not self.cmyk_profile.is_file():
+            raise ConfigError(f"cmyk_profile: {str(self.cmyk_profile)!r} is not a file")
+        if not 0 < self.time_limit <= 3600:
+            raise ConfigError("time_limit: must be more than 0 and at most 3600 seconds")
+        if self.memory_budget < 16 << 20:
+            raise ConfigError("memory_budget: must be at least 16MiB")
+        if self.queue_timeout < 0:
+            raise ConfigError("queue_timeout: must be 0 or more seconds")
+
+    def image_limits(self) -> ImageLimits:
+        return ImageLimits(
+            max_source_pixels=self.max_source_pixels,
+            max_output_pixels=self.max_output_pixels,
+            max_frames=self.max_frames,
+            max_animation_pixels=self.max_animation_pixels,
+        )
+
+    def colour_settings(self) -> ColourSettings:
+        """Reads the CMYK profile once, at start-up."""
+        profile = self.cmyk_profile.read_bytes() if self.cmyk_profile is not None else None
+        return ColourSettings(cmyk_profile=profile, keep_profiles=self.keep_icc_profiles)
+
+
+@dataclass(frozen=True)
+class CacheSettings:
+    """The result cache: where, how big, how long, how long a miss waits for another."""
+
+    cache_dir: Path = setting(PATH, factory=default_cache_dir)
+    cache_max_bytes: int = setting(SIZE, 1 << 30)
+    cache_max_age: float = setting(DURATION, 0)  # after which an entry is made anew; 0: never
+    # How long a miss waits for another worker making the same result before making it
+    # itself; more than `time_limit`, or single flight turns into "everyone transforms".
+    flight_timeout: float = setting(DURATION, 15.0)
+
+    def __post_init__(self) -> None:
+        _absolute(self, "cache_dir")
+        if self.cache_max_bytes < 1 << 20:
+            raise ConfigError("cache_max_bytes: must be at least 1MiB")
+        if self.cache_max_age < 0:
+            raise ConfigError("cache_max_age: must be 0 (no expiry) or more seconds")
+        if self.flight_timeout <= 0:
+            raise ConfigError("flight_timeout: must be more than 0 seconds")
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    """What URLs reach, and how their answers are cached by clients.
+
+    The defences for a public server (signing, allowlists, presets) are explained in
+    SECURITY.md.
+    """
+
+    root: Path = setting(PATH)
+    image_prefix: str = setting(TEXT, "/image")
+    info_prefix: str = setting(TEXT, "/info")
+    max_age: int = setting(INTEGER, 86400)
+    # URLs with `v=` name one version of a picture for good (the page changes `v` when
+    # the picture changes), so clients may keep them this long without asking again.
+    versioned_max_age: float = setting(DURATION, 365 * 86400)
+    stale_while_revalidate: float = setting(DURATION, 0)  # 0: not offered
+    ignored_params: tuple[str, ...] = setting(TEXTS, ())  # e.g. utm_*,fbclid,gclid
+    cors_origins: tuple[str, ...] = setting(TEXTS, ())  # `*`, or origins allowed to read
+    index: bool = setting(BOOLEAN, False)
+    client_hints: bool = setting(BOOLEAN, False)
+    signing_keys: tuple[str, ...] = setting(TEXTS, (), repr=False)
+    allowed_widths: tuple[int, ...] = setting(INTEGERS, ())
+    allowed_heights: tuple[int, ...] = setting(INTEGERS, ())
+    allowed_qualities: tuple[int, ...] = setting(INTEGERS, ())
+    allowed_formats: tuple[str, ...] = setting(TEXTS, ())
+    presets: dict[str, str] = setting(TABLE, factory=dict)
+    only_presets: bool = setting(BOOLEAN, False)
+
+    def __post_init__(self) -> None:
+        _absolute(self, "root")
+        if not self.root.is_dir():
+            raise ConfigError(f"root: {str(self.root)!r} is not a directory")
+        for name in ("max_age", "versioned_max_age", "stale_while_revalidate"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name}: must be 0 or more seconds")
+        for pattern in self.ignored_params:
+            hidden = sorted(name for name in RESERVED_PARAMS if fnmatchcase(name, pattern))
+            if hidden:
+                raise ConfigError(
+                    f"ignored_params: {pattern!r} would ignore pixserve's own {', '.join(hidden)}"
+                )
+        for origin in self.cors_origins:
+            if origin != "*" and not _ORIGIN.fullmatch(origin):
+                raise ConfigError(
+                    f"cors_origins: expected * or origins like https://example.com, got {origin!r}"
+                )
         for name in ("image_prefix", "info_prefix"):
             prefix = getattr(self, name)
             if not prefix.startswith("/") or prefix.rstrip("/") == "" or "<" in prefix:
                 raise ConfigError(f"{name}: must be a path like /image, got {prefix!r}")
         if self.image_prefix.rstrip("/") == self.info_prefix.rstrip("/"):
             raise ConfigError("info_prefix: must differ from image_prefix")
-        if self.cmyk_profile is not None and not self.cmyk_profile.is_file():
-            raise ConfigError(f"cmyk_profile: {str(self.cmyk_profile)!r} is not a file")
-        if not 0 < self.time_limit <= 3600:
-            raise ConfigError("time_limit: must be more than 0 and at most 3600 seconds")
         if any(len(key) < MIN_KEY_LENGTH for key in self.signing_keys):
             raise ConfigError(
                 f"signing_keys: each key needs at least {MIN_KEY_LENGTH} characters "
@@ -163,33 +254,8 @@ class Config:
             )
         if self.only_presets and not self.presets:
             raise ConfigError("only_presets: set presets too, or no URL can be served")
-        self.query_limits()  # a preset that does not parse stops start-up
-        self._validate_operations()
 
-    def _validate_operations(self) -> None:
-        if self.log_format not in LOG_FORMATS:
-            raise ConfigError(f"log_format: must be json or text, got {self.log_format!r}")
-        if self.accel_redirect and not _ACCEL_PREFIX.fullmatch(self.accel_redirect):
-            raise ConfigError(
-                "accel_redirect: must be an nginx location like /_pixserve_cache/ (starting "
-                f"and ending with /), got {self.accel_redirect!r}"
-            )
-        if not 1 <= self.port <= 65535:
-            raise ConfigError(f"port: must be from 1 to 65535, got {self.port}")
-        for name in ("workers", "threads"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name}: must be at least 1")
-        for name in ("timeout", "graceful_timeout"):
-            if getattr(self, name) <= self.time_limit:
-                raise ConfigError(
-                    f"{name}: must be more than time_limit ({self.time_limit:g} s), "
-                    "or a worker could be stopped in the middle of a transform"
-                )
-        for name in ("keepalive", "max_requests", "max_requests_jitter"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"{name}: must be 0 or more")
-
-    def query_limits(self) -> Limits:
+    def query_limits(self, max_dimension: int) -> Limits:
         """The parser's rules: maximum size, allowlists and presets."""
         allowed = {
             param: frozenset(canonical_text(value) for value in values)
@@ -206,7 +272,7 @@ class Config:
         if bad_formats:
             raise ConfigError(f"allowed_formats: unknown formats {', '.join(sorted(bad_formats))}")
         presets: dict[str, tuple[tuple[str, str], ...]] = {}
-        plain = Limits(max_dimension=self.max_dimension)
+        plain = Limits(max_dimension=max_dimension)
         for name, query in self.presets.items():
             try:
                 pairs = tuple(parse_qsl(query, keep_blank_values=True, strict_parsing=True))
@@ -217,102 +283,192 @@ class Config:
                 ) from None
             presets[name] = pairs
         return Limits(
-            max_dimension=self.max_dimension,
+            max_dimension=max_dimension,
             allowed=allowed,
             presets=presets,
             only_presets=self.only_presets,
         )
 
-    def colour_settings(self) -> ColourSettings:
-        """Reads the CMYK profile once, at start-up."""
-        profile = self.cmyk_profile.read_bytes() if self.cmyk_profile is not None else None
-        return ColourSettings(cmyk_profile=profile, keep_profiles=self.keep_icc_profiles)
 
-    def image_limits(self) -> ImageLimits:
-        return ImageLimits(
-            max_source_pixels=self.max_source_pixels,
-            max_output_pixels=self.max_output_pixels,
-            max_frames=self.max_frames,
-            max_animation_pixels=self.max_animation_pixels,
-        )
+@dataclass(frozen=True)
+class OpsSettings:
+    """What operators see: logs, timings, and nginx's part (README: Operations)."""
+
+    server_timing: bool = setting(BOOLEAN, True)  # on misses: decode, resize, encode, cache
+    log_format: str = setting(TEXT, "json")  # or "text"; one line per request either way
+    accel_redirect: str = setting(TEXT, "")  # nginx's internal location for cache_dir; "": off
+
+    def __post_init__(self) -> None:
+        if self.log_format not in LOG_FORMATS:
+            raise ConfigError(f"log_format: must be json or text, got {self.log_format!r}")
+        if self.accel_redirect and not _ACCEL_PREFIX.fullmatch(self.accel_redirect):
+            raise ConfigError(
+                "accel_redirect: must be an nginx location like /_pixserve_cache/ (starting "
+                f"and ending with /), got {self.accel_redirect!r}"
+            )
+
+
+@dataclass(frozen=True)
+class ServingSettings:
+    """`pixserve serve` (gunicorn); the extension and `create_app` ignore these."""
+
+    host: str = setting(TEXT, "127.0.0.1")
+    port: int = setting(INTEGER, 8000)
+    workers: int = setting(INTEGER, factory=default_workers)
+    threads: int = setting(INTEGER, DEFAULT_THREADS)
+    transforms_per_process: int = setting(INTEGER, TRANSFORMS_PER_PROCESS)
+    timeout: float = setting(DURATION, 30)  # a worker's main loop may stall this long
+    graceful_timeout: float = setting(DURATION, 30)  # a stopping worker finishes within it
+    keepalive: float = setting(DURATION, 5)  # an idle connection stays open (over nginx's 4)
+    # A worker is replaced after this many requests, plus up to the jitter so workers
+    # do not restart together: measured, a worker's memory levels off after a few
+    # hundred requests and then grows only slowly; this bounds what growth there is.
+    max_requests: int = setting(INTEGER, 20_000)
+    max_requests_jitter: int = setting(INTEGER, 2_000)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.port <= 65535:
+            raise ConfigError(f"port: must be from 1 to 65535, got {self.port}")
+        for name in ("workers", "threads", "transforms_per_process"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name}: must be at least 1")
+        for name in ("keepalive", "max_requests", "max_requests_jitter"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name}: must be 0 or more")
+
+
+PARTS: dict[str, type[Any]] = {
+    "imaging": ImagingSettings,
+    "cache": CacheSettings,
+    "http": HttpSettings,
+    "ops": OpsSettings,
+    "serving": ServingSettings,
+}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One row of the settings table."""
+
+    name: str
+    part: str
+    kind: Kind
+    field: dataclasses.Field[Any]
+
+    @property
+    def variable(self) -> str:
+        return ENV_PREFIX + self.name.upper()
+
+
+SETTINGS: dict[str, Setting] = {
+    item.name: Setting(item.name, part, item.metadata["kind"], item)
+    for part, cls in PARTS.items()
+    for item in dataclasses.fields(cls)
+}
+
+
+class Config:
+    """Every setting, by part: `config.imaging.time_limit`, `config.cache.cache_dir`...
+
+    Made from flat setting names (`Config(root=..., time_limit=5)`; text is read as in
+    the environment: `time_limit="30s"`), validated part by part, then across parts.
+    """
+
+    imaging: ImagingSettings
+    cache: CacheSettings
+    http: HttpSettings
+    ops: OpsSettings
+    serving: ServingSettings
+
+    def __init__(self, **values: Any) -> None:
+        by_part: dict[str, dict[str, Any]] = {part: {} for part in PARTS}
+        for name, value in values.items():
+            if name not in SETTINGS:
+                raise ConfigError(f"{name}: no such setting")
+            if isinstance(value, str):  # text is read as in the environment
+                value = SETTINGS[name].kind.from_text(name, value)
+            by_part[SETTINGS[name].part][name] = value
+        if "root" not in values:
+            raise ConfigError("root: set the folder of source images with --root or PIXSERVE_ROOT")
+        for part, cls in PARTS.items():
+            try:
+                setattr(self, part, cls(**by_part[part]))
+            except TypeError as error:
+                raise ConfigError(str(error)) from error
+        self._validate_across_parts()
+        self.query_limits()  # a preset that does not parse stops start-up
+
+    def _validate_across_parts(self) -> None:
+        time_limit = self.imaging.time_limit
+        for name, value in (
+            ("timeout", self.serving.timeout),
+            ("graceful_timeout", self.serving.graceful_timeout),
+            ("flight_timeout", self.cache.flight_timeout),
+        ):
+            if value <= time_limit:
+                raise ConfigError(
+                    f"{name}: must be more than time_limit ({time_limit:g} s), or a transform "
+                    f"could outlast it (now {value:g} s)"
+                )
+
+    def value(self, name: str) -> Any:
+        """A setting's value by its name."""
+        return getattr(getattr(self, SETTINGS[name].part), name)
+
+    def values(self) -> dict[str, Any]:
+        """Every setting by name, in the table's order."""
+        return {name: self.value(name) for name in SETTINGS}
+
+    def query_limits(self) -> Limits:
+        return self.http.query_limits(self.imaging.max_dimension)
+
+    def __repr__(self) -> str:
+        parts = ", ".join(f"{part}={getattr(self, part)!r}" for part in PARTS)
+        return f"Config({parts})"
 
     @classmethod
-    def from_flask(cls, app_config: Mapping[str, Any]) -> Config:
+    def from_flask(cls, app_config: Mapping[str, Any], base: Path | None = None) -> Config:
         """Build from a Flask app's `PIXSERVE_*` keys: text is parsed as in the
-        environment, other values (a Path, an int, a tuple...) are taken as they are."""
-        text = {key: value for key, value in app_config.items() if isinstance(value, str)}
-        typed = {
-            setting.name: app_config[key]
-            for setting in dataclasses.fields(cls)
-            if (key := ENV_PREFIX + setting.name.upper()) in app_config
-            and not isinstance(app_config[key], str)
-        }
-        return cls.load(text, **typed)
+        environment, other values (a Path, an int, a tuple...) are taken as they are.
+
+        Relative paths are taken from `base` (the extension passes the app's
+        `root_path`, as Flask does for its own folders), not from the working directory.
+        """
+        values = environment_values(
+            {key: value for key, value in app_config.items() if isinstance(value, str)}
+        )
+        values.update(
+            {
+                row.name: app_config[row.variable]
+                for row in SETTINGS.values()
+                if row.variable in app_config and not isinstance(app_config[row.variable], str)
+            }
+        )
+        if base is not None:
+            for name, value in values.items():
+                if isinstance(value, Path) and not value.is_absolute():
+                    values[name] = base / value
+        return cls(**values)
 
     @classmethod
     def load(cls, environ: Mapping[str, str], **overrides: Any) -> Config:
         """Build from `PIXSERVE_*` variables, then `overrides` (CLI flags) on top."""
         values = environment_values(environ)
         values.update({name: value for name, value in overrides.items() if value is not None})
-        return cls.build(values)
-
-    @classmethod
-    def build(cls, values: Mapping[str, Any]) -> Config:
-        """Construct from typed values by setting name, turning mistakes into `ConfigError`."""
-        if "root" not in values:
-            raise ConfigError("root: set the folder of source images with --root or PIXSERVE_ROOT")
-        try:
-            return cls(**values)
-        except TypeError as error:
-            raise ConfigError(str(error)) from error
-
-
-def setting_kinds() -> dict[str, str]:
-    """Each setting's name and declared type, as text (`int`, `tuple[int, ...]`...)."""
-    return {setting.name: str(setting.type) for setting in dataclasses.fields(Config)}
+        return cls(**values)
 
 
 def environment_values(environ: Mapping[str, str]) -> dict[str, Any]:
-    """The settings given as `PIXSERVE_<NAME>` variables, parsed by their types."""
+    """The settings given as `PIXSERVE_<NAME>` variables, parsed by their kinds."""
     return {
-        name: parse_setting(name, kind, environ[ENV_PREFIX + name.upper()])
-        for name, kind in setting_kinds().items()
-        if ENV_PREFIX + name.upper() in environ
+        row.name: row.kind.from_text(row.name, environ[row.variable])
+        for row in SETTINGS.values()
+        if row.variable in environ
     }
 
 
-def parse_setting(name: str, kind: str, raw: str) -> Any:
-    """Parse one setting's text by its declared type; errors name the setting."""
-    if kind == "str":
-        return raw
-    if kind == "Path | None":
-        return Path(raw).expanduser() if raw.strip() else None
-    if kind == "Path":
-        return Path(raw).expanduser()
-    if kind == "bool":
-        lowered = raw.strip().lower()
-        if lowered in _TRUE | _FALSE:
-            return lowered in _TRUE
-        raise ConfigError(f"{name}: expected true or false, got {raw!r}")
-    if kind == "float":
-        try:
-            return float(raw)
-        except ValueError:
-            raise ConfigError(f"{name}: expected a number, got {raw!r}") from None
-    if kind.startswith("tuple["):
-        items = [item.strip() for item in raw.split(",") if item.strip()]
-        item_kind = kind[len("tuple[") :].split(",")[0]
-        return tuple(parse_setting(name, item_kind, item) for item in items)
-    if kind == "dict[str, str]":
-        entries = [entry.strip() for entry in raw.split(";") if entry.strip()]
-        if not all(":" in entry for entry in entries):
-            raise ConfigError(f"{name}: expected NAME:QUERY entries separated by ';', got {raw!r}")
-        return dict(entry.split(":", 1) for entry in entries)
-    if kind == "int":
-        match = _SIZE.fullmatch(raw)
-        if match is None:
-            raise ConfigError(
-                f"{name}: expected a whole number (sizes may end in k, M, G), got {raw!r}"
-            )
-        return int(match[1]) * _UNITS[match[2][:1].lower()]
-    raise ConfigError(f"{name}: no parser for settings of type {kind}")
+def parse_setting(name: str, raw: str) -> Any:
+    """One setting's text (a flag's, a variable's), parsed by its kind."""
+    if name not in SETTINGS:
+        raise ConfigError(f"{name}: no such setting")
+    return SETTINGS[name].kind.from_text(name, raw)

@@ -10,7 +10,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pixserve.config.layers import Explained
+from pixserve.config.layers import UNSET, Explained
+from pixserve.config.settings import ENV_PREFIX
 
 SECRET_SETTINGS = frozenset({"signing_keys"})
 _COLUMN = 44
@@ -21,8 +22,10 @@ def render(explained: Explained) -> str:
     config, origins = explained.config, explained.origins
     lines = ["# pixserve's effective configuration (TOML); after each value, its origin."]
     for name, origin in origins.items():
-        value = getattr(config, name)
-        if name in SECRET_SETTINGS:
+        value = config.value(name)
+        if origin == UNSET:
+            lines.append(f"# {name}: not set (required by serve: --root or {ENV_PREFIX}ROOT)")
+        elif name in SECRET_SETTINGS:
             count = len(value)
             hidden = f"{count} key{'s' if count != 1 else ''}, not shown"
             lines.append(f"# {name}: {hidden}  ({origin})")

@@ -4,9 +4,10 @@ Pillow's C calls cannot be interrupted from outside, and signals only reach the 
 thread, while gunicorn's gthread workers run requests in other threads. So a timer
 thread raises `TimeLimitExceeded` *in the request's thread* with CPython's
 `PyThreadState_SetAsyncExc`: it takes effect at the next Python bytecode, which
-Pillow reaches between decoder chunks, between pipeline steps and after each encode.
-The worst-case overrun is the longest single C call (one resize or encode, bounded by
-`max_output_pixels`).
+Pillow reaches between decoder chunks and between pipeline steps. Big encodes run in
+a child process the transformer waits on in short Python steps (`stoppable.py`), so
+the limit lands there too and the child is killed. The worst-case overrun is the
+longest remaining C call: one resize of a big picture.
 """
 
 from __future__ import annotations
@@ -15,18 +16,27 @@ import ctypes
 import threading
 from types import TracebackType
 
-from pixserve.transformer import TransformError
+from werkzeug.exceptions import ServiceUnavailable
+
+from pixserve.http.errors import Problem
+
+# What a 503 for the time limit asks a client to wait before it tries again.
+RETRY_AFTER_SECONDS = 10
 
 
-class TimeLimitExceeded(TransformError):
-    """The transform took longer than `time_limit`; retrying later may succeed."""
+class TimeLimitExceeded(Problem, ServiceUnavailable):
+    """The transform took longer than `time_limit`; retrying later may succeed.
 
-    status = 503
-    title = "Service unavailable"
+    Raised by class from the timer thread, so every argument has a default;
+    Werkzeug's `ServiceUnavailable` writes `Retry-After` itself.
+    """
+
     slug = "time-limit"
+    reason = "time_limit"
+    description = "the image took too long to process; try again later"
 
-    def __init__(self, detail: str = "the image took too long to process; try again later") -> None:
-        super().__init__(detail)
+    def __init__(self) -> None:
+        super().__init__(retry_after=RETRY_AFTER_SECONDS)
 
 
 def _raise_in(thread_id: int, exception: type[BaseException]) -> None:

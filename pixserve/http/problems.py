@@ -1,4 +1,11 @@
-"""Every error as `application/problem+json` (RFC 9457), mapped in one place."""
+"""Every error as `application/problem+json` (RFC 9457), mapped in one place.
+
+Two families reach the handlers. `TransformError`s are what a client or a file can
+cause in the transformer (each class knows its status, slug and metric reason).
+Web-layer refusals are Werkzeug HTTP exceptions; those of pixserve's own are
+`Problem`s, which add the slug and the metric reason. Anything else is a bug in our
+code: a 500 whose traceback goes into the request's log line.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,7 @@ import logging
 from flask import Blueprint, Flask, Response, json
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from pixserve.http.errors import Problem
 from pixserve.ops import observe
 from pixserve.transformer import TransformError
 
@@ -18,8 +26,9 @@ TYPE_PREFIX = "urn:pixserve:problem:"
 # be transient (a limit, an overloaded worker) and must not be cached.
 CACHEABLE_STATUSES = {400, 404}
 CACHEABLE_MAX_AGE = 60
-RETRY_AFTER_SECONDS = 10
-_HTML_SENSITIVE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "'": "\\u0027"})
+_HTML_SENSITIVE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+# The metric reason of a plain Werkzeug error, by status (a `Problem` names its own).
+_STATUS_REASONS = {404: "not_found"}
 
 
 def problem(
@@ -34,32 +43,35 @@ def problem(
     }
     if param is not None:
         body["param"] = param
-    # JSON-escaped, and with <, >, & and ' as \u escapes, so no client input in a
-    # message can ever be read as markup, even by a browser that ignores the type.
-    text = json.dumps(body).translate(_HTML_SENSITIVE)
+    # Readable JSON (UTF-8, apostrophes as they are), with <, > and & as \u escapes, so
+    # no client input in a message can be read as markup, even by a browser that
+    # ignores the type.
+    text = json.dumps(body, ensure_ascii=False).translate(_HTML_SENSITIVE)
     response = Response(text, status=status, mimetype=MIMETYPE)
     if status in CACHEABLE_STATUSES:
-        response.cache_control.public = True
         response.cache_control.max_age = CACHEABLE_MAX_AGE
     else:
         response.cache_control.no_store = True
-    if status == 503:
-        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
 
 def _transform_error(error: TransformError) -> Response:
-    observe.note_problem(error.slug, error.detail)
+    observe.note_problem(error.slug, error.detail, error.reason)
     return problem(error.status, error.title, error.detail, slug=error.slug, param=error.param)
 
 
 def _http_error(error: HTTPException) -> Response:
     status = error.code or 500
-    observe.note_problem(f"http-{status}", error.description or error.name)
-    response = problem(status, error.name, error.description or error.name)
+    detail = error.description or error.name
+    if isinstance(error, Problem):
+        observe.note_problem(error.slug, detail, error.reason)
+        response = problem(status, error.name, detail, slug=error.slug, param=error.param)
+    else:
+        observe.note_problem(f"http-{status}", detail, _STATUS_REASONS.get(status))
+        response = problem(status, error.name, detail)
     for name, value in error.get_headers():
         if name.lower() not in ("content-type", "content-length"):
-            response.headers[name] = value  # e.g. Allow on a 405
+            response.headers[name] = value  # Allow on a 405, Retry-After on a 503
     return response
 
 
@@ -69,8 +81,20 @@ def _unexpected(error: Exception) -> Response:
     return _http_error(InternalServerError())
 
 
-def register(app: Flask | Blueprint) -> None:
-    """Install the handlers: typed transform errors, HTTP errors, then anything else."""
-    app.register_error_handler(TransformError, _transform_error)
-    app.register_error_handler(HTTPException, _http_error)
-    app.register_error_handler(Exception, _unexpected)
+def answer_as_pixserve(scope: Flask | Blueprint) -> None:
+    """Every error of `scope` as problem+json, and every answer `nosniff`.
+
+    A blueprint of the extension does this for itself, so the app around it keeps its
+    own error pages; the standalone app, which is pixserve's alone, does it once for
+    everything instead.
+    """
+    scope.register_error_handler(TransformError, _transform_error)
+    scope.register_error_handler(HTTPException, _http_error)
+    scope.register_error_handler(Exception, _unexpected)
+    scope.after_request(no_sniffing)
+
+
+def no_sniffing(response: Response) -> Response:
+    """Every response says its type is final: no browser may guess HTML from bytes."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -16,18 +16,24 @@ import hmac
 from collections.abc import Iterable, Sequence
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from pixserve.transformer import Limits, TransformError, parse_options
+from werkzeug.exceptions import Forbidden
+
+from pixserve.http.errors import Problem
+from pixserve.transformer import Limits, parse_options
 
 SIGNATURE_PARAM = "s"
 _SIGNATURE_BYTES = hashlib.sha256().digest_size
 
 
-class BadSignature(TransformError):
+class BadSignature(Problem, Forbidden):
     """Missing, malformed or wrong `s`: the same answer for all three."""
 
-    status = 403
-    title = "Forbidden"
     slug = "bad-signature"
+    reason = "signature"
+    param = SIGNATURE_PARAM
+    description = (
+        "this server only serves signed URLs: the s parameter is missing or does not match the URL"
+    )
 
 
 def signature(key: str, path: str, canonical_query: str) -> str:
@@ -53,11 +59,7 @@ def verify(keys: Sequence[str], path: str, canonical_query: str, given: str | No
         assert expected is not None
         matched |= presented is not None and hmac.compare_digest(presented, expected)
     if not matched:
-        raise BadSignature(
-            "this server only serves signed URLs: the s parameter is missing or does not "
-            "match the URL",
-            param=SIGNATURE_PARAM,
-        )
+        raise BadSignature()
 
 
 def split_signature(pairs: Iterable[tuple[str, str]]) -> tuple[list[tuple[str, str]], str | None]:

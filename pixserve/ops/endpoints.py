@@ -10,20 +10,20 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify
 
 from pixserve.http import problems
-from pixserve.http.views import no_sniffing
 from pixserve.ops.health import readiness_problems
 from pixserve.services import services
 
 OPS_BLUEPRINT = "pixserve_ops"
 
 
-def make_ops_blueprint() -> Blueprint:
+def make_ops_blueprint(*, own_answers: bool = True) -> Blueprint:
+    """The operator endpoints; `own_answers` as for `make_blueprint`."""
     blueprint = Blueprint(OPS_BLUEPRINT, __name__)
     blueprint.add_url_rule("/healthz", view_func=healthz)
     blueprint.add_url_rule("/readyz", view_func=readyz)
     blueprint.add_url_rule("/metrics", view_func=metrics)
-    problems.register(blueprint)
-    blueprint.after_request(no_sniffing)
+    if own_answers:
+        problems.answer_as_pixserve(blueprint)
     return blueprint
 
 
@@ -35,7 +35,7 @@ def healthz() -> Response:
 def readyz() -> Response:
     """Readiness: 200 when the source root reads and the cache folder writes, else 503."""
     config = services().config
-    found = readiness_problems(config.root, config.cache_dir)
+    found = readiness_problems(config.http.root, config.cache.cache_dir)
     if found:
         return _uncached(jsonify(status="not ready", problems=found), 503)
     return _uncached(jsonify(status="ready"))

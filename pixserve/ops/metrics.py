@@ -34,11 +34,12 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from pixserve.cache import DiskCache, Freed
+from pixserve.transformer.timings import PHASES
 
 log = logging.getLogger(__name__)
 
 MULTIPROCESS_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
-PHASES = ("decode", "resize", "encode", "quality")
+
 # Seconds: from a cache hit (under a millisecond) to a slow AVIF encode.
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
@@ -68,7 +69,7 @@ class Metrics:
         )
         self.transform_seconds = Histogram(
             "pixserve_transform_seconds",
-            "Time spent transforming on cache misses, by phase: decode, resize, encode, quality.",
+            "Time spent transforming on cache misses, by phase: decode, resize, encode.",
             ("phase",),
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
@@ -80,7 +81,7 @@ class Metrics:
         )
         self.rejected = Counter(
             "pixserve_rejected_requests",
-            "Requests refused, by reason: bad_params, signature, limits, time_limit, "
+            "Requests refused, by reason: bad_params, signature, limits, time_limit, overloaded, "
             "not_found, unsupported, undecodable, other.",
             ("reason",),
             registry=self.registry,

@@ -13,8 +13,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,23 +21,15 @@ from flask import Flask, Response, g, has_request_context, request
 
 from pixserve.ops.logs import REQUEST_ID_KEY
 from pixserve.services import services
+from pixserve.transformer.timings import PHASES
 
 log = logging.getLogger("pixserve.requests")
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
 _OBSERVATION_KEY = "pixserve_observation"
-# Problems a client caused, by the problem's slug (or HTTP status), as metric reasons.
-REJECTION_REASONS = {
-    "invalid-parameter": "bad_params",
-    "bad-signature": "signature",
-    "image-too-large": "limits",
-    "time-limit": "time_limit",
-    "unsupported-image": "unsupported",
-    "undecodable-image": "undecodable",
-    "http-404": "not_found",
-}
-SERVER_TIMING_PHASES = ("decode", "resize", "encode", "quality", "cache")
+# The phases Server-Timing reports, in order: the transformer's, then the cache's.
+SERVER_TIMING_PHASES = (*PHASES, "cache")
 
 
 @dataclass
@@ -54,6 +45,7 @@ class Observation:
     source_bytes: int = 0
     problem: str | None = None  # the problem's slug, or http-<status>
     detail: str | None = None
+    reason: str | None = None  # why a client's request was refused, as a metric label
     error: BaseException | None = None
 
 
@@ -93,9 +85,25 @@ def _request_id() -> str:
 # What views and handlers tell the observation (each does nothing outside one).
 
 
-def note_cache(status: str, *, accel: bool = False) -> None:
+def note_delivery(
+    cache: str,
+    output_format: str | None,
+    timings: Mapping[str, float],
+    *,
+    accel: bool = False,
+) -> None:
+    """What answered the request: HIT or MISS, the format, each phase's seconds, and
+    whether nginx sends the body."""
     if (observation := current()) is not None:
-        observation.cache, observation.accel = status, accel
+        observation.cache, observation.accel = cache, accel
+        observation.output_format = output_format
+        observation.timings.update(timings)
+
+
+def note_source_read(count: int) -> None:
+    """Bytes of the source read to make a result (none on a hit)."""
+    if (observation := current()) is not None:
+        observation.source_bytes += count
 
 
 def note_format(extension: str | None) -> None:
@@ -103,30 +111,9 @@ def note_format(extension: str | None) -> None:
         observation.output_format = extension
 
 
-def add_timings(timings: Mapping[str, float]) -> None:
+def note_problem(slug: str, detail: str, reason: str | None) -> None:
     if (observation := current()) is not None:
-        for phase, seconds in timings.items():
-            observation.timings[phase] = observation.timings.get(phase, 0.0) + seconds
-
-
-@contextmanager
-def timed(phase: str) -> Iterator[None]:
-    """Add the block's duration to `phase`."""
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        add_timings({phase: time.perf_counter() - started})
-
-
-def add_source_bytes(count: int) -> None:
-    if (observation := current()) is not None:
-        observation.source_bytes += count
-
-
-def note_problem(slug: str, detail: str) -> None:
-    if (observation := current()) is not None:
-        observation.problem, observation.detail = slug, detail
+        observation.problem, observation.detail, observation.reason = slug, detail, reason
 
 
 def note_error(error: BaseException) -> bool:
@@ -143,7 +130,7 @@ def note_error(error: BaseException) -> bool:
 def finish(observation: Observation, response: Response) -> None:
     svc = services()
     response.headers[REQUEST_ID_HEADER] = observation.request_id
-    if observation.cache == "MISS" and svc.config.server_timing:
+    if observation.cache == "MISS" and svc.config.ops.server_timing:
         response.headers["Server-Timing"] = server_timing(observation.timings)
     seconds = time.perf_counter() - observation.started
     route = _route()
@@ -154,7 +141,7 @@ def finish(observation: Observation, response: Response) -> None:
         seconds,
         observation.timings,
         observation.source_bytes,
-        rejection_reason(response.status_code, observation.problem),
+        rejection_reason(response.status_code, observation.reason),
     )
     _log(observation, response, route, seconds)
 
@@ -168,10 +155,10 @@ def server_timing(timings: Mapping[str, float]) -> str:
     )
 
 
-def rejection_reason(status: int, problem: str | None) -> str | None:
+def rejection_reason(status: int, reason: str | None) -> str | None:
     """Why a client's request was refused (a 4xx, or the time limit's 503); else None."""
-    if problem is not None and problem in REJECTION_REASONS:
-        return REJECTION_REASONS[problem]
+    if reason is not None:
+        return reason
     return "other" if 400 <= status < 500 else None
 
 

@@ -13,7 +13,10 @@ from pixserve.web.helpers import source_size
 
 demo = Blueprint("demo", __name__, template_folder="templates")
 
-_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif", ".tif", ".tiff", ".bmp"}
+_IMAGE_SUFFIXES = {
+    *(".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif", ".tif", ".tiff", ".bmp"),
+    *(".heic", ".heif", ".ico"),
+}
 INDEX_LIMIT = 60
 
 
@@ -21,9 +24,9 @@ INDEX_LIMIT = 60
 def index() -> str:
     """The gallery (only when `index` is on: it lists the root's files)."""
     config = services().config
-    if not config.index:
+    if not config.http.index:
         abort(404, description="the index page is off; set PIXSERVE_INDEX=1 to show it")
-    names = _readable(sorted(_image_names(config.root))[:INDEX_LIMIT])
+    names = _readable(sorted(_image_names(config.http.root))[:INDEX_LIMIT])
     hero = max(names, key=lambda name: source_size(name)[0] * source_size(name)[1], default=None)
     return render_template("index.html", names=names, hero=hero)
 

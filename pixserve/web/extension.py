@@ -14,9 +14,12 @@ this same extension in a tiny app (`create_app`), not a second code path.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask, Response, request
 
 from pixserve.config.settings import Config
+from pixserve.http import problems
 from pixserve.http.views import BLUEPRINT, make_blueprint
 from pixserve.ops import observe
 from pixserve.ops.endpoints import OPS_BLUEPRINT
@@ -30,8 +33,8 @@ CLIENT_HINTS = "Sec-CH-DPR, Sec-CH-Width"
 class PixServe:
     """The extension; `config` overrides the app's `PIXSERVE_*` keys when given.
 
-    `observe_all_routes`: log and count every request of the app, not only pixserve's
-    own (for an app that is pixserve alone, like `create_app`'s).
+    `whole_app`: the app is pixserve alone (as `create_app`'s): every request of it is
+    logged and counted, and every error is problem+json, not only pixserve's routes'.
     """
 
     def __init__(
@@ -39,23 +42,29 @@ class PixServe:
         app: Flask | None = None,
         config: Config | None = None,
         *,
-        observe_all_routes: bool = False,
+        whole_app: bool = False,
     ) -> None:
         self.config = config
         if app is not None:
-            self.init_app(app, config, observe_all_routes=observe_all_routes)
+            self.init_app(app, config, whole_app=whole_app)
 
     def init_app(
-        self, app: Flask, config: Config | None = None, *, observe_all_routes: bool = False
+        self, app: Flask, config: Config | None = None, *, whole_app: bool = False
     ) -> None:
-        config = config or self.config or Config.from_flask(app.config)
+        config = config or self.config or Config.from_flask(app.config, Path(app.root_path))
         app.extensions[EXTENSION_NAME] = build_services(config)
-        app.register_blueprint(make_blueprint(config.image_prefix, config.info_prefix))
-        observe.install(app, _everything if observe_all_routes else _pixserve_routes)
+        app.register_blueprint(
+            make_blueprint(
+                config.http.image_prefix, config.http.info_prefix, own_answers=not whole_app
+            )
+        )
+        observe.install(app, _everything if whole_app else _pixserve_routes)
+        if whole_app:
+            problems.answer_as_pixserve(app)
         app.jinja_env.globals.update(
             image_url=image_url, image_srcset=image_srcset, picture=picture
         )
-        if config.client_hints:
+        if config.http.client_hints:
             app.after_request(_ask_for_client_hints)
 
 

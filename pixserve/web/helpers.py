@@ -51,8 +51,8 @@ def image_url(name: str, **options: Any) -> str:
     # written in canonical form, so every page shares one cache entry per transform.
     query = "&".join(f"{k}={v}" for k, v in pairs) if "preset" in options else canonical
     path = url_for("pixserve.image", name=name)
-    if svc.config.signing_keys:
-        signed = signature(svc.config.signing_keys[0], unquote(path), canonical)
+    if svc.config.http.signing_keys:
+        signed = signature(svc.config.http.signing_keys[0], unquote(path), canonical)
         query = f"{query}&{SIGNATURE_PARAM}={signed}" if query else f"{SIGNATURE_PARAM}={signed}"
     return f"{path}?{query}" if query else path
 
@@ -63,7 +63,7 @@ def _source_size(path: Path, mtime_ns: int) -> tuple[int, int]:
 
 
 def _source(name: str) -> Source:
-    source = find_source(services().config.root, name)
+    source = find_source(services().config.http.root, name)
     if source is None:
         raise FileNotFoundError(f"pixserve: no image named {name!r} under the root")
     return source
@@ -103,11 +103,16 @@ def _scaled(options: dict[str, Any], width: int) -> dict[str, Any]:
     return scaled
 
 
+def srcset_candidates(
+    name: str, widths: Iterable[int] | None = None, **options: Any
+) -> list[tuple[str, int]]:
+    """The (URL, width) pairs `image_srcset` writes (`pixserve cache warm` makes these)."""
+    return [(image_url(name, **_scaled(options, width)), width) for width in _widths(name, widths)]
+
+
 def image_srcset(name: str, widths: Iterable[int] | None = None, **options: Any) -> str:
     """`"url 320w, url 640w, ..."`, never wider than the source (no candidate upscales)."""
-    return ", ".join(
-        f"{image_url(name, **_scaled(options, width))} {width}w" for width in _widths(name, widths)
-    )
+    return ", ".join(f"{url} {width}w" for url, width in srcset_candidates(name, widths, **options))
 
 
 def picture(
@@ -169,4 +174,11 @@ def _placeholder(name: str) -> str:
     return _placeholder_for(source.path, source.mtime_ns)
 
 
-__all__ = ["DEFAULT_WIDTHS", "image_srcset", "image_url", "picture", "source_size"]
+__all__ = [
+    "DEFAULT_WIDTHS",
+    "image_srcset",
+    "image_url",
+    "picture",
+    "source_size",
+    "srcset_candidates",
+]

@@ -8,7 +8,7 @@ from pixserve.transformer import Options
 from pixserve.transformer.geometry import Geometry
 from pixserve.transformer.options import Colour
 from pixserve.transformer.steps.canvas import fit_canvas
-from tests.conftest import gradient
+from tests.helpers import gradient
 from tests.steps.helpers import context
 
 

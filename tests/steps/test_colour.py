@@ -7,7 +7,7 @@ from pathlib import Path
 from PIL import Image, ImageChops, ImageCms
 
 from pixserve.transformer.steps.colour import _is_srgb_already, _transform_for, to_srgb
-from tests.conftest import gradient
+from tests.helpers import gradient
 from tests.steps.helpers import context
 
 

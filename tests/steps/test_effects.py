@@ -6,7 +6,7 @@ from PIL import Image, ImageStat
 
 from pixserve.transformer import Options
 from pixserve.transformer.steps.effects import blur, gray, sharpen
-from tests.conftest import gradient
+from tests.helpers import gradient
 from tests.steps.helpers import context
 
 

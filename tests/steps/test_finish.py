@@ -7,7 +7,7 @@ from PIL import Image
 from pixserve.transformer import FORMATS, Options
 from pixserve.transformer.options import Colour
 from pixserve.transformer.steps.finish import choose_format, flatten, strip_metadata
-from tests.conftest import gradient
+from tests.helpers import gradient
 from tests.steps.helpers import context
 
 

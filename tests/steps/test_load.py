@@ -6,7 +6,7 @@ from pixserve.transformer import Options
 from pixserve.transformer.geometry import plan
 from pixserve.transformer.options import Fit
 from pixserve.transformer.steps.load import decode, shrink_on_load
-from tests.conftest import encode, gradient
+from tests.helpers import encode, gradient
 from tests.steps.helpers import context, opened
 
 

@@ -6,7 +6,7 @@ from PIL import Image
 
 from pixserve.transformer.steps.load import decode
 from pixserve.transformer.steps.orient import auto_orient, read_orientation
-from tests.conftest import encode, gradient
+from tests.helpers import encode, gradient
 from tests.steps.helpers import context, opened
 
 

@@ -6,7 +6,7 @@ from pixserve.transformer import Options
 from pixserve.transformer.pipeline import estimate_geometry
 from pixserve.transformer.steps.load import needed_upright_size
 from pixserve.transformer.steps.plan import plan_geometry
-from tests.conftest import gradient
+from tests.helpers import gradient
 from tests.steps.helpers import context
 
 

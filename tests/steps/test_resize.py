@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pixserve.transformer import Options
 from pixserve.transformer.steps.resize import resize
-from tests.conftest import gradient
+from tests.helpers import gradient
 from tests.steps.helpers import context
 
 

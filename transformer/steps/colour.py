@@ -60,7 +60,12 @@ def _is_srgb_already(profile: bytes, mode: str) -> bool:
 
 
 def to_srgb(ctx: Context) -> None:
-    """Apply the embedded ICC profile (or keep it); plain CMYK uses the standard one."""
+    """Apply the embedded ICC profile (or keep it); plain CMYK uses the standard one.
+
+    Animation frames are left as they are (decoded to RGBA, with no profile kept).
+    """
+    if ctx.animation_frame is not None:
+        return
     image = ctx.image
     profile = image.info.get("icc_profile")
     if image.mode == "CMYK" and not profile:

@@ -9,29 +9,33 @@ from PIL import Image
 
 from ..context import Context
 from ..errors import UndecodableImage
-from ..geometry import Size
+from ..geometry import Size, upright
 
-# What Pillow's decoders raise on damaged input. Caught only around decoding, where
-# they can only mean a bad file, so they become a 422 rather than a 500.
+# What Pillow's decoders raise on a damaged or hostile file. Caught only around the
+# calls that read the file (open, seek, load, a frame's conversion, the EXIF block),
+# where they can only mean a bad file, so they become a 422. Nothing else is caught:
+# the encoder and our own steps raise ordinary exceptions, which the web layer logs
+# as a 500 with its traceback. Errors like TypeError or KeyError are not here on
+# purpose; a file found to cause one gets a precise catch and a regression test
+# (tests/test_fuzz_images.py).
 DECODE_ERRORS: tuple[type[BaseException], ...] = (
-    OSError,
+    OSError,  # includes UnidentifiedImageError and "image file is truncated"
     ValueError,
     RuntimeError,  # libavif's "Failed to decode image"
-    SyntaxError,
-    EOFError,
-    IndexError,
-    KeyError,
-    TypeError,
-    ZeroDivisionError,
-    MemoryError,
+    SyntaxError,  # Pillow's plugins reject a malformed header with it
+    EOFError,  # seeking past the frames a damaged file really has
     struct.error,
     Image.DecompressionBombError,
     # Pillow warns about damaged data (bad EXIF tags, odd chunks); where warnings are
     # turned into errors (as in our tests), they mean the same as the errors above.
     Warning,
 )
+# Pillow's plugins also raise these on a malformed header or frame header (a GIF
+# extension block cut short, a TIFF frame without dimensions), and Pillow's own
+# `Image.open` takes them to mean "not this format". So they are caught where headers
+# are parsed (opening, counting and seeking frames), and nowhere else.
+HEADER_ERRORS: tuple[type[BaseException], ...] = (*DECODE_ERRORS, IndexError, TypeError)
 
-TRANSPOSING_ORIENTATIONS = {5, 6, 7, 8}
 # Decode at least this many times the output size, as Pillow's own `thumbnail` does:
 # the LANCZOS resize then does a real >= 2x reduction instead of polishing a coarse DCT
 # downscale. Measured on street-2725x2225.jpg (SSIM against a full-decode LANCZOS
@@ -48,17 +52,15 @@ def needed_upright_size(ctx: Context) -> Size | None:
     options = ctx.options
     if options.trim is not None:
         return None
-    upright = ctx.source_size
-    if ctx.orientation in TRANSPOSING_ORIENTATIONS:
-        upright = (upright[1], upright[0])
-    working = options.crop[2:] if options.crop else upright
+    shown = upright(ctx.source_size, ctx.orientation)
+    working = options.crop[2:] if options.crop else shown
     if options.rotate in (90, 270):
         working = (working[1], working[0])
     scale_x = ctx.geometry.resize[0] / working[0]
     scale_y = ctx.geometry.resize[1] / working[1]
     if options.rotate in (90, 270):
         scale_x, scale_y = scale_y, scale_x
-    return (math.ceil(upright[0] * scale_x), math.ceil(upright[1] * scale_y))
+    return (math.ceil(shown[0] * scale_x), math.ceil(shown[1] * scale_y))
 
 
 def shrink_on_load(ctx: Context) -> None:
@@ -67,10 +69,7 @@ def shrink_on_load(ctx: Context) -> None:
     times cheaper than a full one, and the LANCZOS resize that follows hides the rest."""
     wanted = needed_upright_size(ctx)
     if wanted is not None:
-        upright = ctx.source_size
-        if ctx.orientation in TRANSPOSING_ORIENTATIONS:
-            upright = (upright[1], upright[0])
-        _draft(ctx, draft_size(wanted, upright))
+        _draft(ctx, draft_size(wanted, upright(ctx.source_size, ctx.orientation)))
 
 
 def draft_size(needed: Size, source: Size) -> Size:
@@ -82,21 +81,35 @@ def draft_size(needed: Size, source: Size) -> Size:
     )
 
 
-def _draft(ctx: Context, upright_size: Size) -> None:
+def _draft(ctx: Context, wanted: Size) -> None:
+    """Ask the JPEG decoder for `wanted` (upright) pixels, turned back as stored."""
     if ctx.image.format not in ("JPEG", "MPO"):
         return
-    if ctx.orientation in TRANSPOSING_ORIENTATIONS:
-        upright_size = (upright_size[1], upright_size[0])
-    ctx.image.draft(ctx.image.mode, upright_size)
+    ctx.image.draft(ctx.image.mode, upright(wanted, ctx.orientation))
 
 
 def decode(ctx: Context) -> None:
-    """Decode the pixels now, so a damaged file fails here with a clear 422."""
-    try:
-        ctx.image.load()
-    except DECODE_ERRORS as error:
-        raise UndecodableImage(f"the image cannot be decoded: {error}") from error
+    """Decode the pixels now, so a damaged file fails here with a clear 422.
+
+    For an animation frame, `image` is the whole source: seek to the frame and take it
+    out as RGBA (Pillow composites it over the frames before), one mode for every frame.
+    """
+    if ctx.animation_frame is None:
+        try:
+            ctx.image.load()
+        except DECODE_ERRORS as error:
+            raise UndecodableImage(f"the image cannot be decoded: {error}") from error
+    else:
+        ctx.image = _frame(ctx.image, ctx.animation_frame)
     ctx.scale = ctx.image.width / ctx.source_size[0]
+
+
+def _frame(source: Image.Image, index: int) -> Image.Image:
+    try:
+        source.seek(index)  # parses the frame's header
+        return source.convert("RGBA")
+    except HEADER_ERRORS as error:
+        raise UndecodableImage(f"frame {index} cannot be decoded: {error}") from error
 
 
 def check_whole(ctx: Context) -> None:

@@ -27,7 +27,13 @@ Scorer = Callable[[Image.Image], float]
 
 
 def place_crop(ctx: Context) -> None:
-    """Set `ctx.crop_origin` for a picture that overflows its canvas."""
+    """Set `ctx.crop_origin` for a picture that overflows its canvas.
+
+    An animation's window is chosen on its first frame and kept for the others, so a
+    smart crop does not jitter from frame to frame.
+    """
+    if ctx.animation_frame:
+        return
     geometry = ctx.geometry
     if geometry.overflow == (0, 0):
         ctx.crop_origin = (0, 0)

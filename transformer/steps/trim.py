@@ -12,10 +12,11 @@ def trim(ctx: Context) -> None:
 
     The difference from the corner colour is taken per channel (alpha included) and
     its largest channel compared with `trim` (0..255). A picture that is all border
-    is left as it is.
+    is left as it is. Animations are not trimmed: each frame would lose a different
+    border, and all frames share one geometry.
     """
     tolerance = ctx.options.trim
-    if tolerance is None:
+    if tolerance is None or ctx.animation_frame is not None:
         return
     image = ctx.image
     corner = image.getpixel((0, 0))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
@@ -10,15 +9,13 @@ import pytest
 from flask.testing import FlaskClient
 from PIL import Image
 
-from tests.conftest import encode
+from tests.helpers import decoded, encode
 
 
 def picture(client: FlaskClient, url: str) -> Image.Image:
     response = client.get(url)
     assert response.status_code == 200, response.get_data(as_text=True)
-    image = Image.open(io.BytesIO(response.get_data()))
-    image.load()
-    return image.convert("RGBA")
+    return decoded(response.get_data()).convert("RGBA")
 
 
 @pytest.fixture

@@ -1,0 +1,136 @@
+"""One cache-through path for `/image` and `/info`: lookup, single flight, make, store.
+
+`deliver` answers what a request asks for from the result cache when it can, and
+otherwise makes it once: concurrent misses of one key, in any worker, wait for the
+first one's result instead of each decoding the source. It returns what was
+delivered and what it cost; `pixserve.http.responses` turns that into headers, and
+the observation into the request's metrics and log line.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Literal
+
+from flask import abort
+
+from pixserve.http.deadline import Deadline
+from pixserve.http.qualities import CachedQualities
+from pixserve.http.request import INFO_EXTENSION, ImageRequest
+from pixserve.ops import observe
+from pixserve.services import Services
+from pixserve.transformer import transform
+from pixserve.transformer.cost import estimate_cost
+from pixserve.transformer.info import describe
+
+CACHE_PHASE = "cache"  # time spent in the result cache, beside the transformer's phases
+
+
+@dataclass(frozen=True)
+class Made:
+    """A result just made from the source's bytes."""
+
+    data: bytes
+    extension: str
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Delivered:
+    """What answers a request: a result just made (`data`), or a cached one (`file`,
+    opened, so an eviction between lookup and sending cannot take it away; or only
+    its `entry` path when nginx is to send it)."""
+
+    extension: str
+    cache: Literal["HIT", "MISS"]
+    data: bytes | None = None
+    file: BinaryIO | None = None
+    entry: Path | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def deliver(svc: Services, req: ImageRequest) -> Delivered:
+    """The cached answer, or one made now (once across workers) and stored."""
+    timings: dict[str, float] = {}
+    hit = _cached(svc, req, timings)
+    if hit is not None:
+        return hit
+    with svc.cache.single_flight(req.key):
+        hit = _cached(svc, req, timings)  # made while we waited?
+        if hit is not None:
+            return hit
+        with svc.makers.take():  # or 503 at once: a thread stays free for hits
+            made = _make(svc, req, timings)
+    return Delivered(made.extension, "MISS", data=made.data, timings={**made.timings, **timings})
+
+
+def _make(svc: Services, req: ImageRequest, timings: dict[str, float]) -> Made:
+    """Read the source, make the result, store it (best effort)."""
+    try:
+        data = req.source.read()
+    except OSError:  # removed since it was found
+        abort(404, description=f"no image named {req.source.name!r}")
+    observe.note_source_read(len(data))  # counted even when making then fails
+    made = MAKERS[req.kind](svc, req, data)
+    with _timed(timings):
+        svc.cache.store(req.key, made.extension, made.data, req.source.name)
+    return made
+
+
+def _cached(svc: Services, req: ImageRequest, timings: dict[str, float]) -> Delivered | None:
+    with _timed(timings):
+        entry = svc.cache.lookup(req.key, req.extensions)
+        if entry is None:
+            return None
+        extension = entry.suffix[1:]
+        if svc.config.ops.accel_redirect and req.kind == "image":
+            return Delivered(extension, "HIT", entry=entry, timings=timings)
+        try:
+            file = entry.open("rb")
+        except FileNotFoundError:
+            return None  # evicted by another worker since the lookup
+    return Delivered(extension, "HIT", file=file, entry=entry, timings=timings)
+
+
+@contextmanager
+def _timed(timings: dict[str, float]) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[CACHE_PHASE] = timings.get(CACHE_PHASE, 0.0) + time.perf_counter() - started
+
+
+def _make_image(svc: Services, req: ImageRequest, data: bytes) -> Made:
+    """Admitted by its estimated memory (the wait is not the transform's time), then
+    transformed within the time limit."""
+    cost = estimate_cost(data, req.options, req.choice.format, svc.image_limits)
+    with svc.admission.reserve(cost.memory), Deadline(svc.config.imaging.time_limit):
+        memory = CachedQualities(svc.cache, req.source)  # q=auto's remembered qualities
+        result = transform(
+            data,
+            req.options,
+            req.choice.format,
+            svc.image_limits,
+            svc.colour,
+            memory,
+            req.choice.candidates,
+        )
+    return Made(result.data, result.format.extension, dict(result.timings))
+
+
+def _make_info(svc: Services, req: ImageRequest, data: bytes) -> Made:
+    with Deadline(svc.config.imaging.time_limit):
+        facts = describe(data, svc.image_limits, svc.colour)
+    return Made(json.dumps({"name": req.source.name, **facts}).encode(), INFO_EXTENSION)
+
+
+MAKERS: dict[str, Callable[[Services, ImageRequest, bytes], Made]] = {
+    "image": _make_image,
+    "info": _make_info,
+}

@@ -1,0 +1,129 @@
+"""One `/image` or `/info` request, understood once: everything the answer depends on.
+
+Built in the order the checks must run: the query's options (a bad one is a 400
+before anything else is touched), the signature (before the file system is), the
+source (found, an image, not too big), the client hints (after the signature, which
+covers the URL as written), the output format from `Accept`, and the cache key, which
+is also the ETag. Views, delivery and the response read this object and nothing else
+of the request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import Literal
+
+from flask import abort, request
+
+from pixserve.http.hints import HINT_HEADERS, hints_apply, with_hints
+from pixserve.http.keys import cache_key, info_key
+from pixserve.http.negotiate import Choice, choose
+from pixserve.http.savedata import SAVE_DATA, varies_with_save_data, with_save_data
+from pixserve.http.signing import split_signature, verify
+from pixserve.services import Services
+from pixserve.sources import Source, find_source
+from pixserve.transformer import (
+    ImageTooLarge,
+    InvalidOption,
+    Options,
+    UnsupportedImage,
+    parse_options,
+)
+
+INFO_EXTENSION = "json"
+# /info describes the source itself: of the options, only the version applies.
+INFO_PARAMS = frozenset({"v"})
+
+
+@dataclass(frozen=True)
+class ImageRequest:
+    """What one request asks for; `key` is the cache key and the ETag.
+
+    `hinted`: the size came from client hints, so the answer varies by them.
+    """
+
+    kind: Literal["image", "info"]
+    source: Source
+    options: Options
+    choice: Choice
+    key: str
+    hinted: bool = False
+
+    @property
+    def extensions(self) -> tuple[str, ...]:
+        """The file extensions a cached answer may have."""
+        return (INFO_EXTENSION,) if self.kind == "info" else self.choice.extensions
+
+    @property
+    def vary(self) -> tuple[str, ...]:
+        """The request headers the answer depends on."""
+        return (
+            (("Accept",) if self.choice.negotiated else ())
+            + (HINT_HEADERS if self.hinted else ())
+            + ((SAVE_DATA,) if varies_with_save_data(self.options) else ())
+        )
+
+    def not_modified(self) -> bool:
+        """The client's `If-None-Match` already names this answer."""
+        return request.if_none_match.contains_weak(self.key)
+
+
+def query_pairs(svc: Services) -> tuple[list[tuple[str, str]], str | None]:
+    """The query's pairs, less `s` and the `ignored_params` (tracking parameters such
+    as `utm_*`: in neither the cache key nor the signature), and `s`."""
+    ignored = svc.config.http.ignored_params
+    pairs = request.args.items(multi=True)
+    if ignored:
+        pairs = (pair for pair in pairs if not any(fnmatchcase(pair[0], p) for p in ignored))
+    return split_signature(pairs)
+
+
+def image_request(svc: Services, name: str) -> ImageRequest:
+    """`/image/<name>?<query>`: options, signature, source, hints, format, key."""
+    pairs, given_signature = query_pairs(svc)
+    options = parse_options(pairs, svc.limits)
+    source = checked_source(svc, name, options.canonical(), given_signature)
+    hinted = svc.config.http.client_hints and hints_apply(pairs)
+    if hinted:
+        hints = {header: request.headers.get(header, "") for header in HINT_HEADERS}
+        options = with_hints(options, pairs, hints, svc.limits)
+    options = with_save_data(options, request.headers.get(SAVE_DATA))
+    choice = choose(options.fmt, request.accept_mimetypes, source.format, svc.config.imaging.avif)
+    return ImageRequest(
+        "image", source, options, choice, cache_key(source, options, choice), hinted
+    )
+
+
+def info_request(svc: Services, name: str) -> ImageRequest:
+    """`/info/<name>?v=...`: the source's facts, with the same checks as `/image`."""
+    pairs, given_signature = query_pairs(svc)
+    _refuse_all_but(INFO_PARAMS, pairs)
+    options = parse_options(pairs, svc.limits)  # validates v
+    source = checked_source(svc, name, options.canonical(), given_signature)
+    choice = Choice(None, negotiated=False)
+    return ImageRequest("info", source, options, choice, info_key(source, options.version))
+
+
+def _refuse_all_but(allowed: frozenset[str], pairs: Sequence[tuple[str, str]]) -> None:
+    for param, _ in pairs:
+        if param not in allowed:
+            raise InvalidOption(f"/info takes only v (and s), not {param[:40]!r}", param=param[:40])
+
+
+def checked_source(
+    svc: Services, name: str, canonical_query: str, given_signature: str | None
+) -> Source:
+    """The signature (when signing is on), then the file: found, an image, not too big."""
+    if svc.config.http.signing_keys:  # before the file system is touched
+        verify(svc.config.http.signing_keys, request.path, canonical_query, given_signature)
+    source = find_source(svc.config.http.root, name)
+    if source is None:
+        abort(404, description=f"no image named {name!r}")
+    if source.format is None:
+        raise UnsupportedImage(f"{name!r} is not an image format pixserve reads")
+    limit = svc.config.imaging.max_source_bytes
+    if source.size > limit:
+        raise ImageTooLarge(f"the file is {source.size} bytes; the limit is {limit} bytes")
+    return source

@@ -1,0 +1,77 @@
+"""What a transform will cost in memory, from the source's header alone.
+
+The web layer admits work against a node-wide memory budget before the pixels are
+decoded; this is the estimate it admits by. The peak of a transform is its decoded
+picture and the working copies the steps make of it, the output picture, and the
+encoder's own buffers, which for AVIF (YUV planes and libavif's encoder state) and
+lossless WebP (its hash chains) are several times the output's pixels. The
+constants are per pixel, measured (below).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .formats import Format
+from .geometry import upright
+from .options import Options
+from .pipeline import ImageLimits, estimate_geometry, open_image
+from .steps.orient import read_orientation
+
+# Bytes per pixel, from peak RSS over RSS before the transform of a 7071x7071 picture
+# (`benchmarks/memory_cost.py`): to full-size JPEG 313 MB (6.3 per pixel), to AVIF
+# 1,328 MB (26.6): the decoded picture (RGB is kept as RGBX, 4 bytes) and about half
+# a copy more, the output picture, and the encoder's buffers. Rounded up.
+DECODED_BYTES_PER_PIXEL = 6
+OUTPUT_BYTES_PER_PIXEL = 4
+# The encoder's own buffers per output pixel: AVIF's YUV planes and libavif's state,
+# lossless WebP's hash chains; the others stream.
+ENCODER_BYTES_PER_PIXEL = {"avif": 20, "webp-lossless": 20, "webp": 4, "png": 2, "gif": 2}
+DEFAULT_ENCODER_BYTES_PER_PIXEL = 1
+# A JPEG is decoded at a reduced DCT scale: at least 2x the output each way, at most
+# the whole picture, at least an eighth of each side.
+JPEG_DRAFT_AREA = 4
+JPEG_SMALLEST_SCALE_AREA = 64
+
+
+@dataclass(frozen=True)
+class Cost:
+    """The estimated peak of one transform; `memory` in bytes."""
+
+    memory: int
+    decoded_pixels: int
+    output_pixels: int
+
+
+def estimate_cost(
+    source: bytes, options: Options, output: Format | None, limits: ImageLimits | None = None
+) -> Cost:
+    """The peak memory of `transform(source, options, output)`, from the header.
+
+    Raises what opening the header raises (415, 422), as `transform` would.
+    """
+    image = open_image(source, limits)
+    try:
+        geometry = estimate_geometry(upright(image.size, read_orientation(image)), options)
+        source_pixels = image.width * image.height
+        frames = getattr(image, "n_frames", 1) if options.frame is None else 1
+        is_jpeg = image.format in ("JPEG", "MPO")
+    finally:
+        image.close()
+    output_pixels = geometry.canvas[0] * geometry.canvas[1]
+    decoded = source_pixels
+    if is_jpeg and options.trim is None:
+        decoded = min(
+            source_pixels,
+            max(output_pixels * JPEG_DRAFT_AREA, source_pixels // JPEG_SMALLEST_SCALE_AREA),
+        )
+    name = output.extension if output is not None else "png"
+    if name == "webp" and options.lossless:
+        name = "webp-lossless"
+    encoder = ENCODER_BYTES_PER_PIXEL.get(name, DEFAULT_ENCODER_BYTES_PER_PIXEL)
+    per_frame = decoded * DECODED_BYTES_PER_PIXEL + output_pixels * (
+        OUTPUT_BYTES_PER_PIXEL + encoder
+    )
+    # Animations keep every output frame until the encoder has them all.
+    memory = per_frame + (frames - 1) * output_pixels * OUTPUT_BYTES_PER_PIXEL
+    return Cost(memory, decoded, output_pixels)
