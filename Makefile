@@ -6,7 +6,7 @@ SAMPLES := samples
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-fast lint typecheck pytest bench fuzz gallery clean
+.PHONY: run test test-fast lint typecheck pytest bench node-peers fuzz gallery clean
 
 $(BIN)/pixserve: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,10 +53,33 @@ $(THUMBOR):
 	$(BENCH_VENVS)/thumbor/bin/pip install --quiet 'thumbor==$(THUMBOR_VERSION)'
 	touch $@
 
-bench: $(VENV)/.bench $(THUMBOR)
+# The sharp-based peers (Next.js' image optimizer, IPX) from npm, at the versions in
+# benchmarks/node/package-lock.json; the Next app is built once, its public/photos is
+# the corpus' photos (a link, never a copy).
+NODE_PEERS := benchmarks/node
+BENCH_CORPUS ?= $(abspath ../shared/corpus)
+
+$(NODE_PEERS)/node_modules/.installed: $(NODE_PEERS)/package.json $(NODE_PEERS)/package-lock.json
+	bash benchmarks/tools.sh
+	cd $(NODE_PEERS) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(NODE_PEERS)/.next/BUILD_ID: $(NODE_PEERS)/node_modules/.installed $(NODE_PEERS)/next.config.mjs \
+		$(NODE_PEERS)/app/layout.js $(NODE_PEERS)/app/page.js
+	cd $(NODE_PEERS) && NEXT_TELEMETRY_DISABLED=1 ./node_modules/.bin/next build
+
+node-peers: $(NODE_PEERS)/.next/BUILD_ID
+	mkdir -p $(NODE_PEERS)/public
+	ln -sfn $(BENCH_CORPUS)/photos $(NODE_PEERS)/public/photos
+
+bench: $(VENV)/.bench $(THUMBOR) node-peers
 	bash benchmarks/tools.sh
 	$(BIN)/python benchmarks/peers.py
+	$(BIN)/python benchmarks/sharp_race.py
+	$(BIN)/python benchmarks/page_race.py
 	$(BIN)/python benchmarks/request_path.py
+	$(BIN)/python benchmarks/dialects.py
+	$(BIN)/python benchmarks/thumbor_dialect.py
 	$(BIN)/python benchmarks/encoders.py
 
 gallery: $(BIN)/pixserve
@@ -70,4 +93,4 @@ fuzz: $(BIN)/pixserve
 		-rss_limit_mb=1024 -timeout=10
 
 clean:
-	rm -rf $(VENV) $(BENCH_VENVS) $(SAMPLES) .cache .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) $(BENCH_VENVS) $(NODE_PEERS)/node_modules $(NODE_PEERS)/.next $(NODE_PEERS)/public $(SAMPLES) .cache .pytest_cache .mypy_cache .ruff_cache *.egg-info

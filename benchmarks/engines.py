@@ -26,7 +26,7 @@ from pixserve.transformer import FORMATS, Options, parse_options, transform  # n
 from pixserve.transformer.encode import AVIF_SPEED, encode  # noqa: E402
 from pixserve.transformer.geometry import crop_origin, plan
 from pixserve.transformer.options import Gravity  # noqa: E402  # noqa: E402
-from pixserve.transformer.steps.load import draft_size  # noqa: E402
+from pixserve.transformer.steps.load import EXACT_DRAFT_GAP, decoded_extent, draft_size  # noqa: E402
 from pixserve.transformer.steps.resize import REDUCING_GAP  # noqa: E402
 
 pyvips.cache_set_max(0)
@@ -59,7 +59,7 @@ class Stages:
 
 
 def codec_floor(source: bytes, t: Transform) -> tuple[bytes, Stages]:
-    """Open, draft, load, resize (LANCZOS, reducing_gap 3), crop, encode; timed by stage.
+    """Open, draft, load, resize (LANCZOS, exact extent), crop, encode; timed by stage.
 
     The same work as `request_path.codec_floor`: what any Pillow server must do.
     """
@@ -67,10 +67,15 @@ def codec_floor(source: bytes, t: Transform) -> tuple[bytes, Stages]:
     start = time.perf_counter()
     with Image.open(io.BytesIO(source)) as image:
         geometry = plan(image.size, options.box, options.fit)
-        image.draft(image.mode, draft_size(geometry.resize, image.size))
+        stored = image.size
+        image.draft(image.mode, draft_size(geometry.resize, stored, EXACT_DRAFT_GAP))
         image.load()
+        extent = decoded_extent(stored, image.size)  # as pixserve: not the padded edge
+        box = (0.0, 0.0, *extent) if extent else None
         decoded = time.perf_counter()
-        resized = image.resize(geometry.resize, Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
+        resized = image.resize(
+            geometry.resize, Image.Resampling.LANCZOS, box=box, reducing_gap=REDUCING_GAP
+        )
     if resized.size != geometry.canvas:
         left, top = crop_origin(geometry, Gravity.CENTER)
         resized = resized.crop((left, top, left + geometry.canvas[0], top + geometry.canvas[1]))

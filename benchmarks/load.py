@@ -7,7 +7,8 @@ lowers every server's figure alike). Both keep one keep-alive connection per slo
 run for a fixed time, and report requests/s and p50/p99 latency. Loopback only.
 
 A "cold" run gives every request its own `v=` token, so each is a cache miss in
-pixserve (thumbor, with result storage off, computes every request anyway).
+pixserve (thumbor, with result storage off, computes every request anyway); a path
+holding `{v}` gets the token there instead (Next.js' `url=/photo.jpg?v={v}`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from pathlib import Path
 from typing import Any
 
 HOST = "127.0.0.1"
+# Where a cold run puts its per-request token when the path names the spot (Next.js
+# keys its cache on the `url` parameter's own query); without it, `v=` is appended.
+COLD_SLOT = "{v}"
 
 _WRK_SCRIPT = r"""
 local counter = 0
@@ -38,7 +42,13 @@ function request()
   local path = base
   if mode == "cold" then
     counter = counter + 1
-    path = base .. sep .. "v=" .. prefix .. "-" .. counter
+    local token = prefix .. "-" .. counter
+    local at = string.find(base, "{v}", 1, true)
+    if at then
+      path = string.sub(base, 1, at - 1) .. token .. string.sub(base, at + 3)
+    else
+      path = base .. sep .. "v=" .. token
+    end
   end
   return wrk.format("GET", path, headers)
 end
@@ -181,7 +191,11 @@ async def _run_asyncio(
                 target = path
                 if cold_prefix:
                     counter += 1
-                    target = f"{path}{separator}v={cold_prefix}-{counter}"
+                    token = f"{cold_prefix}-{counter}"
+                    if COLD_SLOT in path:
+                        target = path.replace(COLD_SLOT, token)
+                    else:
+                        target = f"{path}{separator}v={token}"
                 request = f"GET {target} HTTP/1.1\r\nHost: {HOST}\r\n{extra}\r\n"
                 begin = time.perf_counter()
                 writer.write(request.encode())

@@ -417,8 +417,9 @@ def method_notes() -> list[str]:
         "and storage off, so it computes every request. thumbor gets the same quality "
         "per request (`filters:quality()`), pixserve's AVIF speed and baseline JPEG "
         "(`PROGRESSIVE_JPEG = False`), and auto-orientation on.",
-        "- **Codec floor**: in-process open + `draft()` + decode + LANCZOS resize "
-        "(reducing_gap 3) + crop + encode with pixserve's settings, nothing else; timed "
+        "- **Codec floor**: in-process open + `draft()` (nearest DCT scale above the "
+        "output) + decode + LANCZOS resize of the exact extent (reducing_gap 3) + crop + "
+        "encode with pixserve's settings, nothing else; timed "
         "between the cold rounds and compared with pixserve's 1-connection p50.",
         "- **libvips**: `thumbnail_buffer` (shrink-on-load, lanczos3) + `webpsave` "
         "(effort 4) / `jpegsave` (optimised Huffman) / `heifsave` (AV1, effort = 9 - "
@@ -536,6 +537,13 @@ def chart(f: Figures) -> None:
 def write(results: dict[str, Any]) -> None:
     f = Figures(results)
     lines = header(results)
+    if RESULTS_MD.exists():  # the sharp and page races' sections, from their own runs
+        import page_race
+        import sharp_report
+
+        kept = RESULTS_MD.read_text(encoding="utf-8")
+        lines += sharp_report.kept_block(kept)
+        lines += sharp_report.kept_block(kept, page_race.BEGIN, page_race.END)
     lines += ["## Targets", ""] + targets(f)
     lines += [f"![benchmark chart]({CHART.name})", ""]
     lines += cold_tables(f) + quality_table(f) + in_process_table(f)

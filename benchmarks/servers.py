@@ -89,6 +89,11 @@ class Server:
     def worker_pids(self) -> list[int]:
         return [] if self._served is None else self._served.workers()
 
+    @property
+    def process(self) -> subprocess.Popen[bytes] | None:
+        """The server's leading process while it runs."""
+        return None if self._served is None else self._served.process
+
     def peak_rss_mib(self) -> float:
         """The largest high-water resident set of any worker, in MiB."""
         return max((_status_kib(pid, "VmHWM") for pid in self.worker_pids()), default=0) / 1024

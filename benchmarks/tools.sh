@@ -6,6 +6,9 @@ set -euo pipefail
 missing=()
 command -v wrk >/dev/null || missing+=(wrk)
 command -v nginx >/dev/null || missing+=(nginx)
+# Node.js for the sharp-based peers (Next.js 16 wants Node >= 20.9: an older Debian
+# nodejs installs, but `make node-peers` then says which version it needs).
+command -v node >/dev/null || missing+=(nodejs npm)
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
 fi

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from flask import current_app
 
@@ -11,6 +12,9 @@ from pixserve.config.settings import Config
 from pixserve.http.admission import MakerSlots, MemoryBudget
 from pixserve.ops.metrics import Metrics
 from pixserve.transformer import ColourSettings, ImageLimits, Limits
+
+if TYPE_CHECKING:
+    from pixserve.sources.router import Sources
 
 EXTENSION_NAME = "pixserve"
 
@@ -28,9 +32,15 @@ class Services:
     limits: Limits
     image_limits: ImageLimits
     colour: ColourSettings
+    sources: Sources
 
 
 def build_services(config: Config) -> Services:
+    # Imported here: the sources' errors are problems, whose module reaches this one.
+    from pixserve.ops.fetches import fetch_recorder
+    from pixserve.sources.fetching import FetchLimits
+    from pixserve.sources.router import build_sources
+
     metrics = Metrics()
     cache = DiskCache(
         config.cache.cache_dir,
@@ -56,6 +66,16 @@ def build_services(config: Config) -> Services:
         limits=config.query_limits(),
         image_limits=config.imaging.image_limits(),
         colour=config.imaging.colour_settings(),
+        sources=build_sources(
+            config.http.root,
+            config.sources.sources,
+            cache_dir=config.cache.cache_dir,
+            max_bytes=config.sources.source_cache_max_bytes,
+            ttl=config.sources.source_ttl,
+            limits=FetchLimits(config.imaging.max_source_bytes, config.imaging.time_limit),
+            flight_timeout=config.cache.flight_timeout,
+            on_fetch=fetch_recorder(metrics),
+        ),
     )
 
 

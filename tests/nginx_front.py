@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,12 +37,27 @@ class Front(Served):
         return (self.folder / "error.log").read_text()
 
 
-def site_config(listen_port: int, pixserve_port: int, pixserve_cache: Path, folder: Path) -> str:
-    """The shipped file with this machine's values in place of the deployment's."""
+def site_config(
+    listen_port: int,
+    pixserve_port: int,
+    pixserve_cache: Path,
+    folder: Path,
+    more_nodes: Sequence[int] = (),
+) -> str:
+    """The shipped file with this machine's values in place of the deployment's.
+
+    With `more_nodes`, the upstream lists every node and sends each URL to one of
+    them, as its commented lines (and docs/deploy.md) describe.
+    """
     text = SHIPPED.read_text()
+    upstream = f"server 127.0.0.1:{pixserve_port};"
+    if more_nodes:
+        upstream = "hash $request_uri consistent;\n    " + "\n    ".join(
+            f"server 127.0.0.1:{port};" for port in (pixserve_port, *more_nodes)
+        )
     replacements = {
         "listen 80;": f"listen 127.0.0.1:{listen_port};",
-        "server 127.0.0.1:8000;": f"server 127.0.0.1:{pixserve_port};",
+        "server 127.0.0.1:8000;": upstream,
         "/var/cache/nginx/pixserve ": f"{folder / 'proxy-cache'} ",
         "alias /var/cache/pixserve/;": f"alias {pixserve_cache.absolute()}/;",
     }
@@ -80,13 +95,17 @@ http {{
 
 @contextmanager
 def nginx_in_front(
-    nginx: str, pixserve_port: int, pixserve_cache: Path, folder: Path
+    nginx: str,
+    pixserve_port: int,
+    pixserve_cache: Path,
+    folder: Path,
+    more_nodes: Sequence[int] = (),
 ) -> Iterator[Front]:
     """Run nginx with the shipped site config on a free port until the block ends."""
     listen_port = free_port()
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "pixserve.conf").write_text(
-        site_config(listen_port, pixserve_port, pixserve_cache, folder)
+        site_config(listen_port, pixserve_port, pixserve_cache, folder, more_nodes)
     )
     (folder / "nginx.conf").write_text(_main_config(folder))
     command = [nginx, "-p", str(folder), "-c", str(folder / "nginx.conf"), "-e", "stderr"]

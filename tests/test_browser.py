@@ -1,9 +1,12 @@
 """The demo page in a real browser: headless Chromium (Debian's package) via Playwright.
 
 Checks what a person would: the srcset candidate that `sizes` implies is the one
-fetched, at two viewports and pixel ratios; negotiation gives Chromium a modern format
-and a JPEG-only client JPEG; a second visit is served from the browser's cache; no
-image on the page is broken. A screenshot is kept in `browser-artifacts/`.
+fetched, at two viewports and pixel ratios, and no image on the page is shown wider
+than the pixels it fetched; the hero loads eagerly with high priority; placeholders go
+once pictures load (no haze behind transparency); the animated sample moves; captions
+do not break mid-word; negotiation gives Chromium a modern format and a JPEG-only
+client JPEG; a second visit is served from the browser's cache; no image on the page
+is broken. Screenshots are kept in `browser-artifacts/`.
 """
 
 from __future__ import annotations
@@ -100,9 +103,9 @@ def test_the_hero_fetches_the_candidate_sizes_implies(
     assert complete and natural > 0
     assert f"w={candidate}" in current, (current, slot, dpr)
     assert current in page.requests  # fetched, not just chosen
-    assert "fmt=avif" in current  # the first <source type> Chromium supports
+    assert "fmt=webp" in current  # the one <source type> (AVIF is off by default)
     # the variant is really that many pixels wide; naturalWidth is it over the density
-    assert pixel_width(current, "image/avif") == candidate
+    assert pixel_width(current, "image/webp") == candidate
     assert natural == round(candidate / (candidate / slot))
     page.context.close()
 
@@ -166,4 +169,116 @@ def test_no_broken_image_and_a_screenshot(browser: Any, gallery: Served) -> None
     page.evaluate("() => window.scrollTo(0, 0)")
     page.screenshot(path=str(ARTIFACTS / "gallery.png"), full_page=True)
     assert (ARTIFACTS / "gallery.png").stat().st_size > 10_000
+    page.context.close()
+
+
+CHROMIUM_ACCEPT = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
+EVERY_IMAGE_LOADED = "() => [...document.images].every(i => i.complete && i.naturalWidth > 0)"
+
+
+def open_loaded_gallery(browser: Any, gallery: Served, width: int, dpr: float) -> Any:
+    """The gallery with every lazy image woken and loaded."""
+    page = open_gallery(browser, gallery, width, dpr)
+    page.evaluate("() => window.scrollTo(0, document.body.scrollHeight)")
+    page.wait_for_load_state("networkidle")
+    page.wait_for_function(EVERY_IMAGE_LOADED, timeout=30_000)
+    page.evaluate("() => window.scrollTo(0, 0)")
+    return page
+
+
+def fetched_image(url: str) -> Image.Image:
+    request = urllib.request.Request(url, headers={"Accept": CHROMIUM_ACCEPT})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return Image.open(io.BytesIO(response.read()))
+
+
+@pytest.mark.parametrize(("width", "dpr"), [(400, 2), (1280, 1)])
+def test_no_image_is_shown_wider_than_the_pixels_it_fetched(
+    browser: Any, gallery: Served, width: int, dpr: float
+) -> None:
+    page = open_loaded_gallery(browser, gallery, width, dpr)
+    shown = page.evaluate(
+        "() => [...document.images].map(i => [i.currentSrc, i.getBoundingClientRect().width])"
+    )
+    assert len(shown) >= 10
+    upscaled = []
+    for url, slot in shown:
+        with fetched_image(url) as image:
+            if slot * dpr > image.width + 0.5:
+                upscaled.append((url, f"{slot:.1f} CSS px x {dpr} > {image.width} px"))
+    assert upscaled == []
+    page.context.close()
+
+
+def test_the_hero_loads_eagerly_with_high_priority(browser: Any, gallery: Served) -> None:
+    page = open_gallery(browser, gallery, 1280, 1)
+    loading, priority = page.evaluate(
+        "() => { const img = document.querySelector('#hero img');"
+        " return [img.loading, img.fetchPriority]; }"
+    )
+    assert (loading, priority) == ("eager", "high")
+    grid = page.evaluate("() => [...document.querySelectorAll('#grid img')].map(i => i.loading)")
+    assert grid and set(grid) == {"lazy"}
+    page.context.close()
+
+
+def test_placeholders_go_once_pictures_load(browser: Any, gallery: Served) -> None:
+    page = open_loaded_gallery(browser, gallery, 1280, 1)
+    backgrounds = page.evaluate(
+        "() => [...document.querySelectorAll('img[onload]')]"
+        ".map(i => [i.alt, getComputedStyle(i).backgroundImage])"
+    )
+    assert len(backgrounds) >= 5  # the hero and the grid
+    assert [alt for alt, background in backgrounds if "data:" in background] == []
+    # The badge's transparent corner shows the grid's checkerboard, grey, not a pink haze.
+    badge = page.locator("#grid img[alt='badge.png']")
+    badge.scroll_into_view_if_needed()
+    with Image.open(io.BytesIO(badge.screenshot())) as shot:
+        red, green, blue = shot.convert("RGB").getpixel((3, 3))
+    assert max(red, green, blue) - min(red, green, blue) <= 4, (red, green, blue)
+    page.context.close()
+
+
+def test_the_animated_sample_moves(browser: Any, gallery: Served) -> None:
+    page = open_loaded_gallery(browser, gallery, 1280, 1)
+    spiral = page.locator("#grid img[alt='spiral.gif']")
+    with fetched_image(spiral.evaluate("i => i.currentSrc")) as image:
+        assert getattr(image, "n_frames", 1) >= 8
+    spiral.scroll_into_view_if_needed()
+    first = spiral.screenshot(animations="allow")
+    page.wait_for_timeout(250)
+    second = spiral.screenshot(animations="allow")
+    assert first != second  # the browser shows the frames, not one still
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "spiral-1.png").write_bytes(first)
+    (ARTIFACTS / "spiral-2.png").write_bytes(second)
+    page.context.close()
+
+
+# Each word of each caption (a hyphen may end a word: breaking there is fine) must sit
+# on one line: a word split over two lines has two boxes.
+SPLIT_WORDS = """() => {
+  const split = [];
+  for (const caption of document.querySelectorAll('figcaption')) {
+    const walker = document.createTreeWalker(caption, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (const word of node.textContent.matchAll(/[^\\s-]+-?/g)) {
+        const range = document.createRange();
+        range.setStart(node, word.index);
+        range.setEnd(node, word.index + word[0].length);
+        const lines = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+        if (lines.size > 1) split.push(word[0]);
+      }
+    }
+  }
+  return split;
+}"""
+
+
+def test_captions_do_not_break_mid_word_on_a_phone(browser: Any, gallery: Served) -> None:
+    page = open_loaded_gallery(browser, gallery, 400, 2)
+    assert page.evaluate("() => document.querySelectorAll('#grid figcaption').length") >= 4
+    assert page.evaluate(SPLIT_WORDS) == []
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "gallery-400.png"), full_page=True)
     page.context.close()

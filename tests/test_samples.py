@@ -23,6 +23,11 @@ def test_samples_are_drawn_and_served(tmp_path: Path) -> None:
         assert sideways.size == (1200, 900) and sideways.getexif()[0x0112] == 6
     with Image.open(tmp_path / "samples" / "badge.png") as badge:
         assert badge.mode == "RGBA"
+    with Image.open(tmp_path / "samples" / "spiral.gif") as spiral:
+        assert spiral.n_frames == 16 and spiral.info["loop"] == 0  # animated, looping
+        first = spiral.convert("RGB")
+        spiral.seek(5)
+        assert first.tobytes() != spiral.convert("RGB").tobytes()
 
     app = create_app(Config(root=tmp_path / "samples", cache_dir=tmp_path / "cache", index=True))
     client = app.test_client()

@@ -37,6 +37,10 @@ class Context:
     orientation: int = 1
     source_size: Size = (0, 0)
     scale: float = 1.0
+    # The picture's true size in decoded pixels after a reduced-scale JPEG decode whose
+    # scale does not divide the stored size (2725 px at 1/4 is 681.25 px, decoded as
+    # 682 with the last column padded); None when the decode is exact. See resize.
+    extent: tuple[float, float] | None = None
     crop_origin: Size = (0, 0)
     colour: ColourSettings = field(default_factory=ColourSettings)
     icc_profile: bytes | None = None  # embedded in the output only when profiles are kept

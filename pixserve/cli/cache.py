@@ -26,6 +26,7 @@ from pixserve.cache import DiskCache
 from pixserve.cache.disk import INDEX_NAME
 from pixserve.config.layers import load_config
 from pixserve.config.settings import Config, ConfigError
+from pixserve.sources.router import purge_originals
 from pixserve.transformer import AUTO, TransformError, parse_options
 from pixserve.web.helpers import DEFAULT_WIDTHS as SRCSET_WIDTHS
 from pixserve.web.helpers import image_url, srcset_candidates
@@ -98,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.cache_command == "purge":
         name = _source_name(config, args.name)
         freed = cache.purge(name)
+        purge_originals(config.cache.cache_dir, config.sources.source_cache_max_bytes, name)
         of = f" of {name}" if name else ""
         print(f"purged {freed.entries:,} entries{of}, {_size(freed.bytes)}")
         if name and not freed.entries:

@@ -1,10 +1,11 @@
 """The server's settings, in parts, each declared once with its kind and default.
 
 Parts: `imaging` (what the transformer may do), `cache` (the result cache), `http`
-(what URLs reach and how answers are cached), `ops` (logs, timing, nginx) and
-`serving` (`pixserve serve`'s gunicorn). Each part is validated when it is made, and
-`Config` checks what spans parts (every timeout against `time_limit`), so a bad value
-stops start-up with a message naming the setting instead of failing the first request.
+(what URLs reach and how answers are cached), `ops` (logs, timing, nginx), `serving`
+(`pixserve serve`'s gunicorn) and `sources` (S3 and HTTP mounts). Each part is
+validated when it is made, and `Config` checks what spans parts (every timeout against
+`time_limit`, mounts against the root), so a bad value stops start-up with a message
+naming the setting instead of failing the first request.
 
 `SETTINGS` is the one table from a setting's name to its part and its kind (the
 parser, `parsers.py`); the environment (`PIXSERVE_<NAME>`), the TOML file and the
@@ -37,6 +38,8 @@ from pixserve.config.parsers import (
     ConfigError,
     Kind,
 )
+from pixserve.dialects.config import DialectSettings
+from pixserve.sources.config import MOUNTS, Mounts, check_mounts, parse_mounts
 from pixserve.transformer import (
     FORMATS,
     ColourSettings,
@@ -133,7 +136,7 @@ class ImagingSettings:
     # Transforms running at once on this node may take this much memory, by their
     # estimated peaks; more waits up to queue_timeout, then gets 503 (SECURITY.md).
     memory_budget: int = setting(SIZE, factory=default_memory_budget)
-    queue_timeout: float = setting(DURATION, 5.0)
+    queue_timeout: float = setting(DURATION, 2.0)
     avif: bool = setting(BOOLEAN, False)
     cmyk_profile: Path | None = setting(OPTIONAL_PATH, factory=default_cmyk_profile)
     keep_icc_profiles: bool = setting(BOOLEAN, False)
@@ -337,12 +340,35 @@ class ServingSettings:
                 raise ConfigError(f"{name}: must be 0 or more")
 
 
+@dataclass(frozen=True)
+class SourcesSettings:
+    """Originals from S3 and HTTP origins, beside the local root (README: Sources)."""
+
+    sources: Mounts = setting(MOUNTS, factory=dict)  # `[sources.NAME]` tables
+    # Seconds a fetched original's identity is trusted before a conditional request
+    # revalidates it: how long a replaced original may keep its old results on a node.
+    # 60 s, as Next.js' minimumCacheTTL: an edit shows within a minute, for at most one
+    # small request per original per node per minute.
+    source_ttl: float = setting(DURATION, 60.0)
+    source_cache_max_bytes: int = setting(SIZE, 1 << 30)  # the kept originals' own bound
+
+    def __post_init__(self) -> None:
+        if any(isinstance(mount, Mapping) for mount in self.sources.values()):
+            object.__setattr__(self, "sources", parse_mounts(self.sources))  # TOML, Python
+        if not 0 <= self.source_ttl <= 86400:
+            raise ConfigError("source_ttl: must be from 0 to 86400 seconds")
+        if self.source_cache_max_bytes < 1 << 20:
+            raise ConfigError("source_cache_max_bytes: must be at least 1MiB")
+
+
 PARTS: dict[str, type[Any]] = {
     "imaging": ImagingSettings,
     "cache": CacheSettings,
     "http": HttpSettings,
     "ops": OpsSettings,
     "serving": ServingSettings,
+    "dialects": DialectSettings,  # thumbor and imgproxy URLs (pixserve/dialects)
+    "sources": SourcesSettings,
 }
 
 
@@ -379,6 +405,8 @@ class Config:
     http: HttpSettings
     ops: OpsSettings
     serving: ServingSettings
+    dialects: DialectSettings
+    sources: SourcesSettings
 
     def __init__(self, **values: Any) -> None:
         by_part: dict[str, dict[str, Any]] = {part: {} for part in PARTS}
@@ -399,6 +427,10 @@ class Config:
         self.query_limits()  # a preset that does not parse stops start-up
 
     def _validate_across_parts(self) -> None:
+        problem = self.dialects.prefix_problem(self.http.image_prefix, self.http.info_prefix)
+        if problem is not None:
+            raise ConfigError(problem)
+        check_mounts(self.http.root, self.sources.sources)
         time_limit = self.imaging.time_limit
         for name, value in (
             ("timeout", self.serving.timeout),

@@ -1,7 +1,8 @@
 """`pixserve config`: the effective configuration, each value with where it came from.
 
 The output is TOML (a copy is a working config file) with each origin as a comment.
-Secrets are never printed: `signing_keys` shows only how many keys there are.
+Secrets are never printed: the signing keys (and thumbor's and imgproxy's keys and salts)
+show only how many there are.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from typing import Any
 
 from pixserve.config.layers import UNSET, Explained
 from pixserve.config.settings import ENV_PREFIX
+from pixserve.sources.config import HttpMount, S3Mount, describe_mount
 
-SECRET_SETTINGS = frozenset({"signing_keys"})
+SECRET_SETTINGS = frozenset({"signing_keys", "thumbor_keys", "imgproxy_keys", "imgproxy_salts"})
 _COLUMN = 44
 
 
@@ -47,6 +49,8 @@ def toml_value(value: Any) -> str:
         return json.dumps(str(value), ensure_ascii=False)
     if isinstance(value, tuple):
         return "[" + ", ".join(toml_value(item) for item in value) + "]"
+    if isinstance(value, HttpMount | S3Mount):
+        return toml_value(describe_mount(value))
     if isinstance(value, dict):
         pairs = (f"{json.dumps(key)} = {toml_value(item)}" for key, item in value.items())
         return "{ " + ", ".join(pairs) + " }" if value else "{}"

@@ -107,20 +107,21 @@ def _timed(timings: dict[str, float]) -> Iterator[None]:
 
 
 def _make_image(svc: Services, req: ImageRequest, data: bytes) -> Made:
-    """Admitted by its estimated memory (the wait is not the transform's time), then
-    transformed within the time limit."""
-    cost = estimate_cost(data, req.options, req.choice.format, svc.image_limits)
-    with svc.admission.reserve(cost.memory), Deadline(svc.config.imaging.time_limit):
-        memory = CachedQualities(svc.cache, req.source)  # q=auto's remembered qualities
-        result = transform(
-            data,
-            req.options,
-            req.choice.format,
-            svc.image_limits,
-            svc.colour,
-            memory,
-            req.choice.candidates,
-        )
+    """Admitted by its estimated memory, then transformed: the time limit covers both,
+    so no request outlasts it by more than the longest uninterruptible step."""
+    with Deadline(svc.config.imaging.time_limit):
+        cost = estimate_cost(data, req.options, req.choice.format, svc.image_limits)
+        with svc.admission.reserve(cost.memory):
+            memory = CachedQualities(svc.cache, req.source)  # q=auto's remembered qualities
+            result = transform(
+                data,
+                req.options,
+                req.choice.format,
+                svc.image_limits,
+                svc.colour,
+                memory,
+                req.choice.candidates,
+            )
     return Made(result.data, result.format.extension, dict(result.timings))
 
 

@@ -1,9 +1,10 @@
 """The cache key, which is also the ETag: computed without decoding anything.
 
 It hashes everything that decides the output bytes: the transformer's version, the
-source's identity (name, mtime, size), the canonical options and the output format
-choice. The same request gets the same key after a restart; a changed source, a new
-`v=` or a new transformer version gets a new one.
+source's identity (its name and `version`, the same on every node for the same
+object), the canonical options and the output format choice. The same request gets
+the same key after a restart and on every node; a changed source, a new `v=` or a new
+transformer version gets a new one.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import hashlib
 
 from pixserve import transformer
 from pixserve.http.negotiate import Choice
-from pixserve.sources.local import Source
+from pixserve.sources import Source
 from pixserve.transformer import Options
 
 
@@ -21,8 +22,7 @@ def cache_key(source: Source, options: Options, choice: Choice) -> str:
     parts = (
         transformer.VERSION,
         source.name,
-        str(source.mtime_ns),
-        str(source.size),
+        source.version,
         options.canonical(),
         choice.token,
     )
@@ -35,8 +35,7 @@ def info_key(source: Source, version: str | None) -> str:
         transformer.VERSION,
         "info",
         source.name,
-        str(source.mtime_ns),
-        str(source.size),
+        source.version,
         version or "",
     )
     return hashlib.blake2b("\n".join(parts).encode(), digest_size=20).hexdigest()

@@ -12,7 +12,7 @@ import hashlib
 
 from pixserve import transformer
 from pixserve.cache import DiskCache
-from pixserve.sources.local import Source
+from pixserve.sources.base import Source
 
 EXTENSION = "quality"
 
@@ -29,8 +29,7 @@ class CachedQualities:
             transformer.VERSION,
             EXTENSION,
             self.source.name,
-            str(self.source.mtime_ns),
-            str(self.source.size),
+            self.source.version,
             key,
         )
         return hashlib.blake2b("\n".join(parts).encode(), digest_size=20).hexdigest()

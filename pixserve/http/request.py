@@ -23,7 +23,7 @@ from pixserve.http.negotiate import Choice, choose
 from pixserve.http.savedata import SAVE_DATA, varies_with_save_data, with_save_data
 from pixserve.http.signing import split_signature, verify
 from pixserve.services import Services
-from pixserve.sources import Source, find_source
+from pixserve.sources import Source
 from pixserve.transformer import (
     ImageTooLarge,
     InvalidOption,
@@ -113,12 +113,20 @@ def _refuse_all_but(allowed: frozenset[str], pairs: Sequence[tuple[str, str]]) -
 
 
 def checked_source(
-    svc: Services, name: str, canonical_query: str, given_signature: str | None
+    svc: Services,
+    name: str,
+    canonical_query: str,
+    given_signature: str | None,
+    *,
+    verified: bool = False,
 ) -> Source:
-    """The signature (when signing is on), then the file: found, an image, not too big."""
-    if svc.config.http.signing_keys:  # before the file system is touched
+    """The signature (when signing is on), then the file: found, an image, not too big.
+
+    `verified`: a URL dialect (`pixserve.dialects`) checked its own signature instead.
+    """
+    if svc.config.http.signing_keys and not verified:  # before the file system is touched
         verify(svc.config.http.signing_keys, request.path, canonical_query, given_signature)
-    source = find_source(svc.config.http.root, name)
+    source = svc.sources.find(name)
     if source is None:
         abort(404, description=f"no image named {name!r}")
     if source.format is None:

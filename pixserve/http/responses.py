@@ -10,7 +10,6 @@ negotiation needs. Werkzeug's `make_conditional` answers `If-None-Match`,
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -42,7 +41,7 @@ def respond(svc: Services, req: ImageRequest, delivered: Delivered | None) -> Re
             accel="X-Accel-Redirect" in response.headers,
         )
     response.set_etag(req.key)
-    response.last_modified = datetime.fromtimestamp(req.source.mtime, UTC)
+    response.last_modified = req.source.last_modified
     response.headers["Cache-Control"] = _cache_control(svc, req)
     if req.vary:
         response.vary.update(req.vary)

@@ -79,3 +79,27 @@ def configure(log_format: str, level: int = logging.INFO) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+
+
+# The logger whose records pixserve writes: requests (`pixserve.requests`), the cache,
+# the helpers' warnings.
+PIXSERVE_LOGGER = "pixserve"
+
+
+def show_when_unconfigured(log_format: str) -> bool:
+    """Send pixserve's records to stderr at INFO when nothing else will.
+
+    In a user's app run by `flask run` (or gunicorn) nobody configures logging, so
+    the root logger's default WARNING drops every request line. When the process has
+    no logging set up (no root handler, pixserve's logger untouched), pixserve gets a
+    handler of its own; an app that configures logging itself keeps full control.
+    Returns whether the handler was added.
+    """
+    logger = logging.getLogger(PIXSERVE_LOGGER)
+    if logging.getLogger().handlers or logger.handlers or logger.level != logging.NOTSET:
+        return False
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter(log_format))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    return True

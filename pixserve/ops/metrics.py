@@ -79,6 +79,26 @@ class Metrics:
             "Bytes of source images read.",
             registry=self.registry,
         )
+        self.fetches = Counter(
+            "pixserve_source_fetches",
+            "Requests to origins (S3, HTTP), by source and outcome: fetched, not_modified, "
+            "not_found, failed, refused, timeout, too_large.",
+            ("source", "outcome"),
+            registry=self.registry,
+        )
+        self.fetched_bytes = Counter(
+            "pixserve_source_fetched_bytes",
+            "Bytes of originals fetched from origins, by source.",
+            ("source",),
+            registry=self.registry,
+        )
+        self.fetch_seconds = Histogram(
+            "pixserve_source_fetch_seconds",
+            "Time of each request to an origin, by source.",
+            ("source",),
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
         self.rejected = Counter(
             "pixserve_rejected_requests",
             "Requests refused, by reason: bad_params, signature, limits, time_limit, overloaded, "
@@ -128,6 +148,18 @@ class Metrics:
             if rejection is not None:
                 self.rejected.labels(rejection).inc()
         except OSError as error:  # multiprocess mode: its files cannot be written
+            if not self._write_failed:
+                log.warning("cannot record metrics (reported once): %s", error)
+            self._write_failed = True
+
+    def count_fetch(self, source: str, outcome: str, size: int, seconds: float) -> None:
+        """Count one request to an origin; a metrics folder gone wrong never fails it."""
+        try:
+            self.fetches.labels(source, outcome).inc()
+            self.fetch_seconds.labels(source).observe(seconds)
+            if size:
+                self.fetched_bytes.labels(source).inc(size)
+        except OSError as error:
             if not self._write_failed:
                 log.warning("cannot record metrics (reported once): %s", error)
             self._write_failed = True

@@ -28,8 +28,9 @@ log = logging.getLogger("pixserve.requests")
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
 _OBSERVATION_KEY = "pixserve_observation"
-# The phases Server-Timing reports, in order: the transformer's, then the cache's.
-SERVER_TIMING_PHASES = (*PHASES, "cache")
+# The phases Server-Timing reports, in order: fetching the original (from an S3 or
+# HTTP source), the transformer's, then the cache's.
+SERVER_TIMING_PHASES = ("fetch", *PHASES, "cache")
 
 
 @dataclass

@@ -1,5 +1,10 @@
-"""Where originals come from, and each one's identity (what keys and ETags hash)."""
+"""Where originals come from: the local root and named mounts (S3, HTTP origins).
 
-from pixserve.sources.local import Source, find_source
+Each found original is a `Source`: its identity (`version`, what keys and ETags hash)
+and its bytes. `Sources` routes an image name to the local root or to a mount.
+"""
 
-__all__ = ["Source", "find_source"]
+from pixserve.sources.base import Source
+from pixserve.sources.local import LocalSource, find_source
+
+__all__ = ["LocalSource", "Source", "find_source"]

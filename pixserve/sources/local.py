@@ -10,6 +10,7 @@ import functools
 import os
 import stat
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from werkzeug.security import safe_join
@@ -18,8 +19,8 @@ from pixserve.transformer import SNIFF_BYTES, sniff_format
 
 
 @dataclass(frozen=True)
-class Source:
-    """A source file's identity: what the ETag and cache key are made of."""
+class LocalSource:
+    """A file under the root; its version is its mtime and size."""
 
     name: str
     path: Path
@@ -28,14 +29,18 @@ class Source:
     format: str | None  # Pillow's format name from the magic bytes; None if not an image
 
     @property
-    def mtime(self) -> float:
-        return self.mtime_ns / 1e9
+    def version(self) -> str:
+        return f"file:{self.mtime_ns}:{self.size}"
+
+    @property
+    def last_modified(self) -> datetime:
+        return datetime.fromtimestamp(self.mtime_ns / 1e9, UTC)
 
     def read(self) -> bytes:
         return self.path.read_bytes()
 
 
-def _forbidden(name: str) -> bool:
+def forbidden(name: str) -> bool:
     """Dotfiles, dot-directories (so `..` too), NUL bytes and empty segments."""
     if "\x00" in name or "\\" in name or name.startswith("/"):
         return True
@@ -55,9 +60,9 @@ def _sniffed(real: str, mtime_ns: int, size: int) -> str | None:
         return sniff_format(file.read(SNIFF_BYTES))
 
 
-def find_source(root: Path, name: str) -> Source | None:
+def find_source(root: Path, name: str) -> LocalSource | None:
     """The regular file `name` under `root`, after resolving symlinks, or None."""
-    if _forbidden(name):
+    if forbidden(name):
         return None
     joined = safe_join(str(root), name)
     if joined is None:
@@ -73,7 +78,7 @@ def find_source(root: Path, name: str) -> Source | None:
         sniffed = _sniffed(real, info.st_mtime_ns, info.st_size)
     except (OSError, ValueError):
         return None  # missing, unreadable, a directory, a name too long...
-    return Source(
+    return LocalSource(
         name=name,
         path=Path(real),
         mtime_ns=info.st_mtime_ns,

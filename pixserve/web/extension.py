@@ -7,7 +7,8 @@
 It registers `/image/<name>` and `/info/<name>` (prefixes `PIXSERVE_IMAGE_PREFIX`,
 `PIXSERVE_INFO_PREFIX`) beside the app's own routes and static files, and the template
 helpers `image_url`, `image_srcset` and `picture` as Jinja globals. Its requests are
-logged (one line each) and counted in its metrics; `/healthz`, `/readyz` and `/metrics`
+logged (one line each, to stderr at INFO unless the app configures logging itself: see
+`logs.show_when_unconfigured`) and counted in its metrics; `/healthz`, `/readyz` and `/metrics`
 are a blueprint to opt into (`pixserve.ops.endpoints.make_ops_blueprint`). `pixserve serve` is
 this same extension in a tiny app (`create_app`), not a second code path.
 """
@@ -19,9 +20,10 @@ from pathlib import Path
 from flask import Flask, Response, request
 
 from pixserve.config.settings import Config
+from pixserve.dialects.views import DIALECTS_BLUEPRINT, make_dialects_blueprint
 from pixserve.http import problems
 from pixserve.http.views import BLUEPRINT, make_blueprint
-from pixserve.ops import observe
+from pixserve.ops import logs, observe
 from pixserve.ops.endpoints import OPS_BLUEPRINT
 from pixserve.services import EXTENSION_NAME, build_services
 from pixserve.web.helpers import image_srcset, image_url, picture
@@ -58,7 +60,11 @@ class PixServe:
                 config.http.image_prefix, config.http.info_prefix, own_answers=not whole_app
             )
         )
+        dialects = make_dialects_blueprint(config, own_answers=not whole_app)
+        if dialects is not None:  # thumbor and imgproxy URLs, when a prefix is set
+            app.register_blueprint(dialects)
         observe.install(app, _everything if whole_app else _pixserve_routes)
+        logs.show_when_unconfigured(config.ops.log_format)
         if whole_app:
             problems.answer_as_pixserve(app)
         app.jinja_env.globals.update(
@@ -73,7 +79,7 @@ def _everything() -> bool:
 
 
 def _pixserve_routes() -> bool:
-    return request.blueprint in (BLUEPRINT, OPS_BLUEPRINT)
+    return request.blueprint in (BLUEPRINT, OPS_BLUEPRINT, DIALECTS_BLUEPRINT)
 
 
 def _ask_for_client_hints(response: Response) -> Response:

@@ -3,13 +3,18 @@
 Registered as Jinja globals by `PixServe` and importable as Python functions; they
 need an app context (a request, or `app.app_context()`). URLs are canonical (so every
 page asks for the same cache entry) and signed when the server signs.
+
+Keywords are image options (`w=600`, `fit='cover'`...), checked at render time; HTML
+attributes of `picture()`'s `<img>` go in `attrs={...}`, never among them. A source
+that is missing or unreadable never fails the page: the helpers log a warning and
+write the plain URL (which will answer 404 until the file exists).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
-from pathlib import Path
+import logging
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import unquote
 
@@ -18,15 +23,39 @@ from markupsafe import Markup
 
 from pixserve.http.signing import SIGNATURE_PARAM, signature
 from pixserve.services import services
-from pixserve.sources.local import Source, find_source
-from pixserve.transformer import FORMATS, parse_options, upright_size
+from pixserve.sources import Source
+from pixserve.transformer import FORMATS, Options, TransformError, parse_options, upright_size
+from pixserve.transformer.geometry import Size
 from pixserve.transformer.info import describe
+from pixserve.transformer.pipeline import open_image
+from pixserve.web.attributes import AttributeValue, html_attributes
+from pixserve.web.sizing import (
+    asks_for_size,
+    candidate_height,
+    candidate_widths,
+    displayed_size,
+)
+
+log = logging.getLogger(__name__)
 
 # Learnt from Next.js' deviceSizes (640..3840) with two smaller steps for thumbnails
 # and columns: every width a phone, tablet or desktop asks for, 1x to 3x, is within
 # about 20% of a candidate, so no device downloads much more than it shows.
 DEFAULT_WIDTHS = (320, 480, 640, 750, 828, 1080, 1200, 1920, 2048, 3840)
-PICTURE_FORMATS = ("avif", "webp")
+# The largest fallback `src` for browsers without srcset: a laptop's column.
+FALLBACK_WIDTH = 1080
+# `picture()` writes these itself; `attrs` may not set them.
+OWN_ATTRIBUTES = frozenset({"src", "srcset", "sizes", "width", "height", "alt"})
+# Keywords that are HTML attributes, a common slip: the error says to use `attrs`.
+_HTML_KEYWORDS = frozenset(
+    {"loading", "fetchpriority", "decoding", "class", "class_", "id", "style", "title"}
+)
+# Takes the blurred placeholder away once the picture is in, so none shows through
+# its transparent parts, and gives the page's own CSS background back; inline, so it
+# needs no script on the page.
+CLEAR_PLACEHOLDER = (
+    "this.style.removeProperty('background-image');this.style.removeProperty('background-size')"
+)
 
 
 def _query_text(value: object) -> str:
@@ -37,15 +66,24 @@ def _query_text(value: object) -> str:
     return str(value)
 
 
+def _pairs(options: Mapping[str, Any]) -> list[tuple[str, str]]:
+    return [
+        (key, _query_text(value)) for key, value in sorted(options.items()) if value is not None
+    ]
+
+
+def _parsed(options: Mapping[str, Any]) -> Options:
+    """The options as the server reads them; raises `InvalidOption` at render time."""
+    return parse_options(_pairs(options), services().limits)
+
+
 def image_url(name: str, **options: Any) -> str:
     """The canonical `/image` URL of `name` with `options` (w=300, fmt="webp", ...).
 
     Raises `InvalidOption` for options the server would refuse, at render time.
     """
     svc = services()
-    pairs = [
-        (key, _query_text(value)) for key, value in sorted(options.items()) if value is not None
-    ]
+    pairs = _pairs(options)
     canonical = parse_options(pairs, svc.limits).canonical()
     # A preset must stay in the URL (the server may take nothing else); the rest is
     # written in canonical form, so every page shares one cache entry per transform.
@@ -58,61 +96,139 @@ def image_url(name: str, **options: Any) -> str:
 
 
 @functools.lru_cache(maxsize=1024)
-def _source_size(path: Path, mtime_ns: int) -> tuple[int, int]:
-    return upright_size(path.read_bytes())
+def _source_header(name: str, version: str, source: Source) -> tuple[Size, int]:
+    """The upright size and the frame count, from the header (cached per version)."""
+    data = source.read()
+    return upright_size(data), getattr(open_image(data), "n_frames", 1)
 
 
 def _source(name: str) -> Source:
-    source = find_source(services().config.http.root, name)
+    source = services().sources.find(name)
     if source is None:
-        raise FileNotFoundError(f"pixserve: no image named {name!r} under the root")
+        raise FileNotFoundError(f"pixserve: no image named {name!r}")
     return source
 
 
 def source_size(name: str) -> tuple[int, int]:
-    """The displayed size of a source, read from its header (cached per file version)."""
+    """The displayed size of a source, read from its header (cached per version)."""
     source = _source(name)
-    return _source_size(source.path, source.mtime_ns)
+    return _source_header(source.name, source.version, source)[0]
 
 
-def _widths(name: str, widths: Iterable[int] | None) -> list[int]:
-    """Candidates up to the source's own width, which is added when the ladder passes it."""
-    source_width, _ = source_size(name)
-    ladder = sorted(set(widths or DEFAULT_WIDTHS))
-    kept = [width for width in ladder if width <= source_width]
-    if not kept or (kept[-1] < source_width and ladder[-1] > source_width):
-        kept.append(source_width)
-    return kept
+def _is_animated(name: str) -> bool:
+    source = _source(name)
+    return _source_header(source.name, source.version, source)[1] > 1
 
 
-def _aspect(name: str, options: dict[str, Any]) -> float:
-    """Width over height of the result: the box's when both sides are fixed."""
-    width, height = options.get("w"), options.get("h")
-    if width and height and options.get("fit") in ("cover", "contain", "fill"):
-        return float(width) / float(height)
-    source_width, source_height = source_size(name)
-    return source_width / source_height
+def _readable_size(helper: str, name: str) -> Size | None:
+    """The source's size, or None, logged, when it is missing or does not read."""
+    try:
+        return source_size(name)
+    except (OSError, TransformError) as error:
+        log.warning(
+            "%s(%r): %s; writing the plain URL instead",
+            helper,
+            name,
+            error,
+            extra={"fields": {"image": name}},
+        )
+        return None
 
 
-def _scaled(options: dict[str, Any], width: int) -> dict[str, Any]:
-    """`options` for a candidate `width`, keeping a fixed box's aspect ratio."""
-    scaled = dict(options)
-    if options.get("w") and options.get("h"):
-        scaled["h"] = max(1, round(width * float(options["h"]) / float(options["w"])))
+def _steps(options: Options, widths: Iterable[int] | None, displayed: Size) -> list[int]:
+    """The ladder to cut: the caller's, or the default one with the asked 1x width."""
+    if widths is not None:
+        return list(widths)
+    if asks_for_size(options):
+        return [*DEFAULT_WIDTHS, displayed[0]]
+    return list(DEFAULT_WIDTHS)
+
+
+def _candidate(options: Mapping[str, Any], parsed: Options, width: int) -> dict[str, Any]:
+    """`options` for the candidate `width`, keeping a fixed box's aspect ratio."""
+    scaled = {key: value for key, value in options.items() if key not in ("w", "h", "dpr")}
     scaled["w"] = width
+    scaled["h"] = candidate_height(parsed, width)
     return scaled
+
+
+def _candidates(
+    name: str, options: Mapping[str, Any], parsed: Options, widths: list[int]
+) -> list[tuple[str, int]]:
+    return [(image_url(name, **_candidate(options, parsed, width)), width) for width in widths]
+
+
+def _srcset(name: str, options: Mapping[str, Any], parsed: Options, widths: list[int]) -> str:
+    return ", ".join(f"{url} {width}w" for url, width in _candidates(name, options, parsed, widths))
 
 
 def srcset_candidates(
     name: str, widths: Iterable[int] | None = None, **options: Any
 ) -> list[tuple[str, int]]:
-    """The (URL, width) pairs `image_srcset` writes (`pixserve cache warm` makes these)."""
-    return [(image_url(name, **_scaled(options, width)), width) for width in _widths(name, widths)]
+    """The (URL, width) pairs `image_srcset` writes (`pixserve cache warm` makes these).
+
+    Raises `FileNotFoundError` or `TransformError` when the source is missing or does
+    not read (`image_srcset` writes the plain URL then).
+    """
+    parsed = _parsed(options)
+    upright = source_size(name)
+    steps = _steps(parsed, widths, displayed_size(upright, parsed))
+    return _candidates(name, options, parsed, candidate_widths(upright, parsed, steps))
 
 
 def image_srcset(name: str, widths: Iterable[int] | None = None, **options: Any) -> str:
-    """`"url 320w, url 640w, ..."`, never wider than the source (no candidate upscales)."""
+    """`"url 320w, url 640w, ..."`: no candidate upscales the source; with `w` or `h`
+    the ladder stops at twice the asked size, and with both (and `fit` cover, contain
+    or fill) every candidate keeps the box's aspect. `dpr` is dropped (the ladder
+    covers pixel ratios)."""
+    _parsed(options)  # invalid options raise, whether or not the file is there
+    if _readable_size("image_srcset", name) is None:
+        return image_url(name, **options)
     return ", ".join(f"{url} {width}w" for url, width in srcset_candidates(name, widths, **options))
+
+
+def _refuse_html_keywords(options: Mapping[str, Any]) -> None:
+    for key in options:
+        if key in _HTML_KEYWORDS or key.startswith(("data_", "aria_")):
+            attribute = key.rstrip("_").replace("_", "-")
+            raise TypeError(
+                f"picture(): {key!r} is an HTML attribute, not an image option; "
+                f"pass it as attrs={{{attribute!r}: ...}}"
+            )
+
+
+def _img_attributes(
+    attrs: Mapping[str, AttributeValue] | None, priority: bool, placeholder: str | None
+) -> dict[str, AttributeValue]:
+    """The `<img>`'s own attributes: loading hints, then the caller's `attrs`."""
+    given = dict(attrs or {})
+    clashes = sorted(OWN_ATTRIBUTES & {name.lower() for name in given})
+    if clashes:
+        raise ValueError(
+            f"picture() writes {', '.join(clashes)} itself (from name, alt, sizes, "
+            "widths and the image options); leave them out of attrs"
+        )
+    merged: dict[str, AttributeValue] = {
+        "loading": "eager" if priority else "lazy",
+        "decoding": "async",
+    }
+    if priority:
+        merged["fetchpriority"] = "high"
+    if placeholder is not None:
+        style = f"background-size:cover;background-image:url('{placeholder}')"
+        given_style, given_onload = given.pop("style", None), given.pop("onload", None)
+        merged["style"] = f"{style};{given_style}" if given_style else style
+        merged["onload"] = (
+            f"{CLEAR_PLACEHOLDER};{given_onload}" if given_onload else CLEAR_PLACEHOLDER
+        )
+    merged.update(given)
+    return merged
+
+
+def _default_formats(animated: bool) -> tuple[str, ...]:
+    """AVIF only where the server offers it (`avif` setting, off by default: its CPU
+    cost is in the README) and for stills (AVIF output is the first frame), then WebP."""
+    return ("avif", "webp") if services().config.imaging.avif and not animated else ("webp",)
 
 
 def picture(
@@ -120,58 +236,75 @@ def picture(
     alt: str,
     sizes: str,
     widths: Sequence[int] | None = None,
-    formats: Sequence[str] = PICTURE_FORMATS,
+    formats: Sequence[str] | None = None,
     placeholder: bool = False,
+    priority: bool = False,
+    attrs: Mapping[str, AttributeValue] | None = None,
     **options: Any,
 ) -> Markup:
-    """A `<picture>`: one `<source type>` per modern format, then an `<img>` fallback.
+    """A `<picture>`: one `<source type>` per format, then an `<img>` fallback.
 
-    `width`/`height` come from the source (or the fixed box) so the page does not
-    shift while loading; `loading="lazy"` and `decoding="async"` are set. With
-    `placeholder`, the `<img>` shows a tiny blurred version until the picture arrives.
+    `options` are image options only; `attrs` are the `<img>`'s HTML attributes
+    (`class`, `id`, `style`, `data-*`, `loading`...). `width`/`height` are the asked
+    result at 1x (the picture's own size when no size is asked), so the page does not
+    shift while loading. `loading="lazy"` unless `priority` (the hero at the top of a
+    page: `loading="eager" fetchpriority="high"`). With `placeholder`, the `<img>`
+    shows a tiny blurred version until the picture has loaded. A missing source gives
+    a plain `<img>` and a logged warning.
     """
     if alt is None:
         raise TypeError("picture() needs alt text: describe the picture, or '' if decorative")
-    candidates = _widths(name, widths)
-    largest = candidates[-1]
-    fallback_options = dict(options)
-    sources = []
-    for fmt in formats:
-        srcset = image_srcset(name, candidates, **{**options, "fmt": fmt})
-        sources.append(
-            Markup('<source type="{}" srcset="{}" sizes="{}">').format(
-                FORMATS[fmt].mimetype, srcset, sizes
-            )
+    _refuse_html_keywords(options)
+    parsed = _parsed(options)
+    _img_attributes(attrs, priority, None)  # refuse bad attrs whether or not the file is there
+    upright = _readable_size("picture", name)
+    if upright is None:
+        return Markup('<img src="{}" alt="{}"{}>').format(
+            image_url(name, **options), alt, html_attributes(_img_attributes(attrs, priority, None))
         )
-    height = max(1, round(largest / _aspect(name, options)))
-    style = ""
-    if placeholder:
-        preview = _placeholder(name)
-        style = f"background-size:cover;background-image:url('{preview}')"
-    img = Markup(
-        '<img src="{}" srcset="{}" sizes="{}" width="{}" height="{}" alt="{}" '
-        'loading="lazy" decoding="async"{}>'
-    ).format(
-        image_url(name, **_scaled(fallback_options, min(largest, 1080))),
-        image_srcset(name, candidates, **fallback_options),
+    displayed = displayed_size(upright, parsed)
+    candidates = candidate_widths(upright, parsed, _steps(parsed, widths, displayed))
+    sources = [
+        Markup('<source type="{}" srcset="{}" sizes="{}">').format(
+            FORMATS[fmt].mimetype, _srcset(name, {**options, "fmt": fmt}, parsed, candidates), sizes
+        )
+        for fmt in (formats if formats is not None else _default_formats(_is_animated(name)))
+    ]
+    if asks_for_size(parsed):
+        fallback_width = displayed[0]
+    else:
+        fallback_width = min(candidates[-1], FALLBACK_WIDTH)
+    preview = _placeholder(name) if placeholder else None
+    img_attributes = _img_attributes(attrs, priority, preview)
+    img = Markup('<img src="{}" srcset="{}" sizes="{}" width="{}" height="{}" alt="{}"{}>').format(
+        image_url(name, **_candidate(options, parsed, fallback_width)),
+        _srcset(name, options, parsed, candidates),
         sizes,
-        largest,
-        height,
+        displayed[0],
+        displayed[1],
         alt,
-        Markup(' style="{}"').format(style) if style else "",
+        html_attributes(img_attributes),
     )
     return Markup("<picture>{}{}</picture>").format(Markup("").join(sources), img)
 
 
 @functools.lru_cache(maxsize=256)
-def _placeholder_for(path: Path, mtime_ns: int) -> str:
-    placeholder: str = describe(path.read_bytes())["placeholder"]
+def _placeholder_for(name: str, version: str, source: Source) -> str:
+    placeholder: str = describe(source.read())["placeholder"]
     return placeholder
 
 
-def _placeholder(name: str) -> str:
-    source = _source(name)
-    return _placeholder_for(source.path, source.mtime_ns)
+def _placeholder(name: str) -> str | None:
+    """The blurred preview, or None, logged, when the pixels do not decode (a file
+    whose header reads but whose data is cut short still gets its picture tag)."""
+    try:
+        source = _source(name)
+        return _placeholder_for(source.name, source.version, source)
+    except (OSError, TransformError) as error:
+        log.warning(
+            "picture(%r): no placeholder: %s", name, error, extra={"fields": {"image": name}}
+        )
+        return None
 
 
 __all__ = [

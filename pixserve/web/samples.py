@@ -2,7 +2,7 @@
 
 Each sample exercises one thing a user checks first: a large photo-like JPEG to
 resize, a JPEG stored sideways with an EXIF orientation tag, a PNG with transparency
-and a palette GIF.
+and an animated palette GIF.
 """
 
 from __future__ import annotations
@@ -80,19 +80,34 @@ def logo(size: int = 800) -> Image.Image:
     return image
 
 
-def pattern(size: int = 480) -> Image.Image:
-    """A spiral of coloured bands in a 16-colour palette."""
-    image = Image.new("RGB", (size, size))
-    pixels = image.load()
+# The spiral's colours, one per band; it moves outwards a step per frame.
+_SPIRAL_BANDS = 8
+_SPIRAL_STEPS = 2  # frames per band: 16 frames, a loop of 1.3 s at 80 ms each
+_SPIRAL_COLOURS = [
+    (40 + band * 26, 200 - band * 20, 120 + (band % 3) * 50) for band in range(_SPIRAL_BANDS)
+]
+
+
+def spiral(size: int = 480) -> list[Image.Image]:
+    """An animated spiral of coloured bands, each frame a palette image (as a GIF is)."""
+    phase = Image.new("L", (size, size))
+    pixels = phase.load()
     assert pixels is not None
     centre = size / 2
     for y in range(size):
         for x in range(size):
             angle = math.atan2(y - centre, x - centre)
             radius = math.hypot(x - centre, y - centre)
-            band = int((angle / math.tau * 8 + radius / 24) % 8)
-            pixels[x, y] = (40 + band * 26, 200 - band * 20, 120 + (band % 3) * 50)
-    return image.quantize(16)
+            position = (angle / math.tau * _SPIRAL_BANDS - radius / 24) % _SPIRAL_BANDS
+            pixels[x, y] = int(position * _SPIRAL_STEPS)
+    palette = [channel for colour in _SPIRAL_COLOURS for channel in colour]
+    frames = []
+    for step in range(_SPIRAL_BANDS * _SPIRAL_STEPS):
+        bands = [(value + step) // _SPIRAL_STEPS % _SPIRAL_BANDS for value in range(256)]
+        frame = phase.point(bands).convert("P")
+        frame.putpalette(palette)
+        frames.append(frame)
+    return frames
 
 
 def draw_samples(directory: Path) -> list[Path]:
@@ -117,6 +132,7 @@ def draw_samples(directory: Path) -> list[Path]:
     written.append(path)
 
     path = directory / "spiral.gif"
-    pattern().save(path)
+    first, *rest = spiral()
+    first.save(path, save_all=True, append_images=rest, duration=80, loop=0)
     written.append(path)
     return written

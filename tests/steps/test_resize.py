@@ -2,13 +2,70 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
+from PIL import Image
+
+from benchmarks.ssim import ssim_images
 from pixserve.transformer import Options
-from pixserve.transformer.steps.resize import resize
-from tests.helpers import gradient
-from tests.steps.helpers import context
+from pixserve.transformer.geometry import plan
+from pixserve.transformer.steps.load import decode, decoded_extent, shrink_on_load
+from pixserve.transformer.steps.orient import _TRANSPOSE, auto_orient
+from pixserve.transformer.steps.resize import PADDING_AT_LEFT_TOP, resize
+from tests.helpers import encode, gradient
+from tests.steps.helpers import context, opened
 
 
 def test_resize_to_the_plan() -> None:
     ctx = context(gradient((800, 600)), Options(width=200))
     resize(ctx)
     assert ctx.image.size == (200, 150)
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_padding_table_follows_pillows_transpose(orientation: int) -> None:
+    """Where the decode's padded right column and bottom row end up once upright."""
+    valid = Image.new("L", (10, 6), 0)
+    valid.paste(255, (0, 0, 8, 5))  # padding: 2 columns at the right, 1 row at the bottom
+    method = _TRANSPOSE.get(orientation)
+    upright = valid.transpose(method) if method is not None else valid
+    box = upright.getbbox()
+    assert box is not None
+    at_left, at_top = PADDING_AT_LEFT_TOP[orientation]
+    assert (box[0] > 0, box[1] > 0) == (at_left, at_top)
+
+
+def test_decoded_extent_is_the_exact_scaled_size() -> None:
+    assert decoded_extent((2725, 2225), (682, 557)) == (681.25, 556.25)
+    assert decoded_extent((3840, 2160), (960, 540)) is None  # 1/4 divides it
+    assert decoded_extent((2725, 2225), (2725, 2225)) is None  # a full decode
+
+
+def ripples(size: tuple[int, int]) -> Image.Image:
+    """Fine detail everywhere, where a sub-pixel shift shows (a gradient hides it)."""
+    x = np.arange(size[0])[None, :]
+    y = np.arange(size[1])[:, None]
+    values = 128 + 60 * np.sin(x / 7.0) + 60 * np.sin(y / 5.0 + x / 11.0)
+    return Image.fromarray(np.clip(values, 0, 255).astype(np.uint8), "L").convert("RGB")
+
+
+@pytest.mark.parametrize("orientation", [1, 3, 6, 8])
+def test_resize_reads_the_exact_extent_of_a_padded_decode(orientation: int) -> None:
+    """A reduced-scale decode of a JPEG whose size 1/4 does not divide keeps the picture
+    where a full decode puts it: not stretched by the padded last column and row (which
+    scores about 0.91 here)."""
+    upright = ripples((1001, 601))
+    transposes = {3: Image.Transpose.ROTATE_180, 6: Image.Transpose.ROTATE_90}
+    transposes[8] = Image.Transpose.ROTATE_270
+    # Stored so that its orientation tag turns it back into `upright`.
+    stored = upright.transpose(transposes[orientation]) if orientation != 1 else upright
+    options = Options(width=250)
+    ctx = context(opened(encode(stored, "JPEG", quality=95)), options, orientation=orientation)
+    ctx.geometry = plan(upright.size, options.box, options.fit)
+    shrink_on_load(ctx)
+    decode(ctx)
+    assert ctx.extent is not None  # 1/4 of 1001 x 601 is not whole
+    auto_orient(ctx)
+    resize(ctx)
+    reference = upright.resize(ctx.image.size, Image.Resampling.LANCZOS)
+    assert ssim_images(reference, ctx.image.convert("RGB")) >= 0.99

@@ -36,14 +36,20 @@ DECODE_ERRORS: tuple[type[BaseException], ...] = (
 # are parsed (opening, counting and seeking frames), and nowhere else.
 HEADER_ERRORS: tuple[type[BaseException], ...] = (*DECODE_ERRORS, IndexError, TypeError)
 
-# Decode at least this many times the output size, as Pillow's own `thumbnail` does:
-# the LANCZOS resize then does a real >= 2x reduction instead of polishing a coarse DCT
-# downscale. Measured on street-2725x2225.jpg (SSIM against a full-decode LANCZOS
-# reference, time of decode + resize): to 300 px 0.907 -> 0.975 for 8 -> 12 ms, to 640 px
-# 0.912 -> 0.988 for 14 -> 24 ms. It never pushes the decode past half the source's
-# size, where the gain is small for the cost: to 1280 px a full decode would give
-# 0.969 -> 1.0 for 31 -> 80 ms.
+# Decode at least this many times the output size when the resize cannot be told the
+# picture's exact extent in the decoded pixels (a crop, trim, rotation or flip moves
+# it): LANCZOS then does a real >= 2x reduction, which hides the DCT scale's padded
+# last column. It never pushes the decode past half the source's size.
 DRAFT_GAP = 2.0
+# Otherwise decode at the JPEG scale nearest above the output (libvips' shrink-on-load)
+# and let the resize read exactly the picture's extent (`Context.extent`): chosen by
+# `benchmarks/levers.py` (SSIM against a full-decode LANCZOS reference, bytes, time).
+# street-2725x2225.jpg to 640 px JPEG: a 1/4 decode with the exact extent scores 0.946
+# (sharp's score) against 0.942 for the 1/2 decode and padded extent, at about half
+# the decode and a third of the resize time; to 300 px WebP 0.954 against 0.944 at
+# 5% fewer bytes. Without the exact extent the same 1/4 decode scored only 0.889.
+EXACT_DRAFT_GAP = 1.0
+JPEG_SCALES = (1 / 8, 2 / 8, 3 / 8, 4 / 8, 5 / 8, 6 / 8, 7 / 8, 1.0)
 
 
 def needed_upright_size(ctx: Context) -> Size | None:
@@ -64,20 +70,33 @@ def needed_upright_size(ctx: Context) -> Size | None:
 
 
 def shrink_on_load(ctx: Context) -> None:
-    """Ask the JPEG decoder for the smallest DCT scale still `DRAFT_GAP` times the
-    needed size: a 1/4 scale decode of a 2725x2225 photo for a 300-px result is several
-    times cheaper than a full one, and the LANCZOS resize that follows hides the rest."""
+    """Ask the JPEG decoder for the smallest DCT scale that still gives the resize what
+    it needs: a 1/4 scale decode of a 2725x2225 photo for a 640-px result is several
+    times cheaper than a full one."""
     wanted = needed_upright_size(ctx)
     if wanted is not None:
-        _draft(ctx, draft_size(wanted, upright(ctx.source_size, ctx.orientation)))
+        gap = EXACT_DRAFT_GAP if extent_reaches_resize(ctx) else DRAFT_GAP
+        _draft(ctx, draft_size(wanted, upright(ctx.source_size, ctx.orientation), gap))
 
 
-def draft_size(needed: Size, source: Size) -> Size:
-    """What to ask the JPEG decoder for, to end up with `needed` pixels after LANCZOS:
-    `DRAFT_GAP` times more, but no more than half the source unless `needed` is."""
+def extent_reaches_resize(ctx: Context) -> bool:
+    """True when the decoded picture reaches the resize as decoded but for its EXIF
+    orientation, so the resize can read exactly its extent (see `Context.extent`)."""
+    options = ctx.options
     return (
-        max(needed[0], min(math.ceil(needed[0] * DRAFT_GAP), source[0] // 2)),
-        max(needed[1], min(math.ceil(needed[1] * DRAFT_GAP), source[1] // 2)),
+        options.crop is None
+        and options.trim is None
+        and options.rotate % 360 == 0
+        and options.flip is None
+    )
+
+
+def draft_size(needed: Size, source: Size, gap: float = DRAFT_GAP) -> Size:
+    """What to ask the JPEG decoder for, to end up with `needed` pixels after LANCZOS:
+    `gap` times more, but no more than half the source unless `needed` is."""
+    return (
+        max(needed[0], min(math.ceil(needed[0] * gap), source[0] // 2)),
+        max(needed[1], min(math.ceil(needed[1] * gap), source[1] // 2)),
     )
 
 
@@ -102,6 +121,19 @@ def decode(ctx: Context) -> None:
     else:
         ctx.image = _frame(ctx.image, ctx.animation_frame)
     ctx.scale = ctx.image.width / ctx.source_size[0]
+    ctx.extent = decoded_extent(ctx.source_size, ctx.image.size)
+
+
+def decoded_extent(stored: Size, decoded: Size) -> tuple[float, float] | None:
+    """The stored picture's exact size in the decoded pixels, when a reduced-scale JPEG
+    decode padded it up to whole pixels (libjpeg gives ceil(size x scale)); else None."""
+    if decoded == stored:
+        return None
+    for scale in JPEG_SCALES:
+        exact = (stored[0] * scale, stored[1] * scale)
+        if (math.ceil(exact[0]), math.ceil(exact[1])) == decoded:
+            return None if exact == decoded else exact
+    return None
 
 
 def _frame(source: Image.Image, index: int) -> Image.Image:

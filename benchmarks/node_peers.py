@@ -1,0 +1,184 @@
+"""The sharp-based peers as loopback servers: Next.js' image optimizer and IPX.
+
+Why these two: they are what web developers compare an image server with (both put
+libvips behind sharp). Each runs as its users run it, one Node process: `next start`
+of the minimal app in `benchmarks/node/` (its `public/photos` is the corpus' photos)
+and IPX's own Node server (`benchmarks/node/ipx-server.mjs`). `make bench` installs
+them from npm (`benchmarks/node/package-lock.json`) and builds the Next app; nothing
+here installs anything. Kept apart from `servers.py` so that its start/stop helpers
+can change without touching these.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import quote
+
+import servers
+from cases import CORPUS, QUALITY, ROOT, Case
+
+from tests.harness import children
+
+NODE_DIR = ROOT / "benchmarks" / "node"
+NEXT_BIN = NODE_DIR / "node_modules" / "next" / "dist" / "bin" / "next"
+NEXT_IMAGE_CACHE = NODE_DIR / ".next" / "cache" / "images"
+IPX_SERVER = NODE_DIR / "ipx-server.mjs"
+# Next scales the requested quality by 50/80 for AVIF (its image-optimizer transform);
+# asking for this `q` gives sharp pixserve's AVIF quality. next.config.mjs allows it.
+NEXT_AVIF_Q = round(QUALITY["avif"] * 80 / 50)
+
+
+def node() -> str:
+    found = shutil.which("node")
+    if found is None:
+        sys.exit("benchmarks: node is missing; `make bench` needs Node.js (Debian's nodejs)")
+    return found
+
+
+def check_node_peers() -> None:
+    """Exit with a clear message unless `make bench` has installed and built the peers."""
+    node()
+    missing = [p for p in (NEXT_BIN, NODE_DIR / ".next" / "BUILD_ID") if not p.exists()]
+    if missing:
+        sys.exit(f"benchmarks: {missing} missing; `make bench` installs and builds them")
+
+
+def tree_pids(root: int) -> list[int]:
+    """`root` and all its descendants."""
+    found, queue = [], [root]
+    while queue:
+        pid = queue.pop()
+        found.append(pid)
+        queue.extend(children(pid))
+    return found
+
+
+def total_peak_rss_mib(server: servers.Server) -> float:
+    """The sum of every process' high-water resident set in the server's tree, in MiB.
+
+    Why the sum: pixserve is a gunicorn master and its workers, a Node peer one process;
+    what a host must provision is all of it.
+    """
+    process = server.process
+    if process is None:
+        return 0.0
+    return sum(servers._status_kib(pid, "VmHWM") for pid in tree_pids(process.pid)) / 1024
+
+
+def cpu_seconds(server: servers.Server) -> float:
+    """User + system CPU seconds used so far by the server's processes (and reaped kids)."""
+    process = server.process
+    if process is None:
+        return 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in tree_pids(process.pid):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # utime, stime, cutime, cstime are fields 14-17 of stat; after ")" they are 11-14.
+        total += sum(int(value) for value in fields[11:15])
+    return total / ticks
+
+
+class NodePeer(servers.Server):
+    """One Node process; it is its own worker."""
+
+    cache_header: str | None = None
+
+    def __init__(self) -> None:
+        super().__init__(1)
+
+    def worker_pids(self) -> list[int]:
+        return [] if self.process is None else [self.process.pid]
+
+    def environment(self) -> dict[str, str]:
+        return {**super().environment(), "NODE_ENV": "production"}
+
+    def accept(self, case: Case) -> str | None:
+        return None
+
+    def path(self, case: Case, token: str | None) -> str:
+        raise NotImplementedError
+
+    def cached_entries(self) -> int | None:
+        return None
+
+
+class Next(NodePeer):
+    """`next start` of benchmarks/node; `mozjpeg` picks Next's shipped JPEG encoder."""
+
+    probe = "/"
+    cache_header = "X-Nextjs-Cache"
+
+    def __init__(self, mozjpeg: bool = False) -> None:
+        self.mozjpeg = mozjpeg
+        self.name = "next-mozjpeg" if mozjpeg else "next"
+        super().__init__()
+
+    def command(self) -> list[str]:
+        return [node(), str(NEXT_BIN), "start", str(NODE_DIR), "-H", servers.HOST]
+
+    def environment(self) -> dict[str, str]:
+        return {
+            **super().environment(),
+            "PORT": str(self.port),
+            "NEXT_TELEMETRY_DISABLED": "1",
+            "NEXT_IMG_MOZJPEG": "1" if self.mozjpeg else "0",
+        }
+
+    def accept(self, case: Case) -> str:
+        """Next picks the format from Accept (`formats` lists AVIF and WebP); else JPEG."""
+        return f"image/{case.transform.fmt}"
+
+    def path(self, case: Case, token: str | None) -> str:
+        """`/_next/image`; the token (or `{v}`, filled by the load generator) busts its cache."""
+        fmt = case.transform.fmt
+        quality = NEXT_AVIF_Q if fmt == "avif" else QUALITY[fmt]
+        source = quote(f"/{case.name}?v=", safe="") + (token or "0")
+        return f"/_next/image?w={case.transform.width}&q={quality}&url={source}"
+
+    def cached_entries(self) -> int:
+        """Entries in Next's image cache (one folder per key), which both Nexts share."""
+        try:
+            return len(os.listdir(NEXT_IMAGE_CACHE))
+        except FileNotFoundError:
+            return 0
+
+
+class IPX(NodePeer):
+    """IPX's Node server over the corpus (no result cache: it computes every request)."""
+
+    name = "ipx"
+    probe = "/"
+
+    def command(self) -> list[str]:
+        return [node(), str(IPX_SERVER), str(CORPUS), str(self.port)]
+
+    def path(self, case: Case, token: str | None) -> str:
+        t = case.transform
+        return f"/w_{t.width},f_{t.fmt},q_{QUALITY[t.fmt]}/{quote(case.name)}"
+
+
+def clear_next_cache() -> None:
+    """Start from an empty image cache (both Next instances write into the same one)."""
+    shutil.rmtree(NEXT_IMAGE_CACHE, ignore_errors=True)
+
+
+def versions() -> dict[str, str]:
+    """Node, Next.js and IPX and the sharp/libvips each of them loads."""
+    out = subprocess.run(
+        [node(), str(NODE_DIR / "versions.cjs")],
+        cwd=NODE_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    found: dict[str, str] = json.loads(out)
+    return found

@@ -1,0 +1,338 @@
+"""Turn `out/sharp_race.json` into RESULTS.md's sharp-peers section and `sharp_race.png`.
+
+Why a section between markers: `report.py` renders the rest of RESULTS.md from the
+thumbor/libvips run and keeps this block as it is, so either race can be re-run (or
+re-rendered: `python benchmarks/sharp_report.py`) without the other.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+from pathlib import Path
+from typing import Any
+
+from cases import ROOT
+from report import RESULTS_MD, med, table, verdict
+
+OUT_JSON = ROOT / "benchmarks" / "out" / "sharp_race.json"
+CHART = ROOT / "benchmarks" / "sharp_race.png"
+BEGIN = "<!-- sharp-race: written by benchmarks/sharp_report.py -->"
+END = "<!-- /sharp-race -->"
+PEERS = ("ipx", "next")
+COLD_TARGET = 1.1  # issue 14: cold req/s at least 1.1x IPX and Next.js
+SSIM_SLACK = 0.002  # issue 14: SSIM no lower than the peer's minus this
+BYTES_TARGET = 1.02  # issue 14: bytes no more than this times the peer's
+
+
+class Race:
+    """Accessors over the saved race, by case label."""
+
+    def __init__(self, results: dict[str, Any]) -> None:
+        self.r = results
+        self.scored = list(results["quality"])
+        raced = {key.split("|")[0] for key in results["cold"]}
+        self.labels = [label for label in self.scored if label in raced]
+        self.connections: list[int] = results["machine"]["connections"]
+
+    def runs(self, label: str, server: str, connections: int) -> list[dict[str, float]]:
+        found: list[dict[str, float]] = self.r["cold"].get(f"{label}|{server}|{connections}", [])
+        return found
+
+    def ratios(self, label: str, peer: str, connections: int) -> list[float]:
+        """pixserve's req/s over the peer's, round by round (same round, same case)."""
+        ours = self.runs(label, "pixserve", connections)
+        theirs = self.runs(label, peer, connections)
+        return [a["rps"] / b["rps"] for a, b in zip(ours, theirs, strict=True)]
+
+    def ratio(self, label: str, peer: str, connections: int) -> float:
+        return statistics.median(self.ratios(label, peer, connections))
+
+    def spread(self, label: str, peer: str, connections: int) -> str:
+        values = self.ratios(label, peer, connections)
+        if not values:
+            return "not raced"
+        middle = statistics.median(values)
+        return f"{middle:.2f}x ({min(values):.2f}-{max(values):.2f})"
+
+    def quality(self, label: str) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = self.r["quality"][label]
+        return found
+
+    def hit_rate(self, phase: str, label: str, server: str) -> float:
+        return med(self.r[phase][f"{label}|{server}"], "rps")
+
+
+def targets(race: Race) -> list[str]:
+    rows = []
+    for peer in PEERS:
+        for connections in race.connections:
+            ratios = {label: race.ratio(label, peer, connections) for label in race.labels}
+            worst = min(ratios, key=lambda label: ratios[label])
+            met = sum(v >= COLD_TARGET for v in ratios.values())
+            rows.append(
+                [
+                    f"cold req/s ≥ {COLD_TARGET}x {peer} ({connections} conn.)",
+                    f"{met} of {len(ratios)} cases; worst {ratios[worst]:.2f}x ({worst})",
+                    verdict(met == len(ratios)),
+                ]
+            )
+    for peer in PEERS:
+        deltas = {
+            label: race.quality(label)["pixserve"]["ssim"] - race.quality(label)[peer]["ssim"]
+            for label in race.scored
+        }
+        sizes = {
+            label: race.quality(label)["pixserve"]["bytes"] / race.quality(label)[peer]["bytes"]
+            for label in race.scored
+        }
+        worst_ssim = min(deltas, key=lambda label: deltas[label])
+        worst_bytes = max(sizes, key=lambda label: sizes[label])
+        rows.append(
+            [
+                f"SSIM ≥ {peer}'s - {SSIM_SLACK}",
+                f"worst {deltas[worst_ssim]:+.4f} ({worst_ssim})",
+                verdict(all(v >= -SSIM_SLACK for v in deltas.values())),
+            ]
+        )
+        rows.append(
+            [
+                f"bytes ≤ {BYTES_TARGET}x {peer}'s",
+                f"worst {sizes[worst_bytes]:.3f}x ({worst_bytes})",
+                verdict(all(v <= BYTES_TARGET for v in sizes.values())),
+            ]
+        )
+    hit_labels = sorted({key.split("|")[0] for key in race.r["hits"]})
+    hit_ratios = {
+        label: race.hit_rate("hits", label, "pixserve") / race.hit_rate("hits", label, "next")
+        for label in hit_labels
+    }
+    rows.append(
+        [
+            f"hits of a repeated URL ≥ 1.0x next ({race.r['machine']['hit_connections']} conn.)",
+            "; ".join(f"{v:.2f}x ({k})" for k, v in hit_ratios.items()),
+            verdict(all(v >= 1.0 for v in hit_ratios.values())),
+        ]
+    )
+    revalidation = {
+        label: race.hit_rate("revalidations", label, "pixserve")
+        / race.hit_rate("hits", label, "pixserve")
+        for label in hit_labels
+    }
+    rows.append(
+        [
+            "pixserve 304s at least as fast as its hits",
+            "; ".join(f"{v:.2f}x ({k})" for k, v in revalidation.items()),
+            verdict(all(v >= 1.0 for v in revalidation.values())),
+        ]
+    )
+    rss = race.r["rss"]
+    rows.append(
+        [
+            "peak RSS (whole process tree) below each peer's",
+            f"pixserve {rss['pixserve']:.0f} MiB; "
+            + ", ".join(f"{k} {v:.0f} MiB" for k, v in rss.items() if k != "pixserve"),
+            verdict(all(rss["pixserve"] < rss[p] for p in PEERS)),
+        ]
+    )
+    return table(["target (issue 14)", "measured", "verdict"], rows)
+
+
+def cold_table(race: Race) -> list[str]:
+    header = ["case"]
+    for connections in race.connections:
+        header += [f"vs IPX @{connections}", f"vs Next @{connections}"]
+    header += ["SSIM pixserve / IPX / Next", "bytes vs Next"]
+    rows = []
+    for label in race.scored:
+        row = [label]
+        for connections in race.connections:
+            row += [race.spread(label, peer, connections) for peer in PEERS]
+        q = race.quality(label)
+        row.append(" / ".join(f"{q[name]['ssim']:.3f}" for name in ("pixserve", *PEERS)))
+        row.append(f"{q['pixserve']['bytes'] / q['next']['bytes']:.3f}x")
+        rows.append(row)
+    return table(header, rows)
+
+
+def mozjpeg_table(race: Race) -> list[str]:
+    rows = []
+    for label in race.labels:
+        q = race.quality(label)
+        if "next-mozjpeg" not in q:
+            continue
+        row = [label]
+        row += [race.spread(label, "next-mozjpeg", c) for c in race.connections]
+        names = ("pixserve", "next", "next-mozjpeg")
+        row += [
+            " / ".join(f"{q[name]['bytes']:,}" for name in names),
+            " / ".join(f"{q[name]['ssim']:.4f}" for name in names),
+        ]
+        rows.append(row)
+    header = ["JPEG case", *(f"vs Next mozjpeg @{c}" for c in race.connections)]
+    header += ["bytes pixserve / Next / Next mozjpeg", "SSIM pixserve / Next / Next mozjpeg"]
+    return table(header, rows)
+
+
+def absolute_table(race: Race) -> list[str]:
+    names = ["pixserve", "ipx", "next"]
+    header = ["case"] + [f"{n} @{c}" for c in race.connections for n in names]
+    rows = []
+    for label in race.labels:
+        row = [label]
+        for connections in race.connections:
+            row += [f"{med(race.runs(label, n, connections), 'rps'):.1f}" for n in names]
+        rows.append(row)
+    return table(header, rows)
+
+
+def hits_table(race: Race) -> list[str]:
+    rows = []
+    for phase in ("hits", "revalidations"):
+        labels = sorted({key.split("|")[0] for key in race.r[phase]})
+        for label in labels:
+            ours = race.hit_rate(phase, label, "pixserve")
+            theirs = race.hit_rate(phase, label, "next")
+            shown = "hit" if phase == "hits" else "304"
+            rows.append(
+                [f"{shown}: {label}", f"{ours:,.0f}", f"{theirs:,.0f}", f"{ours / theirs:.2f}x"]
+            )
+    return table(["request", "pixserve req/s", "Next req/s", "pixserve / Next"], rows)
+
+
+def section(results: dict[str, Any]) -> list[str]:
+    race = Race(results)
+    m = results["machine"]
+    load_start, load_end = m["load_start"][0], m.get("load_end", [0.0])[0]
+    lines = [
+        BEGIN,
+        "## Against the sharp-based peers: Next.js and IPX (issue 14)",
+        "",
+        f"`benchmarks/sharp_race.py`, {m['run_seconds'] / 60:.1f} minutes on {m['cpus']} CPUs, "
+        f"load average {load_start:.2f} at the start and {load_end:.2f} at the end "
+        "(other engineers' work shared the machine). "
+        f"{m['next']}; {m['ipx']}; Node {m['node']}; pixserve transformer version "
+        f"{m['transformer_version']}, `--workers {m['workers']}` (gthread, default threads); "
+        f"load generator: {m['load_generator']}. {m['rounds']} rounds, cold runs "
+        f"{m['seconds']:g} s each, contenders alternating within a round, their order "
+        "rotating. Ratios are pixserve's req/s over the peer's in the same round: the "
+        "median, and in brackets the min-max over the rounds.",
+        "",
+        "Next.js: `next start` of `benchmarks/node/`, `deviceSizes` = the widths raced, "
+        "`formats` AVIF and WebP (chosen by `Accept`, JPEG when neither is accepted), "
+        "`experimental.imgOptMozjpeg: false` (baseline JPEG like pixserve's; its shipped "
+        "mozjpeg is raced on the JPEG cases below), sharp's concurrency as Next sets it "
+        "(half the cores), AVIF asked with `q=96`, which Next maps to sharp's quality 60 "
+        "(pixserve's), effort 3 (Next's). IPX: `createIPX` + `ipxFSStorage` + "
+        "`createIPXNodeServer`, `sharp.cache(false)`, `jpegProgressive: false`, sharp's "
+        "default concurrency (all cores). Checked on every run: each cold probe a miss and "
+        "its repeat a hit (`X-Cache`, `X-Nextjs-Cache`; IPX keeps no results and sends no "
+        "such header), and after each cold run one new cache entry per request.",
+        "",
+        "### Targets",
+        "",
+        *targets(race),
+        f"![pixserve against Next.js and IPX]({CHART.name})",
+        "",
+        "### Cold transforms: pixserve's req/s over the peer's",
+        "",
+        *cold_table(race),
+        "Next.js with its shipped JPEG setting (mozjpeg, progressive), JPEG cases only:",
+        "",
+        *mozjpeg_table(race),
+        "Absolute cold req/s (medians over the rounds):",
+        "",
+        *absolute_table(race),
+        f"### Hits and 304s of a repeated URL ({m['hit_connections']} connections)",
+        "",
+        "IPX keeps no results: its repeated URL is a cold request.",
+        "",
+        *hits_table(race),
+        "### Memory",
+        "",
+        "Peak resident set (VmHWM) summed over each server's processes after all phases: "
+        + ", ".join(f"{k} {v:.0f} MiB" for k, v in results["rss"].items())
+        + " (pixserve: the gunicorn master and its workers).",
+        "",
+        END,
+    ]
+    return lines
+
+
+def chart(results: dict[str, Any]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    race = Race(results)
+    figure, axes = plt.subplots(1, len(race.connections), figsize=(13, 7), sharey=True)
+    positions = list(range(len(race.labels)))
+    width = 0.4
+    colours = {"ipx": "#9467bd", "next": "#111111"}
+    for ax, connections in zip(axes, race.connections, strict=True):
+        for index, peer in enumerate(PEERS):
+            values = [race.ratio(label, peer, connections) for label in race.labels]
+            spreads = [race.ratios(label, peer, connections) for label in race.labels]
+            low = [v - min(s) for v, s in zip(values, spreads, strict=True)]
+            high = [max(s) - v for v, s in zip(values, spreads, strict=True)]
+            ax.barh(
+                [p + (index - 0.5) * width for p in positions],
+                values,
+                width,
+                xerr=[low, high],
+                label=f"vs {peer}",
+                color=colours[peer],
+                alpha=0.8,
+            )
+        ax.set_xscale("log")
+        ax.axvline(1.0, color="grey", linestyle=":")
+        ax.axvline(COLD_TARGET, color="red", linestyle="--", label=f"target {COLD_TARGET}x")
+        ax.set_yticks(positions, race.labels, fontsize=8)
+        ax.invert_yaxis()
+        ax.set_xlabel(
+            f"pixserve cold req/s over the peer's, {connections} conn. (higher is better)"
+        )
+        ax.legend(loc="lower right", fontsize=8)
+    m = results["machine"]
+    figure.suptitle(
+        f"pixserve against Next.js and IPX, cold — {m['cpus']} CPUs; medians, bars min-max "
+        "over rounds",
+        fontsize=11,
+    )
+    figure.tight_layout()
+    figure.savefig(CHART, dpi=90)
+    plt.close(figure)
+
+
+def insert(document: str, block: list[str], begin: str = BEGIN, end: str = END) -> str:
+    """Put (or replace) the block in RESULTS.md, after its opening paragraphs."""
+    text = "\n".join(block)
+    if begin in document and end in document:
+        head, rest = document.split(begin, 1)
+        return head + text + rest.split(end, 1)[1]
+    marker = "\n## Targets"
+    if marker in document:
+        head, tail = document.split(marker, 1)
+        return head + "\n" + text + "\n" + marker + tail
+    return document + "\n" + text + "\n"
+
+
+def kept_block(document: str, begin: str = BEGIN, end: str = END) -> list[str]:
+    """The current block, for report.py to carry over when it re-renders the rest."""
+    if begin not in document or end not in document:
+        return []
+    inside = document.split(begin, 1)[1].split(end, 1)[0]
+    return [begin + inside + end, ""]
+
+
+def write(results: dict[str, Any]) -> None:
+    existing = RESULTS_MD.read_text(encoding="utf-8") if RESULTS_MD.exists() else ""
+    RESULTS_MD.write_text(insert(existing, section(results)), encoding="utf-8")
+    chart(results)
+    print(f"(written the sharp race into {RESULTS_MD.name} and {CHART.name})", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    write(json.loads(Path(OUT_JSON).read_text(encoding="utf-8")))

@@ -1,0 +1,160 @@
+"""thumbor's URLs side by side: real thumbor and pixserve's thumbor mount, same URLs.
+
+Why: the conformance tests re-express what thumbor publishes; this asks thumbor itself.
+It starts thumbor (the `make bench` install, PIL engine, file loader on the corpus) and
+`pixserve serve` with `thumbor_prefix=/t` on free loopback ports, requests each URL from
+both, and compares the answers: status, format, size (must match), and SSIM of the
+pictures (quality 95 on both, so the comparison sees geometry and filters, not the
+encoder). For `meta/` URLs it compares thumbor's JSON: target size and crop boxes.
+`smart/` is listed to show the known difference: thumbor without detectors configured
+falls back to its alignment, pixserve's attention crop looks at the pixels.
+
+Run: `.venv/bin/python benchmarks/thumbor_dialect.py` after `make bench` installed
+thumbor (about a minute). Prints Markdown and writes `benchmarks/out/thumbor_dialect.md`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+import time
+from typing import Any
+
+import servers
+from cases import CORPUS, ROOT
+from PIL import Image
+from ssim import ssim_images
+
+OUT = ROOT / "benchmarks" / "out" / "thumbor_dialect.md"
+STREET = "photos/street-2725x2225.jpg"
+LANDSCAPE = "orientation/Landscape_1.jpg"
+CASES = (
+    f"300x200/filters:quality(95)/{STREET}",
+    f"300x200/left/top/filters:quality(95)/{STREET}",
+    f"300x200/right/bottom/filters:quality(95)/{STREET}",
+    f"-300x0/filters:quality(95)/{STREET}",
+    f"0x-200/filters:quality(95)/{STREET}",
+    f"origx300/filters:quality(95)/{STREET}",
+    f"400x300/filters:focal(1800x400:2000x600):quality(95)/{STREET}",
+    f"1000x1000:2000x1500/200x200/filters:quality(95)/{STREET}",
+    f"fit-in/400x400/filters:quality(95)/{STREET}",
+    f"adaptive-fit-in/200x300/filters:quality(95)/{STREET}",
+    f"full-fit-in/300x300/filters:quality(95)/{LANDSCAPE}",
+    f"stretch/300x300/filters:quality(95)/{LANDSCAPE}",
+    "fit-in/400x400/filters:quality(95)/orientation/Landscape_6.jpg",
+    "fit-in/300x300/filters:fill(white):quality(95)/orientation/Portrait_3.jpg",
+    f"900x600/filters:quality(95)/{LANDSCAPE}",
+    f"fit-in/900x600/filters:upscale():quality(95)/{LANDSCAPE}",
+    f"filters:rotate(90):quality(95)/{LANDSCAPE}",
+    f"300x0/filters:grayscale():quality(95)/{LANDSCAPE}",
+    f"300x0/filters:blur(2):quality(95)/{LANDSCAPE}",
+    f"300x0/filters:format(webp):quality(95)/{LANDSCAPE}",
+    f"300x0/filters:format(png)/{LANDSCAPE}",
+    "200x0/alpha/with-alpha.png",
+    f"300x200/smart/filters:quality(95)/{STREET}",
+)
+META_CASES = (
+    f"meta/300x200/{STREET}",
+    f"meta/300x200/left/top/{STREET}",
+    f"meta/-300x0/{STREET}",
+    f"meta/fit-in/400x400/{STREET}",
+    f"meta/1000x1000:2000x1500/200x200/{STREET}",
+    f"meta/400x300/filters:focal(1800x400:2000x600)/{STREET}",
+)
+
+
+class PixserveWithThumbor(servers.Pixserve):
+    """`pixserve serve` with thumbor's URLs at /t, unsafe ones allowed."""
+
+    def command(self) -> list[str]:
+        flags = ["--set", "thumbor_prefix=/t", "--set", "thumbor_allow_unsafe=true"]
+        return [*super().command(), *flags]
+
+
+def picture(body: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(body))
+    image.load()
+    return image
+
+
+def compare(thumbor: servers.Server, pixserve: servers.Server, path: str) -> dict[str, Any]:
+    theirs = thumbor.get(f"/unsafe/{path}")
+    ours = pixserve.get(f"/t/unsafe/{path}")
+    row: dict[str, Any] = {"path": path, "status": (theirs[0], ours[0])}
+    if theirs[0] != 200 or ours[0] != 200:
+        row["note"] = f"{theirs[2][:80]!r} / {ours[2][:80]!r}"
+        return row
+    their_image, our_image = picture(theirs[2]), picture(ours[2])
+    row["format"] = (their_image.format, our_image.format)
+    row["size"] = (their_image.size, our_image.size)
+    if their_image.size == our_image.size:
+        row["ssim"] = ssim_images(their_image.convert("RGB"), our_image.convert("RGB"))
+    return row
+
+
+def compare_meta(thumbor: servers.Server, pixserve: servers.Server, path: str) -> dict[str, Any]:
+    theirs = json.loads(thumbor.get(f"/unsafe/{path}")[2])["thumbor"]
+    ours = json.loads(pixserve.get(f"/t/unsafe/{path}")[2])["thumbor"]
+
+    def crops(meta: dict[str, Any]) -> list[tuple[int, ...]]:
+        return [
+            tuple(round(op[edge]) for edge in ("left", "top", "right", "bottom"))
+            for op in meta["operations"]
+            if op["type"] == "crop"
+        ]
+
+    return {
+        "path": path,
+        "target": (theirs["target"], ours["target"]),
+        "crops": (crops(theirs), crops(ours)),
+    }
+
+
+def render(rows: list[dict[str, Any]], metas: list[dict[str, Any]], seconds: float) -> str:
+    lines = [
+        "# thumbor URLs: thumbor itself vs pixserve's thumbor mount",
+        "",
+        f"{servers.thumbor_versions()}; corpus `{CORPUS}`; run took {seconds:.0f} s.",
+        "",
+        "| URL (after `/unsafe/`) | format thumbor / pixserve | size thumbor / pixserve | SSIM |",
+        "| --- | --- | --- | ---: |",
+    ]
+    for row in rows:
+        if "note" in row:
+            lines.append(f"| `{row['path']}` | status {row['status']} | {row['note']} | |")
+            continue
+        sizes = " / ".join("x".join(map(str, size)) for size in row["size"])
+        ssim = f"{row['ssim']:.3f}" if "ssim" in row else "sizes differ"
+        lines.append(f"| `{row['path']}` | {' / '.join(row['format'])} | {sizes} | {ssim} |")
+    lines += [
+        "",
+        "| meta URL | target thumbor / pixserve | crops thumbor / pixserve |",
+        "| --- | --- | --- |",
+    ]
+    for meta in metas:
+        targets = " / ".join(f"{t['width']}x{t['height']}" for t in meta["target"])
+        crops = " / ".join(str(c) for c in meta["crops"])
+        lines.append(f"| `{meta['path']}` | {targets} | {crops} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    if not servers.THUMBOR.exists():
+        print("thumbor_dialect.py: thumbor is not installed; run `make bench`", file=sys.stderr)
+        return 1
+    started = time.perf_counter()
+    # thumbor forks its workers (with one process it would not, and the probe waits for
+    # a child), so it gets two.
+    with servers.Thumbor(2) as thumbor, PixserveWithThumbor(1) as pixserve:
+        rows = [compare(thumbor, pixserve, path) for path in CASES]
+        metas = [compare_meta(thumbor, pixserve, path) for path in META_CASES]
+    report = render(rows, metas, time.perf_counter() - started)
+    print(report, end="")
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(report, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

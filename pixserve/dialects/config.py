@@ -1,0 +1,124 @@
+"""The dialects' part of the settings (`config.dialects`), and each dialect's settings
+built from it (README: Coming from thumbor / imgproxy)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from pixserve.config.parsers import BOOLEAN, INTEGER, TABLE, TEXT, TEXTS, ConfigError, Kind
+from pixserve.transformer import InvalidOption
+
+from . import imgproxy
+from .common import SourceMap
+from .imgproxy import ImgproxySettings
+from .thumbor import ThumborSettings
+
+if TYPE_CHECKING:
+    from pixserve.config.settings import Config
+
+MAX_IMGPROXY_SIGNATURE = 32  # bytes of HMAC-SHA256
+
+
+def _setting(kind: Kind, default: Any, **options: Any) -> Any:
+    """A field that is a setting of `kind`, as `pixserve.config.settings.setting` makes
+    them (not imported from there: the settings module imports this part)."""
+    return field(default=default, metadata={"kind": kind}, **options)
+
+
+@dataclass(frozen=True)
+class DialectSettings:
+    """thumbor's and imgproxy's URLs: where they live, their keys, their sources."""
+
+    thumbor_prefix: str = _setting(TEXT, "")  # "": off
+    thumbor_keys: tuple[str, ...] = _setting(TEXTS, (), repr=False)
+    thumbor_allow_unsafe: bool = _setting(BOOLEAN, False)
+    thumbor_auto_webp: bool = _setting(BOOLEAN, False)
+    thumbor_sources: tuple[str, ...] = _setting(TEXTS, ("=",))
+    imgproxy_prefix: str = _setting(TEXT, "")  # "": off
+    imgproxy_keys: tuple[str, ...] = _setting(TEXTS, (), repr=False)
+    imgproxy_salts: tuple[str, ...] = _setting(TEXTS, (), repr=False)
+    imgproxy_signature_size: int = _setting(INTEGER, 32)
+    imgproxy_allow_insecure: bool = _setting(BOOLEAN, False)
+    imgproxy_auto_format: bool = _setting(BOOLEAN, False)
+    imgproxy_sources: tuple[str, ...] = _setting(TEXTS, ("local:///=",))
+    imgproxy_presets: dict[str, str] = field(default_factory=dict, metadata={"kind": TABLE})
+
+    def __post_init__(self) -> None:
+        if (problem := self._problem()) is not None:
+            raise ConfigError(problem)
+
+    def _problem(self) -> str | None:
+        mounted: set[str] = set()
+        for name in ("thumbor_prefix", "imgproxy_prefix"):
+            prefix: str = getattr(self, name)
+            if not prefix:
+                continue
+            if not prefix.startswith("/") or "<" in prefix:
+                return f"{name}: must be a path like /thumbor (or / alone), got {prefix!r}"
+            key = prefix.rstrip("/") or "/"
+            if key in mounted:
+                return f"{name}: {prefix!r} is already where another route lives"
+            mounted.add(key)
+        if self.thumbor_prefix and not (self.thumbor_keys or self.thumbor_allow_unsafe):
+            return "thumbor_keys: set the thumbor security key (or thumbor_allow_unsafe)"
+        if self.imgproxy_prefix and not (self.imgproxy_keys or self.imgproxy_allow_insecure):
+            return "imgproxy_keys: set the imgproxy key/salt pairs (or imgproxy_allow_insecure)"
+        if len(self.imgproxy_keys) != len(self.imgproxy_salts):
+            return "imgproxy_salts: give one salt for each of imgproxy_keys, in the same order"
+        for name in ("imgproxy_keys", "imgproxy_salts"):
+            for value in getattr(self, name):
+                try:
+                    bytes.fromhex(value)
+                except ValueError:
+                    return f"{name}: each must be hex, as IMGPROXY_KEY and IMGPROXY_SALT are"
+        if not 1 <= self.imgproxy_signature_size <= MAX_IMGPROXY_SIGNATURE:
+            return f"imgproxy_signature_size: must be from 1 to {MAX_IMGPROXY_SIGNATURE} bytes"
+        for name in ("thumbor_sources", "imgproxy_sources"):
+            try:
+                SourceMap.parse(name, getattr(self, name))
+            except ValueError as error:
+                return str(error)
+        return self._preset_problem()
+
+    def _preset_problem(self) -> str | None:
+        """A preset pixserve would refuse stops start-up instead of failing its URLs."""
+        settings = replace(imgproxy_settings(self, keeps_icc_profiles=False), allow_insecure=True)
+        for name in self.imgproxy_presets:
+            url = f"/{imgproxy.INSECURE}/preset:{name}/plain/local:///check.jpg"
+            try:
+                imgproxy.translate(url, settings, lambda _: (1000, 1000))
+            except InvalidOption as error:
+                return f"imgproxy_presets: {name}: {error.detail}"
+        return None
+
+    def prefix_problem(self, *own_prefixes: str) -> str | None:
+        """A dialect mounted where pixserve's own routes (`/image`, `/info`) live."""
+        own = {prefix.rstrip("/") for prefix in own_prefixes}
+        for name in ("thumbor_prefix", "imgproxy_prefix"):
+            prefix: str = getattr(self, name)
+            if prefix and prefix.rstrip("/") in own:
+                return f"{name}: {prefix!r} is already where another route lives"
+        return None
+
+
+def thumbor_settings(config: Config) -> ThumborSettings:
+    part = config.dialects
+    return ThumborSettings(
+        keys=part.thumbor_keys,
+        allow_unsafe=part.thumbor_allow_unsafe,
+        sources=SourceMap.parse("thumbor_sources", part.thumbor_sources),
+        keeps_icc_profiles=config.imaging.keep_icc_profiles,
+    )
+
+
+def imgproxy_settings(part: DialectSettings, *, keeps_icc_profiles: bool) -> ImgproxySettings:
+    return ImgproxySettings(
+        keys=tuple(bytes.fromhex(key) for key in part.imgproxy_keys),
+        salts=tuple(bytes.fromhex(salt) for salt in part.imgproxy_salts),
+        signature_size=part.imgproxy_signature_size,
+        allow_insecure=part.imgproxy_allow_insecure,
+        sources=SourceMap.parse("imgproxy_sources", part.imgproxy_sources),
+        presets=dict(part.imgproxy_presets),
+        keeps_icc_profiles=keeps_icc_profiles,
+    )

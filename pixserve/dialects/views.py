@@ -1,0 +1,280 @@
+"""The dialect routes: thumbor and imgproxy URLs answered as `/image` answers them.
+
+Each route translates its URL (pure, `thumbor.py` / `imgproxy.py`) and `answer()`
+turns the pixserve pairs into the same request object, delivery and response as
+`/image`'s, so both dialects and `/image` share one pipeline, one cache and one ETag.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+import math
+from collections.abc import Callable
+from typing import TypeVar
+from urllib.parse import quote
+
+from flask import Blueprint, Response, abort, current_app, request
+from PIL import Image
+
+from pixserve.config.settings import Config
+from pixserve.http import problems
+from pixserve.http.cors import allow_listed_origins
+from pixserve.http.delivery import deliver
+from pixserve.http.keys import cache_key
+from pixserve.http.negotiate import choose
+from pixserve.http.request import ImageRequest, checked_source
+from pixserve.http.responses import respond
+from pixserve.http.signing import BadSignature
+from pixserve.services import Services, services
+from pixserve.sources import Source
+from pixserve.transformer import (
+    FORMATS,
+    SOURCE_OUTPUT_FORMATS,
+    ImageLimits,
+    Options,
+    TransformError,
+    parse_options,
+    upright_size,
+)
+from pixserve.transformer.options import Fit, Gravity
+from pixserve.transformer.pipeline import estimate_geometry
+
+from . import imgproxy, thumbor
+from .common import Size, SizeOf, Translated, Verdict
+from .config import imgproxy_settings, thumbor_settings
+
+T = TypeVar("T")
+
+
+class BadDialectSignature(BadSignature):
+    """A thumbor or imgproxy URL whose signature part does not check out."""
+
+    param = "signature"
+    description = (
+        "the URL's signature is missing, malformed or wrong (or unsigned URLs are not allowed here)"
+    )
+
+
+DIALECTS_BLUEPRINT = "pixserve_dialects"
+# thumbor's FocalPoint.ALIGNMENT_PERCENTAGES, by the gravity its alignment became.
+_ALIGNMENT_POINTS = {
+    Gravity.NORTH: (0.5, 0.0),
+    Gravity.SOUTH: (0.5, 1.0),
+    Gravity.EAST: (1.0, 0.5),
+    Gravity.WEST: (0.0, 0.5),
+    Gravity.NORTHEAST: (1.0, 0.0),
+    Gravity.NORTHWEST: (0.0, 0.0),
+    Gravity.SOUTHEAST: (1.0, 1.0),
+    Gravity.SOUTHWEST: (0.0, 1.0),
+}
+_SETTINGS_KEY = "pixserve.dialects"
+
+
+def make_dialects_blueprint(config: Config, *, own_answers: bool = True) -> Blueprint | None:
+    """Routes for the dialects whose prefix is set; None when neither is.
+
+    `own_answers`: problem+json and `nosniff` for these routes (as `/image`'s blueprint).
+    """
+    part = config.dialects
+    if not (part.thumbor_prefix or part.imgproxy_prefix):
+        return None
+    blueprint = Blueprint(DIALECTS_BLUEPRINT, __name__)
+    for prefix, view in (
+        (part.thumbor_prefix, thumbor_view),
+        (part.imgproxy_prefix, imgproxy_view),
+    ):
+        if prefix:
+            blueprint.add_url_rule(
+                f"{prefix.rstrip('/')}/<path:rest>",
+                endpoint=view.__name__.removesuffix("_view"),
+                view_func=view,
+                merge_slashes=False,
+            )
+    if own_answers:
+        problems.answer_as_pixserve(blueprint)
+    blueprint.after_request(allow_listed_origins)
+    blueprint.record_once(_remember_settings(config))
+    return blueprint
+
+
+def _remember_settings(config: Config) -> Callable[..., None]:
+    def record(state: object) -> None:
+        app = state.app  # type: ignore[attr-defined]
+        keeps = config.imaging.keep_icc_profiles
+        app.extensions[_SETTINGS_KEY] = (
+            thumbor_settings(config),
+            imgproxy_settings(config.dialects, keeps_icc_profiles=keeps),
+        )
+
+    return record
+
+
+def thumbor_view(rest: str) -> Response:
+    svc = services()
+    settings, _ = current_app.extensions[_SETTINGS_KEY]
+    raw = _raw_path_after(svc.config.dialects.thumbor_prefix)
+    translated = thumbor.translate(raw, settings, _size_of(svc), svc.limits)
+    if translated.meta and translated.verdict is not Verdict.BAD and translated.name:
+        return _thumbor_meta(svc, translated, thumbor.parse(raw).image)
+    return answer(svc, translated, auto_format=svc.config.dialects.thumbor_auto_webp)
+
+
+def imgproxy_view(rest: str) -> Response:
+    svc = services()
+    _, settings = current_app.extensions[_SETTINGS_KEY]
+    raw = _raw_path_after(svc.config.dialects.imgproxy_prefix)
+    translated = imgproxy.translate(raw, settings, _size_of(svc), svc.limits)
+    return answer(svc, translated, auto_format=svc.config.dialects.imgproxy_auto_format)
+
+
+def answer(svc: Services, translated: Translated, *, auto_format: bool) -> Response:
+    """`/image`'s answer for a translated URL: `image_request` without pixserve's own
+    signature (the dialect checked its own) and without client hints."""
+    name = _checked(translated)
+    options = parse_options(translated.pairs, svc.limits)
+    source = checked_source(svc, name, options.canonical(), None, verified=True)
+    if translated.format_open and not auto_format and source.format is not None:
+        # Both servers keep the source's format unless told otherwise (no `Vary: Accept`).
+        fmt = SOURCE_OUTPUT_FORMATS.get(source.format)
+        if fmt is None:  # a format no browser shows (TIFF, JPEG 2000...)
+            fmt = FORMATS["png" if _has_alpha(source.name, source.version, source) else "jpeg"]
+        options = parse_options([*translated.pairs, ("fmt", fmt.name)], svc.limits)
+    choice = choose(options.fmt, request.accept_mimetypes, source.format, svc.config.imaging.avif)
+    req = ImageRequest("image", source, options, choice, cache_key(source, options, choice))
+    return respond(svc, req, None if req.not_modified() else deliver(svc, req))
+
+
+def _checked(translated: Translated) -> str:
+    if translated.verdict is Verdict.BAD:
+        raise BadDialectSignature()
+    if translated.name is None:
+        abort(404, description="no image at this source reference")
+    return translated.name
+
+
+def _raw_path_after(prefix: str) -> str:
+    """The request path as the client wrote it (percent-encoding kept: signatures cover
+    it), after the script root and the dialect's prefix."""
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    path = raw.split("?", 1)[0] if raw else quote(request.path, safe="/:@!$&'()*+,;=~")
+    if path.startswith(("http://", "https://")):  # an absolute-form request target
+        path = "/" + path.split("/", 3)[3] if path.count("/") >= 3 else "/"
+    skip = len(request.script_root) + len(prefix.rstrip("/"))
+    return path[skip:]
+
+
+def _size_of(svc: Services) -> SizeOf:
+    def size_of(name: str) -> Size | None:
+        source = svc.sources.find(name)
+        if source is None or source.format is None:
+            return None
+        return _upright(source.name, source.version, source, svc.image_limits)
+
+    return size_of
+
+
+@functools.lru_cache(maxsize=1024)
+def _upright(name: str, version: str, source: Source, limits: ImageLimits) -> Size | None:
+    """The displayed size of one version of a source, read from its header once."""
+    try:
+        return upright_size(source.read(), limits)
+    except (OSError, TransformError):
+        return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _has_alpha(name: str, version: str, source: Source) -> bool:
+    """Whether a source's picture has transparency, from its header."""
+    return _header(
+        source, lambda image: image.mode in _ALPHA_MODES or "transparency" in image.info, False
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _frames(name: str, version: str, source: Source) -> int:
+    """How many frames a source holds (thumbor's frameCount), from its header."""
+    return _header(source, lambda image: int(getattr(image, "n_frames", 1)), 1)
+
+
+def _header(source: Source, read: Callable[[Image.Image], T], fallback: T) -> T:
+    try:
+        with Image.open(io.BytesIO(source.read())) as image:
+            return read(image)
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return fallback
+
+
+_ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
+
+
+def _thumbor_meta(svc: Services, translated: Translated, reference: str) -> Response:
+    """thumbor's `meta/` answer: the source, the operations and the target size."""
+    name = _checked(translated)
+    size = _size_of(svc)(name)
+    source = svc.sources.find(name)
+    if size is None or source is None:
+        abort(404, description="no image at this source reference")
+    frames = _frames(source.name, source.version, source)
+    options = parse_options(translated.pairs, svc.limits)
+    body = {
+        "thumbor": {
+            "source": {"url": reference, "width": size[0], "height": size[1], "frameCount": frames},
+            "operations": _operations(size, options),
+            "target": dict(zip(("width", "height"), _target(size, options), strict=True)),
+        }
+    }
+    response = Response(json.dumps(body), mimetype="application/json")
+    response.headers["Cache-Control"] = f"max-age={svc.config.http.max_age}"
+    return response
+
+
+def _target(size: Size, options: Options) -> Size:
+    return estimate_geometry(size, options).canvas
+
+
+def _operations(size: Size, options: Options) -> list[dict[str, object]]:
+    """The crops (source pixels) and resize thumbor's JSON engine lists, by thumbor's
+    arithmetic: the window of the target's shape is cut first, then resized."""
+    operations: list[dict[str, object]] = []
+    working = size
+    if options.crop is not None:
+        x, y, width, height = options.crop
+        operations.append(
+            {"type": "crop", "left": x, "top": y, "right": x + width, "bottom": y + height}
+        )
+        working = (width, height)
+    geometry = estimate_geometry(size, options)
+    if options.fit is Fit.COVER and geometry.overflow != (0, 0):
+        # In the manually cropped picture's coordinates, as thumbor lists it.
+        left, top, right, bottom = _thumbor_window(working, geometry.canvas, options)
+        operations.append(
+            {"type": "crop", "left": left, "top": top, "right": right, "bottom": bottom}
+        )
+    if geometry.canvas != working:
+        operations.append(
+            {"type": "resize", "width": geometry.canvas[0], "height": geometry.canvas[1]}
+        )
+    if options.flip:
+        if "h" in options.flip:
+            operations.append({"type": "flip_horizontally"})
+        if "v" in options.flip:
+            operations.append({"type": "flip_vertically"})
+    return operations
+
+
+def _thumbor_window(source: Size, target: Size, options: Options) -> tuple[int, int, int, int]:
+    """thumbor's auto crop: the largest window of the target's shape around the focal
+    point (or the alignment's point), kept inside the picture."""
+    source_w, source_h = source
+    target_w, target_h = target
+    if target_w / source_w > target_h / source_h:
+        crop_w, crop_h = source_w, round(source_w * target_h / target_w)
+    else:
+        crop_w, crop_h = math.ceil(target_w * source_h / target_h), source_h
+    fraction_x, fraction_y = options.focus or _ALIGNMENT_POINTS.get(options.gravity, (0.5, 0.5))
+    focal_x, focal_y = fraction_x * source_w, fraction_y * source_h
+    left = round(min(max(focal_x - crop_w / 2, 0.0), source_w - crop_w))
+    top = round(min(max(focal_y - crop_h / 2, 0.0), source_h - crop_h))
+    return (left, top, min(left + crop_w, source_w), min(top + crop_h, source_h))
