@@ -19,20 +19,24 @@ Why SQLite directly, not python-diskcache, and no filelock/portalocker:
   key ever missed would grow without bound. `locking` is forty lines of `fcntl.flock`
   that remove their files safely, and the kernel drops a dead holder's lock.
 
-The bound. A store records its row (making room first, least recently used out, down
-to `EVICT_TO` of the limit) before the file is written, and the evicted files are
-deleted before it writes, so the index never counts less than the files on disk.
-Overshoot above `max_bytes` is at most, for each write in progress, the older file of
-the same key it replaces, plus files evicted by another process in the instant before
-it deletes them; a worker killed mid-write leaves a temp file that `recover` (run at
-start-up) or `prune` deletes. Sizes are file sizes; the index adds about 150 bytes per
-entry and a WAL of up to about 4 MiB.
+The bound is on the whole folder as `du` counts it: the entries' allocated blocks,
+their shard folders (removed with their last entry) and the index's own files (the
+database, a WAL kept to 1/64 of the bound, its shared memory). A store records its
+row (making room first, least recently used out, down to `EVICT_TO` of the limit)
+before the file is written, and the evicted files are deleted before it writes, so the
+index never counts less than the files on disk. Overshoot above `max_bytes` is at most
+`SLACK` at rest (the WAL growing between two stores, the folder itself and its
+`locks`); while writes run, add for each the older file of the same key it replaces
+and files evicted by another process in the instant before it deletes them (at most
+another `SLACK` measured at 1 MiB); a worker killed
+mid-write leaves a temp file that `recover` (run at start-up) or `prune` deletes.
 
 The hit path. A hit costs one `stat` once this process has checked the entry: the
 first hit of each entry in each process reads the row and the file and compares the
 checksum (a truncated, zero-byte or altered file is deleted and recomputed); later
-hits compare the file's inode, size and mtime with what was checked (entries younger
-than `SETTLED_AFTER` are read and compared at every hit). Hits are recorded
+hits compare the file's inode, size, mtime and ctime with what was checked (entries
+younger than `SETTLED_AFTER` are read and compared at every hit). The ctime is what
+catches a file altered in place with its mtime set back: no one can set a ctime. Hits are recorded
 in memory and written to the index in one transaction per second (or per 1,000 hits),
 so LRU order lags by up to a second and a killed worker loses at most that. Measured
 (`benchmarks/cache_hits.py`, one worker and thread, 2 busy cores): 1,277 hits/s with
@@ -41,14 +45,18 @@ the index against 1,253 with the 0.1 cache (`stat` + `utime`), within the noise;
 
 Failures. Any OSError or SQLite error is logged once per condition (`troubles`) and the
 caller serves the result uncached: a cache problem never fails a request. A removed
-cache folder is made anew at the next write.
+cache folder is made anew at the next write; a removed index is rebuilt from the files.
+A full disk (`ENOSPC`) makes the store evict least recently used entries and try once
+more; `condition` tells readiness when the disk is full all the same. A read-only
+folder is still served from: lookups need no write, and hits are recorded when they
+can be.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
-import hashlib
+import errno
 import logging
 import os
 import sqlite3
@@ -62,13 +70,14 @@ from pathlib import Path
 from .files import (
     TEMP_PREFIX,
     Written,
+    checksum,
     entry_path,
     parse_entry_name,
     remove,
     shard_files,
     write_atomically,
 )
-from .index import Entry, Index, Removed, Summary
+from .index import Entry, Index, Removed, Summary, wal_bytes_for
 from .locking import lock_path, remove_if_abandoned, unlock_path
 from .troubles import Troubles
 
@@ -86,6 +95,16 @@ CHECKED_MAX = 16384  # entries whose check this process remembers
 SETTLED_AFTER = 2.0
 INDEX_NAME = "index.sqlite3"
 LOCKS_NAME = "locks"
+# What the folder may hold above `max_bytes` at rest: the WAL growing between two
+# stores (it is counted at each store, and cut back to `wal_bytes_for` at each
+# checkpoint), the cache folder itself, `locks` and its lock files. While stores run,
+# files other workers just evicted can add as much again for an instant. Tested at a
+# 1 MiB bound (`tests/test_cache_hardening.py`: 1.17-1.28 MB at the busiest).
+SLACK = 256 * 1024
+CHECKPOINT_EVERY = 10.0  # seconds between truncating WAL checkpoints (from `flush`)
+FULL_DISK_FREES = 0.05  # on ENOSPC, evict at least this fraction of `max_bytes`...
+DISK_FULL_BELOW = 64 * 1024  # ...and readiness says "full" below this much free space
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 _CacheError = (OSError, sqlite3.Error)
 
@@ -95,7 +114,7 @@ class _Checked:
     """An entry file this process has checked against its row, and how to recognise it."""
 
     ext: str
-    identity: tuple[int, int, int]  # inode, size, mtime_ns
+    identity: tuple[int, int, int, int]  # inode, size, mtime_ns, ctime_ns
     created: float
 
 
@@ -112,6 +131,9 @@ class DiskCache:
 
     `on_evict` is told what each store evicted (least recently used or expired
     entries), so a caller can count evictions without the cache knowing how.
+    `whole_folder=False` bounds only the entries' bytes, leaving out their blocks,
+    folders and the index (for tests that reason in bytes with tiny bounds);
+    `wal_bytes` overrides the WAL's checkpoint size (`wal_bytes_for(max_bytes)`).
     """
 
     def __init__(
@@ -121,6 +143,9 @@ class DiskCache:
         max_age: float = 0,
         flight_timeout: float = FLIGHT_TIMEOUT,
         on_evict: Callable[[Freed], None] | None = None,
+        *,
+        whole_folder: bool = True,
+        wal_bytes: int | None = None,
     ) -> None:
         self.directory = Path(directory)
         self.max_bytes = max_bytes
@@ -128,12 +153,19 @@ class DiskCache:
         self.flight_timeout = flight_timeout
         self.on_evict = on_evict
         self._troubles = Troubles()
-        self._index = Index(self.directory / INDEX_NAME, self._troubles)
+        self._index = Index(
+            self.directory / INDEX_NAME,
+            self._troubles,
+            whole_folder,
+            wal_bytes_for(max_bytes) if wal_bytes is None else wal_bytes,
+        )
         self._checked: dict[str, _Checked] = {}
         self._lock = threading.Lock()
         self._accessed: dict[str, float] = {}
         self._hits = 0
         self._flushed_at = time.monotonic()
+        self._checkpointed_at = time.monotonic()
+        self._disk_full = False  # the last store failed for space even after evicting
         _in_use.add(self)
 
     def path_for(self, key: str, extension: str) -> Path:
@@ -157,7 +189,7 @@ class DiskCache:
             path = self.path_for(key, checked.ext)
             with contextlib.suppress(OSError):
                 info = os.stat(path)
-                if (info.st_ino, info.st_size, info.st_mtime_ns) == checked.identity:
+                if _identity(info) == checked.identity:
                     self._record_hit(key, now)
                     return path
         self._checked.pop(key, None)
@@ -189,9 +221,8 @@ class DiskCache:
         if len(data) != entry.size or checksum(data) != entry.checksum:
             self._discard_damaged(entry, path, len(data))
             return None
-        if now - info.st_mtime_ns / 1e9 >= SETTLED_AFTER:
-            identity = (info.st_ino, info.st_size, info.st_mtime_ns)
-            self._remember(key, entry.ext, identity, entry.created)
+        if now - max(info.st_mtime_ns, info.st_ctime_ns) / 1e9 >= SETTLED_AFTER:
+            self._remember(key, entry.ext, _identity(info), entry.created)
         self._record_hit(key, now)
         return path
 
@@ -226,6 +257,7 @@ class DiskCache:
                 expire_before=now - self.max_age if self.max_age else None,
                 accessed=accessed,
                 hits=hits,
+                overhead=self._overhead(),
             )
         except _CacheError as error:
             self._troubles.report(
@@ -233,22 +265,73 @@ class DiskCache:
             )
             return None
         self._troubles.clear("index write")
+        self._forget_files(evicted)
+        written = self._write(path, entry, data)
+        if written is None or not self._still_reserved(entry, written):
+            return None
+        return path
+
+    def _write(self, path: Path, entry: Entry, data: bytes) -> Written | None:
+        """Write the reserved entry's file; on a full disk, make room and try once more."""
+        for attempt in range(2):
+            try:
+                written = write_atomically(path, data)
+            except OSError as error:
+                full = error.errno in _DISK_FULL
+                if full and attempt == 0 and self._make_room(entry):
+                    continue
+                self._disk_full = full
+                self._troubles.report(
+                    "write", f"cannot write to the cache in {self.directory}: {error}"
+                )
+                with contextlib.suppress(*_CacheError):
+                    self._index.forget(entry.key, entry.checksum)
+                return None
+            self._disk_full = False
+            self._troubles.clear("write")
+            return written
+        return None
+
+    def _make_room(self, entry: Entry) -> bool:
+        """Evict least recently used entries for a store the disk refused; True if any."""
+        at_least = max(2 * entry.size, int(self.max_bytes * FULL_DISK_FREES))
+        try:
+            evicted = self._index.evict_some(at_least, keep=entry.key)
+        except _CacheError:
+            return False
+        freed = self._forget_files(evicted)
+        self._troubles.report(
+            "full disk",
+            f"the disk of the cache in {self.directory} is full; evicted {len(evicted)}"
+            f" entries ({freed} bytes) to make room",
+            consequence="",
+        )
+        return bool(evicted)
+
+    def _overhead(self) -> int:
+        """What the bound counts besides the entries: the index's files."""
+        return self._index.overhead() if self._index.whole_folder else 0
+
+    def _forget_files(self, evicted: list[Removed]) -> int:
+        """Delete the files of evicted rows and tell `on_evict`; the bytes freed."""
         freed = self._delete(evicted)
         if evicted and self.on_evict is not None:
             self.on_evict(Freed(len(evicted), freed))
+        return freed
+
+    def condition(self) -> list[str]:
+        """What keeps the cache from storing now, for readiness (no paths named)."""
+        if self._disk_full:
+            return ["the cache's disk is full (writes fail even after evicting)"]
         try:
-            written = write_atomically(path, data)
-        except OSError as error:
-            self._troubles.report(
-                "write", f"cannot write to the cache in {self.directory}: {error}"
-            )
-            with contextlib.suppress(*_CacheError):
-                self._index.forget(key, entry.checksum)
-            return None
-        self._troubles.clear("write")
-        if not self._still_reserved(entry, written):
-            return None
-        return path
+            disk = os.statvfs(self.directory)
+        except OSError:
+            return []  # a missing folder is made anew; readiness checks writability
+        if disk.f_bavail * disk.f_frsize < DISK_FULL_BELOW or (
+            disk.f_files > 0 and disk.f_favail == 0
+        ):
+            return ["the cache's disk is full"]
+        return []
 
     def _still_reserved(self, entry: Entry, written: Written) -> bool:
         """False (and the file deleted) when another process evicted the row meanwhile."""
@@ -309,7 +392,12 @@ class DiskCache:
         return accessed, hits
 
     def flush(self) -> None:
-        """Write the hits recorded in memory (last-access times, hit count) to the index."""
+        """Write the hits recorded in memory (last-access times, hit count) to the index;
+        now and then, cut the WAL back to nothing (a truncating checkpoint)."""
+        if time.monotonic() - self._checkpointed_at >= CHECKPOINT_EVERY:
+            self._checkpointed_at = time.monotonic()
+            with contextlib.suppress(*_CacheError):
+                self._index.checkpoint()
         accessed, hits = self._take_hits()
         if not accessed and not hits:
             return
@@ -320,7 +408,9 @@ class DiskCache:
                 "index write", f"cannot update the cache index in {self.directory}: {error}"
             )
 
-    def _remember(self, key: str, ext: str, identity: tuple[int, int, int], created: float) -> None:
+    def _remember(
+        self, key: str, ext: str, identity: tuple[int, int, int, int], created: float
+    ) -> None:
         if len(self._checked) >= CHECKED_MAX:
             with contextlib.suppress(StopIteration, KeyError, RuntimeError):  # threads race
                 del self._checked[next(iter(self._checked))]  # the oldest remembered
@@ -379,7 +469,7 @@ class DiskCache:
         recovered = self.recover()
         self.flush()  # evict by this process's latest hits too
         expire_before = time.time() - self.max_age if self.max_age else None
-        removed = self._index.evict(self.max_bytes, expire_before)
+        removed = self._index.evict(self.max_bytes - self._overhead(), expire_before)
         return Freed(recovered.entries + len(removed), recovered.bytes + self._delete(removed))
 
     def purge(self, source: str | None = None) -> Freed:
@@ -418,8 +508,9 @@ def _flush_all() -> None:
         cache.flush()
 
 
-def checksum(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
+def _identity(info: os.stat_result) -> tuple[int, int, int, int]:
+    """What tells a checked file from one changed since, even with its mtime set back."""
+    return (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
 
 
 def _size(path: Path) -> int:

@@ -3,13 +3,17 @@
 Layout: `<directory>/ab/cd/<key>.<ext>`, sharded so no folder grows huge. A write goes
 to a locked temp file in the same folder and is moved in place with `os.replace`, so a
 reader sees the whole file or none, and a writer killed half-way leaves only a temp
-file, which `remove_if_abandoned` can tell from a write in progress.
+file, which `remove_if_abandoned` can tell from a write in progress. A shard folder is
+removed with its last entry (each takes a block on disk, and there can be 65,792 of
+them); a writer whose folder vanished under it makes it again.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
+import hashlib
 import os
 import re
 import tempfile
@@ -20,6 +24,7 @@ from pathlib import Path
 from .locking import is_same_file
 
 TEMP_PREFIX = ".tmp-"
+FOLDER_RETRIES = 5  # a write's folder removed under it this many times: give up
 _SHARD = re.compile(r"[0-9a-f]{2}")
 _ENTRY = re.compile(r"(?P<key>[0-9a-f]{8,})\.(?P<ext>[a-z0-9]{1,8})")
 
@@ -40,10 +45,13 @@ class Written:
     size: int
 
 
+def checksum(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
 def write_atomically(path: Path, data: bytes) -> Written:
     """Write `data` to `path` whole or not at all; raises OSError when the disk refuses."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = _locked_temp_file(path.parent)
+    fd, temp = _temp_file_in(path.parent)
     try:
         write_all(fd, data)
         info = os.fstat(fd)
@@ -55,6 +63,18 @@ def write_atomically(path: Path, data: bytes) -> Written:
     finally:
         os.close(fd)
     return Written(path, info.st_ino, info.st_size)
+
+
+def _temp_file_in(folder: Path) -> tuple[int, str]:
+    """A locked temp file in `folder`, made anew if another process removed it emptied."""
+    for attempt in range(FOLDER_RETRIES):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            return _locked_temp_file(folder)
+        except FileNotFoundError:
+            if attempt == FOLDER_RETRIES - 1:
+                raise  # emptied as fast as it is made: let the caller report it
+    raise AssertionError("unreachable")
 
 
 def _locked_temp_file(folder: Path) -> tuple[int, str]:
@@ -104,10 +124,24 @@ def parse_entry_name(path: Path) -> tuple[str, str] | None:
 
 
 def remove(path: Path) -> int:
-    """Delete `path` if it is there; the bytes it held (0 if another process was first)."""
+    """Delete `path` if it is there, and its shard folders if that emptied them; the
+    bytes it held (0 if another process was first)."""
     try:
         size = path.stat().st_size
         path.unlink()
     except FileNotFoundError:
         return 0
+    remove_empty_shards(path.parent)
     return size
+
+
+def remove_empty_shards(folder: Path) -> None:
+    """Remove the `ab/cd` folder `folder`, then `ab`, each only when empty."""
+    for shard in (folder, folder.parent):
+        if _SHARD.fullmatch(shard.name) is None:
+            return
+        try:
+            os.rmdir(shard)
+        except OSError as error:
+            if error.errno != errno.ENOENT:
+                return  # not empty (another entry, or a write starting), or not ours

@@ -7,6 +7,17 @@ what a hand-made index would have to earn: transactions across processes (a kill
 worker's half-done transaction is rolled back), readers that never block the writer
 in WAL mode, and `ORDER BY accessed` on an index for eviction.
 
+Beside the bytes of the entries, the totals keep their footprint on disk: each file's
+size rounded up to whole `ALLOCATION_UNIT`s, plus one unit for each `ab/` and `ab/cd/`
+shard folder that holds an entry (a `shards` table counts them), so the bound covers
+what `du` sees, folders included. The WAL is kept to a share of the bound
+(`wal_bytes_for`), and its and the database's own size count against the bound too.
+
+A removed index is made anew and rebuilt from the entry files on disk (`adopt`): their
+bytes are counted again and their checksums recomputed, so the bound holds and what
+was cached is still served, without a restart. A read-only folder is opened read-only:
+lookups work, writes fail (and are reported) as they must.
+
 Connections are per process and per thread: one made before `fork` is never used or
 closed by the child (closing it could drop the parent's locks), and each is reopened
 when the database file was removed or replaced under it (someone deleted the cache
@@ -16,6 +27,7 @@ folder while the server ran).
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 import os
 import sqlite3
@@ -25,12 +37,28 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from .files import checksum, parse_entry_name, shard_files
 from .troubles import Troubles
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT = 10.0  # seconds a write waits for another process's transaction
+# The unit a filesystem allocates (ext4, XFS, tmpfs: 4 KiB): a 300-byte entry takes one
+# unit on disk, and so does each folder. Counting in units keeps the bound true to `du`.
+ALLOCATION_UNIT = 4096
+# The WAL is checkpointed once it holds this share of the cache's bound, and cut back
+# to it after each checkpoint, within these limits. SQLite's default (1,000 pages, no
+# cut) let it stay at 4 MiB, four times a 1 MiB cache. Measured per store
+# (`benchmarks/cache_stores.py`, 20 kB entries, against the default): a 128 KiB WAL
+# costs a 1 MiB cache nothing (1.02x) but a 1 GiB one 2.14x; 4 MiB, cut back, 0.93x.
+WAL_SHARE = 1 / 64
+WAL_MIN_BYTES = 128 * 1024
+WAL_MAX_BYTES = 4 * 1024 * 1024
+PAGE_BYTES = 4096  # SQLite's default page size
+CHECKPOINT_PATIENCE_MS = 200  # how long a truncating checkpoint waits for readers
+
+_UNITS = f"(({{size}} + {ALLOCATION_UNIT - 1}) / {ALLOCATION_UNIT} * {ALLOCATION_UNIT})"
 
 _SCHEMA = (
     """CREATE TABLE entries (
@@ -49,23 +77,46 @@ _SCHEMA = (
         id INTEGER PRIMARY KEY CHECK (id = 0),
         entries INTEGER NOT NULL,
         bytes INTEGER NOT NULL,
+        allocated INTEGER NOT NULL,
+        folders INTEGER NOT NULL,
         hits INTEGER NOT NULL,
         misses INTEGER NOT NULL,
         since REAL NOT NULL
     )""",
-    """CREATE TRIGGER entry_added AFTER INSERT ON entries BEGIN
-        UPDATE totals SET entries = entries + 1, bytes = bytes + NEW.size;
+    # The shard folders (`ab` and `abcd` for `ab/cd/`) holding entries, and how many.
+    "CREATE TABLE shards (prefix TEXT PRIMARY KEY, entries INTEGER NOT NULL) WITHOUT ROWID",
+    f"""CREATE TRIGGER entry_added AFTER INSERT ON entries BEGIN
+        UPDATE totals SET entries = entries + 1, bytes = bytes + NEW.size,
+            allocated = allocated + {_UNITS.format(size="NEW.size")};
+        INSERT INTO shards VALUES (substr(NEW.key, 1, 2), 1)
+            ON CONFLICT (prefix) DO UPDATE SET entries = entries + 1;
+        INSERT INTO shards VALUES (substr(NEW.key, 1, 4), 1)
+            ON CONFLICT (prefix) DO UPDATE SET entries = entries + 1;
     END""",
-    """CREATE TRIGGER entry_removed AFTER DELETE ON entries BEGIN
-        UPDATE totals SET entries = entries - 1, bytes = bytes - OLD.size;
+    f"""CREATE TRIGGER entry_removed AFTER DELETE ON entries BEGIN
+        UPDATE totals SET entries = entries - 1, bytes = bytes - OLD.size,
+            allocated = allocated - {_UNITS.format(size="OLD.size")};
+        UPDATE shards SET entries = entries - 1
+            WHERE prefix IN (substr(OLD.key, 1, 2), substr(OLD.key, 1, 4));
+        DELETE FROM shards
+            WHERE prefix IN (substr(OLD.key, 1, 2), substr(OLD.key, 1, 4)) AND entries = 0;
     END""",
-    """CREATE TRIGGER entry_resized AFTER UPDATE OF size ON entries BEGIN
-        UPDATE totals SET bytes = bytes - OLD.size + NEW.size;
+    f"""CREATE TRIGGER entry_resized AFTER UPDATE OF size ON entries BEGIN
+        UPDATE totals SET bytes = bytes - OLD.size + NEW.size,
+            allocated = allocated - {_UNITS.format(size="OLD.size")}
+                + {_UNITS.format(size="NEW.size")};
+    END""",
+    """CREATE TRIGGER shard_added AFTER INSERT ON shards BEGIN
+        UPDATE totals SET folders = folders + 1;
+    END""",
+    """CREATE TRIGGER shard_removed AFTER DELETE ON shards BEGIN
+        UPDATE totals SET folders = folders - 1;
     END""",
 )
 
-# Connections inherited through fork: never used, never closed, only kept from the GC.
-_inherited: list[sqlite3.Connection] = []
+# Connections inherited through fork, or to a database removed since: never used, never
+# closed, only kept from the GC (whose closing would touch files now another's).
+_kept: list[sqlite3.Connection] = []
 
 
 @dataclass(frozen=True)
@@ -97,6 +148,7 @@ class Summary:
     since: float
     oldest: tuple[float, str] | None  # created, source name
     least_recent: tuple[float, str] | None  # last accessed, source name
+    footprint: int = 0  # the entries' allocated units and their shard folders, in bytes
 
 
 @dataclass
@@ -104,27 +156,42 @@ class _Handle:
     pid: int
     inode: int
     connection: sqlite3.Connection
+    read_only: bool = False
 
 
 class Index:
     """Rows of the entries on disk; every method may raise sqlite3.Error or OSError."""
 
-    def __init__(self, path: Path, troubles: Troubles) -> None:
+    def __init__(
+        self,
+        path: Path,
+        troubles: Troubles,
+        whole_folder: bool = True,
+        wal_bytes: int = WAL_MIN_BYTES,
+    ) -> None:
         self.path = path
+        self.whole_folder = whole_folder  # bound the footprint, else the entries' bytes
+        self.wal_bytes = wal_bytes  # checkpoint at, and cut back to, this WAL size
         self._troubles = troubles
         self._local = threading.local()
-        self._current_inode = -1  # of the file the latest connection opened
+        self._gone: set[int] = set()  # inodes of databases seen removed (warned once)
 
     def connection(self) -> sqlite3.Connection:
         """This process's and thread's connection, (re)opened as needed."""
         handle: _Handle | None = getattr(self._local, "handle", None)
         if handle is not None and handle.pid != os.getpid():
-            _inherited.append(handle.connection)
+            _kept.append(handle.connection)
             handle = None
         if handle is not None and not self._still_there(handle.inode):
-            handle.connection.close()
-            if handle.inode == self._current_inode:  # the first thread here to notice
-                log.warning("the cache index %s was removed while in use; starting anew", self.path)
+            # Not closed: closing the last connection to a WAL database deletes the
+            # WAL by its name, which is now the new database's WAL.
+            _kept.append(handle.connection)
+            if handle.inode not in self._gone:  # the first thread here to notice
+                self._gone.add(handle.inode)
+                log.warning(
+                    "the cache index %s was removed while in use; rebuilding it from the files",
+                    self.path,
+                )
             handle = None
         if handle is None:
             handle = self._open()
@@ -145,25 +212,63 @@ class Index:
             return False
 
     def _open(self) -> _Handle:
+        """Connect, making the database (under the folder's lock) when it is absent."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.exists():
+            with _folder_locked(self.path.parent):
+                if not self.path.exists():
+                    # A WAL left by the removed database would be replayed into the
+                    # new one; processes still using the old one hold their own copies.
+                    _unlink(f"{self.path}-wal", f"{self.path}-shm")
+                    return self._open_writable()
+        return self._open_writable()
+
+    def _open_writable(self) -> _Handle:
         try:
             connection = self._connect()
+        except sqlite3.OperationalError as error:
+            if not _is_read_only(error, self.path):
+                raise  # locked, disk full: not the file's fault
+            return self._open_read_only()
         except sqlite3.DatabaseError as error:
-            if isinstance(error, sqlite3.OperationalError):
-                raise  # locked, read-only, disk full: not the file's fault
             self._troubles.report("damaged", f"the cache index {self.path} is damaged ({error})")
-            for suffix in ("", "-wal", "-shm"):
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(f"{self.path}{suffix}")
+            _unlink(str(self.path), f"{self.path}-wal", f"{self.path}-shm")
             connection = self._connect()
-        handle = _Handle(os.getpid(), os.stat(self.path).st_ino, connection)
-        self._current_inode = handle.inode
+        return self._handle(connection, read_only=False)
+
+    def _open_read_only(self) -> _Handle:
+        """The index of a folder this process may not write: read as it is.
+
+        `mode=ro` still needs the WAL's shared-memory file; on a read-only filesystem
+        without one, `immutable` reads the database file alone (nothing can change it).
+        """
+        for flags in ("mode=ro", "immutable=1"):
+            uri = f"file:{self.path}?{flags}"
+            connection = sqlite3.connect(uri, timeout=BUSY_TIMEOUT, isolation_level=None, uri=True)
+            try:
+                (version,) = connection.execute("PRAGMA user_version").fetchone()
+            except sqlite3.OperationalError:
+                connection.close()
+                continue
+            if version != SCHEMA_VERSION:
+                connection.close()
+                raise sqlite3.OperationalError(
+                    f"the read-only cache index has another layout (version {version})"
+                )
+            return self._handle(connection, read_only=True)
+        raise sqlite3.OperationalError("the cache index cannot be opened, even read-only")
+
+    def _handle(self, connection: sqlite3.Connection, read_only: bool) -> _Handle:
+        handle = _Handle(os.getpid(), os.stat(self.path).st_ino, connection, read_only)
         return handle
 
     def _connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None)
         try:
+            connection.execute(f"PRAGMA journal_size_limit = {self.wal_bytes}")
             connection.execute("PRAGMA journal_mode = WAL")
+            pages = max(1, self.wal_bytes // PAGE_BYTES)
+            connection.execute(f"PRAGMA wal_autocheckpoint = {pages}")
             connection.execute("PRAGMA synchronous = NORMAL")  # a crash loses no committed row
             (version,) = connection.execute("PRAGMA user_version").fetchone()
             if version != SCHEMA_VERSION:
@@ -174,8 +279,7 @@ class Index:
             raise
         return connection
 
-    @staticmethod
-    def _create_schema(connection: sqlite3.Connection) -> None:
+    def _create_schema(self, connection: sqlite3.Connection) -> None:
         (version,) = connection.execute("PRAGMA user_version").fetchone()
         if version == SCHEMA_VERSION:
             return  # another process made it while we waited for the lock
@@ -184,8 +288,38 @@ class Index:
             connection.execute(f'DROP TABLE "{table}"')  # an older layout: start empty
         for statement in _SCHEMA:
             connection.execute(statement)
-        connection.execute("INSERT INTO totals VALUES (0, 0, 0, 0, 0, ?)", (time.time(),))
+        connection.execute("INSERT INTO totals VALUES (0, 0, 0, 0, 0, 0, 0, ?)", (time.time(),))
         connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        adopted = _adopt(connection, self.path.parent)
+        if adopted:
+            log.warning(
+                "the cache index %s was made anew; %d entry files found on disk are counted"
+                " and served again",
+                self.path,
+                adopted,
+            )
+
+    def overhead(self) -> int:
+        """Bytes the index takes on disk now (database, WAL, shared memory)."""
+        total = 0
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(OSError):
+                total += os.stat(f"{self.path}{suffix}").st_blocks * 512
+        return total
+
+    def checkpoint(self) -> None:
+        """Copy the WAL into the database and cut it to zero, when no reader needs it."""
+        handle: _Handle | None = getattr(self._local, "handle", None)
+        if handle is not None and handle.read_only:
+            return
+        connection = self.connection()
+        # A truncating checkpoint holds writers back while it waits for readers: give
+        # up soon (the next one comes in `CHECKPOINT_EVERY`) rather than stall stores.
+        connection.execute(f"PRAGMA busy_timeout = {CHECKPOINT_PATIENCE_MS}")
+        try:
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
 
     def find(self, key: str) -> Entry | None:
         row = (
@@ -217,9 +351,12 @@ class Index:
         expire_before: float | None,
         accessed: Mapping[str, float],
         hits: int,
+        overhead: int = 0,
     ) -> list[Removed]:
         """Record `entry` before its file is written, making room; the rows removed.
 
+        The bound is on the footprint (allocated units and shard folders) plus
+        `overhead`, the bytes outside the entries (the index's own files).
         Reserving first means the index never counts less than the files on disk: a
         writer killed before its file lands leaves only a row, which ages out.
         """
@@ -243,8 +380,10 @@ class Index:
                 ),
             )
             connection.execute("UPDATE totals SET misses = misses + 1")
-            if _total_bytes(connection) > max_bytes:
-                removed += _least_recent(connection, evict_to, keep=entry.key)
+            if _footprint(connection, self.whole_folder) + overhead > max_bytes:
+                removed += _least_recent(
+                    connection, evict_to - overhead, entry.key, self.whole_folder
+                )
         return removed
 
     def record_accesses(self, accessed: Mapping[str, float], hits: int) -> None:
@@ -263,11 +402,21 @@ class Index:
         return cursor.rowcount > 0
 
     def evict(self, target_bytes: int, expire_before: float | None) -> list[Removed]:
-        """Remove expired rows, then least recently used ones down to `target_bytes`."""
+        """Remove expired rows, then least recently used ones until the footprint is
+        down to `target_bytes`."""
         connection = self.connection()
         with _writing(connection):
             removed = _expired(connection, expire_before) if expire_before is not None else []
-            removed += _least_recent(connection, target_bytes, keep=None)
+            removed += _least_recent(connection, target_bytes, None, self.whole_folder)
+        return removed
+
+    def evict_some(self, at_least: int, keep: str) -> list[Removed]:
+        """Remove least recently used rows (never `keep`) of at least `at_least` bytes:
+        room on a full disk."""
+        connection = self.connection()
+        with _writing(connection):
+            target = _footprint(connection, self.whole_folder) - at_least
+            removed = _least_recent(connection, max(0, target), keep, self.whole_folder)
         return removed
 
     def remove_source(self, source: str) -> list[Removed]:
@@ -297,8 +446,9 @@ class Index:
     def summary(self) -> Summary:
         connection = self.connection()
         with _reading(connection):
-            entries, size, hits, misses, since = connection.execute(
-                "SELECT entries, bytes, hits, misses, since FROM totals"
+            entries, size, hits, misses, since, footprint = connection.execute(
+                "SELECT entries, bytes, hits, misses, since, allocated + folders * ? FROM totals",
+                (ALLOCATION_UNIT,),
             ).fetchone()
             oldest = connection.execute(
                 "SELECT created, source FROM entries ORDER BY created LIMIT 1"
@@ -314,6 +464,7 @@ class Index:
             since,
             None if oldest is None else (oldest[0], oldest[1]),
             None if least_recent is None else (least_recent[0], least_recent[1]),
+            footprint,
         )
 
 
@@ -339,9 +490,24 @@ def _reading(connection: sqlite3.Connection) -> Iterator[None]:
         connection.execute("COMMIT")
 
 
-def _total_bytes(connection: sqlite3.Connection) -> int:
-    (total,) = connection.execute("SELECT bytes FROM totals").fetchone()
+def wal_bytes_for(max_bytes: int) -> int:
+    """The WAL size a cache bounded at `max_bytes` checkpoints at (see `WAL_SHARE`)."""
+    return int(min(WAL_MAX_BYTES, max(WAL_MIN_BYTES, max_bytes * WAL_SHARE)))
+
+
+def _footprint(connection: sqlite3.Connection, whole_folder: bool) -> int:
+    """The entries' allocated bytes and their shard folders' (or only their bytes)."""
+    (total,) = connection.execute(
+        "SELECT allocated + folders * ? FROM totals"
+        if whole_folder
+        else "SELECT bytes FROM totals",
+        (ALLOCATION_UNIT,) if whole_folder else (),
+    ).fetchone()
     return int(total)
+
+
+def _allocated(size: int, whole_folder: bool) -> int:
+    return -(-size // ALLOCATION_UNIT) * ALLOCATION_UNIT if whole_folder else size
 
 
 def _record_accesses(
@@ -364,10 +530,14 @@ def _expired(connection: sqlite3.Connection, before: float) -> list[Removed]:
 
 
 def _least_recent(
-    connection: sqlite3.Connection, target_bytes: int, keep: str | None
+    connection: sqlite3.Connection, target_bytes: int, keep: str | None, whole_folder: bool
 ) -> list[Removed]:
-    """Delete the least recently used rows (never `keep`) until the total fits."""
-    excess = _total_bytes(connection) - target_bytes
+    """Delete the least recently used rows (never `keep`) until the footprint fits.
+
+    Only each file's units are counted down here; the folders emptied on the way make
+    the result smaller still.
+    """
+    excess = _footprint(connection, whole_folder) - target_bytes
     if excess <= 0:
         return []
     removed: list[Removed] = []
@@ -379,6 +549,59 @@ def _least_recent(
         if key == keep:
             continue
         removed.append(Removed(key, ext, size))
-        excess -= size
+        excess -= _allocated(size, whole_folder)
     connection.executemany("DELETE FROM entries WHERE key = ?", [(r.key,) for r in removed])
     return removed
+
+
+def _adopt(connection: sqlite3.Connection, directory: Path) -> int:
+    """Rows for the entry files already on disk (a new index over an old folder).
+
+    Each file is read for its checksum, so it is served again only as it is now; its
+    source is unknown (`purge --source` will not find it; it ages out as usual).
+    """
+    adopted = 0
+    for path in shard_files(directory):
+        name = parse_entry_name(path)
+        if name is None:
+            continue
+        try:
+            with open(path, "rb") as file:
+                info = os.fstat(file.fileno())
+                data = file.read()
+        except OSError:
+            continue
+        if not data:
+            continue
+        mtime = info.st_mtime
+        cursor = connection.execute(
+            "INSERT INTO entries VALUES (?, ?, '', ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+            (name[0], name[1], len(data), checksum(data), mtime, mtime),
+        )
+        adopted += cursor.rowcount
+    return adopted
+
+
+@contextlib.contextmanager
+def _folder_locked(folder: Path) -> Iterator[None]:
+    """Hold an exclusive `flock` on the folder itself (one process makes the index)."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _unlink(*paths: str) -> None:
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+
+def _is_read_only(error: sqlite3.OperationalError, path: Path) -> bool:
+    """Did opening fail because this process may not write the folder or the file?"""
+    text = str(error).lower()
+    if "readonly" in text or "read-only" in text:
+        return True
+    return path.exists() and not os.access(path.parent, os.W_OK)

@@ -21,13 +21,18 @@ class Troubles:
         self._active: set[str] = set()
         self._lock = threading.Lock()
 
-    def report(self, condition: str, message: str) -> None:
-        """Log `message` as a warning unless `condition` is already known."""
+    def report(
+        self, condition: str, message: str, consequence: str = "serving results uncached"
+    ) -> None:
+        """Log `message` (and its `consequence`) as a warning unless `condition` is
+        already known."""
         with self._lock:
             if condition in self._active:
                 return
             self._active.add(condition)
-        log.warning("%s; serving results uncached", message)
+        if consequence:
+            message = f"{message}; {consequence}"
+        log.warning(message)
 
     def clear(self, condition: str) -> None:
         """`condition` is over: say so once if it had been reported."""

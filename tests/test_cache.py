@@ -47,7 +47,7 @@ def test_empty_results_are_not_stored(tmp_path: Path) -> None:
 
 
 def test_a_result_larger_than_the_cache_is_not_stored(tmp_path: Path) -> None:
-    cache = DiskCache(tmp_path, 1000)
+    cache = DiskCache(tmp_path, 1000, whole_folder=False)
     assert cache.store(KEY, "png", b"x" * 1001, "src.jpg") is None
     assert cache.total_bytes() == 0
 
@@ -90,6 +90,7 @@ def test_an_entry_altered_in_place_after_its_check_is_caught(tmp_path: Path) -> 
 
 def test_a_file_without_its_row_is_not_served(tmp_path: Path) -> None:
     cache = DiskCache(tmp_path, MiB)
+    assert cache.stats().entries == 0  # the index exists (a new one adopts the files)
     path = cache.path_for(KEY, "png")
     path.parent.mkdir(parents=True)
     path.write_bytes(b"planted")
@@ -104,7 +105,7 @@ def test_keys_must_be_digests(tmp_path: Path) -> None:
 
 
 def test_evicts_least_recently_used_not_oldest(tmp_path: Path) -> None:
-    cache = DiskCache(tmp_path, max_bytes=1000)
+    cache = DiskCache(tmp_path, max_bytes=1000, whole_folder=False)
     for n in range(4):
         assert cache.store(cache_key(n), "png", b"x" * 200, "src.jpg") is not None
     assert cache.lookup(cache_key(0), ("png",)) is not None  # the oldest is now the most recent
@@ -117,7 +118,10 @@ def test_evicts_least_recently_used_not_oldest(tmp_path: Path) -> None:
 
 
 def test_the_bound_counts_every_process(tmp_path: Path) -> None:
-    one, two = DiskCache(tmp_path, 1000), DiskCache(tmp_path, 1000)
+    one, two = (
+        DiskCache(tmp_path, 1000, whole_folder=False),
+        DiskCache(tmp_path, 1000, whole_folder=False),
+    )
     for n in range(10):
         (one if n % 2 else two).store(cache_key(n), "png", b"x" * 150, "src.jpg")
         assert one.total_bytes() <= 1000
@@ -125,7 +129,10 @@ def test_the_bound_counts_every_process(tmp_path: Path) -> None:
 
 
 def test_hits_from_another_instance_count_for_lru(tmp_path: Path) -> None:
-    writer, reader = DiskCache(tmp_path, 1000), DiskCache(tmp_path, 1000)
+    writer, reader = (
+        DiskCache(tmp_path, 1000, whole_folder=False),
+        DiskCache(tmp_path, 1000, whole_folder=False),
+    )
     for n in range(5):
         writer.store(cache_key(n), "png", b"x" * 200, "src.jpg")
     assert reader.lookup(cache_key(0), ("png",)) is not None
@@ -174,9 +181,9 @@ def test_purge_everything(tmp_path: Path) -> None:
 def test_prune_evicts_down_to_a_lowered_limit(tmp_path: Path) -> None:
     DiskCache(tmp_path, MiB).store(cache_key(1), "png", b"x" * 600, "a.jpg")
     DiskCache(tmp_path, MiB).store(cache_key(2), "png", b"x" * 600, "a.jpg")
-    freed = DiskCache(tmp_path, 1000).prune()
+    freed = DiskCache(tmp_path, 1000, whole_folder=False).prune()
     assert (freed.entries, freed.bytes) == (1, 600)
-    assert DiskCache(tmp_path, 1000).lookup(cache_key(2), ("png",)) is not None
+    assert DiskCache(tmp_path, 1000, whole_folder=False).lookup(cache_key(2), ("png",)) is not None
 
 
 def test_stats_count_hits_and_misses(tmp_path: Path) -> None:
@@ -288,3 +295,55 @@ def test_single_flight_gives_up_after_its_timeout(tmp_path: Path) -> None:
         assert not locked
     with waiter.single_flight(KEY) as locked:
         assert locked  # and the lock is free again afterwards
+
+
+def spread_key(n: int) -> str:
+    """Keys in different `ab/cd/` shard folders."""
+    return f"{n % 256:02x}{n * 7 % 256:02x}" + f"{n:036x}"
+
+
+def test_emptied_shard_folders_are_removed(tmp_path: Path) -> None:
+    cache = DiskCache(tmp_path, MiB)
+    for n in range(20):
+        cache.store(spread_key(n), "png", b"x" * 100, "src.jpg")
+    shards = {path.name for path in tmp_path.iterdir() if len(path.name) == 2}
+    assert len(shards) == 20
+    cache.purge("src.jpg")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["index.sqlite3"] + [
+        name for name in ["index.sqlite3-shm", "index.sqlite3-wal"] if (tmp_path / name).exists()
+    ]
+
+
+def test_the_bound_counts_blocks_folders_and_the_index(tmp_path: Path) -> None:
+    cache = DiskCache(tmp_path, MiB)
+    for n in range(400):
+        assert cache.store(spread_key(n), "png", b"x" * 100, "src.jpg") is not None
+    stats = cache.stats()
+    folders = {path.parent for path in cache_files.shard_files(tmp_path)}
+    folders |= {folder.parent for folder in folders}
+    assert stats.footprint == stats.entries * 4096 + len(folders) * 4096
+    index = sum(path.stat().st_blocks * 512 for path in tmp_path.glob("index.sqlite3*"))
+    assert stats.footprint + index <= MiB
+    assert stats.entries < 200  # 100-byte files take a 4 KiB block and up to two folders
+
+
+def test_the_wal_is_kept_small_and_truncated_now_and_then(tmp_path: Path) -> None:
+    cache = DiskCache(tmp_path, MiB)
+    wal = tmp_path / "index.sqlite3-wal"
+    for n in range(300):
+        cache.store(spread_key(n), "png", b"x" * 100, "src.jpg")
+        assert wal.stat().st_size <= 256 * 1024
+    cache._checkpointed_at = 0.0  # a truncating checkpoint is due at the next flush
+    cache.flush()
+    assert wal.stat().st_size == 0
+
+
+def test_a_new_index_adopts_the_entry_files_on_disk(tmp_path: Path) -> None:
+    cache = DiskCache(tmp_path, MiB)
+    paths = [cache.store(cache_key(n), "png", bytes([n]) * 500, "src.jpg") for n in range(5)]
+    cache.close()
+    for name in ("index.sqlite3", "index.sqlite3-wal", "index.sqlite3-shm"):
+        (tmp_path / name).unlink(missing_ok=True)
+    fresh = DiskCache(tmp_path, MiB)
+    assert [fresh.lookup(cache_key(n), ("png",)) for n in range(5)] == paths
+    assert (fresh.stats().entries, fresh.stats().bytes) == (5, 2500)

@@ -10,7 +10,7 @@ from tests.helpers import cache_key
 
 def test_on_evict_hears_each_eviction_with_its_bytes(tmp_path: Path) -> None:
     heard: list[Freed] = []
-    cache = DiskCache(tmp_path, max_bytes=1000, on_evict=heard.append)
+    cache = DiskCache(tmp_path, max_bytes=1000, on_evict=heard.append, whole_folder=False)
     for n in range(4):
         cache.store(cache_key(n), "png", b"x" * 200, "src.jpg")
     assert heard == []  # 800 bytes fit

@@ -36,7 +36,7 @@ class CacheAgainstModel(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.directory = Path(tempfile.mkdtemp(prefix="pixserve-model-"))
-        self.cache = DiskCache(self.directory, LIMIT)
+        self.cache = DiskCache(self.directory, LIMIT, whole_folder=False)
         self.model: dict[str, bytes] = {}  # what a get may return; absent: nothing
         self.source_of: dict[str, str] = {}
         self.versions = dict.fromkeys(SOURCES, 0)  # stands for the source's mtime and size
@@ -78,7 +78,7 @@ class CacheAgainstModel(RuleBasedStateMachine):
     @rule()
     def restart(self) -> None:
         self.cache.close()
-        self.cache = DiskCache(self.directory, LIMIT)
+        self.cache = DiskCache(self.directory, LIMIT, whole_folder=False)
         self.cache.recover()  # what the app factory does at start-up
         self.leftovers = 0
 

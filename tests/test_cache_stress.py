@@ -72,7 +72,7 @@ def hammer(cache: DiskCache, seed: int, operations: int) -> None:
 
 @pytest.mark.slow  # five processes, 1,200 operations: about 20 s
 def test_processes_share_one_bounded_cache(tmp_path: Path) -> None:
-    cache = DiskCache(tmp_path, LIMIT)
+    cache = DiskCache(tmp_path, LIMIT, whole_folder=False)
     # the parent has used it: then fork
     cache.store(cache_key(0), "webp", content(0), "source-0.jpg")
     fork = multiprocessing.get_context("fork")
@@ -89,7 +89,7 @@ def test_processes_share_one_bounded_cache(tmp_path: Path) -> None:
     assert [p.exitcode for p in workers] == [0] * PROCESSES
     assert doomed.exitcode == -signal.SIGKILL
 
-    restarted = DiskCache(tmp_path, LIMIT)
+    restarted = DiskCache(tmp_path, LIMIT, whole_folder=False)
     restarted.recover()
     files = list(shard_files(tmp_path))
     assert not [p for p in files if p.name.startswith(TEMP_PREFIX)]

@@ -159,6 +159,30 @@ class TestClientHints:
         )
         assert response.status_code == 200
 
+    def test_infinite_and_nan_hints_are_ignored(self, hinted: Flask) -> None:
+        for width in ("inf", "-inf", "nan", "1e999"):
+            response = hinted.test_client().get(
+                "/image/photo.jpg?fmt=png", headers={"Sec-CH-Width": width}
+            )
+            assert response.status_code == 200, width
+            with Image.open(io.BytesIO(response.get_data())) as image:
+                assert image.size == (800, 600)
+            response.close()  # a cache hit is an open file
+
+    def test_hints_snap_up_to_the_width_allowlist(self, root: Path, tmp_path: Path) -> None:
+        config = Config(
+            root=root, cache_dir=tmp_path / "c", client_hints=True, allowed_widths=(100, 200, 400)
+        )
+        app = Flask("allowlisted")
+        PixServe(app, config)
+        for dpr, hinted, expected in (("1", 90, 100), ("2", 150, 200), ("3", 1000, 400)):
+            response = app.test_client().get(
+                "/image/photo.jpg?fmt=png", headers={"Sec-CH-DPR": dpr, "Sec-CH-Width": str(hinted)}
+            )
+            with Image.open(io.BytesIO(response.get_data())) as image:
+                assert image.width == expected, (dpr, hinted)
+            response.close()
+
     def test_off_by_default(self, client: FlaskClient) -> None:
         response = client.get(
             "/image/photo.jpg?fmt=png", headers={"Sec-CH-DPR": "2", "Sec-CH-Width": "300"}

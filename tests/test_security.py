@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import string
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -56,6 +58,32 @@ class TestSignedUrls:
         assert body["param"] == "s"
         assert right not in response.get_data(as_text=True)
         assert response.headers["Cache-Control"] == "no-store"
+
+    @pytest.mark.parametrize(
+        "spelling",
+        [
+            pytest.param(lambda s: s + "=", id="padding"),
+            pytest.param(lambda s: s + "%3D", id="encoded-padding"),
+            pytest.param(lambda s: s + "==", id="double-padding"),
+            pytest.param(lambda s: s[:10] + "!!" + s[10:], id="stray-characters"),
+            pytest.param(lambda s: s[:10] + "%0A" + s[10:], id="encoded-newline"),
+            pytest.param(
+                lambda s: s.replace("-", "%2B").replace("_", "%2F"), id="standard-alphabet"
+            ),
+            pytest.param(lambda s: s[:-1] + _spare_bits_changed(s[-1]), id="spare-bits"),
+        ],
+    )
+    def test_only_the_canonical_spelling_of_a_signature_is_accepted(
+        self, signed_app: Flask, spelling: Callable[[str], str]
+    ) -> None:
+        path, query = "/image/photo.jpg", "w=100"
+        right = signature(KEY, path, query)
+        assert "-" in right or "_" in right  # so that every spelling differs
+        client = signed_app.test_client()
+        assert client.get(f"{path}?{query}&s={right}").status_code == 200
+        other = spelling(right)
+        assert other != right
+        problem(client.get(f"{path}?{query}&s={other}"), 403)
 
     def test_repeated_signature_is_refused(self, signed_app: Flask) -> None:
         url = sign_url("/image/photo.jpg?w=100", KEY)
@@ -265,3 +293,13 @@ class TestConfig:
         limits: Limits = config.query_limits()
         assert limits.allowed["fmt"] == frozenset({"webp", "jpeg"})
         assert limits.presets["hero"] == (("w", "1280"),)
+
+
+def _spare_bits_changed(last: str) -> str:
+    """Another base64url character that decodes to the same bytes in the last place.
+
+    43 characters carry 258 bits for a 256-bit digest: the last character's two lowest
+    bits are spare, so four characters decode alike.
+    """
+    alphabet = string.ascii_uppercase + string.ascii_lowercase + string.digits + "-_"
+    return alphabet[alphabet.index(last) ^ 1]

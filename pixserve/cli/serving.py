@@ -14,7 +14,9 @@ SIGTERM stops accepting connections, lets workers finish their requests (up to
 `graceful_timeout`) and exits 0.
 
 Logs. Every record, gunicorn's included, in `log_format`; gunicorn writes no access
-log, since pixserve logs each request itself (`observe`).
+log, since pixserve logs each request itself (`observe`). Whatever else reaches fd 2
+(libtiff's errors, a stray print) is captured and logged line by line
+(`logs.capture_native_stderr`), so the log stays one record a line.
 
 Metrics. prometheus_client's multiprocess mode in `PROMETHEUS_MULTIPROC_DIR` (emptied
 at start), else in a temporary folder removed at exit; workers are numbered by slot
@@ -94,6 +96,7 @@ def serve(load: Callable[[], Config], overrides: dict[str, Any] | None = None) -
     folder, made_here = _metrics_folder()
     use_worker_slots(folder)
     master = os.getpid()
+    logs.capture_native_stderr()  # before the first `configure` and before any fork
     try:
         _Server(load, overrides or {}).run()
     finally:
@@ -162,6 +165,8 @@ class GunicornLogger(Logger):  # type: ignore[misc]
         super().setup(cfg)
         for handler in self.error_log.handlers:
             handler.setFormatter(logs.formatter(_log_format))
+            if isinstance(handler, logging.StreamHandler):  # not into the captured fd 2
+                handler.setStream(logs.output())
 
     def access(self, *args: Any) -> None:
         return None

@@ -17,7 +17,7 @@ from typing import Literal
 
 from flask import abort, request
 
-from pixserve.http.hints import HINT_HEADERS, hints_apply, with_hints
+from pixserve.http.hints import HINT_HEADERS, hint_ladder, hints_apply, with_hints
 from pixserve.http.keys import cache_key, info_key
 from pixserve.http.negotiate import Choice, choose
 from pixserve.http.savedata import SAVE_DATA, varies_with_save_data, with_save_data
@@ -88,7 +88,7 @@ def image_request(svc: Services, name: str) -> ImageRequest:
     hinted = svc.config.http.client_hints and hints_apply(pairs)
     if hinted:
         hints = {header: request.headers.get(header, "") for header in HINT_HEADERS}
-        options = with_hints(options, pairs, hints, svc.limits)
+        options = with_hints(options, pairs, hints, svc.limits, hint_ladder(svc.config, source))
     options = with_save_data(options, request.headers.get(SAVE_DATA))
     choice = choose(options.fmt, request.accept_mimetypes, source.format, svc.config.imaging.avif)
     return ImageRequest(

@@ -30,7 +30,10 @@ def make_blueprint(
     blueprint = Blueprint(BLUEPRINT, __name__)
     for prefix, view in ((image_prefix, image), (info_prefix, info)):
         blueprint.add_url_rule(
-            f"{prefix.rstrip('/')}/<path:name>", view_func=view, merge_slashes=False
+            f"{prefix.rstrip('/')}/<path:name>",
+            view_func=view,
+            merge_slashes=False,
+            provide_automatic_options=False,  # OPTIONS: 405 with Allow, not Flask's 200
         )
     if own_answers:
         problems.answer_as_pixserve(blueprint)

@@ -33,9 +33,10 @@ def healthz() -> Response:
 
 
 def readyz() -> Response:
-    """Readiness: 200 when the source root reads and the cache folder writes, else 503."""
-    config = services().config
-    found = readiness_problems(config.http.root, config.cache.cache_dir)
+    """Readiness: 200 when the source root reads and the cache folder writes (on a disk
+    not full), else 503."""
+    svc = services()
+    found = readiness_problems(svc.config.http.root, svc.cache)
     if found:
         return _uncached(jsonify(status="not ready", problems=found), 503)
     return _uncached(jsonify(status="ready"))

@@ -1,4 +1,5 @@
-"""Readiness: can this node serve? Its source root reads and its cache folder writes.
+"""Readiness: can this node serve? Its source root reads, its cache folder writes and
+its cache's disk is not full.
 
 The answers name what is wrong without naming a path (responses never reveal the
 server's paths); the operator knows where `root` and `cache_dir` are.
@@ -10,9 +11,12 @@ import os
 import tempfile
 from pathlib import Path
 
+from pixserve.cache import DiskCache
 
-def readiness_problems(root: Path, cache_dir: Path) -> list[str]:
+
+def readiness_problems(root: Path, cache: DiskCache) -> list[str]:
     """What keeps the node from serving well; empty when it is ready."""
+    cache_dir = cache.directory
     problems = []
     try:
         with os.scandir(root) as entries:
@@ -26,4 +30,5 @@ def readiness_problems(root: Path, cache_dir: Path) -> list[str]:
             pass
     except OSError as error:
         problems.append(f"the cache folder is not writable ({error.strerror or error})")
+    problems.extend(cache.condition())
     return problems

@@ -5,20 +5,33 @@ puts them beside `ts`, `level`, `logger` and `msg`, and the text one appends the
 `name=value`. Any record made while a request is handled carries its `request_id`,
 so a cache warning or an error ties to the request line. Exceptions become `error`
 (type and message) and `traceback`, in the same object: one line per event.
+
+`pixserve serve` also captures file descriptor 2 (`capture_native_stderr`): C libraries
+(libtiff prints its errors there), stray `print`s and Python's own last words would
+otherwise put raw lines between the JSON ones, and one unparseable line can make a log
+shipper drop or mangle its neighbours. Each such line becomes a record of the `native`
+logger.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
+import threading
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 from flask import g, has_request_context
 
 # Where the request's id is kept on `flask.g` (set by `observe`).
 REQUEST_ID_KEY = "pixserve_request_id"
+
+NATIVE_LOGGER = "native"
+NATIVE_LINE_MAX = 4096  # characters of one captured line kept in its record
+
+_output: TextIO | None = None  # the real stderr, once fd 2 is captured
 
 
 def _fields(record: logging.LogRecord) -> dict[str, Any]:
@@ -70,9 +83,14 @@ def formatter(log_format: str) -> logging.Formatter:
     return JsonFormatter() if log_format == "json" else TextFormatter()
 
 
+def output() -> TextIO:
+    """Where records are written: stderr itself, or what it was before the capture."""
+    return _output if _output is not None else sys.stderr
+
+
 def configure(log_format: str, level: int = logging.INFO) -> None:
     """Every record of this process to stderr in `log_format` (replacing other handlers)."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(output())
     handler.setFormatter(formatter(log_format))
     root = logging.getLogger()
     for old in list(root.handlers):
@@ -103,3 +121,36 @@ def show_when_unconfigured(log_format: str) -> bool:
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     return True
+
+
+def capture_native_stderr() -> None:
+    """Make each line written to fd 2, by anyone, a log record (once per process).
+
+    fd 2 becomes a pipe (inherited by processes forked later, so gunicorn's workers
+    write into it too); records go to a duplicate of the old stderr; a thread reads
+    the pipe and logs each line at warning level. Call it before `configure` and
+    before forking. A line from a worker is logged by the capturing process, whose
+    `pid` it carries.
+    """
+    global _output
+    if _output is not None:
+        return
+    sys.stderr.flush()
+    real_stderr = os.dup(2)
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+    # Kept open for the life of the process: every later handler writes to it.
+    _output = open(real_stderr, "w", buffering=1, encoding="utf-8", errors="replace")
+    threading.Thread(
+        target=_log_native_lines, args=(read_end,), name="native-stderr", daemon=True
+    ).start()
+
+
+def _log_native_lines(read_end: int) -> None:
+    native = logging.getLogger(NATIVE_LOGGER)
+    with open(read_end, "rb") as pipe:
+        while raw := pipe.readline(NATIVE_LINE_MAX):
+            line = raw.decode("utf-8", "replace").rstrip()
+            if line:
+                native.warning(line, extra={"fields": {"stream": "stderr"}})

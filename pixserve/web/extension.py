@@ -22,6 +22,7 @@ from flask import Flask, Response, request
 from pixserve.config.settings import Config
 from pixserve.dialects.views import DIALECTS_BLUEPRINT, make_dialects_blueprint
 from pixserve.http import problems
+from pixserve.http.ranges import ignore_unservable_ranges
 from pixserve.http.views import BLUEPRINT, make_blueprint
 from pixserve.ops import logs, observe
 from pixserve.ops.endpoints import OPS_BLUEPRINT
@@ -55,13 +56,14 @@ class PixServe:
     ) -> None:
         config = config or self.config or Config.from_flask(app.config, Path(app.root_path))
         app.extensions[EXTENSION_NAME] = build_services(config)
-        app.register_blueprint(
-            make_blueprint(
-                config.http.image_prefix, config.http.info_prefix, own_answers=not whole_app
-            )
+        blueprint = make_blueprint(
+            config.http.image_prefix, config.http.info_prefix, own_answers=not whole_app
         )
+        blueprint.before_request(ignore_unservable_ranges)
+        app.register_blueprint(blueprint)
         dialects = make_dialects_blueprint(config, own_answers=not whole_app)
         if dialects is not None:  # thumbor and imgproxy URLs, when a prefix is set
+            dialects.before_request(ignore_unservable_ranges)
             app.register_blueprint(dialects)
         observe.install(app, _everything if whole_app else _pixserve_routes)
         logs.show_when_unconfigured(config.ops.log_format)

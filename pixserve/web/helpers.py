@@ -135,6 +135,24 @@ def _readable_size(helper: str, name: str) -> Size | None:
         return None
 
 
+def ladder_widths(source_width: int, widths: Iterable[int] | None = None) -> list[int]:
+    """Candidates up to the source's own width, which is added when the ladder passes it.
+
+    Client hints under signing snap to these too (`pixserve.http.hints`), so a hinted
+    URL reaches only the widths a page's srcset would name.
+    """
+    ladder = sorted(set(widths or DEFAULT_WIDTHS))
+    kept = [width for width in ladder if width <= source_width]
+    if not kept or (kept[-1] < source_width and ladder[-1] > source_width):
+        kept.append(source_width)
+    return kept
+
+
+def source_width(source: Source) -> int:
+    """The displayed width of a found source, from its header (cached per version)."""
+    return _source_header(source.name, source.version, source)[0][0]
+
+
 def _steps(options: Options, widths: Iterable[int] | None, displayed: Size) -> list[int]:
     """The ladder to cut: the caller's, or the default one with the asked 1x width."""
     if widths is not None:
@@ -311,7 +329,9 @@ __all__ = [
     "DEFAULT_WIDTHS",
     "image_srcset",
     "image_url",
+    "ladder_widths",
     "picture",
     "source_size",
+    "source_width",
     "srcset_candidates",
 ]
