@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pixserve.transformer import Fit, InvalidOption, Limits, Options, parse_options
-from pixserve.transformer.options import FIELDS, Colour, Gravity
+from pixserve.transformer.options import FIELDS, Colour, Gravity, QualityTarget
 
 
 def parse(query: str, limits: Limits | None = None) -> Options:
@@ -84,7 +84,7 @@ def test_settings_without_effect_are_dropped() -> None:
         ("enlarge=2", "enlarge", "1 or 0"),
         ("frame=-1", "frame", "integer"),
         ("gravity=north&fx=0.2", "gravity", "either gravity or a focal point"),
-        ("fmt=bmp", "fmt", "auto, jpeg, png, webp, avif, gif"),
+        ("fmt=bmp", "fmt", "auto, best, jpeg, png, webp, avif, gif"),
         ("q=0", "q", "1 to 100"),
         ("q=101", "q", "1 to 100"),
         ("v=", "v", "letters, digits"),
@@ -135,7 +135,7 @@ valid_options = (
         dpr=decimals("1", "4", 2),
         fit=st.sampled_from(Fit),
         fmt=st.sampled_from(["auto", "jpeg", "png", "webp", "avif", "gif"]),
-        quality=st.none() | st.integers(1, 100),
+        quality=st.none() | st.integers(1, 100) | st.sampled_from(QualityTarget),
         version=st.none() | st.from_regex(r"[A-Za-z0-9._~-]{1,64}", fullmatch=True),
         gravity=st.sampled_from(Gravity),
         crop=st.none() | st.tuples(*[st.integers(0, 9999)] * 2, *[st.integers(1, 9999)] * 2),

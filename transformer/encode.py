@@ -81,16 +81,21 @@ def check_fits(size: tuple[int, int], fmt: Format) -> None:
 
 
 def encode(
-    image: Image.Image, fmt: Format, options: Options, icc_profile: bytes | None = None
+    image: Image.Image,
+    fmt: Format,
+    options: Options,
+    icc_profile: bytes | None = None,
+    quality: int | None = None,
 ) -> bytes:
     """Encode `image` as `fmt` by the options' `q`, `lossless` and `png8`, with no
-    metadata but a kept ICC profile (if any)."""
+    metadata but a kept ICC profile (if any). `quality` overrides `q` (a `q=auto` probe)."""
     check_fits(image.size, fmt)
     buffer = io.BytesIO()
     extra = {"icc_profile": icc_profile} if icc_profile and fmt is not GIF else {}
     if fmt is PNG and options.palette:
         image = to_palette(image)
-    settings = _settings(fmt, options.quality, options.lossless, image.width * image.height)
+    quality = quality if quality is not None else options.fixed_quality
+    settings = _settings(fmt, quality, options.lossless, image.width * image.height)
 
     def save() -> bytes:
         image.save(buffer, fmt.pillow_name, **settings, **extra)
@@ -133,7 +138,7 @@ def encode_frames(
         save_all=True,
         append_images=frames[1:],
         duration=durations,
-        **_settings(fmt, options.quality, options.lossless, pixels),
+        **_settings(fmt, options.fixed_quality, options.lossless, pixels),
         **extra,
     )
     return buffer.getvalue()

@@ -75,6 +75,23 @@ class Colour:
 
 FORMAT_ALIASES = {"jpg": "jpeg"}
 AUTO = "auto"
+# `fmt=best`: each format the client accepts is searched to the `q=auto` target (`good`
+# unless `q` names another) and the smallest result is kept.
+BEST = "best"
+
+
+class QualityTarget(StrEnum):
+    """`q=auto:<target>`: the lowest quality whose output still meets a perceptual target
+    (see `quality.py` for what each means on the metric's scale). `q=auto` is `good`."""
+
+    LOW = "auto:low"
+    GOOD = "auto:good"
+    HIGH = "auto:high"
+
+    def lower(self) -> QualityTarget:
+        """One target down (`Save-Data: on`); `low` stays `low`."""
+        order = list(QualityTarget)
+        return order[max(0, order.index(self) - 1)]
 
 
 @dataclass(frozen=True)
@@ -86,7 +103,7 @@ class Options:
     dpr: float = 1.0
     fit: Fit = Fit.INSIDE
     fmt: str = AUTO
-    quality: int | None = None
+    quality: int | QualityTarget | None = None
     version: str | None = None
     gravity: Gravity = Gravity.CENTER
     focus_x: float | None = None
@@ -123,6 +140,25 @@ class Options:
         )
 
     @property
+    def target(self) -> QualityTarget | None:
+        """The `q=auto` target, or None for a fixed (or the format's default) quality."""
+        return self.quality if isinstance(self.quality, QualityTarget) else None
+
+    @property
+    def fixed_quality(self) -> int | None:
+        """`q` as a number, or None for the format's default (and for `q=auto`)."""
+        return self.quality if isinstance(self.quality, int) else None
+
+    def saving_data(self) -> Options:
+        """The options for a client that sent `Save-Data: on`: a `q=auto` target steps
+        down one (`high` to `good`, `good` to `low`); anything else is unchanged.
+
+        An option rather than a transform argument so the cache key follows by itself.
+        """
+        target = self.target
+        return self if target is None else replace(self, quality=target.lower())
+
+    @property
     def focus(self) -> tuple[float, float] | None:
         """The focal point (0..1 each way) when `fx` or `fy` was given."""
         if self.focus_x is None and self.focus_y is None:
@@ -146,8 +182,10 @@ class Options:
         both = self.width is not None and self.height is not None
         fit = self.fit if both else Fit.INSIDE
         crops = fit is Fit.COVER
+        best = self.fmt == BEST
         return replace(
             self,
+            quality=QualityTarget.GOOD if best and self.quality is None else self.quality,
             dpr=self.dpr if self.resizes else 1.0,
             fit=fit,
             enlarge=self.enlarge and self.resizes,
@@ -241,8 +279,8 @@ def _dimension(name: str, raw: str, limits: Limits) -> Any:
 
 def _fmt(name: str, raw: str, limits: Limits) -> Any:
     value = FORMAT_ALIASES.get(raw, raw)
-    if value != AUTO and value not in FORMATS:
-        allowed = ", ".join([AUTO, *FORMATS, *FORMAT_ALIASES])
+    if value not in (AUTO, BEST) and value not in FORMATS:
+        allowed = ", ".join([AUTO, BEST, *FORMATS, *FORMAT_ALIASES])
         raise InvalidOption(f"{name} must be one of {allowed}, got {_show(raw)}", param=name)
     return value
 
@@ -329,6 +367,23 @@ def _flip(name: str, raw: str, limits: Limits) -> Any:
     return value
 
 
+def _quality(name: str, raw: str, limits: Limits) -> Any:
+    if raw == AUTO:
+        return QualityTarget.GOOD
+    if raw.startswith(AUTO + ":"):
+        try:
+            return QualityTarget(raw)
+        except ValueError:
+            pass
+    elif _INTEGER.fullmatch(raw) and 1 <= int(raw) <= 100:
+        return int(raw)
+    targets = ", ".join(target.value for target in QualityTarget)
+    raise InvalidOption(
+        f"{name} must be an integer from 1 to 100, auto or one of {targets}, got {_show(raw)}",
+        param=name,
+    )
+
+
 def _bounded_integer(low: int, high: int) -> Parser:
     def parse(name: str, raw: str, limits: Limits) -> Any:
         if not _INTEGER.fullmatch(raw) or not low <= int(raw) <= high:
@@ -346,7 +401,7 @@ _PARSERS: dict[str, Parser] = {
     "dpr": _number_in(1, MAX_DPR, 2),
     "fit": _choice(Fit),
     "fmt": _fmt,
-    "q": _bounded_integer(1, 100),
+    "q": _quality,
     "v": _version,
     "gravity": _choice(Gravity, {"centre": "center"}),
     "fx": _number_in(0, 1, 3),
@@ -416,13 +471,25 @@ def parse_options(pairs: Iterable[tuple[str, str]], limits: Limits | None = None
         origins[name] = preset
         value = parser(name, raw, limits)
         allowed_values = limits.allowed.get(name)
-        if allowed_values is not None and value != AUTO:
+        # `auto` formats and `q=auto` targets are a handful of variants: always allowed.
+        if allowed_values is not None and value != AUTO and not isinstance(value, QualityTarget):
             if canonical_text(value) not in allowed_values:
                 shown = ", ".join(sorted(allowed_values, key=_natural))
                 raise InvalidOption(
                     f"{name} must be one of {shown} on this server, got {_show(raw)}", param=name
                 )
         fields[FIELDS[name]] = value
+    if fields.get("fmt") == BEST:
+        if isinstance(fields.get("quality"), int):
+            raise InvalidOption(
+                "fmt=best chooses the quality too: give q=auto (or auto:low, auto:high) or no q",
+                param="q",
+            )
+        if fields.get("lossless"):
+            raise InvalidOption(
+                "fmt=best compares lossy encodings: with lossless=1 name the format",
+                param="lossless",
+            )
     if "gravity" in origins and ("fx" in origins or "fy" in origins):
         raise InvalidOption(
             "use either gravity or a focal point (fx, fy), not both", param="gravity"

@@ -21,6 +21,7 @@ from .errors import ImageTooLarge, InvalidOption, UndecodableImage, UnsupportedI
 from .formats import FORMATS, Format
 from .geometry import Geometry, Size, plan, upright
 from .options import Options
+from .quality import QualityMemory, choose_best, choose_quality, searches
 from .sniff import SNIFF_BYTES, sniff_format
 from .steps.canvas import fit_canvas
 from .steps.colour import to_srgb
@@ -96,7 +97,8 @@ class ImageLimits:
 class Result:
     """Encoded bytes and what they are. `passthrough` means the source's own bytes.
 
-    `timings`: seconds spent in each phase (`decode`, `resize`, `encode`).
+    `timings`: seconds spent in each phase (`decode`, `resize`, `encode`, `quality`).
+    `quality`: the quality a `q=auto` search chose, after `probes` encodes.
     """
 
     data: bytes
@@ -104,6 +106,8 @@ class Result:
     size: tuple[int, int]
     passthrough: bool = False
     timings: dict[str, float] = field(default_factory=dict)
+    quality: int | None = None
+    probes: int = 0
 
 
 def open_image(source: bytes, limits: ImageLimits | None = None) -> Image.Image:
@@ -249,8 +253,16 @@ def transform(
     output: Format | None,
     limits: ImageLimits | None = None,
     colour: ColourSettings | None = None,
+    memory: QualityMemory | None = None,
+    candidates: tuple[Format, ...] = (),
 ) -> Result:
-    """Run the pipeline. `output` None means: PNG if the result has alpha, else JPEG."""
+    """Run the pipeline. `output` None means: PNG if the result has alpha, else JPEG.
+
+    `memory` remembers what `q=auto` chose for this source, to start the next search
+    (for another width) next to the answer. `candidates` (`fmt=best`): the formats the
+    client accepts, the first of them also `output`; the smallest meeting the target
+    is kept (animations are `output`).
+    """
     limits = limits or ImageLimits()
     timings = Timings()
     with timings.phase("decode"):
@@ -283,6 +295,26 @@ def transform(
         return Result(data, output, frames[0].size, timings=timings.seconds)
     _run_pipeline(ctx, timings)
     assert ctx.output is not None
+    if candidates:
+        best = choose_best(ctx.image, candidates, options, ctx.icc_profile, memory, timings)
+        return Result(
+            best.chosen.data,
+            best.format,
+            ctx.image.size,
+            timings=timings.seconds,
+            quality=best.chosen.quality,
+            probes=best.probes,
+        )
+    if searches(ctx.output, options):
+        chosen = choose_quality(ctx.image, ctx.output, options, ctx.icc_profile, memory, timings)
+        return Result(
+            chosen.data,
+            ctx.output,
+            ctx.image.size,
+            timings=timings.seconds,
+            quality=chosen.quality,
+            probes=chosen.probes,
+        )
     with timings.phase("encode"):  # pixels are all decoded by now: errors here are ours
         data = encode(ctx.image, ctx.output, options, ctx.icc_profile)
     return Result(data, ctx.output, ctx.image.size, timings=timings.seconds)

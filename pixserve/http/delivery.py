@@ -20,6 +20,7 @@ from typing import BinaryIO, Literal
 from flask import abort
 
 from pixserve.http.deadline import Deadline
+from pixserve.http.qualities import CachedQualities
 from pixserve.http.request import INFO_EXTENSION, ImageRequest
 from pixserve.ops import observe
 from pixserve.services import Services
@@ -111,7 +112,16 @@ def _make_image(svc: Services, req: ImageRequest, data: bytes) -> Made:
     with Deadline(svc.config.imaging.time_limit):
         cost = estimate_cost(data, req.options, req.choice.format, svc.image_limits)
         with svc.admission.reserve(cost.memory):
-            result = transform(data, req.options, req.choice.format, svc.image_limits, svc.colour)
+            memory = CachedQualities(svc.cache, req.source)  # q=auto's remembered qualities
+            result = transform(
+                data,
+                req.options,
+                req.choice.format,
+                svc.image_limits,
+                svc.colour,
+                memory,
+                req.choice.candidates,
+            )
     return Made(result.data, result.format.extension, dict(result.timings))
 
 

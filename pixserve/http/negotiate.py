@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from werkzeug.datastructures import MIMEAccept
 
 from pixserve.transformer import AUTO, FORMATS, SOURCE_OUTPUT_FORMATS, Format
+from pixserve.transformer.options import BEST
 
 # Sources whose own format is served as is under `fmt=auto` when nothing better is named.
 _WEB_SOURCE_FORMATS = {"JPEG", "MPO", "PNG", "GIF"}
@@ -17,15 +18,19 @@ class Choice:
     """The output format, or None for "PNG if the result has alpha, else JPEG".
 
     `negotiated` is True when `Accept` took part, so the response must say
-    `Vary: Accept`.
+    `Vary: Accept`. `candidates` (`fmt=best`): the formats to compare, best first;
+    `format` is then the first that keeps transparency (None when only JPEG is).
     """
 
     format: Format | None
     negotiated: bool
+    candidates: tuple[Format, ...] = ()
 
     @property
     def extensions(self) -> tuple[str, ...]:
         """File extensions the result may have: both fallbacks until it is decoded."""
+        if self.candidates:  # any of them, or lossless PNG
+            return tuple(f.extension for f in self.candidates) + (FORMATS["png"].extension,)
         if self.format is None:
             return (FORMATS["png"].extension, FORMATS["jpeg"].extension)
         return (self.format.extension,)
@@ -33,6 +38,8 @@ class Choice:
     @property
     def token(self) -> str:
         """The choice as it enters the cache key and the ETag."""
+        if self.candidates:
+            return "best:" + ",".join(f.name for f in self.candidates)
         return self.format.name if self.format is not None else "png-if-alpha-else-jpeg"
 
 
@@ -42,7 +49,10 @@ def names_explicitly(accept: MIMEAccept, mimetype: str) -> bool:
 
 
 def choose(fmt: str, accept: MIMEAccept, source_format: str | None, avif_enabled: bool) -> Choice:
-    """Apply the `fmt=auto` rules: AVIF, then WebP, then the source's web format, then by alpha."""
+    """Apply the `fmt=auto` rules: AVIF, then WebP, then the source's web format, then by
+    alpha; or list the `fmt=best` candidates: AVIF and WebP when accepted, and JPEG."""
+    if fmt == BEST:
+        return best_candidates(accept, avif_enabled)
     if fmt != AUTO:
         return Choice(FORMATS[fmt], negotiated=False)
     if avif_enabled and names_explicitly(accept, FORMATS["avif"].mimetype):
@@ -52,3 +62,16 @@ def choose(fmt: str, accept: MIMEAccept, source_format: str | None, avif_enabled
     if source_format in _WEB_SOURCE_FORMATS:
         return Choice(SOURCE_OUTPUT_FORMATS[source_format], negotiated=True)
     return Choice(None, negotiated=True)
+
+
+def best_candidates(accept: MIMEAccept, avif_enabled: bool) -> Choice:
+    """`fmt=best`: every lossy format the client names (AVIF only when enabled), and
+    JPEG, which every client takes."""
+    named = [
+        FORMATS[name]
+        for name in ("avif", "webp")
+        if (name != "avif" or avif_enabled) and names_explicitly(accept, FORMATS[name].mimetype)
+    ]
+    candidates = (*named, FORMATS["jpeg"])
+    keeps_alpha = next((f for f in candidates if f.has_alpha), None)
+    return Choice(keeps_alpha, negotiated=True, candidates=candidates)

@@ -20,6 +20,7 @@ from flask import abort, request
 from pixserve.http.hints import HINT_HEADERS, hint_ladder, hints_apply, with_hints
 from pixserve.http.keys import cache_key, info_key
 from pixserve.http.negotiate import Choice, choose
+from pixserve.http.savedata import SAVE_DATA, varies_with_save_data, with_save_data
 from pixserve.http.signing import split_signature, verify
 from pixserve.services import Services
 from pixserve.sources import Source
@@ -58,8 +59,10 @@ class ImageRequest:
     @property
     def vary(self) -> tuple[str, ...]:
         """The request headers the answer depends on."""
-        return (("Accept",) if self.choice.negotiated else ()) + (
-            HINT_HEADERS if self.hinted else ()
+        return (
+            (("Accept",) if self.choice.negotiated else ())
+            + (HINT_HEADERS if self.hinted else ())
+            + ((SAVE_DATA,) if varies_with_save_data(self.options) else ())
         )
 
     def not_modified(self) -> bool:
@@ -86,6 +89,7 @@ def image_request(svc: Services, name: str) -> ImageRequest:
     if hinted:
         hints = {header: request.headers.get(header, "") for header in HINT_HEADERS}
         options = with_hints(options, pairs, hints, svc.limits, hint_ladder(svc.config, source))
+    options = with_save_data(options, request.headers.get(SAVE_DATA))
     choice = choose(options.fmt, request.accept_mimetypes, source.format, svc.config.imaging.avif)
     return ImageRequest(
         "image", source, options, choice, cache_key(source, options, choice), hinted

@@ -1,0 +1,367 @@
+"""`q=auto` checked offline: bytes and SSIMULACRA2 against the fixed default qualities.
+
+Why: `q=auto` chooses by a cheap in-request metric (SSIM on luma and chroma,
+`transformer/metric.py`); this checks the choice with SSIMULACRA2 (the `ssimulacra2`
+package, a reference implementation far too slow for requests) and measures what the
+search costs a cold request.
+
+Method:
+- Quality: every corpus photo at 320, 640 and 1280 px wide (sizes a smaller width
+  already gave are skipped), as WebP, AVIF and JPEG, at pixserve's fixed default
+  quality and at `q=auto:low|good|high`. Each output is scored against pixserve's own
+  unencoded picture at that size (the same pipeline ending in PNG), so only the
+  encoder's loss counts: SSIMULACRA2 (100 = identical, ~90 visually lossless, ~70
+  high quality, ~50 medium) and the in-request SSIM. Next.js and IPX are not on this
+  branch yet, so the peers are pixserve's fixed defaults only.
+- Cost: per photo (`COST_PHOTOS`) and format, a srcset ladder 640, then 320 and
+  1280 px: the cold transform at the fixed default against `q=auto:good`, the first
+  width with no remembered quality, the next two with the first one's remembered (an
+  in-memory store). Alternating rounds; the ratio of medians per case, then the median and the
+  worst over cases. The bytes the remembered start costs against a cold search of the
+  same width are reported too.
+- Metric: the cost of one score at 1280 px, ours against the 11-tap Gaussian SSIM of
+  `ssim.py`.
+
+Run: `.venv/bin/pip install -e '.[bench]'` then `.venv/bin/python
+benchmarks/auto_quality.py` (20-30 minutes on 2 cores, mostly SSIMULACRA2 at 1280 px;
+`--quick` does 320 and 640 px only; `--metric`, `--cost`, `--quality` run only those
+parts). Prints Markdown, also written to `benchmarks/out/auto_quality.md`.
+"""
+
+from __future__ import annotations
+
+import io
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from cases import CORPUS, ROOT
+from PIL import Image
+from ssim import luma, ssim
+from ssimulacra2 import compute_ssimulacra2
+
+from pixserve.transformer import FORMATS, Format, Options, Result, parse_options, transform
+from pixserve.transformer.metric import PictureReference, combine
+from pixserve.transformer.quality import LADDERS, WEIGHTS
+
+OUT = ROOT / "benchmarks" / "out" / "auto_quality.md"
+WIDTHS = (320, 640, 1280)
+OUTPUT_FORMATS = ("webp", "avif", "jpeg")
+VARIANTS = ("default", "auto:low", "auto:good", "auto:high")
+LADDER = (640, 320, 1280)  # the first width pays the search; the others remember
+# The cost is timed on three photos (smooth, detailed, large): timing all is slow.
+COST_PHOTOS = ("flowers-1920x1080.jpg", "street-2725x2225.jpg", "gain-map-3840x2160.jpg")
+ROUNDS = 3
+
+
+def photos() -> list[Path]:
+    return sorted((CORPUS / "photos").iterdir())
+
+
+def options(width: int, variant: str) -> Options:
+    pairs = [("w", str(width))]
+    if variant != "default":
+        pairs.append(("q", variant))
+    return parse_options(pairs)
+
+
+@dataclass
+class Scored:
+    photo: str
+    width: int
+    fmt: str
+    variant: str
+    size: tuple[int, int]
+    bytes: int
+    quality: int | None
+    probes: int
+    ssim: float
+    ssimulacra2: float
+
+
+def score_all(widths: tuple[int, ...]) -> list[Scored]:
+    rows: list[Scored] = []
+    for path in photos():
+        source = path.read_bytes()
+        seen: set[tuple[int, int]] = set()
+        for width in widths:
+            unencoded = transform(source, options(width, "default"), FORMATS["png"])
+            if unencoded.size in seen:
+                continue
+            seen.add(unencoded.size)
+            with Image.open(io.BytesIO(unencoded.data)) as picture:
+                reference = PictureReference(picture, WEIGHTS)
+            for fmt in OUTPUT_FORMATS:
+                for variant in VARIANTS:
+                    result = transform(source, options(width, variant), FORMATS[fmt])
+                    with Image.open(io.BytesIO(result.data)) as decoded:
+                        in_request = reference.score(decoded)
+                    ssimulacra = compute_ssimulacra2(
+                        io.BytesIO(unencoded.data), io.BytesIO(result.data)
+                    )
+                    rows.append(
+                        Scored(
+                            path.name,
+                            width,
+                            fmt,
+                            variant,
+                            result.size,
+                            len(result.data),
+                            result.quality,
+                            result.probes,
+                            in_request,
+                            float(ssimulacra),
+                        )
+                    )
+                    print(
+                        f"  {path.name} {width} {fmt} {variant}: {len(result.data)} B, "
+                        f"q {result.quality}, SSIM {in_request:.4f}, "
+                        f"SSIMULACRA2 {ssimulacra:.1f}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+    return rows
+
+
+def quality_table(rows: list[Scored]) -> list[str]:
+    lines = [
+        "| format | setting | median bytes vs default | median SSIMULACRA2 | worst "
+        "SSIMULACRA2 | worst in-request SSIM | median q | probes (mean) |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for fmt in OUTPUT_FORMATS:
+        defaults = {(r.photo, r.width): r for r in rows if r.fmt == fmt and r.variant == "default"}
+        for variant in VARIANTS:
+            mine = [r for r in rows if r.fmt == fmt and r.variant == variant]
+            ratios = [r.bytes / defaults[(r.photo, r.width)].bytes for r in mine]
+            qualities = [r.quality for r in mine if r.quality is not None]
+            quality = f"{statistics.median(qualities):g}" if qualities else "fixed"
+            lines.append(
+                f"| {fmt} | {variant} | {statistics.median(ratios) - 1:+.0%} | "
+                f"{statistics.median(r.ssimulacra2 for r in mine):.1f} | "
+                f"{min(r.ssimulacra2 for r in mine):.1f} | {min(r.ssim for r in mine):.4f} | "
+                f"{quality} | {statistics.mean(r.probes for r in mine):.1f} |"
+            )
+    return lines
+
+
+class DictMemory:
+    """The remembered qualities of one benchmark ladder, in a dict."""
+
+    def __init__(self) -> None:
+        self.qualities: dict[str, int] = {}
+
+    def get(self, key: str) -> int | None:
+        return self.qualities.get(key)
+
+    def put(self, key: str, quality: int) -> None:
+        self.qualities[key] = quality
+
+
+def timed(
+    source: bytes, chosen: Options, output: Format, memory: DictMemory | None = None
+) -> tuple[float, Result]:
+    started = time.perf_counter()
+    result = transform(source, chosen, output, memory=memory)
+    return time.perf_counter() - started, result
+
+
+def cost_table() -> list[str]:
+    """Cold transform time of q=auto:good against the fixed default, ladder position
+    by ladder position; alternating rounds."""
+    first: list[float] = []
+    later: list[float] = []
+    extra_bytes: list[float] = []
+    for path in (CORPUS / "photos" / name for name in COST_PHOTOS):
+        source = path.read_bytes()
+        for fmt in OUTPUT_FORMATS:
+            output = FORMATS[fmt]
+            fixed: dict[int, list[float]] = {w: [] for w in LADDER}
+            auto: dict[int, list[float]] = {w: [] for w in LADDER}
+            remembered: dict[int, Result] = {}
+            for _ in range(ROUNDS):
+                memory = DictMemory()
+                for width in LADDER:
+                    fixed_options, auto_options = (
+                        options(width, "default"),
+                        options(width, "auto:good"),
+                    )
+                    seconds, _ = timed(source, fixed_options, output)
+                    fixed[width].append(seconds)
+                    seconds, remembered[width] = timed(source, auto_options, output, memory)
+                    auto[width].append(seconds)
+            for width in LADDER[1:]:
+                cold = transform(source, options(width, "auto:good"), output)
+                extra_bytes.append(len(remembered[width].data) / len(cold.data) - 1)
+            ratios = {w: statistics.median(auto[w]) / statistics.median(fixed[w]) for w in LADDER}
+            first.append(ratios[LADDER[0]])
+            later.extend(ratios[w] for w in LADDER[1:])
+            print(f"  cost {path.name} {fmt}: {ratios}", file=sys.stderr, flush=True)
+    return [
+        "| ladder position | median time vs fixed quality | worst |",
+        "| --- | ---: | ---: |",
+        f"| first width ({LADDER[0]} px, no remembered quality) | "
+        f"{statistics.median(first):.2f}x | {max(first):.2f}x |",
+        f"| next widths ({', '.join(str(w) for w in LADDER[1:])} px, remembered) | "
+        f"{statistics.median(later):.2f}x | {max(later):.2f}x |",
+        "",
+        "Bytes of the next widths started from the remembered quality, against a cold "
+        f"search of the same width: median {statistics.median(extra_bytes):+.1%}, "
+        f"worst {max(extra_bytes):+.1%}.",
+    ]
+
+
+def metric_table() -> list[str]:
+    path = CORPUS / "photos" / "street-2725x2225.jpg"
+    source = path.read_bytes()
+    unencoded = transform(source, options(1280, "default"), FORMATS["png"])
+    encoded = transform(source, options(1280, "default"), FORMATS["jpeg"])
+    with Image.open(io.BytesIO(unencoded.data)) as a, Image.open(io.BytesIO(encoded.data)) as b:
+        a.load()
+        b.load()
+        reference = PictureReference(a, WEIGHTS)
+        ours: list[float] = []
+        gaussian: list[float] = []
+        for _ in range(5):
+            started = time.perf_counter()
+            reference.score(b)
+            ours.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            ssim(luma(a), luma(b))
+            gaussian.append(time.perf_counter() - started)
+    size = f"{unencoded.size[0]}x{unencoded.size[1]}"
+    return [
+        f"| metric, one probe at {size} | median ms |",
+        "| --- | ---: |",
+        "| luma + half-size chroma, 8x8 windows, stride 4, float32 (in-request) | "
+        f"{statistics.median(ours) * 1000:.1f} |",
+        "| luma, 11-tap Gaussian, float64 (`ssim.py`) | "
+        f"{statistics.median(gaussian) * 1000:.1f} |",
+    ]
+
+
+CANDIDATE_THRESHOLDS = tuple(round(0.90 + 0.0025 * step, 4) for step in range(40))
+# Metric variants: weights of luma, blue and red chroma SSIM.
+CANDIDATE_WEIGHTS = ((1.0, 0.0, 0.0), (0.8, 0.1, 0.1), (0.6, 0.2, 0.2), (0.4, 0.3, 0.3))
+FLOORS = (50.0, 60.0, 70.0, 80.0)
+
+
+@dataclass
+class Calibration:
+    """One picture at one width in one format: every ladder quality's bytes and
+    per-plane SSIM; SSIMULACRA2 computed when first needed."""
+
+    photo: str
+    width: int
+    unencoded: bytes
+    outputs: dict[int | None, bytes]
+    planes: dict[int, tuple[float, float, float]]
+    ssimulacra: dict[int | None, float]
+
+    def score(self, quality: int | None) -> float:
+        if quality not in self.ssimulacra:
+            self.ssimulacra[quality] = float(
+                compute_ssimulacra2(io.BytesIO(self.unencoded), io.BytesIO(self.outputs[quality]))
+            )
+        return self.ssimulacra[quality]
+
+
+def calibration_cases(fmt: str, widths: tuple[int, ...]) -> list[Calibration]:
+    output = FORMATS[fmt]
+    cases = []
+    for path in photos():
+        source = path.read_bytes()
+        seen: set[tuple[int, int]] = set()
+        for width in widths:
+            unencoded = transform(source, options(width, "default"), FORMATS["png"])
+            if unencoded.size in seen:
+                continue
+            seen.add(unencoded.size)
+            with Image.open(io.BytesIO(unencoded.data)) as picture:
+                reference = PictureReference(picture, (1.0, 1.0, 1.0))
+            case = Calibration(path.name, width, unencoded.data, {}, {}, {})
+            for quality in (None, *LADDERS[fmt]):
+                chosen = options(width, "default" if quality is None else str(quality))
+                case.outputs[quality] = transform(source, chosen, output).data
+                if quality is not None:
+                    with Image.open(io.BytesIO(case.outputs[quality])) as decoded:
+                        case.planes[quality] = reference.scores(decoded)
+            cases.append(case)
+    return cases
+
+
+def calibrate(widths: tuple[int, ...]) -> list[str]:
+    """For each metric variant and SSIMULACRA2 floor: the lowest threshold whose
+    choices keep every case at or above the floor, and the bytes that costs."""
+    lines: list[str] = []
+    for fmt in OUTPUT_FORMATS:
+        ladder = LADDERS[fmt]
+        cases = calibration_cases(fmt, widths)
+        defaults = [case.score(None) for case in cases]
+        worst_default = min(defaults)
+        lines += [
+            f"### {fmt}: fixed default: worst SSIMULACRA2 {worst_default:.1f}, "
+            f"median {statistics.median(defaults):.1f}",
+            "",
+            "| weights (Y, Cb, Cr) | floor | threshold | worst | median | bytes vs default |",
+            "| --- | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for weights in CANDIDATE_WEIGHTS:
+            for floor in sorted({*FLOORS, round(worst_default, 1)}):
+                found = None
+                for threshold in CANDIDATE_THRESHOLDS:
+                    picked = [
+                        next(
+                            (q for q in ladder if combine(case.planes[q], weights) >= threshold),
+                            ladder[-1],
+                        )
+                        for case in cases
+                    ]
+                    scores = [case.score(q) for case, q in zip(cases, picked, strict=True)]
+                    if min(scores) >= floor:
+                        ratios = [
+                            len(case.outputs[q]) / len(case.outputs[None])
+                            for case, q in zip(cases, picked, strict=True)
+                        ]
+                        found = (threshold, min(scores), statistics.median(scores), ratios)
+                        break
+                if found is None:
+                    lines.append(f"| {weights} | {floor:.1f} | none | | | |")
+                else:
+                    threshold, worst, median, ratios = found
+                    lines.append(
+                        f"| {weights} | {floor:.1f} | {threshold:.4f} | {worst:.1f} | "
+                        f"{median:.1f} | {statistics.median(ratios) - 1:+.0%} |"
+                    )
+                print(lines[-1], file=sys.stderr, flush=True)
+        lines.append("")
+    return lines
+
+
+def main() -> None:
+    if "--calibrate" in sys.argv:
+        text = "\n".join(calibrate(WIDTHS[:2])) + "\n"
+        (OUT.parent / "auto_quality_calibration.md").write_text(text)
+        print(text)
+        return
+    widths = WIDTHS[:2] if "--quick" in sys.argv else WIDTHS
+    parts = {arg[2:] for arg in sys.argv[1:]} & {"metric", "cost", "quality"}
+    parts = parts or {"metric", "cost", "quality"}
+    report = ["# q=auto against fixed qualities", ""]
+    if "metric" in parts:
+        report += metric_table() + [""]
+    if "cost" in parts:
+        report += cost_table() + [""]
+    if "quality" in parts:
+        report += quality_table(score_all(widths))
+    text = "\n".join(report) + "\n"
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    suffix = "" if len(parts) == 3 else "_" + "_".join(sorted(parts))
+    OUT.with_stem(OUT.stem + suffix).write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,343 @@
+"""`q=auto`: the parameter, the search meeting its target, the remembered quality,
+`Save-Data`, and the web layer's memory in the result cache."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from flask.testing import FlaskClient
+from PIL import Image
+
+from pixserve.transformer import FORMATS, InvalidOption, Options, parse_options, transform
+from pixserve.transformer.metric import PictureReference, Reference, displayed_luma
+from pixserve.transformer.options import QualityTarget
+from pixserve.transformer.quality import LADDERS, WEIGHTS, memory_key, size_bucket, threshold
+from tests.conftest import MakeApp, encode, gradient
+
+PHOTOS = ("street-2725x2225.jpg", "flowers-1920x1080.jpg", "4-1024x772.webp")
+LOSSY = ("jpeg", "webp", "avif")
+
+
+class DictMemory:
+    """A QualityMemory in a dict, counting its reads and writes."""
+
+    def __init__(self) -> None:
+        self.qualities: dict[str, int] = {}
+        self.puts = 0
+
+    def get(self, key: str) -> int | None:
+        return self.qualities.get(key)
+
+    def put(self, key: str, quality: int) -> None:
+        self.qualities[key] = quality
+        self.puts += 1
+
+
+def query(**params: str) -> Options:
+    return parse_options(list(params.items()))
+
+
+def unencoded(source: bytes, options: Options) -> PictureReference:
+    """The in-request reference: the same pipeline, losslessly encoded, decoded again."""
+    with Image.open(io.BytesIO(transform(source, options, FORMATS["png"]).data)) as image:
+        return PictureReference(image, WEIGHTS)
+
+
+def score(reference: PictureReference, data: bytes) -> float:
+    with Image.open(io.BytesIO(data)) as image:
+        return reference.score(image)
+
+
+# The parameter
+
+
+@pytest.mark.parametrize(
+    ("raw", "canonical"),
+    [
+        ("auto", "q=auto:good"),
+        ("auto:good", "q=auto:good"),
+        ("auto:low", "q=auto:low"),
+        ("auto:high", "q=auto:high"),
+        ("75", "q=75"),
+        ("075", "q=75"),
+    ],
+)
+def test_q_spellings_and_canonical_form(raw: str, canonical: str) -> None:
+    assert query(q=raw).canonical() == canonical
+
+
+@pytest.mark.parametrize("raw", ["auto:best", "Auto", "auto:", "0", "101", "auto:good:1", ""])
+def test_bad_q_is_an_error_naming_the_targets(raw: str) -> None:
+    with pytest.raises(InvalidOption, match="auto:low, auto:good, auto:high") as caught:
+        query(q=raw)
+    assert caught.value.param == "q"
+
+
+def test_a_q_allowlist_leaves_the_targets_allowed() -> None:
+    from pixserve.transformer import Limits
+
+    limits = Limits(allowed={"q": frozenset({"75"})})
+    assert parse_options([("q", "auto")], limits).target is QualityTarget.GOOD
+    assert parse_options([("q", "auto:high")], limits).target is QualityTarget.HIGH
+    with pytest.raises(InvalidOption, match="on this server"):
+        parse_options([("q", "60")], limits)
+
+
+def test_save_data_steps_a_target_down_and_leaves_fixed_qualities() -> None:
+    assert query(q="auto:high").saving_data().quality is QualityTarget.GOOD
+    assert query(q="auto").saving_data().quality is QualityTarget.LOW
+    assert query(q="auto:low").saving_data().quality is QualityTarget.LOW
+    assert query(q="60").saving_data() == query(q="60")
+    assert Options().saving_data() == Options()
+
+
+def test_targets_are_ordered() -> None:
+    for fmt in LOSSY:
+        low, good, high = (threshold(FORMATS[fmt], target) for target in QualityTarget)
+        assert 0 < low < good < high < 1
+
+
+# The search
+
+
+@pytest.mark.parametrize("fmt", LOSSY)
+@pytest.mark.parametrize("photo", PHOTOS)
+def test_q_auto_meets_its_target_on_the_corpus(corpus: Path, photo: str, fmt: str) -> None:
+    source = (corpus / "photos" / photo).read_bytes()
+    options = query(w="320", q="auto")
+    result = transform(source, options, FORMATS[fmt])
+    assert result.quality in LADDERS[fmt]
+    achieved = score(unencoded(source, options), result.data)
+    if result.quality != LADDERS[fmt][-1]:
+        assert achieved >= threshold(FORMATS[fmt], QualityTarget.GOOD)
+    if result.quality != LADDERS[fmt][0]:  # and it is the lowest that does
+        lower = transform(source, query(w="320", q=str(result.quality - 5)), FORMATS[fmt])
+        assert score(unencoded(source, options), lower.data) < threshold(
+            FORMATS[fmt], QualityTarget.GOOD
+        )
+
+
+def test_a_detailed_photo_gets_a_higher_quality_than_a_smooth_one(corpus: Path) -> None:
+    street = (corpus / "photos" / "street-2725x2225.jpg").read_bytes()
+    flowers = (corpus / "photos" / "flowers-1920x1080.jpg").read_bytes()
+    options = query(w="320", q="auto")
+    detailed = transform(street, options, FORMATS["webp"]).quality
+    smooth = transform(flowers, options, FORMATS["webp"]).quality
+    assert detailed is not None and smooth is not None and detailed > smooth
+
+
+@pytest.mark.parametrize("fmt", LOSSY)
+def test_higher_targets_never_choose_lower_qualities(corpus: Path, fmt: str) -> None:
+    source = (corpus / "photos" / "street-2725x2225.jpg").read_bytes()
+    chosen = [
+        transform(source, query(w="320", q=target.value), FORMATS[fmt]).quality
+        for target in QualityTarget
+    ]
+    assert chosen == sorted(chosen)  # type: ignore[type-var]
+
+
+def test_the_search_is_timed_as_its_own_phase(corpus: Path) -> None:
+    source = (corpus / "photos" / "street-2725x2225.jpg").read_bytes()
+    result = transform(source, query(w="200", q="auto"), FORMATS["jpeg"])
+    assert result.probes >= 3
+    assert {"decode", "resize", "encode", "quality"} <= result.timings.keys()
+    assert result.timings["quality"] > 0
+
+
+@pytest.mark.parametrize(
+    ("params", "fmt"),
+    [({"q": "auto"}, "png"), ({"q": "auto", "lossless": "1"}, "webp"), ({"q": "60"}, "jpeg")],
+)
+def test_no_search_where_q_auto_does_not_apply(params: dict[str, str], fmt: str) -> None:
+    source = encode(gradient((120, 90)), "JPEG", quality=90)
+    result = transform(source, query(w="100", **params), FORMATS[fmt])
+    assert result.quality is None and result.probes == 0
+    assert "quality" not in result.timings
+
+
+def test_transparent_pixels_do_not_count(tmp_path: Path) -> None:
+    # Under full transparency encoders may change colours freely: composited over
+    # grey, the two pictures below are the same.
+    picture = gradient((64, 64), "RGBA")
+    hidden = picture.copy()
+    hidden.paste((255, 0, 0, 0), (0, 0, 32, 32))
+    reference = PictureReference(picture, WEIGHTS)
+    assert reference.score(hidden) == pytest.approx(1.0)
+
+
+def test_lost_colour_counts_as_well_as_lost_detail() -> None:
+    picture = gradient((120, 90))
+    grey_twin = Image.merge("RGB", [picture.convert("L")] * 3)  # the same luma, no colour
+    reference = PictureReference(picture, WEIGHTS)
+    assert reference.scores(grey_twin)[0] > 0.99  # luma alone would not see it
+    assert reference.score(grey_twin) < threshold(FORMATS["jpeg"], QualityTarget.LOW)
+    assert Reference(displayed_luma(picture)).score(displayed_luma(picture)) == 1.0
+
+
+def test_the_metric_scores_identity_one_and_noise_lower() -> None:
+    rng = np.random.default_rng(7)
+    plane = np.asarray(gradient((120, 90)).convert("L"), dtype=np.float32)
+    reference = Reference(plane)
+    assert reference.score(plane) == pytest.approx(1.0)
+    slightly = np.clip(plane + rng.normal(0, 2, plane.shape), 0, 255).astype(np.float32)
+    badly = np.clip(plane + rng.normal(0, 20, plane.shape), 0, 255).astype(np.float32)
+    assert 0 < reference.score(badly) < reference.score(slightly) < 1
+    tiny = Reference(plane[:3, :5])  # smaller than a window: padded, still scored
+    assert tiny.score(plane[:3, :5]) == pytest.approx(1.0)
+
+
+# Remembering the choice
+
+
+def test_the_remembered_quality_is_reused(corpus: Path) -> None:
+    source = (corpus / "photos" / "street-2725x2225.jpg").read_bytes()
+    memory = DictMemory()
+    first = transform(source, query(w="320", q="auto"), FORMATS["webp"], memory=memory)
+    assert first.probes >= 3 and memory.puts == 1
+    again = transform(source, query(w="320", q="auto"), FORMATS["webp"], memory=memory)
+    assert again.probes == 1 and again.quality == first.quality and again.data == first.data
+    assert memory.puts == 1  # nothing new to remember
+    # The next width of a srcset ladder (a neighbouring size bucket) starts from it.
+    bigger = transform(source, query(w="640", q="auto"), FORMATS["webp"], memory=memory)
+    assert bigger.probes < first.probes
+    assert bigger.quality is not None and abs(bigger.quality - first.quality) <= 10  # type: ignore[operator]
+
+
+def test_what_is_remembered_depends_on_the_picture_not_its_size() -> None:
+    good, webp = QualityTarget.GOOD, FORMATS["webp"]
+    plain = memory_key(webp, good, query(w="320", q="auto"), 9)
+    assert plain == memory_key(webp, good, query(w="640", dpr="2", q="auto"), 9)
+    assert plain != memory_key(webp, good, query(w="320", q="auto", blur="2"), 9)
+    square = memory_key(webp, good, query(w="300", h="300", fit="cover", q="auto"), 9)
+    assert square == memory_key(webp, good, query(w="600", h="600", fit="cover", q="auto"), 9)
+    assert square != memory_key(webp, good, query(w="600", h="300", fit="cover", q="auto"), 9)
+    assert square != plain
+    assert plain != memory_key(FORMATS["avif"], good, query(w="320", q="auto"), 9)
+    assert plain != memory_key(webp, QualityTarget.HIGH, query(w="320", q="auto"), 9)
+    assert size_bucket((320, 240)) + 1 == size_bucket((640, 480))
+
+
+def test_a_wrong_memory_cannot_lower_the_quality_below_the_target(corpus: Path) -> None:
+    source = (corpus / "photos" / "street-2725x2225.jpg").read_bytes()
+    options = query(w="320", q="auto")
+    honest = transform(source, options, FORMATS["jpeg"])
+    memory = DictMemory()
+    key = memory_key(FORMATS["jpeg"], QualityTarget.GOOD, options, size_bucket(honest.size))
+    memory.qualities[key] = LADDERS["jpeg"][0]  # claims the lowest quality will do
+    misled = transform(source, options, FORMATS["jpeg"], memory=memory)
+    assert misled.quality == honest.quality
+    assert memory.qualities[key] == honest.quality  # and the memory is corrected
+
+
+# Over HTTP
+
+
+@pytest.fixture
+def photo_client(make_app: MakeApp, corpus: Path, tmp_path: Path) -> FlaskClient:
+    root = tmp_path / "photos"
+    root.mkdir()
+    (root / "street.jpg").write_bytes((corpus / "photos" / "street-2725x2225.jpg").read_bytes())
+    return make_app(root=root).test_client()
+
+
+def test_save_data_gets_fewer_bytes_its_own_etag_and_vary(photo_client: FlaskClient) -> None:
+    url = "/image/street.jpg?w=320&fmt=webp&q=auto:high"
+    plain = photo_client.get(url)
+    saving = photo_client.get(url, headers={"Save-Data": "on"})
+    assert plain.status_code == saving.status_code == 200
+    assert "Save-Data" in plain.vary and "Save-Data" in saving.vary
+    assert plain.headers["ETag"] != saving.headers["ETag"]
+    assert len(saving.get_data()) < len(plain.get_data())
+    stepped = photo_client.get("/image/street.jpg?w=320&fmt=webp&q=auto:good")
+    assert stepped.headers["ETag"] == saving.headers["ETag"]  # the same answer, one entry
+    fixed = photo_client.get("/image/street.jpg?w=320&fmt=webp&q=80", headers={"Save-Data": "on"})
+    assert "Save-Data" not in fixed.vary
+
+
+def test_the_search_shows_in_server_timing(photo_client: FlaskClient) -> None:
+    response = photo_client.get("/image/street.jpg?w=300&fmt=jpeg&q=auto")
+    assert response.status_code == 200
+    assert "quality;dur=" in response.headers["Server-Timing"]
+
+
+def test_the_web_layer_remembers_in_the_result_cache(
+    photo_client: FlaskClient, tmp_path: Path
+) -> None:
+    assert photo_client.get("/image/street.jpg?w=300&fmt=webp&q=auto").status_code == 200
+    remembered = list((tmp_path / "cache").rglob("*.quality"))
+    assert len(remembered) == 1 and remembered[0].read_text().isdigit()
+    # Another width of the ladder reads it (and stores its own).
+    assert photo_client.get("/image/street.jpg?w=600&fmt=webp&q=auto").status_code == 200
+    assert len(list((tmp_path / "cache").rglob("*.quality"))) == 2
+
+
+# fmt=best
+
+CHROME = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
+
+
+def test_fmt_best_implies_q_auto_and_refuses_a_fixed_quality() -> None:
+    assert query(fmt="best").canonical() == "fmt=best&q=auto:good"
+    assert query(fmt="best", q="auto:high").canonical() == "fmt=best&q=auto:high"
+    with pytest.raises(InvalidOption, match="fmt=best chooses the quality") as caught:
+        query(fmt="best", q="80")
+    assert caught.value.param == "q"
+    with pytest.raises(InvalidOption) as refused:
+        query(fmt="best", lossless="1")
+    assert refused.value.param == "lossless"
+
+
+def test_fmt_best_keeps_the_smallest_format_meeting_the_target(corpus: Path) -> None:
+    source = (corpus / "photos" / "flowers-1920x1080.jpg").read_bytes()
+    webp, jpeg = FORMATS["webp"], FORMATS["jpeg"]
+    best = transform(source, query(w="320", fmt="best"), webp, candidates=(webp, jpeg))
+    each = {fmt.name: transform(source, query(w="320", q="auto"), fmt).data for fmt in (webp, jpeg)}
+    assert best.format.name == min(each, key=lambda name: len(each[name]))
+    assert best.data == each[best.format.name]
+
+
+def test_fmt_best_encodes_flat_graphics_losslessly_when_smaller() -> None:
+    flat = Image.new("RGB", (400, 300), (250, 250, 250))
+    for row in range(0, 300, 30):
+        flat.paste((20, 60, 200), (0, row, 400, row + 4))  # a chart's lines: 2 colours
+    source = encode(flat, "PNG")
+    webp, jpeg = FORMATS["webp"], FORMATS["jpeg"]
+    result = transform(source, query(w="400", fmt="best"), webp, candidates=(webp, jpeg))
+    assert result.format is webp
+    with Image.open(io.BytesIO(result.data)) as decoded:
+        assert decoded.convert("RGB").tobytes() == flat.tobytes()  # lossless
+
+
+def test_fmt_best_never_drops_transparency() -> None:
+    source = encode(gradient((300, 200), "RGBA"), "PNG")
+    jpeg = FORMATS["jpeg"]
+    only_jpeg = transform(source, query(w="200", fmt="best"), None, candidates=(jpeg,))
+    assert only_jpeg.format is FORMATS["png"]
+    with Image.open(io.BytesIO(only_jpeg.data)) as decoded:
+        assert decoded.mode == "RGBA" and decoded.getextrema()[3][0] == 0
+
+
+def test_fmt_best_over_http_varies_with_accept(photo_client: FlaskClient) -> None:
+    url = "/image/street.jpg?w=320&fmt=best"
+    modern = photo_client.get(url, headers={"Accept": CHROME})
+    old = photo_client.get(url, headers={"Accept": "image/jpeg,*/*"})
+    assert modern.status_code == old.status_code == 200
+    assert "Accept" in modern.vary and "Accept" in old.vary and "Save-Data" in modern.vary
+    assert modern.mimetype in ("image/webp", "image/jpeg")  # AVIF is off by default
+    assert old.mimetype == "image/jpeg"
+    assert modern.headers["ETag"] != old.headers["ETag"]
+    again = photo_client.get(url, headers={"Accept": CHROME})
+    assert again.headers["X-Cache"] == "HIT" and again.get_data() == modern.get_data()
+    assert again.mimetype == modern.mimetype
+    assert photo_client.get(url + "&q=75").status_code == 400
+
+
+def test_fmt_best_is_refused_under_a_format_allowlist(make_app: MakeApp) -> None:
+    client = make_app(allowed_formats=("webp", "jpeg")).test_client()
+    response = client.get("/image/photo.jpg?w=100&fmt=best")
+    assert response.status_code == 400
+    assert response.get_json()["param"] == "fmt"
+    assert client.get("/image/photo.jpg?w=100&fmt=webp&q=auto").status_code == 200

@@ -1,0 +1,123 @@
+"""The in-request metric of `q=auto`: SSIM (Wang et al. 2004) on luma and chroma, in numpy.
+
+Cheap enough to run several times per cold request: the reference's local means and
+variances are computed once per search, so each probe costs three window sums per
+plane. The constants are the usual ones (K1 0.01, K2 0.03, L 255) on Pillow's
+BT.601 YCbCr, chroma at half size; the windows are uniform 8x8 ones (below), where
+`benchmarks/ssim.py` uses the 11-tap Gaussian; the cost per probe is measured in
+`benchmarks/auto_quality.py`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image
+
+# 8x8 windows (the first SSIM paper's) every 4 pixels: the local sums come from 4x4
+# block sums, one pass per plane, about ten times cheaper than the 11-tap Gaussian of
+# `benchmarks/ssim.py` (benchmarks/auto_quality.py measures both). The stride of 4 puts
+# windows across the 8x8 block edges of JPEG (and WebP's 4x4 and 16x16) so that
+# blocking counts.
+CELL = 4
+WINDOW = 2 * CELL
+_C1 = (0.01 * 255.0) ** 2
+_C2 = (0.03 * 255.0) ** 2
+_GREY = (128, 128, 128, 255)
+
+Plane = NDArray[np.float32]
+
+
+def displayed_planes(image: Image.Image) -> tuple[Plane, Plane, Plane]:
+    """Luma, and the two chroma planes at half size (as 4:2:0 encoders keep them), of
+    `image` as shown: alpha composited over mid-grey (pixels an encoder may change
+    under full transparency do not count), as float32 0..255."""
+    if image.mode in ("RGBA", "LA", "PA") or image.has_transparency_data:
+        rgba = image.convert("RGBA")
+        image = Image.alpha_composite(Image.new("RGBA", rgba.size, _GREY), rgba)
+    if image.mode in ("L", "LA", "I", "I;16", "1"):
+        luma = image.convert("L")
+        flat = Image.new("L", ((luma.width + 1) // 2, (luma.height + 1) // 2), 128)
+        return _plane(luma), _plane(flat), _plane(flat)
+    ycbcr = image.convert("RGB").convert("YCbCr")
+    luma, blue, red = ycbcr.split()
+    return _plane(luma), _plane(blue.reduce(2)), _plane(red.reduce(2))
+
+
+def displayed_luma(image: Image.Image) -> Plane:
+    """The luma plane alone (see `displayed_planes`)."""
+    return displayed_planes(image)[0]
+
+
+def _plane(band: Image.Image) -> Plane:
+    return np.asarray(band, dtype=np.float32)
+
+
+def _window_means(plane: Plane) -> Plane:
+    """Means over 8x8 windows every 4 px: 4x4 cell sums, then 2x2 cells each."""
+    rows, cols = plane.shape[0] // CELL, plane.shape[1] // CELL
+    # Row sums then column sums by slicing: numpy's sum over a reshaped axis is 5x slower.
+    strips = plane[: rows * CELL, : cols * CELL].reshape(rows, CELL, cols * CELL)
+    across = strips[:, 0] + strips[:, 1] + strips[:, 2] + strips[:, 3]
+    by_cell = across.reshape(rows, cols, CELL)
+    cells = by_cell[:, :, 0] + by_cell[:, :, 1] + by_cell[:, :, 2] + by_cell[:, :, 3]
+    pairs = cells[:-1, :] + cells[1:, :]
+    windows: Plane = (pairs[:, :-1] + pairs[:, 1:]) * (1.0 / (WINDOW * WINDOW))
+    return windows
+
+
+class Reference:
+    """An unencoded luma plane and its local statistics, scored against many probes."""
+
+    def __init__(self, plane: Plane) -> None:
+        plane = _padded(plane)
+        self.plane = plane
+        self.mean = _window_means(plane)
+        self.variance = _window_means(plane * plane) - self.mean * self.mean
+
+    def score(self, test: Plane) -> float:
+        """Mean SSIM of `test` (same size) against the reference; 1.0 is identical."""
+        test = _padded(test)
+        if test.shape != self.plane.shape:
+            raise ValueError(f"planes differ in size: {self.plane.shape} vs {test.shape}")
+        mean = _window_means(test)
+        variance = _window_means(test * test) - mean * mean
+        covariance = _window_means(self.plane * test) - self.mean * mean
+        numerator = (2 * self.mean * mean + _C1) * (2 * covariance + _C2)
+        denominator = (self.mean * self.mean + mean * mean + _C1) * (self.variance + variance + _C2)
+        return float(np.mean(numerator / denominator, dtype=np.float64))
+
+
+class PictureReference:
+    """Luma and chroma references of one unencoded picture; a probe's score is the
+    weighted mean of the three planes' SSIM (`weights`: luma, blue, red)."""
+
+    def __init__(self, image: Image.Image, weights: tuple[float, float, float]) -> None:
+        self.planes = tuple(Reference(plane) for plane in displayed_planes(image))
+        self.weights = weights
+
+    def scores(self, image: Image.Image) -> tuple[float, float, float]:
+        """The SSIM of each plane of `image` (decoded probe) against the reference."""
+        luma, blue, red = (
+            reference.score(plane)
+            for reference, plane in zip(self.planes, displayed_planes(image), strict=True)
+        )
+        return luma, blue, red
+
+    def score(self, image: Image.Image) -> float:
+        return combine(self.scores(image), self.weights)
+
+
+def combine(scores: tuple[float, float, float], weights: tuple[float, float, float]) -> float:
+    """The weighted mean of per-plane scores."""
+    return sum(s * w for s, w in zip(scores, weights, strict=True)) / sum(weights)
+
+
+def _padded(plane: Plane) -> Plane:
+    """Pictures smaller than one window are edge-padded up to it (tiny icons)."""
+    extra_rows = max(0, WINDOW - plane.shape[0])
+    extra_cols = max(0, WINDOW - plane.shape[1])
+    if not extra_rows and not extra_cols:
+        return plane
+    padded: Plane = np.pad(plane, ((0, extra_rows), (0, extra_cols)), mode="edge")
+    return padded

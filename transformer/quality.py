@@ -1,0 +1,277 @@
+"""`q=auto`: the lowest quality whose encoded output still meets a perceptual target.
+
+Each probe encodes the finished picture at one quality, decodes it again and scores
+it against the unencoded picture at output size with an SSIM (`metric.py`). The
+qualities tried come from a short ladder per format, searched by bisection (about
+four probes). A quality remembered for the same picture at this size or the next
+size up or down is kept when one probe confirms it still meets the target (it may
+then be a step above the lowest: the price of paying the search once per srcset
+ladder, measured in the benchmark). The chosen probe's bytes are the result: nothing
+is encoded twice.
+
+The score is the mean SSIM of luma (weight 0.6) and the two chroma planes at half
+size (0.2 each), so colour lost to 4:2:0 and coarse chroma counts (a saturated night
+sky lost most of its colour at WebP's default while luma SSIM stayed at 0.98). The
+thresholds were chosen with `benchmarks/auto_quality.py --calibrate` (every corpus
+photo at 320 and 640 px; the validation at 320-1280 px is in the README):
+- `good`: per format, the lowest threshold whose worst SSIMULACRA2 over the corpus is
+  no lower than the fixed default quality's worst; the default for `q=auto`.
+- `low`: 0.015 below `good` (`Save-Data: on` turns `good` into `low`).
+- `high`: 0.02 above `good`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+from PIL import Image
+
+from .encode import encode
+from .formats import AVIF, JPEG, PNG, WEBP, Format
+from .metric import PictureReference
+from .options import Options, QualityTarget
+from .steps.mode import has_transparency
+from .timings import Timings
+
+# `good` per format (`benchmarks/auto_quality.py --calibrate`, weights below; worst
+# SSIMULACRA2 against the fixed default's worst, median bytes against the default's):
+# WebP 0.960 (22.5 vs 12.7 at q80, -21%), AVIF 0.955 (24.3 vs 24.3 at q60, -27%),
+# JPEG 0.9525 (4.3 vs 2.7 at q75, -19%).
+GOOD: dict[str, float] = {"webp": 0.960, "avif": 0.955, "jpeg": 0.9525}
+STEPS: dict[QualityTarget, float] = {
+    QualityTarget.LOW: -0.015,
+    QualityTarget.GOOD: 0.0,
+    QualityTarget.HIGH: 0.020,
+}
+
+
+def threshold(fmt: Format, target: QualityTarget) -> float:
+    """The score a `q=auto` output in `fmt` must reach for `target`."""
+    return GOOD[fmt.name] + STEPS[target]
+
+
+# How much each plane's SSIM counts: luma, blue and red chroma.
+WEIGHTS = (0.6, 0.2, 0.2)
+
+# The qualities a search may choose, per format: steps of 5 keep a cold search at four
+# probes; below the lowest, pictures break up (blocks, smears) whatever SSIM says.
+LADDERS: dict[str, tuple[int, ...]] = {
+    JPEG.name: tuple(range(30, 96, 5)),
+    WEBP.name: tuple(range(30, 96, 5)),
+    AVIF.name: tuple(range(20, 91, 5)),
+}
+
+
+# `fmt=best` also tries a lossless encoding of pictures with at most this many colours
+# (flat graphics: logos, charts, screenshots), where it is often the smallest.
+FLAT_COLOURS = 256
+
+
+def searches(fmt: Format, options: Options) -> bool:
+    """Whether `q=auto` means a search for this output: lossy, still formats only."""
+    return options.target is not None and fmt.name in LADDERS and not options.lossless
+
+
+class QualityMemory(Protocol):
+    """Where chosen qualities are remembered between requests (the web layer provides
+    one, scoped to one source version). Keys are short ASCII strings."""
+
+    def get(self, key: str) -> int | None: ...
+
+    def put(self, key: str, quality: int) -> None: ...
+
+
+def size_bucket(size: tuple[int, int]) -> int:
+    """Output sizes whose linear size differs by less than 2x share a bucket."""
+    return int(math.log2(max(1, size[0] * size[1])) // 2)
+
+
+def memory_key(fmt: Format, target: QualityTarget, options: Options, bucket: int) -> str:
+    """What the chosen quality depends on besides the source: the format, the target,
+    the size bucket and every option that changes the picture (crop, blur, ...), but
+    not the size itself, so the other widths of a srcset ladder find it (a box's
+    aspect ratio stays: `cover` crops by it)."""
+    picture = replace(options, width=None, height=None, dpr=1.0, fmt="auto", quality=None)
+    aspect = ""
+    if options.width is not None and options.height is not None:
+        aspect = f"{options.width / options.height:.2f}"
+    text = f"{picture.canonical()}\n{aspect}"
+    digest = hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
+    return f"{fmt.name}-{target.name.lower()}-{bucket}-{digest}"
+
+
+@dataclass
+class Chosen:
+    """The search's outcome: the bytes at `quality`, after `probes` encodes."""
+
+    data: bytes
+    quality: int
+    probes: int
+    score: float
+
+
+@dataclass
+class _Search:
+    """The probes of one search, each encoded, decoded and scored once."""
+
+    probe: Callable[[int], tuple[bytes, float]]
+    threshold: float
+    ladder: tuple[int, ...]
+    results: dict[int, tuple[bytes, float]] = field(default_factory=dict)
+
+    def meets(self, index: int) -> bool:
+        quality = self.ladder[index]
+        if quality not in self.results:
+            self.results[quality] = self.probe(quality)
+        return self.results[quality][1] >= self.threshold
+
+    def lowest_meeting(self, low: int, high: int) -> int:
+        """The lowest index in [low, high) that meets the target, assuming quality is
+        monotonic; `high` (len(ladder) for "none known") when none does."""
+        while low < high:
+            middle = (low + high) // 2
+            if self.meets(middle):
+                high = middle
+            else:
+                low = middle + 1
+        return high
+
+    def from_start(self, start: int) -> int:
+        """Search from a remembered answer: kept when it meets the target (one probe,
+        the usual case for the next width of a ladder); when it falls short, one step
+        up, then bisection above."""
+        top = len(self.ladder)
+        if self.meets(start):
+            return start
+        if start + 1 < top and self.meets(start + 1):
+            return start + 1
+        return self.lowest_meeting(start + 2, top)
+
+
+def choose_quality(
+    image: Image.Image,
+    fmt: Format,
+    options: Options,
+    icc_profile: bytes | None,
+    memory: QualityMemory | None = None,
+    timings: Timings | None = None,
+) -> Chosen:
+    """Encode `image` as `fmt` at the lowest ladder quality meeting the options' target.
+
+    When no quality meets it, the highest is used. Timings: the chosen encode counts as
+    `encode`; every other probe, decode and score as `quality` (what `q=auto` added).
+    """
+    target = options.target
+    assert target is not None, "choose_quality needs a q=auto target"
+    started = time.perf_counter()
+    reference = PictureReference(image, WEIGHTS)
+    encode_seconds: dict[int, float] = {}
+
+    def probe(quality: int) -> tuple[bytes, float]:
+        began = time.perf_counter()
+        data = encode(image, fmt, options, icc_profile, quality=quality)
+        encode_seconds[quality] = time.perf_counter() - began
+        with Image.open(io.BytesIO(data)) as decoded:
+            score = reference.score(decoded)
+        return data, score
+
+    ladder = LADDERS[fmt.name]
+    search = _Search(probe, threshold(fmt, target), ladder)
+    bucket = size_bucket(image.size)
+    remembered, exact = _recall(memory, fmt, target, options, bucket, ladder)
+    if remembered is None:
+        index = search.lowest_meeting(0, len(ladder))
+    else:
+        index = search.from_start(remembered)
+    quality = ladder[min(index, len(ladder) - 1)]
+    if quality not in search.results:  # nothing met the target: the top was probed
+        quality = max(search.results)
+    data, score = search.results[quality]
+    if memory is not None and not (exact and ladder[remembered or 0] == quality):
+        memory.put(memory_key(fmt, target, options, bucket), quality)
+    if timings is not None:
+        total = time.perf_counter() - started
+        timings.add("encode", encode_seconds[quality])
+        timings.add("quality", total - encode_seconds[quality])
+    return Chosen(data, quality, len(search.results), score)
+
+
+def _recall(
+    memory: QualityMemory | None,
+    fmt: Format,
+    target: QualityTarget,
+    options: Options,
+    bucket: int,
+    ladder: tuple[int, ...],
+) -> tuple[int | None, bool]:
+    """The ladder index to start from, remembered for this size bucket or, failing that,
+    a neighbour's (the next width up or down a srcset ladder); and whether it was this
+    bucket's own (then there is nothing new to remember when it is kept)."""
+    if memory is None:
+        return None, False
+    for near, exact in ((bucket, True), (bucket - 1, False), (bucket + 1, False)):
+        quality = memory.get(memory_key(fmt, target, options, near))
+        if quality is not None and quality in ladder:
+            return ladder.index(quality), exact
+    return None, False
+
+
+@dataclass
+class Best:
+    """`fmt=best`'s outcome: the smallest format meeting the target and its search."""
+
+    format: Format
+    chosen: Chosen
+    probes: int
+
+
+def choose_best(
+    image: Image.Image,
+    candidates: tuple[Format, ...],
+    options: Options,
+    icc_profile: bytes | None,
+    memory: QualityMemory | None = None,
+    timings: Timings | None = None,
+) -> Best:
+    """Search each candidate format to the options' target and keep the smallest.
+
+    JPEG is skipped for a picture with transparency (PNG takes its place); a flat
+    picture (few colours) is also encoded losslessly, as WebP when that is a candidate,
+    else PNG, and wins when smaller (lossless meets any target).
+    """
+    started = time.perf_counter()
+    lossy: list[tuple[Format, Image.Image]] = []
+    transparent = has_transparency(image)
+    for fmt in candidates:
+        if fmt is JPEG:
+            if transparent:
+                continue
+            lossy.append((fmt, image.convert("L" if image.mode in ("L", "LA") else "RGB")))
+        elif fmt.name in LADDERS:
+            lossy.append((fmt, image))
+    results: list[tuple[Format, Chosen]] = []
+    encode_seconds: dict[int, float] = {}
+    for fmt, picture in lossy:
+        phases = Timings()
+        chosen = choose_quality(picture, fmt, options, icc_profile, memory, phases)
+        encode_seconds[id(chosen)] = phases.seconds["encode"]
+        results.append((fmt, chosen))
+    if not results or image.getcolors(FLAT_COLOURS) is not None:
+        lossless = WEBP if WEBP in candidates else PNG
+        began = time.perf_counter()
+        data = encode(image, lossless, replace(options, lossless=True, quality=None), icc_profile)
+        chosen = Chosen(data, 100, 1, 1.0)
+        encode_seconds[id(chosen)] = time.perf_counter() - began
+        results.append((lossless, chosen))
+    fmt, smallest = min(results, key=lambda pair: len(pair[1].data))
+    if timings is not None:
+        shipped = encode_seconds[id(smallest)]
+        timings.add("encode", shipped)
+        timings.add("quality", time.perf_counter() - started - shipped)
+    return Best(fmt, smallest, sum(chosen.probes for _, chosen in results))
