@@ -22,7 +22,7 @@ Size = tuple[int, int]
 TRANSPOSING_ORIENTATIONS = frozenset({5, 6, 7, 8})
 
 # Where each named gravity puts the kept window, as a fraction of the overflow.
-_GRAVITY_ANCHORS: dict[Gravity, tuple[float, float]] = {
+GRAVITY_ANCHORS: dict[Gravity, tuple[float, float]] = {
     Gravity.CENTER: (0.5, 0.5),
     Gravity.NORTH: (0.5, 0.0),
     Gravity.SOUTH: (0.5, 1.0),
@@ -124,7 +124,7 @@ def crop_origin(
         centre_x = focus[0] * geometry.resize[0] - geometry.canvas[0] / 2
         centre_y = focus[1] * geometry.resize[1] - geometry.canvas[1] / 2
         return (_clamp(round(centre_x), over_x), _clamp(round(centre_y), over_y))
-    anchor_x, anchor_y = _GRAVITY_ANCHORS.get(gravity, (0.5, 0.5))
+    anchor_x, anchor_y = GRAVITY_ANCHORS.get(gravity, (0.5, 0.5))
     return (int(over_x * anchor_x), int(over_y * anchor_y))
 
 

@@ -38,7 +38,8 @@ from pixserve.transformer import (
     parse_options,
     upright_size,
 )
-from pixserve.transformer.options import Fit, Gravity
+from pixserve.transformer.geometry import GRAVITY_ANCHORS
+from pixserve.transformer.options import Fit
 from pixserve.transformer.pipeline import estimate_geometry
 
 from . import imgproxy, thumbor
@@ -58,17 +59,6 @@ class BadDialectSignature(BadSignature):
 
 
 DIALECTS_BLUEPRINT = "pixserve_dialects"
-# thumbor's FocalPoint.ALIGNMENT_PERCENTAGES, by the gravity its alignment became.
-_ALIGNMENT_POINTS = {
-    Gravity.NORTH: (0.5, 0.0),
-    Gravity.SOUTH: (0.5, 1.0),
-    Gravity.EAST: (1.0, 0.5),
-    Gravity.WEST: (0.0, 0.5),
-    Gravity.NORTHEAST: (1.0, 0.0),
-    Gravity.NORTHWEST: (0.0, 0.0),
-    Gravity.SOUTHEAST: (1.0, 1.0),
-    Gravity.SOUTHWEST: (0.0, 1.0),
-}
 _SETTINGS_KEY = "pixserve.dialects"
 
 
@@ -273,7 +263,9 @@ def _thumbor_window(source: Size, target: Size, options: Options) -> tuple[int, 
         crop_w, crop_h = source_w, round(source_w * target_h / target_w)
     else:
         crop_w, crop_h = math.ceil(target_w * source_h / target_h), source_h
-    fraction_x, fraction_y = options.focus or _ALIGNMENT_POINTS.get(options.gravity, (0.5, 0.5))
+    fraction_x, fraction_y = options.focus or GRAVITY_ANCHORS.get(
+        options.gravity, (0.5, 0.5)
+    )  # thumbor's ALIGNMENT_PERCENTAGES too
     focal_x, focal_y = fraction_x * source_w, fraction_y * source_h
     left = round(min(max(focal_x - crop_w / 2, 0.0), source_w - crop_w))
     top = round(min(max(focal_y - crop_h / 2, 0.0), source_h - crop_h))
