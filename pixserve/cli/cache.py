@@ -94,7 +94,6 @@ def run(args: argparse.Namespace) -> int:
     )
     status = 0
     if args.cache_command == "stats":
-        print(f"{'cache folder':<14}{config.cache.cache_dir}")
         _print_stats(cache)
     elif args.cache_command == "purge":
         name = _source_name(config, args.name)
