@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import io
+from dataclasses import dataclass
 from typing import Any
 
 import blurhash
@@ -32,6 +33,25 @@ THUMBNAIL_MAX_HEIGHT = 256
 PLACEHOLDER_WIDTH = 16
 PLACEHOLDER_QUALITY = 40
 _ALPHA_MODES = {"RGBA", "LA", "PA", "RGBa", "La"}
+
+
+@dataclass(frozen=True)
+class HeaderFacts:
+    """What the header alone says: the displayed size, the frames, transparency."""
+
+    size: tuple[int, int]
+    frames: int
+    has_alpha: bool
+
+
+def read_header(source: bytes, limits: ImageLimits | None = None) -> HeaderFacts:
+    """The header's facts, without decoding pixels (raises as `open_image` does)."""
+    with open_image(source, limits) as image:
+        return HeaderFacts(
+            size=upright(image.size, read_orientation(image)),
+            frames=getattr(image, "n_frames", 1),
+            has_alpha=image.mode in _ALPHA_MODES or "transparency" in image.info,
+        )
 
 
 def describe(

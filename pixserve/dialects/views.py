@@ -7,8 +7,6 @@ turns the pixserve pairs into the same request object, delivery and response as
 
 from __future__ import annotations
 
-import functools
-import io
 import json
 import math
 from collections.abc import Callable
@@ -16,7 +14,6 @@ from typing import TypeVar
 from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, current_app, request
-from PIL import Image
 
 from pixserve.config.settings import Config
 from pixserve.http import problems
@@ -29,6 +26,7 @@ from pixserve.http.responses import respond
 from pixserve.http.signing import BadSignature
 from pixserve.services import Services, services
 from pixserve.sources import Source
+from pixserve.sources.facts import header_facts
 from pixserve.transformer import (
     FORMATS,
     SOURCE_OUTPUT_FORMATS,
@@ -36,9 +34,9 @@ from pixserve.transformer import (
     Options,
     TransformError,
     parse_options,
-    upright_size,
 )
 from pixserve.transformer.geometry import GRAVITY_ANCHORS
+from pixserve.transformer.info import HeaderFacts
 from pixserve.transformer.options import Fit
 from pixserve.transformer.pipeline import estimate_geometry
 
@@ -129,7 +127,8 @@ def answer(svc: Services, translated: Translated, *, auto_format: bool) -> Respo
         # Both servers keep the source's format unless told otherwise (no `Vary: Accept`).
         fmt = SOURCE_OUTPUT_FORMATS.get(source.format)
         if fmt is None:  # a format no browser shows (TIFF, JPEG 2000...)
-            fmt = FORMATS["png" if _has_alpha(source.name, source.version, source) else "jpeg"]
+            facts = _facts(source)
+            fmt = FORMATS["png" if facts is not None and facts.has_alpha else "jpeg"]
         options = parse_options([*translated.pairs, ("fmt", fmt.name)], svc.limits)
     choice = choose(options.fmt, request.accept_mimetypes, source.format, svc.config.imaging.avif)
     req = ImageRequest("image", source, options, choice, cache_key(source, options, choice))
@@ -160,43 +159,18 @@ def _size_of(svc: Services) -> SizeOf:
         source = svc.sources.find(name)
         if source is None or source.format is None:
             return None
-        return _upright(source.name, source.version, source, svc.image_limits)
+        facts = _facts(source, svc.image_limits)
+        return None if facts is None else facts.size
 
     return size_of
 
 
-@functools.lru_cache(maxsize=1024)
-def _upright(name: str, version: str, source: Source, limits: ImageLimits) -> Size | None:
-    """The displayed size of one version of a source, read from its header once."""
+def _facts(source: Source, limits: ImageLimits | None = None) -> HeaderFacts | None:
+    """The source's header facts, or None when it does not read as an image."""
     try:
-        return upright_size(source.read(), limits)
+        return header_facts(source, limits)
     except (OSError, TransformError):
         return None
-
-
-@functools.lru_cache(maxsize=1024)
-def _has_alpha(name: str, version: str, source: Source) -> bool:
-    """Whether a source's picture has transparency, from its header."""
-    return _header(
-        source, lambda image: image.mode in _ALPHA_MODES or "transparency" in image.info, False
-    )
-
-
-@functools.lru_cache(maxsize=1024)
-def _frames(name: str, version: str, source: Source) -> int:
-    """How many frames a source holds (thumbor's frameCount), from its header."""
-    return _header(source, lambda image: int(getattr(image, "n_frames", 1)), 1)
-
-
-def _header(source: Source, read: Callable[[Image.Image], T], fallback: T) -> T:
-    try:
-        with Image.open(io.BytesIO(source.read())) as image:
-            return read(image)
-    except (OSError, ValueError, Image.DecompressionBombError):
-        return fallback
-
-
-_ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
 
 
 def _thumbor_meta(svc: Services, translated: Translated, reference: str) -> Response:
@@ -206,7 +180,8 @@ def _thumbor_meta(svc: Services, translated: Translated, reference: str) -> Resp
     source = svc.sources.find(name)
     if size is None or source is None:
         abort(404, description="no image at this source reference")
-    frames = _frames(source.name, source.version, source)
+    facts = _facts(source)
+    frames = 1 if facts is None else facts.frames
     options = parse_options(translated.pairs, svc.limits)
     body = {
         "thumbor": {

@@ -24,10 +24,10 @@ from markupsafe import Markup
 from pixserve.http.signing import SIGNATURE_PARAM, signature
 from pixserve.services import services
 from pixserve.sources import Source
-from pixserve.transformer import FORMATS, Options, TransformError, parse_options, upright_size
+from pixserve.sources.facts import header_facts
+from pixserve.transformer import FORMATS, Options, TransformError, parse_options
 from pixserve.transformer.geometry import Size
 from pixserve.transformer.info import describe
-from pixserve.transformer.pipeline import open_image
 from pixserve.web.attributes import AttributeValue, html_attributes
 from pixserve.web.sizing import (
     asks_for_size,
@@ -95,13 +95,6 @@ def image_url(name: str, **options: Any) -> str:
     return f"{path}?{query}" if query else path
 
 
-@functools.lru_cache(maxsize=1024)
-def _source_header(name: str, version: str, source: Source) -> tuple[Size, int]:
-    """The upright size and the frame count, from the header (cached per version)."""
-    data = source.read()
-    return upright_size(data), getattr(open_image(data), "n_frames", 1)
-
-
 def _source(name: str) -> Source:
     source = services().sources.find(name)
     if source is None:
@@ -112,12 +105,12 @@ def _source(name: str) -> Source:
 def source_size(name: str) -> tuple[int, int]:
     """The displayed size of a source, read from its header (cached per version)."""
     source = _source(name)
-    return _source_header(source.name, source.version, source)[0]
+    return header_facts(source).size
 
 
 def _is_animated(name: str) -> bool:
     source = _source(name)
-    return _source_header(source.name, source.version, source)[1] > 1
+    return header_facts(source).frames > 1
 
 
 def _readable_size(helper: str, name: str) -> Size | None:
@@ -150,7 +143,7 @@ def ladder_widths(source_width: int, widths: Iterable[int] | None = None) -> lis
 
 def source_width(source: Source) -> int:
     """The displayed width of a found source, from its header (cached per version)."""
-    return _source_header(source.name, source.version, source)[0][0]
+    return header_facts(source).size[0]
 
 
 def _steps(options: Options, widths: Iterable[int] | None, displayed: Size) -> list[int]:
