@@ -93,7 +93,8 @@ class NodePeer(servers.Server):
     cache_header: str | None = None
 
     def __init__(self) -> None:
-        super().__init__(1)
+        # No forked workers to wait for: the harness' readiness check counts children.
+        super().__init__(0)
 
     def worker_pids(self) -> list[int]:
         return [] if self.process is None else [self.process.pid]
