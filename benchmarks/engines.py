@@ -23,7 +23,7 @@ from cases import QUALITY, Transform  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from pixserve.transformer import FORMATS, Options, parse_options, transform  # noqa: E402
-from pixserve.transformer.encode import AVIF_SPEED, encode  # noqa: E402
+from pixserve.transformer.encode import avif_speed, encode  # noqa: E402
 from pixserve.transformer.geometry import crop_origin, plan
 from pixserve.transformer.options import Gravity  # noqa: E402  # noqa: E402
 from pixserve.transformer.steps.load import EXACT_DRAFT_GAP, decoded_extent, draft_size  # noqa: E402
@@ -99,9 +99,10 @@ def vips(source: bytes, t: Transform) -> bytes:
             image = image.flatten(background=[255, 255, 255])
         return bytes(image.jpegsave_buffer(Q=quality, optimize_coding=True, keep="none"))
     if t.fmt == "avif":
-        # libvips' effort 0..9 is aom's speed 9..0: effort 1 is our speed 8.
+        # libvips' effort 0..9 is aom's speed 9..0: effort 1 is our speed 8 (`avif_speed` per size).
+        effort = 9 - avif_speed(image.width * image.height)
         return bytes(
-            image.heifsave_buffer(Q=quality, compression="av1", effort=9 - AVIF_SPEED, keep="none")
+            image.heifsave_buffer(Q=quality, compression="av1", effort=effort, keep="none")
         )
     raise ValueError(f"no libvips saver for {t.fmt}")
 

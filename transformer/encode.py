@@ -12,10 +12,16 @@ from .formats import AVIF, GIF, JPEG, PNG, WEBP, Format
 from .options import Options
 from .stoppable import run_stoppably
 
-# AVIF's speed 0..10 trades encode time for size. Measured at 640 px (benchmarks/
-# encoders.py): speed 8 encodes in ~23 ms, speed 6 in ~95 ms and speed 4 in ~600 ms,
-# for only 6-8% fewer bytes at the same SSIM.
-AVIF_SPEED = 8
+# AVIF's speed 0..10 trades encode time for size and quality. Chosen per output size
+# against the sharp-based peers (benchmarks/avif_speeds.py: bytes, SSIM against a
+# full-decode LANCZOS reference, CPU): speed 8 scored 0.004-0.005 SSIM under Next.js'
+# AVIF (sharp effort 3) at 320-1280 px. Up to AVIF_SMALL_PIXELS speed 6 matches it
+# (street photo 320 px: 0.945 vs 0.947 at 8% fewer bytes; 640 px 0.948 vs 0.950) for
+# about 2.5x speed 8's CPU, still under Next's; above, speed 7 (gain-map photo at
+# 1280 px 0.989 vs 0.990 at 4% fewer bytes) for 2x, where speed 6 would cost 3x.
+AVIF_SPEED = 7
+AVIF_SPEED_SMALL = 6
+AVIF_SMALL_PIXELS = 400_000
 
 # Chosen with benchmarks/encoder_options.py (figures in the README):
 # - Progressive JPEG saves 1-2% on large detailed photos but adds bytes to small or
@@ -50,16 +56,22 @@ def _settings(
             return {"lossless": True, "quality": quality or WEBP.default_quality, "method": method}
         return {"quality": quality or WEBP.default_quality, "method": method}
     if fmt is AVIF:
+        speed = avif_speed(pixels)
         if lossless:
             # Pillow's AVIF encoder always goes through YUV, so the closest it offers is
             # quality 100 with full-resolution chroma: visually, not bit-exactly, lossless.
-            return {"quality": 100, "subsampling": "4:4:4", "speed": AVIF_SPEED}
-        return {"quality": quality or AVIF.default_quality, "speed": AVIF_SPEED}
+            return {"quality": 100, "subsampling": "4:4:4", "speed": speed}
+        return {"quality": quality or AVIF.default_quality, "speed": speed}
     if fmt is PNG:
         return {"compress_level": 6}
     if fmt is GIF:
         return {"optimize": False}
     raise AssertionError(f"no encoder settings for {fmt.name}")
+
+
+def avif_speed(pixels: int) -> int:
+    """The AVIF encoder speed for a picture of `pixels`: slower (better) when small."""
+    return AVIF_SPEED_SMALL if pixels <= AVIF_SMALL_PIXELS else AVIF_SPEED
 
 
 # Encodes of this many pixels or more run in a child process a time limit can stop
