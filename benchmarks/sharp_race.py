@@ -11,11 +11,13 @@ hit (pixserve `X-Cache`, Next `X-Nextjs-Cache`; IPX has no result cache and send
 such header), and after every cold run each caching server must have written about
 one new cache entry per request (so the load generator's tokens really missed).
 
-Phases: output quality (bytes, SSIM against a full-decode LANCZOS reference); cold
+Phases: output quality (bytes, SSIM against a full-decode LANCZOS reference); CPU per
+cold request (requests one after another, every case including AVIF); cold
 req/s at 1 and 4 connections; hits and 304s of a repeated URL at 4 connections; peak
 RSS of each server's whole process tree. Writes `benchmarks/out/sharp_race.json`, then
 `sharp_report.py` puts its section into RESULTS.md and draws `sharp_race.png`.
-Settings: BENCH_ROUNDS (3), BENCH_SECONDS (2), BENCH_WORKERS (the CPU count).
+Settings: BENCH_ROUNDS (3), BENCH_SECONDS (2), BENCH_WORKERS (the CPU count),
+BENCH_CPU_REQUESTS (4).
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ RUN = f"{os.getpid()}x{time.time_ns() % 10**9}"
 # still being written when the count is taken (Next writes its cache after replying).
 MISS_SHARE = 0.9
 MIN_REQUESTS = 3  # per connection and cold run, else it runs longer (see timed_run)
+CPU_REQUESTS = int(os.environ.get("BENCH_CPU_REQUESTS", "4"))  # per case, server and round
 
 TRANSFORMS = (
     Transform(300, "webp"),
@@ -221,6 +224,34 @@ def cold(contenders: list[Contender]) -> dict[str, Any]:
     return rates
 
 
+def cpu_per_request(contenders: list[Contender]) -> dict[str, list[float]]:
+    """CPU milliseconds per cold request: CPU_REQUESTS misses one after another, the
+    server's whole process tree read from /proc before and after; contenders alternate.
+
+    Why: on a shared machine req/s measures how much of the cores each server's threads
+    win from the other work as much as its own cost; CPU per request is its cost. And a
+    server that splits one request over both cores (libvips does) wins at 1 connection
+    by spending more CPU, which this shows.
+    """
+    found: dict[str, list[float]] = {}
+    for round_index in range(ROUNDS):
+        for case_index, case in enumerate(CASES):
+            racing = [c for c in contenders if c.runs(case)]
+            if (round_index + case_index) % 2:
+                racing = racing[::-1]
+            for contender in racing:
+                before = node_peers.cpu_seconds(contender.server)
+                for request in range(CPU_REQUESTS):
+                    token = f"{RUN}-cpu{round_index}-{case_index}-{request}"
+                    expect(contender, case, token, "MISS" if contender.cache_header else None)
+                time.sleep(0.3)  # let post-reply work (cache writes) be counted
+                spent = node_peers.cpu_seconds(contender.server) - before
+                key = f"{case.label}|{contender.name}"
+                found.setdefault(key, []).append(spent / CPU_REQUESTS * 1000)
+        say(f"  CPU round {round_index + 1}/{ROUNDS} done")
+    return found
+
+
 def hits(contenders: list[Contender]) -> dict[str, Any]:
     """A repeated URL (a hit, checked) and its 304, at HIT_CONNECTIONS connections."""
     results: dict[str, Any] = {"hits": {}, "revalidations": {}}
@@ -289,6 +320,8 @@ def main() -> int:
         contenders = [Contender(s) for s in started_servers]
         say("sharp race: output quality, misses and hits checked")
         results["quality"] = outputs(contenders)
+        say("sharp race: CPU per cold request")
+        results["cpu"] = cpu_per_request(contenders)
         say("sharp race: cold transforms")
         results["cold"] = cold(contenders)
         say("sharp race: hits and 304s")

@@ -187,6 +187,27 @@ def absolute_table(race: Race) -> list[str]:
     return table(header, rows)
 
 
+def cpu_table(results: dict[str, Any]) -> list[str]:
+    """CPU ms per cold request by server (medians over the rounds), and the peers' over
+    pixserve's: above 1, pixserve spends less."""
+    found: dict[str, list[float]] = results.get("cpu", {})
+    if not found:
+        return []
+    labels = list(dict.fromkeys(key.split("|")[0] for key in found))
+    rows = []
+    for label in labels:
+        ours = statistics.median(found[f"{label}|pixserve"])
+        row = [label, f"{ours:.0f}"]
+        for peer in PEERS:
+            theirs = statistics.median(found[f"{label}|{peer}"])
+            row += [f"{theirs:.0f}", f"{theirs / ours:.2f}x"]
+        rows.append(row)
+    header = ["case", "pixserve ms"]
+    for peer in PEERS:
+        header += [f"{peer} ms", f"{peer} / pixserve"]
+    return table(header, rows)
+
+
 def hits_table(race: Race) -> list[str]:
     rows = []
     for phase in ("hits", "revalidations"):
@@ -244,6 +265,19 @@ def section(results: dict[str, Any]) -> list[str]:
         "Absolute cold req/s (medians over the rounds):",
         "",
         *absolute_table(race),
+        "### CPU per cold request",
+        "",
+        "CPU milliseconds each server's whole process tree spends on one cold request, "
+        "requests sent one after another (medians over the rounds; every case, AVIF "
+        "too). This is each server's own cost, which the machine's other work hardly "
+        "changes; req/s on a shared machine also measures how much of the cores each "
+        "server's threads win. A peer's CPU over pixserve's above 1 means pixserve "
+        "spends less. libvips splits one request over both cores (decode, resize and "
+        "encode of strips run in a pipeline of threads), which is how IPX can be faster "
+        "at 1 connection while spending more CPU; Pillow runs the stages one after "
+        "another on one core.",
+        "",
+        *cpu_table(results),
         f"### Hits and 304s of a repeated URL ({m['hit_connections']} connections)",
         "",
         "IPX keeps no results: its repeated URL is a cold request.",
