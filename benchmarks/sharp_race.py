@@ -242,7 +242,7 @@ def cpu_per_request(contenders: list[Contender]) -> dict[str, list[float]]:
             for contender in racing:
                 before = node_peers.cpu_seconds(contender.server)
                 for request in range(CPU_REQUESTS):
-                    token = f"{RUN}-cpu{round_index}-{case_index}-{request}"
+                    token = f"{RUN}-cpu{round_index}-{case_index}-{request}-{contender.name}"
                     expect(contender, case, token, "MISS" if contender.cache_header else None)
                 time.sleep(0.3)  # let post-reply work (cache writes) be counted
                 spent = node_peers.cpu_seconds(contender.server) - before
