@@ -50,10 +50,13 @@ END = "<!-- /page-race -->"
 
 
 class AvifPixserve(servers.Pixserve):
-    """pixserve with AVIF offered (`PIXSERVE_AVIF=1`), as a page with AVIF sources needs."""
+    """pixserve with AVIF offered (`PIXSERVE_AVIF=1`), as a page with AVIF sources needs,
+    and its default `decoded_cache` (a page's ladder shares decodes)."""
 
     def environment(self) -> dict[str, str]:
-        return {**super().environment(), "PIXSERVE_AVIF": "1"}
+        found = {**super().environment(), "PIXSERVE_AVIF": "1"}
+        del found["PIXSERVE_DECODED_CACHE"]
+        return found
 
 
 def variants() -> list[Case]:

@@ -112,9 +112,14 @@ class Server:
 
 
 class Pixserve(Server):
-    """`pixserve serve` with a fresh cache, its defaults but for the worker count."""
+    """`pixserve serve` with a fresh cache, its defaults but for the worker count, and
+    no kept decoded sources: a cold race repeats one source and size with cache-busting
+    tokens, which would then skip the decode (the page race turns them on)."""
 
     name = "pixserve"
+
+    def environment(self) -> dict[str, str]:
+        return {**super().environment(), "PIXSERVE_DECODED_CACHE": "0"}
 
     def __init__(self, workers: int, threads: int | None = None) -> None:
         super().__init__(workers)

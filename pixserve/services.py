@@ -12,6 +12,7 @@ from pixserve.config.settings import Config
 from pixserve.http.admission import MakerSlots, MemoryBudget
 from pixserve.ops.metrics import Metrics
 from pixserve.transformer import ColourSettings, ImageLimits, Limits
+from pixserve.transformer.decoded import DecodedSources
 
 if TYPE_CHECKING:
     from pixserve.sources.router import Sources
@@ -33,6 +34,7 @@ class Services:
     image_limits: ImageLimits
     colour: ColourSettings
     sources: Sources
+    decoded: DecodedSources | None = None  # None: the `decoded_cache` setting is 0
 
 
 def build_services(config: Config) -> Services:
@@ -66,6 +68,7 @@ def build_services(config: Config) -> Services:
         limits=config.query_limits(),
         image_limits=config.imaging.image_limits(),
         colour=config.imaging.colour_settings(),
+        decoded=DecodedSources(budget) if (budget := config.imaging.decoded_cache) else None,
         sources=build_sources(
             config.http.root,
             config.sources.sources,

@@ -16,6 +16,7 @@ from PIL import Image, UnidentifiedImageError
 from .animation import animates, transform_frames
 from .colour import ColourSettings
 from .context import Context, Step
+from .decoded import Decoded, DecodedSources
 from .encode import encode, encode_frames
 from .errors import ImageTooLarge, InvalidOption, UndecodableImage, UnsupportedImage
 from .formats import FORMATS, Format
@@ -71,6 +72,11 @@ PIPELINE: tuple[Step, ...] = (
 DECODE_STEPS: frozenset[Step] = frozenset(
     {shrink_on_load, decode, auto_orient, to_srgb, normalise_mode}
 )
+# After `shrink_on_load` has chosen the decoded size, these give the decoded picture
+# that `DecodedSources` can keep; the rest of `PIPELINE` works on it.
+_DECODING = PIPELINE[1 : len(DECODE_STEPS)]
+_AFTER_DECODE = PIPELINE[len(DECODE_STEPS) :]
+assert PIPELINE[0] is shrink_on_load and frozenset(PIPELINE[: len(DECODE_STEPS)]) == DECODE_STEPS
 
 # Pillow format names of sources, mapped to the output format that is "the same".
 SOURCE_OUTPUT_FORMATS: dict[str, Format] = {
@@ -247,6 +253,29 @@ def _run_pipeline(ctx: Context, timings: Timings) -> None:
             step(ctx)
 
 
+def _run_still(
+    ctx: Context, timings: Timings, source: bytes, decoded: DecodedSources | None
+) -> None:
+    """`PIPELINE` for a still picture, its decode taken from `decoded` when kept there."""
+    with timings.phase("decode"):
+        shrink_on_load(ctx)
+        if decoded is None or not decoded.wants(ctx):
+            for step in _DECODING:
+                step(ctx)
+        else:
+            key = decoded.key(source, ctx)
+            kept = decoded.take(key)
+            if kept is not None:
+                kept.into(ctx)
+            else:
+                for step in _DECODING:
+                    step(ctx)
+                decoded.keep(key, Decoded.of(ctx))
+    for step in _AFTER_DECODE:
+        with timings.phase("resize"):
+            step(ctx)
+
+
 def transform(
     source: bytes,
     options: Options,
@@ -255,13 +284,15 @@ def transform(
     colour: ColourSettings | None = None,
     memory: QualityMemory | None = None,
     candidates: tuple[Format, ...] = (),
+    decoded: DecodedSources | None = None,
 ) -> Result:
     """Run the pipeline. `output` None means: PNG if the result has alpha, else JPEG.
 
     `memory` remembers what `q=auto` chose for this source, to start the next search
     (for another width) next to the answer. `candidates` (`fmt=best`): the formats the
     client accepts, the first of them also `output`; the smallest meeting the target
-    is kept (animations are `output`).
+    is kept (animations are `output`). `decoded`: decoded sources kept for other
+    transforms of the same source (a page's ladder); the output is the same either way.
     """
     limits = limits or ImageLimits()
     timings = Timings()
@@ -293,7 +324,7 @@ def transform(
         with timings.phase("encode"):
             data = encode_frames(frames, durations, loop, output, options)
         return Result(data, output, frames[0].size, timings=timings.seconds)
-    _run_pipeline(ctx, timings)
+    _run_still(ctx, timings, source, decoded)
     assert ctx.output is not None
     if candidates:
         best = choose_best(ctx.image, candidates, options, ctx.icc_profile, memory, timings)

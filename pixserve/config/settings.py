@@ -138,6 +138,9 @@ class ImagingSettings:
     memory_budget: int = setting(SIZE, factory=default_memory_budget)
     queue_timeout: float = setting(DURATION, 2.0)
     avif: bool = setting(BOOLEAN, False)
+    # Decoded sources each process keeps for other widths and formats of the same
+    # picture (a page's srcset ladder, `transformer/decoded.py`); 0 keeps none.
+    decoded_cache: int = setting(SIZE, 24 << 20)
     cmyk_profile: Path | None = setting(OPTIONAL_PATH, factory=default_cmyk_profile)
     keep_icc_profiles: bool = setting(BOOLEAN, False)
 
@@ -162,6 +165,8 @@ class ImagingSettings:
             raise ConfigError("memory_budget: must be at least 16MiB")
         if self.queue_timeout < 0:
             raise ConfigError("queue_timeout: must be 0 or more seconds")
+        if self.decoded_cache < 0:
+            raise ConfigError("decoded_cache: must be 0 (off) or more bytes")
 
     def image_limits(self) -> ImageLimits:
         return ImageLimits(

@@ -121,6 +121,7 @@ def _make_image(svc: Services, req: ImageRequest, data: bytes) -> Made:
                 svc.colour,
                 memory,
                 req.choice.candidates,
+                svc.decoded,
             )
     return Made(result.data, result.format.extension, dict(result.timings))
 
