@@ -59,6 +59,16 @@ class AvifPixserve(servers.Pixserve):
         return found
 
 
+class UnsharedPixserve(AvifPixserve):
+    """The same with `decoded_cache=0`, every request decoding its source: what sharing
+    decodes across the page's ladder saves."""
+
+    name = "pixserve-unshared"
+
+    def environment(self) -> dict[str, str]:
+        return {**super().environment(), "PIXSERVE_DECODED_CACHE": "0"}
+
+
 def variants() -> list[Case]:
     """Every request of the page's first visits: browsers x ladder x sources."""
     return [
@@ -128,7 +138,12 @@ def main() -> int:
     with contextlib.ExitStack() as stack:
         contenders = [
             Contender(stack.enter_context(server))
-            for server in (AvifPixserve(WORKERS), node_peers.Next(), node_peers.IPX())
+            for server in (
+                AvifPixserve(WORKERS),
+                UnsharedPixserve(WORKERS),
+                node_peers.Next(),
+                node_peers.IPX(),
+            )
         ]
         for contender in contenders:  # warm up: code paths loaded, not the caches
             fetch(contender, variants()[0], f"{RUN}-warm")
@@ -194,7 +209,9 @@ def section(results: dict[str, Any]) -> list[str]:
         "quality defaults: WebP 80, AVIF 60, given to the peers too), 6 connections. CPU "
         "seconds are the servers' whole process trees' user + system time over one page "
         f"(medians and min-max of {m['rounds']} cold replays, contenders alternating); "
-        "pixserve runs with `PIXSERVE_AVIF=1`. Lower CPU is better: the ratio is the "
+        "pixserve runs with `PIXSERVE_AVIF=1` and its default `decoded_cache` (decoded "
+        "sources kept for the other widths and formats); pixserve-unshared is the same "
+        "with `decoded_cache=0`. Lower CPU is better: the ratio is the "
         "peer's CPU over pixserve's.",
         "",
         *sharp_report.table(header, rows),

@@ -187,24 +187,29 @@ def absolute_table(race: Race) -> list[str]:
     return table(header, rows)
 
 
-def cpu_table(results: dict[str, Any]) -> list[str]:
-    """CPU ms per cold request by server (medians over the rounds), and the peers' over
-    pixserve's: above 1, pixserve spends less."""
-    found: dict[str, list[float]] = results.get("cpu", {})
+def cpu_table(race: Race) -> list[str]:
+    """CPU ms per cold request by server (medians over the rounds), the peers' over
+    pixserve's (above 1, pixserve spends less), and the cores each server kept busy at
+    1 connection in the cold race (its req/s times its CPU per request)."""
+    found: dict[str, list[float]] = race.r.get("cpu", {})
     if not found:
         return []
+    names = ("pixserve", *PEERS)
     labels = list(dict.fromkeys(key.split("|")[0] for key in found))
     rows = []
     for label in labels:
-        ours = statistics.median(found[f"{label}|pixserve"])
-        row = [label, f"{ours:.0f}"]
+        cpu = {name: statistics.median(found[f"{label}|{name}"]) for name in names}
+        row = [label, f"{cpu['pixserve']:.0f}"]
         for peer in PEERS:
-            theirs = statistics.median(found[f"{label}|{peer}"])
-            row += [f"{theirs:.0f}", f"{theirs / ours:.2f}x"]
+            row += [f"{cpu[peer]:.0f}", f"{cpu[peer] / cpu['pixserve']:.2f}x"]
+        for name in names:
+            runs = race.runs(label, name, 1)
+            row.append(f"{med(runs, 'rps') * cpu[name] / 1000:.2f}" if runs else "-")
         rows.append(row)
     header = ["case", "pixserve ms"]
     for peer in PEERS:
         header += [f"{peer} ms", f"{peer} / pixserve"]
+    header += [f"cores busy @1: {name}" for name in names]
     return table(header, rows)
 
 
@@ -272,12 +277,14 @@ def section(results: dict[str, Any]) -> list[str]:
         "too). This is each server's own cost, which the machine's other work hardly "
         "changes; req/s on a shared machine also measures how much of the cores each "
         "server's threads win. A peer's CPU over pixserve's above 1 means pixserve "
-        "spends less. libvips splits one request over both cores (decode, resize and "
-        "encode of strips run in a pipeline of threads), which is how IPX can be faster "
-        "at 1 connection while spending more CPU; Pillow runs the stages one after "
-        "another on one core.",
+        "spends less. The last columns: the cores each server kept busy in the cold race "
+        "at 1 connection (its req/s times its CPU per request; the machine's other work "
+        "lowers all of them alike). libvips splits one request over both cores (decode, "
+        "resize and encode of strips run in a pipeline of threads), which is how IPX "
+        "can be faster at 1 connection while spending more CPU; Pillow runs the stages "
+        "one after another on one core.",
         "",
-        *cpu_table(results),
+        *cpu_table(race),
         f"### Hits and 304s of a repeated URL ({m['hit_connections']} connections)",
         "",
         "IPX keeps no results: its repeated URL is a cold request.",
