@@ -112,14 +112,21 @@ class Server:
 
 
 class Pixserve(Server):
-    """`pixserve serve` with a fresh cache, its defaults but for the worker count, and
-    no kept decoded sources: a cold race repeats one source and size with cache-busting
-    tokens, which would then skip the decode (the page race turns them on)."""
+    """`pixserve serve` with a fresh cache, its defaults but for the worker count, and:
+    no kept decoded sources (a cold race repeats one source and size with cache-busting
+    tokens, which would then skip the decode; the page race turns them on); a queue
+    that waits as long as the peers' (they never shed load, while pixserve's default
+    answers 503 after 2 s in the queue, which a shared machine's load reaches at 4
+    connections of 1280 px WebP)."""
 
     name = "pixserve"
 
     def environment(self) -> dict[str, str]:
-        return {**super().environment(), "PIXSERVE_DECODED_CACHE": "0"}
+        return {
+            **super().environment(),
+            "PIXSERVE_DECODED_CACHE": "0",
+            "PIXSERVE_QUEUE_TIMEOUT": "60s",
+        }
 
     def __init__(self, workers: int, threads: int | None = None) -> None:
         super().__init__(workers)
