@@ -72,12 +72,6 @@ PIPELINE: tuple[Step, ...] = (
 DECODE_STEPS: frozenset[Step] = frozenset(
     {shrink_on_load, decode, auto_orient, to_srgb, normalise_mode}
 )
-# After `shrink_on_load` has chosen the decoded size, these give the decoded picture
-# that `DecodedSources` can keep; the rest of `PIPELINE` works on it.
-_DECODING = PIPELINE[1 : len(DECODE_STEPS)]
-_AFTER_DECODE = PIPELINE[len(DECODE_STEPS) :]
-assert PIPELINE[0] is shrink_on_load and frozenset(PIPELINE[: len(DECODE_STEPS)]) == DECODE_STEPS
-
 # Pillow format names of sources, mapped to the output format that is "the same".
 SOURCE_OUTPUT_FORMATS: dict[str, Format] = {
     "JPEG": FORMATS["jpeg"],
@@ -256,22 +250,29 @@ def _run_pipeline(ctx: Context, timings: Timings) -> None:
 def _run_still(
     ctx: Context, timings: Timings, source: bytes, decoded: DecodedSources | None
 ) -> None:
-    """`PIPELINE` for a still picture, its decode taken from `decoded` when kept there."""
+    """`PIPELINE` for a still picture, its decode taken from `decoded` when kept there:
+    after `shrink_on_load` has chosen the decoded size, the other decode steps give the
+    picture `decoded` keeps, and the rest of the steps work on it."""
+    first = len(DECODE_STEPS)
+    if (
+        decoded is None
+        or PIPELINE[0] is not shrink_on_load
+        or frozenset(PIPELINE[:first]) != DECODE_STEPS
+    ):
+        _run_pipeline(ctx, timings)
+        return
     with timings.phase("decode"):
         shrink_on_load(ctx)
-        if decoded is None or not decoded.wants(ctx):
-            for step in _DECODING:
-                step(ctx)
+        key = decoded.key(source, ctx) if decoded.wants(ctx) else None
+        kept = decoded.take(key) if key is not None else None
+        if kept is not None:
+            kept.into(ctx)
         else:
-            key = decoded.key(source, ctx)
-            kept = decoded.take(key)
-            if kept is not None:
-                kept.into(ctx)
-            else:
-                for step in _DECODING:
-                    step(ctx)
+            for step in PIPELINE[1:first]:
+                step(ctx)
+            if key is not None:
                 decoded.keep(key, Decoded.of(ctx))
-    for step in _AFTER_DECODE:
+    for step in PIPELINE[first:]:
         with timings.phase("resize"):
             step(ctx)
 
