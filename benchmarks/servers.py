@@ -115,9 +115,9 @@ class Pixserve(Server):
     """`pixserve serve` with a fresh cache, its defaults but for the worker count, and:
     no kept decoded sources (a cold race repeats one source and size with cache-busting
     tokens, which would then skip the decode; the page race turns them on); a queue
-    that waits as long as the peers' (they never shed load, while pixserve's default
-    answers 503 after 2 s in the queue, which a shared machine's load reaches at 4
-    connections of 1280 px WebP)."""
+    and a time limit as long as the peers' (they have neither, while pixserve's
+    defaults answer 503 after 2 s in the queue or 10 s in all, which a shared machine's
+    load reaches at 4 connections of 1280 px WebP, or a page's 1280 px AVIF)."""
 
     name = "pixserve"
 
@@ -126,6 +126,7 @@ class Pixserve(Server):
             **super().environment(),
             "PIXSERVE_DECODED_CACHE": "0",
             "PIXSERVE_QUEUE_TIMEOUT": "60s",
+            "PIXSERVE_TIME_LIMIT": "120s",
         }
 
     def __init__(self, workers: int, threads: int | None = None) -> None:
