@@ -126,7 +126,8 @@ class Pixserve(Server):
             **super().environment(),
             "PIXSERVE_DECODED_CACHE": "0",
             "PIXSERVE_QUEUE_TIMEOUT": "60s",
-            "PIXSERVE_TIME_LIMIT": "120s",
+            "PIXSERVE_TIME_LIMIT": "60s",
+            "PIXSERVE_TIMEOUT": "90s",  # gunicorn's, which must be longer
         }
 
     def __init__(self, workers: int, threads: int | None = None) -> None:
