@@ -127,7 +127,9 @@ class Pixserve(Server):
             "PIXSERVE_DECODED_CACHE": "0",
             "PIXSERVE_QUEUE_TIMEOUT": "60s",
             "PIXSERVE_TIME_LIMIT": "60s",
-            "PIXSERVE_TIMEOUT": "90s",  # gunicorn's, which must be longer
+            "PIXSERVE_TIMEOUT": "90s",  # these three must be longer than the time limit
+            "PIXSERVE_GRACEFUL_TIMEOUT": "90s",
+            "PIXSERVE_FLIGHT_TIMEOUT": "90s",  # a miss waiting for another worker
         }
 
     def __init__(self, workers: int, threads: int | None = None) -> None:
