@@ -45,6 +45,10 @@ def pixserve(source: bytes, t: Transform) -> bytes:
     return transform(source, options_for(t), FORMATS[t.fmt]).data
 
 
+# The codec floor's stages; the transformer's own phases also count q=auto's search.
+STAGES = ("decode", "resize", "encode")
+
+
 @dataclass(frozen=True)
 class Stages:
     """Milliseconds of one codec-floor run, by stage."""

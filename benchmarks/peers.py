@@ -43,7 +43,6 @@ from PIL import Image
 
 from pixserve import transformer
 from pixserve.config.settings import DEFAULT_THREADS
-from pixserve.transformer.timings import PHASES
 
 OUT = ROOT / "benchmarks" / "out"
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
@@ -130,7 +129,8 @@ def in_process() -> dict[str, Any]:
         results[case.label] = {
             "ms": {name: engines.median(values) for name, values in times.items()},
             "stages": {
-                stage: engines.median([getattr(s, stage) for s in stages]) for stage in PHASES
+                stage: engines.median([getattr(s, stage) for s in stages])
+                for stage in engines.STAGES
             },
         }
         say(f"  in-process {case.label}: {results[case.label]['ms']}")
