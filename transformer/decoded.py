@@ -29,6 +29,11 @@ from .context import Context
 KEEP_SECONDS = 30.0
 
 
+def pixel_bytes(image: Image.Image) -> int:
+    """What Pillow stores a pixel in: one byte for one band, else four (RGB too)."""
+    return 1 if len(image.getbands()) == 1 else 4
+
+
 @dataclass(frozen=True)
 class Decoded:
     """What the decode steps leave in a `Context`: the picture and the facts about it."""
@@ -40,7 +45,7 @@ class Decoded:
 
     @property
     def nbytes(self) -> int:
-        return self.image.width * self.image.height * len(self.image.getbands())
+        return self.image.width * self.image.height * pixel_bytes(self.image)
 
     @classmethod
     def of(cls, ctx: Context) -> Decoded:
