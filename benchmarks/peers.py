@@ -147,10 +147,12 @@ def floor_ms(case: Case, repeats: int) -> float:
 def cold_run(port: int, path: str, connections: int, prefix: str) -> load.Rate:
     """A cold run of SECONDS, doubled (up to 16x) until each connection finished 2
     requests: an AVIF at 1280 px can take longer than one run on a loaded machine, and a
-    run that finished none measures nothing."""
+    run that finished none measures nothing. Each attempt has its own tokens, so none
+    finds what the one before left in the cache."""
     seconds = SECONDS
     while True:
-        rate = load.run(port, path, connections=connections, seconds=seconds, cold_prefix=prefix)
+        tokens = f"{prefix}-{seconds:g}s"
+        rate = load.run(port, path, connections=connections, seconds=seconds, cold_prefix=tokens)
         if rate.requests >= 2 * connections or seconds >= 16 * SECONDS:
             return rate
         seconds *= 2

@@ -180,6 +180,8 @@ def timed_run(port: int, path: str, connections: int, **settings: Any) -> load.R
     """
     seconds = SECONDS
     while True:
+        if settings.get("cold_prefix"):  # each attempt its own tokens: all of them misses
+            settings["cold_prefix"] = f"{settings['cold_prefix'].split('~')[0]}~{seconds:g}s"
         rate = load.run(port, path, connections=connections, seconds=seconds, **settings)
         if rate.requests >= MIN_REQUESTS * connections or seconds >= 32 * SECONDS:
             if rate.requests == 0:
