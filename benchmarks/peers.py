@@ -144,17 +144,20 @@ def floor_ms(case: Case, repeats: int) -> float:
     )
 
 
-def cold_run(port: int, path: str, connections: int, prefix: str) -> load.Rate:
-    """A cold run of SECONDS, doubled (up to 16x) until each connection finished 2
-    requests: an AVIF at 1280 px can take longer than one run on a loaded machine, and a
-    run that finished none measures nothing. Each attempt has its own tokens, so none
-    finds what the one before left in the cache."""
-    seconds = SECONDS
+def cold_run(port: int, path: str, connections: int, prefix: str, slow: bool) -> load.Rate:
+    """A cold run of SECONDS (8x for `slow` cases: AVIF at 1280 px takes about a second
+    of CPU), doubled (up to 32x) until each connection finished 2 requests, since a run
+    that finished none measures nothing. Each attempt has its own tokens, so none finds
+    what the one before left in the cache, and waits as long as the one before ran:
+    the requests it left unfinished keep pixserve's transform slots busy, and a new
+    burst would be answered 503 (overloaded) at once."""
+    seconds = SECONDS * (8 if slow else 1)
     while True:
         tokens = f"{prefix}-{seconds:g}s"
         rate = load.run(port, path, connections=connections, seconds=seconds, cold_prefix=tokens)
-        if rate.requests >= 2 * connections or seconds >= 16 * SECONDS:
+        if rate.requests >= 2 * connections or seconds >= 32 * SECONDS:
             return rate
+        time.sleep(seconds)
         seconds *= 2
 
 
@@ -171,7 +174,8 @@ def cold(pix: servers.Pixserve, thumbor: servers.Thumbor) -> dict[str, Any]:
                 for server in order:
                     path = case.pixserve_path if server is pix else case.thumbor_path
                     prefix = f"{RUN}-{round_index}-{case_index}-{connections}"
-                    rate = cold_run(server.port, path, connections, prefix)
+                    slow = case.transform.fmt == "avif"
+                    rate = cold_run(server.port, path, connections, prefix, slow)
                     if rate.errors or rate.requests == 0:
                         raise RuntimeError(f"{server.name} {path}: {rate}")
                     key = f"{case.label}|{server.name}|{connections}"
