@@ -313,7 +313,10 @@ def main() -> int:
     say(f"benchmarks: {results['machine']}")
     say("phase 5/6: in-process engines")
     results["in_process"] = in_process()
-    pix = servers.Pixserve(WORKERS)
+    # One more thread than connections: gthread may hand all 8 to one worker, whose
+    # transform slots answer 503 past `threads - 1` requests at once (admission.py),
+    # while thumbor queues them; the transforms running at once stay 2 a process.
+    pix = servers.Pixserve(WORKERS, threads=max(CONNECTIONS) + 1)
     thumbor = servers.Thumbor(WORKERS)
     with pix, thumbor:
         for case in CASES:  # warm both up; also proves every URL works
