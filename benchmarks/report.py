@@ -534,6 +534,11 @@ def chart(f: Figures) -> None:
     plt.close(figure)
 
 
+# Issue 14's hand-written findings (profile, levers), kept when the rest is re-rendered.
+LEVERS_BEGIN = "<!-- levers: written by hand from benchmarks/levers.py and avif_speeds.py -->"
+LEVERS_END = "<!-- /levers -->"
+
+
 def write(results: dict[str, Any]) -> None:
     f = Figures(results)
     lines = header(results)
@@ -544,6 +549,7 @@ def write(results: dict[str, Any]) -> None:
         kept = RESULTS_MD.read_text(encoding="utf-8")
         lines += sharp_report.kept_block(kept)
         lines += sharp_report.kept_block(kept, page_race.BEGIN, page_race.END)
+        lines += sharp_report.kept_block(kept, LEVERS_BEGIN, LEVERS_END)
     lines += ["## Targets", ""] + targets(f)
     lines += [f"![benchmark chart]({CHART.name})", ""]
     lines += cold_tables(f) + quality_table(f) + in_process_table(f)
