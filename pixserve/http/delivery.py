@@ -25,10 +25,15 @@ from pixserve.http.request import INFO_EXTENSION, ImageRequest
 from pixserve.ops import observe
 from pixserve.services import Services
 from pixserve.transformer import transform
+from pixserve.transformer.apart import transform_apart
 from pixserve.transformer.cost import estimate_cost
 from pixserve.transformer.info import describe
 
 CACHE_PHASE = "cache"  # time spent in the result cache, beside the transformer's phases
+# Transforms estimated to need this much memory or more run apart, in a child process
+# (`transformer/apart.py`): the fork costs a few milliseconds, under 2% of such a
+# transform (`benchmarks/apart.py`), and the worker keeps none of their peak.
+APART_FROM_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -107,13 +112,15 @@ def _timed(timings: dict[str, float]) -> Iterator[None]:
 
 
 def _make_image(svc: Services, req: ImageRequest, data: bytes) -> Made:
-    """Admitted by its estimated memory, then transformed: the time limit covers both,
-    so no request outlasts it by more than the longest uninterruptible step."""
+    """Admitted by its estimated memory, then transformed: the time limit covers both.
+    Big work runs apart, in a child the limit can stop and whose memory all goes back
+    when it ends; the rest outlasts the limit by at most its longest C call."""
     with Deadline(svc.config.imaging.time_limit):
         cost = estimate_cost(data, req.options, req.choice.format, svc.image_limits)
         with svc.admission.reserve(cost.memory):
             memory = CachedQualities(svc.cache, req.source)  # q=auto's remembered qualities
-            result = transform(
+            run = transform_apart if cost.memory >= APART_FROM_BYTES else transform
+            result = run(
                 data,
                 req.options,
                 req.choice.format,
