@@ -118,9 +118,7 @@ class Traffic:
     def __init__(self, port: int, good: list[str], hostile: list[str], tally: Tally) -> None:
         self.port, self.good, self.hostile, self.tally = port, good, hostile, tally
         self.hits = [
-            f"/image/{name}?w={width}&fmt=webp"
-            for name in good[:10]
-            for width in (160, 480)
+            f"/image/{name}?w={width}&fmt=webp" for name in good[:10] for width in (160, 480)
         ]
         self.etags: dict[str, str] = {}
         self.counter = 0
