@@ -92,7 +92,7 @@ class Tally:
 
 def _slug(body: bytes) -> str:
     try:
-        return str(json.loads(body).get("type", "")).rsplit("/", 1)[-1] or "?"
+        return str(json.loads(body).get("type", "")).rsplit(":", 1)[-1] or "?"  # urn:...:slug
     except (ValueError, AttributeError):
         return "not problem+json"
 
