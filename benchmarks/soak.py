@@ -74,6 +74,7 @@ class Tally:
         self.lock = threading.Lock()
         self.statuses: dict[str, Counter[int]] = {kind: Counter() for kind in MIX}
         self.slugs: Counter[str] = Counter()  # of 5xx answers
+        self.slow: list[str] = []  # the first requests answered 503 by the time limit
         self.wrong: list[str] = []
         self.errors: list[tuple[float, str, str]] = []  # (time, kind, error)
 
@@ -81,7 +82,10 @@ class Tally:
         with self.lock:
             self.statuses[kind][status] += 1
             if status >= 500:
-                self.slugs[_slug(body)] += 1
+                slug = _slug(body)
+                self.slugs[slug] += 1
+                if slug != "overloaded" and len(self.slow) < 8:
+                    self.slow.append(f"{status} {slug} {path}")
             elif status not in RIGHT[kind] and len(self.wrong) < 20:
                 self.wrong.append(f"{kind} {path} -> {status}")
 
@@ -288,7 +292,7 @@ def report(
     lines += [
         "",
         f"- 5xx: {five_hundreds} ({dict(tally.slugs)}); other than admission 503s: "
-        f"**{other_5xx}**.",
+        f"**{other_5xx}**{': ' + '; '.join(tally.slow) if tally.slow else ''}.",
         f"- Answers of the wrong class: {sum(1 for _ in tally.wrong)} {tally.wrong[:5]}.",
         f"- Connection errors: {len(near_kill)} within {KILL_GRACE:g} s of the kill, "
         f"**{len(elsewhere)}** elsewhere {Counter(k for _, k, _ in elsewhere)}.",
