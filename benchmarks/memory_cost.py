@@ -3,9 +3,10 @@
 Why: the web layer admits transforms against a node-wide memory budget by
 `estimate_cost`; an estimate under the real peak lets the budget be overrun, one far
 over it wastes the machine. Each case runs in a fresh process: it draws a noisy
-picture of the size (so encoders get real work), notes its RSS, transforms, and
-reports the peak RSS (`ru_maxrss`) over that, with the work `pixserve serve` runs in a
-child process run in place, so the one peak counts it all. Run: `.venv/bin/python
+picture of the size (so encoders get real work), then forks a child (whose peak
+starts at the RSS it has then, not at the drawing's), which notes its RSS,
+transforms, and reports its peak RSS (`ru_maxrss`) over that. The work `pixserve
+serve` runs in a child process runs in place, so one peak counts it all. Run: `.venv/bin/python
 benchmarks/memory_cost.py [--quick]` (a few minutes; `--quick` skips the 50-MP
 AVIF and lossless cases). Prints a Markdown table, also written to
 `benchmarks/out/memory_cost.md`.
@@ -33,7 +34,7 @@ CASES = [
 HEAVY = {"avif", "webp"}
 
 PROBE = r"""
-import io, json, resource, sys
+import io, json, os, resource, sys
 import numpy as np
 from PIL import Image
 from pixserve.transformer import FORMATS, ImageLimits, parse_options, transform
@@ -54,10 +55,15 @@ def rss_kib():
 options = parse_options([tuple(p.split("=")) for p in query.split("&") if p])
 limits = ImageLimits(max_source_pixels=60_000_000, max_output_pixels=60_000_000)
 estimate = estimate_cost(source, options, FORMATS[out], limits)
-before = rss_kib()
-transform(source, options, FORMATS[out], limits)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"measured": (peak - before) * 1024, "estimated": estimate.memory}))
+# Measured in a child forked now: its peak starts at today's RSS, not at the drawing's.
+if os.fork() == 0:
+    before = rss_kib()
+    transform(source, options, FORMATS[out], limits)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"measured": (peak - before) * 1024, "estimated": estimate.memory}))
+    sys.stdout.flush()
+    os._exit(0)
+os.wait()
 """
 
 
