@@ -16,17 +16,20 @@ peak in the process however it is trimmed: `benchmarks/stress.py`, issue 13).
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import pickle
 import select
 import signal
 import warnings
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 WAIT_STEP = 0.05  # seconds between Python-level checks while the child works
 _OK, _FAILED = b"+", b"-"
 T = TypeVar("T")
+_PR_SET_PDEATHSIG = 1  # prctl's option number (linux/prctl.h)
 _in_child = False  # work already apart runs nested work in place: one fork is enough
 
 
@@ -40,6 +43,7 @@ def run_stoppably(work: Callable[[], T]) -> T:
     if _in_child:
         return work()
     read_end, write_end = os.pipe()
+    parent = os.getpid()
     with warnings.catch_warnings():
         # Python 3.12+ warns on any fork of a threaded process; this child is safe
         # for the reason above: it runs one encoder call and exits.
@@ -47,6 +51,7 @@ def run_stoppably(work: Callable[[], T]) -> T:
         pid = os.fork()
     if pid == 0:  # the child: do the work, hand it over, leave without cleanup
         _in_child = True
+        _die_with(parent)
         os.close(read_end)
         try:
             answer = _OK + pickle.dumps(work(), pickle.HIGHEST_PROTOCOL)
@@ -67,6 +72,26 @@ def run_stoppably(work: Callable[[], T]) -> T:
         raised: BaseException = pickle.loads(answer[1:])  # noqa: S301 - our child's own
         raise raised
     raise ChildFailed("the transform's process ended without an answer")
+
+
+def _find_prctl() -> Any:
+    name = ctypes.util.find_library("c")  # looked up once: it runs a program to find it
+    try:
+        return None if name is None else ctypes.CDLL(name).prctl
+    except (OSError, AttributeError):  # not Linux
+        return None
+
+
+_PRCTL = _find_prctl()
+
+
+def _die_with(parent: int) -> None:
+    """Be killed if the worker dies first (SIGKILL, the OOM killer): an orphan would
+    go on working, unseen by the time limit (Linux; elsewhere nothing)."""
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it died before the line above
+        os._exit(1)
 
 
 def _read_all(fd: int) -> bytes:
