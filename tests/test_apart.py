@@ -6,6 +6,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -73,15 +74,11 @@ def test_a_time_limit_stops_a_transform_stuck_in_one_call(
 
 PEAK_PROBE = textwrap.dedent(
     """
-    import io, resource, sys
-    from PIL import Image
+    import resource, sys
+    from pathlib import Path
     from pixserve.transformer import FORMATS, ImageLimits, parse_options, transform
     from pixserve.transformer.apart import transform_apart
-    picture = Image.linear_gradient("L").resize((4000, 4000)).convert("RGB")
-    buffer = io.BytesIO()
-    picture.save(buffer, "PNG", compress_level=1)
-    source = buffer.getvalue()
-    del picture, buffer
+    source = Path(sys.argv[1]).read_bytes()
     options, limits = parse_options([("w", "3990")]), ImageLimits(max_source_pixels=20_000_000)
     def peak():
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >> 10  # MiB
@@ -95,12 +92,18 @@ PEAK_PROBE = textwrap.dedent(
 )
 
 
-def test_the_worker_keeps_none_of_the_peak_of_work_done_apart() -> None:
+def test_the_worker_keeps_none_of_the_peak_of_work_done_apart(tmp_path: Path) -> None:
     """The picture is 4000x4000 (61 MiB as RGBX): done here, it raises this process's
-    peak by more than that; done apart, by next to nothing."""
+    peak by tens of MiB (25 to 108 measured, as the heap happens to lie); done apart,
+    by next to nothing."""
+    picture = Image.linear_gradient("L").resize((4000, 4000)).convert("RGB")
+    picture.save(tmp_path / "big.png", compress_level=1)
     probe = subprocess.run(
-        [sys.executable, "-c", PEAK_PROBE], capture_output=True, text=True, check=True
+        [sys.executable, "-c", PEAK_PROBE, str(tmp_path / "big.png")],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     apart, here = (int(word) for word in probe.stdout.split())
-    assert here > 60, probe.stdout
-    assert apart < 15, probe.stdout
+    assert here > 20, probe.stdout
+    assert apart < 5, probe.stdout
