@@ -36,8 +36,11 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
-from cases import CORPUS, ROOT
+import node_peers
+import quality as neutral
+from cases import CORPUS, ROOT, Case, Transform
 from PIL import Image
 from ssim import luma, ssim
 from ssimulacra2 import compute_ssimulacra2
@@ -340,6 +343,154 @@ def calibrate(widths: tuple[int, ...]) -> list[str]:
     return lines
 
 
+# The peers' own defaults: Next.js' image optimizer as shipped (`next/image` asks for
+# q=75; its JPEG encoder is mozjpeg), IPX with no `q` (sharp's defaults: 80 for WebP
+# and JPEG, 50 for AVIF).
+NEXT_DEFAULT_Q = 75
+PEER_VARIANTS = ("default", "auto:good")
+CONTENDERS = ("pixserve default", "pixserve auto:good", "next", "ipx")
+
+
+@dataclass
+class PeerScored:
+    photo: str
+    width: int
+    fmt: str
+    contender: str
+    size: tuple[int, int]
+    bytes: int
+    ssimulacra2: float
+
+
+def _png(image: Image.Image) -> io.BytesIO:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", compress_level=1)
+    buffer.seek(0)
+    return buffer
+
+
+def _neutral_ssimulacra2(case: Case, data: bytes) -> tuple[tuple[int, int], float]:
+    """SSIMULACRA2 against the full-decode LANCZOS reference at the output's own size
+    (`quality.py`): every contender resizes its own way, so none is its own reference."""
+    with Image.open(io.BytesIO(data)) as output:
+        output.load()
+        shown = neutral._displayed(output)
+    reference = neutral.references(case, shown.size)[0]
+    return shown.size, float(compute_ssimulacra2(_png(reference), _png(shown)))
+
+
+def peer_outputs(
+    next_server: node_peers.Next, ipx: node_peers.IPX, name: str, width: int, fmt: str, shown: int
+) -> dict[str, bytes]:
+    """Next's and IPX's default output for one request (`shown`: pixserve's width, for
+    IPX, which would enlarge); a peer answering in another format is left out (Next
+    keeps an AVIF or WebP source's format for a client that accepts neither)."""
+    source = quote(f"/photos/{name}", safe="")
+    found: dict[str, bytes] = {}
+    asks = {
+        "next": (
+            next_server,
+            f"/_next/image?w={width}&q={NEXT_DEFAULT_Q}&url={source}",
+            {"Accept": f"image/{fmt}"},
+        ),
+        "ipx": (ipx, f"/w_{shown},f_{fmt}/photos/{quote(name)}", {}),
+    }
+    for contender, (server, path, headers) in asks.items():
+        status, answered, body = server.get(path, headers)
+        kind = {k.lower(): v for k, v in answered.items()}.get("content-type", "")
+        if status == 200 and kind == f"image/{fmt}":
+            found[contender] = body
+        else:
+            print(f"  {contender} {name} {width} {fmt}: {status} {kind}", file=sys.stderr)
+    return found
+
+
+def score_peers(widths: tuple[int, ...]) -> list[PeerScored]:
+    node_peers.check_node_peers()
+    rows: list[PeerScored] = []
+    node_peers.clear_next_cache()
+    with node_peers.Next(mozjpeg=True) as next_server, node_peers.IPX() as ipx:
+        assert isinstance(next_server, node_peers.Next) and isinstance(ipx, node_peers.IPX)
+        for path in photos():
+            source = path.read_bytes()
+            seen: set[tuple[int, int]] = set()
+            for width in widths:
+                size = transform(source, options(width, "default"), FORMATS["png"]).size
+                if size in seen:
+                    continue
+                seen.add(size)
+                for fmt in OUTPUT_FORMATS:
+                    outputs = {
+                        f"pixserve {variant}": transform(
+                            source, options(width, variant), FORMATS[fmt]
+                        ).data
+                        for variant in PEER_VARIANTS
+                    }
+                    outputs |= peer_outputs(next_server, ipx, path.name, width, fmt, size[0])
+                    case = Case(f"photos/{path.name}", Transform(size[0], fmt))
+                    for contender, data in outputs.items():
+                        shown, score = _neutral_ssimulacra2(case, data)
+                        rows.append(
+                            PeerScored(path.name, width, fmt, contender, shown, len(data), score)
+                        )
+                        print(
+                            f"  {path.name} {width} {fmt} {contender}: {shown[0]}x{shown[1]} "
+                            f"{len(data)} B, SSIMULACRA2 {score:.1f}",
+                            file=sys.stderr,
+                            flush=True,
+                        )
+    node_peers.clear_next_cache()
+    return rows
+
+
+def peers_table(rows: list[PeerScored]) -> list[str]:
+    """Per format: each contender's median bytes against pixserve auto:good's (on the
+    requests every contender answered), and its median and worst SSIMULACRA2; then
+    whether the goal is met against each peer."""
+    lines = [
+        "| format | contender | median bytes | auto:good's bytes vs it (median) "
+        "| median SSIMULACRA2 | worst SSIMULACRA2 |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    verdicts: list[str] = []
+    for fmt in OUTPUT_FORMATS:
+        by_request: dict[tuple[str, int], dict[str, PeerScored]] = {}
+        for row in rows:
+            if row.fmt == fmt:
+                by_request.setdefault((row.photo, row.width), {})[row.contender] = row
+        for contender in CONTENDERS:
+            answered = [r for r in by_request.values() if contender in r]
+            if not answered:
+                continue
+            ours = [r["pixserve auto:good"].bytes / r[contender].bytes - 1 for r in answered]
+            mine = [r[contender] for r in answered]
+            lines.append(
+                f"| {fmt} | {contender} | {statistics.median(r.bytes for r in mine):.0f} | "
+                f"{statistics.median(ours):+.0%} | "
+                f"{statistics.median(r.ssimulacra2 for r in mine):.1f} | "
+                f"{min(r.ssimulacra2 for r in mine):.1f} |"
+            )
+            if contender in ("next", "ipx"):
+                auto = [r["pixserve auto:good"] for r in answered]
+                smaller = statistics.median(ours) <= -0.20
+                as_good = min(r.ssimulacra2 for r in auto) >= min(r.ssimulacra2 for r in mine)
+                met = "met" if smaller and as_good else "not met"
+                verdicts.append(
+                    f"- {fmt} against {contender} ({len(answered)} requests): {met} "
+                    f"(bytes {statistics.median(ours):+.0%}, worst SSIMULACRA2 "
+                    f"{min(r.ssimulacra2 for r in auto):.1f} vs "
+                    f"{min(r.ssimulacra2 for r in mine):.1f})"
+                )
+    return [
+        *lines,
+        "",
+        "Goal at `good`: median bytes at least 20% below the peer's default with a worst "
+        "SSIMULACRA2 no lower than the peer's:",
+        "",
+        *verdicts,
+    ]
+
+
 def main() -> None:
     if "--calibrate" in sys.argv:
         text = "\n".join(calibrate(WIDTHS[:2])) + "\n"
@@ -347,18 +498,21 @@ def main() -> None:
         print(text)
         return
     widths = WIDTHS[:2] if "--quick" in sys.argv else WIDTHS
-    parts = {arg[2:] for arg in sys.argv[1:]} & {"metric", "cost", "quality"}
-    parts = parts or {"metric", "cost", "quality"}
+    every = {"metric", "cost", "quality", "peers"}
+    parts = {arg[2:] for arg in sys.argv[1:]} & every
+    parts = parts or every
     report = ["# q=auto against fixed qualities", ""]
     if "metric" in parts:
         report += metric_table() + [""]
     if "cost" in parts:
         report += cost_table() + [""]
     if "quality" in parts:
-        report += quality_table(score_all(widths))
+        report += quality_table(score_all(widths)) + [""]
+    if "peers" in parts:
+        report += peers_table(score_peers(widths))
     text = "\n".join(report) + "\n"
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    suffix = "" if len(parts) == 3 else "_" + "_".join(sorted(parts))
+    suffix = "" if parts == every else "_" + "_".join(sorted(parts))
     OUT.with_stem(OUT.stem + suffix).write_text(text)
     print(text)
 
