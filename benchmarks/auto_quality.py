@@ -11,26 +11,32 @@ Method:
   quality and at `q=auto:low|good|high`. Each output is scored against pixserve's own
   unencoded picture at that size (the same pipeline ending in PNG), so only the
   encoder's loss counts: SSIMULACRA2 (100 = identical, ~90 visually lossless, ~70
-  high quality, ~50 medium) and the in-request SSIM. Next.js and IPX are not on this
-  branch yet, so the peers are pixserve's fixed defaults only.
+  high quality, ~50 medium) and the in-request SSIM.
 - Cost: per photo (`COST_PHOTOS`) and format, a srcset ladder 640, then 320 and
   1280 px: the cold transform at the fixed default against `q=auto:good`, the first
   width with no remembered quality, the next two with the first one's remembered (an
-  in-memory store). Alternating rounds; the ratio of medians per case, then the median and the
-  worst over cases. The bytes the remembered start costs against a cold search of the
-  same width are reported too.
+  in-memory store). Alternating rounds (`BENCH_ROUNDS`, 5); the ratio of medians per
+  case, of CPU time (steady on a shared machine) and of wall time, then the median
+  and the worst over cases. The bytes the remembered start costs against a cold
+  search of the same width are reported too.
+- Peers: the same photos and widths as real servers on loopback (`node_peers.py`,
+  `make node-peers`): Next.js' image optimizer as shipped (q=75, mozjpeg) and IPX
+  with no `q` (sharp's defaults), against pixserve's default and `auto:good`. Every
+  output is scored against the neutral full-decode LANCZOS reference at its own size
+  (`quality.py`), since each server resizes its own way.
 - Metric: the cost of one score at 1280 px, ours against the 11-tap Gaussian SSIM of
   `ssim.py`.
 
 Run: `.venv/bin/pip install -e '.[bench]'` then `.venv/bin/python
 benchmarks/auto_quality.py` (20-30 minutes on 2 cores, mostly SSIMULACRA2 at 1280 px;
-`--quick` does 320 and 640 px only; `--metric`, `--cost`, `--quality` run only those
-parts). Prints Markdown, also written to `benchmarks/out/auto_quality.md`.
+`--quick` does 320 and 640 px only; `--metric`, `--cost`, `--quality`, `--peers` run
+only those parts). Prints Markdown, also written to `benchmarks/out/auto_quality.md`.
 """
 
 from __future__ import annotations
 
 import io
+import os
 import statistics
 import sys
 import time
@@ -39,14 +45,16 @@ from pathlib import Path
 from urllib.parse import quote
 
 import node_peers
+import numpy as np
 import quality as neutral
 from cases import CORPUS, ROOT, Case, Transform
+from numpy.typing import NDArray
 from PIL import Image
 from ssim import luma, ssim
 from ssimulacra2 import compute_ssimulacra2
 
 from pixserve.transformer import FORMATS, Format, Options, Result, parse_options, transform
-from pixserve.transformer.metric import PictureReference, combine
+from pixserve.transformer.metric import PictureReference, combine, displayed_planes
 from pixserve.transformer.quality import LADDERS, WEIGHTS
 
 OUT = ROOT / "benchmarks" / "out" / "auto_quality.md"
@@ -56,7 +64,7 @@ VARIANTS = ("default", "auto:low", "auto:good", "auto:high")
 LADDER = (640, 320, 1280)  # the first width pays the search; the others remember
 # The cost is timed on three photos (smooth, detailed, large): timing all is slow.
 COST_PHOTOS = ("flowers-1920x1080.jpg", "street-2725x2225.jpg", "gain-map-3840x2160.jpg")
-ROUNDS = 3
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 
 
 def photos() -> list[Path]:
@@ -165,24 +173,27 @@ class DictMemory:
 
 def timed(
     source: bytes, chosen: Options, output: Format, memory: DictMemory | None = None
-) -> tuple[float, Result]:
-    started = time.perf_counter()
+) -> tuple[tuple[float, float], Result]:
+    """Wall seconds and CPU seconds (every thread of this process: libavif's too)."""
+    started, cpu = time.perf_counter(), time.process_time()
     result = transform(source, chosen, output, memory=memory)
-    return time.perf_counter() - started, result
+    return (time.perf_counter() - started, time.process_time() - cpu), result
 
 
 def cost_table() -> list[str]:
     """Cold transform time of q=auto:good against the fixed default, ladder position
-    by ladder position; alternating rounds."""
-    first: list[float] = []
-    later: list[float] = []
+    by ladder position; alternating rounds. Wall time and CPU time: on a shared
+    machine the CPU seconds a transform used are far steadier than its wall time."""
+    first: dict[str, list[float]] = {"wall": [], "cpu": []}
+    later: dict[str, list[float]] = {"wall": [], "cpu": []}
     extra_bytes: list[float] = []
+    probes: dict[str, list[int]] = {"first": [], "later": []}
     for path in (CORPUS / "photos" / name for name in COST_PHOTOS):
         source = path.read_bytes()
         for fmt in OUTPUT_FORMATS:
             output = FORMATS[fmt]
-            fixed: dict[int, list[float]] = {w: [] for w in LADDER}
-            auto: dict[int, list[float]] = {w: [] for w in LADDER}
+            fixed: dict[int, list[tuple[float, float]]] = {w: [] for w in LADDER}
+            auto: dict[int, list[tuple[float, float]]] = {w: [] for w in LADDER}
             remembered: dict[int, Result] = {}
             for _ in range(ROUNDS):
                 memory = DictMemory()
@@ -195,24 +206,40 @@ def cost_table() -> list[str]:
                     fixed[width].append(seconds)
                     seconds, remembered[width] = timed(source, auto_options, output, memory)
                     auto[width].append(seconds)
+            probes["first"].append(remembered[LADDER[0]].probes)
             for width in LADDER[1:]:
+                probes["later"].append(remembered[width].probes)
                 cold = transform(source, options(width, "auto:good"), output)
                 extra_bytes.append(len(remembered[width].data) / len(cold.data) - 1)
-            ratios = {w: statistics.median(auto[w]) / statistics.median(fixed[w]) for w in LADDER}
-            first.append(ratios[LADDER[0]])
-            later.extend(ratios[w] for w in LADDER[1:])
-            print(f"  cost {path.name} {fmt}: {ratios}", file=sys.stderr, flush=True)
+            for clock, column in (("wall", 0), ("cpu", 1)):
+                ratios = {
+                    w: statistics.median(s[column] for s in auto[w])
+                    / statistics.median(s[column] for s in fixed[w])
+                    for w in LADDER
+                }
+                first[clock].append(ratios[LADDER[0]])
+                later[clock].extend(ratios[w] for w in LADDER[1:])
+                rounded = {w: round(r, 2) for w, r in ratios.items()}
+                print(f"  cost {path.name} {fmt} {clock}: {rounded}", file=sys.stderr, flush=True)
+
+    def cells(ratios: dict[str, list[float]]) -> str:
+        return " | ".join(
+            f"{statistics.median(ratios[c]):.2f}x | {max(ratios[c]):.2f}x" for c in ("cpu", "wall")
+        )
+
     return [
-        "| ladder position | median time vs fixed quality | worst |",
-        "| --- | ---: | ---: |",
+        "| ladder position | probes (mean) | CPU time vs fixed quality (median) | worst "
+        "| wall time (median) | worst |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
         f"| first width ({LADDER[0]} px, no remembered quality) | "
-        f"{statistics.median(first):.2f}x | {max(first):.2f}x |",
+        f"{statistics.mean(probes['first']):.1f} | {cells(first)} |",
         f"| next widths ({', '.join(str(w) for w in LADDER[1:])} px, remembered) | "
-        f"{statistics.median(later):.2f}x | {max(later):.2f}x |",
+        f"{statistics.mean(probes['later']):.1f} | {cells(later)} |",
         "",
         "Bytes of the next widths started from the remembered quality, against a cold "
         f"search of the same width: median {statistics.median(extra_bytes):+.1%}, "
-        f"worst {max(extra_bytes):+.1%}.",
+        f"worst {max(extra_bytes):+.1%}. Load average during the run: "
+        f"{' '.join(f'{load:.1f}' for load in os.getloadavg())}.",
     ]
 
 
@@ -227,13 +254,21 @@ def metric_table() -> list[str]:
         reference = PictureReference(a, WEIGHTS)
         ours: list[float] = []
         gaussian: list[float] = []
-        for _ in range(5):
+        planes: list[float] = []
+        whole: list[float] = []
+        for _ in range(15):
             started = time.perf_counter()
             reference.score(b)
             ours.append(time.perf_counter() - started)
             started = time.perf_counter()
             ssim(luma(a), luma(b))
             gaussian.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            displayed_planes(b)
+            planes.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            _whole_picture_planes(b)
+            whole.append(time.perf_counter() - started)
     size = f"{unencoded.size[0]}x{unencoded.size[1]}"
     return [
         f"| metric, one probe at {size} | median ms |",
@@ -242,7 +277,18 @@ def metric_table() -> list[str]:
         f"{statistics.median(ours) * 1000:.1f} |",
         "| luma, 11-tap Gaussian, float64 (`ssim.py`) | "
         f"{statistics.median(gaussian) * 1000:.1f} |",
+        "| of the in-request score: the planes, chroma from the halved picture | "
+        f"{statistics.median(planes) * 1000:.1f} |",
+        "| the planes from the whole picture in YCbCr, chroma halved after | "
+        f"{statistics.median(whole) * 1000:.1f} |",
     ]
+
+
+def _whole_picture_planes(image: Image.Image) -> list[NDArray[np.float32]]:
+    """The planes as `metric.displayed_planes` made them before: the whole picture
+    converted to YCbCr, then each chroma plane halved."""
+    luma_plane, blue, red = image.convert("RGB").convert("YCbCr").split()
+    return [np.asarray(p, dtype=np.float32) for p in (luma_plane, blue.reduce(2), red.reduce(2))]
 
 
 CANDIDATE_THRESHOLDS = tuple(round(0.90 + 0.0025 * step, 4) for step in range(40))
