@@ -204,11 +204,11 @@ class _Search:
 
     def from_start(self, start: int) -> int:
         """Search from a remembered answer: kept when it meets the target (one probe,
-        the usual case for the next width of a ladder); when it falls short, the
-        interpolating search above it."""
+        the usual case for the next width of a ladder); when it falls short (a smaller
+        width usually needs a higher quality), the interpolating search from its score."""
         if self.meets(start):
             return start
-        return self.secant(min(start + 1, len(self.ladder) - 1))
+        return self.secant(start)
 
 
 def choose_quality(
