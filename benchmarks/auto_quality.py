@@ -30,7 +30,8 @@ Method:
 Run: `.venv/bin/pip install -e '.[bench]'` then `.venv/bin/python
 benchmarks/auto_quality.py` (20-30 minutes on 2 cores, mostly SSIMULACRA2 at 1280 px;
 `--quick` does 320 and 640 px only; `--metric`, `--cost`, `--quality`, `--peers` run
-only those parts). Prints Markdown, also written to `benchmarks/out/auto_quality.md`.
+only those parts; `--calibrate` chooses the thresholds, `--search` the search's start
+and slope). Prints Markdown, also written to `benchmarks/out/auto_quality.md`.
 """
 
 from __future__ import annotations
@@ -55,7 +56,16 @@ from ssimulacra2 import compute_ssimulacra2
 
 from pixserve.transformer import FORMATS, Format, Options, Result, parse_options, transform
 from pixserve.transformer.metric import PictureReference, combine, displayed_planes
-from pixserve.transformer.quality import LADDERS, WEIGHTS
+from pixserve.transformer.options import QualityTarget
+from pixserve.transformer.quality import (
+    LADDERS,
+    LOG_DISTORTION_PER_STEP,
+    START,
+    WEIGHTS,
+    _log_distortion,
+    _Search,
+)
+from pixserve.transformer.quality import threshold as target_threshold
 
 OUT = ROOT / "benchmarks" / "out" / "auto_quality.md"
 WIDTHS = (320, 640, 1280)
@@ -537,7 +547,73 @@ def peers_table(rows: list[PeerScored]) -> list[str]:
     ]
 
 
+def search_table() -> list[str]:
+    """Where the search starts and how far it jumps (`quality.START` and
+    `LOG_DISTORTION_PER_STEP`), from every ladder quality of every corpus photo at 320,
+    640 and 1280 px: the median lowest quality meeting `good`, and the median change of
+    log(1 - score) per ladder step within 0.03 of the threshold. Then the search itself
+    replayed on those scores: probes against bisection's, and how often it ends above
+    the lowest quality meeting the target."""
+    lines = [
+        "| format | median lowest q | median slope per step | START, slope in use | "
+        "probes: mean (max) | bisection | not the lowest |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for fmt in OUTPUT_FORMATS:
+        ladder, good = LADDERS[fmt], target_threshold(FORMATS[fmt], QualityTarget.GOOD)
+        cases = calibration_cases(fmt, WIDTHS)
+        lowest: list[int] = []
+        slopes: list[float] = []
+        probes: list[int] = []
+        bisection: list[int] = []
+        above = 0
+        for case in cases:
+            scores = {q: combine(case.planes[q], WEIGHTS) for q in ladder}
+            truth = next((i for i, q in enumerate(ladder) if scores[q] >= good), len(ladder))
+            lowest.append(ladder[min(truth, len(ladder) - 1)])
+            for low, high in zip(ladder, ladder[1:], strict=False):
+                if abs(scores[low] - good) < 0.03:
+                    slopes.append(_log_distortion(scores[high]) - _log_distortion(scores[low]))
+
+            def probe(quality: int, scores: dict[int, float] = scores) -> tuple[bytes, float]:
+                return b"", scores[quality]
+
+            for start, count in ((None, bisection), (START[fmt], probes)):
+                search = _Search(probe, good, ladder, LOG_DISTORTION_PER_STEP[fmt])
+                if start is None:
+                    found = _bisect(search)
+                else:
+                    found = search.secant(ladder.index(start))
+                    above += found != truth
+                count.append(len(search.results))
+        lines.append(
+            f"| {fmt} | {statistics.median(lowest):g} | {statistics.median(slopes):.3f} | "
+            f"{START[fmt]}, {LOG_DISTORTION_PER_STEP[fmt]:.3f} | "
+            f"{statistics.mean(probes):.2f} ({max(probes)}) | {statistics.mean(bisection):.2f} | "
+            f"{above} of {len(cases)} |"
+        )
+        print(lines[-1], file=sys.stderr, flush=True)
+    return lines
+
+
+def _bisect(search: _Search) -> int:
+    """The search as it was: bisection over the ladder."""
+    low, high = 0, len(search.ladder)
+    while low < high:
+        middle = (low + high) // 2
+        if search.meets(middle):
+            high = middle
+        else:
+            low = middle + 1
+    return high
+
+
 def main() -> None:
+    if "--search" in sys.argv:
+        text = "\n".join(search_table()) + "\n"
+        (OUT.parent / "auto_quality_search.md").write_text(text)
+        print(text)
+        return
     if "--calibrate" in sys.argv:
         text = "\n".join(calibrate(WIDTHS[:2])) + "\n"
         (OUT.parent / "auto_quality_calibration.md").write_text(text)
