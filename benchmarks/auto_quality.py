@@ -404,6 +404,9 @@ def calibrate(widths: tuple[int, ...]) -> list[str]:
 # and JPEG, 50 for AVIF).
 NEXT_DEFAULT_Q = 75
 PEER_VARIANTS = ("default", "auto:good")
+# A peer's answer whose size is further than this from pixserve's, in pixels on either
+# side, is a different picture (rounding makes 1 px).
+SAME_SIZE = 2
 CONTENDERS = ("pixserve default", "pixserve auto:good", "next", "ipx")
 
 
@@ -509,11 +512,21 @@ def peers_table(rows: list[PeerScored]) -> list[str]:
         "| --- | --- | ---: | ---: | ---: | ---: |",
     ]
     verdicts: list[str] = []
+    other_pictures: list[str] = []
     for fmt in OUTPUT_FORMATS:
         by_request: dict[tuple[str, int], dict[str, PeerScored]] = {}
         for row in rows:
             if row.fmt == fmt:
                 by_request.setdefault((row.photo, row.width), {})[row.contender] = row
+        for (photo, width), answers in by_request.items():
+            ours = answers["pixserve auto:good"].size
+            for contender, row in list(answers.items()):
+                if max(abs(a - b) for a, b in zip(row.size, ours, strict=True)) > SAME_SIZE:
+                    # Another picture (IPX's sharp reads an AVIF's other item): not comparable.
+                    del answers[contender]
+                    other_pictures.append(
+                        f"{contender} {photo} {width} {fmt}: {row.size[0]}x{row.size[1]}"
+                    )
         for contender in CONTENDERS:
             answered = [r for r in by_request.values() if contender in r]
             if not answered:
@@ -539,6 +552,10 @@ def peers_table(rows: list[PeerScored]) -> list[str]:
                 )
     return [
         *lines,
+        "",
+        f"Left out, a picture of another size than pixserve's ({len(other_pictures)}): "
+        + ("; ".join(other_pictures) or "none")
+        + ".",
         "",
         "Goal at `good`: median bytes at least 20% below the peer's default with a worst "
         "SSIMULACRA2 no lower than the peer's:",
