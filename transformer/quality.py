@@ -117,12 +117,13 @@ class Chosen:
     score: float
 
 
-# Where a cold search starts and how far it jumps: the median lowest quality meeting
-# `good`, and the median change of log(1 - score) per ladder step near the thresholds,
-# over every corpus photo at 320, 640 and 1280 px (`benchmarks/auto_quality.py
-# --search`, which also replays the search on those scores). With them a search takes
-# 2.1-2.5 probes on the corpus instead of bisection's 4, and still ends on the lowest
-# quality meeting the target in 61 of 63 cases (the other two: one AVIF step above).
+# Where a cold search starts and how far it jumps: near the median lowest quality
+# meeting `good` (55, 65, 50), and the median change of log(1 - score) per ladder step
+# near the thresholds, over every corpus photo at 320, 640 and 1280 px
+# (`benchmarks/auto_quality.py --search`, which also replays the search on those
+# scores). With them a search takes 2.1-2.4 probes on the corpus instead of
+# bisection's 4, and still ends on the lowest quality meeting the target in 61 of 63
+# cases (the other two: one AVIF step above).
 START: dict[str, int] = {JPEG.name: 60, WEBP.name: 70, AVIF.name: 50}
 LOG_DISTORTION_PER_STEP: dict[str, float] = {
     JPEG.name: -0.097,
