@@ -48,7 +48,13 @@ from pixserve.transformer import (
     Limits,
     parse_options,
 )
-from pixserve.transformer.options import FIELDS, FORMAT_ALIASES, canonical_text
+from pixserve.transformer.options import (
+    AUTO,
+    FIELDS,
+    FORMAT_ALIASES,
+    QualityTarget,
+    canonical_text,
+)
 
 __all__ = ["SETTINGS", "Config", "ConfigError", "Setting", "environment_values", "parse_setting"]
 
@@ -76,6 +82,7 @@ DEFAULT_THREADS = 8
 # does not hold up the small ones behind it, for a little CPU contention.
 TRANSFORMS_PER_PROCESS = 2
 LOG_FORMATS = ("json", "text")
+AUTO_QUALITY_CHOICES = ("off", "low", "good", "high")
 _ACCEL_PREFIX = re.compile(r"/([A-Za-z0-9._~-]+/)+")
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 # Query parameters pixserve reads itself, which `ignored_params` may never hide.
@@ -138,6 +145,8 @@ class ImagingSettings:
     memory_budget: int = setting(SIZE, factory=default_memory_budget)
     queue_timeout: float = setting(DURATION, 2.0)
     avif: bool = setting(BOOLEAN, False)
+    # The `q=auto` target of URLs that give no `q` (`off`: the format's fixed default).
+    auto_quality: str = setting(TEXT, "off")
     cmyk_profile: Path | None = setting(OPTIONAL_PATH, factory=default_cmyk_profile)
     keep_icc_profiles: bool = setting(BOOLEAN, False)
 
@@ -162,6 +171,16 @@ class ImagingSettings:
             raise ConfigError("memory_budget: must be at least 16MiB")
         if self.queue_timeout < 0:
             raise ConfigError("queue_timeout: must be 0 or more seconds")
+        if self.auto_quality not in AUTO_QUALITY_CHOICES:
+            choices = ", ".join(AUTO_QUALITY_CHOICES)
+            raise ConfigError(f"auto_quality: must be one of {choices}, got {self.auto_quality!r}")
+
+    @property
+    def default_target(self) -> QualityTarget | None:
+        """`auto_quality` as the `q=auto` target it gives URLs without `q`, if on."""
+        if self.auto_quality == "off":
+            return None
+        return QualityTarget(f"{AUTO}:{self.auto_quality}")
 
     def image_limits(self) -> ImageLimits:
         return ImageLimits(

@@ -20,6 +20,7 @@ from flask import abort, request
 from pixserve.http.hints import HINT_HEADERS, hint_ladder, hints_apply, with_hints
 from pixserve.http.keys import cache_key, info_key
 from pixserve.http.negotiate import Choice, choose
+from pixserve.http.qualities import with_default_target
 from pixserve.http.savedata import SAVE_DATA, varies_with_save_data, with_save_data
 from pixserve.http.signing import split_signature, verify
 from pixserve.services import Services
@@ -89,8 +90,9 @@ def image_request(svc: Services, name: str) -> ImageRequest:
     if hinted:
         hints = {header: request.headers.get(header, "") for header in HINT_HEADERS}
         options = with_hints(options, pairs, hints, svc.limits, hint_ladder(svc.config, source))
-    options = with_save_data(options, request.headers.get(SAVE_DATA))
     choice = choose(options.fmt, request.accept_mimetypes, source.format, svc.config.imaging.avif)
+    options = with_default_target(options, svc.config.imaging.default_target, source, choice)
+    options = with_save_data(options, request.headers.get(SAVE_DATA))
     return ImageRequest(
         "image", source, options, choice, cache_key(source, options, choice), hinted
     )
