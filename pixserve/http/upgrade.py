@@ -51,9 +51,10 @@ def deliver_upgrading(svc: Services, req: ImageRequest) -> tuple[ImageRequest, D
     hit = lookup(svc, req)
     if hit is not None:
         return req, hit
-    schedule(svc, req)
     interim = stand_in(req)
-    return interim, deliver(svc, interim)
+    delivered = deliver(svc, interim)
+    schedule(svc, req)  # now: a background encode would slow the stand-in's own
+    return interim, delivered
 
 
 def upgrades(svc: Services, req: ImageRequest) -> bool:
