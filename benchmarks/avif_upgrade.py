@@ -157,11 +157,11 @@ def report(results: Results, rounds: int, rate: float, loads: str) -> str:
         "# AVIF without the wait: first byte with the upgrade against a synchronous AVIF",
         "",
         f"{len(PHOTOS)} corpus photos ({', '.join(PHOTOS)}), {rounds} rounds, each URL cold;",
-        f"the upgrade server asked again at {rate:g} requests/s until it answered AVIF.",
+        f"the upgrade server asked again at {rate:g} requests/s until its answer was final.",
         f"Load average {loads}.",
         "",
         "| fmt | width | first byte, upgrade/sync | upgrade ms (WebP) | sync ms (AVIF) "
-        "| requests before the AVIF | seconds until the AVIF |",
+        "| stand-ins before the final answer | seconds until it |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for (mode, width), cases in results.items():
