@@ -16,8 +16,9 @@ times the first byte of the answer (the status line and headers: the body is mad
 before them either way). The upgrade server is then asked again at `--rate` requests
 per second until its answer is final (the `v=` URL's `immutable` max-age, not the
 stand-in's short one): how many requests got the stand-in first, and how long after
-the first request the final answer was served. The two servers alternate which goes first round by round, and neither is
-asked anything while the other's background encode may still run.
+the first request the final answer was served. The two servers alternate which goes
+first round by round, and neither is asked anything while the other's background
+encode may still run.
 
 Reports, per mode and width, the median (min-max) ratio of first-byte times upgrade/sync over
 photos and rounds, both medians in ms, the requests answered before the AVIF and the
