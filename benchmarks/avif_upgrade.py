@@ -20,9 +20,12 @@ the first request the final answer was served. The two servers alternate which g
 first round by round, and neither is asked anything while the other's background
 encode may still run.
 
-Reports, per mode and width, the median (min-max) ratio of first-byte times upgrade/sync over
-photos and rounds, both medians in ms, the requests answered before the AVIF and the
-seconds until it, with the load average before and after.
+Reports, per mode and width, the median (min-max) over photos and rounds of the ratio
+of first-byte times upgrade/sync, of each server's first-byte time in ms, of the
+stand-ins answered before the final answer and of the seconds until it; each mode's CPU
+seconds on each server (the price of the stand-in: one more decode, resize and encode
+per cold URL; the sync server is sent as many repeated requests as the upgrade server
+got, so the hits weigh the same on both); and the load average before and after.
 
 Run: `.venv/bin/python benchmarks/avif_upgrade.py` (a few minutes on 2 cores; `--rounds`,
 `--rate`). Prints a Markdown report and writes it to `benchmarks/out/avif_upgrade.md`.
@@ -44,7 +47,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from tests.harness import HOST, answers, free_port, serving  # noqa: E402
+from tests.harness import HOST, answers, children, free_port, serving  # noqa: E402
 
 CORPUS = Path(os.environ.get("BENCH_CORPUS") or ROOT.parent / "shared" / "corpus")
 PHOTOS = ("street-2725x2225.jpg", "gain-map-3840x2160.jpg", "flowers-1920x1080.jpg")
@@ -67,7 +70,8 @@ class Case:
 
 
 @contextmanager
-def server(name: str, upgrade: bool, work: Path) -> Iterator[int]:
+def server(name: str, upgrade: bool, work: Path) -> Iterator[tuple[int, int]]:
+    """A `pixserve serve` on a free port: its port and its master's pid."""
     port = free_port()
     cache_dir = work / f"cache-{name}"
     command = [sys.executable, "-m", "pixserve.cli", "serve", "--root", str(CORPUS / "photos")]
@@ -75,8 +79,18 @@ def server(name: str, upgrade: bool, work: Path) -> Iterator[int]:
     command += ["--workers", "1", "--threads", "4"]
     env = {**os.environ, "PIXSERVE_AVIF": "1", "PIXSERVE_AVIF_UPGRADE": "1" if upgrade else "0"}
     log = work / f"{name}.log"
-    with serving(command, port, log, env=env, ready=answers("/healthz", 200)):
-        yield port
+    with serving(command, port, log, env=env, ready=answers("/healthz", 200)) as served:
+        yield port, served.process.pid
+
+
+def cpu_seconds(master: int) -> float:
+    """CPU time of the server so far: its master and workers, every thread, and the
+    encoder processes they waited for."""
+    ticks = 0
+    for pid in (master, *children(master)):
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        ticks += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def first_byte(port: int, url: str) -> tuple[float, str, bool]:
@@ -130,22 +144,32 @@ def synchronous(port: int, url: str, case: Case) -> None:
 Results = dict[tuple[str, int], dict[str, Case]]  # by (mode, width), then photo
 
 
-def run(rounds: int, rate: float) -> Results:
+def run(rounds: int, rate: float) -> tuple[Results, dict[str, tuple[float, float]]]:
+    """Each mode's rounds, and each mode's CPU seconds on the upgrade and sync servers."""
     results = {(m, w): {photo: Case() for photo in PHOTOS} for m in MODES for w in WIDTHS}
+    cpu: dict[str, tuple[float, float]] = {}
     with tempfile.TemporaryDirectory(prefix="avif-upgrade-") as folder:
         work = Path(folder)
         with server("upgrade", True, work) as upgrade, server("sync", False, work) as sync:
-            for round_number in range(rounds):
-                for (mode, width), cases in results.items():
-                    for photo, case in cases.items():
-                        url = f"/image/{photo}?w={width}&v=r{round_number}{MODES[mode]}"
-                        if round_number % 2:
-                            synchronous(sync, url, case)
-                        upgraded(upgrade, url, rate, case)
-                        if not round_number % 2:
-                            synchronous(sync, url, case)
-                print(f"round {round_number + 1}/{rounds} done", file=sys.stderr)
-    return results
+            for mode, query in MODES.items():
+                started = cpu_seconds(upgrade[1]), cpu_seconds(sync[1])
+                for round_number in range(rounds):
+                    for width in WIDTHS:
+                        for photo, case in results[mode, width].items():
+                            url = f"/image/{photo}?w={width}&v=r{round_number}{query}"
+                            if round_number % 2:
+                                synchronous(sync[0], url, case)
+                            upgraded(upgrade[0], url, rate, case)
+                            if not round_number % 2:
+                                synchronous(sync[0], url, case)
+                            for _ in range(case.before_avif[-1]):  # hits, as the other got
+                                first_byte(sync[0], url)
+                    print(f"{mode}: round {round_number + 1}/{rounds} done", file=sys.stderr)
+                cpu[mode] = (
+                    cpu_seconds(upgrade[1]) - started[0],
+                    cpu_seconds(sync[1]) - started[1],
+                )
+    return results, cpu
 
 
 def spread(values: list[float], digits: int = 2) -> str:
@@ -153,7 +177,9 @@ def spread(values: list[float], digits: int = 2) -> str:
     return f"{middle:.{digits}f} ({low:.{digits}f}-{high:.{digits}f})"
 
 
-def report(results: Results, rounds: int, rate: float, loads: str) -> str:
+def report(
+    results: Results, cpu: dict[str, tuple[float, float]], rounds: int, rate: float, loads: str
+) -> str:
     lines = [
         "# AVIF without the wait: first byte with the upgrade against a synchronous AVIF",
         "",
@@ -179,6 +205,14 @@ def report(results: Results, rounds: int, rate: float, loads: str) -> str:
             f"| {mode} | {width} | {spread(ratios)}x | {spread(upgrade, 0)} | {spread(sync, 0)} "
             f"| {spread(before, 0)} | {spread(until, 1)} |"
         )
+    lines += [
+        "",
+        "Server CPU seconds for all of a mode's URLs (the upgrade's includes its stand-ins and"
+        " background encodes; the sync server was sent as many repeated requests, as hits):",
+        "",
+    ]
+    for mode, (ours, theirs) in cpu.items():
+        lines.append(f"- fmt={mode}: upgrade {ours:.1f}, sync {theirs:.1f} ({ours / theirs:.2f}x)")
     lines += ["", "Per photo (median first byte, ms, upgrade / sync):", ""]
     for (mode, width), cases in results.items():
         for photo, case in cases.items():
@@ -198,10 +232,10 @@ def main() -> None:
     if missing:
         sys.exit(f"avif_upgrade.py: corpus photos missing in {CORPUS}: {', '.join(missing)}")
     before = os.getloadavg()
-    results = run(arguments.rounds, arguments.rate)
+    results, cpu = run(arguments.rounds, arguments.rate)
     after = os.getloadavg()
     loads = f"{before[0]:.1f} before, {after[0]:.1f} after (1-minute)"
-    text = report(results, arguments.rounds, arguments.rate, loads)
+    text = report(results, cpu, arguments.rounds, arguments.rate, loads)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(text)
     print(text)

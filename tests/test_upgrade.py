@@ -18,14 +18,16 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from pixserve import Config
 from pixserve.http import delivery
 from pixserve.http.background import BackgroundJobs
 from pixserve.http.delivery import Made
 from pixserve.http.request import ImageRequest
 from pixserve.services import EXTENSION_NAME, Services
 from pixserve.transformer import sniff_format
+from pixserve.web.extension import PixServe
 from tests.harness import get
-from tests.helpers import MakeApp, metric_samples
+from tests.helpers import BufferedClient, MakeApp, metric_samples
 from tests.live_server import live_server
 
 CHROME = {"Accept": "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"}
@@ -172,6 +174,17 @@ def test_no_stand_in_for_what_is_not_negotiated_or_not_avif(
     assert webp.mimetype == "image/webp" and webp.headers["Cache-Control"] == "max-age=86400"
     assert client.get("/info/photo.jpg", headers=CHROME).status_code == 200
     assert services_of(app).background.pending() == 0
+
+
+def test_the_flask_extension_upgrades_outside_any_request(root: Path, tmp_path: Path) -> None:
+    """The background thread holds the services, not an app or request context."""
+    app = Flask("userapp")
+    PixServe(app, Config(root=root, cache_dir=tmp_path / "cache", avif=True))
+    app.test_client_class = BufferedClient
+    client = app.test_client()
+    assert client.get(URL, headers=CHROME).mimetype == "image/webp"
+    idle(app)
+    assert client.get(URL, headers=CHROME).mimetype == "image/avif"
 
 
 def test_disabled_answers_avif_at_once_as_before(make_app: MakeApp) -> None:
