@@ -6,7 +6,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -20,7 +23,8 @@ from werkzeug.test import TestResponse
 
 from pixserve import Config
 from pixserve.http import delivery
-from pixserve.http.background import BackgroundJobs
+from pixserve.http.background import NICENESS, BackgroundJobs
+from pixserve.http.deadline import Deadline
 from pixserve.http.delivery import Made
 from pixserve.http.request import ImageRequest
 from pixserve.services import EXTENSION_NAME, Services
@@ -249,6 +253,30 @@ def test_a_failed_upgrade_is_logged_and_the_next_request_still_works(
     assert client.get(URL, headers=CHROME).mimetype == "image/avif"
 
 
+def test_an_upgrade_past_the_time_limit_is_ended_and_logged(
+    make_app: MakeApp, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    caplog.set_level(logging.INFO)
+    app = make_app(avif=True, time_limit="0.5s")
+    client = app.test_client()
+    make_image = delivery.MAKERS["image"]
+
+    def endless_avif(svc: Services, req: ImageRequest, data: bytes) -> Made:
+        if req.choice.format is not None and req.choice.format.name == "avif":
+            with Deadline(svc.config.imaging.time_limit):
+                while True:
+                    time.sleep(0.01)
+        return make_image(svc, req, data)
+
+    monkeypatch.setitem(delivery.MAKERS, "image", endless_avif)
+    assert client.get(URL, headers=CHROME).mimetype == "image/webp"
+    idle(app)
+    ended = [r for r in caplog.records if r.getMessage().startswith("upgrade ")]
+    assert len(ended) == 1 and ended[0].levelno == logging.WARNING
+    assert ended[0].__dict__["fields"]["status"] == 503
+    assert client.get(URL, headers=CHROME).status_code == 200
+
+
 def test_background_jobs_run_once_per_key_and_survive_errors(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -273,6 +301,15 @@ def test_background_jobs_run_once_per_key_and_survive_errors(
     assert any(r.exc_info and "broken job" in str(r.exc_info[1]) for r in caplog.records)
     assert jobs.submit("a", lambda: ran.append("a again")) and jobs.wait_idle(WAIT)
     assert ran[-1] == "a again"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a thread's own nice value is Linux's")
+def test_background_work_runs_at_a_lower_priority() -> None:
+    jobs = BackgroundJobs()
+    seen: list[int] = []
+    assert jobs.submit("nice", lambda: seen.append(os.getpriority(os.PRIO_PROCESS, 0)))
+    assert jobs.wait_idle(WAIT)
+    assert seen == [os.getpriority(os.PRIO_PROCESS, 0) + NICENESS]
 
 
 @pytest.mark.slow
