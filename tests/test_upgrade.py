@@ -22,6 +22,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from pixserve import Config
+from pixserve.config.settings import ConfigError
 from pixserve.http import delivery
 from pixserve.http.background import NICENESS, BackgroundJobs
 from pixserve.http.deadline import Deadline
@@ -120,6 +121,14 @@ def test_the_short_max_age_is_a_setting(make_app: MakeApp) -> None:
     response = client.get(URL, headers=CHROME)
     assert response.mimetype == "image/webp"
     assert response.headers["Cache-Control"] == "max-age=45"  # and no stale use of it
+
+
+@pytest.mark.parametrize(
+    ("value", "message"), [("-1", "expected a duration"), ("2h", "must be from 0 to 3600")]
+)
+def test_the_short_max_age_stays_short(root: Path, value: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=f"^avif_upgrade_max_age: {message}"):
+        Config(root=root, avif_upgrade_max_age=value)
 
 
 def test_revalidating_the_stand_in_gets_304_until_the_avif_exists(
