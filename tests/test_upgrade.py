@@ -286,6 +286,24 @@ def test_an_upgrade_past_the_time_limit_is_ended_and_logged(
     assert client.get(URL, headers=CHROME).status_code == 200
 
 
+def test_an_upgrade_waits_for_the_memory_budget_as_foreground_makes_do(
+    make_app: MakeApp, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    app = make_app(avif=True, memory_budget="16MiB", queue_timeout="0.2s")
+    client = app.test_client()
+    client.get(URL, headers=WEBP_ONLY)  # the stand-in cached: no foreground make below
+    svc = services_of(app)
+    with svc.admission.reserve(svc.admission.budget):  # another transform holds it all
+        assert client.get(URL, headers=CHROME).mimetype == "image/webp"
+        idle(app)
+    refused = [r for r in caplog.records if r.getMessage().startswith("upgrade ")]
+    assert len(refused) == 1 and refused[0].__dict__["fields"]["status"] == 503
+    client.get(URL, headers=CHROME)  # the budget is free again: this one queues it anew
+    idle(app)
+    assert client.get(URL, headers=CHROME).mimetype == "image/avif"
+
+
 def test_background_jobs_run_once_per_key_and_survive_errors(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
