@@ -77,6 +77,21 @@ def kind(response: TestResponse) -> str | None:
 
 
 @pytest.fixture
+def make_app(make_app: MakeApp) -> Iterator[MakeApp]:
+    """conftest's, and each app's background work ended before the next test begins (a
+    late upgrade would log into that test's records)."""
+    made: list[Flask] = []
+
+    def make(**settings: object) -> Flask:
+        made.append(make_app(**settings))
+        return made[-1]
+
+    yield make
+    for each in made:
+        idle(each)
+
+
+@pytest.fixture
 def app(make_app: MakeApp) -> Flask:
     return make_app(avif=True)
 
