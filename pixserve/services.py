@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from flask import current_app
@@ -10,6 +10,7 @@ from flask import current_app
 from pixserve.cache import DiskCache
 from pixserve.config.settings import Config
 from pixserve.http.admission import MakerSlots, MemoryBudget
+from pixserve.http.background import BackgroundJobs
 from pixserve.ops.metrics import Metrics
 from pixserve.transformer import ColourSettings, ImageLimits, Limits
 
@@ -22,7 +23,7 @@ EXTENSION_NAME = "pixserve"
 @dataclass(frozen=True)
 class Services:
     """The config and what is built from it: the cache, the metrics, the memory budget,
-    the parser's and decoder's rules."""
+    the parser's and decoder's rules, the queue of background work (AVIF upgrades)."""
 
     config: Config
     cache: DiskCache
@@ -33,6 +34,7 @@ class Services:
     image_limits: ImageLimits
     colour: ColourSettings
     sources: Sources
+    background: BackgroundJobs = field(default_factory=BackgroundJobs)
 
 
 def build_services(config: Config) -> Services:

@@ -60,6 +60,9 @@ __all__ = ["SETTINGS", "Config", "ConfigError", "Setting", "environment_values",
 
 ENV_PREFIX = "PIXSERVE_"
 MIN_KEY_LENGTH = 16
+# The WebP stand-in of an AVIF being made may be kept at most an hour: it is replaced
+# seconds later, and nothing that will change should be cached long.
+MAX_UPGRADE_MAX_AGE = 3600
 # A standard CMYK profile for CMYK sources that carry none (Debian: libgs-common).
 CMYK_PROFILE_CANDIDATES = (
     Path("/usr/share/color/icc/ghostscript/default_cmyk.icc"),
@@ -147,6 +150,9 @@ class ImagingSettings:
     avif: bool = setting(BOOLEAN, False)
     # The `q=auto` target of URLs that give no `q` (`off`: the format's fixed default).
     auto_quality: str = setting(TEXT, "off")
+    # With `avif` on, a request negotiated to an AVIF not cached yet is answered with
+    # the WebP at once while the AVIF is made in the background (pixserve/http/upgrade.py).
+    avif_upgrade: bool = setting(BOOLEAN, True)
     cmyk_profile: Path | None = setting(OPTIONAL_PATH, factory=default_cmyk_profile)
     keep_icc_profiles: bool = setting(BOOLEAN, False)
 
@@ -233,6 +239,9 @@ class HttpSettings:
     # the picture changes), so clients may keep them this long without asking again.
     versioned_max_age: float = setting(DURATION, 365 * 86400)
     stale_while_revalidate: float = setting(DURATION, 0)  # 0: not offered
+    # `max-age` of the WebP answered while its AVIF is made (`avif_upgrade`): how long
+    # a client or CDN may keep the stand-in before asking again and getting the AVIF.
+    avif_upgrade_max_age: float = setting(DURATION, 10)
     ignored_params: tuple[str, ...] = setting(TEXTS, ())  # e.g. utm_*,fbclid,gclid
     cors_origins: tuple[str, ...] = setting(TEXTS, ())  # `*`, or origins allowed to read
     index: bool = setting(BOOLEAN, False)
@@ -252,6 +261,11 @@ class HttpSettings:
         for name in ("max_age", "versioned_max_age", "stale_while_revalidate"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name}: must be 0 or more seconds")
+        if not 0 <= self.avif_upgrade_max_age <= MAX_UPGRADE_MAX_AGE:
+            raise ConfigError(
+                f"avif_upgrade_max_age: must be from 0 to {MAX_UPGRADE_MAX_AGE} seconds: "
+                "the WebP stand-in is replaced by the AVIF moments later"
+            )
         for pattern in self.ignored_params:
             hidden = sorted(name for name in RESERVED_PARAMS if fnmatchcase(name, pattern))
             if hidden:

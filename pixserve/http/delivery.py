@@ -74,6 +74,24 @@ def deliver(svc: Services, req: ImageRequest) -> Delivered:
     return Delivered(made.extension, "MISS", data=made.data, timings={**made.timings, **timings})
 
 
+def lookup(svc: Services, req: ImageRequest) -> Delivered | None:
+    """The cached answer, or None; nothing is made."""
+    return _cached(svc, req, {})
+
+
+def make_ahead(svc: Services, req: ImageRequest) -> Made | None:
+    """Make and store `req`'s result for later requests unless it is cached (None),
+    once across workers. No client waits on it, so it takes no maker slot (those keep
+    foreground requests going); the time limit and the memory budget apply as to every
+    make."""
+    with svc.cache.single_flight(req.key):
+        if svc.cache.lookup(req.key, req.extensions) is not None:
+            return None
+        timings: dict[str, float] = {}
+        made = _make(svc, req, timings)
+    return Made(made.data, made.extension, {**made.timings, **timings})
+
+
 def _make(svc: Services, req: ImageRequest, timings: dict[str, float]) -> Made:
     """Read the source, make the result, store it (best effort)."""
     try:

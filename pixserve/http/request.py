@@ -43,6 +43,8 @@ class ImageRequest:
     """What one request asks for; `key` is the cache key and the ETag.
 
     `hinted`: the size came from client hints, so the answer varies by them.
+    `interim`: a stand-in answered while the result asked for is made (`upgrade.py`),
+    so clients keep it only briefly.
     """
 
     kind: Literal["image", "info"]
@@ -51,6 +53,7 @@ class ImageRequest:
     choice: Choice
     key: str
     hinted: bool = False
+    interim: bool = False
 
     @property
     def extensions(self) -> tuple[str, ...]:

@@ -57,13 +57,16 @@ def respond(svc: Services, req: ImageRequest, delivered: Delivered | None) -> Re
 
 
 def _cache_control(svc: Services, req: ImageRequest) -> str:
-    """`max-age`, or a versioned URL's long `immutable` one; `stale-while-revalidate`.
+    """`max-age`, or a versioned URL's long `immutable` one; `stale-while-revalidate`;
+    a short `max-age` alone for a stand-in (`ImageRequest.interim`).
 
     Written as text in one assignment rather than through Werkzeug's parsed view: this
     runs on every hit and 304, where the round trip showed in the profile. No
     `public`: these answers carry no credentials, so every cache may keep them anyway.
     """
     http = svc.config.http
+    if req.interim:  # replaced in moments: never immutable, no stale use
+        return f"max-age={int(http.avif_upgrade_max_age)}"
     if req.options.version:
         value = f"max-age={int(http.versioned_max_age)}, immutable"
     else:

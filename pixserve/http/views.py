@@ -1,8 +1,8 @@
 """The HTTP face of the transformer: `/image/<name>` and `/info/<name>`.
 
 A request is understood once (`request.py`), delivered through the result cache
-(`delivery.py`) and answered (`responses.py`); errors become problem+json
-(`problems.py`).
+(`delivery.py`; a stand-in while an AVIF is made in the background, `upgrade.py`) and
+answered (`responses.py`); errors become problem+json (`problems.py`).
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from flask import Blueprint, Response
 
 from pixserve.http import problems
 from pixserve.http.cors import allow_listed_origins
-from pixserve.http.delivery import deliver
 from pixserve.http.request import ImageRequest, image_request, info_request
 from pixserve.http.responses import respond
+from pixserve.http.upgrade import deliver_upgrading
 from pixserve.services import Services, services
 
 BLUEPRINT = "pixserve"
@@ -54,5 +54,8 @@ def info(name: str) -> Response:
 
 
 def _answer(svc: Services, req: ImageRequest) -> Response:
-    """304 when the client's copy is current, else the result, cached or made now."""
-    return respond(svc, req, None if req.not_modified() else deliver(svc, req))
+    """304 when the client's copy is current, else the result, cached or made now (or
+    its stand-in while its AVIF is made)."""
+    if req.not_modified():
+        return respond(svc, req, None)
+    return respond(svc, *deliver_upgrading(svc, req))
