@@ -22,7 +22,7 @@ from urllib.parse import quote
 import servers
 from cases import CORPUS, QUALITY, ROOT, Case
 
-from tests.harness import children
+from tests.harness import Served, answers, children
 
 NODE_DIR = ROOT / "benchmarks" / "node"
 NEXT_BIN = NODE_DIR / "node_modules" / "next" / "dist" / "bin" / "next"
@@ -97,6 +97,10 @@ class NodePeer(servers.Server):
 
     def worker_pids(self) -> list[int]:
         return [] if self.process is None else [self.process.pid]
+
+    def _ready(self, served: Served) -> bool:
+        """Its probe answers; it forks no workers to wait for (`next start` 16 does not)."""
+        return answers(self.probe)(served)
 
     def environment(self) -> dict[str, str]:
         return {**super().environment(), "NODE_ENV": "production"}
