@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from flask import current_app
@@ -10,6 +10,7 @@ from flask import current_app
 from pixserve.cache import DiskCache
 from pixserve.config.settings import Config
 from pixserve.http.admission import MakerSlots, MemoryBudget
+from pixserve.http.recent import RecentRequests
 from pixserve.ops.metrics import Metrics
 from pixserve.transformer import ColourSettings, ImageLimits, Limits
 
@@ -33,6 +34,7 @@ class Services:
     image_limits: ImageLimits
     colour: ColourSettings
     sources: Sources
+    recent: RecentRequests = field(default_factory=RecentRequests)  # repeated requests
 
 
 def build_services(config: Config) -> Services:

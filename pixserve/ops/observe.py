@@ -10,9 +10,9 @@ request; and logs its one line, which for a 500 carries the error and its traceb
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -79,8 +79,10 @@ def current() -> Observation | None:
 
 
 def _request_id() -> str:
-    given = request.headers.get(REQUEST_ID_HEADER, "")
-    return given if _SANE_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+    given: str = request.environ.get("HTTP_X_REQUEST_ID", "")
+    if given and _SANE_REQUEST_ID.fullmatch(given):
+        return given
+    return os.urandom(16).hex()  # as random as a uuid4's hex, a tenth of its cost
 
 
 # What views and handlers tell the observation (each does nothing outside one).
