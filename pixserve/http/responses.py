@@ -63,7 +63,7 @@ def respond(svc: Services, req: ImageRequest, delivered: Delivered | None) -> Re
     if environ["REQUEST_METHOD"] in ("GET", "HEAD") and not any(
         name in environ for name in _CONDITIONAL
     ):
-        response.headers["Date"] = _http_date_now()
+        response.headers["Date"] = http_date_now()
         response.headers["Accept-Ranges"] = "bytes"
         return response
     try:
@@ -104,7 +104,7 @@ def _fixed_headers(svc: Services, req: ImageRequest, kind: str) -> list[tuple[st
 _date_now: tuple[int, str] = (0, "")
 
 
-def _http_date_now() -> str:
+def http_date_now() -> str:
     """`Date`'s value, formatted once a second."""
     global _date_now
     second = int(time.time())

@@ -7,13 +7,15 @@ A request is understood once (`request.py`), delivered through the result cache
 
 from __future__ import annotations
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 
 from pixserve.http import problems
 from pixserve.http.cors import allow_listed_origins
 from pixserve.http.delivery import deliver
 from pixserve.http.request import ImageRequest, image_request, info_request
 from pixserve.http.responses import respond
+from pixserve.http.shortcut import ANSWERED, Answered
+from pixserve.ops import observe
 from pixserve.services import Services, services
 
 BLUEPRINT = "pixserve"
@@ -44,7 +46,10 @@ def make_blueprint(
 def image(name: str) -> Response:
     """Serve `name` transformed by the query; GET and HEAD."""
     svc = services()
-    return _answer(svc, image_request(svc, name))
+    req = image_request(svc, name)
+    response = _answer(svc, req)
+    request.environ[ANSWERED] = Answered(req, observe.asked())  # for `shortcut`
+    return response
 
 
 def info(name: str) -> Response:
