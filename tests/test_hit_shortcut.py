@@ -66,6 +66,9 @@ def kept_then_replayed(
     ("settings", "url", "headers"),
     [
         ({}, URL, {}),
+        ({}, "/image/photo.jpg?w=90&fmt=jpeg", {}),
+        ({}, "/image/photo.jpg?w=90", {}),
+        ({}, "/image/sub/alpha.png?w=60&fmt=png", {}),
         ({}, "/image/photo.jpg?w=100", {"Accept": "image/avif,image/webp,*/*"}),
         ({}, "/image/sub/alpha.png?w=50&v=3", {}),
         ({"cors_origins": ["https://a.example"]}, URL, {"Origin": "https://a.example"}),

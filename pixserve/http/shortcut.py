@@ -40,6 +40,7 @@ from werkzeug.wsgi import wrap_file
 from pixserve.http.recent import RECENT_MAX, RequestKey, request_key
 from pixserve.http.responses import http_date_now
 from pixserve.ops import observe
+from pixserve.transformer import BY_EXTENSION
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -158,12 +159,17 @@ class HitShortcut:
             and "content-length" in names
             and "HTTP_IF_NONE_MATCH" not in environ
         ):
-            content_type = dict(headers).get("Content-Type", "")
+            content_type = dict(headers).get("Content-Type", "").partition(";")[0]
             extension = next(
-                (e for e in answered.request.extensions if content_type.endswith("/" + e)), None
+                (
+                    e
+                    for e in answered.request.extensions
+                    if e in BY_EXTENSION and BY_EXTENSION[e].mimetype == content_type
+                ),
+                None,
             )
             if extension is None:
-                return  # a format whose type does not name its extension: not kept
+                return
             kept.hit = Replay(status, replayable, dated, extension)
         else:
             return
