@@ -18,7 +18,9 @@ RSS of each server's whole process tree. Writes `benchmarks/out/sharp_race.json`
 Settings: BENCH_ROUNDS (3), BENCH_SECONDS (2), BENCH_WORKERS (the CPU count).
 `BENCH_PHASES=hits` races only the hits and 304s (pixserve and Next.js; a few minutes,
 so more rounds fit): it prints its tables and writes `benchmarks/out/sharp_race_hits.json`,
-leaving RESULTS.md to a full run.
+leaving RESULTS.md to a full run. Each hit run also records the server's CPU time per
+request (its whole process tree, from /proc): unlike req/s on a shared machine, it
+hardly moves with other processes' load.
 """
 
 from __future__ import annotations
@@ -245,6 +247,7 @@ def hits(contenders: list[Contender]) -> dict[str, Any]:
                     )
                 path = contender.path(case, token)
                 for phase, inm in (("hits", None), ("revalidations", etag)):
+                    cpu_before = node_peers.cpu_seconds(contender.server)
                     rate = load.run(
                         contender.server.port,
                         path,
@@ -255,8 +258,10 @@ def hits(contenders: list[Contender]) -> dict[str, Any]:
                     )
                     if rate.errors or rate.requests == 0:
                         raise RuntimeError(f"{contender.name} {path}: {rate}")
+                    cpu = node_peers.cpu_seconds(contender.server) - cpu_before
                     key = f"{case.label}|{contender.name}"
-                    results[phase].setdefault(key, []).append(rate.__dict__)
+                    run = {**rate.__dict__, "cpu_us": cpu / rate.requests * 1e6}
+                    results[phase].setdefault(key, []).append(run)
         say(f"  hits round {round_index + 1}/{ROUNDS} done")
     return results
 

@@ -218,6 +218,29 @@ def hits_table(race: Race) -> list[str]:
     return table(["request", "pixserve req/s", "Next req/s", "pixserve / Next"], rows)
 
 
+def hit_cpu_table(race: Race) -> list[str]:
+    """CPU time per request of each server's process tree (median over rounds)."""
+    rows = []
+    for phase in ("hits", "revalidations"):
+        for label in sorted({key.split("|")[0] for key in race.r[phase]}):
+            ours = race.r[phase][f"{label}|pixserve"]
+            theirs = race.r[phase][f"{label}|next"]
+            if "cpu_us" not in ours[0]:
+                return []  # a race from before CPU time was recorded
+            ratios = [b["cpu_us"] / a["cpu_us"] for a, b in zip(ours, theirs, strict=True)]
+            shown = "hit" if phase == "hits" else "304"
+            rows.append(
+                [
+                    f"{shown}: {label}",
+                    f"{med(ours, 'cpu_us'):,.0f}",
+                    f"{med(theirs, 'cpu_us'):,.0f}",
+                    f"{statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f})",
+                ]
+            )
+    header = ["request", "pixserve CPU µs/req", "Next CPU µs/req", "Next's / pixserve's"]
+    return table(header, rows)
+
+
 def hits_only(results: dict[str, Any]) -> list[str]:
     """The report of a hits-only race (`BENCH_PHASES=hits`): its tables, to print."""
     race = Race({"quality": {}, "cold": {}, **results})
@@ -235,6 +258,9 @@ def hits_only(results: dict[str, Any]) -> list[str]:
             hit_targets(race),
         ),
         *hits_table(race),
+        "CPU time per request (server process trees; above 1: pixserve uses less):",
+        "",
+        *hit_cpu_table(race),
     ]
 
 
@@ -286,6 +312,9 @@ def section(results: dict[str, Any]) -> list[str]:
         "IPX keeps no results: its repeated URL is a cold request.",
         "",
         *hits_table(race),
+        "CPU time per request (server process trees; above 1: pixserve uses less):",
+        "",
+        *hit_cpu_table(race),
         "### Memory",
         "",
         "Peak resident set (VmHWM) summed over each server's processes after all phases: "
