@@ -35,6 +35,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from werkzeug.exceptions import HTTPException
 from werkzeug.wsgi import wrap_file
 
 from pixserve.http.recent import RECENT_MAX, RequestKey, request_key
@@ -188,7 +189,10 @@ class HitShortcut:
         """The kept answer, when the source and (for a 200) the entry are still it."""
         observation = observe.Observation(observe.request_id_for(environ), time.perf_counter())
         req = kept.request
-        source = self.svc.sources.find(req.source.name)
+        try:
+            source = self.svc.sources.find(req.source.name)
+        except HTTPException:  # a mount's origin failed: the app answers the problem
+            return None
         if source is not req.source and source != req.source:
             self._kept.pop(key, None)
             return None
