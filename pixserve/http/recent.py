@@ -8,6 +8,7 @@ very one it was made from (`Sources.find` returns an equal value only for an unc
 original; a local file is checked with one `lstat`, see `pixserve.sources.local`).
 Only requests that passed every check are remembered, so a memo never lets through
 what the full path would refuse: the signature covers the path and query in the key.
+Only local sources are: a mount's source is a new value at each find (its fetch).
 
 Measured in `benchmarks/cache_hits.py` and the sharp race's hits (README: Performance).
 """

@@ -24,7 +24,7 @@ from pixserve.http.recent import request_key
 from pixserve.http.savedata import SAVE_DATA, varies_with_save_data, with_save_data
 from pixserve.http.signing import split_signature, verify
 from pixserve.services import Services
-from pixserve.sources import Source
+from pixserve.sources import LocalSource, Source
 from pixserve.transformer import (
     ImageTooLarge,
     InvalidOption,
@@ -114,7 +114,8 @@ def _recalled(
         if remembered is not None:
             return remembered
     understood = understand(svc, name)
-    svc.recent.remember(key, understood)
+    if isinstance(understood.source, LocalSource):  # a mount's is fetched anew each time
+        svc.recent.remember(key, understood)
     return understood
 
 

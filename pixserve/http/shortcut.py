@@ -41,6 +41,7 @@ from werkzeug.wsgi import wrap_file
 from pixserve.http.recent import RECENT_MAX, RequestKey, request_key
 from pixserve.http.responses import http_date_now
 from pixserve.ops import observe
+from pixserve.sources import LocalSource
 from pixserve.transformer import BY_EXTENSION
 
 if TYPE_CHECKING:
@@ -147,6 +148,8 @@ class HitShortcut:
     ) -> None:
         replayable = [(name, value) for name, value in headers if name.lower() not in _PER_REQUEST]
         names = {name.lower() for name, _ in headers}
+        if not isinstance(answered.request.source, LocalSource):
+            return  # a mount's source is a new value at each find: never the same
         kept = self._kept.get(key)
         if kept is None or kept.request is not answered.request:
             kept = Kept(answered.request, answered.line)
