@@ -210,3 +210,15 @@ def test_only_the_standalone_app_has_it(root: Path, tmp_path: Path) -> None:
     app = Flask(__name__)
     PixServe(app, Config(root=root, cache_dir=tmp_path / "c"))
     assert not isinstance(app.wsgi_app, HitShortcut)
+
+
+def test_a_large_entry_is_replayed_from_its_file(
+    make_app: MakeApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Entries above `READ_UP_TO` go to the server as a file (`sendfile`), same bytes."""
+    import pixserve.http.shortcut
+
+    monkeypatch.setattr(pixserve.http.shortcut, "READ_UP_TO", 0)
+    by_app, replayed = kept_then_replayed(make_app(), "GET", URL)
+    assert replayed.data == by_app.data and len(replayed.data) > 0
+    assert stable_headers(replayed) == stable_headers(by_app)
