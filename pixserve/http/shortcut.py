@@ -66,10 +66,11 @@ _APP_ANSWERS = (
 _PER_REQUEST = frozenset({"x-request-id", "date", "content-length"})
 _CACHE_PHASE = "cache"
 # An entry up to this size is read and handed to the server as bytes: one `sendall`
-# after the headers, where `sendfile` costs the server more Python per request. On the
-# sharp race's 37-61 kB hits, 4 connections, 8 alternating rounds against `sendfile`:
-# 0.92x and 0.90x the CPU per hit, 1.26x and 1.08x the hits/s (WebP, JPEG; an A/B
-# with the race's servers, load average 5-7). Larger entries are sent with `sendfile`.
+# after the headers, where `sendfile` costs the server more Python per request.
+# `benchmarks/cache_hits.py --against` the commit before: 1.06x hits/s (0.63-1.35, 15
+# rounds, small entries, one connection); on the sharp race's 640 px hits at 4
+# connections, 0.90-0.92x the CPU per hit and 1.08-1.26x the hits/s (8 alternating
+# rounds, load average 5-7). Larger entries are sent with `sendfile`.
 READ_UP_TO = 256 * 1024
 _ROUTE = "image"
 
