@@ -11,6 +11,7 @@ from pixserve.cache import DiskCache
 from pixserve.config.settings import Config
 from pixserve.http.admission import MakerSlots, MemoryBudget
 from pixserve.http.background import BackgroundJobs
+from pixserve.http.recent import RecentRequests
 from pixserve.ops.metrics import Metrics
 from pixserve.transformer import ColourSettings, ImageLimits, Limits
 
@@ -35,6 +36,7 @@ class Services:
     colour: ColourSettings
     sources: Sources
     background: BackgroundJobs = field(default_factory=BackgroundJobs)
+    recent: RecentRequests = field(default_factory=RecentRequests)  # repeated requests
 
 
 def build_services(config: Config) -> Services:

@@ -114,7 +114,7 @@ def _cached(svc: Services, req: ImageRequest, timings: dict[str, float]) -> Deli
         if svc.config.ops.accel_redirect and req.kind == "image":
             return Delivered(extension, "HIT", entry=entry, timings=timings)
         try:
-            file = entry.open("rb")
+            file = open(entry, "rb")  # noqa: SIM115 - closed by the response that sends it
         except FileNotFoundError:
             return None  # evicted by another worker since the lookup
     return Delivered(extension, "HIT", file=file, entry=entry, timings=timings)

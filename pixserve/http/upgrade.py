@@ -74,7 +74,8 @@ def stand_in(req: ImageRequest) -> ImageRequest:
     marked `interim` for its short `max-age`."""
     choice = choose(req.options.fmt, request.accept_mimetypes, req.source.format, False)
     key = cache_key(req.source, req.options, choice)
-    return dataclasses.replace(req, choice=choice, key=key, interim=True)
+    # its own fixed headers: `replace` would share the asked request's dict
+    return dataclasses.replace(req, choice=choice, key=key, interim=True, fixed_headers={})
 
 
 def schedule(svc: Services, req: ImageRequest) -> bool:
