@@ -191,6 +191,22 @@ def test_fmt_best_with_avif_gets_a_stand_in_without_avif(app: Flask, client: Fla
     assert later.headers["ETag"] != first.headers["ETag"]
 
 
+def test_a_stand_in_served_from_the_cache_is_never_replayed_by_the_hit_shortcut(
+    app: Flask, client: FlaskClient
+) -> None:
+    """The standalone app replays repeated hits in front of Flask (`shortcut.py`):
+    repeated stand-ins that were hits still give way to the upgraded answer."""
+    url = "/image/photo.jpg?w=300&fmt=best"
+    client.get(url, headers=WEBP_ONLY)  # the stand-in's variant, cached
+    stand_ins = [client.get(url, headers=CHROME) for _ in range(3)]
+    assert all(r.headers["X-Cache"] == "HIT" for r in stand_ins)
+    assert all(r.headers["Cache-Control"] == SHORT for r in stand_ins)
+    idle(app)
+    later = client.get(url, headers=CHROME)
+    assert later.headers["Cache-Control"] == "max-age=86400"
+    assert later.headers["ETag"] != stand_ins[0].headers["ETag"]
+
+
 def test_no_stand_in_for_what_is_not_negotiated_or_not_avif(
     app: Flask, client: FlaskClient
 ) -> None:
