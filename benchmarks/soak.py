@@ -255,6 +255,14 @@ def main() -> None:
     print(report(args, tally, rss, healthz, killed_at, started, victim, log_tail))
 
 
+def _by_minute(rss: list[tuple[float, int]]) -> str:
+    minutes: dict[int, list[int]] = {}
+    for at, size in rss:
+        minutes.setdefault(int(at // 60), []).append(size)
+    medians = [statistics.median(sizes) / 2**20 for _, sizes in sorted(minutes.items())]
+    return ", ".join(f"{median:,.0f}" for median in medians)
+
+
 def report(
     args: argparse.Namespace,
     tally: Tally,
@@ -300,6 +308,7 @@ def report(
         f"- RSS (master and workers): second minute median {statistics.median(second) / 2**20:,.0f}"
         f" MiB, last minute median {statistics.median(last) / 2**20:,.0f} MiB "
         f"(**{growth:.2f}x**), max {max(b for _, b in rss) / 2**20:,.0f} MiB.",
+        f"- RSS by minute (median, MiB): {_by_minute(rss)}.",
         f"- Tracebacks in the server's log (last 2,000 lines): {tracebacks}.",
         "",
     ]
