@@ -11,40 +11,61 @@ Method:
   quality and at `q=auto:low|good|high`. Each output is scored against pixserve's own
   unencoded picture at that size (the same pipeline ending in PNG), so only the
   encoder's loss counts: SSIMULACRA2 (100 = identical, ~90 visually lossless, ~70
-  high quality, ~50 medium) and the in-request SSIM. Next.js and IPX are not on this
-  branch yet, so the peers are pixserve's fixed defaults only.
+  high quality, ~50 medium) and the in-request SSIM.
 - Cost: per photo (`COST_PHOTOS`) and format, a srcset ladder 640, then 320 and
   1280 px: the cold transform at the fixed default against `q=auto:good`, the first
   width with no remembered quality, the next two with the first one's remembered (an
-  in-memory store). Alternating rounds; the ratio of medians per case, then the median and the
-  worst over cases. The bytes the remembered start costs against a cold search of the
-  same width are reported too.
+  in-memory store). Alternating rounds (`BENCH_ROUNDS`, 5); the ratio of medians per
+  case, of CPU time (steady on a shared machine) and of wall time, then the median
+  and the worst over cases. The bytes the remembered start costs against a cold
+  search of the same width are reported too.
+- Peers: the same photos and widths as real servers on loopback (`node_peers.py`,
+  `make node-peers`): Next.js' image optimizer as shipped (q=75, mozjpeg) and IPX
+  with no `q` (sharp's defaults), against pixserve's default and `auto:good`. Every
+  output is scored against the neutral full-decode LANCZOS reference at its own size
+  (`quality.py`), since each server resizes its own way.
 - Metric: the cost of one score at 1280 px, ours against the 11-tap Gaussian SSIM of
   `ssim.py`.
 
 Run: `.venv/bin/pip install -e '.[bench]'` then `.venv/bin/python
 benchmarks/auto_quality.py` (20-30 minutes on 2 cores, mostly SSIMULACRA2 at 1280 px;
-`--quick` does 320 and 640 px only; `--metric`, `--cost`, `--quality` run only those
-parts). Prints Markdown, also written to `benchmarks/out/auto_quality.md`.
+`--quick` does 320 and 640 px only; `--metric`, `--cost`, `--quality`, `--peers` run
+only those parts; `--calibrate` chooses the thresholds, `--search` the search's start
+and slope). Prints Markdown, also written to `benchmarks/out/auto_quality.md`.
 """
 
 from __future__ import annotations
 
 import io
+import os
 import statistics
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
-from cases import CORPUS, ROOT
+import node_peers
+import numpy as np
+import quality as neutral
+from cases import CORPUS, ROOT, Case, Transform
+from numpy.typing import NDArray
 from PIL import Image
 from ssim import luma, ssim
 from ssimulacra2 import compute_ssimulacra2
 
 from pixserve.transformer import FORMATS, Format, Options, Result, parse_options, transform
-from pixserve.transformer.metric import PictureReference, combine
-from pixserve.transformer.quality import LADDERS, WEIGHTS
+from pixserve.transformer.metric import PictureReference, combine, displayed_planes
+from pixserve.transformer.options import QualityTarget
+from pixserve.transformer.quality import (
+    LADDERS,
+    LOG_DISTORTION_PER_STEP,
+    START,
+    WEIGHTS,
+    _log_distortion,
+    _Search,
+)
+from pixserve.transformer.quality import threshold as target_threshold
 
 OUT = ROOT / "benchmarks" / "out" / "auto_quality.md"
 WIDTHS = (320, 640, 1280)
@@ -53,7 +74,7 @@ VARIANTS = ("default", "auto:low", "auto:good", "auto:high")
 LADDER = (640, 320, 1280)  # the first width pays the search; the others remember
 # The cost is timed on three photos (smooth, detailed, large): timing all is slow.
 COST_PHOTOS = ("flowers-1920x1080.jpg", "street-2725x2225.jpg", "gain-map-3840x2160.jpg")
-ROUNDS = 3
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 
 
 def photos() -> list[Path]:
@@ -162,24 +183,27 @@ class DictMemory:
 
 def timed(
     source: bytes, chosen: Options, output: Format, memory: DictMemory | None = None
-) -> tuple[float, Result]:
-    started = time.perf_counter()
+) -> tuple[tuple[float, float], Result]:
+    """Wall seconds and CPU seconds (every thread of this process: libavif's too)."""
+    started, cpu = time.perf_counter(), time.process_time()
     result = transform(source, chosen, output, memory=memory)
-    return time.perf_counter() - started, result
+    return (time.perf_counter() - started, time.process_time() - cpu), result
 
 
 def cost_table() -> list[str]:
     """Cold transform time of q=auto:good against the fixed default, ladder position
-    by ladder position; alternating rounds."""
-    first: list[float] = []
-    later: list[float] = []
+    by ladder position; alternating rounds. Wall time and CPU time: on a shared
+    machine the CPU seconds a transform used are far steadier than its wall time."""
+    first: dict[str, list[float]] = {"wall": [], "cpu": []}
+    later: dict[str, list[float]] = {"wall": [], "cpu": []}
     extra_bytes: list[float] = []
+    probes: dict[str, list[int]] = {"first": [], "later": []}
     for path in (CORPUS / "photos" / name for name in COST_PHOTOS):
         source = path.read_bytes()
         for fmt in OUTPUT_FORMATS:
             output = FORMATS[fmt]
-            fixed: dict[int, list[float]] = {w: [] for w in LADDER}
-            auto: dict[int, list[float]] = {w: [] for w in LADDER}
+            fixed: dict[int, list[tuple[float, float]]] = {w: [] for w in LADDER}
+            auto: dict[int, list[tuple[float, float]]] = {w: [] for w in LADDER}
             remembered: dict[int, Result] = {}
             for _ in range(ROUNDS):
                 memory = DictMemory()
@@ -192,24 +216,40 @@ def cost_table() -> list[str]:
                     fixed[width].append(seconds)
                     seconds, remembered[width] = timed(source, auto_options, output, memory)
                     auto[width].append(seconds)
+            probes["first"].append(remembered[LADDER[0]].probes)
             for width in LADDER[1:]:
+                probes["later"].append(remembered[width].probes)
                 cold = transform(source, options(width, "auto:good"), output)
                 extra_bytes.append(len(remembered[width].data) / len(cold.data) - 1)
-            ratios = {w: statistics.median(auto[w]) / statistics.median(fixed[w]) for w in LADDER}
-            first.append(ratios[LADDER[0]])
-            later.extend(ratios[w] for w in LADDER[1:])
-            print(f"  cost {path.name} {fmt}: {ratios}", file=sys.stderr, flush=True)
+            for clock, column in (("wall", 0), ("cpu", 1)):
+                ratios = {
+                    w: statistics.median(s[column] for s in auto[w])
+                    / statistics.median(s[column] for s in fixed[w])
+                    for w in LADDER
+                }
+                first[clock].append(ratios[LADDER[0]])
+                later[clock].extend(ratios[w] for w in LADDER[1:])
+                rounded = {w: round(r, 2) for w, r in ratios.items()}
+                print(f"  cost {path.name} {fmt} {clock}: {rounded}", file=sys.stderr, flush=True)
+
+    def cells(ratios: dict[str, list[float]]) -> str:
+        return " | ".join(
+            f"{statistics.median(ratios[c]):.2f}x | {max(ratios[c]):.2f}x" for c in ("cpu", "wall")
+        )
+
     return [
-        "| ladder position | median time vs fixed quality | worst |",
-        "| --- | ---: | ---: |",
+        "| ladder position | probes (mean) | CPU time vs fixed quality (median) | worst "
+        "| wall time (median) | worst |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
         f"| first width ({LADDER[0]} px, no remembered quality) | "
-        f"{statistics.median(first):.2f}x | {max(first):.2f}x |",
+        f"{statistics.mean(probes['first']):.1f} | {cells(first)} |",
         f"| next widths ({', '.join(str(w) for w in LADDER[1:])} px, remembered) | "
-        f"{statistics.median(later):.2f}x | {max(later):.2f}x |",
+        f"{statistics.mean(probes['later']):.1f} | {cells(later)} |",
         "",
         "Bytes of the next widths started from the remembered quality, against a cold "
         f"search of the same width: median {statistics.median(extra_bytes):+.1%}, "
-        f"worst {max(extra_bytes):+.1%}.",
+        f"worst {max(extra_bytes):+.1%}. Load average during the run: "
+        f"{' '.join(f'{load:.1f}' for load in os.getloadavg())}.",
     ]
 
 
@@ -224,13 +264,21 @@ def metric_table() -> list[str]:
         reference = PictureReference(a, WEIGHTS)
         ours: list[float] = []
         gaussian: list[float] = []
-        for _ in range(5):
+        planes: list[float] = []
+        whole: list[float] = []
+        for _ in range(15):
             started = time.perf_counter()
             reference.score(b)
             ours.append(time.perf_counter() - started)
             started = time.perf_counter()
             ssim(luma(a), luma(b))
             gaussian.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            displayed_planes(b)
+            planes.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            _whole_picture_planes(b)
+            whole.append(time.perf_counter() - started)
     size = f"{unencoded.size[0]}x{unencoded.size[1]}"
     return [
         f"| metric, one probe at {size} | median ms |",
@@ -239,7 +287,18 @@ def metric_table() -> list[str]:
         f"{statistics.median(ours) * 1000:.1f} |",
         "| luma, 11-tap Gaussian, float64 (`ssim.py`) | "
         f"{statistics.median(gaussian) * 1000:.1f} |",
+        "| of the in-request score: the planes, chroma from the halved picture | "
+        f"{statistics.median(planes) * 1000:.1f} |",
+        "| the planes from the whole picture in YCbCr, chroma halved after | "
+        f"{statistics.median(whole) * 1000:.1f} |",
     ]
+
+
+def _whole_picture_planes(image: Image.Image) -> list[NDArray[np.float32]]:
+    """The planes as `metric.displayed_planes` made them before: the whole picture
+    converted to YCbCr, then each chroma plane halved."""
+    luma_plane, blue, red = image.convert("RGB").convert("YCbCr").split()
+    return [np.asarray(p, dtype=np.float32) for p in (luma_plane, blue.reduce(2), red.reduce(2))]
 
 
 CANDIDATE_THRESHOLDS = tuple(round(0.90 + 0.0025 * step, 4) for step in range(40))
@@ -340,25 +399,259 @@ def calibrate(widths: tuple[int, ...]) -> list[str]:
     return lines
 
 
+# The peers' own defaults: Next.js' image optimizer as shipped (`next/image` asks for
+# q=75; its JPEG encoder is mozjpeg), IPX with no `q` (sharp's defaults: 80 for WebP
+# and JPEG, 50 for AVIF).
+NEXT_DEFAULT_Q = 75
+PEER_VARIANTS = ("default", "auto:good")
+# A peer's answer whose size is further than this from pixserve's, in pixels on either
+# side, is a different picture (rounding makes 1 px).
+SAME_SIZE = 2
+CONTENDERS = ("pixserve default", "pixserve auto:good", "next", "ipx")
+
+
+@dataclass
+class PeerScored:
+    photo: str
+    width: int
+    fmt: str
+    contender: str
+    size: tuple[int, int]
+    bytes: int
+    ssimulacra2: float
+
+
+def _png(image: Image.Image) -> io.BytesIO:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", compress_level=1)
+    buffer.seek(0)
+    return buffer
+
+
+def _neutral_ssimulacra2(case: Case, data: bytes) -> tuple[tuple[int, int], float]:
+    """SSIMULACRA2 against the full-decode LANCZOS reference at the output's own size
+    (`quality.py`): every contender resizes its own way, so none is its own reference."""
+    with Image.open(io.BytesIO(data)) as output:
+        output.load()
+        shown = neutral._displayed(output)
+    reference = neutral.references(case, shown.size)[0]
+    return shown.size, float(compute_ssimulacra2(_png(reference), _png(shown)))
+
+
+def peer_outputs(
+    next_server: node_peers.Next, ipx: node_peers.IPX, name: str, width: int, fmt: str, shown: int
+) -> dict[str, bytes]:
+    """Next's and IPX's default output for one request (`shown`: pixserve's width, for
+    IPX, which would enlarge); a peer answering in another format is left out (Next
+    keeps an AVIF or WebP source's format for a client that accepts neither)."""
+    source = quote(f"/photos/{name}", safe="")
+    found: dict[str, bytes] = {}
+    asks = {
+        "next": (
+            next_server,
+            f"/_next/image?w={width}&q={NEXT_DEFAULT_Q}&url={source}",
+            {"Accept": f"image/{fmt}"},
+        ),
+        "ipx": (ipx, f"/w_{shown},f_{fmt}/photos/{quote(name)}", {}),
+    }
+    for contender, (server, path, headers) in asks.items():
+        status, answered, body = server.get(path, headers)
+        kind = {k.lower(): v for k, v in answered.items()}.get("content-type", "")
+        if status == 200 and kind == f"image/{fmt}":
+            found[contender] = body
+        else:
+            print(f"  {contender} {name} {width} {fmt}: {status} {kind}", file=sys.stderr)
+    return found
+
+
+def score_peers(widths: tuple[int, ...]) -> list[PeerScored]:
+    node_peers.check_node_peers()
+    rows: list[PeerScored] = []
+    node_peers.clear_next_cache()
+    with node_peers.Next(mozjpeg=True) as next_server, node_peers.IPX() as ipx:
+        assert isinstance(next_server, node_peers.Next) and isinstance(ipx, node_peers.IPX)
+        for path in photos():
+            source = path.read_bytes()
+            seen: set[tuple[int, int]] = set()
+            for width in widths:
+                size = transform(source, options(width, "default"), FORMATS["png"]).size
+                if size in seen:
+                    continue
+                seen.add(size)
+                for fmt in OUTPUT_FORMATS:
+                    outputs = {
+                        f"pixserve {variant}": transform(
+                            source, options(width, variant), FORMATS[fmt]
+                        ).data
+                        for variant in PEER_VARIANTS
+                    }
+                    outputs |= peer_outputs(next_server, ipx, path.name, width, fmt, size[0])
+                    case = Case(f"photos/{path.name}", Transform(size[0], fmt))
+                    for contender, data in outputs.items():
+                        shown, score = _neutral_ssimulacra2(case, data)
+                        rows.append(
+                            PeerScored(path.name, width, fmt, contender, shown, len(data), score)
+                        )
+                        print(
+                            f"  {path.name} {width} {fmt} {contender}: {shown[0]}x{shown[1]} "
+                            f"{len(data)} B, SSIMULACRA2 {score:.1f}",
+                            file=sys.stderr,
+                            flush=True,
+                        )
+    node_peers.clear_next_cache()
+    return rows
+
+
+def peers_table(rows: list[PeerScored]) -> list[str]:
+    """Per format: each contender's median bytes against pixserve auto:good's (on the
+    requests every contender answered), and its median and worst SSIMULACRA2; then
+    whether the goal is met against each peer."""
+    lines = [
+        "| format | contender | median bytes | auto:good's bytes vs it (median) "
+        "| median SSIMULACRA2 | worst SSIMULACRA2 |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    verdicts: list[str] = []
+    other_pictures: list[str] = []
+    for fmt in OUTPUT_FORMATS:
+        by_request: dict[tuple[str, int], dict[str, PeerScored]] = {}
+        for row in rows:
+            if row.fmt == fmt:
+                by_request.setdefault((row.photo, row.width), {})[row.contender] = row
+        for (photo, width), answers in by_request.items():
+            ours = answers["pixserve auto:good"].size
+            for contender, row in list(answers.items()):
+                if max(abs(a - b) for a, b in zip(row.size, ours, strict=True)) > SAME_SIZE:
+                    # Another picture (IPX's sharp reads an AVIF's other item): not comparable.
+                    del answers[contender]
+                    other_pictures.append(
+                        f"{contender} {photo} {width} {fmt}: {row.size[0]}x{row.size[1]}"
+                    )
+        for contender in CONTENDERS:
+            answered = [r for r in by_request.values() if contender in r]
+            if not answered:
+                continue
+            ours = [r["pixserve auto:good"].bytes / r[contender].bytes - 1 for r in answered]
+            mine = [r[contender] for r in answered]
+            lines.append(
+                f"| {fmt} | {contender} | {statistics.median(r.bytes for r in mine):.0f} | "
+                f"{statistics.median(ours):+.0%} | "
+                f"{statistics.median(r.ssimulacra2 for r in mine):.1f} | "
+                f"{min(r.ssimulacra2 for r in mine):.1f} |"
+            )
+            if contender in ("next", "ipx"):
+                auto = [r["pixserve auto:good"] for r in answered]
+                smaller = statistics.median(ours) <= -0.20
+                as_good = min(r.ssimulacra2 for r in auto) >= min(r.ssimulacra2 for r in mine)
+                met = "met" if smaller and as_good else "not met"
+                verdicts.append(
+                    f"- {fmt} against {contender} ({len(answered)} requests): {met} "
+                    f"(bytes {statistics.median(ours):+.0%}, worst SSIMULACRA2 "
+                    f"{min(r.ssimulacra2 for r in auto):.1f} vs "
+                    f"{min(r.ssimulacra2 for r in mine):.1f})"
+                )
+    return [
+        *lines,
+        "",
+        f"Left out, a picture of another size than pixserve's ({len(other_pictures)}): "
+        + ("; ".join(other_pictures) or "none")
+        + ".",
+        "",
+        "Goal at `good`: median bytes at least 20% below the peer's default with a worst "
+        "SSIMULACRA2 no lower than the peer's:",
+        "",
+        *verdicts,
+    ]
+
+
+def search_table() -> list[str]:
+    """Where the search starts and how far it jumps (`quality.START` and
+    `LOG_DISTORTION_PER_STEP`), from every ladder quality of every corpus photo at 320,
+    640 and 1280 px: the median lowest quality meeting `good`, and the median change of
+    log(1 - score) per ladder step within 0.03 of the threshold. Then the search itself
+    replayed on those scores: probes against bisection's, and how often it ends above
+    the lowest quality meeting the target."""
+    lines = [
+        "| format | median lowest q | median slope per step | START, slope in use | "
+        "probes: mean (max) | bisection | not the lowest |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for fmt in OUTPUT_FORMATS:
+        ladder, good = LADDERS[fmt], target_threshold(FORMATS[fmt], QualityTarget.GOOD)
+        cases = calibration_cases(fmt, WIDTHS)
+        lowest: list[int] = []
+        slopes: list[float] = []
+        probes: list[int] = []
+        bisection: list[int] = []
+        above = 0
+        for case in cases:
+            scores = {q: combine(case.planes[q], WEIGHTS) for q in ladder}
+            truth = next((i for i, q in enumerate(ladder) if scores[q] >= good), len(ladder))
+            lowest.append(ladder[min(truth, len(ladder) - 1)])
+            for low, high in zip(ladder, ladder[1:], strict=False):
+                if abs(scores[low] - good) < 0.03:
+                    slopes.append(_log_distortion(scores[high]) - _log_distortion(scores[low]))
+
+            def probe(quality: int, scores: dict[int, float] = scores) -> tuple[bytes, float]:
+                return b"", scores[quality]
+
+            for start, count in ((None, bisection), (START[fmt], probes)):
+                search = _Search(probe, good, ladder, LOG_DISTORTION_PER_STEP[fmt])
+                if start is None:
+                    found = _bisect(search)
+                else:
+                    found = search.secant(ladder.index(start))
+                    above += found != truth
+                count.append(len(search.results))
+        lines.append(
+            f"| {fmt} | {statistics.median(lowest):g} | {statistics.median(slopes):.3f} | "
+            f"{START[fmt]}, {LOG_DISTORTION_PER_STEP[fmt]:.3f} | "
+            f"{statistics.mean(probes):.2f} ({max(probes)}) | {statistics.mean(bisection):.2f} | "
+            f"{above} of {len(cases)} |"
+        )
+        print(lines[-1], file=sys.stderr, flush=True)
+    return lines
+
+
+def _bisect(search: _Search) -> int:
+    """The search as it was: bisection over the ladder."""
+    low, high = 0, len(search.ladder)
+    while low < high:
+        middle = (low + high) // 2
+        if search.meets(middle):
+            high = middle
+        else:
+            low = middle + 1
+    return high
+
+
 def main() -> None:
+    if "--search" in sys.argv:
+        text = "\n".join(search_table()) + "\n"
+        (OUT.parent / "auto_quality_search.md").write_text(text)
+        print(text)
+        return
     if "--calibrate" in sys.argv:
         text = "\n".join(calibrate(WIDTHS[:2])) + "\n"
         (OUT.parent / "auto_quality_calibration.md").write_text(text)
         print(text)
         return
     widths = WIDTHS[:2] if "--quick" in sys.argv else WIDTHS
-    parts = {arg[2:] for arg in sys.argv[1:]} & {"metric", "cost", "quality"}
-    parts = parts or {"metric", "cost", "quality"}
+    every = {"metric", "cost", "quality", "peers"}
+    parts = {arg[2:] for arg in sys.argv[1:]} & every
+    parts = parts or every
     report = ["# q=auto against fixed qualities", ""]
     if "metric" in parts:
         report += metric_table() + [""]
     if "cost" in parts:
         report += cost_table() + [""]
     if "quality" in parts:
-        report += quality_table(score_all(widths))
+        report += quality_table(score_all(widths)) + [""]
+    if "peers" in parts:
+        report += peers_table(score_peers(widths))
     text = "\n".join(report) + "\n"
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    suffix = "" if len(parts) == 3 else "_" + "_".join(sorted(parts))
+    suffix = "" if parts == every else "_" + "_".join(sorted(parts))
     OUT.with_stem(OUT.stem + suffix).write_text(text)
     print(text)
 

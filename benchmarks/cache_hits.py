@@ -19,7 +19,8 @@ alike, and reports the median requests per second. In-process, it also times
 Run: `.venv/bin/python benchmarks/cache_hits.py` (about a minute on 2 cores).
 `--against REV` adds a third server running this repository's tree at commit REV
 (exported with `git archive`), in the same alternating rounds: what a change did to
-the hit path, side by side in one run.
+the hit path, side by side in one run. Each round also times as many 304s (each URL's
+ETag in `If-None-Match`).
 Prints a Markdown report and writes it to `benchmarks/out/cache_hits.md`.
 """
 
@@ -131,20 +132,35 @@ def exported(revision: str, work: Path) -> Iterator[Path]:
     yield folder
 
 
-def fetch(connection: http.client.HTTPConnection, url: str, expect: str) -> None:
+def fetch(connection: http.client.HTTPConnection, url: str, expect: str) -> str:
+    """GET `url`, which must answer 200 with `X-Cache: expect`; its ETag."""
     connection.request("GET", url)
     response = connection.getresponse()
     response.read()
     if response.status != 200 or response.getheader("X-Cache") != expect:
         raise RuntimeError(f"{url}: {response.status} {response.getheader('X-Cache')}")
+    return response.getheader("ETag") or ""
 
 
-def hits_per_second(port: int) -> float:
+def revalidate(connection: http.client.HTTPConnection, url: str, etag: str) -> None:
+    connection.request("GET", url, headers={"If-None-Match": etag})
+    response = connection.getresponse()
+    response.read()
+    if response.status != 304:
+        raise RuntimeError(f"{url} with If-None-Match: {response.status}")
+
+
+def hits_per_second(port: int, etags: dict[str, str] | None = None) -> float:
+    """Hits, or with `etags` 304s (each URL's ETag in If-None-Match), per second."""
     connection = http.client.HTTPConnection(HOST, port, timeout=30)
     try:
         started = time.perf_counter()
         for n in range(HITS_PER_ROUND):
-            fetch(connection, URLS[n % len(URLS)], "HIT")
+            url = URLS[n % len(URLS)]
+            if etags is None:
+                fetch(connection, url, "HIT")
+            else:
+                revalidate(connection, url, etags[url])
         return HITS_PER_ROUND / (time.perf_counter() - started)
     finally:
         connection.close()
@@ -186,6 +202,7 @@ def main() -> None:
 
         micro = lookups(work)
         rates: dict[str, list[float]] = {"index": [], "plain": []}
+        revalidations: dict[str, list[float]] = {}
         with contextlib.ExitStack() as servers:
             ports = {
                 kind: servers.enter_context(server(kind, work / "root", work / f"cache-{kind}"))
@@ -198,10 +215,10 @@ def main() -> None:
                 ports[kind] = servers.enter_context(
                     server("index", work / "root", work / "cache-against", tree)
                 )
-            for port in ports.values():
+            etags: dict[str, dict[str, str]] = {}
+            for kind, port in ports.items():
                 connection = http.client.HTTPConnection(HOST, port, timeout=60)
-                for url in URLS:
-                    fetch(connection, url, "MISS")
+                etags[kind] = {url: fetch(connection, url, "MISS") for url in URLS}
                 connection.close()
             time.sleep(SETTLED_AFTER + 0.1)
             for port in ports.values():  # untimed: each worker checks each entry once
@@ -209,6 +226,7 @@ def main() -> None:
             for _ in range(ROUNDS):
                 for kind, port in ports.items():
                     rates[kind].append(hits_per_second(port))
+                    revalidations.setdefault(kind, []).append(hits_per_second(port, etags[kind]))
 
     index_rate, plain_rate = (statistics.median(rates[k]) for k in ("index", "plain"))
     lines = [
@@ -227,6 +245,10 @@ def main() -> None:
         + "; ".join(f"{k} " + ", ".join(f"{r:,.0f}" for r in rates[k]) for k in rates),
         *_against_lines(rates),
         "",
+        "304s (If-None-Match, same rounds): "
+        + "; ".join(f"{k} {statistics.median(v):,.0f}/s" for k, v in revalidations.items()),
+        *_against_lines(revalidations, "304s"),
+        "",
         f"`DiskCache.lookup` alone, in-process, {LOOKUPS:,} lookups over {len(URLS)} entries:",
         "",
         "| lookup | µs |",
@@ -240,8 +262,8 @@ def main() -> None:
     OUT.write_text(report)
 
 
-def _against_lines(rates: dict[str, list[float]]) -> list[str]:
-    """With `--against REV`: this checkout's hits against REV's, round by round."""
+def _against_lines(rates: dict[str, list[float]], what: str = "hits") -> list[str]:
+    """With `--against REV`: this checkout's `what` against REV's, round by round."""
     other = next((kind for kind in rates if kind.startswith("index at ")), None)
     if other is None:
         return []
@@ -250,10 +272,10 @@ def _against_lines(rates: dict[str, list[float]]) -> list[str]:
     )
     return [
         "",
-        f"This checkout / {other.removeprefix('index at ')}: median "
+        f"{what.capitalize()}, this checkout / {other.removeprefix('index at ')}: median "
         f"{statistics.median(ratios):.2f}x (min {ratios[0]:.2f}x, max {ratios[-1]:.2f}x over "
         f"{len(ratios)} alternating rounds); medians {statistics.median(rates['index']):,.0f} "
-        f"against {statistics.median(rates[other]):,.0f} hits/s.",
+        f"against {statistics.median(rates[other]):,.0f} {what}/s.",
     ]
 
 

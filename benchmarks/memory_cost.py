@@ -3,8 +3,10 @@
 Why: the web layer admits transforms against a node-wide memory budget by
 `estimate_cost`; an estimate under the real peak lets the budget be overrun, one far
 over it wastes the machine. Each case runs in a fresh process: it draws a noisy
-picture of the size (so encoders get real work), notes its RSS, transforms, and
-reports the peak RSS (`ru_maxrss`) over that. Run: `.venv/bin/python
+picture of the size (so encoders get real work), then forks a child (whose peak
+starts at the RSS it has then, not at the drawing's), which notes its RSS,
+transforms, and reports its peak RSS (`ru_maxrss`) over that. The work `pixserve
+serve` runs in a child process runs in place, so one peak counts it all. Run: `.venv/bin/python
 benchmarks/memory_cost.py [--quick]` (a few minutes; `--quick` skips the 50-MP
 AVIF and lossless cases). Prints a Markdown table, also written to
 `benchmarks/out/memory_cost.md`.
@@ -32,11 +34,13 @@ CASES = [
 HEAVY = {"avif", "webp"}
 
 PROBE = r"""
-import io, json, resource, sys
+import io, json, os, resource, sys
 import numpy as np
 from PIL import Image
 from pixserve.transformer import FORMATS, ImageLimits, parse_options, transform
 from pixserve.transformer.cost import estimate_cost
+from pixserve.transformer import stoppable
+stoppable._in_child = True  # big encodes run here, not in a child, so one peak counts all
 width, height, kind, query, out = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
 width, height = int(width), int(height)
 noise = np.random.default_rng(1).integers(0, 255, (height // 8, width // 8, 3), dtype=np.uint8)
@@ -51,10 +55,15 @@ def rss_kib():
 options = parse_options([tuple(p.split("=")) for p in query.split("&") if p])
 limits = ImageLimits(max_source_pixels=60_000_000, max_output_pixels=60_000_000)
 estimate = estimate_cost(source, options, FORMATS[out], limits)
-before = rss_kib()
-transform(source, options, FORMATS[out], limits)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"measured": (peak - before) * 1024, "estimated": estimate.memory}))
+# Measured in a child forked now: its peak starts at today's RSS, not at the drawing's.
+if os.fork() == 0:
+    before = rss_kib()
+    transform(source, options, FORMATS[out], limits)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"measured": (peak - before) * 1024, "estimated": estimate.memory}))
+    sys.stdout.flush()
+    os._exit(0)
+os.wait()
 """
 
 

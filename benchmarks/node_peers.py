@@ -99,6 +99,10 @@ class NodePeer(servers.Server):
     def worker_pids(self) -> list[int]:
         return [] if self.process is None else [self.process.pid]
 
+    def _ready(self, served: servers.Served) -> bool:
+        """Its probe answers: it forks no workers to wait for."""
+        return servers.answers(self.probe)(served)
+
     def environment(self) -> dict[str, str]:
         return {**super().environment(), "NODE_ENV": "production"}
 

@@ -18,6 +18,11 @@ RSS of each server's whole process tree. Writes `benchmarks/out/sharp_race.json`
 `sharp_report.py` puts its section into RESULTS.md and draws `sharp_race.png`.
 Settings: BENCH_ROUNDS (3), BENCH_SECONDS (2), BENCH_WORKERS (the CPU count),
 BENCH_CPU_REQUESTS (4).
+`BENCH_PHASES=hits` races only the hits and 304s (pixserve and Next.js; a few minutes,
+so more rounds fit): it prints its tables and writes `benchmarks/out/sharp_race_hits.json`,
+leaving RESULTS.md to a full run. Each hit run also records the server's CPU time per
+request (its whole process tree, from /proc): unlike req/s on a shared machine, it
+hardly moves with other processes' load.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ HIT_SECONDS = max(1.0, SECONDS / 2)
 WORKERS = int(os.environ.get("BENCH_WORKERS") or os.cpu_count() or 1)
 CONNECTIONS = (1, 4)
 HIT_CONNECTIONS = 4
+HITS_ONLY = os.environ.get("BENCH_PHASES", "").strip() == "hits"
 RUN = f"{os.getpid()}x{time.time_ns() % 10**9}"
 # A cold run must leave about one cache entry per request; a little slack for entries
 # still being written when the count is taken (Next writes its cache after replying).
@@ -274,6 +280,7 @@ def hits(contenders: list[Contender]) -> dict[str, Any]:
                     )
                 path = contender.path(case, token)
                 for phase, inm in (("hits", None), ("revalidations", etag)):
+                    cpu_before = node_peers.cpu_seconds(contender.server)
                     rate = load.run(
                         contender.server.port,
                         path,
@@ -284,8 +291,10 @@ def hits(contenders: list[Contender]) -> dict[str, Any]:
                     )
                     if rate.errors or rate.requests == 0:
                         raise RuntimeError(f"{contender.name} {path}: {rate}")
+                    cpu = node_peers.cpu_seconds(contender.server) - cpu_before
                     key = f"{case.label}|{contender.name}"
-                    results[phase].setdefault(key, []).append(rate.__dict__)
+                    run = {**rate.__dict__, "cpu_us": cpu / rate.requests * 1e6}
+                    results[phase].setdefault(key, []).append(run)
         say(f"  hits round {round_index + 1}/{ROUNDS} done")
     return results
 
@@ -305,7 +314,30 @@ def machine() -> dict[str, Any]:
     }
 
 
+def hits_only() -> int:
+    """`BENCH_PHASES=hits`: pixserve's and Next's hits and 304s, nothing else."""
+    node_peers.check_node_peers()
+    results: dict[str, Any] = {"machine": {**machine(), "hit_seconds": HIT_SECONDS}}
+    say(f"sharp race, hits only: {results['machine']}")
+    node_peers.clear_next_cache()
+    with contextlib.ExitStack() as stack:
+        started_servers: list[servers.Server] = [
+            stack.enter_context(servers.Pixserve(WORKERS)),
+            stack.enter_context(node_peers.Next()),
+        ]
+        results.update(hits([Contender(s) for s in started_servers]))
+    node_peers.clear_next_cache()
+    results["machine"]["load_end"] = os.getloadavg()
+    OUT.mkdir(parents=True, exist_ok=True)
+    target = OUT / "sharp_race_hits.json"
+    target.write_text(json.dumps(results, indent=1), encoding="utf-8")
+    print("\n".join(sharp_report.hits_only(results)))
+    return 0
+
+
 def main() -> int:
+    if HITS_ONLY:
+        return hits_only()
     check_corpus()
     node_peers.check_node_peers()
     started = time.perf_counter()

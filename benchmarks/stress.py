@@ -5,10 +5,12 @@ Why: legitimate-looking work at volume is what broke pixserve before the memory
 budget (issue 13: eight such requests peaked at 9.9 GB). This runs waves of 8 and 32
 concurrent requests for distinct results of a 7071x7071 noisy PNG (just under
 `max_source_pixels`), alternating AVIF and lossless WebP; polls `/healthz` every
-0.5 s on fresh connections; samples the server's RSS (master and workers) every
-0.2 s; and reports peak RSS against `memory_budget`, the longest request against
+0.5 s on fresh connections; samples the server's memory every
+0.2 s (PSS of every process of the tree, the children forked for big work
+included); and reports peak RSS against `memory_budget`, the longest request against
 `time_limit`, each wave's statuses (200, or 503 from the budget), the `/healthz`
-p99, and the idle RSS before and after.
+p99, and the idle RSS: at start, once warm (a few small requests of each format have
+loaded the codecs and numpy, as any server that has answered once has), and after.
 
 Run: `.venv/bin/python benchmarks/stress.py [--waves 8,32]` (several minutes on 2
 cores). Prints a Markdown report, also written to `benchmarks/out/stress.md`.
@@ -46,18 +48,28 @@ def draw_source(folder: Path) -> None:
     picture.save(buffer, "PNG", compress_level=6)
     assert buffer.tell() < 50 << 20, f"the source is {buffer.tell():,} bytes"
     (folder / "big.png").write_bytes(buffer.getvalue())
+    Image.new("RGB", (800, 600), "teal").save(folder / "small.png")
 
 
 def rss_bytes(pid: int) -> int:
+    """The proportional set size (shared pages split between their sharers) of `pid`
+    and all its descendants: workers, and the children they fork for big work."""
     total = 0
-    for member in (pid, *children(pid)):
+    for member in _tree(pid):
         try:
-            for line in Path(f"/proc/{member}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
+            for line in Path(f"/proc/{member}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
                     total += int(line.split()[1]) * 1024
-        except FileNotFoundError:
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
             pass
     return total
+
+
+def _tree(pid: int) -> list[int]:
+    found = [pid]
+    for child in children(pid):
+        found += _tree(child)
+    return found
 
 
 class Sampler(threading.Thread):
@@ -86,6 +98,14 @@ class Sampler(threading.Thread):
             self.healthz.append(time.monotonic() - started)
         except OSError:
             self.healthz.append(30.0)
+
+
+def warm_up(port: int) -> None:
+    """Small requests of every kind the waves make, a few per worker."""
+    queries = ("fmt=avif", "fmt=webp&lossless=1", "fmt=webp", "fmt=jpeg", "fmt=webp&q=auto")
+    for round_ in range(8):
+        for query in queries:
+            get(port, f"/image/small.png?{query}&v=warm{round_}", timeout=60)
 
 
 def wave(port: int, size: int, start: int) -> list[tuple[int, float]]:
@@ -121,6 +141,9 @@ def main() -> None:
         command += ["--cache-dir", str(work / "cache"), "--port", str(port)]
         with serving(command, port, work / "server.log") as served:
             time.sleep(2)
+            idle_at_start = rss_bytes(served.process.pid)
+            warm_up(port)
+            time.sleep(1)
             idle_before = rss_bytes(served.process.pid)
             start = 0
             for size in sizes:
@@ -143,8 +166,9 @@ def main() -> None:
             idle_after = rss_bytes(served.process.pid)
     lines += [
         "",
-        f"Idle RSS (master and workers): {idle_before >> 20:,} MiB before, "
-        f"{idle_after >> 20:,} MiB after ({idle_after / idle_before:.2f}x).",
+        f"Idle memory (PSS of the whole tree): {idle_at_start >> 20:,} MiB at start, "
+        f"{idle_before >> 20:,} MiB once warm, {idle_after >> 20:,} MiB after the waves "
+        f"({idle_after / idle_before:.2f}x warm, {idle_after / idle_at_start:.2f}x start).",
         "",
     ]
     report = "\n".join(lines)

@@ -116,6 +116,7 @@ class _Checked:
     ext: str
     identity: tuple[int, int, int, int]  # inode, size, mtime_ns, ctime_ns
     created: float
+    path: Path  # where it is, made once (building a Path showed in a hit's profile)
 
 
 @dataclass(frozen=True)
@@ -186,12 +187,10 @@ class DiskCache:
             and checked.ext in extensions
             and not self._expired(checked.created, now)
         ):
-            path = self.path_for(key, checked.ext)
             with contextlib.suppress(OSError):
-                info = os.stat(path)
-                if _identity(info) == checked.identity:
+                if _identity(os.stat(checked.path)) == checked.identity:
                     self._record_hit(key, now)
-                    return path
+                    return checked.path
         self._checked.pop(key, None)
         return self._check(key, extensions, now)
 
@@ -222,7 +221,7 @@ class DiskCache:
             self._discard_damaged(entry, path, len(data))
             return None
         if now - max(info.st_mtime_ns, info.st_ctime_ns) / 1e9 >= SETTLED_AFTER:
-            self._remember(key, entry.ext, _identity(info), entry.created)
+            self._remember(key, _Checked(entry.ext, _identity(info), entry.created, path))
         self._record_hit(key, now)
         return path
 
@@ -408,13 +407,11 @@ class DiskCache:
                 "index write", f"cannot update the cache index in {self.directory}: {error}"
             )
 
-    def _remember(
-        self, key: str, ext: str, identity: tuple[int, int, int, int], created: float
-    ) -> None:
+    def _remember(self, key: str, checked: _Checked) -> None:
         if len(self._checked) >= CHECKED_MAX:
             with contextlib.suppress(StopIteration, KeyError, RuntimeError):  # threads race
                 del self._checked[next(iter(self._checked))]  # the oldest remembered
-        self._checked[key] = _Checked(ext, identity, created)
+        self._checked[key] = checked
 
     def _expired(self, created: float, now: float) -> bool:
         return bool(self.max_age) and created < now - self.max_age

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from flask import current_app
@@ -10,6 +10,8 @@ from flask import current_app
 from pixserve.cache import DiskCache
 from pixserve.config.settings import Config
 from pixserve.http.admission import MakerSlots, MemoryBudget
+from pixserve.http.background import BackgroundJobs
+from pixserve.http.recent import RecentRequests
 from pixserve.ops.metrics import Metrics
 from pixserve.transformer import ColourSettings, ImageLimits, Limits
 from pixserve.transformer.decoded import DecodedSources
@@ -23,7 +25,7 @@ EXTENSION_NAME = "pixserve"
 @dataclass(frozen=True)
 class Services:
     """The config and what is built from it: the cache, the metrics, the memory budget,
-    the parser's and decoder's rules."""
+    the parser's and decoder's rules, the queue of background work (AVIF upgrades)."""
 
     config: Config
     cache: DiskCache
@@ -35,6 +37,8 @@ class Services:
     colour: ColourSettings
     sources: Sources
     decoded: DecodedSources | None = None  # None: the `decoded_cache` setting is 0
+    background: BackgroundJobs = field(default_factory=BackgroundJobs)
+    recent: RecentRequests = field(default_factory=RecentRequests)  # repeated requests
 
 
 def build_services(config: Config) -> Services:

@@ -40,6 +40,7 @@ def test_environment_then_overrides(tmp_path: Path) -> None:
         ({"PIXSERVE_MAX_AGE": "soon"}, "max_age"),
         ({"PIXSERVE_MAX_AGE": "-1"}, "max_age"),
         ({"PIXSERVE_AVIF": "maybe"}, "avif"),
+        ({"PIXSERVE_AUTO_QUALITY": "best"}, "auto_quality"),
         ({"PIXSERVE_CACHE_MAX_BYTES": "10"}, "cache_max_bytes"),
         ({"PIXSERVE_MAX_DIMENSION": "0"}, "max_dimension"),
         ({"PIXSERVE_MAX_SOURCE_PIXELS": "0"}, "max_source_pixels"),

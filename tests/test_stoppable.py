@@ -68,3 +68,34 @@ def test_big_encodes_go_through_a_child_and_give_the_same_bytes(
     there = encode(picture, FORMATS["png"], options)
     assert children == [1] and there == here
     assert Image.open(io.BytesIO(there)).size == (400, 300)
+
+
+ORPHAN_PROBE = """
+import time
+from pixserve.transformer.stoppable import run_stoppably
+print("ready", flush=True)
+run_stoppably(lambda: time.sleep(60))
+"""
+
+
+def test_the_child_dies_with_a_killed_worker() -> None:
+    """A worker killed mid-transform (SIGKILL, the OOM killer) leaves no orphan working on."""
+    import signal
+    import subprocess
+    import sys
+
+    with subprocess.Popen([sys.executable, "-c", ORPHAN_PROBE], stdout=subprocess.PIPE) as worker:
+        try:
+            assert worker.stdout is not None and worker.stdout.readline().startswith(b"ready")
+            deadline = time.monotonic() + 10
+            while not (forked := children(worker.pid)) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert forked, "the work never started in a child"
+            worker.send_signal(signal.SIGKILL)
+            worker.wait()
+            deadline = time.monotonic() + 5
+            while _state(forked[0]) not in ("", "Z") and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert _state(forked[0]) in ("", "Z")
+        finally:
+            worker.kill()

@@ -19,14 +19,15 @@ from .pipeline import ImageLimits, estimate_geometry, open_image
 from .steps.orient import read_orientation
 
 # Bytes per pixel, from peak RSS over RSS before the transform of a 7071x7071 picture
-# (`benchmarks/memory_cost.py`): to full-size JPEG 313 MB (6.3 per pixel), to AVIF
-# 1,328 MB (26.6): the decoded picture (RGB is kept as RGBX, 4 bytes) and about half
-# a copy more, the output picture, and the encoder's buffers. Rounded up.
+# (`benchmarks/memory_cost.py`): to full-size JPEG 342 MiB (7.2 per pixel), to AVIF
+# 1,356 MiB (28.4), to lossless WebP 1,966 MiB (41.2): the decoded picture (RGB is
+# kept as RGBX, 4 bytes) and about half a copy more, the output picture, and the
+# encoder's buffers. Rounded up.
 DECODED_BYTES_PER_PIXEL = 6
 OUTPUT_BYTES_PER_PIXEL = 4
 # The encoder's own buffers per output pixel: AVIF's YUV planes and libavif's state,
 # lossless WebP's hash chains; the others stream.
-ENCODER_BYTES_PER_PIXEL = {"avif": 20, "webp-lossless": 20, "webp": 4, "png": 2, "gif": 2}
+ENCODER_BYTES_PER_PIXEL = {"avif": 20, "webp-lossless": 32, "webp": 4, "png": 2, "gif": 2}
 DEFAULT_ENCODER_BYTES_PER_PIXEL = 1
 # A JPEG is decoded at a reduced DCT scale: at least 2x the output each way, at most
 # the whole picture, at least an eighth of each side.

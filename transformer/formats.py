@@ -13,6 +13,7 @@ limits), found by encoding 8 x N pictures at the edges: libwebp's 16383, libjpeg
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,11 @@ class Format:
     has_alpha: bool
     max_side: int | None = None
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Unpickled as the table's own entry (from a transform run apart), so formats
+        still compare by identity."""
+        return (_named, (self.name,))
+
 
 JPEG = Format("jpeg", "JPEG", "image/jpeg", "jpg", 75, has_alpha=False, max_side=65500)
 PNG = Format("png", "PNG", "image/png", "png", None, has_alpha=True)
@@ -36,3 +42,7 @@ GIF = Format("gif", "GIF", "image/gif", "gif", None, has_alpha=True, max_side=65
 
 FORMATS: dict[str, Format] = {f.name: f for f in (JPEG, PNG, WEBP, AVIF, GIF)}
 BY_EXTENSION: dict[str, Format] = {f.extension: f for f in FORMATS.values()}
+
+
+def _named(name: str) -> Format:
+    return FORMATS[name]

@@ -39,9 +39,13 @@ def displayed_planes(image: Image.Image) -> tuple[Plane, Plane, Plane]:
         luma = image.convert("L")
         flat = Image.new("L", ((luma.width + 1) // 2, (luma.height + 1) // 2), 128)
         return _plane(luma), _plane(flat), _plane(flat)
-    ycbcr = image.convert("RGB").convert("YCbCr")
-    luma, blue, red = ycbcr.split()
-    return _plane(luma), _plane(blue.reduce(2)), _plane(red.reduce(2))
+    # Chroma is affine in RGB, so halving first and converting a quarter of the pixels
+    # gives the half-size planes (to rounding) for less than converting the whole
+    # picture to YCbCr (`benchmarks/auto_quality.py --metric` times both); luma is
+    # Pillow's "L", the same BT.601 weights.
+    rgb = image.convert("RGB")
+    _, blue, red = rgb.reduce(2).convert("YCbCr").split()
+    return _plane(rgb.convert("L")), _plane(blue), _plane(red)
 
 
 def displayed_luma(image: Image.Image) -> Plane:

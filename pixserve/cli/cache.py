@@ -26,9 +26,9 @@ from pixserve.cache import DiskCache
 from pixserve.cache.disk import INDEX_NAME
 from pixserve.config.layers import load_config
 from pixserve.config.settings import Config, ConfigError
+from pixserve.ladder import DEFAULT_WIDTHS as SRCSET_WIDTHS
 from pixserve.sources.router import purge_originals
 from pixserve.transformer import AUTO, TransformError, parse_options
-from pixserve.web.helpers import DEFAULT_WIDTHS as SRCSET_WIDTHS
 from pixserve.web.helpers import image_url, srcset_candidates
 
 # What browsers send, for `--fmt auto`: each can be given a different format.

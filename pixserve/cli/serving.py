@@ -47,7 +47,7 @@ from pixserve.app import create_app
 from pixserve.cache import DiskCache
 from pixserve.cache.disk import FLUSH_EVERY
 from pixserve.config.settings import Config, ConfigError
-from pixserve.ops import logs
+from pixserve.ops import allocator, logs
 from pixserve.ops.metrics import MULTIPROCESS_VARIABLE, enter_worker_slot, use_worker_slots
 from pixserve.services import EXTENSION_NAME
 
@@ -97,6 +97,7 @@ def serve(load: Callable[[], Config], overrides: dict[str, Any] | None = None) -
     use_worker_slots(folder)
     master = os.getpid()
     logs.capture_native_stderr()  # before the first `configure` and before any fork
+    allocator.map_big_buffers_apart()  # inherited by every worker forked from here
     try:
         _Server(load, overrides or {}).run()
     finally:

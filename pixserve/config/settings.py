@@ -48,12 +48,21 @@ from pixserve.transformer import (
     Limits,
     parse_options,
 )
-from pixserve.transformer.options import FIELDS, FORMAT_ALIASES, canonical_text
+from pixserve.transformer.options import (
+    AUTO,
+    FIELDS,
+    FORMAT_ALIASES,
+    QualityTarget,
+    canonical_text,
+)
 
 __all__ = ["SETTINGS", "Config", "ConfigError", "Setting", "environment_values", "parse_setting"]
 
 ENV_PREFIX = "PIXSERVE_"
 MIN_KEY_LENGTH = 16
+# The WebP stand-in of an AVIF being made may be kept at most an hour: it is replaced
+# seconds later, and nothing that will change should be cached long.
+MAX_UPGRADE_MAX_AGE = 3600
 # A standard CMYK profile for CMYK sources that carry none (Debian: libgs-common).
 CMYK_PROFILE_CANDIDATES = (
     Path("/usr/share/color/icc/ghostscript/default_cmyk.icc"),
@@ -76,6 +85,7 @@ DEFAULT_THREADS = 8
 # does not hold up the small ones behind it, for a little CPU contention.
 TRANSFORMS_PER_PROCESS = 2
 LOG_FORMATS = ("json", "text")
+AUTO_QUALITY_CHOICES = ("off", "low", "good", "high")
 _ACCEL_PREFIX = re.compile(r"/([A-Za-z0-9._~-]+/)+")
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 # Query parameters pixserve reads itself, which `ignored_params` may never hide.
@@ -141,6 +151,11 @@ class ImagingSettings:
     # Decoded sources each process keeps for other widths and formats of the same
     # picture (a page's srcset ladder, `transformer/decoded.py`); 0 keeps none.
     decoded_cache: int = setting(SIZE, 24 << 20)
+    # The `q=auto` target of URLs that give no `q` (`off`: the format's fixed default).
+    auto_quality: str = setting(TEXT, "off")
+    # With `avif` on, a request negotiated to an AVIF not cached yet is answered with
+    # the WebP at once while the AVIF is made in the background (pixserve/http/upgrade.py).
+    avif_upgrade: bool = setting(BOOLEAN, True)
     cmyk_profile: Path | None = setting(OPTIONAL_PATH, factory=default_cmyk_profile)
     keep_icc_profiles: bool = setting(BOOLEAN, False)
 
@@ -167,6 +182,16 @@ class ImagingSettings:
             raise ConfigError("queue_timeout: must be 0 or more seconds")
         if self.decoded_cache < 0:
             raise ConfigError("decoded_cache: must be 0 (off) or more bytes")
+        if self.auto_quality not in AUTO_QUALITY_CHOICES:
+            choices = ", ".join(AUTO_QUALITY_CHOICES)
+            raise ConfigError(f"auto_quality: must be one of {choices}, got {self.auto_quality!r}")
+
+    @property
+    def default_target(self) -> QualityTarget | None:
+        """`auto_quality` as the `q=auto` target it gives URLs without `q`, if on."""
+        if self.auto_quality == "off":
+            return None
+        return QualityTarget(f"{AUTO}:{self.auto_quality}")
 
     def image_limits(self) -> ImageLimits:
         return ImageLimits(
@@ -219,6 +244,9 @@ class HttpSettings:
     # the picture changes), so clients may keep them this long without asking again.
     versioned_max_age: float = setting(DURATION, 365 * 86400)
     stale_while_revalidate: float = setting(DURATION, 0)  # 0: not offered
+    # `max-age` of the WebP answered while its AVIF is made (`avif_upgrade`): how long
+    # a client or CDN may keep the stand-in before asking again and getting the AVIF.
+    avif_upgrade_max_age: float = setting(DURATION, 10)
     ignored_params: tuple[str, ...] = setting(TEXTS, ())  # e.g. utm_*,fbclid,gclid
     cors_origins: tuple[str, ...] = setting(TEXTS, ())  # `*`, or origins allowed to read
     index: bool = setting(BOOLEAN, False)
@@ -238,6 +266,11 @@ class HttpSettings:
         for name in ("max_age", "versioned_max_age", "stale_while_revalidate"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name}: must be 0 or more seconds")
+        if not 0 <= self.avif_upgrade_max_age <= MAX_UPGRADE_MAX_AGE:
+            raise ConfigError(
+                f"avif_upgrade_max_age: must be from 0 to {MAX_UPGRADE_MAX_AGE} seconds: "
+                "the WebP stand-in is replaced by the AVIF moments later"
+            )
         for pattern in self.ignored_params:
             hidden = sorted(name for name in RESERVED_PARAMS if fnmatchcase(name, pattern))
             if hidden:

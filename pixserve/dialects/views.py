@@ -18,12 +18,12 @@ from flask import Blueprint, Response, abort, current_app, request
 from pixserve.config.settings import Config
 from pixserve.http import problems
 from pixserve.http.cors import allow_listed_origins
-from pixserve.http.delivery import deliver
 from pixserve.http.keys import cache_key
 from pixserve.http.negotiate import choose
 from pixserve.http.request import ImageRequest, checked_source
 from pixserve.http.responses import respond
 from pixserve.http.signing import BadSignature
+from pixserve.http.upgrade import deliver_upgrading
 from pixserve.services import Services, services
 from pixserve.sources import Source
 from pixserve.sources.facts import header_facts
@@ -132,7 +132,9 @@ def answer(svc: Services, translated: Translated, *, auto_format: bool) -> Respo
         options = parse_options([*translated.pairs, ("fmt", fmt.name)], svc.limits)
     choice = choose(options.fmt, request.accept_mimetypes, source.format, svc.config.imaging.avif)
     req = ImageRequest("image", source, options, choice, cache_key(source, options, choice))
-    return respond(svc, req, None if req.not_modified() else deliver(svc, req))
+    if req.not_modified():
+        return respond(svc, req, None)
+    return respond(svc, *deliver_upgrading(svc, req))
 
 
 def _checked(translated: Translated) -> str:

@@ -12,26 +12,26 @@ removed by the next look: nothing leaks. A reservation that does not fit waits, 
 still runs, alone.
 
 After a large transform the worker hands its freed memory back to the system
-(glibc's `malloc_trim`), so its RSS returns near idle instead of keeping the peak.
+(`pixserve.ops.allocator`), so its RSS returns near idle instead of keeping the peak;
+the largest run apart, in a child process (`transformer/apart.py`).
 """
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import fcntl
 import logging
 import os
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from werkzeug.exceptions import ServiceUnavailable
 
 from pixserve.http.errors import Problem
+from pixserve.ops.allocator import release_free_memory
 
 log = logging.getLogger(__name__)
 
@@ -186,23 +186,3 @@ def _quietly() -> Iterator[None]:
         yield
     except FileNotFoundError:
         pass
-
-
-def _load_trim() -> Callable[[int], int] | None:
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return None
-    try:
-        trim: Callable[[int], int] = ctypes.CDLL(name).malloc_trim
-    except (OSError, AttributeError):  # not glibc
-        return None
-    return trim
-
-
-_TRIM = _load_trim()
-
-
-def release_free_memory() -> None:
-    """Return the allocator's free pages to the system (glibc; elsewhere nothing)."""
-    if _TRIM is not None:
-        _TRIM(0)

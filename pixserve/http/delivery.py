@@ -25,10 +25,15 @@ from pixserve.http.request import INFO_EXTENSION, ImageRequest
 from pixserve.ops import observe
 from pixserve.services import Services
 from pixserve.transformer import transform
+from pixserve.transformer.apart import transform_apart
 from pixserve.transformer.cost import estimate_cost
 from pixserve.transformer.info import describe
 
 CACHE_PHASE = "cache"  # time spent in the result cache, beside the transformer's phases
+# Transforms estimated to need this much memory or more run apart, in a child process
+# (`transformer/apart.py`): the fork costs a few milliseconds, under 2% of such a
+# transform (`benchmarks/apart.py`), and the worker keeps none of their peak.
+APART_FROM_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,24 @@ def deliver(svc: Services, req: ImageRequest) -> Delivered:
     return Delivered(made.extension, "MISS", data=made.data, timings={**made.timings, **timings})
 
 
+def lookup(svc: Services, req: ImageRequest) -> Delivered | None:
+    """The cached answer, or None; nothing is made."""
+    return _cached(svc, req, {})
+
+
+def make_ahead(svc: Services, req: ImageRequest) -> Made | None:
+    """Make and store `req`'s result for later requests unless it is cached (None),
+    once across workers. No client waits on it, so it takes no maker slot (those keep
+    foreground requests going); the time limit and the memory budget apply as to every
+    make."""
+    with svc.cache.single_flight(req.key):
+        if svc.cache.lookup(req.key, req.extensions) is not None:
+            return None
+        timings: dict[str, float] = {}
+        made = _make(svc, req, timings)
+    return Made(made.data, made.extension, {**made.timings, **timings})
+
+
 def _make(svc: Services, req: ImageRequest, timings: dict[str, float]) -> Made:
     """Read the source, make the result, store it (best effort)."""
     try:
@@ -91,7 +114,7 @@ def _cached(svc: Services, req: ImageRequest, timings: dict[str, float]) -> Deli
         if svc.config.ops.accel_redirect and req.kind == "image":
             return Delivered(extension, "HIT", entry=entry, timings=timings)
         try:
-            file = entry.open("rb")
+            file = open(entry, "rb")  # noqa: SIM115 - closed by the response that sends it
         except FileNotFoundError:
             return None  # evicted by another worker since the lookup
     return Delivered(extension, "HIT", file=file, entry=entry, timings=timings)
@@ -107,22 +130,18 @@ def _timed(timings: dict[str, float]) -> Iterator[None]:
 
 
 def _make_image(svc: Services, req: ImageRequest, data: bytes) -> Made:
-    """Admitted by its estimated memory, then transformed: the time limit covers both,
-    so no request outlasts it by more than the longest uninterruptible step."""
+    """Admitted by its estimated memory, then transformed: the time limit covers both.
+    Big work runs apart, in a child the limit can stop and whose memory all goes back
+    when it ends; the rest outlasts the limit by at most its longest C call."""
     with Deadline(svc.config.imaging.time_limit):
         cost = estimate_cost(data, req.options, req.choice.format, svc.image_limits)
         with svc.admission.reserve(cost.memory):
             memory = CachedQualities(svc.cache, req.source)  # q=auto's remembered qualities
-            result = transform(
-                data,
-                req.options,
-                req.choice.format,
-                svc.image_limits,
-                svc.colour,
-                memory,
-                req.choice.candidates,
-                svc.decoded,
-            )
+            args = (data, req.options, req.choice.format, svc.image_limits, svc.colour, memory)
+            if cost.memory >= APART_FROM_BYTES:  # a child's kept decodes would end with it
+                result = transform_apart(*args, req.choice.candidates)
+            else:
+                result = transform(*args, req.choice.candidates, svc.decoded)
     return Made(result.data, result.format.extension, dict(result.timings))
 
 

@@ -19,10 +19,11 @@ import math
 from collections.abc import Mapping, Sequence
 
 from pixserve.config.settings import Config
+from pixserve.ladder import DEFAULT_WIDTHS, ladder_widths
 from pixserve.sources import Source
+from pixserve.sources.facts import header_facts
 from pixserve.transformer import InvalidOption, Limits, Options, TransformError, parse_options
 from pixserve.transformer.options import MAX_DPR
-from pixserve.web.helpers import DEFAULT_WIDTHS, ladder_widths, source_width
 
 HINT_HEADERS = ("Sec-CH-DPR", "Sec-CH-Width")
 
@@ -43,7 +44,7 @@ def hint_ladder(config: Config, source: Source) -> tuple[int, ...]:
     if not config.http.signing_keys:
         return ()
     try:
-        return tuple(ladder_widths(source_width(source)))
+        return tuple(ladder_widths(header_facts(source).size[0]))
     except (OSError, TransformError):
         return DEFAULT_WIDTHS
 

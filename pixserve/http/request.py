@@ -10,8 +10,8 @@ of the request.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Literal
 
@@ -20,10 +20,12 @@ from flask import abort, request
 from pixserve.http.hints import HINT_HEADERS, hint_ladder, hints_apply, with_hints
 from pixserve.http.keys import cache_key, info_key
 from pixserve.http.negotiate import Choice, choose
+from pixserve.http.qualities import with_default_target
+from pixserve.http.recent import request_key
 from pixserve.http.savedata import SAVE_DATA, varies_with_save_data, with_save_data
 from pixserve.http.signing import split_signature, verify
 from pixserve.services import Services
-from pixserve.sources import Source
+from pixserve.sources import LocalSource, Source
 from pixserve.transformer import (
     ImageTooLarge,
     InvalidOption,
@@ -42,6 +44,10 @@ class ImageRequest:
     """What one request asks for; `key` is the cache key and the ETag.
 
     `hinted`: the size came from client hints, so the answer varies by them.
+    `interim`: a stand-in answered while the result asked for is made (`upgrade.py`),
+    so clients keep it only briefly.
+    `fixed_headers`: the answers' headers that depend on this request alone, by kind
+    of answer, made once by `responses` (a repeated request is this same object).
     """
 
     kind: Literal["image", "info"]
@@ -50,6 +56,15 @@ class ImageRequest:
     choice: Choice
     key: str
     hinted: bool = False
+    interim: bool = False
+    fixed_headers: dict[str, list[tuple[str, str]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    @property
+    def etag(self) -> str:
+        """The strong ETag as sent: the key in quotes."""
+        return f'"{self.key}"'
 
     @property
     def extensions(self) -> tuple[str, ...]:
@@ -67,7 +82,10 @@ class ImageRequest:
 
     def not_modified(self) -> bool:
         """The client's `If-None-Match` already names this answer."""
-        return request.if_none_match.contains_weak(self.key)
+        given = request.environ.get("HTTP_IF_NONE_MATCH")
+        if given is None:
+            return False
+        return given == self.etag or request.if_none_match.contains_weak(self.key)
 
 
 def query_pairs(svc: Services) -> tuple[list[tuple[str, str]], str | None]:
@@ -81,7 +99,31 @@ def query_pairs(svc: Services) -> tuple[list[tuple[str, str]], str | None]:
 
 
 def image_request(svc: Services, name: str) -> ImageRequest:
-    """`/image/<name>?<query>`: options, signature, source, hints, format, key."""
+    """`/image/<name>?<query>`: options, signature, source, hints, format, key; a
+    repeated request is recognised (`recent`) once its source is found unchanged."""
+    return _recalled("image", svc, name, _image_request)
+
+
+def info_request(svc: Services, name: str) -> ImageRequest:
+    """`/info/<name>?v=...`: the source's facts, with the same checks as `/image`."""
+    return _recalled("info", svc, name, _info_request)
+
+
+def _recalled(
+    kind: str, svc: Services, name: str, understand: Callable[[Services, str], ImageRequest]
+) -> ImageRequest:
+    key = request_key(kind, request.environ)
+    if key in svc.recent:
+        remembered = svc.recent.get(key, svc.sources.find(name))
+        if remembered is not None:
+            return remembered
+    understood = understand(svc, name)
+    if isinstance(understood.source, LocalSource):  # a mount's is fetched anew each time
+        svc.recent.remember(key, understood)
+    return understood
+
+
+def _image_request(svc: Services, name: str) -> ImageRequest:
     pairs, given_signature = query_pairs(svc)
     options = parse_options(pairs, svc.limits)
     source = checked_source(svc, name, options.canonical(), given_signature)
@@ -89,15 +131,15 @@ def image_request(svc: Services, name: str) -> ImageRequest:
     if hinted:
         hints = {header: request.headers.get(header, "") for header in HINT_HEADERS}
         options = with_hints(options, pairs, hints, svc.limits, hint_ladder(svc.config, source))
-    options = with_save_data(options, request.headers.get(SAVE_DATA))
     choice = choose(options.fmt, request.accept_mimetypes, source.format, svc.config.imaging.avif)
+    options = with_default_target(options, svc.config.imaging.default_target, source, choice)
+    options = with_save_data(options, request.headers.get(SAVE_DATA))
     return ImageRequest(
         "image", source, options, choice, cache_key(source, options, choice), hinted
     )
 
 
-def info_request(svc: Services, name: str) -> ImageRequest:
-    """`/info/<name>?v=...`: the source's facts, with the same checks as `/image`."""
+def _info_request(svc: Services, name: str) -> ImageRequest:
     pairs, given_signature = query_pairs(svc)
     _refuse_all_but(INFO_PARAMS, pairs)
     options = parse_options(pairs, svc.limits)  # validates v

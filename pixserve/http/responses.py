@@ -10,11 +10,15 @@ negotiation needs. Werkzeug's `make_conditional` answers `If-None-Match`,
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from urllib.parse import quote
 
 from flask import Response, request
+from werkzeug.datastructures import Headers
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
+from werkzeug.http import http_date
+from werkzeug.utils import get_content_type
 from werkzeug.wsgi import wrap_file
 
 from pixserve.http.delivery import Delivered
@@ -26,44 +30,100 @@ from pixserve.transformer import BY_EXTENSION
 INFO_MIMETYPE = "application/json"
 
 
+# Request headers that make an answer conditional or partial: with none of them, a
+# GET or HEAD of a hit is the whole file, and Werkzeug's `make_conditional` would only
+# add `Date` and `Accept-Ranges` (set directly here, as that check showed in a hit's
+# profile); with any of them, Werkzeug answers.
+_CONDITIONAL = (
+    "HTTP_RANGE",
+    "HTTP_IF_RANGE",
+    "HTTP_IF_NONE_MATCH",
+    "HTTP_IF_MODIFIED_SINCE",
+    "HTTP_IF_MATCH",
+    "HTTP_IF_UNMODIFIED_SINCE",
+)
+NOT_MODIFIED = "304"  # `fixed_headers` kind of the 304 (the others are extensions)
+
+
 def respond(svc: Services, req: ImageRequest, delivered: Delivered | None) -> Response:
     """The answer to `req`; `delivered` None means the client's copy is current (304)."""
     if delivered is None:
-        response = Response(status=304)
         observe.note_format(_format_name(req))
-    else:
-        response = _body(svc, req, delivered)
-        response.headers["X-Cache"] = delivered.cache
-        observe.note_delivery(
-            delivered.cache,
-            _format_name(req, delivered.extension),
-            delivered.timings,
-            accel="X-Accel-Redirect" in response.headers,
-        )
-    response.set_etag(req.key)
-    response.last_modified = req.source.last_modified
-    response.headers["Cache-Control"] = _cache_control(svc, req)
-    if req.vary:
-        response.vary.update(req.vary)
-    if delivered is not None and "X-Accel-Redirect" not in response.headers:
-        try:
-            response.make_conditional(
-                request, accept_ranges=True, complete_length=_length(delivered)
-            )
-        except RequestedRangeNotSatisfiable:
-            response.close()  # the cached file it holds open
-            raise
+        return Response(status=304, headers=_fixed_headers(svc, req, NOT_MODIFIED))
+    response = _body(svc, req, delivered)
+    observe.note_delivery(
+        delivered.cache,
+        _format_name(req, delivered.extension),
+        delivered.timings,
+        accel="X-Accel-Redirect" in response.headers,
+    )
+    if "X-Accel-Redirect" in response.headers:
+        return response
+    environ = request.environ
+    if environ["REQUEST_METHOD"] in ("GET", "HEAD") and not any(
+        name in environ for name in _CONDITIONAL
+    ):
+        response.headers["Date"] = http_date_now()
+        response.headers["Accept-Ranges"] = "bytes"
+        return response
+    try:
+        response.make_conditional(request, accept_ranges=True, complete_length=_length(delivered))
+    except RequestedRangeNotSatisfiable:
+        response.close()  # the cached file it holds open
+        raise
     return response
 
 
+def _fixed_headers(svc: Services, req: ImageRequest, kind: str) -> list[tuple[str, str]]:
+    """The headers every answer of `kind` to `req` carries, made once per request (a
+    repeated request is the same `ImageRequest`): type, file name, validators, caching.
+
+    Every answer, 304 included, has the strong ETag (the cache key), `Last-Modified`
+    (the source's; Werkzeug drops it from a 304), `Cache-Control` and `Vary`.
+    """
+    fixed = req.fixed_headers.get(kind)
+    if fixed is not None:
+        return fixed
+    headers = Headers()
+    if kind != NOT_MODIFIED:
+        mimetype = INFO_MIMETYPE if req.kind == "info" else BY_EXTENSION[kind].mimetype
+        headers["Content-Type"] = get_content_type(mimetype, "utf-8")
+        if req.kind == "image":
+            download_name = f"{Path(req.source.name).stem}.{kind}"
+            headers.set("Content-Disposition", "inline", filename=download_name)
+    headers["ETag"] = req.etag
+    if req.source.last_modified is not None:
+        headers["Last-Modified"] = http_date(req.source.last_modified)
+    headers["Cache-Control"] = _cache_control(svc, req)
+    if req.vary:
+        headers["Vary"] = ", ".join(req.vary)
+    fixed = req.fixed_headers[kind] = headers.to_wsgi_list()
+    return fixed
+
+
+_date_now: tuple[int, str] = (0, "")
+
+
+def http_date_now() -> str:
+    """`Date`'s value, formatted once a second."""
+    global _date_now
+    second = int(time.time())
+    if _date_now[0] != second:
+        _date_now = (second, http_date(second))
+    return _date_now[1]
+
+
 def _cache_control(svc: Services, req: ImageRequest) -> str:
-    """`max-age`, or a versioned URL's long `immutable` one; `stale-while-revalidate`.
+    """`max-age`, or a versioned URL's long `immutable` one; `stale-while-revalidate`;
+    a short `max-age` alone for a stand-in (`ImageRequest.interim`).
 
     Written as text in one assignment rather than through Werkzeug's parsed view: this
     runs on every hit and 304, where the round trip showed in the profile. No
     `public`: these answers carry no credentials, so every cache may keep them anyway.
     """
     http = svc.config.http
+    if req.interim:  # replaced in moments: never immutable, no stale use
+        return f"max-age={int(http.avif_upgrade_max_age)}"
     if req.options.version:
         value = f"max-age={int(http.versioned_max_age)}, immutable"
     else:
@@ -74,31 +134,17 @@ def _cache_control(svc: Services, req: ImageRequest) -> str:
 
 
 def _body(svc: Services, req: ImageRequest, delivered: Delivered) -> Response:
-    if req.kind == "info":
-        mimetype = INFO_MIMETYPE
-    else:
-        mimetype = BY_EXTENSION[delivered.extension].mimetype
+    headers = [*_fixed_headers(svc, req, delivered.extension), ("X-Cache", delivered.cache)]
     if delivered.file is None and delivered.entry is not None:
-        response = _accel_redirect(svc, delivered.entry, mimetype)
+        response = Response(status=200, headers=headers)
+        relative = delivered.entry.relative_to(svc.cache.directory).as_posix()
+        response.headers["X-Accel-Redirect"] = svc.config.ops.accel_redirect + quote(relative)
     elif delivered.file is not None:
-        response = Response(
-            wrap_file(request.environ, delivered.file), mimetype=mimetype, direct_passthrough=True
-        )
+        body = wrap_file(request.environ, delivered.file)
+        response = Response(body, headers=headers, direct_passthrough=True)
         response.content_length = _length(delivered)
     else:
-        response = Response(delivered.data, mimetype=mimetype)
-    if req.kind == "image":
-        download_name = f"{Path(req.source.name).stem}.{delivered.extension}"
-        response.headers.set("Content-Disposition", "inline", filename=download_name)
-    return response
-
-
-def _accel_redirect(svc: Services, entry: Path, mimetype: str) -> Response:
-    """An empty answer telling nginx to send the entry file itself (its `internal`
-    location at `accel_redirect` aliases the cache folder); nginx does Range and the body."""
-    response = Response(status=200, mimetype=mimetype)
-    relative = entry.relative_to(svc.cache.directory).as_posix()
-    response.headers["X-Accel-Redirect"] = svc.config.ops.accel_redirect + quote(relative)
+        response = Response(delivered.data, headers=headers)
     return response
 
 

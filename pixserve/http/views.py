@@ -1,19 +1,21 @@
 """The HTTP face of the transformer: `/image/<name>` and `/info/<name>`.
 
 A request is understood once (`request.py`), delivered through the result cache
-(`delivery.py`) and answered (`responses.py`); errors become problem+json
-(`problems.py`).
+(`delivery.py`; a stand-in while an AVIF is made in the background, `upgrade.py`) and
+answered (`responses.py`); errors become problem+json (`problems.py`).
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 
 from pixserve.http import problems
 from pixserve.http.cors import allow_listed_origins
-from pixserve.http.delivery import deliver
 from pixserve.http.request import ImageRequest, image_request, info_request
 from pixserve.http.responses import respond
+from pixserve.http.shortcut import ANSWERED, Answered
+from pixserve.http.upgrade import deliver_upgrading
+from pixserve.ops import observe
 from pixserve.services import Services, services
 
 BLUEPRINT = "pixserve"
@@ -44,15 +46,23 @@ def make_blueprint(
 def image(name: str) -> Response:
     """Serve `name` transformed by the query; GET and HEAD."""
     svc = services()
-    return _answer(svc, image_request(svc, name))
+    req = image_request(svc, name)
+    response, answered_as = _answer(svc, req)
+    if not answered_as.interim:  # a stand-in is never replayed: its AVIF is on the way
+        request.environ[ANSWERED] = Answered(req, observe.asked())  # for `shortcut`
+    return response
 
 
 def info(name: str) -> Response:
     """JSON facts about a source (size, format, colour, placeholders); GET and HEAD."""
     svc = services()
-    return _answer(svc, info_request(svc, name))
+    return _answer(svc, info_request(svc, name))[0]
 
 
-def _answer(svc: Services, req: ImageRequest) -> Response:
-    """304 when the client's copy is current, else the result, cached or made now."""
-    return respond(svc, req, None if req.not_modified() else deliver(svc, req))
+def _answer(svc: Services, req: ImageRequest) -> tuple[Response, ImageRequest]:
+    """304 when the client's copy is current, else the result, cached or made now (or
+    its stand-in while its AVIF is made); and the request it was answered as."""
+    if req.not_modified():
+        return respond(svc, req, None), req
+    answered_as, delivered = deliver_upgrading(svc, req)
+    return respond(svc, answered_as, delivered), answered_as

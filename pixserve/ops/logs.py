@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import sys
 import threading
@@ -44,11 +45,19 @@ def _fields(record: logging.LogRecord) -> dict[str, Any]:
 
 
 class JsonFormatter(logging.Formatter):
-    """`{"ts": ..., "level": ..., "logger": ..., "msg": ..., **fields}` on one line."""
+    """`{"ts": ..., "level": ..., "logger": ..., "msg": ..., **fields}` on one line.
+
+    One line is written per request, so its cost counts on every cache hit: the
+    encoder is made once and the timestamp's seconds formatted once a second (both
+    showed in a hit's profile).
+    """
+
+    _encoder = json.JSONEncoder(default=str, ensure_ascii=False)
+    _second: tuple[int, str] = (-1, "")
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "ts": self._timestamp(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
@@ -59,7 +68,19 @@ class JsonFormatter(logging.Formatter):
             error = record.exc_info[1]
             entry["error"] = f"{type(error).__name__}: {error}"
             entry["traceback"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str, ensure_ascii=False)
+        return self._encoder.encode(entry)
+
+    def _timestamp(self, created: float) -> str:
+        """`2026-12-01T21:49:02.058+00:00`: ISO 8601 in UTC, to the millisecond."""
+        fraction, whole = math.modf(created)  # rounded as `datetime.fromtimestamp` does
+        micros, second = round(fraction * 1e6), int(whole)
+        if micros >= 1_000_000:
+            micros, second = micros - 1_000_000, second + 1
+        cached = self._second
+        if cached[0] != second:
+            text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            cached = self._second = (second, text)
+        return f"{cached[1]}.{micros // 1000:03d}+00:00"
 
 
 class TextFormatter(logging.Formatter):

@@ -21,6 +21,7 @@ import logging
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -31,6 +32,7 @@ from prometheus_client import (
     values,
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from pixserve.cache import DiskCache, Freed
@@ -54,6 +56,7 @@ class Metrics:
         self.multiprocess = MULTIPROCESS_VARIABLE in os.environ
         self._cache_collector: CacheCollector | None = None
         self._write_failed = False
+        self._children: dict[tuple[MetricWrapperBase, tuple[str, ...]], Any] = {}
         self.requests = Counter(
             "pixserve_requests",
             "Requests answered, by route, status and output format.",
@@ -138,11 +141,11 @@ class Metrics:
     ) -> None:
         """Count one answered request; a metrics folder gone wrong never fails it."""
         try:
-            self.requests.labels(route, str(status), output_format).inc()
-            self.request_seconds.labels(route).observe(seconds)
+            self._labelled(self.requests, route, str(status), output_format).inc()
+            self._labelled(self.request_seconds, route).observe(seconds)
             for phase in PHASES:
                 if phase in timings:
-                    self.transform_seconds.labels(phase).observe(timings[phase])
+                    self._labelled(self.transform_seconds, phase).observe(timings[phase])
             if source_bytes:
                 self.source_bytes.inc(source_bytes)
             if rejection is not None:
@@ -151,6 +154,15 @@ class Metrics:
             if not self._write_failed:
                 log.warning("cannot record metrics (reported once): %s", error)
             self._write_failed = True
+
+    def _labelled(self, metric: MetricWrapperBase, *labels: str) -> Any:
+        """`metric.labels(*labels)`, kept: prometheus_client's own lookup validates and
+        locks at every call, which showed in a cache hit's profile."""
+        key = (metric, labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
 
     def count_fetch(self, source: str, outcome: str, size: int, seconds: float) -> None:
         """Count one request to an origin; a metrics folder gone wrong never fails it."""

@@ -10,9 +10,9 @@ request; and logs its one line, which for a 500 carries the error and its traceb
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +20,7 @@ from typing import Any
 from flask import Flask, Response, g, has_request_context, request
 
 from pixserve.ops.logs import REQUEST_ID_KEY
-from pixserve.services import services
+from pixserve.services import Services, services
 from pixserve.transformer.timings import PHASES
 
 log = logging.getLogger("pixserve.requests")
@@ -79,8 +79,15 @@ def current() -> Observation | None:
 
 
 def _request_id() -> str:
-    given = request.headers.get(REQUEST_ID_HEADER, "")
-    return given if _SANE_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+    return request_id_for(request.environ)
+
+
+def request_id_for(environ: Mapping[str, Any]) -> str:
+    """The client's or proxy's `X-Request-ID` when sane, else a new random one."""
+    given: str = environ.get("HTTP_X_REQUEST_ID", "")
+    if given and _SANE_REQUEST_ID.fullmatch(given):
+        return given
+    return os.urandom(16).hex()  # as random as a uuid4's hex, a tenth of its cost
 
 
 # What views and handlers tell the observation (each does nothing outside one).
@@ -133,18 +140,46 @@ def finish(observation: Observation, response: Response) -> None:
     response.headers[REQUEST_ID_HEADER] = observation.request_id
     if observation.cache == "MISS" and svc.config.ops.server_timing:
         response.headers["Server-Timing"] = server_timing(observation.timings)
+    sent = 0 if request.method == "HEAD" or observation.accel else response.content_length or 0
+    account(svc, observation, _route(), response.status_code, sent, asked())
+
+
+@dataclass(frozen=True)
+class Asked:
+    """The request line as the log tells it: method, path, query (as received)."""
+
+    method: str
+    path: str
+    query: str
+    url: str  # path and query as in the message, `/image/a.jpg?w=300`
+
+
+def asked() -> Asked:
+    """The current Flask request's line."""
+    return Asked(
+        request.method,
+        request.path,
+        request.query_string.decode("latin-1"),
+        request.full_path.rstrip("?"),
+    )
+
+
+def account(
+    svc: Services, observation: Observation, route: str, status: int, sent: int, line: Asked
+) -> None:
+    """Count the answered request and log its line (also for answers made without
+    Flask: `pixserve.http.shortcut`)."""
     seconds = time.perf_counter() - observation.started
-    route = _route()
     svc.metrics.observe_request(
         route,
-        response.status_code,
+        status,
         observation.output_format or "",
         seconds,
         observation.timings,
         observation.source_bytes,
-        rejection_reason(response.status_code, observation.reason),
+        rejection_reason(status, observation.reason),
     )
-    _log(observation, response, route, seconds)
+    _log(observation, status, sent, route, seconds, line)
 
 
 def server_timing(timings: Mapping[str, float]) -> str:
@@ -171,14 +206,14 @@ def _route() -> str:
     return str(rule.endpoint).rpartition(".")[2]
 
 
-def _log(observation: Observation, response: Response, route: str, seconds: float) -> None:
-    status = response.status_code
-    sent = 0 if request.method == "HEAD" or observation.accel else response.content_length or 0
+def _log(
+    observation: Observation, status: int, sent: int, route: str, seconds: float, line: Asked
+) -> None:
     fields: dict[str, Any] = {
         "request_id": observation.request_id,
-        "method": request.method,
-        "path": request.path,
-        "query": request.query_string.decode("latin-1"),
+        "method": line.method,
+        "path": line.path,
+        "query": line.query,
         "route": route,
         "status": status,
         "bytes": sent,
@@ -199,7 +234,7 @@ def _log(observation: Observation, response: Response, route: str, seconds: floa
     if observation.problem is not None:
         fields["problem"] = observation.problem
         fields["detail"] = observation.detail
-    message = f"{request.method} {request.full_path.rstrip('?')} {status}"
+    message = f"{line.method} {line.url} {status}"
     error = observation.error
     if error is not None:
         log.error(message, exc_info=(type(error), error, error.__traceback__), extra=_extra(fields))

@@ -22,6 +22,7 @@ from flask import url_for
 from markupsafe import Markup
 
 from pixserve.http.signing import SIGNATURE_PARAM, signature
+from pixserve.ladder import DEFAULT_WIDTHS, ladder_widths
 from pixserve.services import services
 from pixserve.sources import Source
 from pixserve.sources.facts import header_facts
@@ -38,10 +39,6 @@ from pixserve.web.sizing import (
 
 log = logging.getLogger(__name__)
 
-# Learnt from Next.js' deviceSizes (640..3840) with two smaller steps for thumbnails
-# and columns: every width a phone, tablet or desktop asks for, 1x to 3x, is within
-# about 20% of a candidate, so no device downloads much more than it shows.
-DEFAULT_WIDTHS = (320, 480, 640, 750, 828, 1080, 1200, 1920, 2048, 3840)
 # The largest fallback `src` for browsers without srcset: a laptop's column.
 FALLBACK_WIDTH = 1080
 # `picture()` writes these itself; `attrs` may not set them.
@@ -126,19 +123,6 @@ def _readable_size(helper: str, name: str) -> Size | None:
             extra={"fields": {"image": name}},
         )
         return None
-
-
-def ladder_widths(source_width: int, widths: Iterable[int] | None = None) -> list[int]:
-    """Candidates up to the source's own width, which is added when the ladder passes it.
-
-    Client hints under signing snap to these too (`pixserve.http.hints`), so a hinted
-    URL reaches only the widths a page's srcset would name.
-    """
-    ladder = sorted(set(widths or DEFAULT_WIDTHS))
-    kept = [width for width in ladder if width <= source_width]
-    if not kept or (kept[-1] < source_width and ladder[-1] > source_width):
-        kept.append(source_width)
-    return kept
 
 
 def source_width(source: Source) -> int:

@@ -1,0 +1,258 @@
+"""Repeated cache hits and 304s of `/image`, answered in front of Flask.
+
+Why: once a request is understood (`recent`) and its answer is cached, what is left of
+a hit is Flask's and Werkzeug's per-request machinery (request context, routing, the
+hooks, a `Response` and its header list), about half of a hit's time in a profile
+(`benchmarks/profile_paths.py`), and a hit is what an image server answers most.
+
+How it stays the same answer. The shortcut never decides anything itself: it replays
+what the app answered for the same request. When the `/image` view answers a plain hit
+(200 with `X-Cache: HIT`, the body from the cache) or a 304, the status and header
+list the app sent (every hook's headers included) are kept under the request's key:
+its path, query, the headers its understanding reads (`recent.request_key`) and
+`Origin` (CORS). The next request with that key is answered from them when, at that
+moment, the source is found unchanged (the same `Source` value) and, for a 200, the
+cache still holds a checked entry of the same format (`DiskCache.lookup`: a damaged,
+evicted or replaced entry is never served). Per request it adds only what varies:
+`X-Request-ID`, `Date` and the entry's `Content-Length`; it counts and logs the
+request as the app would (`observe.account`), one line of the same fields.
+
+Anything else goes to the app: other methods; `Range`, `If-Range`,
+`If-Modified-Since`, `If-Match`, `If-Unmodified-Since` (Werkzeug answers those); an
+`If-None-Match` that is not exactly the ETag; a changed source; a missing entry;
+nginx's `X-Accel-Redirect` answers (not kept). The standalone app alone installs it
+(`create_app`): in a user's app, the user's own hooks (authentication, say) must see
+every request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.exceptions import HTTPException
+from werkzeug.wsgi import wrap_file
+
+from pixserve.http.recent import RECENT_MAX, RequestKey, request_key
+from pixserve.http.responses import http_date_now
+from pixserve.ops import observe
+from pixserve.sources import LocalSource
+from pixserve.transformer import BY_EXTENSION
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+    from pixserve.http.request import ImageRequest
+    from pixserve.services import Services
+
+log = logging.getLogger(__name__)
+
+# Where the `/image` view leaves what a kept answer needs (the request, its log line).
+ANSWERED = "pixserve.answered"
+# Request headers the app answers itself (partial or conditional answers).
+_APP_ANSWERS = (
+    "HTTP_RANGE",
+    "HTTP_IF_RANGE",
+    "HTTP_IF_MODIFIED_SINCE",
+    "HTTP_IF_MATCH",
+    "HTTP_IF_UNMODIFIED_SINCE",
+)
+# Headers made per request, never replayed.
+_PER_REQUEST = frozenset({"x-request-id", "date", "content-length"})
+_CACHE_PHASE = "cache"
+# An entry up to this size is read and handed to the server as bytes: one `sendall`
+# after the headers, where `sendfile` costs the server more Python per request.
+# `benchmarks/cache_hits.py --against` the commit before: 1.06x hits/s (0.63-1.35, 15
+# rounds, small entries, one connection); on the sharp race's 640 px hits at 4
+# connections, 0.90-0.92x the CPU per hit and 1.08-1.26x the hits/s (8 alternating
+# rounds, load average 5-7). Larger entries are sent with `sendfile`.
+READ_UP_TO = 256 * 1024
+_ROUTE = "image"
+
+
+@dataclass(frozen=True)
+class Answered:
+    """What the view left for the shortcut: the request understood, and its line."""
+
+    request: ImageRequest
+    line: observe.Asked
+
+
+@dataclass
+class Kept:
+    """The app's answers to one request key: a hit's and a 304's status and headers."""
+
+    request: ImageRequest
+    line: observe.Asked
+    hit: Replay | None = None
+    not_modified: Replay | None = None
+
+
+@dataclass(frozen=True)
+class Replay:
+    """One kept answer: its status and the headers that do not change per request."""
+
+    status: str
+    headers: list[tuple[str, str]]
+    dated: bool  # the app sent `Date` (Werkzeug does on a 200, not on a 304)
+    extension: str = ""  # a hit's entry format
+
+
+class HitShortcut:
+    """WSGI middleware around the standalone app's `wsgi_app` (see the module's doc)."""
+
+    def __init__(self, app: WSGIApplication, svc: Services, size: int = RECENT_MAX) -> None:
+        self.app = app
+        self.svc = svc
+        self.size = size
+        self._kept: dict[RequestKey, Kept] = {}
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") not in ("GET", "HEAD") or any(
+            name in environ for name in _APP_ANSWERS
+        ):
+            return self.app(environ, start_response)
+        key = (*request_key(_ROUTE, environ), environ.get("HTTP_ORIGIN"))
+        kept = self._kept.get(key)
+        if kept is not None:
+            try:
+                answer = self._replay(kept, key, environ, start_response)
+            except Exception:  # a bug here: loud, and the app answers instead
+                log.exception("the hit shortcut failed; the app answers this request")
+                answer = None
+            if answer is not None:
+                return answer
+        return self._through(key, environ, start_response)
+
+    def _through(
+        self, key: RequestKey, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> Iterable[bytes]:
+        """The app answers; a plain hit or 304 of `/image` is kept for next time."""
+        sent: list[Any] = []
+
+        def starting(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
+            sent[:] = [status, headers]
+            return start_response(status, headers, *rest)
+
+        body = self.app(environ, starting)
+        answered = environ.get(ANSWERED)
+        if isinstance(answered, Answered) and sent:
+            self._keep(key, answered, sent[0], sent[1], environ)
+        return body
+
+    def _keep(
+        self,
+        key: RequestKey,
+        answered: Answered,
+        status: str,
+        headers: list[tuple[str, str]],
+        environ: WSGIEnvironment,
+    ) -> None:
+        replayable = [(name, value) for name, value in headers if name.lower() not in _PER_REQUEST]
+        names = {name.lower() for name, _ in headers}
+        if not isinstance(answered.request.source, LocalSource):
+            return  # a mount's source is a new value at each find: never the same
+        kept = self._kept.get(key)
+        if kept is None or kept.request is not answered.request:
+            kept = Kept(answered.request, answered.line)
+        dated = "date" in names
+        if status.startswith("304 ") and "HTTP_IF_NONE_MATCH" in environ:
+            kept.not_modified = Replay(status, replayable, dated)
+        elif (
+            status.startswith("200 ")
+            and ("X-Cache", "HIT") in headers
+            and "x-accel-redirect" not in names
+            and "content-length" in names
+            and "HTTP_IF_NONE_MATCH" not in environ
+        ):
+            content_type = dict(headers).get("Content-Type", "").partition(";")[0]
+            extension = next(
+                (
+                    e
+                    for e in answered.request.extensions
+                    if e in BY_EXTENSION and BY_EXTENSION[e].mimetype == content_type
+                ),
+                None,
+            )
+            if extension is None:
+                return
+            kept.hit = Replay(status, replayable, dated, extension)
+        else:
+            return
+        if key not in self._kept and len(self._kept) >= self.size:
+            with contextlib.suppress(StopIteration, KeyError, RuntimeError):  # threads race
+                del self._kept[next(iter(self._kept))]
+        self._kept[key] = kept
+
+    def _replay(
+        self,
+        kept: Kept,
+        key: RequestKey,
+        environ: WSGIEnvironment,
+        start_response: StartResponse,
+    ) -> Iterable[bytes] | None:
+        """The kept answer, when the source and (for a 200) the entry are still it."""
+        observation = observe.Observation(observe.request_id_for(environ), time.perf_counter())
+        req = kept.request
+        try:
+            source = self.svc.sources.find(req.source.name)
+        except HTTPException:  # a mount's origin failed: the app answers the problem
+            return None
+        if source is not req.source and source != req.source:
+            self._kept.pop(key, None)
+            return None
+        given_etag = environ.get("HTTP_IF_NONE_MATCH")
+        if given_etag is not None:
+            if kept.not_modified is None or given_etag != req.etag:
+                return None
+            replay = kept.not_modified
+            observation.output_format = _output_format(req)
+            start_response(replay.status, [*replay.headers, *_per_request(replay, observation)])
+            observe.account(self.svc, observation, _ROUTE, 304, 0, kept.line)
+            return []
+        if kept.hit is None:
+            return None
+        replay = kept.hit
+        started = time.perf_counter()
+        entry = self.svc.cache.lookup(req.key, req.extensions)
+        if entry is None or entry.suffix != "." + replay.extension:
+            return None
+        try:
+            file = open(entry, "rb")  # noqa: SIM115 - the server closes it once sent
+        except FileNotFoundError:
+            return None  # evicted by another worker since the lookup
+        size = os.fstat(file.fileno()).st_size
+        observation.timings[_CACHE_PHASE] = time.perf_counter() - started
+        observation.cache, observation.output_format = "HIT", replay.extension
+        extra = [("Content-Length", str(size)), *_per_request(replay, observation)]
+        start_response(replay.status, [*replay.headers, *extra])
+        head = environ["REQUEST_METHOD"] == "HEAD"
+        observe.account(self.svc, observation, _ROUTE, 200, 0 if head else size, kept.line)
+        if head:
+            file.close()
+            return []
+        if size <= READ_UP_TO:
+            with file:
+                return [file.read()]
+        return wrap_file(environ, file)
+
+
+def _per_request(replay: Replay, observation: observe.Observation) -> list[tuple[str, str]]:
+    request_id = (observe.REQUEST_ID_HEADER, observation.request_id)
+    return [("Date", http_date_now()), request_id] if replay.dated else [request_id]
+
+
+def _output_format(req: ImageRequest) -> str | None:
+    if req.kind == "info":
+        return "json"
+    return req.choice.format.extension if req.choice.format is not None else None
+
+
+def install(app: Any, svc: Services) -> None:
+    """Put the shortcut in front of a Flask app's `wsgi_app`."""
+    app.wsgi_app = HitShortcut(app.wsgi_app, svc)
