@@ -97,7 +97,8 @@ def serve(load: Callable[[], Config], overrides: dict[str, Any] | None = None) -
     use_worker_slots(folder)
     master = os.getpid()
     logs.capture_native_stderr()  # before the first `configure` and before any fork
-    allocator.map_big_buffers_apart()  # inherited by every worker forked from here
+    allocator.map_big_buffers_apart()  # both inherited by every worker forked from here
+    allocator.share_heaps()
     try:
         _Server(load, overrides or {}).run()
     finally:
