@@ -309,7 +309,8 @@ def report(
         f"**{len(elsewhere)}** elsewhere {Counter(k for _, k, _ in elsewhere)}.",
         f"- `/healthz`: {len(health)} probes, p99 {p99:.2f} s, max {max(health):.2f} s.",
         f"- RSS (master and workers): half-way minute median "
-        f"{statistics.median(second) / 2**20:,.0f} MiB, last minute median {statistics.median(last) / 2**20:,.0f} MiB "
+        f"{statistics.median(second) / 2**20:,.0f} MiB, last minute median "
+        f"{statistics.median(last) / 2**20:,.0f} MiB "
         f"(**{growth:.2f}x**), max {max(b for _, b in rss) / 2**20:,.0f} MiB.",
         f"- RSS by minute (median, MiB): {_by_minute(rss)}.",
         f"- Tracebacks in the server's log (last 2,000 lines): {tracebacks}.",
