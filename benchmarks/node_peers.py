@@ -22,7 +22,7 @@ from urllib.parse import quote
 import servers
 from cases import CORPUS, QUALITY, ROOT, Case
 
-from tests.harness import children
+from tests.harness import descendants
 
 NODE_DIR = ROOT / "benchmarks" / "node"
 NEXT_BIN = NODE_DIR / "node_modules" / "next" / "dist" / "bin" / "next"
@@ -48,16 +48,6 @@ def check_node_peers() -> None:
         sys.exit(f"benchmarks: {missing} missing; `make bench` installs and builds them")
 
 
-def tree_pids(root: int) -> list[int]:
-    """`root` and all its descendants."""
-    found, queue = [], [root]
-    while queue:
-        pid = queue.pop()
-        found.append(pid)
-        queue.extend(children(pid))
-    return found
-
-
 def total_peak_rss_mib(server: servers.Server) -> float:
     """The sum of every process' high-water resident set in the server's tree, in MiB.
 
@@ -67,7 +57,7 @@ def total_peak_rss_mib(server: servers.Server) -> float:
     process = server.process
     if process is None:
         return 0.0
-    return sum(servers._status_kib(pid, "VmHWM") for pid in tree_pids(process.pid)) / 1024
+    return sum(servers._status_kib(pid, "VmHWM") for pid in descendants(process.pid)) / 1024
 
 
 def cpu_seconds(server: servers.Server) -> float:
@@ -77,7 +67,7 @@ def cpu_seconds(server: servers.Server) -> float:
         return 0.0
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0
-    for pid in tree_pids(process.pid):
+    for pid in descendants(process.pid):
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:

@@ -14,7 +14,8 @@ one new cache entry per request (so the load generator's tokens really missed).
 Phases: output quality (bytes, SSIM against a full-decode LANCZOS reference); CPU per
 cold request (requests one after another, every case including AVIF); cold
 req/s at 1 and 4 connections; hits and 304s of a repeated URL at 4 connections; peak
-RSS of each server's whole process tree. Writes `benchmarks/out/sharp_race.json`, then
+RSS (summed) and peak PSS (sampled) of each server's whole process tree. Writes
+`benchmarks/out/sharp_race.json`, then
 `sharp_report.py` puts its section into RESULTS.md and draws `sharp_race.png`.
 Settings: BENCH_ROUNDS (3), BENCH_SECONDS (2), BENCH_WORKERS (the CPU count),
 BENCH_CPU_REQUESTS (4).
@@ -31,6 +32,7 @@ import contextlib
 import json
 import os
 import sys
+import threading
 import time
 from typing import Any
 
@@ -42,6 +44,7 @@ import sharp_report
 from cases import GAIN_MAP, ROOT, STREET, Case, Transform, check_corpus
 
 from pixserve import transformer
+from tests.harness import proportional_set_size
 
 OUT = ROOT / "benchmarks" / "out"
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
@@ -335,6 +338,32 @@ def hits_only() -> int:
     return 0
 
 
+class PeakMemory(threading.Thread):
+    """The highest proportional set size (PSS) of each server's whole process tree,
+    sampled every `every` seconds through the phases. A sum of peak resident sets
+    counts the pages a gunicorn master shares with its forked workers once per
+    process; PSS splits each shared page between its sharers, so one Node process and
+    three forked Python ones are measured alike."""
+
+    def __init__(self, started: list[servers.Server], every: float = 0.5) -> None:
+        super().__init__(daemon=True)
+        self.started, self.every = started, every
+        self.peaks = {s.name: 0 for s in started}
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(self.every):
+            for server in self.started:
+                if server.process is not None:
+                    pss = proportional_set_size(server.process.pid)
+                    self.peaks[server.name] = max(self.peaks[server.name], pss)
+
+    def stop(self) -> dict[str, float]:
+        self.done.set()
+        self.join()
+        return {name: peak / (1 << 20) for name, peak in self.peaks.items()}
+
+
 def main() -> int:
     if HITS_ONLY:
         return hits_only()
@@ -352,6 +381,8 @@ def main() -> int:
             stack.enter_context(node_peers.Next(mozjpeg=True)),
         ]
         contenders = [Contender(s) for s in started_servers]
+        memory = PeakMemory(started_servers)
+        memory.start()
         say("sharp race: output quality, misses and hits checked")
         results["quality"] = outputs(contenders)
         say("sharp race: CPU per cold request")
@@ -361,6 +392,7 @@ def main() -> int:
         say("sharp race: hits and 304s")
         results.update(hits(contenders))
         results["rss"] = {s.name: node_peers.total_peak_rss_mib(s) for s in started_servers}
+        results["pss"] = memory.stop()
     node_peers.clear_next_cache()
     results["machine"]["load_end"] = os.getloadavg()
     results["machine"]["run_seconds"] = time.perf_counter() - started

@@ -123,7 +123,30 @@ def targets(race: Race) -> list[str]:
             verdict(all(rss["pixserve"] < rss[p] for p in PEERS)),
         ]
     )
+    pss = race.r.get("pss")
+    if pss:
+        rows.append(
+            [
+                "peak PSS (whole process tree, shared pages split) below each peer's",
+                f"pixserve {pss['pixserve']:.0f} MiB; "
+                + ", ".join(f"{k} {v:.0f} MiB" for k, v in pss.items() if k != "pixserve"),
+                verdict(all(pss["pixserve"] < pss[p] for p in PEERS)),
+            ]
+        )
     return table(["target (issue 14)", "measured", "verdict"], rows)
+
+
+def pss_lines(results: dict[str, Any]) -> list[str]:
+    """The peak proportional set size, which splits the pages pixserve's forked
+    workers share with their master instead of counting them once per process."""
+    if "pss" not in results:
+        return []
+    return [
+        "Peak proportional set size (PSS: each shared page split between the processes "
+        "sharing it), sampled every 0.5 s over all phases, summed over each server's "
+        "processes: " + ", ".join(f"{k} {v:.0f} MiB" for k, v in results["pss"].items()) + ".",
+        "",
+    ]
 
 
 def cold_table(race: Race) -> list[str]:
@@ -362,6 +385,7 @@ def section(results: dict[str, Any]) -> list[str]:
         + ", ".join(f"{k} {v:.0f} MiB" for k, v in results["rss"].items())
         + " (pixserve: the gunicorn master and its workers).",
         "",
+        *pss_lines(results),
         END,
     ]
     return lines

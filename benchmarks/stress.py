@@ -33,7 +33,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from pixserve.config.settings import default_memory_budget  # noqa: E402
-from tests.harness import children, free_port, get, serving  # noqa: E402
+from tests.harness import free_port, get, proportional_set_size, serving  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out" / "stress.md"
 SIDE = 7071
@@ -51,27 +51,6 @@ def draw_source(folder: Path) -> None:
     Image.new("RGB", (800, 600), "teal").save(folder / "small.png")
 
 
-def rss_bytes(pid: int) -> int:
-    """The proportional set size (shared pages split between their sharers) of `pid`
-    and all its descendants: workers, and the children they fork for big work."""
-    total = 0
-    for member in _tree(pid):
-        try:
-            for line in Path(f"/proc/{member}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
-                    total += int(line.split()[1]) * 1024
-        except (FileNotFoundError, ProcessLookupError, PermissionError):
-            pass
-    return total
-
-
-def _tree(pid: int) -> list[int]:
-    found = [pid]
-    for child in children(pid):
-        found += _tree(child)
-    return found
-
-
 class Sampler(threading.Thread):
     """RSS of the server every 0.2 s, `/healthz` latency every 0.5 s."""
 
@@ -85,7 +64,7 @@ class Sampler(threading.Thread):
     def run(self) -> None:
         next_probe = 0.0
         while not self.stopped.is_set():
-            self.rss.append(rss_bytes(self.pid))
+            self.rss.append(proportional_set_size(self.pid))
             if time.monotonic() >= next_probe:
                 next_probe = time.monotonic() + 0.5
                 threading.Thread(target=self._probe, daemon=True).start()
@@ -141,10 +120,10 @@ def main() -> None:
         command += ["--cache-dir", str(work / "cache"), "--port", str(port)]
         with serving(command, port, work / "server.log") as served:
             time.sleep(2)
-            idle_at_start = rss_bytes(served.process.pid)
+            idle_at_start = proportional_set_size(served.process.pid)
             warm_up(port)
             time.sleep(1)
-            idle_before = rss_bytes(served.process.pid)
+            idle_before = proportional_set_size(served.process.pid)
             start = 0
             for size in sizes:
                 sampler = Sampler(served.process.pid, port)
@@ -163,7 +142,7 @@ def main() -> None:
                 )
                 print(lines[-1], flush=True)
             time.sleep(3)
-            idle_after = rss_bytes(served.process.pid)
+            idle_after = proportional_set_size(served.process.pid)
     lines += [
         "",
         f"Idle memory (PSS of the whole tree): {idle_at_start >> 20:,} MiB at start, "

@@ -167,6 +167,29 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def descendants(pid: int) -> list[int]:
+    """`pid` and every process below it."""
+    found, queue = [], [pid]
+    while queue:
+        member = queue.pop()
+        found.append(member)
+        queue.extend(children(member))
+    return found
+
+
+def proportional_set_size(pid: int) -> int:
+    """The memory of `pid` and all its descendants, in bytes, each shared page split
+    between its sharers (PSS): forked workers share their parent's pages, which a sum
+    of resident sets would count once per worker."""
+    total = 0
+    for member in descendants(pid):
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError, PermissionError):
+            for line in Path(f"/proc/{member}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1]) * 1024
+    return total
+
+
 def _wait_until_ready(served: Served, ready: Ready, timeout: float, name: str) -> None:
     deadline = time.monotonic() + timeout
     while True:
