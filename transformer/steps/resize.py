@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import math
 
-from PIL import Image
-
+from .. import bands
 from ..context import Context
 from .load import extent_reaches_resize
 
@@ -26,9 +25,7 @@ def resize(ctx: Context) -> None:
     detailed photo 0.05 SSIM (benchmarks/levers.py)."""
     size = ctx.geometry.resize
     if ctx.image.size != size:
-        ctx.image = ctx.image.resize(
-            size, Image.Resampling.LANCZOS, box=picture_box(ctx), reducing_gap=REDUCING_GAP
-        )
+        ctx.image = bands.resize(ctx.image, size, picture_box(ctx), REDUCING_GAP)
 
 
 def picture_box(ctx: Context) -> Box | None:
