@@ -23,7 +23,7 @@ from PIL import Image
 Box = tuple[float, float, float, float]
 
 # Below this many source pixels the hand-off to the helper thread (tens of
-# microseconds) is a visible share of the resize (`benchmarks/levers.py --bands`).
+# microseconds) is a visible share of the resize (`benchmarks/bands.py`).
 SPLIT_FROM_PIXELS = 250_000
 # Pillow premultiplies alpha around a resize; done once here, not once per band.
 _PREMULTIPLIED = {"RGBA": "RGBa", "LA": "La"}
