@@ -16,13 +16,14 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from urllib.parse import quote
 
 import servers
 from cases import CORPUS, QUALITY, ROOT, Case
 
-from tests.harness import descendants
+from tests.harness import descendants, proportional_set_size
 
 NODE_DIR = ROOT / "benchmarks" / "node"
 NEXT_BIN = NODE_DIR / "node_modules" / "next" / "dist" / "bin" / "next"
@@ -58,6 +59,32 @@ def total_peak_rss_mib(server: servers.Server) -> float:
     if process is None:
         return 0.0
     return sum(servers._status_kib(pid, "VmHWM") for pid in descendants(process.pid)) / 1024
+
+
+class PeakMemory(threading.Thread):
+    """The highest proportional set size (PSS) of each server's whole process tree,
+    sampled every `every` seconds through the phases. A sum of peak resident sets
+    counts the pages a gunicorn master shares with its forked workers once per
+    process; PSS splits each shared page between its sharers, so one Node process and
+    three forked Python ones are measured alike."""
+
+    def __init__(self, started: list[servers.Server], every: float = 0.5) -> None:
+        super().__init__(daemon=True)
+        self.started, self.every = started, every
+        self.peaks = {s.name: 0 for s in started}
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(self.every):
+            for server in self.started:
+                if server.process is not None:
+                    pss = proportional_set_size(server.process.pid)
+                    self.peaks[server.name] = max(self.peaks[server.name], pss)
+
+    def stop(self) -> dict[str, float]:
+        self.done.set()
+        self.join()
+        return {name: peak / (1 << 20) for name, peak in self.peaks.items()}
 
 
 def cpu_seconds(server: servers.Server) -> float:

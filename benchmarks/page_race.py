@@ -145,6 +145,8 @@ def main() -> int:
                 node_peers.IPX(),
             )
         ]
+        memory = node_peers.PeakMemory([c.server for c in contenders])
+        memory.start()
         for contender in contenders:  # warm up: code paths loaded, not the caches
             fetch(contender, variants()[0], f"{RUN}-warm")
         for round_index in range(ROUNDS):
@@ -154,6 +156,7 @@ def main() -> int:
                 results["pages"].setdefault(contender.name, []).append(page)
                 print(f"  page round {round_index + 1}: {contender.name} {page}", file=sys.stderr)
         results["rss"] = {c.name: node_peers.total_peak_rss_mib(c.server) for c in contenders}
+        results["pss"] = memory.stop()
     node_peers.clear_next_cache()
     results["machine"]["load_end"] = os.getloadavg()
     results["machine"]["run_seconds"] = time.perf_counter() - started
@@ -185,6 +188,7 @@ def section(results: dict[str, Any]) -> list[str]:
                 spread(name, "wall_s"),
                 f"{middle(name, 'bytes') / 1024:,.0f} KiB",
                 f"{results['rss'][name]:.0f} MiB",
+                f"{results['pss'][name]:.0f} MiB" if "pss" in results else "-",
             ]
         )
     header = [
@@ -193,7 +197,8 @@ def section(results: dict[str, Any]) -> list[str]:
         "its CPU / pixserve's",
         "wall s per page",
         "bytes per page",
-        "peak RSS",
+        "peak RSS (summed)",
+        "peak PSS",
     ]
     load_start, load_end = m["load_start"][0], m["load_end"][0]
     return [
@@ -212,7 +217,10 @@ def section(results: dict[str, Any]) -> list[str]:
         "pixserve runs with `PIXSERVE_AVIF=1` and its default `decoded_cache` (decoded "
         "sources kept for the other widths and formats); pixserve-unshared is the same "
         "with `decoded_cache=0`. Lower CPU is better: the ratio is the "
-        "peer's CPU over pixserve's.",
+        "peer's CPU over pixserve's. Peak RSS is each process' high-water mark summed "
+        "over the server's processes (it counts the pages pixserve's forked workers share "
+        "with their master once per process); peak PSS splits each shared page between "
+        "its sharers, sampled every 0.5 s over the whole run.",
         "",
         *sharp_report.table(header, rows),
         END,

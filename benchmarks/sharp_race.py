@@ -32,7 +32,6 @@ import contextlib
 import json
 import os
 import sys
-import threading
 import time
 from typing import Any
 
@@ -44,7 +43,6 @@ import sharp_report
 from cases import GAIN_MAP, ROOT, STREET, Case, Transform, check_corpus
 
 from pixserve import transformer
-from tests.harness import proportional_set_size
 
 OUT = ROOT / "benchmarks" / "out"
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
@@ -338,32 +336,6 @@ def hits_only() -> int:
     return 0
 
 
-class PeakMemory(threading.Thread):
-    """The highest proportional set size (PSS) of each server's whole process tree,
-    sampled every `every` seconds through the phases. A sum of peak resident sets
-    counts the pages a gunicorn master shares with its forked workers once per
-    process; PSS splits each shared page between its sharers, so one Node process and
-    three forked Python ones are measured alike."""
-
-    def __init__(self, started: list[servers.Server], every: float = 0.5) -> None:
-        super().__init__(daemon=True)
-        self.started, self.every = started, every
-        self.peaks = {s.name: 0 for s in started}
-        self.done = threading.Event()
-
-    def run(self) -> None:
-        while not self.done.wait(self.every):
-            for server in self.started:
-                if server.process is not None:
-                    pss = proportional_set_size(server.process.pid)
-                    self.peaks[server.name] = max(self.peaks[server.name], pss)
-
-    def stop(self) -> dict[str, float]:
-        self.done.set()
-        self.join()
-        return {name: peak / (1 << 20) for name, peak in self.peaks.items()}
-
-
 def main() -> int:
     if HITS_ONLY:
         return hits_only()
@@ -381,7 +353,7 @@ def main() -> int:
             stack.enter_context(node_peers.Next(mozjpeg=True)),
         ]
         contenders = [Contender(s) for s in started_servers]
-        memory = PeakMemory(started_servers)
+        memory = node_peers.PeakMemory(started_servers)
         memory.start()
         say("sharp race: output quality, misses and hits checked")
         results["quality"] = outputs(contenders)
