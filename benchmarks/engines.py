@@ -6,7 +6,9 @@ with the same settings, nothing else) is what every Pillow server pays at least,
 cold request over HTTP is judged against it.
 
 libvips runs with one thread (`VIPS_CONCURRENCY=1`, set before pyvips loads) and its
-operation cache off, so a repeated call does the whole work again.
+operation cache off, so a repeated call does the whole work again; pixserve's transform
+likewise keeps its resize on one thread here (no second band, `transformer/bands.py`),
+so the per-image figures compare one thread's work with one thread's.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import pyvips  # noqa: E402
 from cases import QUALITY, Transform  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from pixserve.transformer import FORMATS, Options, parse_options, transform  # noqa: E402
+from pixserve.transformer import FORMATS, Options, bands, parse_options, transform  # noqa: E402
 from pixserve.transformer.encode import avif_speed, encode  # noqa: E402
 from pixserve.transformer.geometry import crop_origin, plan
 from pixserve.transformer.options import Gravity  # noqa: E402  # noqa: E402
@@ -30,6 +32,7 @@ from pixserve.transformer.steps.load import EXACT_DRAFT_GAP, decoded_extent, dra
 from pixserve.transformer.steps.resize import REDUCING_GAP  # noqa: E402
 
 pyvips.cache_set_max(0)
+bands.SPLIT_FROM_PIXELS = 1 << 62  # one thread, as libvips here
 VIPS_HUGE = 10_000_000  # "no limit" for the other axis of a width-only thumbnail
 
 
