@@ -8,7 +8,9 @@ from PIL import Image
 
 from benchmarks.ssim import ssim_images
 from pixserve.transformer import Options
-from pixserve.transformer.geometry import plan
+from pixserve.transformer.geometry import crop_origin, plan
+from pixserve.transformer.options import Fit, Gravity
+from pixserve.transformer.steps.canvas import fit_canvas
 from pixserve.transformer.steps.load import decode, decoded_extent, shrink_on_load
 from pixserve.transformer.steps.orient import _TRANSPOSE, auto_orient
 from pixserve.transformer.steps.resize import PADDING_AT_LEFT_TOP, resize
@@ -69,3 +71,49 @@ def test_resize_reads_the_exact_extent_of_a_padded_decode(orientation: int) -> N
     resize(ctx)
     reference = upright.resize(ctx.image.size, Image.Resampling.LANCZOS)
     assert ssim_images(reference, ctx.image.convert("RGB")) >= 0.99
+
+
+def _detailed(size: tuple[int, int]) -> Image.Image:
+    noise = Image.effect_noise(size, 60)
+    return Image.merge("RGB", (noise, gradient(size).convert("L"), noise.transpose(0)))
+
+
+@pytest.mark.parametrize(
+    ("gravity", "focus"),
+    [
+        (Gravity.CENTER, None),
+        (Gravity.NORTHWEST, None),
+        (Gravity.SOUTHEAST, None),
+        (Gravity.EAST, None),
+        (Gravity.CENTER, (0.8, 0.3)),
+    ],
+)
+@pytest.mark.parametrize("box", [(200, 200), (400, 100), (90, 300)])
+def test_cover_resizes_only_the_window_it_keeps(
+    gravity: Gravity, focus: tuple[float, float] | None, box: tuple[int, int]
+) -> None:
+    """The window `cover` keeps by gravity or focus is resized alone: the same pixels
+    as resizing the whole picture and cutting the window out, to 8-bit rounding."""
+    picture = _detailed((1280, 960))
+    focal = {} if focus is None else {"focus_x": focus[0], "focus_y": focus[1]}
+    options = Options(width=box[0], height=box[1], fit=Fit.COVER, gravity=gravity, **focal)
+    ctx = context(picture, options)
+    resize(ctx)
+    geometry = ctx.geometry
+    assert ctx.image.size == geometry.canvas == box
+    whole = picture.resize(geometry.resize, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    left, top = crop_origin(geometry, gravity, focus)
+    expected = whole.crop((left, top, left + box[0], top + box[1]))
+    difference = np.abs(np.asarray(ctx.image, np.int16) - np.asarray(expected, np.int16))
+    assert difference.mean() < 0.5 and np.percentile(difference, 99) <= 3
+    fit_canvas(ctx)  # nothing left to cut
+    assert ctx.image.size == box
+
+
+def test_a_window_chosen_from_the_pixels_is_cut_after_the_whole_resize() -> None:
+    ctx = context(
+        _detailed((1280, 960)),
+        Options(width=200, height=200, fit=Fit.COVER, gravity=Gravity.ENTROPY),
+    )
+    resize(ctx)
+    assert ctx.image.size == ctx.geometry.resize != (200, 200)

@@ -6,6 +6,8 @@ import math
 
 from .. import bands
 from ..context import Context
+from ..geometry import crop_origin
+from ..options import Gravity
 from .load import extent_reaches_resize
 
 # `reducing_gap` first shrinks by an integer factor with a box filter, then LANCZOS
@@ -24,8 +26,46 @@ def resize(ctx: Context) -> None:
     picture is 681.25 wide shifts its right side by most of a pixel, which costs a
     detailed photo 0.05 SSIM (benchmarks/levers.py)."""
     size = ctx.geometry.resize
-    if ctx.image.size != size:
-        ctx.image = bands.resize(ctx.image, size, picture_box(ctx), REDUCING_GAP)
+    if ctx.image.size == size:
+        return
+    box = picture_box(ctx)
+    window = _kept_window(ctx)
+    if window is None:
+        ctx.image = bands.resize(ctx.image, size, box, REDUCING_GAP)
+        return
+    # `cover` by gravity or focal point: the window it keeps is known before the
+    # pixels are, so only its part of the picture is resized (the same filter at the
+    # same positions; `fit_canvas` then has nothing left to cut). A 200x200 thumbnail
+    # of a 4:3 picture resizes 75% of it.
+    left, top, width, height = window
+    box = box or (0.0, 0.0, float(ctx.image.width), float(ctx.image.height))
+    across = (box[2] - box[0]) / size[0]
+    down = (box[3] - box[1]) / size[1]
+    region = (
+        box[0] + left * across,
+        box[1] + top * down,
+        box[0] + (left + width) * across,
+        box[1] + (top + height) * down,
+    )
+    ctx.image = bands.resize(ctx.image, (width, height), region, REDUCING_GAP)
+
+
+# Gravities that pick the window from the resized pixels (`steps/smartcrop.py`).
+_LOOKING = frozenset({Gravity.ENTROPY, Gravity.ATTENTION})
+
+
+def _kept_window(ctx: Context) -> tuple[int, int, int, int] | None:
+    """For a still `cover` whose window does not depend on the pixels: the window
+    (left, top, width, height) in the resized picture; None otherwise."""
+    geometry = ctx.geometry
+    if geometry.overflow == (0, 0) or ctx.animation_frame is not None:
+        return None
+    if ctx.options.gravity in _LOOKING:
+        return None
+    left, top = crop_origin(geometry, ctx.options.gravity, ctx.options.focus)
+    width = min(geometry.canvas[0], geometry.resize[0])
+    height = min(geometry.canvas[1], geometry.resize[1])
+    return left, top, width, height
 
 
 def picture_box(ctx: Context) -> Box | None:
