@@ -35,6 +35,7 @@ from typing import Any
 
 import engines
 import load
+import node_peers
 import profile_paths
 import report
 import servers
@@ -161,6 +162,22 @@ def cold_run(port: int, path: str, connections: int, prefix: str, slow: bool) ->
         seconds *= 2
 
 
+def settle(server: servers.Server, limit: float = 120.0) -> None:
+    """Wait until the server is idle: its processes' CPU time rising by less than a
+    twentieth of a core over half a second. wrk stops waiting for the requests a run
+    left unfinished, the server does not: after 8 connections of 1280 px AVIF each
+    worker still holds its makers' work and a full queue, and the next run's requests
+    would be answered 503 (overloaded) at once."""
+    deadline = time.monotonic() + limit
+    before = node_peers.cpu_seconds(server)
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = node_peers.cpu_seconds(server)
+        if now - before < 0.025:
+            return
+        before = now
+
+
 def cold(pix: servers.Pixserve, thumbor: servers.Thumbor) -> dict[str, Any]:
     """Phase 1: every request a miss, alternating the servers and their order per round."""
     rates: dict[str, list[dict[str, float]]] = {}
@@ -175,6 +192,8 @@ def cold(pix: servers.Pixserve, thumbor: servers.Thumbor) -> dict[str, Any]:
                     path = case.pixserve_path if server is pix else case.thumbor_path
                     prefix = f"{RUN}-{round_index}-{case_index}-{connections}"
                     slow = case.transform.fmt == "avif"
+                    for each in order:  # neither still busy with the run before
+                        settle(each)
                     rate = cold_run(server.port, path, connections, prefix, slow)
                     if rate.errors or rate.requests == 0:
                         raise RuntimeError(f"{server.name} {path}: {rate}")
