@@ -145,20 +145,23 @@ def floor_ms(case: Case, repeats: int) -> float:
     )
 
 
-def cold_run(port: int, path: str, connections: int, prefix: str, slow: bool) -> load.Rate:
+def cold_run(
+    server: servers.Server, path: str, connections: int, prefix: str, slow: bool
+) -> load.Rate:
     """A cold run of SECONDS (8x for `slow` cases: AVIF at 1280 px takes about a second
     of CPU), doubled (up to 32x) until each connection finished 2 requests, since a run
     that finished none measures nothing. Each attempt has its own tokens, so none finds
-    what the one before left in the cache, and waits as long as the one before ran:
-    the requests it left unfinished keep pixserve's transform slots busy, and a new
-    burst would be answered 503 (overloaded) at once."""
+    what the one before left in the cache, and starts once the server has finished
+    what the one before left unfinished (`settle`)."""
     seconds = SECONDS * (8 if slow else 1)
     while True:
         tokens = f"{prefix}-{seconds:g}s"
-        rate = load.run(port, path, connections=connections, seconds=seconds, cold_prefix=tokens)
+        rate = load.run(
+            server.port, path, connections=connections, seconds=seconds, cold_prefix=tokens
+        )
         if rate.requests >= 2 * connections or seconds >= 32 * SECONDS:
             return rate
-        time.sleep(seconds)
+        settle(server)
         seconds *= 2
 
 
@@ -194,7 +197,7 @@ def cold(pix: servers.Pixserve, thumbor: servers.Thumbor) -> dict[str, Any]:
                     slow = case.transform.fmt == "avif"
                     for each in order:  # neither still busy with the run before
                         settle(each)
-                    rate = cold_run(server.port, path, connections, prefix, slow)
+                    rate = cold_run(server, path, connections, prefix, slow)
                     if rate.errors or rate.requests == 0:
                         raise RuntimeError(f"{server.name} {path}: {rate}")
                     key = f"{case.label}|{server.name}|{connections}"
