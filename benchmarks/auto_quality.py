@@ -37,11 +37,13 @@ and slope). Prints Markdown, also written to `benchmarks/out/auto_quality.md`.
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import statistics
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
@@ -69,7 +71,17 @@ from pixserve.transformer.quality import threshold as target_threshold
 
 OUT = ROOT / "benchmarks" / "out" / "auto_quality.md"
 WIDTHS = (320, 640, 1280)
-OUTPUT_FORMATS = ("webp", "avif", "jpeg")
+
+
+def _formats() -> tuple[str, ...]:
+    """`--formats=avif,jpeg` limits a run to those output formats."""
+    for arg in sys.argv[1:]:
+        if arg.startswith("--formats="):
+            return tuple(arg.split("=", 1)[1].split(","))
+    return ("webp", "avif", "jpeg")
+
+
+OUTPUT_FORMATS = _formats()
 VARIANTS = ("default", "auto:low", "auto:good", "auto:high")
 LADDER = (640, 320, 1280)  # the first width pays the search; the others remember
 # The cost is timed on three photos (smooth, detailed, large): timing all is slow.
@@ -301,6 +313,9 @@ def _whole_picture_planes(image: Image.Image) -> list[NDArray[np.float32]]:
     return [np.asarray(p, dtype=np.float32) for p in (luma_plane, blue.reduce(2), red.reduce(2))]
 
 
+# The in-request score's sampling thresholds (`metric.SAMPLED_ABOVE`) that `--search`
+# checks against the score on every window.
+SAMPLING_CANDIDATES = (4_000, 20_000)
 CANDIDATE_THRESHOLDS = tuple(round(0.90 + 0.0025 * step, 4) for step in range(40))
 # Metric variants: weights of luma, blue and red chroma SSIM.
 CANDIDATE_WEIGHTS = ((1.0, 0.0, 0.0), (0.8, 0.1, 0.1), (0.6, 0.2, 0.2), (0.4, 0.3, 0.3))
@@ -318,6 +333,10 @@ class Calibration:
     outputs: dict[int | None, bytes]
     planes: dict[int, tuple[float, float, float]]
     ssimulacra: dict[int | None, float]
+    # Per-plane SSIM sampled from more than each of SAMPLING_CANDIDATES windows
+    # (`planes` is the in-request score, sampled above `metric.SAMPLED_ABOVE`), and on
+    # every window (None).
+    sampled: dict[int | None, dict[int, tuple[float, float, float]]] = field(default_factory=dict)
 
     def score(self, quality: int | None) -> float:
         if quality not in self.ssimulacra:
@@ -340,13 +359,20 @@ def calibration_cases(fmt: str, widths: tuple[int, ...]) -> list[Calibration]:
             seen.add(unencoded.size)
             with Image.open(io.BytesIO(unencoded.data)) as picture:
                 reference = PictureReference(picture, (1.0, 1.0, 1.0))
+                variants = {
+                    above: PictureReference(picture, (1.0, 1.0, 1.0), sampled_above=above)
+                    for above in (*SAMPLING_CANDIDATES, None)
+                }
             case = Calibration(path.name, width, unencoded.data, {}, {}, {})
+            case.sampled = {above: {} for above in variants}
             for quality in (None, *LADDERS[fmt]):
                 chosen = options(width, "default" if quality is None else str(quality))
                 case.outputs[quality] = transform(source, chosen, output).data
                 if quality is not None:
                     with Image.open(io.BytesIO(case.outputs[quality])) as decoded:
                         case.planes[quality] = reference.scores(decoded)
+                        for above, variant in variants.items():
+                            case.sampled[above][quality] = variant.scores(decoded)
             cases.append(case)
     return cases
 
@@ -570,20 +596,32 @@ def search_table() -> list[str]:
     640 and 1280 px: the median lowest quality meeting `good`, and the median change of
     log(1 - score) per ladder step within 0.03 of the threshold. Then the search itself
     replayed on those scores: probes against bisection's, and how often it ends above
-    the lowest quality meeting the target."""
+    the lowest quality meeting the target. Last, the in-request score's sampling of big
+    pictures (`metric.SAMPLED_ABOVE`): the searches of every target replayed on the
+    score over every window, how many choices differ, and how many sampled choices fall
+    short of their target by the full score."""
     lines = [
         "| format | median lowest q | median slope per step | START, slope in use | "
-        "probes: mean (max) | bisection | not the lowest |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "probes: mean (max) | bisection | not the lowest | "
+        + " | ".join(
+            f"sampled above {above:,} windows: choices changed (low, good, high), "
+            "short by the full score"
+            for above in SAMPLING_CANDIDATES
+        )
+        + " |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |" + " ---: |" * len(SAMPLING_CANDIDATES),
     ]
     for fmt in OUTPUT_FORMATS:
         ladder, good = LADDERS[fmt], target_threshold(FORMATS[fmt], QualityTarget.GOOD)
+        slope = LOG_DISTORTION_PER_STEP[fmt]
         cases = calibration_cases(fmt, WIDTHS)
         lowest: list[int] = []
         slopes: list[float] = []
         probes: list[int] = []
         bisection: list[int] = []
-        above = 0
+        not_lowest = 0
+        changed = {a: {t: list[str]() for t in QualityTarget} for a in SAMPLING_CANDIDATES}
+        short: dict[int, list[str]] = {above: [] for above in SAMPLING_CANDIDATES}
         for case in cases:
             scores = {q: combine(case.planes[q], WEIGHTS) for q in ladder}
             truth = next((i for i, q in enumerate(ladder) if scores[q] >= good), len(ladder))
@@ -591,26 +629,59 @@ def search_table() -> list[str]:
             for low, high in zip(ladder, ladder[1:], strict=False):
                 if abs(scores[low] - good) < 0.03:
                     slopes.append(_log_distortion(scores[high]) - _log_distortion(scores[low]))
-
-            def probe(quality: int, scores: dict[int, float] = scores) -> tuple[bytes, float]:
-                return b"", scores[quality]
-
             for start, count in ((None, bisection), (START[fmt], probes)):
-                search = _Search(probe, good, ladder, LOG_DISTORTION_PER_STEP[fmt])
+                search = _Search(_replay(scores), good, ladder, slope)
                 if start is None:
                     found = _bisect(search)
                 else:
                     found = search.secant(ladder.index(start))
-                    above += found != truth
+                    not_lowest += found != truth
                 count.append(len(search.results))
+            full = {q: combine(case.sampled[None][q], WEIGHTS) for q in ladder}
+            for limit, target in itertools.product(SAMPLING_CANDIDATES, QualityTarget):
+                part = {q: combine(case.sampled[limit][q], WEIGHTS) for q in ladder}
+                bar = target_threshold(FORMATS[fmt], target)
+                sampled, whole = (
+                    _Search(_replay(table), bar, ladder, slope).secant(ladder.index(START[fmt]))
+                    for table in (part, full)
+                )
+                label = f"above {limit}: {case.photo} {case.width} {target.name.lower()}"
+                if sampled != whole:
+                    changed[limit][target].append(
+                        f"{label}: q{_at(ladder, whole)} to q{_at(ladder, sampled)}"
+                    )
+                if sampled < len(ladder) and full[ladder[sampled]] < bar:
+                    short[limit].append(f"{label}: {full[ladder[sampled]]:.4f} < {bar:.4f}")
         lines.append(
             f"| {fmt} | {statistics.median(lowest):g} | {statistics.median(slopes):.3f} | "
-            f"{START[fmt]}, {LOG_DISTORTION_PER_STEP[fmt]:.3f} | "
+            f"{START[fmt]}, {slope:.3f} | "
             f"{statistics.mean(probes):.2f} ({max(probes)}) | {statistics.mean(bisection):.2f} | "
-            f"{above} of {len(cases)} |"
+            f"{not_lowest} of {len(cases)} | "
+            + " | ".join(
+                f"{', '.join(str(len(changed[a][t])) for t in QualityTarget)} of "
+                f"{len(cases)}; {len(short[a])}"
+                for a in SAMPLING_CANDIDATES
+            )
+            + " |"
         )
         print(lines[-1], file=sys.stderr, flush=True)
+        for a in SAMPLING_CANDIDATES:
+            for detail in (*(c for t in QualityTarget for c in changed[a][t]), *short[a]):
+                print(f"  {fmt} {detail}", file=sys.stderr, flush=True)
     return lines
+
+
+def _replay(scores: dict[int, float]) -> Callable[[int], tuple[bytes, float]]:
+    """A probe that looks its score up (the searches replayed offline)."""
+
+    def probe(quality: int) -> tuple[bytes, float]:
+        return b"", scores[quality]
+
+    return probe
+
+
+def _at(ladder: tuple[int, ...], index: int) -> int:
+    return ladder[min(index, len(ladder) - 1)]
 
 
 def _bisect(search: _Search) -> int:

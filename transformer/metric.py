@@ -11,6 +11,7 @@ BT.601 YCbCr, chroma at half size; the windows are uniform 8x8 ones (below), whe
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 from numpy.typing import NDArray
 from PIL import Image
 
@@ -26,6 +27,14 @@ _C2 = (0.03 * 255.0) ** 2
 _GREY = (128, 128, 128, 255)
 
 Plane = NDArray[np.float32]
+
+# A plane with more windows than this is scored on every other band of BAND_ROWS pixel
+# rows (the windows starting in it), which halves a probe's window sums and products.
+# Bands of 64 rows keep every JPEG and WebP block edge inside some band. Chosen with
+# `benchmarks/auto_quality.py --search`, which replays the searches on the sampled and
+# the full score: SAMPLED_ABOVE_FIGURE.
+SAMPLED_ABOVE = 20_000
+BAND_ROWS = 64
 
 
 def displayed_planes(image: Image.Image) -> tuple[Plane, Plane, Plane]:
@@ -58,23 +67,54 @@ def _plane(band: Image.Image) -> Plane:
 
 
 def _window_means(plane: Plane) -> Plane:
-    """Means over 8x8 windows every 4 px: 4x4 cell sums, then 2x2 cells each."""
-    rows, cols = plane.shape[0] // CELL, plane.shape[1] // CELL
+    """Means over 8x8 windows every 4 px: 4x4 cell sums, then 2x2 cells each (over the
+    last two axes: a plane, or a stack of bands)."""
+    *stack, height, width = plane.shape
+    rows, cols = height // CELL, width // CELL
     # Row sums then column sums by slicing: numpy's sum over a reshaped axis is 5x slower.
-    strips = plane[: rows * CELL, : cols * CELL].reshape(rows, CELL, cols * CELL)
-    across = strips[:, 0] + strips[:, 1] + strips[:, 2] + strips[:, 3]
-    by_cell = across.reshape(rows, cols, CELL)
-    cells = by_cell[:, :, 0] + by_cell[:, :, 1] + by_cell[:, :, 2] + by_cell[:, :, 3]
-    pairs = cells[:-1, :] + cells[1:, :]
-    windows: Plane = (pairs[:, :-1] + pairs[:, 1:]) * (1.0 / (WINDOW * WINDOW))
+    strips = plane[..., : rows * CELL, : cols * CELL].reshape(*stack, rows, CELL, cols * CELL)
+    across = strips[..., 0, :] + strips[..., 1, :] + strips[..., 2, :] + strips[..., 3, :]
+    by_cell = across.reshape(*stack, rows, cols, CELL)
+    cells = by_cell[..., 0] + by_cell[..., 1] + by_cell[..., 2] + by_cell[..., 3]
+    pairs = cells[..., :-1, :] + cells[..., 1:, :]
+    windows: Plane = (pairs[..., :-1] + pairs[..., 1:]) * (1.0 / (WINDOW * WINDOW))
     return windows
 
 
-class Reference:
-    """An unencoded luma plane and its local statistics, scored against many probes."""
+def window_count(shape: tuple[int, ...]) -> int:
+    """How many windows a plane of this shape is scored on in full."""
+    return max(1, shape[0] // CELL - 1) * max(1, shape[1] // CELL - 1)
 
-    def __init__(self, plane: Plane) -> None:
+
+def _bands(plane: Plane) -> Plane:
+    """Every other band of BAND_ROWS rows, centred on the plane, as a read-only
+    (bands, BAND_ROWS + CELL, width) view: the extra cell row completes the windows
+    starting on the band's last cell row."""
+    height, period = BAND_ROWS + CELL, 2 * BAND_ROWS
+    count = max(1, (plane.shape[0] - height) // period + 1)
+    spanned = (count - 1) * period + height
+    first = max(0, (plane.shape[0] - spanned) // 2)
+    row, column = plane.strides
+    view: Plane = as_strided(
+        plane[first:],
+        shape=(count, min(height, plane.shape[0]), plane.shape[1]),
+        strides=(period * row, row, column),
+        writeable=False,
+    )
+    return view
+
+
+class Reference:
+    """An unencoded plane and its local statistics, scored against many probes; on
+    every other band of rows when it has more than `sampled_above` windows (None:
+    never)."""
+
+    def __init__(self, plane: Plane, sampled_above: int | None = SAMPLED_ABOVE) -> None:
         plane = _padded(plane)
+        self.shape = plane.shape
+        self.sampled = sampled_above is not None and window_count(plane.shape) > sampled_above
+        if self.sampled:
+            plane = _bands(plane)
         self.plane = plane
         self.mean = _window_means(plane)
         self.variance = _window_means(plane * plane) - self.mean * self.mean
@@ -82,8 +122,10 @@ class Reference:
     def score(self, test: Plane) -> float:
         """Mean SSIM of `test` (same size) against the reference; 1.0 is identical."""
         test = _padded(test)
-        if test.shape != self.plane.shape:
-            raise ValueError(f"planes differ in size: {self.plane.shape} vs {test.shape}")
+        if test.shape != self.shape:
+            raise ValueError(f"planes differ in size: {self.shape} vs {test.shape}")
+        if self.sampled:
+            test = _bands(test)
         mean = _window_means(test)
         variance = _window_means(test * test) - mean * mean
         covariance = _window_means(self.plane * test) - self.mean * mean
@@ -96,8 +138,13 @@ class PictureReference:
     """Luma and chroma references of one unencoded picture; a probe's score is the
     weighted mean of the three planes' SSIM (`weights`: luma, blue, red)."""
 
-    def __init__(self, image: Image.Image, weights: tuple[float, float, float]) -> None:
-        self.planes = tuple(Reference(plane) for plane in displayed_planes(image))
+    def __init__(
+        self,
+        image: Image.Image,
+        weights: tuple[float, float, float],
+        sampled_above: int | None = SAMPLED_ABOVE,
+    ) -> None:
+        self.planes = tuple(Reference(plane, sampled_above) for plane in displayed_planes(image))
         self.weights = weights
 
     def scores(self, image: Image.Image) -> tuple[float, float, float]:
