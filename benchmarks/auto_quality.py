@@ -42,7 +42,8 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -56,7 +57,8 @@ from PIL import Image
 from ssim import luma, ssim
 from ssimulacra2 import compute_ssimulacra2
 
-from pixserve.transformer import FORMATS, Format, Options, Result, parse_options, transform
+from pixserve.transformer import FORMATS, Format, Options, Result, metric, parse_options, transform
+from pixserve.transformer import quality as auto
 from pixserve.transformer.metric import PictureReference, combine, displayed_planes
 from pixserve.transformer.options import QualityTarget
 from pixserve.transformer.quality import (
@@ -202,65 +204,104 @@ def timed(
     return (time.perf_counter() - started, time.process_time() - cpu), result
 
 
+@contextmanager
+def levers(on: bool) -> Iterator[None]:
+    """The search's cost levers (`metric.SAMPLED_ABOVE`, `quality.FROM_LARGER_STEPS`)
+    as they are, or off (the search as it was before them), for one call."""
+    saved = metric.SAMPLED_ABOVE, auto.FROM_LARGER_STEPS
+    if not on:
+        metric.SAMPLED_ABOVE, auto.FROM_LARGER_STEPS = None, 0
+    try:
+        yield
+    finally:
+        metric.SAMPLED_ABOVE, auto.FROM_LARGER_STEPS = saved
+
+
+# The contenders of `--cost`, timed in turn in every round.
+COST_CONTENDERS = ("fixed", "before", "auto")
+
+
 def cost_table() -> list[str]:
     """Cold transform time of q=auto:good against the fixed default, ladder position
-    by ladder position; alternating rounds. Wall time and CPU time: on a shared
-    machine the CPU seconds a transform used are far steadier than its wall time."""
-    first: dict[str, list[float]] = {"wall": [], "cpu": []}
-    later: dict[str, list[float]] = {"wall": [], "cpu": []}
-    extra_bytes: list[float] = []
-    probes: dict[str, list[int]] = {"first": [], "later": []}
+    by ladder position, with the cost levers on ("auto") and off ("before"), in
+    alternating rounds. Wall time and CPU time: on a shared machine the CPU seconds a
+    transform used are far steadier than its wall time."""
+    searched = COST_CONTENDERS[1:]
+    first = {(c, clock): list[float]() for c in searched for clock in ("wall", "cpu")}
+    later = {(c, clock): list[float]() for c in searched for clock in ("wall", "cpu")}
+    extra_bytes: dict[str, list[float]] = {c: [] for c in searched}
+    probes = {(c, position): list[int]() for c in searched for position in ("first", "later")}
     for path in (CORPUS / "photos" / name for name in COST_PHOTOS):
         source = path.read_bytes()
         for fmt in OUTPUT_FORMATS:
             output = FORMATS[fmt]
-            fixed: dict[int, list[tuple[float, float]]] = {w: [] for w in LADDER}
-            auto: dict[int, list[tuple[float, float]]] = {w: [] for w in LADDER}
-            remembered: dict[int, Result] = {}
+            seconds = {(c, w): list[tuple[float, float]]() for c in COST_CONTENDERS for w in LADDER}
+            results: dict[tuple[str, int], Result] = {}
             for _ in range(ROUNDS):
-                memory = DictMemory()
+                memories = {c: DictMemory() for c in searched}
                 for width in LADDER:
-                    fixed_options, auto_options = (
-                        options(width, "default"),
-                        options(width, "auto:good"),
+                    elapsed, _ = timed(source, options(width, "default"), output)
+                    seconds["fixed", width].append(elapsed)
+                    for contender in searched:
+                        with levers(contender == "auto"):
+                            elapsed, results[contender, width] = timed(
+                                source, options(width, "auto:good"), output, memories[contender]
+                            )
+                        seconds[contender, width].append(elapsed)
+            for contender in searched:
+                probes[contender, "first"].append(results[contender, LADDER[0]].probes)
+                for width in LADDER[1:]:
+                    probes[contender, "later"].append(results[contender, width].probes)
+                    with levers(contender == "auto"):
+                        cold = transform(source, options(width, "auto:good"), output)
+                    remembered = results[contender, width]
+                    extra_bytes[contender].append(len(remembered.data) / len(cold.data) - 1)
+                for clock, column in (("wall", 0), ("cpu", 1)):
+                    ratios = {
+                        w: statistics.median(s[column] for s in seconds[contender, w])
+                        / statistics.median(s[column] for s in seconds["fixed", w])
+                        for w in LADDER
+                    }
+                    first[contender, clock].append(ratios[LADDER[0]])
+                    later[contender, clock].extend(ratios[w] for w in LADDER[1:])
+                    rounded = {w: round(r, 2) for w, r in ratios.items()}
+                    print(
+                        f"  cost {path.name} {fmt} {contender} {clock}: {rounded}",
+                        file=sys.stderr,
+                        flush=True,
                     )
-                    seconds, _ = timed(source, fixed_options, output)
-                    fixed[width].append(seconds)
-                    seconds, remembered[width] = timed(source, auto_options, output, memory)
-                    auto[width].append(seconds)
-            probes["first"].append(remembered[LADDER[0]].probes)
-            for width in LADDER[1:]:
-                probes["later"].append(remembered[width].probes)
-                cold = transform(source, options(width, "auto:good"), output)
-                extra_bytes.append(len(remembered[width].data) / len(cold.data) - 1)
-            for clock, column in (("wall", 0), ("cpu", 1)):
-                ratios = {
-                    w: statistics.median(s[column] for s in auto[w])
-                    / statistics.median(s[column] for s in fixed[w])
-                    for w in LADDER
-                }
-                first[clock].append(ratios[LADDER[0]])
-                later[clock].extend(ratios[w] for w in LADDER[1:])
-                rounded = {w: round(r, 2) for w, r in ratios.items()}
-                print(f"  cost {path.name} {fmt} {clock}: {rounded}", file=sys.stderr, flush=True)
 
-    def cells(ratios: dict[str, list[float]]) -> str:
+    def cells(ratios: dict[tuple[str, str], list[float]], contender: str) -> str:
         return " | ".join(
-            f"{statistics.median(ratios[c]):.2f}x | {max(ratios[c]):.2f}x" for c in ("cpu", "wall")
+            f"{statistics.median(ratios[contender, c]):.2f}x ({max(ratios[contender, c]):.2f}x)"
+            for c in ("cpu", "wall")
         )
 
+    def row(label: str, position: str, ratios: dict[tuple[str, str], list[float]]) -> str:
+        return (
+            f"| {label} | {statistics.mean(probes['auto', position]):.1f} | "
+            f"{cells(ratios, 'auto')} | {statistics.mean(probes['before', position]):.1f} | "
+            f"{cells(ratios, 'before')} |"
+        )
+
+    def extra(contender: str) -> str:
+        ratios = extra_bytes[contender]
+        return f"median {statistics.median(ratios):+.1%}, worst {max(ratios):+.1%}"
+
     return [
-        "| ladder position | probes (mean) | CPU time vs fixed quality (median) | worst "
-        "| wall time (median) | worst |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
-        f"| first width ({LADDER[0]} px, no remembered quality) | "
-        f"{statistics.mean(probes['first']):.1f} | {cells(first)} |",
-        f"| next widths ({', '.join(str(w) for w in LADDER[1:])} px, remembered) | "
-        f"{statistics.mean(probes['later']):.1f} | {cells(later)} |",
+        "| ladder position | probes (mean) | CPU time vs fixed quality: median (worst) "
+        "| wall time: median (worst) | before: probes | before: CPU | before: wall |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        row(f"first width ({LADDER[0]} px, no remembered quality)", "first", first),
+        row(
+            f"next widths ({', '.join(str(w) for w in LADDER[1:])} px, remembered)",
+            "later",
+            later,
+        ),
         "",
         "Bytes of the next widths started from the remembered quality, against a cold "
-        f"search of the same width: median {statistics.median(extra_bytes):+.1%}, "
-        f"worst {max(extra_bytes):+.1%}. Load average during the run: "
+        f"search of the same width: {extra('auto')} (before: {extra('before')}). "
+        f"{ROUNDS} rounds. Load average after the run: "
         f"{' '.join(f'{load:.1f}' for load in os.getloadavg())}.",
     ]
 

@@ -33,7 +33,7 @@ Plane = NDArray[np.float32]
 # Bands of 64 rows keep every JPEG and WebP block edge inside some band. Chosen with
 # `benchmarks/auto_quality.py --search`, which replays the searches on the sampled and
 # the full score: SAMPLED_ABOVE_FIGURE.
-SAMPLED_ABOVE = 20_000
+SAMPLED_ABOVE: int | None = 20_000  # None: every window, always
 BAND_ROWS = 64
 
 

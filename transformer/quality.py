@@ -33,6 +33,7 @@ from typing import Protocol
 
 from PIL import Image
 
+from . import metric
 from .encode import encode
 from .formats import AVIF, JPEG, PNG, WEBP, Format
 from .metric import PictureReference
@@ -132,6 +133,13 @@ LOG_DISTORTION_PER_STEP: dict[str, float] = {
 }
 
 
+# A quality remembered for the next size up (a larger picture) starts the search this
+# many ladder steps higher: a smaller picture usually needs more quality, and one probe
+# above it is more often kept than one at it (`benchmarks/auto_quality.py --cost`:
+# FROM_LARGER_FIGURE).
+FROM_LARGER_STEPS = 1
+
+
 def _log_distortion(score: float) -> float:
     return math.log(max(1e-6, 1.0 - score))
 
@@ -228,7 +236,7 @@ def choose_quality(
     target = options.target
     assert target is not None, "choose_quality needs a q=auto target"
     started = time.perf_counter()
-    reference = PictureReference(image, WEIGHTS)
+    reference = PictureReference(image, WEIGHTS, metric.SAMPLED_ABOVE)
     encode_seconds: dict[int, float] = {}
 
     def probe(quality: int) -> tuple[bytes, float]:
@@ -242,9 +250,12 @@ def choose_quality(
     ladder = LADDERS[fmt.name]
     search = _Search(probe, threshold(fmt, target), ladder, LOG_DISTORTION_PER_STEP[fmt.name])
     bucket = size_bucket(image.size)
-    remembered, exact = _recall(memory, fmt, target, options, bucket, ladder)
+    remembered, remembered_bucket = _recall(memory, fmt, target, options, bucket, ladder)
+    exact = remembered_bucket == bucket
     if remembered is None:
         index = search.secant(ladder.index(START[fmt.name]))
+    elif remembered_bucket > bucket:
+        index = search.from_start(min(remembered + FROM_LARGER_STEPS, len(ladder) - 1))
     else:
         index = search.from_start(remembered)
     quality = ladder[min(index, len(ladder) - 1)]
@@ -267,17 +278,17 @@ def _recall(
     options: Options,
     bucket: int,
     ladder: tuple[int, ...],
-) -> tuple[int | None, bool]:
+) -> tuple[int | None, int]:
     """The ladder index to start from, remembered for this size bucket or, failing that,
-    a neighbour's (the next width up or down a srcset ladder); and whether it was this
-    bucket's own (then there is nothing new to remember when it is kept)."""
+    a neighbour's (the next width down or up a srcset ladder); and the bucket it was
+    remembered for (this one's own: nothing new to remember when it is kept)."""
     if memory is None:
-        return None, False
-    for near, exact in ((bucket, True), (bucket - 1, False), (bucket + 1, False)):
+        return None, bucket
+    for near in (bucket, bucket - 1, bucket + 1):
         quality = memory.get(memory_key(fmt, target, options, near))
         if quality is not None and quality in ladder:
-            return ladder.index(quality), exact
-    return None, False
+            return ladder.index(quality), near
+    return None, bucket
 
 
 @dataclass
