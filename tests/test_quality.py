@@ -120,6 +120,24 @@ def test_q_auto_meets_its_target_on_the_corpus(corpus: Path, photo: str, fmt: st
         )
 
 
+@pytest.mark.parametrize("fmt", ["jpeg", "webp"])
+def test_a_big_picture_sampled_in_bands_still_meets_its_target_on_every_window(
+    corpus: Path, fmt: str
+) -> None:
+    # At 1280 px the in-request score sees every other band of rows; the answer must
+    # meet the target by the score over every window too.
+    source = (corpus / "photos" / "street-2725x2225.jpg").read_bytes()
+    options = query(w="1280", q="auto")
+    result = transform(source, options, FORMATS[fmt])
+    with Image.open(io.BytesIO(transform(source, options, FORMATS["png"]).data)) as image:
+        sampled = PictureReference(image, WEIGHTS)
+        full = PictureReference(image, WEIGHTS, sampled_above=None)
+    assert sampled.planes[0].sampled and not full.planes[0].sampled
+    assert result.quality is not None and result.quality < LADDERS[fmt][-1]
+    assert score(full, result.data) >= threshold(FORMATS[fmt], QualityTarget.GOOD)
+    assert score(sampled, result.data) == pytest.approx(score(full, result.data), abs=0.003)
+
+
 def test_the_search_interpolates_instead_of_bisecting(corpus: Path) -> None:
     # Bisection over a ladder of 14-15 qualities takes four probes every time; the
     # interpolation two or three, and one more where the scores curve sharply upwards
@@ -203,6 +221,25 @@ def test_the_metric_scores_identity_one_and_noise_lower() -> None:
     assert tiny.score(plane[:3, :5]) == pytest.approx(1.0)
 
 
+def test_a_sampled_score_sees_only_its_bands() -> None:
+    rng = np.random.default_rng(3)
+    plane = rng.uniform(0, 255, (600, 400)).astype(np.float32)
+    reference = Reference(plane, sampled_above=1_000)
+    assert reference.sampled and reference.score(plane) == pytest.approx(1.0)
+    rows = np.zeros(600, dtype=bool)
+    for band in range(reference.plane.shape[0]):  # where each band starts in the plane
+        start = (reference.plane[band, 0, 0] == plane[:, 0]).nonzero()[0][0]
+        rows[start : start + reference.plane.shape[1]] = True
+    assert 0.45 < rows.mean() < 0.6  # about every other band of rows
+    outside = plane.copy()
+    outside[~rows] = 0  # changes only where the sample does not look
+    assert reference.score(outside) == pytest.approx(1.0)
+    inside = plane.copy()
+    inside[rows] = 0
+    assert reference.score(inside) < 0.1
+    assert Reference(plane, sampled_above=None).score(outside) < 0.6
+
+
 # Remembering the choice
 
 
@@ -218,6 +255,21 @@ def test_the_remembered_quality_is_reused(corpus: Path) -> None:
     bigger = transform(source, query(w="640", q="auto"), FORMATS["webp"], memory=memory)
     assert bigger.probes < first.probes
     assert bigger.quality is not None and abs(bigger.quality - first.quality) <= 10  # type: ignore[operator]
+
+
+def test_a_quality_remembered_for_a_larger_size_starts_a_step_higher(corpus: Path) -> None:
+    # A smaller picture usually needs a higher quality than a larger one: from the
+    # larger neighbour's quality the search starts one step up, so when the smaller
+    # width needs exactly that step one probe does.
+    source = (corpus / "photos" / "street-2725x2225.jpg").read_bytes()
+    options, webp, ladder = query(w="320", q="auto"), FORMATS["webp"], LADDERS["webp"]
+    cold = transform(source, options, webp)
+    assert cold.quality is not None and cold.quality > ladder[0]
+    memory = DictMemory()
+    larger = size_bucket(cold.size) + 1
+    memory.qualities[memory_key(webp, QualityTarget.GOOD, options, larger)] = cold.quality - 5
+    warm = transform(source, options, webp, memory=memory)
+    assert warm.probes == 1 and warm.quality == cold.quality and warm.data == cold.data
 
 
 def test_what_is_remembered_depends_on_the_picture_not_its_size() -> None:
