@@ -643,14 +643,15 @@ def search_table() -> list[str]:
     short of their target by the full score."""
     lines = [
         "| format | median lowest q | median slope per step | START, slope in use | "
-        "probes: mean (max) | bisection | not the lowest | "
+        "probes: mean (max) | from a step below, above START | bisection | not the lowest | "
         + " | ".join(
             f"sampled above {above:,} windows: choices changed (low, good, high), "
             "short by the full score"
             for above in SAMPLING_CANDIDATES
         )
         + " |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |" + " ---: |" * len(SAMPLING_CANDIDATES),
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        + " ---: |" * len(SAMPLING_CANDIDATES),
     ]
     for fmt in OUTPUT_FORMATS:
         ladder, good = LADDERS[fmt], target_threshold(FORMATS[fmt], QualityTarget.GOOD)
@@ -660,6 +661,7 @@ def search_table() -> list[str]:
         slopes: list[float] = []
         probes: list[int] = []
         bisection: list[int] = []
+        neighbours: dict[int, list[int]] = {-1: [], 1: []}
         not_lowest = 0
         changed = {a: {t: list[str]() for t in QualityTarget} for a in SAMPLING_CANDIDATES}
         short: dict[int, list[str]] = {above: [] for above in SAMPLING_CANDIDATES}
@@ -678,6 +680,11 @@ def search_table() -> list[str]:
                     found = search.secant(ladder.index(start))
                     not_lowest += found != truth
                 count.append(len(search.results))
+            for step in (-1, 1):
+                start = ladder.index(START[fmt]) + step
+                search = _Search(_replay(scores), good, ladder, slope)
+                search.secant(start)
+                neighbours[step].append(len(search.results))
             full = {q: combine(case.sampled[None][q], WEIGHTS) for q in ladder}
             for limit, target in itertools.product(SAMPLING_CANDIDATES, QualityTarget):
                 part = {q: combine(case.sampled[limit][q], WEIGHTS) for q in ladder}
@@ -696,7 +703,9 @@ def search_table() -> list[str]:
         lines.append(
             f"| {fmt} | {statistics.median(lowest):g} | {statistics.median(slopes):.3f} | "
             f"{START[fmt]}, {slope:.3f} | "
-            f"{statistics.mean(probes):.2f} ({max(probes)}) | {statistics.mean(bisection):.2f} | "
+            f"{statistics.mean(probes):.2f} ({max(probes)}) | "
+            f"{statistics.mean(neighbours[-1]):.2f}, {statistics.mean(neighbours[1]):.2f} | "
+            f"{statistics.mean(bisection):.2f} | "
             f"{not_lowest} of {len(cases)} | "
             + " | ".join(
                 f"{', '.join(str(len(changed[a][t])) for t in QualityTarget)} of "

@@ -11,7 +11,6 @@ BT.601 YCbCr, chroma at half size; the windows are uniform 8x8 ones (below), whe
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 from numpy.typing import NDArray
 from PIL import Image
 
@@ -28,33 +27,70 @@ _GREY = (128, 128, 128, 255)
 
 Plane = NDArray[np.float32]
 
-# A plane with more windows than this is scored on every other band of BAND_ROWS pixel
-# rows (the windows starting in it), which halves a probe's window sums and products.
-# Bands of 64 rows keep every JPEG and WebP block edge inside some band. Chosen with
-# `benchmarks/auto_quality.py --search`, which replays the searches on the sampled and
-# the full score: SAMPLED_ABOVE_FIGURE.
+# A picture with more luma windows than this is scored on every other band of
+# BAND_ROWS rows (`sampled_rows`): its planes are made from those bands only, which
+# halves what a probe costs after its decode. Bands of 64 rows keep every JPEG and
+# WebP block edge inside some band. Chosen with `benchmarks/auto_quality.py --search`,
+# which replays the searches on the sampled and the full score: SAMPLED_ABOVE_FIGURE.
 SAMPLED_ABOVE: int | None = 20_000  # None: every window, always
 BAND_ROWS = 64
 
 
-def displayed_planes(image: Image.Image) -> tuple[Plane, Plane, Plane]:
+def sampled_rows(height: int) -> list[tuple[int, int]]:
+    """The rows (top, bottom) of each band a sampled picture is scored on: every other
+    band of BAND_ROWS rows, centred, each with two cell rows more so that its last
+    windows, and those of the half-size chroma, are whole."""
+    tall, period = BAND_ROWS + 2 * CELL, 2 * BAND_ROWS
+    count = max(1, (height - tall) // period + 1)
+    spanned = (count - 1) * period + tall
+    first = max(0, (height - spanned) // 2) // 2 * 2  # even: chroma halves whole pairs
+    return [(top, min(height, top + tall)) for top in range(first, first + count * period, period)]
+
+
+def window_count(size: tuple[int, int]) -> int:
+    """How many luma windows a picture of this size (width, height) has in full."""
+    return max(1, size[0] // CELL - 1) * max(1, size[1] // CELL - 1)
+
+
+def displayed_planes(image: Image.Image, sampled: bool = False) -> tuple[Plane, Plane, Plane]:
     """Luma, and the two chroma planes at half size (as 4:2:0 encoders keep them), of
     `image` as shown: alpha composited over mid-grey (pixels an encoder may change
-    under full transparency do not count), as float32 0..255."""
+    under full transparency do not count), as float32 0..255. `sampled`: of the bands
+    of `sampled_rows` only, each plane a stack of bands (bands, rows, columns)."""
     if image.mode in ("RGBA", "LA", "PA") or image.has_transparency_data:
         rgba = image.convert("RGBA")
         image = Image.alpha_composite(Image.new("RGBA", rgba.size, _GREY), rgba)
-    if image.mode in ("L", "LA", "I", "I;16", "1"):
-        luma = image.convert("L")
-        flat = Image.new("L", ((luma.width + 1) // 2, (luma.height + 1) // 2), 128)
-        return _plane(luma), _plane(flat), _plane(flat)
-    # Chroma is affine in RGB, so halving first and converting a quarter of the pixels
-    # gives the half-size planes (to rounding) for less than converting the whole
-    # picture to YCbCr (`benchmarks/auto_quality.py --metric` times both); luma is
-    # Pillow's "L", the same BT.601 weights.
-    rgb = image.convert("RGB")
-    _, blue, red = rgb.reduce(2).convert("YCbCr").split()
-    return _plane(rgb.convert("L")), _plane(blue), _plane(red)
+    grey = image.mode in ("L", "LA", "I", "I;16", "1")
+    shown = image.convert("L" if grey else "RGB") if image.mode not in ("L", "RGB") else image
+    bands = 1
+    if sampled:
+        rows = sampled_rows(shown.height)
+        bands = len(rows)
+        shown = _stacked(shown, rows)
+    if grey:
+        flat = Image.new("L", ((shown.width + 1) // 2, (shown.height + 1) // 2), 128)
+        luma, blue, red = shown, flat, flat
+    else:
+        # Chroma is affine in RGB, so halving first and converting a quarter of the
+        # pixels gives the half-size planes (to rounding) for less than converting the
+        # whole picture to YCbCr (`benchmarks/auto_quality.py --metric` times both);
+        # luma is Pillow's "L", the same BT.601 weights.
+        _, blue, red = shown.reduce(2).convert("YCbCr").split()
+        luma = shown.convert("L")
+    planes = (_plane(luma), _plane(blue), _plane(red))
+    if not sampled:
+        return planes
+    luma_plane, blue_plane, red_plane = (p.reshape(bands, -1, p.shape[-1]) for p in planes)
+    return luma_plane, blue_plane, red_plane
+
+
+def _stacked(image: Image.Image, rows: list[tuple[int, int]]) -> Image.Image:
+    """The bands of `image` at `rows`, one under the other (all as tall as the first)."""
+    tall = rows[0][1] - rows[0][0]
+    stack = Image.new(image.mode, (image.width, tall * len(rows)))
+    for index, (top, _) in enumerate(rows):
+        stack.paste(image.crop((0, top, image.width, top + tall)), (0, index * tall))
+    return stack
 
 
 def displayed_luma(image: Image.Image) -> Plane:
@@ -81,40 +117,12 @@ def _window_means(plane: Plane) -> Plane:
     return windows
 
 
-def window_count(shape: tuple[int, ...]) -> int:
-    """How many windows a plane of this shape is scored on in full."""
-    return max(1, shape[0] // CELL - 1) * max(1, shape[1] // CELL - 1)
-
-
-def _bands(plane: Plane) -> Plane:
-    """Every other band of BAND_ROWS rows, centred on the plane, as a read-only
-    (bands, BAND_ROWS + CELL, width) view: the extra cell row completes the windows
-    starting on the band's last cell row."""
-    height, period = BAND_ROWS + CELL, 2 * BAND_ROWS
-    count = max(1, (plane.shape[0] - height) // period + 1)
-    spanned = (count - 1) * period + height
-    first = max(0, (plane.shape[0] - spanned) // 2)
-    row, column = plane.strides
-    view: Plane = as_strided(
-        plane[first:],
-        shape=(count, min(height, plane.shape[0]), plane.shape[1]),
-        strides=(period * row, row, column),
-        writeable=False,
-    )
-    return view
-
-
 class Reference:
-    """An unencoded plane and its local statistics, scored against many probes; on
-    every other band of rows when it has more than `sampled_above` windows (None:
-    never)."""
+    """An unencoded plane (or stack of bands) and its local statistics, scored against
+    many probes."""
 
-    def __init__(self, plane: Plane, sampled_above: int | None = SAMPLED_ABOVE) -> None:
+    def __init__(self, plane: Plane) -> None:
         plane = _padded(plane)
-        self.shape = plane.shape
-        self.sampled = sampled_above is not None and window_count(plane.shape) > sampled_above
-        if self.sampled:
-            plane = _bands(plane)
         self.plane = plane
         self.mean = _window_means(plane)
         self.variance = _window_means(plane * plane) - self.mean * self.mean
@@ -122,10 +130,8 @@ class Reference:
     def score(self, test: Plane) -> float:
         """Mean SSIM of `test` (same size) against the reference; 1.0 is identical."""
         test = _padded(test)
-        if test.shape != self.shape:
-            raise ValueError(f"planes differ in size: {self.shape} vs {test.shape}")
-        if self.sampled:
-            test = _bands(test)
+        if test.shape != self.plane.shape:
+            raise ValueError(f"planes differ in size: {self.plane.shape} vs {test.shape}")
         mean = _window_means(test)
         variance = _window_means(test * test) - mean * mean
         covariance = _window_means(self.plane * test) - self.mean * mean
@@ -136,7 +142,9 @@ class Reference:
 
 class PictureReference:
     """Luma and chroma references of one unencoded picture; a probe's score is the
-    weighted mean of the three planes' SSIM (`weights`: luma, blue, red)."""
+    weighted mean of the three planes' SSIM (`weights`: luma, blue, red), on the bands
+    of `sampled_rows` when the picture has more than `sampled_above` windows (None:
+    on every window)."""
 
     def __init__(
         self,
@@ -144,14 +152,20 @@ class PictureReference:
         weights: tuple[float, float, float],
         sampled_above: int | None = SAMPLED_ABOVE,
     ) -> None:
-        self.planes = tuple(Reference(plane, sampled_above) for plane in displayed_planes(image))
+        self.size = image.size
+        self.sampled = sampled_above is not None and window_count(image.size) > sampled_above
+        self.planes = tuple(Reference(plane) for plane in displayed_planes(image, self.sampled))
         self.weights = weights
 
     def scores(self, image: Image.Image) -> tuple[float, float, float]:
         """The SSIM of each plane of `image` (decoded probe) against the reference."""
+        if image.size != self.size:
+            raise ValueError(f"pictures differ in size: {self.size} vs {image.size}")
         luma, blue, red = (
             reference.score(plane)
-            for reference, plane in zip(self.planes, displayed_planes(image), strict=True)
+            for reference, plane in zip(
+                self.planes, displayed_planes(image, self.sampled), strict=True
+            )
         )
         return luma, blue, red
 
@@ -166,9 +180,10 @@ def combine(scores: tuple[float, float, float], weights: tuple[float, float, flo
 
 def _padded(plane: Plane) -> Plane:
     """Pictures smaller than one window are edge-padded up to it (tiny icons)."""
-    extra_rows = max(0, WINDOW - plane.shape[0])
-    extra_cols = max(0, WINDOW - plane.shape[1])
+    extra_rows = max(0, WINDOW - plane.shape[-2])
+    extra_cols = max(0, WINDOW - plane.shape[-1])
     if not extra_rows and not extra_cols:
         return plane
-    padded: Plane = np.pad(plane, ((0, extra_rows), (0, extra_cols)), mode="edge")
+    stack = ((0, 0),) * (plane.ndim - 2)
+    padded: Plane = np.pad(plane, (*stack, (0, extra_rows), (0, extra_cols)), mode="edge")
     return padded
