@@ -225,12 +225,12 @@ def cost_table() -> list[str]:
     """Cold transform time of q=auto:good against the fixed default, ladder position
     by ladder position, with the cost levers on ("auto") and off ("before"), in
     alternating rounds. Wall time and CPU time: on a shared machine the CPU seconds a
-    transform used are far steadier than its wall time."""
+    transform used are far steadier than its wall time. The ladder's 320 px starts from
+    a larger size's quality, its 1280 px from a smaller one's (`LADDER`)."""
     searched = COST_CONTENDERS[1:]
-    first = {(c, clock): list[float]() for c in searched for clock in ("wall", "cpu")}
-    later = {(c, clock): list[float]() for c in searched for clock in ("wall", "cpu")}
-    extra_bytes: dict[str, list[float]] = {c: [] for c in searched}
-    probes = {(c, position): list[int]() for c in searched for position in ("first", "later")}
+    ratios: dict[tuple[str, str, int], list[float]] = {}
+    extra_bytes: dict[tuple[str, int], list[float]] = {}
+    probes: dict[tuple[str, int], list[int]] = {}
     for path in (CORPUS / "photos" / name for name in COST_PHOTOS):
         source = path.read_bytes()
         for fmt in OUTPUT_FORMATS:
@@ -248,59 +248,52 @@ def cost_table() -> list[str]:
                                 source, options(width, "auto:good"), output, memories[contender]
                             )
                         seconds[contender, width].append(elapsed)
-            for contender in searched:
-                probes[contender, "first"].append(results[contender, LADDER[0]].probes)
-                for width in LADDER[1:]:
-                    probes[contender, "later"].append(results[contender, width].probes)
+            for contender, width in itertools.product(searched, LADDER):
+                probes.setdefault((contender, width), []).append(results[contender, width].probes)
+                if width != LADDER[0]:
                     with levers(contender == "auto"):
                         cold = transform(source, options(width, "auto:good"), output)
-                    remembered = results[contender, width]
-                    extra_bytes[contender].append(len(remembered.data) / len(cold.data) - 1)
+                    growth = len(results[contender, width].data) / len(cold.data) - 1
+                    extra_bytes.setdefault((contender, width), []).append(growth)
                 for clock, column in (("wall", 0), ("cpu", 1)):
-                    ratios = {
-                        w: statistics.median(s[column] for s in seconds[contender, w])
-                        / statistics.median(s[column] for s in seconds["fixed", w])
-                        for w in LADDER
-                    }
-                    first[contender, clock].append(ratios[LADDER[0]])
-                    later[contender, clock].extend(ratios[w] for w in LADDER[1:])
-                    rounded = {w: round(r, 2) for w, r in ratios.items()}
-                    print(
-                        f"  cost {path.name} {fmt} {contender} {clock}: {rounded}",
-                        file=sys.stderr,
-                        flush=True,
+                    ratio = statistics.median(s[column] for s in seconds[contender, width]) / (
+                        statistics.median(s[column] for s in seconds["fixed", width])
                     )
+                    ratios.setdefault((contender, clock, width), []).append(ratio)
+            for contender in searched:
+                rounded = {w: round(ratios[contender, "cpu", w][-1], 2) for w in LADDER}
+                print(f"  cost {path.name} {fmt} {contender} cpu: {rounded}", file=sys.stderr)
 
-    def cells(ratios: dict[tuple[str, str], list[float]], contender: str) -> str:
-        return " | ".join(
-            f"{statistics.median(ratios[contender, c]):.2f}x ({max(ratios[contender, c]):.2f}x)"
-            for c in ("cpu", "wall")
-        )
+    def cells(contender: str, widths: tuple[int, ...]) -> str:
+        found = [
+            f"{statistics.mean(p for w in widths for p in probes[contender, w]):.1f}",
+        ]
+        for clock in ("cpu", "wall"):
+            values = [r for w in widths for r in ratios[contender, clock, w]]
+            found.append(f"{statistics.median(values):.2f}x ({max(values):.2f}x)")
+        if widths[0] != LADDER[0]:
+            growth = [g for w in widths for g in extra_bytes[contender, w]]
+            found.append(f"{statistics.median(growth):+.0%} ({max(growth):+.0%})")
+        else:
+            found.append("")
+        return " | ".join(found)
 
-    def row(label: str, position: str, ratios: dict[tuple[str, str], list[float]]) -> str:
-        return (
-            f"| {label} | {statistics.mean(probes['auto', position]):.1f} | "
-            f"{cells(ratios, 'auto')} | {statistics.mean(probes['before', position]):.1f} | "
-            f"{cells(ratios, 'before')} |"
-        )
-
-    def extra(contender: str) -> str:
-        ratios = extra_bytes[contender]
-        return f"median {statistics.median(ratios):+.1%}, worst {max(ratios):+.1%}"
-
+    labels = {
+        (LADDER[0],): f"first width ({LADDER[0]} px, nothing remembered)",
+        (320,): "320 px (from 640's quality: larger)",
+        (1280,): "1280 px (from 640's quality: smaller)",
+        LADDER[1:]: "next widths together",
+    }
     return [
-        "| ladder position | probes (mean) | CPU time vs fixed quality: median (worst) "
-        "| wall time: median (worst) | before: probes | before: CPU | before: wall |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
-        row(f"first width ({LADDER[0]} px, no remembered quality)", "first", first),
-        row(
-            f"next widths ({', '.join(str(w) for w in LADDER[1:])} px, remembered)",
-            "later",
-            later,
+        "| ladder position | probes | CPU vs fixed: median (worst) | wall: median (worst) "
+        "| bytes vs a cold search: median (worst) | before: probes | before: CPU | "
+        "before: wall | before: bytes |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        *(
+            f"| {label} | {cells('auto', widths)} | {cells('before', widths)} |"
+            for widths, label in labels.items()
         ),
         "",
-        "Bytes of the next widths started from the remembered quality, against a cold "
-        f"search of the same width: {extra('auto')} (before: {extra('before')}). "
         f"{ROUNDS} rounds. Load average after the run: "
         f"{' '.join(f'{load:.1f}' for load in os.getloadavg())}.",
     ]
@@ -356,7 +349,7 @@ def _whole_picture_planes(image: Image.Image) -> list[NDArray[np.float32]]:
 
 # The in-request score's sampling thresholds (`metric.SAMPLED_ABOVE`) that `--search`
 # checks against the score on every window.
-SAMPLING_CANDIDATES = (4_000, 20_000)
+SAMPLING_CANDIDATES = ((20_000, 64), (20_000, 32), (20_000, 16), (10_000, 16))
 CANDIDATE_THRESHOLDS = tuple(round(0.90 + 0.0025 * step, 4) for step in range(40))
 # Metric variants: weights of luma, blue and red chroma SSIM.
 CANDIDATE_WEIGHTS = ((1.0, 0.0, 0.0), (0.8, 0.1, 0.1), (0.6, 0.2, 0.2), (0.4, 0.3, 0.3))
@@ -377,7 +370,9 @@ class Calibration:
     # Per-plane SSIM sampled from more than each of SAMPLING_CANDIDATES windows
     # (`planes` is the in-request score, sampled above `metric.SAMPLED_ABOVE`), and on
     # every window (None).
-    sampled: dict[int | None, dict[int, tuple[float, float, float]]] = field(default_factory=dict)
+    sampled: dict[tuple[int, int] | None, dict[int, tuple[float, float, float]]] = field(
+        default_factory=dict
+    )
 
     def score(self, quality: int | None) -> float:
         if quality not in self.ssimulacra:
@@ -400,10 +395,11 @@ def calibration_cases(fmt: str, widths: tuple[int, ...]) -> list[Calibration]:
             seen.add(unencoded.size)
             with Image.open(io.BytesIO(unencoded.data)) as picture:
                 reference = PictureReference(picture, (1.0, 1.0, 1.0))
-                variants = {
-                    above: PictureReference(picture, (1.0, 1.0, 1.0), sampled_above=above)
-                    for above in (*SAMPLING_CANDIDATES, None)
+                variants: dict[tuple[int, int] | None, PictureReference] = {
+                    (above, rows): PictureReference(picture, (1.0, 1.0, 1.0), above, rows)
+                    for above, rows in SAMPLING_CANDIDATES
                 }
+                variants[None] = PictureReference(picture, (1.0, 1.0, 1.0), sampled_above=None)
             case = Calibration(path.name, width, unencoded.data, {}, {}, {})
             case.sampled = {above: {} for above in variants}
             for quality in (None, *LADDERS[fmt]):
@@ -645,9 +641,9 @@ def search_table() -> list[str]:
         "| format | median lowest q | median slope per step | START, slope in use | "
         "probes: mean (max) | from a step below, above START | bisection | not the lowest | "
         + " | ".join(
-            f"sampled above {above:,} windows: choices changed (low, good, high), "
-            "short by the full score"
-            for above in SAMPLING_CANDIDATES
+            f"sampled above {above:,} windows, bands of {rows} rows: choices changed "
+            "(low, good, high), short by the full score"
+            for above, rows in SAMPLING_CANDIDATES
         )
         + " |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
@@ -664,7 +660,7 @@ def search_table() -> list[str]:
         neighbours: dict[int, list[int]] = {-1: [], 1: []}
         not_lowest = 0
         changed = {a: {t: list[str]() for t in QualityTarget} for a in SAMPLING_CANDIDATES}
-        short: dict[int, list[str]] = {above: [] for above in SAMPLING_CANDIDATES}
+        short: dict[tuple[int, int], list[str]] = {c: [] for c in SAMPLING_CANDIDATES}
         for case in cases:
             scores = {q: combine(case.planes[q], WEIGHTS) for q in ladder}
             truth = next((i for i, q in enumerate(ladder) if scores[q] >= good), len(ladder))

@@ -36,11 +36,11 @@ SAMPLED_ABOVE: int | None = 20_000  # None: every window, always
 BAND_ROWS = 64
 
 
-def sampled_rows(height: int) -> list[tuple[int, int]]:
+def sampled_rows(height: int, band_rows: int = BAND_ROWS) -> list[tuple[int, int]]:
     """The rows (top, bottom) of each band a sampled picture is scored on: every other
-    band of BAND_ROWS rows, centred, each with two cell rows more so that its last
+    band of `band_rows` rows, centred, each with two cell rows more so that its last
     windows, and those of the half-size chroma, are whole."""
-    tall, period = BAND_ROWS + 2 * CELL, 2 * BAND_ROWS
+    tall, period = band_rows + 2 * CELL, 2 * band_rows
     count = max(1, (height - tall) // period + 1)
     spanned = (count - 1) * period + tall
     first = max(0, (height - spanned) // 2) // 2 * 2  # even: chroma halves whole pairs
@@ -52,7 +52,9 @@ def window_count(size: tuple[int, int]) -> int:
     return max(1, size[0] // CELL - 1) * max(1, size[1] // CELL - 1)
 
 
-def displayed_planes(image: Image.Image, sampled: bool = False) -> tuple[Plane, Plane, Plane]:
+def displayed_planes(
+    image: Image.Image, sampled: bool = False, band_rows: int = BAND_ROWS
+) -> tuple[Plane, Plane, Plane]:
     """Luma, and the two chroma planes at half size (as 4:2:0 encoders keep them), of
     `image` as shown: alpha composited over mid-grey (pixels an encoder may change
     under full transparency do not count), as float32 0..255. `sampled`: of the bands
@@ -64,7 +66,7 @@ def displayed_planes(image: Image.Image, sampled: bool = False) -> tuple[Plane, 
     shown = image.convert("L" if grey else "RGB") if image.mode not in ("L", "RGB") else image
     bands = 1
     if sampled:
-        rows = sampled_rows(shown.height)
+        rows = sampled_rows(shown.height, band_rows)
         bands = len(rows)
         shown = _stacked(shown, rows)
     if grey:
@@ -151,10 +153,13 @@ class PictureReference:
         image: Image.Image,
         weights: tuple[float, float, float],
         sampled_above: int | None = SAMPLED_ABOVE,
+        band_rows: int = BAND_ROWS,
     ) -> None:
         self.size = image.size
         self.sampled = sampled_above is not None and window_count(image.size) > sampled_above
-        self.planes = tuple(Reference(plane) for plane in displayed_planes(image, self.sampled))
+        self.band_rows = band_rows
+        planes = displayed_planes(image, self.sampled, band_rows)
+        self.planes = tuple(Reference(plane) for plane in planes)
         self.weights = weights
 
     def scores(self, image: Image.Image) -> tuple[float, float, float]:
@@ -164,7 +169,7 @@ class PictureReference:
         luma, blue, red = (
             reference.score(plane)
             for reference, plane in zip(
-                self.planes, displayed_planes(image, self.sampled), strict=True
+                self.planes, displayed_planes(image, self.sampled, self.band_rows), strict=True
             )
         )
         return luma, blue, red

@@ -7,7 +7,8 @@ usual answer and interpolates log(1 - score) between probes to the next (about t
 probes, where bisection took four; see `START`). A quality remembered for the same
 picture at this size or the next size up or down is kept when one probe confirms it
 still meets the target (it may then be a step above the lowest: the price of paying
-the search once per srcset ladder, measured in the benchmark). The chosen probe's
+the search once per srcset ladder, measured in the benchmark); the next size up's
+quality is first tried one step higher, as a smaller picture usually needs more. The chosen probe's
 bytes are the result: nothing is encoded twice.
 
 The score is the mean SSIM of luma (weight 0.6) and the two chroma planes at half
@@ -43,8 +44,9 @@ from .timings import Timings
 
 # `good` per format (`benchmarks/auto_quality.py --calibrate`, weights below; worst
 # SSIMULACRA2 against the fixed default's worst, median bytes against the default's):
-# WebP 0.960 (22.5 vs 12.7 at q80, -21%), AVIF 0.955 (24.3 vs 24.3 at q60, -27%),
-# JPEG 0.9525 (4.3 vs 2.7 at q75, -19%).
+# WebP 0.960 (22.5 vs 12.7 at q80, -21%), AVIF 0.9575 (26.2 vs 26.2 at q60, -28%;
+# recalibrated with AVIF at speed 6 up to 0.4 MP and 7 above, where 0.955 fell below
+# the default's worst), JPEG 0.9525 (4.3 vs 2.7 at q75, -19%).
 GOOD: dict[str, float] = {"webp": 0.960, "avif": 0.9575, "jpeg": 0.9525}
 STEPS: dict[QualityTarget, float] = {
     QualityTarget.LOW: -0.015,
