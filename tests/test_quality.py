@@ -235,7 +235,7 @@ def test_a_sampled_score_sees_only_its_bands() -> None:
     rows = np.zeros(600, dtype=bool)
     for top, bottom in sampled_rows(600):
         rows[top:bottom] = True
-    assert 0.45 < rows.mean() < 0.65  # about every other band of rows
+    assert 0.6 < rows.mean() < 0.8  # every other band of 16 rows, with 8 more each
     outside = pixels.copy()
     outside[~rows] = 0  # changes only where the sample does not look
     assert reference.score(Image.fromarray(outside, "RGB")) == pytest.approx(1.0)
@@ -243,7 +243,7 @@ def test_a_sampled_score_sees_only_its_bands() -> None:
     inside[rows] = 0
     assert reference.score(Image.fromarray(inside, "RGB")) < 0.1
     every_window = PictureReference(picture, WEIGHTS, sampled_above=None)
-    assert every_window.score(Image.fromarray(outside, "RGB")) < 0.7
+    assert every_window.score(Image.fromarray(outside, "RGB")) < 0.9
 
 
 # Remembering the choice
