@@ -67,11 +67,6 @@ def displayed_planes(
         image = Image.alpha_composite(Image.new("RGBA", rgba.size, _GREY), rgba)
     grey = image.mode in ("L", "LA", "I", "I;16", "1")
     shown = image.convert("L" if grey else "RGB") if image.mode not in ("L", "RGB") else image
-    bands = 1
-    if sampled:
-        rows = sampled_rows(shown.height, band_rows)
-        bands = len(rows)
-        shown = _stacked(shown, rows)
     if grey:
         flat = Image.new("L", ((shown.width + 1) // 2, (shown.height + 1) // 2), 128)
         luma, blue, red = shown, flat, flat
@@ -82,19 +77,21 @@ def displayed_planes(
         # luma is Pillow's "L", the same BT.601 weights.
         _, blue, red = shown.reduce(2).convert("YCbCr").split()
         luma = shown.convert("L")
-    planes = (_plane(luma), _plane(blue), _plane(red))
     if not sampled:
-        return planes
-    luma_plane, blue_plane, red_plane = (p.reshape(bands, -1, p.shape[-1]) for p in planes)
-    return luma_plane, blue_plane, red_plane
+        return _plane(luma), _plane(blue), _plane(red)
+    rows = sampled_rows(shown.height, band_rows)
+    halves = [(top // 2, (bottom + 1) // 2) for top, bottom in rows]
+    return _banded(luma, rows), _banded(blue, halves), _banded(red, halves)
 
 
-def _stacked(image: Image.Image, rows: list[tuple[int, int]]) -> Image.Image:
-    """The bands of `image` at `rows`, one under the other (all as tall as the first)."""
+def _banded(band: Image.Image, rows: list[tuple[int, int]]) -> Plane:
+    """The rows of `band` in `rows` (all as tall as the first), as a float32 stack
+    (bands, rows, columns): picked before the conversion to float, which then costs
+    a quarter less."""
+    pixels = np.asarray(band)
     tall = rows[0][1] - rows[0][0]
-    stack = Image.new(image.mode, (image.width, tall * len(rows)))
-    for index, (top, _) in enumerate(rows):
-        stack.paste(image.crop((0, top, image.width, top + tall)), (0, index * tall))
+    picked = (np.array([top for top, _ in rows])[:, np.newaxis] + np.arange(tall)).ravel()
+    stack: Plane = pixels[picked].reshape(len(rows), tall, pixels.shape[1]).astype(np.float32)
     return stack
 
 
