@@ -263,6 +263,17 @@ def test_the_remembered_quality_is_reused(corpus: Path) -> None:
     assert bigger.quality is not None and abs(bigger.quality - first.quality) <= 10  # type: ignore[operator]
 
 
+def test_the_lowest_ladder_quality_is_remembered_too(corpus: Path) -> None:
+    # A smooth photo needs only the ladder's lowest quality; the next width must not
+    # search again for it.
+    source = (corpus / "photos" / "flowers-1920x1080.jpg").read_bytes()
+    memory = DictMemory()
+    first = transform(source, query(w="640", q="auto"), FORMATS["jpeg"], memory=memory)
+    assert first.quality == LADDERS["jpeg"][0] and first.probes >= 2 and memory.puts == 1
+    bigger = transform(source, query(w="1280", q="auto"), FORMATS["jpeg"], memory=memory)
+    assert bigger.quality == first.quality and bigger.probes == 1
+
+
 def test_a_quality_remembered_for_a_larger_size_starts_a_step_higher(corpus: Path) -> None:
     # A smaller picture usually needs a higher quality than a larger one: from the
     # larger neighbour's quality the search starts one step up, so when the smaller

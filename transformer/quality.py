@@ -253,7 +253,7 @@ def choose_quality(
     search = _Search(probe, threshold(fmt, target), ladder, LOG_DISTORTION_PER_STEP[fmt.name])
     bucket = size_bucket(image.size)
     remembered, remembered_bucket = _recall(memory, fmt, target, options, bucket, ladder)
-    exact = remembered_bucket == bucket
+    exact = remembered is not None and remembered_bucket == bucket
     if remembered is None:
         index = search.secant(ladder.index(START[fmt.name]))
     elif remembered_bucket > bucket:
