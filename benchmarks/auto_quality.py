@@ -206,15 +206,15 @@ def timed(
 
 @contextmanager
 def levers(on: bool) -> Iterator[None]:
-    """The search's cost levers (`metric.SAMPLED_ABOVE`, `quality.FROM_LARGER_STEPS`)
-    as they are, or off (the search as it was before them), for one call."""
-    saved = metric.SAMPLED_ABOVE, auto.FROM_LARGER_STEPS
+    """The search's cost levers (`metric.SAMPLED_ABOVE`, `quality.FROM_LARGER_STEPS`,
+    `FROM_SMALLER_STEPS`) as they are, or off (the search as it was before them)."""
+    saved = metric.SAMPLED_ABOVE, auto.FROM_LARGER_STEPS, auto.FROM_SMALLER_STEPS
     if not on:
-        metric.SAMPLED_ABOVE, auto.FROM_LARGER_STEPS = None, 0
+        metric.SAMPLED_ABOVE, auto.FROM_LARGER_STEPS, auto.FROM_SMALLER_STEPS = None, 0, 0
     try:
         yield
     finally:
-        metric.SAMPLED_ABOVE, auto.FROM_LARGER_STEPS = saved
+        metric.SAMPLED_ABOVE, auto.FROM_LARGER_STEPS, auto.FROM_SMALLER_STEPS = saved
 
 
 # The contenders of `--cost`, timed in turn in every round.

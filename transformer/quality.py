@@ -136,10 +136,13 @@ LOG_DISTORTION_PER_STEP: dict[str, float] = {
 
 
 # A quality remembered for the next size up (a larger picture) starts the search this
-# many ladder steps higher: a smaller picture usually needs more quality, and one probe
-# above it is more often kept than one at it (`benchmarks/auto_quality.py --cost`:
-# FROM_LARGER_FIGURE).
+# many ladder steps higher, and one remembered for the next size down this many lower:
+# a smaller picture usually needs more quality, a larger one less, and a probe at the
+# step where the answer usually is, kept when it meets the target, saves a probe (from
+# the larger) or bytes (from the smaller). `benchmarks/auto_quality.py --cost`:
+# FROM_NEIGHBOUR_FIGURE.
 FROM_LARGER_STEPS = 1
+FROM_SMALLER_STEPS = -1
 
 
 def _log_distortion(score: float) -> float:
@@ -256,10 +259,10 @@ def choose_quality(
     exact = remembered is not None and remembered_bucket == bucket
     if remembered is None:
         index = search.secant(ladder.index(START[fmt.name]))
-    elif remembered_bucket > bucket:
-        index = search.from_start(min(remembered + FROM_LARGER_STEPS, len(ladder) - 1))
     else:
-        index = search.from_start(remembered)
+        steps = {bucket: 0, bucket + 1: FROM_LARGER_STEPS, bucket - 1: FROM_SMALLER_STEPS}
+        start = min(max(0, remembered + steps[remembered_bucket]), len(ladder) - 1)
+        index = search.from_start(start)
     quality = ladder[min(index, len(ladder) - 1)]
     if quality not in search.results:  # nothing met the target: the top was probed
         quality = max(search.results)
