@@ -139,8 +139,11 @@ LOG_DISTORTION_PER_STEP: dict[str, float] = {
 # many ladder steps higher, and one remembered for the next size down this many lower:
 # a smaller picture usually needs more quality, a larger one less, and a probe at the
 # step where the answer usually is, kept when it meets the target, saves a probe (from
-# the larger) or bytes (from the smaller). `benchmarks/auto_quality.py --cost`:
-# FROM_NEIGHBOUR_FIGURE.
+# the larger) or bytes (from the smaller). `benchmarks/auto_quality.py --cost`, three
+# photos in three formats, 640 px then 320 and 1280: from the larger, 1.6 probes
+# instead of 1.8 (1.25x a fixed quality's CPU instead of 1.35x; bytes the same at the
+# median, +25% at worst); from the smaller, a search's bytes at the median where the
+# quality as remembered gave +19% (1.1 probes instead of 1.0).
 FROM_LARGER_STEPS = 1
 FROM_SMALLER_STEPS = -1
 
