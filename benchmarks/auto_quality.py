@@ -15,23 +15,28 @@ Method:
 - Cost: per photo (`COST_PHOTOS`) and format, a srcset ladder 640, then 320 and
   1280 px: the cold transform at the fixed default against `q=auto:good`, the first
   width with no remembered quality, the next two with the first one's remembered (an
-  in-memory store). Alternating rounds (`BENCH_ROUNDS`, 5); the ratio of medians per
-  case, of CPU time (steady on a shared machine) and of wall time, then the median
-  and the worst over cases. The bytes the remembered start costs against a cold
-  search of the same width are reported too.
+  in-memory store; 320 px starts from a larger picture's quality, 1280 px from a
+  smaller one's), with the search's cost levers on and off ("before": every window
+  scored, the remembered quality tried as it is) in the same rounds. Alternating
+  rounds (`BENCH_ROUNDS`, 5); the ratio of medians per case, of CPU time (steady on a
+  shared machine) and of wall time, then the median and the worst over cases. The
+  bytes the remembered start costs against a cold search of the same width are
+  reported too.
 - Peers: the same photos and widths as real servers on loopback (`node_peers.py`,
   `make node-peers`): Next.js' image optimizer as shipped (q=75, mozjpeg) and IPX
   with no `q` (sharp's defaults), against pixserve's default and `auto:good`. Every
   output is scored against the neutral full-decode LANCZOS reference at its own size
   (`quality.py`), since each server resizes its own way.
-- Metric: the cost of one score at 1280 px, ours against the 11-tap Gaussian SSIM of
-  `ssim.py`.
+- Metric: the CPU cost of one score at 1280 px, sampled and on every window, against
+  the 11-tap Gaussian SSIM of `ssim.py`.
 
 Run: `.venv/bin/pip install -e '.[bench]'` then `.venv/bin/python
 benchmarks/auto_quality.py` (20-30 minutes on 2 cores, mostly SSIMULACRA2 at 1280 px;
 `--quick` does 320 and 640 px only; `--metric`, `--cost`, `--quality`, `--peers` run
 only those parts; `--calibrate` chooses the thresholds, `--search` the search's start
-and slope). Prints Markdown, also written to `benchmarks/out/auto_quality.md`.
+and slope and checks the sampled score against the full one; `--formats=avif,jpeg`
+limits any part to those formats). Prints Markdown, also written to
+`benchmarks/out/auto_quality*.md`.
 """
 
 from __future__ import annotations
