@@ -15,33 +15,41 @@ Method:
 - Cost: per photo (`COST_PHOTOS`) and format, a srcset ladder 640, then 320 and
   1280 px: the cold transform at the fixed default against `q=auto:good`, the first
   width with no remembered quality, the next two with the first one's remembered (an
-  in-memory store). Alternating rounds (`BENCH_ROUNDS`, 5); the ratio of medians per
-  case, of CPU time (steady on a shared machine) and of wall time, then the median
-  and the worst over cases. The bytes the remembered start costs against a cold
-  search of the same width are reported too.
+  in-memory store; 320 px starts from a larger picture's quality, 1280 px from a
+  smaller one's), with the search's cost levers on and off ("before": every window
+  scored, the remembered quality tried as it is) in the same rounds. Alternating
+  rounds (`BENCH_ROUNDS`, 5); the ratio of medians per case, of CPU time (steady on a
+  shared machine) and of wall time, then the median and the worst over cases. The
+  bytes the remembered start costs against a cold search of the same width are
+  reported too.
 - Peers: the same photos and widths as real servers on loopback (`node_peers.py`,
   `make node-peers`): Next.js' image optimizer as shipped (q=75, mozjpeg) and IPX
   with no `q` (sharp's defaults), against pixserve's default and `auto:good`. Every
   output is scored against the neutral full-decode LANCZOS reference at its own size
   (`quality.py`), since each server resizes its own way.
-- Metric: the cost of one score at 1280 px, ours against the 11-tap Gaussian SSIM of
-  `ssim.py`.
+- Metric: the CPU cost of one score at 1280 px, sampled and on every window, against
+  the 11-tap Gaussian SSIM of `ssim.py`.
 
 Run: `.venv/bin/pip install -e '.[bench]'` then `.venv/bin/python
 benchmarks/auto_quality.py` (20-30 minutes on 2 cores, mostly SSIMULACRA2 at 1280 px;
 `--quick` does 320 and 640 px only; `--metric`, `--cost`, `--quality`, `--peers` run
 only those parts; `--calibrate` chooses the thresholds, `--search` the search's start
-and slope). Prints Markdown, also written to `benchmarks/out/auto_quality.md`.
+and slope and checks the sampled score against the full one; `--formats=avif,jpeg`
+limits any part to those formats). Prints Markdown, also written to
+`benchmarks/out/auto_quality*.md`.
 """
 
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import statistics
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
@@ -54,7 +62,8 @@ from PIL import Image
 from ssim import luma, ssim
 from ssimulacra2 import compute_ssimulacra2
 
-from pixserve.transformer import FORMATS, Format, Options, Result, parse_options, transform
+from pixserve.transformer import FORMATS, Format, Options, Result, metric, parse_options, transform
+from pixserve.transformer import quality as auto
 from pixserve.transformer.metric import PictureReference, combine, displayed_planes
 from pixserve.transformer.options import QualityTarget
 from pixserve.transformer.quality import (
@@ -69,7 +78,17 @@ from pixserve.transformer.quality import threshold as target_threshold
 
 OUT = ROOT / "benchmarks" / "out" / "auto_quality.md"
 WIDTHS = (320, 640, 1280)
-OUTPUT_FORMATS = ("webp", "avif", "jpeg")
+
+
+def _formats() -> tuple[str, ...]:
+    """`--formats=avif,jpeg` limits a run to those output formats."""
+    for arg in sys.argv[1:]:
+        if arg.startswith("--formats="):
+            return tuple(arg.split("=", 1)[1].split(","))
+    return ("webp", "avif", "jpeg")
+
+
+OUTPUT_FORMATS = _formats()
 VARIANTS = ("default", "auto:low", "auto:good", "auto:high")
 LADDER = (640, 320, 1280)  # the first width pays the search; the others remember
 # The cost is timed on three photos (smooth, detailed, large): timing all is slow.
@@ -190,65 +209,97 @@ def timed(
     return (time.perf_counter() - started, time.process_time() - cpu), result
 
 
+@contextmanager
+def levers(on: bool) -> Iterator[None]:
+    """The search's cost levers (`metric.SAMPLED_ABOVE`, `quality.FROM_LARGER_STEPS`,
+    `FROM_SMALLER_STEPS`) as they are, or off (the search as it was before them)."""
+    saved = metric.SAMPLED_ABOVE, auto.FROM_LARGER_STEPS, auto.FROM_SMALLER_STEPS
+    if not on:
+        metric.SAMPLED_ABOVE, auto.FROM_LARGER_STEPS, auto.FROM_SMALLER_STEPS = None, 0, 0
+    try:
+        yield
+    finally:
+        metric.SAMPLED_ABOVE, auto.FROM_LARGER_STEPS, auto.FROM_SMALLER_STEPS = saved
+
+
+# The contenders of `--cost`, timed in turn in every round.
+COST_CONTENDERS = ("fixed", "before", "auto")
+
+
 def cost_table() -> list[str]:
     """Cold transform time of q=auto:good against the fixed default, ladder position
-    by ladder position; alternating rounds. Wall time and CPU time: on a shared
-    machine the CPU seconds a transform used are far steadier than its wall time."""
-    first: dict[str, list[float]] = {"wall": [], "cpu": []}
-    later: dict[str, list[float]] = {"wall": [], "cpu": []}
-    extra_bytes: list[float] = []
-    probes: dict[str, list[int]] = {"first": [], "later": []}
+    by ladder position, with the cost levers on ("auto") and off ("before"), in
+    alternating rounds. Wall time and CPU time: on a shared machine the CPU seconds a
+    transform used are far steadier than its wall time. The ladder's 320 px starts from
+    a larger size's quality, its 1280 px from a smaller one's (`LADDER`)."""
+    searched = COST_CONTENDERS[1:]
+    ratios: dict[tuple[str, str, int], list[float]] = {}
+    extra_bytes: dict[tuple[str, int], list[float]] = {}
+    probes: dict[tuple[str, int], list[int]] = {}
     for path in (CORPUS / "photos" / name for name in COST_PHOTOS):
         source = path.read_bytes()
         for fmt in OUTPUT_FORMATS:
             output = FORMATS[fmt]
-            fixed: dict[int, list[tuple[float, float]]] = {w: [] for w in LADDER}
-            auto: dict[int, list[tuple[float, float]]] = {w: [] for w in LADDER}
-            remembered: dict[int, Result] = {}
+            seconds = {(c, w): list[tuple[float, float]]() for c in COST_CONTENDERS for w in LADDER}
+            results: dict[tuple[str, int], Result] = {}
             for _ in range(ROUNDS):
-                memory = DictMemory()
+                memories = {c: DictMemory() for c in searched}
                 for width in LADDER:
-                    fixed_options, auto_options = (
-                        options(width, "default"),
-                        options(width, "auto:good"),
+                    elapsed, _ = timed(source, options(width, "default"), output)
+                    seconds["fixed", width].append(elapsed)
+                    for contender in searched:
+                        with levers(contender == "auto"):
+                            elapsed, results[contender, width] = timed(
+                                source, options(width, "auto:good"), output, memories[contender]
+                            )
+                        seconds[contender, width].append(elapsed)
+            for contender, width in itertools.product(searched, LADDER):
+                probes.setdefault((contender, width), []).append(results[contender, width].probes)
+                if width != LADDER[0]:
+                    with levers(contender == "auto"):
+                        cold = transform(source, options(width, "auto:good"), output)
+                    growth = len(results[contender, width].data) / len(cold.data) - 1
+                    extra_bytes.setdefault((contender, width), []).append(growth)
+                for clock, column in (("wall", 0), ("cpu", 1)):
+                    ratio = statistics.median(s[column] for s in seconds[contender, width]) / (
+                        statistics.median(s[column] for s in seconds["fixed", width])
                     )
-                    seconds, _ = timed(source, fixed_options, output)
-                    fixed[width].append(seconds)
-                    seconds, remembered[width] = timed(source, auto_options, output, memory)
-                    auto[width].append(seconds)
-            probes["first"].append(remembered[LADDER[0]].probes)
-            for width in LADDER[1:]:
-                probes["later"].append(remembered[width].probes)
-                cold = transform(source, options(width, "auto:good"), output)
-                extra_bytes.append(len(remembered[width].data) / len(cold.data) - 1)
-            for clock, column in (("wall", 0), ("cpu", 1)):
-                ratios = {
-                    w: statistics.median(s[column] for s in auto[w])
-                    / statistics.median(s[column] for s in fixed[w])
-                    for w in LADDER
-                }
-                first[clock].append(ratios[LADDER[0]])
-                later[clock].extend(ratios[w] for w in LADDER[1:])
-                rounded = {w: round(r, 2) for w, r in ratios.items()}
-                print(f"  cost {path.name} {fmt} {clock}: {rounded}", file=sys.stderr, flush=True)
+                    ratios.setdefault((contender, clock, width), []).append(ratio)
+            for contender in searched:
+                rounded = {w: round(ratios[contender, "cpu", w][-1], 2) for w in LADDER}
+                print(f"  cost {path.name} {fmt} {contender} cpu: {rounded}", file=sys.stderr)
 
-    def cells(ratios: dict[str, list[float]]) -> str:
-        return " | ".join(
-            f"{statistics.median(ratios[c]):.2f}x | {max(ratios[c]):.2f}x" for c in ("cpu", "wall")
-        )
+    def cells(contender: str, widths: tuple[int, ...]) -> str:
+        found = [
+            f"{statistics.mean(p for w in widths for p in probes[contender, w]):.1f}",
+        ]
+        for clock in ("cpu", "wall"):
+            values = [r for w in widths for r in ratios[contender, clock, w]]
+            found.append(f"{statistics.median(values):.2f}x ({max(values):.2f}x)")
+        if widths[0] != LADDER[0]:
+            growth = [g for w in widths for g in extra_bytes[contender, w]]
+            found.append(f"{statistics.median(growth):+.0%} ({max(growth):+.0%})")
+        else:
+            found.append("")
+        return " | ".join(found)
 
+    labels = {
+        (LADDER[0],): f"first width ({LADDER[0]} px, nothing remembered)",
+        (320,): "320 px (from 640's quality: larger)",
+        (1280,): "1280 px (from 640's quality: smaller)",
+        LADDER[1:]: "next widths together",
+    }
     return [
-        "| ladder position | probes (mean) | CPU time vs fixed quality (median) | worst "
-        "| wall time (median) | worst |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
-        f"| first width ({LADDER[0]} px, no remembered quality) | "
-        f"{statistics.mean(probes['first']):.1f} | {cells(first)} |",
-        f"| next widths ({', '.join(str(w) for w in LADDER[1:])} px, remembered) | "
-        f"{statistics.mean(probes['later']):.1f} | {cells(later)} |",
+        "| ladder position | probes | CPU vs fixed: median (worst) | wall: median (worst) "
+        "| bytes vs a cold search: median (worst) | before: probes | before: CPU | "
+        "before: wall | before: bytes |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        *(
+            f"| {label} | {cells('auto', widths)} | {cells('before', widths)} |"
+            for widths, label in labels.items()
+        ),
         "",
-        "Bytes of the next widths started from the remembered quality, against a cold "
-        f"search of the same width: median {statistics.median(extra_bytes):+.1%}, "
-        f"worst {max(extra_bytes):+.1%}. Load average during the run: "
+        f"{ROUNDS} rounds. Load average after the run: "
         f"{' '.join(f'{load:.1f}' for load in os.getloadavg())}.",
     ]
 
@@ -261,36 +312,32 @@ def metric_table() -> list[str]:
     with Image.open(io.BytesIO(unencoded.data)) as a, Image.open(io.BytesIO(encoded.data)) as b:
         a.load()
         b.load()
-        reference = PictureReference(a, WEIGHTS)
-        ours: list[float] = []
-        gaussian: list[float] = []
-        planes: list[float] = []
-        whole: list[float] = []
+        sampled = PictureReference(a, WEIGHTS)
+        every = PictureReference(a, WEIGHTS, sampled_above=None)
+        contenders: dict[str, Callable[[], object]] = {
+            "in-request score: luma + half-size chroma, 8x8 windows, stride 4, float32, "
+            f"every other band of {metric.BAND_ROWS} rows": lambda: sampled.score(b),
+            "the same on every window": lambda: every.score(b),
+            "luma, 11-tap Gaussian, float64 (`ssim.py`)": lambda: ssim(luma(a), luma(b)),
+            "of the in-request score: the planes of the bands": lambda: displayed_planes(b, True),
+            "of the score on every window: the planes": lambda: displayed_planes(b),
+            "the planes from the whole picture in YCbCr, chroma halved after": lambda: (
+                _whole_picture_planes(b)
+            ),
+        }
+        times: dict[str, list[float]] = {name: [] for name in contenders}
         for _ in range(15):
-            started = time.perf_counter()
-            reference.score(b)
-            ours.append(time.perf_counter() - started)
-            started = time.perf_counter()
-            ssim(luma(a), luma(b))
-            gaussian.append(time.perf_counter() - started)
-            started = time.perf_counter()
-            displayed_planes(b)
-            planes.append(time.perf_counter() - started)
-            started = time.perf_counter()
-            _whole_picture_planes(b)
-            whole.append(time.perf_counter() - started)
+            for name, run in contenders.items():
+                started = time.process_time()
+                run()
+                times[name].append(time.process_time() - started)
     size = f"{unencoded.size[0]}x{unencoded.size[1]}"
     return [
-        f"| metric, one probe at {size} | median ms |",
+        f"| metric, one probe at {size} | median CPU ms |",
         "| --- | ---: |",
-        "| luma + half-size chroma, 8x8 windows, stride 4, float32 (in-request) | "
-        f"{statistics.median(ours) * 1000:.1f} |",
-        "| luma, 11-tap Gaussian, float64 (`ssim.py`) | "
-        f"{statistics.median(gaussian) * 1000:.1f} |",
-        "| of the in-request score: the planes, chroma from the halved picture | "
-        f"{statistics.median(planes) * 1000:.1f} |",
-        "| the planes from the whole picture in YCbCr, chroma halved after | "
-        f"{statistics.median(whole) * 1000:.1f} |",
+        *(f"| {name} | {statistics.median(t) * 1000:.1f} |" for name, t in times.items()),
+        "",
+        f"Load average after the run: {' '.join(f'{x:.1f}' for x in os.getloadavg())}.",
     ]
 
 
@@ -301,6 +348,9 @@ def _whole_picture_planes(image: Image.Image) -> list[NDArray[np.float32]]:
     return [np.asarray(p, dtype=np.float32) for p in (luma_plane, blue.reduce(2), red.reduce(2))]
 
 
+# The in-request score's sampling thresholds (`metric.SAMPLED_ABOVE`) that `--search`
+# checks against the score on every window.
+SAMPLING_CANDIDATES = ((20_000, 64), (20_000, 32), (20_000, 16), (10_000, 16))
 CANDIDATE_THRESHOLDS = tuple(round(0.90 + 0.0025 * step, 4) for step in range(40))
 # Metric variants: weights of luma, blue and red chroma SSIM.
 CANDIDATE_WEIGHTS = ((1.0, 0.0, 0.0), (0.8, 0.1, 0.1), (0.6, 0.2, 0.2), (0.4, 0.3, 0.3))
@@ -318,6 +368,12 @@ class Calibration:
     outputs: dict[int | None, bytes]
     planes: dict[int, tuple[float, float, float]]
     ssimulacra: dict[int | None, float]
+    # Per-plane SSIM sampled from more than each of SAMPLING_CANDIDATES windows
+    # (`planes` is the in-request score, sampled above `metric.SAMPLED_ABOVE`), and on
+    # every window (None).
+    sampled: dict[tuple[int, int] | None, dict[int, tuple[float, float, float]]] = field(
+        default_factory=dict
+    )
 
     def score(self, quality: int | None) -> float:
         if quality not in self.ssimulacra:
@@ -340,13 +396,21 @@ def calibration_cases(fmt: str, widths: tuple[int, ...]) -> list[Calibration]:
             seen.add(unencoded.size)
             with Image.open(io.BytesIO(unencoded.data)) as picture:
                 reference = PictureReference(picture, (1.0, 1.0, 1.0))
+                variants: dict[tuple[int, int] | None, PictureReference] = {
+                    (above, rows): PictureReference(picture, (1.0, 1.0, 1.0), above, rows)
+                    for above, rows in SAMPLING_CANDIDATES
+                }
+                variants[None] = PictureReference(picture, (1.0, 1.0, 1.0), sampled_above=None)
             case = Calibration(path.name, width, unencoded.data, {}, {}, {})
+            case.sampled = {above: {} for above in variants}
             for quality in (None, *LADDERS[fmt]):
                 chosen = options(width, "default" if quality is None else str(quality))
                 case.outputs[quality] = transform(source, chosen, output).data
                 if quality is not None:
                     with Image.open(io.BytesIO(case.outputs[quality])) as decoded:
                         case.planes[quality] = reference.scores(decoded)
+                        for above, variant in variants.items():
+                            case.sampled[above][quality] = variant.scores(decoded)
             cases.append(case)
     return cases
 
@@ -570,20 +634,34 @@ def search_table() -> list[str]:
     640 and 1280 px: the median lowest quality meeting `good`, and the median change of
     log(1 - score) per ladder step within 0.03 of the threshold. Then the search itself
     replayed on those scores: probes against bisection's, and how often it ends above
-    the lowest quality meeting the target."""
+    the lowest quality meeting the target. Last, the in-request score's sampling of big
+    pictures (`metric.SAMPLED_ABOVE`): the searches of every target replayed on the
+    score over every window, how many choices differ, and how many sampled choices fall
+    short of their target by the full score."""
     lines = [
         "| format | median lowest q | median slope per step | START, slope in use | "
-        "probes: mean (max) | bisection | not the lowest |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "probes: mean (max) | from a step below, above START | bisection | not the lowest | "
+        + " | ".join(
+            f"sampled above {above:,} windows, bands of {rows} rows: choices changed "
+            "(low, good, high), short by the full score"
+            for above, rows in SAMPLING_CANDIDATES
+        )
+        + " |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        + " ---: |" * len(SAMPLING_CANDIDATES),
     ]
     for fmt in OUTPUT_FORMATS:
         ladder, good = LADDERS[fmt], target_threshold(FORMATS[fmt], QualityTarget.GOOD)
+        slope = LOG_DISTORTION_PER_STEP[fmt]
         cases = calibration_cases(fmt, WIDTHS)
         lowest: list[int] = []
         slopes: list[float] = []
         probes: list[int] = []
         bisection: list[int] = []
-        above = 0
+        neighbours: dict[int, list[int]] = {-1: [], 1: []}
+        not_lowest = 0
+        changed = {a: {t: list[str]() for t in QualityTarget} for a in SAMPLING_CANDIDATES}
+        short: dict[tuple[int, int], list[str]] = {c: [] for c in SAMPLING_CANDIDATES}
         for case in cases:
             scores = {q: combine(case.planes[q], WEIGHTS) for q in ladder}
             truth = next((i for i, q in enumerate(ladder) if scores[q] >= good), len(ladder))
@@ -591,26 +669,66 @@ def search_table() -> list[str]:
             for low, high in zip(ladder, ladder[1:], strict=False):
                 if abs(scores[low] - good) < 0.03:
                     slopes.append(_log_distortion(scores[high]) - _log_distortion(scores[low]))
-
-            def probe(quality: int, scores: dict[int, float] = scores) -> tuple[bytes, float]:
-                return b"", scores[quality]
-
             for start, count in ((None, bisection), (START[fmt], probes)):
-                search = _Search(probe, good, ladder, LOG_DISTORTION_PER_STEP[fmt])
+                search = _Search(_replay(scores), good, ladder, slope)
                 if start is None:
                     found = _bisect(search)
                 else:
                     found = search.secant(ladder.index(start))
-                    above += found != truth
+                    not_lowest += found != truth
                 count.append(len(search.results))
+            for step in (-1, 1):
+                start = ladder.index(START[fmt]) + step
+                search = _Search(_replay(scores), good, ladder, slope)
+                search.secant(start)
+                neighbours[step].append(len(search.results))
+            full = {q: combine(case.sampled[None][q], WEIGHTS) for q in ladder}
+            for limit, target in itertools.product(SAMPLING_CANDIDATES, QualityTarget):
+                part = {q: combine(case.sampled[limit][q], WEIGHTS) for q in ladder}
+                bar = target_threshold(FORMATS[fmt], target)
+                sampled, whole = (
+                    _Search(_replay(table), bar, ladder, slope).secant(ladder.index(START[fmt]))
+                    for table in (part, full)
+                )
+                label = f"above {limit}: {case.photo} {case.width} {target.name.lower()}"
+                if sampled != whole:
+                    changed[limit][target].append(
+                        f"{label}: q{_at(ladder, whole)} to q{_at(ladder, sampled)}"
+                    )
+                if sampled < len(ladder) and full[ladder[sampled]] < bar:
+                    short[limit].append(f"{label}: {full[ladder[sampled]]:.4f} < {bar:.4f}")
         lines.append(
             f"| {fmt} | {statistics.median(lowest):g} | {statistics.median(slopes):.3f} | "
-            f"{START[fmt]}, {LOG_DISTORTION_PER_STEP[fmt]:.3f} | "
-            f"{statistics.mean(probes):.2f} ({max(probes)}) | {statistics.mean(bisection):.2f} | "
-            f"{above} of {len(cases)} |"
+            f"{START[fmt]}, {slope:.3f} | "
+            f"{statistics.mean(probes):.2f} ({max(probes)}) | "
+            f"{statistics.mean(neighbours[-1]):.2f}, {statistics.mean(neighbours[1]):.2f} | "
+            f"{statistics.mean(bisection):.2f} | "
+            f"{not_lowest} of {len(cases)} | "
+            + " | ".join(
+                f"{', '.join(str(len(changed[a][t])) for t in QualityTarget)} of "
+                f"{len(cases)}; {len(short[a])}"
+                for a in SAMPLING_CANDIDATES
+            )
+            + " |"
         )
         print(lines[-1], file=sys.stderr, flush=True)
+        for a in SAMPLING_CANDIDATES:
+            for detail in (*(c for t in QualityTarget for c in changed[a][t]), *short[a]):
+                print(f"  {fmt} {detail}", file=sys.stderr, flush=True)
     return lines
+
+
+def _replay(scores: dict[int, float]) -> Callable[[int], tuple[bytes, float]]:
+    """A probe that looks its score up (the searches replayed offline)."""
+
+    def probe(quality: int) -> tuple[bytes, float]:
+        return b"", scores[quality]
+
+    return probe
+
+
+def _at(ladder: tuple[int, ...], index: int) -> int:
+    return ladder[min(index, len(ladder) - 1)]
 
 
 def _bisect(search: _Search) -> int:

@@ -12,7 +12,12 @@ from flask.testing import FlaskClient
 from PIL import Image
 
 from pixserve.transformer import FORMATS, InvalidOption, Options, parse_options, transform
-from pixserve.transformer.metric import PictureReference, Reference, displayed_luma
+from pixserve.transformer.metric import (
+    PictureReference,
+    Reference,
+    displayed_luma,
+    sampled_rows,
+)
 from pixserve.transformer.options import QualityTarget
 from pixserve.transformer.quality import LADDERS, WEIGHTS, memory_key, size_bucket, threshold
 from tests.conftest import MakeApp, encode, gradient
@@ -120,6 +125,24 @@ def test_q_auto_meets_its_target_on_the_corpus(corpus: Path, photo: str, fmt: st
         )
 
 
+@pytest.mark.parametrize("fmt", ["jpeg", "webp"])
+def test_a_big_picture_sampled_in_bands_still_meets_its_target_on_every_window(
+    corpus: Path, fmt: str
+) -> None:
+    # At 1280 px the in-request score sees every other band of rows; the answer must
+    # meet the target by the score over every window too.
+    source = (corpus / "photos" / "street-2725x2225.jpg").read_bytes()
+    options = query(w="1280", q="auto")
+    result = transform(source, options, FORMATS[fmt])
+    with Image.open(io.BytesIO(transform(source, options, FORMATS["png"]).data)) as image:
+        sampled = PictureReference(image, WEIGHTS)
+        full = PictureReference(image, WEIGHTS, sampled_above=None)
+    assert sampled.sampled and not full.sampled
+    assert result.quality is not None and result.quality < LADDERS[fmt][-1]
+    assert score(full, result.data) >= threshold(FORMATS[fmt], QualityTarget.GOOD)
+    assert score(sampled, result.data) == pytest.approx(score(full, result.data), abs=0.003)
+
+
 def test_the_search_interpolates_instead_of_bisecting(corpus: Path) -> None:
     # Bisection over a ladder of 14-15 qualities takes four probes every time; the
     # interpolation two or three, and one more where the scores curve sharply upwards
@@ -203,6 +226,26 @@ def test_the_metric_scores_identity_one_and_noise_lower() -> None:
     assert tiny.score(plane[:3, :5]) == pytest.approx(1.0)
 
 
+def test_a_sampled_score_sees_only_its_bands() -> None:
+    rng = np.random.default_rng(3)
+    pixels = rng.integers(0, 256, (600, 400, 3), dtype=np.uint8)
+    picture = Image.fromarray(pixels, "RGB")
+    reference = PictureReference(picture, WEIGHTS, sampled_above=1_000)
+    assert reference.sampled and reference.score(picture) == pytest.approx(1.0)
+    rows = np.zeros(600, dtype=bool)
+    for top, bottom in sampled_rows(600):
+        rows[top:bottom] = True
+    assert 0.6 < rows.mean() < 0.8  # every other band of 16 rows, with 8 more each
+    outside = pixels.copy()
+    outside[~rows] = 0  # changes only where the sample does not look
+    assert reference.score(Image.fromarray(outside, "RGB")) == pytest.approx(1.0)
+    inside = pixels.copy()
+    inside[rows] = 0
+    assert reference.score(Image.fromarray(inside, "RGB")) < 0.1
+    every_window = PictureReference(picture, WEIGHTS, sampled_above=None)
+    assert every_window.score(Image.fromarray(outside, "RGB")) < 0.9
+
+
 # Remembering the choice
 
 
@@ -218,6 +261,46 @@ def test_the_remembered_quality_is_reused(corpus: Path) -> None:
     bigger = transform(source, query(w="640", q="auto"), FORMATS["webp"], memory=memory)
     assert bigger.probes < first.probes
     assert bigger.quality is not None and abs(bigger.quality - first.quality) <= 10  # type: ignore[operator]
+
+
+def test_the_lowest_ladder_quality_is_remembered_too(corpus: Path) -> None:
+    # A smooth photo needs only the ladder's lowest quality; the next width must not
+    # search again for it.
+    source = (corpus / "photos" / "flowers-1920x1080.jpg").read_bytes()
+    memory = DictMemory()
+    first = transform(source, query(w="640", q="auto"), FORMATS["jpeg"], memory=memory)
+    assert first.quality == LADDERS["jpeg"][0] and first.probes >= 2 and memory.puts == 1
+    bigger = transform(source, query(w="1280", q="auto"), FORMATS["jpeg"], memory=memory)
+    assert bigger.quality == first.quality and bigger.probes == 1
+
+
+def test_a_quality_remembered_for_a_larger_size_starts_a_step_higher(corpus: Path) -> None:
+    # A smaller picture usually needs a higher quality than a larger one: from the
+    # larger neighbour's quality the search starts one step up, so when the smaller
+    # width needs exactly that step one probe does.
+    source = (corpus / "photos" / "street-2725x2225.jpg").read_bytes()
+    options, webp, ladder = query(w="320", q="auto"), FORMATS["webp"], LADDERS["webp"]
+    cold = transform(source, options, webp)
+    assert cold.quality is not None and cold.quality > ladder[0]
+    memory = DictMemory()
+    larger = size_bucket(cold.size) + 1
+    memory.qualities[memory_key(webp, QualityTarget.GOOD, options, larger)] = cold.quality - 5
+    warm = transform(source, options, webp, memory=memory)
+    assert warm.probes == 1 and warm.quality == cold.quality and warm.data == cold.data
+
+
+def test_a_quality_remembered_for_a_smaller_size_starts_a_step_lower(corpus: Path) -> None:
+    # A larger picture usually needs less quality: from the smaller neighbour's quality
+    # the search starts one step down, and keeps it when it meets the target.
+    source = (corpus / "photos" / "street-2725x2225.jpg").read_bytes()
+    options, webp, ladder = query(w="640", q="auto"), FORMATS["webp"], LADDERS["webp"]
+    cold = transform(source, options, webp)
+    assert cold.quality is not None and cold.quality < ladder[-1]
+    memory = DictMemory()
+    smaller = size_bucket(cold.size) - 1
+    memory.qualities[memory_key(webp, QualityTarget.GOOD, options, smaller)] = cold.quality + 5
+    warm = transform(source, options, webp, memory=memory)
+    assert warm.probes == 1 and warm.quality == cold.quality and warm.data == cold.data
 
 
 def test_what_is_remembered_depends_on_the_picture_not_its_size() -> None:

@@ -27,25 +27,72 @@ _GREY = (128, 128, 128, 255)
 
 Plane = NDArray[np.float32]
 
+# A picture with more luma windows than this (about 640x500 px) is scored on every
+# other band of BAND_ROWS rows (`sampled_rows`): its planes are made from those bands
+# only (with their 8 extra rows, 24 of every 32), a quarter less of what a probe costs
+# after its decode. Chosen with `benchmarks/auto_quality.py --search`, which replays
+# every corpus search (63 cases x 3 targets) on the sampled and the full score: bands
+# of 16 rows changed 2 choices by one step and none fell short of its target by the
+# full score; bands of 32 and 64 rows changed 3 and 4 and fell short in 1 and 3, and
+# sampling above 10,000 windows fell short once.
+SAMPLED_ABOVE: int | None = 20_000  # None: every window, always
+BAND_ROWS = 16
 
-def displayed_planes(image: Image.Image) -> tuple[Plane, Plane, Plane]:
+
+def sampled_rows(height: int, band_rows: int = BAND_ROWS) -> list[tuple[int, int]]:
+    """The rows (top, bottom) of each band a sampled picture is scored on: every other
+    band of `band_rows` rows, centred, each with two cell rows more so that its last
+    windows, and those of the half-size chroma, are whole."""
+    tall, period = band_rows + 2 * CELL, 2 * band_rows
+    count = max(1, (height - tall) // period + 1)
+    spanned = (count - 1) * period + tall
+    first = max(0, (height - spanned) // 2) // 2 * 2  # even: chroma halves whole pairs
+    return [(top, min(height, top + tall)) for top in range(first, first + count * period, period)]
+
+
+def window_count(size: tuple[int, int]) -> int:
+    """How many luma windows a picture of this size (width, height) has in full."""
+    return max(1, size[0] // CELL - 1) * max(1, size[1] // CELL - 1)
+
+
+def displayed_planes(
+    image: Image.Image, sampled: bool = False, band_rows: int = BAND_ROWS
+) -> tuple[Plane, Plane, Plane]:
     """Luma, and the two chroma planes at half size (as 4:2:0 encoders keep them), of
     `image` as shown: alpha composited over mid-grey (pixels an encoder may change
-    under full transparency do not count), as float32 0..255."""
+    under full transparency do not count), as float32 0..255. `sampled`: of the bands
+    of `sampled_rows` only, each plane a stack of bands (bands, rows, columns)."""
     if image.mode in ("RGBA", "LA", "PA") or image.has_transparency_data:
         rgba = image.convert("RGBA")
         image = Image.alpha_composite(Image.new("RGBA", rgba.size, _GREY), rgba)
-    if image.mode in ("L", "LA", "I", "I;16", "1"):
-        luma = image.convert("L")
-        flat = Image.new("L", ((luma.width + 1) // 2, (luma.height + 1) // 2), 128)
-        return _plane(luma), _plane(flat), _plane(flat)
-    # Chroma is affine in RGB, so halving first and converting a quarter of the pixels
-    # gives the half-size planes (to rounding) for less than converting the whole
-    # picture to YCbCr (`benchmarks/auto_quality.py --metric` times both); luma is
-    # Pillow's "L", the same BT.601 weights.
-    rgb = image.convert("RGB")
-    _, blue, red = rgb.reduce(2).convert("YCbCr").split()
-    return _plane(rgb.convert("L")), _plane(blue), _plane(red)
+    grey = image.mode in ("L", "LA", "I", "I;16", "1")
+    shown = image.convert("L" if grey else "RGB") if image.mode not in ("L", "RGB") else image
+    if grey:
+        flat = Image.new("L", ((shown.width + 1) // 2, (shown.height + 1) // 2), 128)
+        luma, blue, red = shown, flat, flat
+    else:
+        # Chroma is affine in RGB, so halving first and converting a quarter of the
+        # pixels gives the half-size planes (to rounding) for less than converting the
+        # whole picture to YCbCr (`benchmarks/auto_quality.py --metric` times both);
+        # luma is Pillow's "L", the same BT.601 weights.
+        _, blue, red = shown.reduce(2).convert("YCbCr").split()
+        luma = shown.convert("L")
+    if not sampled:
+        return _plane(luma), _plane(blue), _plane(red)
+    rows = sampled_rows(shown.height, band_rows)
+    halves = [(top // 2, (bottom + 1) // 2) for top, bottom in rows]
+    return _banded(luma, rows), _banded(blue, halves), _banded(red, halves)
+
+
+def _banded(band: Image.Image, rows: list[tuple[int, int]]) -> Plane:
+    """The rows of `band` in `rows` (all as tall as the first), as a float32 stack
+    (bands, rows, columns): picked before the conversion to float, which then costs
+    a quarter less."""
+    pixels = np.asarray(band)
+    tall = rows[0][1] - rows[0][0]
+    picked = (np.array([top for top, _ in rows])[:, np.newaxis] + np.arange(tall)).ravel()
+    stack: Plane = pixels[picked].reshape(len(rows), tall, pixels.shape[1]).astype(np.float32)
+    return stack
 
 
 def displayed_luma(image: Image.Image) -> Plane:
@@ -58,20 +105,23 @@ def _plane(band: Image.Image) -> Plane:
 
 
 def _window_means(plane: Plane) -> Plane:
-    """Means over 8x8 windows every 4 px: 4x4 cell sums, then 2x2 cells each."""
-    rows, cols = plane.shape[0] // CELL, plane.shape[1] // CELL
+    """Means over 8x8 windows every 4 px: 4x4 cell sums, then 2x2 cells each (over the
+    last two axes: a plane, or a stack of bands)."""
+    *stack, height, width = plane.shape
+    rows, cols = height // CELL, width // CELL
     # Row sums then column sums by slicing: numpy's sum over a reshaped axis is 5x slower.
-    strips = plane[: rows * CELL, : cols * CELL].reshape(rows, CELL, cols * CELL)
-    across = strips[:, 0] + strips[:, 1] + strips[:, 2] + strips[:, 3]
-    by_cell = across.reshape(rows, cols, CELL)
-    cells = by_cell[:, :, 0] + by_cell[:, :, 1] + by_cell[:, :, 2] + by_cell[:, :, 3]
-    pairs = cells[:-1, :] + cells[1:, :]
-    windows: Plane = (pairs[:, :-1] + pairs[:, 1:]) * (1.0 / (WINDOW * WINDOW))
+    strips = plane[..., : rows * CELL, : cols * CELL].reshape(*stack, rows, CELL, cols * CELL)
+    across = strips[..., 0, :] + strips[..., 1, :] + strips[..., 2, :] + strips[..., 3, :]
+    by_cell = across.reshape(*stack, rows, cols, CELL)
+    cells = by_cell[..., 0] + by_cell[..., 1] + by_cell[..., 2] + by_cell[..., 3]
+    pairs = cells[..., :-1, :] + cells[..., 1:, :]
+    windows: Plane = (pairs[..., :-1] + pairs[..., 1:]) * (1.0 / (WINDOW * WINDOW))
     return windows
 
 
 class Reference:
-    """An unencoded luma plane and its local statistics, scored against many probes."""
+    """An unencoded plane (or stack of bands) and its local statistics, scored against
+    many probes."""
 
     def __init__(self, plane: Plane) -> None:
         plane = _padded(plane)
@@ -94,17 +144,33 @@ class Reference:
 
 class PictureReference:
     """Luma and chroma references of one unencoded picture; a probe's score is the
-    weighted mean of the three planes' SSIM (`weights`: luma, blue, red)."""
+    weighted mean of the three planes' SSIM (`weights`: luma, blue, red), on the bands
+    of `sampled_rows` when the picture has more than `sampled_above` windows (None:
+    on every window)."""
 
-    def __init__(self, image: Image.Image, weights: tuple[float, float, float]) -> None:
-        self.planes = tuple(Reference(plane) for plane in displayed_planes(image))
+    def __init__(
+        self,
+        image: Image.Image,
+        weights: tuple[float, float, float],
+        sampled_above: int | None = SAMPLED_ABOVE,
+        band_rows: int = BAND_ROWS,
+    ) -> None:
+        self.size = image.size
+        self.sampled = sampled_above is not None and window_count(image.size) > sampled_above
+        self.band_rows = band_rows
+        planes = displayed_planes(image, self.sampled, band_rows)
+        self.planes = tuple(Reference(plane) for plane in planes)
         self.weights = weights
 
     def scores(self, image: Image.Image) -> tuple[float, float, float]:
         """The SSIM of each plane of `image` (decoded probe) against the reference."""
+        if image.size != self.size:
+            raise ValueError(f"pictures differ in size: {self.size} vs {image.size}")
         luma, blue, red = (
             reference.score(plane)
-            for reference, plane in zip(self.planes, displayed_planes(image), strict=True)
+            for reference, plane in zip(
+                self.planes, displayed_planes(image, self.sampled, self.band_rows), strict=True
+            )
         )
         return luma, blue, red
 
@@ -119,9 +185,10 @@ def combine(scores: tuple[float, float, float], weights: tuple[float, float, flo
 
 def _padded(plane: Plane) -> Plane:
     """Pictures smaller than one window are edge-padded up to it (tiny icons)."""
-    extra_rows = max(0, WINDOW - plane.shape[0])
-    extra_cols = max(0, WINDOW - plane.shape[1])
+    extra_rows = max(0, WINDOW - plane.shape[-2])
+    extra_cols = max(0, WINDOW - plane.shape[-1])
     if not extra_rows and not extra_cols:
         return plane
-    padded: Plane = np.pad(plane, ((0, extra_rows), (0, extra_cols)), mode="edge")
+    stack = ((0, 0),) * (plane.ndim - 2)
+    padded: Plane = np.pad(plane, (*stack, (0, extra_rows), (0, extra_cols)), mode="edge")
     return padded
