@@ -18,7 +18,8 @@ poller (two thread switches, a pipe write and read, two `epoll_ctl`); a request 
 whole leaves nothing to drain, so the drain and its socket timeout changes are
 skipped; reads that must not wait pass `MSG_DONTWAIT` instead of switching the socket
 to non-blocking and back. The headers of a next request are still gathered as above:
-a slow one goes back to the poller.
+a slow one goes back to the poller. And gunicorn's settings are looked up once per
+worker (`SettledConfig`), not a few dozen times per request.
 """
 
 from __future__ import annotations
@@ -49,6 +50,10 @@ class HeadersFirstWorker(ThreadWorker):  # type: ignore[misc]
 
     header_timeout = HEADER_TIMEOUT
     next_request_wait = NEXT_REQUEST_WAIT
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.cfg = SettledConfig(self.cfg)  # type: ignore[has-type]
 
     def handle(self, conn: TConn) -> Any:
         while True:
@@ -100,6 +105,24 @@ class HeadersFirstWorker(ThreadWorker):  # type: ignore[misc]
             conn.parser.mesg = None
             return True
         return bool(super()._keepalive_after(conn, keepalive))
+
+
+class SettledConfig:
+    """gunicorn's configuration as a worker reads it: each value computed once.
+
+    Why: `Config` computes a setting on every access (`__getattr__`, `Setting.get`,
+    properties such as `is_ssl`), and parsing and answering a request reads a few
+    dozen; a worker's configuration never changes (a reload starts new workers).
+    """
+
+    def __init__(self, config: Any) -> None:
+        self._config = config
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._config, name)
+        if not name.startswith("_"):
+            setattr(self, name, value)
+        return value
 
 
 def _read_whole(body: Any) -> bool:
