@@ -18,8 +18,9 @@ poller (two thread switches, a pipe write and read, two `epoll_ctl`); a request 
 whole leaves nothing to drain, so the drain and its socket timeout changes are
 skipped; reads that must not wait pass `MSG_DONTWAIT` instead of switching the socket
 to non-blocking and back. The headers of a next request are still gathered as above:
-a slow one goes back to the poller. And gunicorn's settings are looked up once per
-worker (`SettledConfig`), not a few dozen times per request.
+a slow one goes back to the poller. gunicorn's settings are looked up once per
+worker (`SettledConfig`), not a few dozen times per request, and answers go out
+through `quick_response`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from typing import Any
 
 from gunicorn.http.body import LengthReader
 from gunicorn.workers.gthread import _DEFER, TConn, ThreadWorker
+
+from pixserve.cli.quick_response import quick_responses
 
 END_OF_HEADERS = b"\r\n\r\n"
 # gunicorn's own bounds on a request line and its headers (`limit_request_line`,
@@ -54,6 +57,10 @@ class HeadersFirstWorker(ThreadWorker):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.cfg = SettledConfig(self.cfg)  # type: ignore[has-type]
+
+    def load_wsgi(self) -> None:
+        super().load_wsgi()
+        self.wsgi = quick_responses(self.wsgi)  # type: ignore[has-type]
 
     def handle(self, conn: TConn) -> Any:
         while True:
