@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.client
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import closing
@@ -129,3 +130,27 @@ def test_a_slow_next_request_does_not_hold_the_thread(server: Served) -> None:
         assert time.monotonic() - started < 1.0
         slow.sendall(b"alhost\r\n\r\n")
         assert answers(slow, 1)[0][0] == 200
+
+
+def test_a_busy_connection_does_not_keep_the_thread_from_others(server: Served) -> None:
+    """With one thread, a client that sends its next request the moment it has an
+    answer would keep the thread for as long as it likes if the thread always waited
+    for it: it waits only while no other connection is queued for a thread."""
+    stop = threading.Event()
+
+    def busy() -> None:
+        with closing(socket.create_connection(("127.0.0.1", server.port), timeout=10)) as client:
+            while not stop.is_set():
+                client.sendall(request("/healthz"))
+                answers(client, 1)
+
+    runner = threading.Thread(target=busy)
+    runner.start()
+    try:
+        time.sleep(0.3)
+        started = time.monotonic()
+        assert get(server.port, "/healthz", timeout=5)[0] == 200
+        assert time.monotonic() - started < 1.0
+    finally:
+        stop.set()
+        runner.join()

@@ -96,15 +96,16 @@ class HeadersFirstWorker(ThreadWorker):  # type: ignore[misc]
         return _DEFER
 
     def _next_request_soon(self, conn: TConn) -> bool:
-        """Whether this thread should go on with the connection: its next request is
-        already read (pipelined), or arrives within `next_request_wait` while no other
-        connection is waiting for a thread."""
-        if conn.parser.unreader.buf.getvalue():
-            return True
+        """Whether this thread should go on with the connection, while no other
+        connection is waiting for a thread: its next request is already read
+        (pipelined), or arrives within `next_request_wait`. Else the main thread takes
+        it back (and queues it again at once when a request is already read)."""
         # `_work_queue`: the connections handed to the pool and not yet taken by a
         # thread (ThreadPoolExecutor's own queue, there since Python 3.2).
         if not self.alive or not self.tpool._work_queue.empty():
             return False
+        if conn.parser.unreader.buf.getvalue():
+            return True
         poll = select.poll()
         poll.register(conn.sock, select.POLLIN)
         return bool(poll.poll(self.next_request_wait * 1000))
