@@ -20,8 +20,14 @@ Run: `.venv/bin/python benchmarks/cache_hits.py` (about a minute on 2 cores).
 `--against REV` adds a third server running this repository's tree at commit REV
 (exported with `git archive`), in the same alternating rounds: what a change did to
 the hit path, side by side in one run. Each round also times as many 304s (each URL's
-ETag in `If-None-Match`).
-Prints a Markdown report and writes it to `benchmarks/out/cache_hits.md`.
+ETag in `If-None-Match`). Every timed run also records the server's CPU time per
+request (its processes from /proc, reaped workers included): unlike requests/s on a
+shared machine, it hardly moves with other processes' load.
+`--connections N` times the hits and 304s as the sharp race does instead: wrk (or
+`load.py`'s fallback) with N keep-alive connections on one URL for `RUN_SECONDS`
+each, every server with the race's layout (`--workers 2`, the default threads).
+Prints a Markdown report and writes it to `benchmarks/out/cache_hits.md`
+(`cache_hits_connections.md` with `--connections`).
 """
 
 from __future__ import annotations
@@ -45,13 +51,17 @@ from pixserve.cache.disk import SETTLED_AFTER
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from tests.harness import HOST, free_port, serving  # noqa: E402
+import load  # noqa: E402
+
+from tests.harness import HOST, children, free_port, serving  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out" / "cache_hits.md"
 URLS = [f"/image/photo.jpg?w={width}&fmt=webp" for width in range(300, 320)]
 ROUNDS = 15
 HITS_PER_ROUND = 600
 LOOKUPS = 20000
+RUN_SECONDS = 2  # each server's hits, then its 304s, per round with `--connections`
+RACE_WORKERS = 2  # the sharp race's layout on this 2-core machine
 
 
 class PlainCache:
@@ -101,14 +111,17 @@ def serve_plain(argv: list[str]) -> int:
 
 
 @contextlib.contextmanager
-def server(kind: str, root: Path, cache_dir: Path, checkout: Path | None = None) -> Iterator[int]:
-    """`pixserve serve` (`tests.harness`), `plain` with `PlainCache`: its port.
+def server(
+    kind: str, root: Path, cache_dir: Path, checkout: Path | None = None, race: bool = False
+) -> Iterator[tuple[int, int]]:
+    """`pixserve serve` (`tests.harness`), `plain` with `PlainCache`: its port and pid.
 
     `checkout`: run the pixserve of that folder (another commit's tree) instead.
+    One worker with one thread, or with `race` the sharp race's layout.
     """
     port = free_port()
     serve = ["serve", "--root", str(root), "--cache-dir", str(cache_dir), "--port", str(port)]
-    serve += ["--workers", "1", "--threads", "1"]
+    serve += ["--workers", str(RACE_WORKERS)] if race else ["--workers", "1", "--threads", "1"]
     env = None
     if kind == "plain":
         command = [sys.executable, __file__, "--serve-plain", *serve]
@@ -116,8 +129,18 @@ def server(kind: str, root: Path, cache_dir: Path, checkout: Path | None = None)
         command = [sys.executable, "-m", "pixserve.cli", *serve]
     if checkout is not None:
         env = {**os.environ, "PYTHONPATH": str(checkout)}
-    with serving(command, port, cache_dir.with_name(f"{kind}.log"), env=env, cwd=checkout):
-        yield port
+    with serving(command, port, cache_dir.with_name(f"{kind}.log"), env=env, cwd=checkout) as live:
+        yield port, live.process.pid
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a server: its master, live workers and reaped ones."""
+    total = 0
+    for each in (pid, *children(pid)):
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+            total += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 @contextlib.contextmanager
@@ -166,6 +189,26 @@ def hits_per_second(port: int, etags: dict[str, str] | None = None) -> float:
         connection.close()
 
 
+def timed(
+    server: tuple[int, int], connections: int, etags: dict[str, str] | None = None
+) -> tuple[float, float]:
+    """Hits (or with `etags` 304s) per second and the server's CPU microseconds per
+    request: one connection cycling through `URLS`, or wrk's `connections` on one URL."""
+    port, pid = server
+    before = cpu_seconds(pid)
+    if connections == 1:
+        rate = hits_per_second(port, etags)
+        requests = HITS_PER_ROUND
+    else:
+        url = URLS[0]
+        inm = None if etags is None else etags[url]
+        run = load.run_cleanly(
+            port, url, connections=connections, seconds=RUN_SECONDS, if_none_match=inm
+        )
+        rate, requests = run.rps, run.requests
+    return rate, (cpu_seconds(pid) - before) / requests * 1e6
+
+
 def lookup_microseconds(cache: DiskCache | PlainCache, keys: list[str]) -> float:
     started = time.perf_counter()
     for n in range(LOOKUPS):
@@ -190,8 +233,14 @@ def lookups(work: Path) -> dict[str, float]:
     }
 
 
+def _option(name: str) -> str | None:
+    return sys.argv[sys.argv.index(name) + 1] if name in sys.argv else None
+
+
 def main() -> None:
-    against = sys.argv[sys.argv.index("--against") + 1] if "--against" in sys.argv else None
+    against = _option("--against")
+    connections = int(_option("--connections") or 1)
+    race = connections > 1
     with tempfile.TemporaryDirectory(prefix="pixserve-bench-") as temp:
         work = Path(temp)
         (work / "root").mkdir()
@@ -203,51 +252,74 @@ def main() -> None:
         micro = lookups(work)
         rates: dict[str, list[float]] = {"index": [], "plain": []}
         revalidations: dict[str, list[float]] = {}
+        cpu: dict[str, list[float]] = {}  # "hits|kind" and "304s|kind": µs per request
         with contextlib.ExitStack() as servers:
-            ports = {
-                kind: servers.enter_context(server(kind, work / "root", work / f"cache-{kind}"))
+            started = {
+                kind: servers.enter_context(
+                    server(kind, work / "root", work / f"cache-{kind}", race=race)
+                )
                 for kind in rates
             }
             if against is not None:
                 tree = servers.enter_context(exported(against, work))
                 kind = f"index at {against}"
                 rates[kind] = []
-                ports[kind] = servers.enter_context(
-                    server("index", work / "root", work / "cache-against", tree)
+                started[kind] = servers.enter_context(
+                    server("index", work / "root", work / "cache-against", tree, race=race)
                 )
             etags: dict[str, dict[str, str]] = {}
-            for kind, port in ports.items():
+            for kind, (port, _) in started.items():
                 connection = http.client.HTTPConnection(HOST, port, timeout=60)
                 etags[kind] = {url: fetch(connection, url, "MISS") for url in URLS}
                 connection.close()
             time.sleep(SETTLED_AFTER + 0.1)
-            for port in ports.values():  # untimed: each worker checks each entry once
-                hits_per_second(port)
-            for _ in range(ROUNDS):
-                for kind, port in ports.items():
-                    rates[kind].append(hits_per_second(port))
-                    revalidations.setdefault(kind, []).append(hits_per_second(port, etags[kind]))
+            for each in started.values():  # untimed: each worker checks each entry once
+                timed(each, connections)
+            for round_index in range(ROUNDS):
+                order = list(started.items())
+                for kind, each in order if round_index % 2 == 0 else order[::-1]:
+                    rate, micros = timed(each, connections)
+                    rates[kind].append(rate)
+                    cpu.setdefault(f"hits|{kind}", []).append(micros)
+                    rate, micros = timed(each, connections, etags[kind])
+                    revalidations.setdefault(kind, []).append(rate)
+                    cpu.setdefault(f"304s|{kind}", []).append(micros)
 
     index_rate, plain_rate = (statistics.median(rates[k]) for k in ("index", "plain"))
+    if race:
+        how = (
+            f"{RACE_WORKERS} workers (default threads), loopback, {load.generator_name()} with "
+            f"{connections} keep-alive connections on one WebP result; {ROUNDS} rounds of "
+            f"{RUN_SECONDS} s, median"
+        )
+    else:
+        how = (
+            f"One worker, one thread, loopback, one keep-alive connection; {ROUNDS} rounds "
+            f"of {HITS_PER_ROUND:,} hits over {len(URLS)} WebP results, median"
+        )
     lines = [
         "# Cache hits: the index's cost",
         "",
-        f"One worker, one thread, loopback, one keep-alive connection; {ROUNDS} rounds of "
-        f"{HITS_PER_ROUND:,} hits over {len(URLS)} WebP results, median; "
-        f"{os.cpu_count()} cores.",
+        f"{how}; {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at the end.",
         "",
-        "| cache | hits/s | per hit |",
-        "| --- | ---: | ---: |",
-        f"| with the index (SQLite) | {index_rate:,.0f} | {1e3 / index_rate:.3f} ms |",
-        f"| without (0.1: stat + utime) | {plain_rate:,.0f} | {1e3 / plain_rate:.3f} ms |",
+        "| cache | hits/s | per hit | CPU per hit |",
+        "| --- | ---: | ---: | ---: |",
+        f"| with the index (SQLite) | {index_rate:,.0f} | {1e3 / index_rate:.3f} ms | "
+        f"{statistics.median(cpu['hits|index']):.0f} µs |",
+        f"| without (0.1: stat + utime) | {plain_rate:,.0f} | {1e3 / plain_rate:.3f} ms | "
+        f"{statistics.median(cpu['hits|plain']):.0f} µs |",
         "",
         f"Index / plain: {index_rate / plain_rate:.1%}. Rounds: "
         + "; ".join(f"{k} " + ", ".join(f"{r:,.0f}" for r in rates[k]) for k in rates),
         *_against_lines(rates),
+        *_against_lines(_kinds(cpu, "hits"), "CPU µs per hit"),
         "",
         "304s (If-None-Match, same rounds): "
-        + "; ".join(f"{k} {statistics.median(v):,.0f}/s" for k, v in revalidations.items()),
+        + "; ".join(f"{k} {statistics.median(v):,.0f}/s" for k, v in revalidations.items())
+        + "; CPU per 304: "
+        + "; ".join(f"{k} {statistics.median(v):.0f} µs" for k, v in _kinds(cpu, "304s").items()),
         *_against_lines(revalidations, "304s"),
+        *_against_lines(_kinds(cpu, "304s"), "CPU µs per 304"),
         "",
         f"`DiskCache.lookup` alone, in-process, {LOOKUPS:,} lookups over {len(URLS)} entries:",
         "",
@@ -258,8 +330,13 @@ def main() -> None:
     ]
     report = "\n".join(lines)
     print(report)
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(report)
+    target = OUT.with_name("cache_hits_connections.md") if race else OUT
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(report)
+
+
+def _kinds(cpu: dict[str, list[float]], what: str) -> dict[str, list[float]]:
+    return {key.partition("|")[2]: v for key, v in cpu.items() if key.startswith(what + "|")}
 
 
 def _against_lines(rates: dict[str, list[float]], what: str = "hits") -> list[str]:
@@ -270,12 +347,13 @@ def _against_lines(rates: dict[str, list[float]], what: str = "hits") -> list[st
     ratios = sorted(
         mine / theirs for mine, theirs in zip(rates["index"], rates[other], strict=True)
     )
+    unit = "" if what.startswith("CPU") else "/s"
     return [
         "",
-        f"{what.capitalize()}, this checkout / {other.removeprefix('index at ')}: median "
+        f"{what[0].upper()}{what[1:]}, this checkout / {other.removeprefix('index at ')}: median "
         f"{statistics.median(ratios):.2f}x (min {ratios[0]:.2f}x, max {ratios[-1]:.2f}x over "
         f"{len(ratios)} alternating rounds); medians {statistics.median(rates['index']):,.0f} "
-        f"against {statistics.median(rates[other]):,.0f} {what}/s.",
+        f"against {statistics.median(rates[other]):,.0f} {what}{unit}.",
     ]
 
 
