@@ -136,6 +136,11 @@ def targets(race: Race) -> list[str]:
     return table(["target (issue 14)", "measured", "verdict"], rows)
 
 
+# Above this load average at the start, other work shared the machine with the race.
+QUIET_LOAD = 1.5
+SHARED = " (other engineers' work shared the machine)"
+
+
 def pss_lines(results: dict[str, Any]) -> list[str]:
     """The peak proportional set size, which splits the pages pixserve's forked
     workers share with their master instead of counting them once per process."""
@@ -322,8 +327,8 @@ def section(results: dict[str, Any]) -> list[str]:
         "## Against the sharp-based peers: Next.js and IPX (issue 14)",
         "",
         f"`benchmarks/sharp_race.py`, {m['run_seconds'] / 60:.1f} minutes on {m['cpus']} CPUs, "
-        f"load average {load_start:.2f} at the start and {load_end:.2f} at the end "
-        "(other engineers' work shared the machine). "
+        f"load average {load_start:.2f} at the start and {load_end:.2f} at the end"
+        f"{SHARED if load_start > QUIET_LOAD else ' (nothing else ran: the end is the race)'}. "
         f"{m['next']}; {m['ipx']}; Node {m['node']}; pixserve transformer version "
         f"{m['transformer_version']}, `--workers {m['workers']}` (gthread, default threads); "
         f"load generator: {m['load_generator']}. {m['rounds']} rounds, cold runs "
@@ -365,10 +370,10 @@ def section(results: dict[str, Any]) -> list[str]:
         "server's threads win. A peer's CPU over pixserve's above 1 means pixserve "
         "spends less. The last columns: the cores each server kept busy in the cold race "
         "at 1 connection (its req/s times its CPU per request; the machine's other work "
-        "lowers all of them alike). libvips splits one request over both cores (decode, "
-        "resize and encode of strips run in a pipeline of threads), which is how IPX "
-        "can be faster at 1 connection while spending more CPU; Pillow runs the stages "
-        "one after another on one core.",
+        "lowers all of them alike). libvips runs a request's decode, resize and encode "
+        "of strips as a pipeline of threads; pixserve runs them one after another but "
+        "splits a big resize into two bands on two threads (`transformer/bands.py`), "
+        "which is how either keeps more than one core busy at 1 connection.",
         "",
         *cpu_table(race),
         f"### Hits and 304s of a repeated URL ({m['hit_connections']} connections)",
