@@ -7,8 +7,8 @@ import math
 from .. import bands
 from ..context import Context
 from ..geometry import crop_origin
-from ..options import Gravity
 from .load import extent_reaches_resize
+from .smartcrop import PIXEL_GRAVITIES
 
 # `reducing_gap` first shrinks by an integer factor with a box filter, then LANCZOS
 # does the remaining < 3x. Pillow's docs show this indistinguishable from a full
@@ -50,17 +50,13 @@ def resize(ctx: Context) -> None:
     ctx.image = bands.resize(ctx.image, (width, height), region, REDUCING_GAP)
 
 
-# Gravities that pick the window from the resized pixels (`steps/smartcrop.py`).
-_LOOKING = frozenset({Gravity.ENTROPY, Gravity.ATTENTION})
-
-
 def _kept_window(ctx: Context) -> tuple[int, int, int, int] | None:
     """For a still `cover` whose window does not depend on the pixels: the window
     (left, top, width, height) in the resized picture; None otherwise."""
     geometry = ctx.geometry
     if geometry.overflow == (0, 0) or ctx.animation_frame is not None:
         return None
-    if ctx.options.gravity in _LOOKING:
+    if ctx.options.gravity in PIXEL_GRAVITIES:
         return None
     left, top = crop_origin(geometry, ctx.options.gravity, ctx.options.focus)
     width = min(geometry.canvas[0], geometry.resize[0])

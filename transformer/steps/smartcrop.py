@@ -20,6 +20,9 @@ from ..geometry import Geometry, Size, crop_origin
 from ..options import Gravity
 
 _ANALYSIS_SIZE = 256
+# The gravities whose window `place_crop` chooses from the resized pixels (the others
+# are known from the geometry alone, so `resize` can resize just their window).
+PIXEL_GRAVITIES = frozenset({Gravity.ENTROPY, Gravity.ATTENTION})
 _POSITIONS = 17
 
 
