@@ -64,11 +64,7 @@ def build_services(config: Config) -> Services:
         admission=MemoryBudget(
             config.cache.cache_dir, config.imaging.memory_budget, config.imaging.queue_timeout
         ),
-        makers=MakerSlots.for_threads(
-            config.serving.threads,
-            config.serving.transforms_per_process,
-            config.imaging.queue_timeout,
-        ),
+        makers=MakerSlots(config.serving.transforms_per_process, config.imaging.queue_timeout),
         limits=config.query_limits(),
         image_limits=config.imaging.image_limits(),
         colour=config.imaging.colour_settings(),

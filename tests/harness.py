@@ -17,17 +17,36 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 HOST = "127.0.0.1"
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 30.0
 POLL = 0.05
 
-Reply = tuple[int, dict[str, str], bytes]
+
+class Headers(dict[str, str]):
+    """A response's headers by name, whatever its case: HTTP names are case-insensitive,
+    and servers differ (granian, like HTTP/2, sends them in lower case)."""
+
+    def __init__(self, pairs: Iterable[tuple[str, str]] = ()) -> None:
+        super().__init__((name.lower(), value) for name, value in pairs)
+
+    def __getitem__(self, name: str) -> str:
+        return super().__getitem__(name.lower())
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and super().__contains__(name.lower())
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return super().get(name.lower(), default)
+
+
+Reply = tuple[int, Headers, bytes]
 
 
 class ServerDidNotStart(RuntimeError):
@@ -55,7 +74,7 @@ def get(
     try:
         connection.request(method, path, headers=dict(headers or {}))
         response = connection.getresponse()
-        return response.status, dict(response.getheaders()), response.read()
+        return response.status, Headers(response.getheaders()), response.read()
     finally:
         connection.close()
 
@@ -81,7 +100,7 @@ class Served:
         return "\n".join(self.log_text().splitlines()[-lines:])
 
     def workers(self) -> list[int]:
-        """The processes the server forked (gunicorn's, thumbor's and nginx's workers)."""
+        """The processes the server forked (pixserve's, thumbor's and nginx's workers)."""
         return children(self.process.pid)
 
 

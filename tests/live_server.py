@@ -1,4 +1,4 @@
-"""A real `pixserve serve` (gunicorn) for the server tests: its log, its workers, its user."""
+"""A real `pixserve serve` (granian) for the server tests: its log, its workers, its user."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from pixserve.cli.serving import WORKER_READY
 
 from .harness import Served, accepts, free_port, serving
 
@@ -50,7 +52,7 @@ def live_server(
     serve += ["--workers", str(workers), "--threads", str(threads), *args]
 
     def booted(served: Served) -> bool:
-        return accepts(served) and len(served.log_lines("Booting worker")) >= workers
+        return accepts(served) and len(served.log_lines(WORKER_READY)) >= workers
 
     log = log or cache_dir.parent / f"server-{cache_dir.name}.log"
     with serving([*wrapper, *command, *serve], port, log, ready=booted, env=environment) as live:

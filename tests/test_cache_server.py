@@ -22,7 +22,7 @@ from .live_server import live_server
 
 URL = "/image/photo.jpg?w=500&fmt=webp"
 
-# Each test starts a real gunicorn (a few seconds): `make test-fast` leaves them out.
+# Each test starts a real server (a second or two): `make test-fast` leaves them out.
 pytestmark = pytest.mark.slow
 
 

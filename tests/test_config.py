@@ -53,7 +53,9 @@ def test_environment_then_overrides(tmp_path: Path) -> None:
         ({"PIXSERVE_MAX_SOURCE_BYTES": "1 lot"}, "max_source_bytes"),
         # every wait on a transform must outlast the time limit
         ({"PIXSERVE_TIME_LIMIT": "20s"}, "flight_timeout"),
-        ({"PIXSERVE_TIME_LIMIT": "40s", "PIXSERVE_FLIGHT_TIMEOUT": "1m"}, "timeout"),
+        ({"PIXSERVE_TIME_LIMIT": "40s", "PIXSERVE_FLIGHT_TIMEOUT": "1m"}, "graceful_timeout"),
+        ({"PIXSERVE_HEADER_TIMEOUT": "0.5"}, "header_timeout"),
+        ({"PIXSERVE_WORKER_MAX_RSS": "1MiB"}, "worker_max_rss"),
         ({"PIXSERVE_FLIGHT_TIMEOUT": "5"}, "flight_timeout"),
     ],
 )
@@ -89,8 +91,9 @@ def test_colour_settings(tmp_path: Path) -> None:
 def test_sizes_and_durations_take_units(tmp_path: Path) -> None:
     config = Config.load(
         {
-            "PIXSERVE_TIMEOUT": "1m",  # was read as a byte size: 1,048,576 seconds
+            "PIXSERVE_HEADER_TIMEOUT": "1m",
             "PIXSERVE_GRACEFUL_TIMEOUT": "1.5m",
+            "PIXSERVE_WORKER_MAX_RSS": "512MiB",
             "PIXSERVE_TIME_LIMIT": "20s",
             "PIXSERVE_FLIGHT_TIMEOUT": "45",
             "PIXSERVE_CACHE_MAX_AGE": "2h",
@@ -100,7 +103,8 @@ def test_sizes_and_durations_take_units(tmp_path: Path) -> None:
         },
         root=tmp_path,
     )
-    assert config.serving.timeout == 60 and config.serving.graceful_timeout == 90
+    assert config.serving.header_timeout == 60 and config.serving.graceful_timeout == 90
+    assert config.serving.worker_max_rss == 512 << 20
     assert config.imaging.time_limit == 20 and config.cache.flight_timeout == 45
     assert config.cache.cache_max_age == 7200
     assert config.cache.cache_max_bytes == 64 << 20 and config.imaging.max_source_bytes == 100 << 10
@@ -120,5 +124,5 @@ def test_every_setting_has_one_part_and_one_kind() -> None:
 
 def test_the_flight_timeout_reaches_the_cache(tmp_path: Path) -> None:
     config = Config(root=tmp_path, cache_dir=tmp_path / "c", time_limit=30, flight_timeout=40,
-                    timeout=45, graceful_timeout=45)  # fmt: skip
+                    graceful_timeout=45)  # fmt: skip
     assert build_services(config).cache.flight_timeout == 40

@@ -67,7 +67,7 @@ def test_the_file_can_be_named_in_the_environment(tmp_path: Path) -> None:
         ("presets = 3\n", "^presets: expected a table"),
         ("max_age = \n", "^config: .* is not valid TOML"),
         ("port = 0\n", "^port: must be from 1 to 65535"),
-        ("timeout = 5\n", "^timeout: must be more than time_limit"),
+        ("graceful_timeout = 5\n", "^graceful_timeout: must be more than time_limit"),
         ('log_format = "xml"\n', "^log_format: must be json or text"),
         ('accel_redirect = "cache"\n', "^accel_redirect: must be an nginx location"),
     ],

@@ -1,4 +1,4 @@
-"""Against a real `pixserve serve` (gunicorn) process on a loopback port."""
+"""Against a real `pixserve serve` (granian) process on a loopback port."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from tests.live_server import live_server
 
 PIXSERVE = [sys.executable, "-m", "pixserve.cli"]
 
-# Each test starts a real gunicorn (a few seconds): `make test-fast` leaves them out.
+# Each test starts a real server (a second or two): `make test-fast` leaves them out.
 pytestmark = pytest.mark.slow
 
 

@@ -13,11 +13,10 @@ import pytest
 from tests.harness import Served, get
 from tests.live_server import live_server
 
-# Each test starts a real gunicorn (a few seconds): `make test-fast` leaves them out.
+# Each test starts a real server (a second or two): `make test-fast` leaves them out.
 pytestmark = pytest.mark.slow
 
 SLOW_CLIENTS = 40
-pytestmark = pytest.mark.slow  # real gunicorn servers
 
 
 @pytest.fixture
@@ -54,18 +53,9 @@ def test_forty_slow_header_clients_do_not_stall_healthz(server: Served) -> None:
         assert clients[0].recv(12).startswith(b"HTTP/1.1 200")
 
 
-def test_a_client_that_never_finishes_its_headers_is_dropped(
-    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    launcher = tmp_path / "launch.py"
-    launcher.write_text(
-        "import sys\n"
-        "from pixserve.cli import worker\n"
-        "worker.HeadersFirstWorker.header_timeout = 1.0\n"
-        "from pixserve.cli.main import main\n"
-        "sys.exit(main(sys.argv[1:]))\n"
-    )
-    with live_server(root, tmp_path / "cache", tmp_path / "log", launcher=launcher) as live:
+def test_a_client_that_never_finishes_its_headers_is_dropped(root: Path, tmp_path: Path) -> None:
+    args = ["--set", "header_timeout=1"]
+    with live_server(root, tmp_path / "cache", tmp_path / "log", args=args) as live:
         client = socket.create_connection(("127.0.0.1", live.port))
         client.settimeout(8)
         client.sendall(b"GET /healthz HTTP/1.1\r\n")

@@ -1,4 +1,4 @@
-"""`pixserve serve` (gunicorn, or Flask's reloader with --dev), `config`, `sign`, `samples`."""
+"""`pixserve serve` (granian, or Flask's reloader with --dev), `config`, `sign`, `samples`."""
 
 from __future__ import annotations
 
@@ -13,15 +13,13 @@ from typing import Any
 
 from pixserve.app import create_app
 from pixserve.cli import cache as cache_cli
-from pixserve.cli.serving import gunicorn_settings, run_gunicorn, serve
+from pixserve.cli.serving import serve
 from pixserve.config import show as config_cli
 from pixserve.config.layers import explain_config, load_config
-from pixserve.config.settings import SETTINGS, ConfigError, parse_setting
+from pixserve.config.settings import SETTINGS, Config, ConfigError, parse_setting
 from pixserve.http.signing import sign_url
 from pixserve.ops import logs
 from pixserve.transformer import TransformError
-
-__all__ = ["gunicorn_settings", "main", "run_gunicorn"]  # the benchmarks run layouts with these
 
 
 def settings_flags() -> argparse.ArgumentParser:
@@ -156,18 +154,22 @@ def _sign(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     flags = flag_values(args)
+
+    def load() -> Config:
+        return load_config(os.environ, args.config, flags)
+
     try:
-        config = load_config(os.environ, args.config, flags)
+        if args.dev:
+            config = load()
+            logs.configure(config.ops.log_format)
+            create_app(config).run(
+                host=config.serving.host, port=config.serving.port, debug=True, use_reloader=True
+            )
+        else:
+            serve(load)  # `load` again at each SIGHUP
     except ConfigError as error:
         print(f"pixserve: invalid configuration: {error}", file=sys.stderr)
         return 2
-    if args.dev:
-        logs.configure(config.ops.log_format)
-        create_app(config).run(
-            host=config.serving.host, port=config.serving.port, debug=True, use_reloader=True
-        )
-        return 0
-    serve(lambda: load_config(os.environ, args.config, flags))  # again at each SIGHUP
     return 0
 
 

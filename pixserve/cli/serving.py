@@ -1,26 +1,41 @@
-"""`pixserve serve` on gunicorn: the measured layout, signals, logs and metrics.
+"""`pixserve serve` on granian: the layout, signals, logs and metrics around the app.
 
-Layout. gthread workers, `workers` processes with `threads` threads each (defaults in
-`config`, chosen by `benchmarks/gunicorn_settings.py`; README: Operations). Pillow
-releases the GIL while it decodes, resizes and encodes, so threads overlap that work
-with Python's; processes keep the Python parts on every core. `max_requests` (with
-jitter, so workers do not all restart at once) replaces a worker now and then,
-bounding the memory that Pillow's allocations fragment over time.
+Why granian: a maintained server (Rust, hyper) does the HTTP work a Python server
+did badly here: keep-alive and HTTP/2, slow clients (hyper reads a request's headers
+without a Python thread, and drops a client that takes longer than `header_timeout`),
+and it hands the WSGI app to a pool of blocking threads per worker. Measured against
+the gunicorn worker it replaced (`benchmarks/serving.py`), it answers hits and 304s
+2-3x faster; nothing here reaches into its internals.
 
-Signals. SIGHUP re-reads the configuration (file, environment, flags), builds the
-app anew in the master, starts new workers and lets the old ones finish what they
-are answering; an invalid new configuration is logged and the running one kept.
-SIGTERM stops accepting connections, lets workers finish their requests (up to
-`graceful_timeout`) and exits 0.
+Layout. `workers` processes, each with up to `threads` blocking threads running the
+app (defaults in `config`, README: Operations). Pillow releases the GIL while it
+decodes, resizes and encodes, so threads overlap that work with Python's; processes
+keep the Python parts on every core. How many of a process's threads make results at
+once is the app's business (`transforms_per_process`, `http/admission.py`): the others
+wait their turn there, and the threads left over answer hits and health checks.
+A worker whose memory grows past `worker_max_rss` is replaced gracefully; one that
+dies is started again.
 
-Logs. Every record, gunicorn's included, in `log_format`; gunicorn writes no access
-log, since pixserve logs each request itself (`observe`). Whatever else reaches fd 2
-(libtiff's errors, a stray print) is captured and logged line by line
+The app is built once in the master, at start and at each reload, and the workers are
+forked from it (whatever Python's default start method), so they inherit what it set
+up: the app (the cache recovered once, not by every worker that starts), the captured
+stderr, the allocator's settings and the metrics folder.
+
+Signals. SIGHUP re-reads the configuration (file, environment, flags) in the master,
+then replaces the workers one by one, each new one serving before the old one stops;
+an invalid new configuration is logged and the running one kept. SIGTERM and SIGINT
+stop accepting connections, let workers finish their requests (up to
+`graceful_timeout`) and exit 0.
+
+Logs. Every record, granian's included, in `log_format` (granian takes a logging
+dict; its formatter and handler are pixserve's); no access log, since pixserve logs
+each request itself (`observe`). Whatever else reaches fd 2 (libtiff's errors, a
+stray print, Rust's panics) is captured and logged line by line
 (`logs.capture_native_stderr`), so the log stays one record a line.
 
 Metrics. prometheus_client's multiprocess mode in `PROMETHEUS_MULTIPROC_DIR` (emptied
-at start), else in a temporary folder removed at exit; workers are numbered by slot
-(`metrics.use_worker_slots`). The cache writes the hits it records to its index on a
+at start), else in a temporary folder removed at exit; each worker claims a slot
+(`metrics.claim_worker_slot`). The cache writes the hits it records to its index on a
 later hit once a second has passed, so an idle worker's last hits would never reach
 `/metrics`: each worker flushes them every second instead.
 """
@@ -30,97 +45,170 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import multiprocessing
 import os
 import shutil
 import tempfile
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from gunicorn.app.base import BaseApplication
-from gunicorn.glogging import Logger
+from granian import Granian
+from granian.constants import HTTPModes, Interfaces
+from granian.http import HTTP1Settings
 
 from pixserve.app import create_app
 from pixserve.cache import DiskCache
 from pixserve.cache.disk import FLUSH_EVERY
 from pixserve.config.settings import Config, ConfigError
 from pixserve.ops import allocator, logs
-from pixserve.ops.metrics import MULTIPROCESS_VARIABLE, enter_worker_slot, use_worker_slots
+from pixserve.ops.metrics import MULTIPROCESS_VARIABLE, claim_worker_slot, use_worker_slots
 from pixserve.services import EXTENSION_NAME
 
 log = logging.getLogger(__name__)
 
-_SLOT = "pixserve_metrics_slot"  # the attribute on gunicorn's worker objects
+# Seconds between starting a new worker and stopping the old one it replaces (SIGHUP,
+# `worker_max_rss`): the new one builds the app (under a second) before the old one
+# is told to stop, so the listening socket always has a worker behind it.
+RESPAWN_INTERVAL = 1.0
+# The settings granian applies only when it starts: a reload that changes them logs
+# that a restart is needed (the rest of the configuration takes effect at once).
+FIXED_AT_START = ("host", "port", "workers", "threads")
+WORKER_READY = "worker ready"  # logged by each worker once its app is built
 
 
-def gunicorn_settings(host: str, port: int, workers: int, threads: int) -> dict[str, Any]:
-    """The process layout and binding of `pixserve serve`."""
-    return {
-        "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
-        "workers": workers,
-        "threads": threads,
-        "worker_class": "pixserve.cli.worker.HeadersFirstWorker",
-        # Recent gunicorn opens a control socket at one fixed path per user;
-        # two servers (tests, `make run`) would fight over it.
-        "control_socket_disable": True,
-    }
+class _Running:
+    """The app the next worker serves and its configuration (the master's, set at start
+    and at each valid reload; a forked worker reads its copy)."""
+
+    config: Config | None = None
+    app: Flask | None = None
 
 
-def server_settings(config: Config) -> dict[str, Any]:
-    """Every gunicorn setting `pixserve serve` uses, from the validated config."""
-    serving = config.serving
-    return {
-        **gunicorn_settings(serving.host, serving.port, serving.workers, serving.threads),
-        # gunicorn takes whole seconds; rounding up keeps each above time_limit
-        "timeout": math.ceil(serving.timeout),
-        "graceful_timeout": math.ceil(serving.graceful_timeout),
-        "keepalive": math.ceil(serving.keepalive),
-        "max_requests": serving.max_requests,
-        "max_requests_jitter": serving.max_requests_jitter,
-        "preload_app": True,  # the app is built once in the master (again on SIGHUP)
-        "accesslog": None,
-        "logger_class": GunicornLogger,
-        "pre_fork": _give_slot,
-        "post_fork": _start_worker,
-    }
-
-
-def serve(load: Callable[[], Config], overrides: dict[str, Any] | None = None) -> None:
+def serve(load: Callable[[], Config]) -> None:
     """Run until SIGTERM or SIGINT; `load` gives the configuration, again at each SIGHUP.
 
-    `overrides`: gunicorn settings over pixserve's (the layout benchmark tries others).
+    Raises `ConfigError` when the first configuration is invalid.
     """
+    config = load()
     folder, made_here = _metrics_folder()
     use_worker_slots(folder)
-    master = os.getpid()
-    logs.capture_native_stderr()  # before the first `configure` and before any fork
+    logs.capture_native_stderr()  # before configuring and before any fork
+    logs.configure(config.ops.log_format)
     allocator.map_big_buffers_apart()  # both inherited by every worker forked from here
     allocator.share_heaps()
+    _Running.config, _Running.app = config, create_app(config)
+    server = Granian(**server_settings(config))
+
+    def reload() -> None:
+        _reload(load)
+        assert _Running.config is not None
+        server.log_config = log_settings(_Running.config.ops.log_format)
+
+    server.on_reload(reload)
     try:
-        _Server(load, overrides or {}).run()
+        with warnings.catch_warnings():
+            # Python 3.12+ warns on any fork of a threaded process (the master has the
+            # stderr reader); a worker touches none of that thread's state.
+            warnings.filterwarnings("ignore", ".*fork.*", DeprecationWarning)
+            _fork_workers()
+            server.serve(target_loader=worker_app, wrap_loader=False)
     finally:
-        # Workers are forked inside `run` and leave through here too: only the master
-        # may remove the folder, once everything has stopped.
-        if made_here and os.getpid() == master:
+        if made_here:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def run_gunicorn(app: Flask, settings: dict[str, Any]) -> None:
-    """Serve a ready-made app with these settings (benchmarks compare layouts with it)."""
+def server_settings(config: Config) -> dict[str, Any]:
+    """granian's arguments for this configuration (the benchmarks reuse them)."""
+    serving = config.serving
+    return {
+        "target": "pixserve",  # only named in granian's logs: workers call `worker_app`
+        "address": serving.host,
+        "port": serving.port,
+        "interface": Interfaces.WSGI,
+        "http": HTTPModes.auto,  # HTTP/1.1, and HTTP/2 to clients that speak it
+        "workers": serving.workers,
+        "blocking_threads": serving.threads,
+        "http1_settings": HTTP1Settings(
+            header_read_timeout=max(1, round(serving.header_timeout * 1000)),
+            keep_alive=True,
+            max_buffer_size=MAX_HEADER_BYTES,
+        ),
+        "respawn_failed_workers": True,
+        "respawn_interval": RESPAWN_INTERVAL,
+        "workers_kill_timeout": max(1, math.ceil(serving.graceful_timeout)),
+        "workers_max_rss": (serving.worker_max_rss >> 20) or None,
+        "log_dictconfig": log_settings(config.ops.log_format),
+        "log_access": False,
+    }
 
-    class Fixed(BaseApplication):  # type: ignore[misc]
-        def load_config(self) -> None:
-            for key, value in settings.items():
-                if key in self.cfg.settings:  # skip settings this gunicorn predates
-                    self.cfg.set(key, value)
 
-        def load(self) -> Flask:
-            return app
+# The most a request line and its headers may take (hyper answers 431 past it):
+# granian's own default, named here because it is a limit users meet.
+MAX_HEADER_BYTES = 8192 + 4096 * 100
 
-    Fixed().run()
+
+def log_settings(log_format: str) -> dict[str, Any]:
+    """granian's logging dict: its records and everyone's through pixserve's formatter
+    to the real stderr, at INFO."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"pixserve": {"()": logs.formatter, "log_format": log_format}},
+        "handlers": {"pixserve": {"()": logs.output_handler, "formatter": "pixserve"}},
+        "loggers": {
+            "_granian": {"handlers": [], "level": "INFO", "propagate": True},
+            "granian.access": {"handlers": [], "level": "WARNING", "propagate": True},
+        },
+        "root": {"handlers": ["pixserve"], "level": "INFO"},
+    }
+
+
+def worker_app() -> Flask:
+    """In each worker, once forked: its metrics slot, the app, hits flushed every second."""
+    app = _Running.app
+    assert app is not None, "serve() builds the app before forking"
+    claim_worker_slot()
+    cache = app.extensions[EXTENSION_NAME].cache
+    threading.Thread(target=_flush_hits, args=(cache,), name="cache-hits", daemon=True).start()
+    log.info(WORKER_READY, extra={"fields": {"pid": os.getpid()}})
+    return app
+
+
+def _reload(load: Callable[[], Config]) -> None:
+    """After SIGHUP: the new configuration and its app, or the running ones if it is
+    invalid."""
+    running = _Running.config
+    assert running is not None
+    try:
+        config = load()
+        app = create_app(config)
+    except ConfigError as error:
+        log.error("reload: invalid configuration, keeping the running one: %s", error)
+        return
+    _Running.config, _Running.app = config, app
+    logs.configure(config.ops.log_format)
+    changed = [
+        name
+        for name in FIXED_AT_START
+        if getattr(config.serving, name) != getattr(running.serving, name)
+    ]
+    if changed:
+        log.warning("reload: %s take effect at the next start, not at a reload", ", ".join(changed))
+    log.info("reload: configuration read again; replacing the workers")
+
+
+def _fork_workers() -> None:
+    """Workers are forked, so that they inherit the master's state (see the module's
+    doc); Python 3.14 would otherwise spawn them, which granian then does too."""
+    with contextlib.suppress(RuntimeError):  # already set by this process: keep it
+        multiprocessing.set_start_method("fork")
+    if multiprocessing.get_start_method() != "fork":
+        multiprocessing.set_start_method("fork", force=True)
 
 
 def _metrics_folder() -> tuple[Path, bool]:
@@ -137,69 +225,7 @@ def _metrics_folder() -> tuple[Path, bool]:
     return folder, False
 
 
-def _give_slot(server: Any, worker: Any) -> None:
-    """In the master, before fork: the lowest slot no live worker holds."""
-    held = {getattr(other, _SLOT, None) for other in server.WORKERS.values()}
-    setattr(worker, _SLOT, next(slot for slot in range(len(held) + 1) if slot not in held))
-
-
-def _start_worker(server: Any, worker: Any) -> None:
-    """In the worker, after fork: its metrics slot, and hits flushed every second."""
-    enter_worker_slot(getattr(worker, _SLOT))
-    cache = worker.app.wsgi().extensions[EXTENSION_NAME].cache
-    threading.Thread(target=_flush_hits, args=(cache,), name="cache-hits", daemon=True).start()
-
-
 def _flush_hits(cache: DiskCache) -> None:
     while True:
         time.sleep(FLUSH_EVERY)
         cache.flush()
-
-
-_log_format = "json"  # the running config's, set at each (re)load, before gunicorn's logger
-
-
-class GunicornLogger(Logger):  # type: ignore[misc]
-    """gunicorn's own records in pixserve's format; no access lines (pixserve logs each
-    request itself)."""
-
-    def setup(self, cfg: Any) -> None:
-        super().setup(cfg)
-        for handler in self.error_log.handlers:
-            handler.setFormatter(logs.formatter(_log_format))
-            if isinstance(handler, logging.StreamHandler):  # not into the captured fd 2
-                handler.setStream(logs.output())
-
-    def access(self, *args: Any) -> None:
-        return None
-
-
-class _Server(BaseApplication):  # type: ignore[misc]
-    """gunicorn serving `create_app(load())`; SIGHUP loads and builds anew."""
-
-    def __init__(self, load: Callable[[], Config], overrides: dict[str, Any]) -> None:
-        self._load = load
-        self._overrides = overrides
-        self._config: Config | None = None
-        super().__init__()
-
-    def load_config(self) -> None:
-        try:
-            config = self._load()
-        except ConfigError as error:
-            if self._config is None:
-                raise
-            log.error("reload: invalid configuration, keeping the running one: %s", error)
-            config = self._config
-        self._config = config
-        self.callable = None  # build the app anew from this config
-        global _log_format
-        _log_format = config.ops.log_format
-        logs.configure(config.ops.log_format)
-        for key, value in {**server_settings(config), **self._overrides}.items():
-            if key in self.cfg.settings:  # skip settings this gunicorn predates
-                self.cfg.set(key, value)
-
-    def load(self) -> Flask:
-        assert self._config is not None
-        return create_app(self._config)

@@ -351,21 +351,21 @@ class OpsSettings:
 
 @dataclass(frozen=True)
 class ServingSettings:
-    """`pixserve serve` (gunicorn); the extension and `create_app` ignore these."""
+    """`pixserve serve` (granian); the extension and `create_app` ignore these."""
 
     host: str = setting(TEXT, "127.0.0.1")
     port: int = setting(INTEGER, 8000)
     workers: int = setting(INTEGER, factory=default_workers)
     threads: int = setting(INTEGER, DEFAULT_THREADS)
     transforms_per_process: int = setting(INTEGER, TRANSFORMS_PER_PROCESS)
-    timeout: float = setting(DURATION, 30)  # a worker's main loop may stall this long
     graceful_timeout: float = setting(DURATION, 30)  # a stopping worker finishes within it
-    keepalive: float = setting(DURATION, 5)  # an idle connection stays open (over nginx's 4)
-    # A worker is replaced after this many requests, plus up to the jitter so workers
-    # do not restart together: measured, a worker's memory levels off after a few
-    # hundred requests and then grows only slowly; this bounds what growth there is.
-    max_requests: int = setting(INTEGER, 20_000)
-    max_requests_jitter: int = setting(INTEGER, 2_000)
+    # A client gets this long to send a request's headers (hyper reads them, no thread
+    # waits): a slow or stalled one ("slowloris") is dropped, not served for ever.
+    header_timeout: float = setting(DURATION, 10)
+    # A worker whose resident memory passes this is replaced gracefully (granian samples
+    # it every 30 s; 0: never): what Pillow's allocations fragment over days is bounded
+    # without restarting workers that are fine.
+    worker_max_rss: int = setting(SIZE, 1 << 30)
 
     def __post_init__(self) -> None:
         if not 1 <= self.port <= 65535:
@@ -373,9 +373,10 @@ class ServingSettings:
         for name in ("workers", "threads", "transforms_per_process"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}: must be at least 1")
-        for name in ("keepalive", "max_requests", "max_requests_jitter"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"{name}: must be 0 or more")
+        if not 1 <= self.header_timeout <= 60:
+            raise ConfigError("header_timeout: must be from 1 to 60 seconds")
+        if self.worker_max_rss and self.worker_max_rss < 64 << 20:
+            raise ConfigError("worker_max_rss: must be 0 (never) or at least 64MiB")
 
 
 @dataclass(frozen=True)
@@ -471,7 +472,6 @@ class Config:
         check_mounts(self.http.root, self.sources.sources)
         time_limit = self.imaging.time_limit
         for name, value in (
-            ("timeout", self.serving.timeout),
             ("graceful_timeout", self.serving.graceful_timeout),
             ("flight_timeout", self.cache.flight_timeout),
         ):

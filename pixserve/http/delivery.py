@@ -69,7 +69,7 @@ def deliver(svc: Services, req: ImageRequest) -> Delivered:
         hit = _cached(svc, req, timings)  # made while we waited?
         if hit is not None:
             return hit
-        with svc.makers.take():  # or 503 at once: a thread stays free for hits
+        with svc.makers.take():  # this process's turn, or 503 once the bounded wait ends
             made = _make(svc, req, timings)
     return Delivered(made.extension, "MISS", data=made.data, timings={**made.timings, **timings})
 

@@ -109,9 +109,14 @@ def output() -> TextIO:
     return _output if _output is not None else sys.stderr
 
 
+def output_handler() -> logging.Handler:
+    """A handler writing to `output()` (named in the server's logging dict)."""
+    return logging.StreamHandler(output())
+
+
 def configure(log_format: str, level: int = logging.INFO) -> None:
     """Every record of this process to stderr in `log_format` (replacing other handlers)."""
-    handler = logging.StreamHandler(output())
+    handler = output_handler()
     handler.setFormatter(formatter(log_format))
     root = logging.getLogger()
     for old in list(root.handlers):
@@ -147,7 +152,7 @@ def show_when_unconfigured(log_format: str) -> bool:
 def capture_native_stderr() -> None:
     """Make each line written to fd 2, by anyone, a log record (once per process).
 
-    fd 2 becomes a pipe (inherited by processes forked later, so gunicorn's workers
+    fd 2 becomes a pipe (inherited by processes forked later, so the server's workers
     write into it too); records go to a duplicate of the old stderr; a thread reads
     the pipe and logs each line at warning level. Call it before `configure` and
     before forking. A line from a worker is logged by the capturing process, whose

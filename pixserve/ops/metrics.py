@@ -1,4 +1,4 @@
-"""Prometheus metrics (`prometheus_client`), right under several gunicorn workers.
+"""Prometheus metrics (`prometheus_client`), right under several server workers.
 
 Counters and histograms are per process in memory; under `pixserve serve` they live
 in prometheus_client's multiprocess mode instead, one memory-mapped file per worker
@@ -6,17 +6,20 @@ in a shared folder, summed at each scrape. The cache's figures (hits, misses,
 entries, bytes) are not counted here again: the cache's own index already counts
 them across processes and restarts, and a collector reads it at scrape time.
 
-Worker slots. prometheus_client names each worker's files by its pid, so with
-`max_requests` every replaced worker leaves files behind, and scrapes slow down as
-they pile up (prometheus/client_python#204, #568). `pixserve serve` numbers its
-workers instead (`use_worker_slots`): a new worker takes the slot of one that has
-exited and carries on from its counts, so the folder holds at most a file per slot
-and kind, and counters never go backwards. prometheus_client documents the rule this
-keeps: simultaneously running processes have distinct identifiers.
+Worker slots. prometheus_client names each worker's files by its pid, so every
+replaced worker (a reload, `worker_max_rss`, a crash) would leave files behind, and
+scrapes slow down as they pile up (prometheus/client_python#204, #568). `pixserve
+serve` numbers its workers instead (`use_worker_slots`): a new worker claims the
+lowest slot no live worker holds (an `flock` on the slot's file, which the kernel
+drops when its holder dies) and carries on from its counts, so the folder holds at
+most a file per slot and kind, and counters never go backwards. prometheus_client
+documents the rule this keeps: simultaneously running processes have distinct
+identifiers.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 from collections.abc import Iterator, Mapping
@@ -46,6 +49,7 @@ MULTIPROCESS_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
 _slot: int | None = None
+_slot_lock: int | None = None  # the open, locked file of the slot
 
 
 class Metrics:
@@ -229,17 +233,29 @@ class CacheCollector:
 def use_worker_slots(directory: Path) -> None:
     """Multiprocess mode in `directory`, with files named by worker slot (see above).
 
-    Call before any metric is made; `enter_worker_slot` in each worker after fork.
+    Call before any metric is made; `claim_worker_slot` in each worker after fork.
     """
     os.environ[MULTIPROCESS_VARIABLE] = str(directory)
     slotted = values.MultiProcessValue(process_identifier=_slot_or_pid)  # type: ignore[no-untyped-call]
     values.ValueClass = slotted
 
 
-def enter_worker_slot(slot: int) -> None:
-    """This process is the worker in `slot`: its counts continue that slot's files."""
-    global _slot
-    _slot = slot
+def claim_worker_slot() -> int:
+    """This process takes the lowest slot no live process holds; its counts continue
+    that slot's files. The slot's lock file stays open (and locked) for its life."""
+    global _slot, _slot_lock
+    folder = Path(os.environ[MULTIPROCESS_VARIABLE])
+    slot = 0
+    while True:
+        fd = os.open(folder / f"slot-{slot}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            slot += 1
+            continue
+        _slot, _slot_lock = slot, fd
+        return slot
 
 
 def _slot_or_pid() -> str:
