@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from pixserve.cli.serving import WORKER_READY
+from pixserve.config.settings import Config
 
 from .harness import Served, accepts, free_port, serving
 
@@ -23,8 +24,8 @@ def live_server(
     cache_dir: Path,
     log: Path | None = None,
     *,
-    workers: int = 2,
-    threads: int = 8,
+    workers: int | None = 2,
+    threads: int | None = 8,
     env: dict[str, str] | None = None,
     stall_marker: Path | None = None,
     wrapper: Sequence[str] = (),
@@ -32,7 +33,8 @@ def live_server(
     args: Sequence[str] = (),
 ) -> Iterator[Served]:
     """Run `pixserve serve` until the block ends, logging to `log` (default: a file
-    beside the cache folder); ready once all its workers have booted.
+    beside the cache folder); ready once all its workers have booted. `workers` and
+    `threads` None: the server's defaults.
 
     With `stall_marker`, the first cache write in any worker stops half-way and the
     worker's pid is written to the marker (see `stalling_writes.py`). `wrapper` is a
@@ -49,10 +51,12 @@ def live_server(
         command = [sys.executable, str(STALLING_LAUNCHER)]
         environment["PIXSERVE_TEST_STALL_MARKER"] = str(stall_marker)
     serve = ["serve", "--root", str(root), "--cache-dir", str(cache_dir), "--port", str(port)]
-    serve += ["--workers", str(workers), "--threads", str(threads), *args]
+    serve += [] if workers is None else ["--workers", str(workers)]
+    serve += [*([] if threads is None else ["--threads", str(threads)]), *args]
+    expected = Config(root=root).serving.workers if workers is None else workers
 
     def booted(served: Served) -> bool:
-        return accepts(served) and len(served.log_lines(WORKER_READY)) >= workers
+        return accepts(served) and len(served.log_lines(WORKER_READY)) >= expected
 
     log = log or cache_dir.parent / f"server-{cache_dir.name}.log"
     with serving([*wrapper, *command, *serve], port, log, ready=booted, env=environment) as live:

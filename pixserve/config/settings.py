@@ -74,13 +74,13 @@ CMYK_PROFILE_CANDIDATES = (
 # keep-alive clients can end up on one process; two per core kept every core busy.
 WORKERS_PER_CORE = 2
 MEMORY_BUDGET_SHARE = 4  # the default budget is this fraction of physical memory
-# Threads per process: `transforms_per_process` of them make results at once, the
-# others but one wait their turn (up to queue_timeout), and a burst past that gets 503
-# at once, so one thread is always free for cache hits and health checks (issue 13:
-# /healthz took up to 60 s while every thread transformed). Threads cost a stack
-# each; the throughput of 4 x 2 measured by the layout benchmark is bounded by the
-# cores and `transforms_per_process`, not by the threads.
-DEFAULT_THREADS = 8
+# Threads per process (granian's blocking threads): `transforms_per_process` of them
+# make results at once and the other makers wait their turn (up to queue_timeout),
+# parked on a semaphore with no CPU; the rest answer cache hits and health checks
+# meanwhile (issue 13: /healthz took up to 60 s while every thread transformed). So
+# there are many more threads than transforms: a waiting thread costs its stack's
+# touched pages, and granian starts them only as requests come.
+DEFAULT_THREADS = 32
 # 2 per process, 2 processes per core: 4 transforms per core at once, so a slow one
 # does not hold up the small ones behind it, for a little CPU contention.
 TRANSFORMS_PER_PROCESS = 2
@@ -146,7 +146,11 @@ class ImagingSettings:
     # Transforms running at once on this node may take this much memory, by their
     # estimated peaks; more waits up to queue_timeout, then gets 503 (SECURITY.md).
     memory_budget: int = setting(SIZE, factory=default_memory_budget)
-    queue_timeout: float = setting(DURATION, 2.0)
+    # How long a request that makes a result waits for its process's turn and then for
+    # room in the memory budget, each: a queue, not a refusal, for ordinary bursts (64
+    # connections of 640 px misses wait about 1.5 s on 2 cores: `benchmarks/serving.py`),
+    # yet bounded, so an overloaded node sheds load with 503 and `Retry-After`.
+    queue_timeout: float = setting(DURATION, 10.0)
     avif: bool = setting(BOOLEAN, False)
     # Decoded sources each process keeps for other widths and formats of the same
     # picture (a page's srcset ladder, `transformer/decoded.py`); 0 keeps none.
