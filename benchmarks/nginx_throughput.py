@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import load
-from gunicorn_settings import CORES, CORPUS, ROOT, URL, cpu_seconds
+from layouts import CORES, CORPUS, ROOT, URL, cpu_seconds
 
 sys.path.insert(0, str(ROOT))
 from tests.harness import answers, free_port, get, serving  # noqa: E402

@@ -52,7 +52,7 @@ def check_node_peers() -> None:
 def total_peak_rss_mib(server: servers.Server) -> float:
     """The sum of every process' high-water resident set in the server's tree, in MiB.
 
-    Why the sum: pixserve is a gunicorn master and its workers, a Node peer one process;
+    Why the sum: pixserve is a server master and its workers, a Node peer one process;
     what a host must provision is all of it.
     """
     process = server.process
@@ -64,7 +64,7 @@ def total_peak_rss_mib(server: servers.Server) -> float:
 class PeakMemory(threading.Thread):
     """The highest proportional set size (PSS) of each server's whole process tree,
     sampled every `every` seconds through the phases. A sum of peak resident sets
-    counts the pages a gunicorn master shares with its forked workers once per
+    counts the pages a master shares with its forked workers once per
     process; PSS splits each shared page between its sharers, so one Node process and
     three forked Python ones are measured alike."""
 

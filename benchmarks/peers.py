@@ -9,7 +9,7 @@ Phases (the issue's numbering):
    the codec-floor ratio from pixserve's 1-connection latency against the in-process
    floor timed between the rounds;
 2. cache hits and 3. 304 revalidations against a Flask `send_from_directory` server
-   under the same gunicorn settings (and nginx where installed), serving the same bytes;
+   under the same server settings (and nginx where installed), serving the same bytes;
 4. peak RSS of a worker after the cold phase (the 8 MP source among its work);
 5. in-process ms per transform against source megapixels and output width, with
    libvips (one thread) as the per-image speed reference;
@@ -335,10 +335,9 @@ def main() -> int:
     say(f"benchmarks: {results['machine']}")
     say("phase 5/6: in-process engines")
     results["in_process"] = in_process()
-    # One more thread than connections: gthread may hand all 8 to one worker, whose
-    # transform slots answer 503 past `threads - 1` requests at once (admission.py),
-    # while thumbor queues them; the transforms running at once stay 2 a process.
-    pix = servers.Pixserve(WORKERS, threads=max(CONNECTIONS) + 1)
+    # The default threads: requests past the transforms running at once (2 a process)
+    # wait their turn, as thumbor queues them.
+    pix = servers.Pixserve(WORKERS)
     thumbor = servers.Thumbor(WORKERS)
     with pix, thumbor:
         for case in CASES:  # warm both up; also proves every URL works

@@ -152,7 +152,7 @@ def targets(f: Figures) -> list[str]:
     }
     rows.append(
         [
-            "cache hits ≥ 0.9x the static-file ceiling (same gunicorn)",
+            "cache hits ≥ 0.9x the static-file ceiling (same server)",
             "; ".join(f"{v:.2f}x ({k.split('→ ')[1]})" for k, v in hit.items()),
             verdict(all(v >= 0.9 for v in hit.values())),
         ]
@@ -319,7 +319,7 @@ def hits_table(f: Figures) -> list[str]:
         "## Cache hits and 304s (8 connections)",
         "",
         "static: Flask `send_from_directory` of the same bytes under `pixserve serve`'s "
-        "gunicorn settings (the ceiling for a hit in this WSGI stack); nginx: the same "
+        "server settings (the ceiling for a hit in this WSGI stack); nginx: the same "
         "files with `sendfile`.",
         "",
     ]
@@ -399,7 +399,7 @@ def header(r: dict[str, Any]) -> list[str]:
         f"{m['load_generator']}.",
         "",
         f"Same cores, same images, same transforms and qualities, same workers: pixserve "
-        f"`--workers {m['workers']}` (gunicorn gthread, default threads), thumbor "
+        f"`--workers {m['workers']}` (granian, default threads), thumbor "
         f"`--processes {m['workers']}`, static server and nginx {m['workers']} workers. "
         f"Every phase alternates the contenders in {m['rounds']} rounds (cold runs "
         f"{m['seconds']:g} s each) and reports medians. Ratios are pixserve's figure over "

@@ -13,7 +13,7 @@ keep-alive connection per phase:
 
 In-process, without HTTP, it times the bare codec floor (Pillow open + draft + load +
 LANCZOS resize with reducing_gap 3 + encode with `transformer.encode`'s settings) and
-the full `transformer.transform`, so the ratios show what Flask, gunicorn, the cache
+the full `transformer.transform`, so the ratios show what Flask, the server, the cache
 and the transformer's extra steps (orientation, colour, metadata) cost. It checks
 statuses, `X-Cache` and Content-Type and fails loudly on anything unexpected.
 
@@ -95,7 +95,7 @@ class Client:
         try:
             return self._get(path, headers or {})
         except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
-            # gunicorn drops idle keep-alive connections after 2 s; a GET is safe to resend.
+            # the server drops idle keep-alive connections (`header_timeout`); a GET is safe to resend.
             self._connection.close()
             self._connection = self._connect()
             return self._get(path, headers or {})

@@ -116,8 +116,8 @@ class Pixserve(Server):
     no kept decoded sources (a cold race repeats one source and size with cache-busting
     tokens, which would then skip the decode; the page race turns them on); a queue
     and a time limit as long as the peers' (they have neither, while pixserve's
-    defaults answer 503 after 2 s in the queue or 10 s in all, which a shared machine's
-    load reaches at 4 connections of 1280 px WebP, or a page's 1280 px AVIF)."""
+    defaults answer 503 after 10 s in the queue or 10 s of work, which a shared
+    machine's load can reach with a page's 1280 px AVIFs)."""
 
     name = "pixserve"
 
@@ -127,8 +127,7 @@ class Pixserve(Server):
             "PIXSERVE_DECODED_CACHE": "0",
             "PIXSERVE_QUEUE_TIMEOUT": "60s",
             "PIXSERVE_TIME_LIMIT": "60s",
-            "PIXSERVE_TIMEOUT": "90s",  # these three must be longer than the time limit
-            "PIXSERVE_GRACEFUL_TIMEOUT": "90s",
+            "PIXSERVE_GRACEFUL_TIMEOUT": "90s",  # these two must be longer than the time limit
             "PIXSERVE_FLIGHT_TIMEOUT": "90s",  # a miss waiting for another worker
         }
 
@@ -146,7 +145,7 @@ class Pixserve(Server):
 
 
 class Static(Server):
-    """Flask `send_from_directory` of `root` under `pixserve serve`'s gunicorn settings."""
+    """Flask `send_from_directory` of `root` under `pixserve serve`'s server settings."""
 
     name = "static"
 

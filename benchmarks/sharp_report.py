@@ -388,7 +388,7 @@ def section(results: dict[str, Any]) -> list[str]:
         "",
         "Peak resident set (VmHWM) summed over each server's processes after all phases: "
         + ", ".join(f"{k} {v:.0f} MiB" for k, v in results["rss"].items())
-        + " (pixserve: the gunicorn master and its workers).",
+        + " (pixserve: the server's master and its workers).",
         "",
         *pss_lines(results),
         END,

@@ -8,7 +8,7 @@ some `q=auto`), cache hits of a fixed set of URLs, conditional requests that mus
 304s, bad queries that must be 400s, and the corpus's hostile files (decompression
 bombs, truncated and corrupt files) that must be 4xx. `/healthz` is polled every
 0.5 s on fresh connections and the server's RSS (master and workers) sampled every
-2 s. A third of the way in, one worker is killed with SIGKILL; gunicorn replaces it.
+2 s. A third of the way in, one worker is killed with SIGKILL; granian replaces it.
 
 Pass: no 5xx but admission 503s (`overloaded`); no answer of the wrong class (a 200
 where a 4xx was due, a 4xx for a good request); connection errors only around the

@@ -1,8 +1,8 @@
-"""The static-file ceiling: Flask's `send_from_directory` under pixserve's gunicorn settings.
+"""The static-file ceiling: Flask's `send_from_directory` under `pixserve serve`'s server.
 
 Why: a cache hit in pixserve is, at best, a file sent by the same WSGI stack. This app
 does only that (plus the same conditional-request handling, so 304s compare too), run
-by `pixserve.cli.serving.run_gunicorn` with `gunicorn_settings`, the very settings of
+by granian with `pixserve.cli.serving.server_settings`, the very settings of
 `pixserve serve`. Usage: `python static_app.py ROOT PORT WORKERS THREADS`.
 """
 
@@ -12,8 +12,10 @@ import sys
 from pathlib import Path
 
 from flask import Flask, Response, send_from_directory
+from granian import Granian
 
-from pixserve.cli.serving import gunicorn_settings, run_gunicorn
+from pixserve import Config
+from pixserve.cli.serving import server_settings
 
 
 def create_static_app(root: Path) -> Flask:
@@ -29,4 +31,6 @@ def create_static_app(root: Path) -> Flask:
 if __name__ == "__main__":
     root, port, workers, threads = sys.argv[1:5]
     app = create_static_app(Path(root).absolute())
-    run_gunicorn(app, gunicorn_settings("127.0.0.1", int(port), int(workers), int(threads)))
+    config = Config(root=Path(root), port=int(port), workers=int(workers), threads=int(threads))
+    # Forked workers (Linux's default start method) inherit `app`.
+    Granian(**server_settings(config)).serve(target_loader=lambda: app, wrap_loader=False)

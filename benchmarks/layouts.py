@@ -1,21 +1,26 @@
-"""Which gunicorn layout should `pixserve serve` use? Measured, on cold and hit traffic.
+"""Which layout should `pixserve serve` use? Measured, on cold, burst and hit traffic.
 
 Why: image work is CPU-bound but Pillow releases the GIL while it decodes, resizes and
 encodes, and a cache hit is almost all Python (Flask, the cache check, the file send).
-So the choice between processes and threads is not obvious, and the machine decides.
-This runs pixserve under each layout (worker class, processes, threads) on the
-project's real app and config, and for each one measures with wrk (load.py):
+So how many processes (`workers`), threads (granian's blocking threads, `threads`) and
+transforms at once per process (`transforms_per_process`) is not obvious, and the
+machine decides. This runs `pixserve serve` under each layout on the project's real
+app and config, every server up at once and the rounds interleaved, and measures with
+wrk (load.py):
 
 - cold: every request a new result (its own `v=` token): decode + resize + encode of
-  `photos/street-2725x2225.jpg` at 640 px JPEG, the README's reference request;
-- hit: the same URL again and again, served from the disk cache.
+  `photos/street-2725x2225.jpg` at 640 px JPEG, the README's reference request, at
+  `CONNECTIONS` and at 4x as many connections;
+- burst: 64 connections of small cold misses (a gallery page's thumbnails), with the
+  count of 503 answers (none is the target);
+- hit: the same URL again and again, served from the disk cache, at 64 connections.
 
 `--memory` instead measures how a worker's resident memory grows over cold requests
-of varied sizes and formats (the case for `max_requests`).
+of varied sizes and formats (the case for `worker_max_rss`).
 
-Run: `.venv/bin/python benchmarks/gunicorn_settings.py` (about two minutes on 2 cores; the
+Run: `.venv/bin/python benchmarks/layouts.py` (about five minutes on 2 cores; the
 corpus from ../shared/corpus). Prints a Markdown table, also written to
-`benchmarks/out/gunicorn_settings.md`. Loopback only.
+`benchmarks/out/layouts.md`. Loopback only.
 """
 
 from __future__ import annotations
@@ -38,59 +43,48 @@ sys.path.insert(0, str(ROOT))
 from tests.harness import Served, answers, children, free_port, get, serving  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus"
-OUT = ROOT / "benchmarks" / "out" / "gunicorn_settings.md"
+OUT = ROOT / "benchmarks" / "out" / "layouts.md"
 URL = "/image/photos/street-2725x2225.jpg?w=640&fmt=jpeg"
 SECONDS = 3
-ROUNDS = 4
+ROUNDS = 3
 CONNECTIONS = 8
+SMALL = "/image/photos/small-320x240.jpg?w=64&fmt=webp"
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass(frozen=True)
 class Layout:
-    worker_class: str
     workers: int
     threads: int
+    transforms: int  # transforms_per_process
 
     @property
     def name(self) -> str:
-        if self.worker_class == "sync":
-            return f"sync, {self.workers} processes"
-        return f"gthread, {self.workers} x {self.threads} threads"
+        return f"{self.workers} x {self.threads} threads, {self.transforms} transforms"
+
+    def flags(self) -> list[str]:
+        return [
+            *("--workers", str(self.workers), "--threads", str(self.threads)),
+            *("--set", f"transforms_per_process={self.transforms}"),
+        ]
 
 
 CORES = os.cpu_count() or 1
 LAYOUTS = (
-    Layout("sync", CORES, 1),
-    Layout("sync", 2 * CORES, 1),
-    Layout("gthread", max(1, CORES // 2), 4),
-    Layout("gthread", CORES, 2),
-    Layout("gthread", CORES, 4),
-    Layout("gthread", 2 * CORES, 2),
+    Layout(CORES, 32, 2),
+    Layout(2 * CORES, 32, 1),
+    Layout(2 * CORES, 32, 2),
+    Layout(2 * CORES, 8, 2),
+    Layout(CORES, 32, 4),
 )
-
-
-def serve_layout(layout: Layout, port: int, cache_dir: Path) -> None:
-    """In a child process: `pixserve serve`'s own code, with this layout."""
-    from pixserve import Config
-    from pixserve.cli.serving import serve
-
-    config = Config(
-        root=CORPUS,
-        cache_dir=cache_dir,
-        port=port,
-        workers=layout.workers,
-        threads=layout.threads,
-    )
-    serve(lambda: config, {"worker_class": layout.worker_class})
 
 
 @contextlib.contextmanager
 def layout_server(layout: Layout, folder: Path) -> Iterator[Served]:
-    """A layout's server (`tests.harness`) for a `with` block, its cache and log in `folder`."""
+    """A layout's `pixserve serve` (`tests.harness`), its cache and log in `folder`."""
     port = free_port()
-    command = [sys.executable, __file__, "--serve", *map(str, vars(layout).values())]
-    command += [str(port), str(folder / "cache")]
+    command = [sys.executable, "-m", "pixserve.cli", "serve", "--root", str(CORPUS)]
+    command += ["--cache-dir", str(folder / "cache"), "--port", str(port), *layout.flags()]
     with serving(command, port, folder / "server.log", ready=answers("/readyz", 200)) as served:
         yield served
 
@@ -124,14 +118,22 @@ class Cell:
 
     def row(self) -> str:
         rate = load.median_rate(self.rates)
-        cpu_ms = self.cpu / rate.requests * 1000
-        return f"{rate.rps:,.0f} | {rate.p50_ms:.1f} | {rate.p99_ms:.0f} | {cpu_ms:.2f}"
+        cpu_ms = self.cpu / max(1, rate.requests) * 1000
+        return f"{rate.rps:,.0f} | {rate.p99_ms:.0f} | {cpu_ms:.2f}"
+
+
+KINDS = {  # name: (path, connections, cold)
+    f"cold {CONNECTIONS}": (URL, CONNECTIONS, True),
+    f"cold {4 * CONNECTIONS}": (URL, 4 * CONNECTIONS, True),
+    "burst 64": (SMALL, 64, True),
+    "hit 64": (URL, 64, False),
+}
 
 
 def measure_layouts() -> str:
     """Every layout's server up at once; rounds interleave them, so that a busy
     neighbour on the machine slows all layouts alike. Medians of the rounds."""
-    cells = {(layout, kind): Cell([]) for layout in LAYOUTS for kind in ("cold", "hit")}
+    cells = {(layout, kind): Cell([]) for layout in LAYOUTS for kind in KINDS}
     with contextlib.ExitStack() as stack:
         servers = {}
         for layout in LAYOUTS:
@@ -139,34 +141,39 @@ def measure_layouts() -> str:
             servers[layout] = stack.enter_context(layout_server(layout, folder))
             assert get(servers[layout].port, URL)[0] == 200  # warm: the hit URL is cached
         for round_number in range(ROUNDS):
-            for layout, server in servers.items():
-                for kind in ("cold", "hit"):
+            order = list(servers.items())
+            for layout, server in order if round_number % 2 == 0 else order[::-1]:
+                for kind, (path, connections, cold) in KINDS.items():
                     before = cpu_seconds(server.process.pid)
-                    rate = load.run_cleanly(
+                    rate = load.run(
                         server.port,
-                        URL,
+                        path,
                         seconds=SECONDS,
-                        connections=CONNECTIONS,
-                        cold_prefix=f"r{round_number}" if kind == "cold" else None,
+                        connections=connections,
+                        cold_prefix=f"r{round_number}" if cold else None,
                     )
                     cell = cells[(layout, kind)]
                     cell.cpu += cpu_seconds(server.process.pid) - before
                     cell.rates.append(rate)
             print(f"round {round_number + 1} of {ROUNDS} done", file=sys.stderr, flush=True)
         memory = {layout: pss_mib(server.process.pid) for layout, server in servers.items()}
-    rows = [
-        f"| {layout.name} | {cells[(layout, 'cold')].row()} | {cells[(layout, 'hit')].row()}"
-        f" | {memory[layout]:.0f} |"
-        for layout in LAYOUTS
-    ]
+    rows = []
+    for layout in LAYOUTS:
+        errors = [sum(r.errors for r in cells[(layout, kind)].rates) for kind in KINDS]
+        rows.append(
+            f"| {layout.name} | "
+            + " | ".join(cells[(layout, kind)].row() for kind in KINDS)
+            + f" | {', '.join(map(str, errors))} | {memory[layout]:.0f} |"
+        )
+    heads = " | ".join(f"{kind} req/s | p99 ms | CPU ms/req" for kind in KINDS)
     return "\n".join(
         [
-            f"{CORES} cores; wrk -t2 -c{CONNECTIONS}, {ROUNDS} rounds of {SECONDS} s per cell,"
-            f" medians; `{URL}`",
+            f"{CORES} cores, load average {os.getloadavg()[0]:.1f} at the end; "
+            f"{load.generator_name()}, {ROUNDS} rounds of {SECONDS} s per cell, medians; "
+            f"cold and hit `{URL}`, burst `{SMALL}`",
             "",
-            "| layout | cold req/s | p50 ms | p99 ms | CPU ms/req | hit req/s | p50 ms | p99 ms"
-            " | CPU ms/req | memory (PSS) MiB |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+            f"| layout | {heads} | errors (503s) per kind | memory (PSS) MiB |",
+            "| --- | " + " | ".join("---:" for _ in range(3 * len(KINDS) + 2)) + " |",
             *rows,
         ]
     )
@@ -198,7 +205,7 @@ def measure_memory(total: int = 1500, every: int = 300) -> str:
     lock = threading.Lock()
     done = 0
     with tempfile.TemporaryDirectory() as folder:
-        with layout_server(Layout("gthread", 1, 2), Path(folder)) as server:
+        with layout_server(Layout(1, 2, 2), Path(folder)) as server:
             (worker,) = server.workers()
             samples.append((0, rss_kib(worker)))
 
@@ -227,12 +234,7 @@ def measure_memory(total: int = 1500, every: int = 300) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--memory", action="store_true", help="the RSS growth run instead")
-    parser.add_argument("--serve", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve:
-        worker_class, workers, threads, port, cache_dir = args.serve
-        serve_layout(Layout(worker_class, int(workers), int(threads)), int(port), Path(cache_dir))
-        return
     if not CORPUS.is_dir():
         raise SystemExit(f"the corpus is not at {CORPUS}")
     report = measure_memory() if args.memory else measure_layouts()
