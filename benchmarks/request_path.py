@@ -95,7 +95,7 @@ class Client:
         try:
             return self._get(path, headers or {})
         except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
-            # the server drops idle keep-alive connections (`header_timeout`); a GET is safe to resend.
+            # the server drops idle connections (`header_timeout`); a GET is safe to resend.
             self._connection.close()
             self._connection = self._connect()
             return self._get(path, headers or {})
