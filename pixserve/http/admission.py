@@ -51,9 +51,11 @@ RETRY_AFTER_SECONDS = 2
 UNIT = 1 << 20  # the memory one byte of the budget file stands for
 # Pauses between looks while a reservation waits for room: short at first (a small
 # transform ends within milliseconds), growing to a bound on the time a freed budget
-# stays unused.
+# stays unused. A look costs two system calls per reservation in the way; at 50 ms,
+# 24 threads taking turns at a full budget got a tenth of what they get at 10 ms
+# (tests/test_admission.py's many-processes test: 12.8 s, then 2.4 s).
 FIRST_PAUSE = 0.002
-LONGEST_PAUSE = 0.05
+LONGEST_PAUSE = 0.01
 # Give memory back to the system after transforms estimated above this, every AVIF
 # among them (libaom's state alone is 8 MiB, `transformer/cost.py`). glibc keeps what
 # an encoder freed in its heaps: a worker stayed at 104 MiB RSS after 1280 px AVIFs of
