@@ -5,6 +5,8 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import shutil
+import socket
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -12,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from pixserve.cli.serving import MAX_HEADER_BYTES
 from pixserve.transformer import sniff_format
 from tests.harness import get
 from tests.helpers import encode, gradient
@@ -89,6 +92,30 @@ def test_a_burst_of_64_connections_of_cold_misses_is_queued_not_refused(
         misses = running.log_lines('"cache": "MISS"')
     assert statuses == [200] * 256
     assert len(misses) == 256
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_http2_and_the_header_size_limit(root: Path, tmp_path: Path) -> None:
+    """The server speaks HTTP/2 to a client that asks for it (h2c), and a header block
+    over the limit is refused with 431 while the server goes on."""
+    with live_server(root, tmp_path / "cache") as running:
+        url = f"http://127.0.0.1:{running.port}/image/photo.jpg?w=120&fmt=webp"
+        answer = subprocess.run(
+            ["curl", "-s", "--http2-prior-knowledge", "-o", "/dev/null", "-w",
+             "%{http_version} %{http_code} %{content_type}", url],
+            capture_output=True, text=True, timeout=60, check=True,
+        ).stdout  # fmt: skip
+        assert answer == "2 200 image/webp"
+        # hyper's read buffer grows in steps: a head is refused somewhere past the
+        # limit, surely at twice it; and past 100 header lines
+        for head in (
+            b"X-Big: " + b"a" * (2 * MAX_HEADER_BYTES) + b"\r\n",
+            b"".join(b"X-%d: 1\r\n" % number for number in range(101)),
+        ):
+            with socket.create_connection(("127.0.0.1", running.port), timeout=30) as client:
+                client.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + head + b"\r\n")
+                assert client.recv(64).startswith(b"HTTP/1.1 431")
+        assert get(running.port, "/healthz")[0] == 200
 
 
 def test_hostile_corpus_over_http(corpus: Path, tmp_path: Path) -> None:

@@ -147,8 +147,10 @@ def server_settings(config: Config) -> dict[str, Any]:
     }
 
 
-# The most a request line and its headers may take (hyper answers 431 past it):
-# granian's own default, named here because it is a limit users meet.
+# hyper's read buffer for a request's head (granian's own default, named here because
+# it is a limit users meet): a head that does not fit, or has more than 100 header
+# lines, is answered 431 (the buffer grows in steps, so the refusal comes somewhere
+# between this and twice it: tests/test_server.py).
 MAX_HEADER_BYTES = 8192 + 4096 * 100
 
 
