@@ -16,7 +16,7 @@ import pytest
 
 from pixserve.cli.serving import MAX_HEADER_BYTES
 from pixserve.transformer import sniff_format
-from tests.harness import get
+from tests.harness import free_port, get, serving
 from tests.helpers import encode, gradient
 from tests.live_server import live_server
 
@@ -180,3 +180,15 @@ def test_hostile_files_keep_worker_memory_bounded(corpus: Path, tmp_path: Path) 
         assert running.workers() == [worker]  # the same worker, never restarted
     print(f"worker RSS: idle {idle_kib} KiB, peak {peak_kib} KiB")
     assert (peak_kib - idle_kib) / 1024 < 50, f"idle {idle_kib} KiB, peak {peak_kib} KiB"
+
+
+def test_dev_serves_with_flasks_reloader(root: Path, tmp_path: Path) -> None:
+    """`--dev` is Flask's debug server, not granian: for editing, with the same app."""
+    port = free_port()
+    command = [*PIXSERVE, "serve", "--dev", "--root", str(root)]
+    command += ["--cache-dir", str(tmp_path / "cache"), "--port", str(port)]
+    with serving(command, port, tmp_path / "dev.log") as running:
+        status, headers, body = get(running.port, "/image/photo.jpg?w=50&fmt=png")
+        assert status == 200 and sniff_format(body) == "PNG"
+        assert "granian" not in headers.get("Server", "")
+    assert "Debugger is active" in (tmp_path / "dev.log").read_text()
