@@ -20,6 +20,7 @@ import blurhash
 from PIL import Image, ImageCms
 
 from .colour import ColourSettings
+from .context import Check, unchecked
 from .formats import PNG, WEBP
 from .geometry import upright
 from .options import Fit, Options
@@ -55,9 +56,12 @@ def read_header(source: bytes, limits: ImageLimits | None = None) -> HeaderFacts
 
 
 def describe(
-    source: bytes, limits: ImageLimits | None = None, colour: ColourSettings | None = None
+    source: bytes,
+    limits: ImageLimits | None = None,
+    colour: ColourSettings | None = None,
+    check: Check = unchecked,
 ) -> dict[str, Any]:
-    """JSON-ready facts about an image file."""
+    """JSON-ready facts about an image file; `check` between phases, as in `transform`."""
     image = open_image(source, limits)
     orientation = read_orientation(image)
     width, height = upright(image.size, orientation)
@@ -72,9 +76,12 @@ def describe(
         "icc": _profile_description(image.info.get("icc_profile")),
         "bytes": len(source),
     }
-    thumbnail = _thumbnail(source, limits, colour)
+    thumbnail = _thumbnail(source, limits, colour, check)
+    check()
     facts["dominant_color"] = _dominant_colour(thumbnail)
+    check()
     facts["blurhash"] = _blurhash(thumbnail)
+    check()
     facts["placeholder"] = _placeholder(thumbnail)
     return facts
 
@@ -90,10 +97,10 @@ def _profile_description(profile: bytes | None) -> str | None:
 
 
 def _thumbnail(
-    source: bytes, limits: ImageLimits | None, colour: ColourSettings | None
+    source: bytes, limits: ImageLimits | None, colour: ColourSettings | None, check: Check
 ) -> Image.Image:
     options = Options(width=THUMBNAIL_WIDTH, height=THUMBNAIL_MAX_HEIGHT, fit=Fit.INSIDE, frame=0)
-    result = transform(source, options, PNG, limits, colour)
+    result = transform(source, options, PNG, limits, colour, check=check)
     with Image.open(io.BytesIO(result.data)) as image:
         image.load()
         return image.convert("RGBA")
