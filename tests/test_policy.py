@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from pixserve.http import delivery, policy
-from pixserve.http.isolation import transform_isolated
+from pixserve.http.isolation import run_isolated, transform_isolated
 from pixserve.http.policy import ISOLATE_FROM_BYTES, isolates
 from pixserve.transformer import FORMATS, Options, parse_options
 from pixserve.transformer.cost import Cost, estimate_cost
@@ -73,14 +73,17 @@ def test_the_app_runs_isolated_work_in_a_child_with_the_same_answer(
     assert isolated == [1]
 
 
+def _draw_50_mp(root: Path) -> None:
+    noise = np.random.default_rng(7).integers(0, 255, (221, 221), dtype=np.uint8)
+    picture = Image.fromarray(noise, "L").resize((7071, 7071), Image.Resampling.BILINEAR)
+    picture.save(root / "big.png", compress_level=1)  # busy enough for the encoder
+
+
 def test_a_50_mp_lossless_encode_past_a_short_limit_is_a_503_and_leaves_no_child(
     make_app: MakeApp, root: Path
 ) -> None:
     """Its encode alone takes 25 s here: in a child, the limit kills it at 1 s."""
-    noise = np.random.default_rng(7).integers(0, 255, (221, 221), dtype=np.uint8)
-    picture = Image.fromarray(noise, "L").resize((7071, 7071), Image.Resampling.BILINEAR)
-    picture.save(root / "big.png", compress_level=1)  # busy enough for the encoder
-    del picture
+    _draw_50_mp(root)
     client = make_app(time_limit=1.0).test_client()
     started = time.monotonic()
     response = client.get("/image/big.png?lossless=1&fmt=webp")
@@ -89,3 +92,21 @@ def test_a_50_mp_lossless_encode_past_a_short_limit_is_a_503_and_leaves_no_child
     assert response.headers["Retry-After"].isdigit()
     assert took < 1.0 + 1.5, took  # the limit, reading the header, and slack: no encode
     assert children(os.getpid()) == []
+
+
+def test_info_of_a_big_source_is_made_in_a_child_and_a_small_one_in_place(
+    make_app: MakeApp, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _draw_50_mp(root)
+    isolated: list[int] = []
+
+    def counted(*args: object, **kwargs: object) -> object:
+        isolated.append(1)
+        return run_isolated(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(delivery, "run_isolated", counted)
+    client = make_app(time_limit=0.3).test_client()
+    problem(client.get("/info/big.png"), 503)  # a 50-MP PNG decode takes longer
+    assert isolated == [1] and children(os.getpid()) == []
+    assert client.get("/info/photo.jpg").status_code == 200
+    assert isolated == [1]

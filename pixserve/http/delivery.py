@@ -14,13 +14,14 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import BinaryIO, Literal
 
 from flask import abort
 
 from pixserve.http.deadline import Deadline
-from pixserve.http.isolation import transform_isolated
+from pixserve.http.isolation import run_isolated, transform_isolated
 from pixserve.http.policy import isolates
 from pixserve.http.qualities import CachedQualities
 from pixserve.http.request import INFO_EXTENSION, ImageRequest
@@ -28,7 +29,7 @@ from pixserve.ops import observe
 from pixserve.services import Services
 from pixserve.transformer import transform
 from pixserve.transformer.cost import estimate_cost
-from pixserve.transformer.info import describe
+from pixserve.transformer.info import describe, describe_cost
 
 CACHE_PHASE = "cache"  # time spent in the result cache, beside the transformer's phases
 
@@ -144,8 +145,14 @@ def _make_image(svc: Services, req: ImageRequest, data: bytes) -> Made:
 
 
 def _make_info(svc: Services, req: ImageRequest, data: bytes) -> Made:
+    """Under the same time limit and policy as an image: its thumbnail is a transform,
+    of the whole source for most formats. Never waits for the memory budget (its
+    documented promise, as for hits)."""
     deadline = Deadline(svc.config.imaging.time_limit)
-    facts = describe(data, svc.image_limits, svc.colour, deadline.check)
+    if isolates(describe_cost(data, svc.image_limits)):
+        facts = run_isolated(partial(describe, data, svc.image_limits, svc.colour), deadline)
+    else:
+        facts = describe(data, svc.image_limits, svc.colour, deadline.check)
     return Made(json.dumps({"name": req.source.name, **facts}).encode(), INFO_EXTENSION)
 
 
