@@ -5,8 +5,8 @@ Why: the web layer admits transforms against a node-wide memory budget by
 over it wastes the machine. Each case runs in a fresh process: it draws a noisy
 picture of the size (so encoders get real work), then forks a child (whose peak
 starts at the RSS it has then, not at the drawing's), which notes its RSS,
-transforms, and reports its peak RSS (`ru_maxrss`) over that. The work `pixserve
-serve` runs in a child process runs in place, so one peak counts it all. Run: `.venv/bin/python
+transforms (in place: the transformer forks nothing, so one peak counts it all), and
+reports its peak RSS (`ru_maxrss`) over that. Run: `.venv/bin/python
 benchmarks/memory_cost.py [--quick]` (a few minutes; `--quick` skips the 50-MP
 AVIF and lossless cases). Prints a Markdown table, also written to
 `benchmarks/out/memory_cost.md`.
@@ -39,8 +39,6 @@ import numpy as np
 from PIL import Image
 from pixserve.transformer import FORMATS, ImageLimits, parse_options, transform
 from pixserve.transformer.cost import estimate_cost
-from pixserve.transformer import stoppable
-stoppable._in_child = True  # big encodes run here, not in a child, so one peak counts all
 width, height, kind, query, out = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
 width, height = int(width), int(height)
 noise = np.random.default_rng(1).integers(0, 255, (height // 8, width // 8, 3), dtype=np.uint8)

@@ -1,90 +1,129 @@
-"""The time limit's deadlines: one watchdog thread per process keeps them all."""
+"""The time limit is a deadline the transformer checks between its steps."""
 
 from __future__ import annotations
 
-import os
-import threading
 import time
+from collections.abc import Callable
 
 import pytest
+from PIL import Image
 
 from pixserve.http.deadline import Deadline, TimeLimitExceeded
+from pixserve.transformer import FORMATS, parse_options, pipeline, quality, transform
+from pixserve.transformer.context import Context
+from pixserve.transformer.info import describe
+from tests.helpers import encode, gradient
+
+STEP_SECONDS = 0.1
 
 
-def _busy(seconds: float) -> None:
-    """Python steps for `seconds`, where an async exception lands."""
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        time.sleep(0.001)
+def test_a_deadline_passes_in_time_and_raises_after() -> None:
+    deadline = Deadline(0.2)
+    deadline.check()
+    assert 0 < deadline.remaining() <= 0.2
+    time.sleep(0.25)
+    assert deadline.remaining() == 0
+    with pytest.raises(TimeLimitExceeded) as raised:
+        deadline.check()
+    assert raised.value.code == 503
 
 
-def test_a_block_past_its_deadline_gets_the_time_limit() -> None:
+def test_a_transform_past_its_deadline_stops_at_the_next_step(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A transform run in place overruns its limit by at most one step."""
+    ran: list[float] = []
+
+    def slow(ctx: Context) -> None:
+        time.sleep(STEP_SECONDS)  # stands for one C call of a step
+        ran.append(time.monotonic())
+
+    monkeypatch.setattr(pipeline, "PIPELINE", (slow,) * 50)
+    source = encode(gradient((64, 48)), "PNG")
     started = time.monotonic()
-    with pytest.raises(TimeLimitExceeded), Deadline(0.2):
-        _busy(5)
-    assert time.monotonic() - started < 2
+    with pytest.raises(TimeLimitExceeded):
+        transform(source, parse_options([]), FORMATS["webp"], check=Deadline(0.3).check)
+    stopped = time.monotonic()
+    assert 3 <= len(ran) <= 5  # 0.3 s of 0.1-s steps, and the one it was in
+    assert stopped - ran[-1] < STEP_SECONDS  # nothing ran after the last step's check
+    assert stopped - started < 0.3 + 2 * STEP_SECONDS + 0.3  # one step over, and slack
 
 
-def test_a_block_ending_in_time_is_never_interrupted_later() -> None:
-    for _ in range(200):
-        with Deadline(0.05):
-            pass
-    _busy(0.3)  # every one of them fell due meanwhile: none may land here
+def _recorded(monkeypatch: pytest.MonkeyPatch) -> tuple[list[str], Callable[[], None]]:
+    """Every encode and every check, in the order they happen."""
+    events: list[str] = []
+    real = quality.encode
+
+    def encoding(*args: object, **kwargs: object) -> bytes:
+        events.append("encode")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(quality, "encode", encoding)
+    return events, lambda: events.append("check")
 
 
-def test_deadlines_in_many_threads_expire_only_the_late_ones() -> None:
-    outcomes: dict[int, str] = {}
-
-    def work(number: int) -> None:
-        late = number % 2 == 0
-        try:
-            with Deadline(0.3 if late else 5.0):
-                _busy(2.0 if late else 0.1)
-            outcomes[number] = "finished"
-        except TimeLimitExceeded:
-            outcomes[number] = "stopped"
-
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(10)
-    assert outcomes == {n: "stopped" if n % 2 == 0 else "finished" for n in range(10)}
+def test_every_probe_of_a_q_auto_search_is_checked_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    events, check = _recorded(monkeypatch)
+    source = encode(Image.effect_noise((320, 240), 30).convert("RGB"), "PNG")
+    result = transform(source, parse_options([("q", "auto")]), FORMATS["webp"], check=check)
+    assert result.probes >= 2 and events.count("encode") == result.probes
+    assert all(events[i - 1] == "check" for i, e in enumerate(events) if e == "encode")
+    assert events.count("check") >= len(pipeline.PIPELINE) + result.probes
 
 
-def test_a_shorter_deadline_set_after_a_longer_one_is_kept_first() -> None:
-    outer_stopped = threading.Event()
+def test_a_stopped_search_encodes_no_more(monkeypatch: pytest.MonkeyPatch) -> None:
+    events, record = _recorded(monkeypatch)
 
-    def long_one() -> None:
-        try:
-            with Deadline(30):
-                _busy(1.5)
-        except TimeLimitExceeded:
-            outer_stopped.set()
+    def check() -> None:
+        record()
+        if "encode" in events:
+            raise TimeLimitExceeded()
 
-    thread = threading.Thread(target=long_one)
-    thread.start()
-    time.sleep(0.05)  # the watchdog now waits for the 30-s deadline
-    started = time.monotonic()
-    with pytest.raises(TimeLimitExceeded), Deadline(0.1):
-        _busy(5)
-    assert time.monotonic() - started < 1.5
-    thread.join(5)
-    assert not outer_stopped.is_set()
+    source = encode(Image.effect_noise((320, 240), 30).convert("RGB"), "PNG")
+    with pytest.raises(TimeLimitExceeded):
+        transform(source, parse_options([("q", "auto")]), FORMATS["webp"], check=check)
+    assert events.count("encode") == 1
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
-def test_a_forked_child_has_a_working_watchdog_of_its_own() -> None:
-    with Deadline(30):  # the parent's watchdog thread is running and holds this
-        pid = os.fork()
-        if pid == 0:  # the child: no thread was forked with it
-            try:
-                with Deadline(0.1):
-                    _busy(3)
-                os._exit(1)
-            except TimeLimitExceeded:
-                os._exit(0)
-            except BaseException:
-                os._exit(2)
-        _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
+def test_every_frame_of_an_animation_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    frames = [gradient((32, 24)).rotate(n * 40) for n in range(5)]
+    source = encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=50)
+    calls = 0
+
+    def check() -> None:
+        nonlocal calls
+        calls += 1
+        if calls > 2 * len(pipeline.PIPELINE):  # two frames in
+            raise TimeLimitExceeded()
+
+    steps: list[int | None] = []
+    monkeypatch.setattr(
+        pipeline, "PIPELINE", (lambda ctx: steps.append(ctx.animation_frame), *pipeline.PIPELINE)
+    )
+    with pytest.raises(TimeLimitExceeded):
+        transform(source, parse_options([("w", "16")]), FORMATS["gif"], check=check)
+    assert steps == [0, 1]  # the third frame never started
+
+
+def test_describe_is_checked_between_its_phases() -> None:
+    calls = 0
+
+    def count() -> None:
+        nonlocal calls
+        calls += 1
+
+    source = encode(gradient((64, 48)), "PNG")
+    describe(source, check=count)
+    in_thumbnail = calls - 3  # the pipeline's own, and one before each phase after it
+    assert in_thumbnail >= len(pipeline.PIPELINE)
+
+    def late() -> None:
+        nonlocal calls
+        calls -= 1
+        if calls == 0:  # the last check: before the placeholder
+            raise TimeLimitExceeded()
+
+    with pytest.raises(TimeLimitExceeded):
+        describe(source, check=late)

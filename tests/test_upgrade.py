@@ -303,9 +303,10 @@ def test_an_upgrade_past_the_time_limit_is_ended_and_logged(
 
     def endless_avif(svc: Services, req: ImageRequest, data: bytes) -> Made:
         if req.choice.format is not None and req.choice.format.name == "avif":
-            with Deadline(svc.config.imaging.time_limit):
-                while True:
-                    time.sleep(0.01)
+            deadline = Deadline(svc.config.imaging.time_limit)
+            while True:  # a transform's steps, each checking the limit first
+                deadline.check()
+                time.sleep(0.01)
         return make_image(svc, req, data)
 
     monkeypatch.setitem(delivery.MAKERS, "image", endless_avif)

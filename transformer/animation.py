@@ -38,7 +38,8 @@ def animates(image: Image.Image, output: Format | None, frame: int | None) -> bo
 def transform_frames(
     ctx: Context, run_pipeline: Callable[[Context], None]
 ) -> tuple[list[Image.Image], list[int]]:
-    """Every frame through `run_pipeline` (the transform's own), with its duration in ms."""
+    """Every frame through `run_pipeline` (the transform's own, which checks whether to
+    go on before each step, so between frames too), with its duration in ms."""
     source = ctx.image
     frames: list[Image.Image] = []
     durations: list[int] = []

@@ -48,3 +48,12 @@ class Context:
 
 
 Step = Callable[[Context], None]
+
+Check = Callable[[], None]
+"""What the caller lets a transform ask between its steps, "may I go on?": it returns,
+or raises the caller's own error (the web layer's time limit). The transformer keeps
+no clock of its own: between steps is where a pure pipeline can be stopped cleanly."""
+
+
+def unchecked() -> None:
+    """The check of a caller that sets no limit."""

@@ -1,7 +1,9 @@
-"""What a transform will cost in memory, from the source's header alone.
+"""What a transform will cost in memory and time, from the source's header alone.
 
 The web layer admits work against a node-wide memory budget before the pixels are
-decoded; this is the estimate it admits by. The peak of a transform is its decoded
+decoded; this is the estimate it admits by. It also decides from it where the work
+runs: the time a transform's longest step takes is how far it could overrun a time
+limit checked between steps. The peak of a transform is its decoded
 picture and the working copies the steps make of it, the output picture, and the
 encoder's own buffers, which for AVIF (YUV planes and libavif's encoder state) and
 lossless WebP (its hash chains) are several times the output's pixels. The
@@ -37,14 +39,34 @@ ENCODER_FIXED_BYTES = {"avif": 8 << 20}
 JPEG_DRAFT_AREA = 4
 JPEG_SMALLEST_SCALE_AREA = 64
 
+# CPU seconds per megapixel of the steps no check can interrupt, each one C call, on
+# the 2-core reference machine (`benchmarks/isolation.py`, a noisy 2000x2000 picture,
+# CPU of every thread, two runs, rounded up): decoding (PNG 0.024, JPEG 0.004 per
+# decoded megapixel, other sources not measured; resizing 0.011-0.013), and each
+# encoder per output megapixel (JPEG 0.016-0.020, PNG 0.16-0.18, WebP 0.089-0.093,
+# lossless WebP 0.53-0.64, AVIF at speed 7 0.51-0.58, GIF from a palette 0.013-0.015;
+# from RGB Pillow quantises first).
+DECODE_SECONDS_PER_MEGAPIXEL = 0.03
+ENCODE_SECONDS_PER_MEGAPIXEL = {  # by `name` below, as the encoder's bytes are
+    "jpg": 0.02,
+    "png": 0.18,
+    "webp": 0.1,
+    "webp-lossless": 0.65,
+    "avif": 0.6,
+    "gif": 0.05,
+}
+
 
 @dataclass(frozen=True)
 class Cost:
-    """The estimated peak of one transform; `memory` in bytes."""
+    """The estimated peak of one transform, `memory` in bytes; and `step_seconds`, the
+    CPU seconds of its longest step (a decode, or an encode: a still's or a whole
+    animation's, which is one call), on the reference machine."""
 
     memory: int
     decoded_pixels: int
     output_pixels: int
+    step_seconds: float = 0.0
 
 
 def estimate_cost(
@@ -80,4 +102,8 @@ def estimate_cost(
     )
     # Animations keep every output frame until the encoder has them all.
     memory = per_frame + (frames - 1) * output_pixels * OUTPUT_BYTES_PER_PIXEL
-    return Cost(memory, decoded, output_pixels)
+    encode_rate = ENCODE_SECONDS_PER_MEGAPIXEL[name]
+    step_seconds = (
+        max(decoded * DECODE_SECONDS_PER_MEGAPIXEL, frames * output_pixels * encode_rate) / 1e6
+    )
+    return Cost(memory, decoded, output_pixels, step_seconds)

@@ -10,7 +10,6 @@ from PIL import Image, ImageChops
 from .errors import InvalidOption
 from .formats import AVIF, GIF, JPEG, PNG, WEBP, Format
 from .options import Options
-from .stoppable import run_stoppably
 
 # AVIF's speed 0..10 trades encode time for size and quality. Chosen per output size
 # against the sharp-based peers (benchmarks/avif_speeds.py: bytes, SSIM against a
@@ -74,12 +73,6 @@ def avif_speed(pixels: int) -> int:
     return AVIF_SPEED_SMALL if pixels <= AVIF_SMALL_PIXELS else AVIF_SPEED
 
 
-# Encodes of this many pixels or more run in a child process a time limit can stop
-# (`stoppable.py`): from here an encode takes about a second or more (AVIF of 4 MP),
-# while a fork costs a few milliseconds.
-STOPPABLE_FROM_PIXELS = 4_000_000
-
-
 def check_fits(size: tuple[int, int], fmt: Format) -> None:
     """Refuse (400) a picture longer than `fmt` can hold, before its encoder fails on it."""
     if fmt.max_side is None or max(size) <= fmt.max_side:
@@ -108,14 +101,8 @@ def encode(
         image = to_palette(image)
     quality = quality if quality is not None else options.fixed_quality
     settings = _settings(fmt, quality, options.lossless, image.width * image.height)
-
-    def save() -> bytes:
-        image.save(buffer, fmt.pillow_name, **settings, **extra)
-        return buffer.getvalue()
-
-    if image.width * image.height >= STOPPABLE_FROM_PIXELS:
-        return run_stoppably(save)  # a time limit can end it
-    return save()
+    image.save(buffer, fmt.pillow_name, **settings, **extra)
+    return buffer.getvalue()
 
 
 def to_palette(image: Image.Image) -> Image.Image:

@@ -29,8 +29,8 @@ class Format:
     max_side: int | None = None
 
     def __reduce__(self) -> tuple[Any, ...]:
-        """Unpickled as the table's own entry (from a transform run apart), so formats
-        still compare by identity."""
+        """Unpickled as the table's own entry (from a transform run in a child process),
+        so formats still compare by identity."""
         return (_named, (self.name,))
 
 

@@ -20,6 +20,8 @@ import blurhash
 from PIL import Image, ImageCms
 
 from .colour import ColourSettings
+from .context import Check, unchecked
+from .cost import Cost, estimate_cost
 from .formats import PNG, WEBP
 from .geometry import upright
 from .options import Fit, Options
@@ -30,6 +32,9 @@ THUMBNAIL_WIDTH = 32
 # A strip 1,000 times taller than wide would otherwise give a thumbnail (and a WebP
 # placeholder) taller than WebP can hold; no picture of ordinary shape comes near it.
 THUMBNAIL_MAX_HEIGHT = 256
+THUMBNAIL_OPTIONS = Options(
+    width=THUMBNAIL_WIDTH, height=THUMBNAIL_MAX_HEIGHT, fit=Fit.INSIDE, frame=0
+)
 PLACEHOLDER_WIDTH = 16
 PLACEHOLDER_QUALITY = 40
 _ALPHA_MODES = {"RGBA", "LA", "PA", "RGBa", "La"}
@@ -55,9 +60,12 @@ def read_header(source: bytes, limits: ImageLimits | None = None) -> HeaderFacts
 
 
 def describe(
-    source: bytes, limits: ImageLimits | None = None, colour: ColourSettings | None = None
+    source: bytes,
+    limits: ImageLimits | None = None,
+    colour: ColourSettings | None = None,
+    check: Check = unchecked,
 ) -> dict[str, Any]:
-    """JSON-ready facts about an image file."""
+    """JSON-ready facts about an image file; `check` between phases, as in `transform`."""
     image = open_image(source, limits)
     orientation = read_orientation(image)
     width, height = upright(image.size, orientation)
@@ -72,9 +80,12 @@ def describe(
         "icc": _profile_description(image.info.get("icc_profile")),
         "bytes": len(source),
     }
-    thumbnail = _thumbnail(source, limits, colour)
+    thumbnail = _thumbnail(source, limits, colour, check)
+    check()
     facts["dominant_color"] = _dominant_colour(thumbnail)
+    check()
     facts["blurhash"] = _blurhash(thumbnail)
+    check()
     facts["placeholder"] = _placeholder(thumbnail)
     return facts
 
@@ -89,11 +100,15 @@ def _profile_description(profile: bytes | None) -> str | None:
     return description.strip() or None
 
 
+def describe_cost(source: bytes, limits: ImageLimits | None = None) -> Cost:
+    """What `describe` costs: its thumbnail's transform (the rest works on 32 px)."""
+    return estimate_cost(source, THUMBNAIL_OPTIONS, PNG, limits)
+
+
 def _thumbnail(
-    source: bytes, limits: ImageLimits | None, colour: ColourSettings | None
+    source: bytes, limits: ImageLimits | None, colour: ColourSettings | None, check: Check
 ) -> Image.Image:
-    options = Options(width=THUMBNAIL_WIDTH, height=THUMBNAIL_MAX_HEIGHT, fit=Fit.INSIDE, frame=0)
-    result = transform(source, options, PNG, limits, colour)
+    result = transform(source, THUMBNAIL_OPTIONS, PNG, limits, colour, check=check)
     with Image.open(io.BytesIO(result.data)) as image:
         image.load()
         return image.convert("RGBA")

@@ -15,7 +15,7 @@ from PIL import Image, UnidentifiedImageError
 
 from .animation import animates, transform_frames
 from .colour import ColourSettings
-from .context import Context, Step
+from .context import Check, Context, Step, unchecked
 from .decoded import Decoded, DecodedSources
 from .encode import encode, encode_frames
 from .errors import ImageTooLarge, InvalidOption, UndecodableImage, UnsupportedImage
@@ -240,15 +240,20 @@ def upright_size(source: bytes, limits: ImageLimits | None = None) -> tuple[int,
     return upright(image.size, read_orientation(image))
 
 
-def _run_pipeline(ctx: Context, timings: Timings) -> None:
-    """Every step of `PIPELINE` in order, each timed in its phase."""
+def _run_pipeline(ctx: Context, timings: Timings, check: Check) -> None:
+    """Every step of `PIPELINE` in order, each timed in its phase, `check` before each."""
     for step in PIPELINE:
+        check()
         with timings.phase("decode" if step in DECODE_STEPS else "resize"):
             step(ctx)
 
 
 def _run_still(
-    ctx: Context, timings: Timings, source: bytes, decoded: DecodedSources | None
+    ctx: Context,
+    timings: Timings,
+    source: bytes,
+    decoded: DecodedSources | None,
+    check: Check,
 ) -> None:
     """`PIPELINE` for a still picture, its decode taken from `decoded` when kept there:
     after `shrink_on_load` has chosen the decoded size, the other decode steps give the
@@ -259,20 +264,24 @@ def _run_still(
         or PIPELINE[0] is not shrink_on_load
         or frozenset(PIPELINE[:first]) != DECODE_STEPS
     ):
-        _run_pipeline(ctx, timings)
+        _run_pipeline(ctx, timings, check)
         return
+    check()
     with timings.phase("decode"):
         shrink_on_load(ctx)
-        key = decoded.key(source, ctx) if decoded.wants(ctx) else None
-        kept = decoded.take(key) if key is not None else None
-        if kept is not None:
-            kept.into(ctx)
-        else:
-            for step in PIPELINE[1:first]:
+    key = decoded.key(source, ctx) if decoded.wants(ctx) else None
+    kept = decoded.take(key) if key is not None else None
+    if kept is not None:
+        kept.into(ctx)
+    else:
+        for step in PIPELINE[1:first]:
+            check()
+            with timings.phase("decode"):
                 step(ctx)
-            if key is not None:
-                decoded.keep(key, Decoded.of(ctx))
+        if key is not None:
+            decoded.keep(key, Decoded.of(ctx))
     for step in PIPELINE[first:]:
+        check()
         with timings.phase("resize"):
             step(ctx)
 
@@ -286,6 +295,7 @@ def transform(
     memory: QualityMemory | None = None,
     candidates: tuple[Format, ...] = (),
     decoded: DecodedSources | None = None,
+    check: Check = unchecked,
 ) -> Result:
     """Run the pipeline. `output` None means: PNG if the result has alpha, else JPEG.
 
@@ -294,6 +304,8 @@ def transform(
     client accepts, the first of them also `output`; the smallest meeting the target
     is kept (animations are `output`). `decoded`: decoded sources kept for other
     transforms of the same source (a page's ladder); the output is the same either way.
+    `check` is called between steps, frames, encodes and probes: the caller's way to
+    stop the work (it raises), so an overrun is at most one step's C call.
     """
     limits = limits or ImageLimits()
     timings = Timings()
@@ -313,6 +325,7 @@ def transform(
     )
     same_format = output is not None and SOURCE_OUTPUT_FORMATS.get(image.format or "") is output
     if same_format and not options.reencodes:
+        check()
         with timings.phase("decode"):
             check_whole(ctx)
         assert output is not None
@@ -320,15 +333,18 @@ def transform(
     _check_output_size(ctx.geometry, options, limits)
     if animates(image, output, options.frame):
         assert output is not None
-        frames, durations = transform_frames(ctx, lambda frame: _run_pipeline(frame, timings))
+        frames, durations = transform_frames(
+            ctx, lambda frame: _run_pipeline(frame, timings, check)
+        )
         loop = image.info.get("loop")
+        check()
         with timings.phase("encode"):
             data = encode_frames(frames, durations, loop, output, options)
         return Result(data, output, frames[0].size, timings=timings.seconds)
-    _run_still(ctx, timings, source, decoded)
+    _run_still(ctx, timings, source, decoded, check)
     assert ctx.output is not None
     if candidates:
-        best = choose_best(ctx.image, candidates, options, ctx.icc_profile, memory, timings)
+        best = choose_best(ctx.image, candidates, options, ctx.icc_profile, memory, timings, check)
         return Result(
             best.chosen.data,
             best.format,
@@ -338,7 +354,9 @@ def transform(
             probes=best.probes,
         )
     if searches(ctx.output, options):
-        chosen = choose_quality(ctx.image, ctx.output, options, ctx.icc_profile, memory, timings)
+        chosen = choose_quality(
+            ctx.image, ctx.output, options, ctx.icc_profile, memory, timings, check
+        )
         return Result(
             chosen.data,
             ctx.output,
@@ -347,6 +365,7 @@ def transform(
             quality=chosen.quality,
             probes=chosen.probes,
         )
+    check()
     with timings.phase("encode"):  # pixels are all decoded by now: errors here are ours
         data = encode(ctx.image, ctx.output, options, ctx.icc_profile)
     return Result(data, ctx.output, ctx.image.size, timings=timings.seconds)

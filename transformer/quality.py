@@ -35,6 +35,7 @@ from typing import Protocol
 from PIL import Image
 
 from . import metric
+from .context import Check, unchecked
 from .encode import encode
 from .formats import AVIF, JPEG, PNG, WEBP, Format
 from .metric import PictureReference
@@ -235,11 +236,13 @@ def choose_quality(
     icc_profile: bytes | None,
     memory: QualityMemory | None = None,
     timings: Timings | None = None,
+    check: Check = unchecked,
 ) -> Chosen:
     """Encode `image` as `fmt` at the lowest ladder quality meeting the options' target.
 
     When no quality meets it, the highest is used. Timings: the chosen encode counts as
     `encode`; every other probe, decode and score as `quality` (what `q=auto` added).
+    `check` goes before every probe: a search is several encodes, stoppable between them.
     """
     target = options.target
     assert target is not None, "choose_quality needs a q=auto target"
@@ -248,6 +251,7 @@ def choose_quality(
     encode_seconds: dict[int, float] = {}
 
     def probe(quality: int) -> tuple[bytes, float]:
+        check()
         began = time.perf_counter()
         data = encode(image, fmt, options, icc_profile, quality=quality)
         encode_seconds[quality] = time.perf_counter() - began
@@ -315,6 +319,7 @@ def choose_best(
     icc_profile: bytes | None,
     memory: QualityMemory | None = None,
     timings: Timings | None = None,
+    check: Check = unchecked,
 ) -> Best:
     """Search each candidate format to the options' target and keep the smallest.
 
@@ -336,11 +341,12 @@ def choose_best(
     encode_seconds: dict[int, float] = {}
     for fmt, picture in lossy:
         phases = Timings()
-        chosen = choose_quality(picture, fmt, options, icc_profile, memory, phases)
+        chosen = choose_quality(picture, fmt, options, icc_profile, memory, phases, check)
         encode_seconds[id(chosen)] = phases.seconds["encode"]
         results.append((fmt, chosen))
     if not results or image.getcolors(FLAT_COLOURS) is not None:
         lossless = WEBP if WEBP in candidates else PNG
+        check()
         began = time.perf_counter()
         data = encode(image, lossless, replace(options, lossless=True, quality=None), icc_profile)
         chosen = Chosen(data, 100, 1, 1.0)

@@ -1,28 +1,16 @@
-"""End a transform that runs past the time limit, without ending the worker.
+"""The time limit of one make: a deadline the work asks about, never one imposed on it.
 
-Pillow's C calls cannot be interrupted from outside, and signals only reach the main
-thread, while gunicorn's gthread workers run requests in other threads. So a timer
-thread raises `TimeLimitExceeded` *in the request's thread* with CPython's
-`PyThreadState_SetAsyncExc`: it takes effect at the next Python bytecode, which
-Pillow reaches between decoder chunks and between pipeline steps. Big encodes run in
-a child process the transformer waits on in short Python steps (`stoppable.py`), so
-the limit lands there too and the child is killed. The worst-case overrun is the
-longest remaining C call: one resize of a big picture.
-
-One watchdog thread per process keeps every deadline, rather than a timer thread per
-transform: starting a thread cost each miss 0.23 ms of CPU and up to a millisecond of
-latency (`python -c` loop of 2,000 `Deadline`s on the 2-core machine under load).
+The transformer calls `Deadline.check` between its steps (imgproxy's `CheckTimeout`),
+so a transform past `time_limit` ends at the next step with `TimeLimitExceeded`: the
+worker lives on and nothing is interrupted mid-way (no exception injected into a
+thread, no timer thread). What runs in place can overrun by one step, its longest
+C call; work that could take long runs in a child process instead (`isolation.py`),
+whose parent waits no longer than `remaining()` and then kills it.
 """
 
 from __future__ import annotations
 
-import ctypes
-import heapq
-import itertools
-import os
-import threading
 import time
-from types import TracebackType
 
 from werkzeug.exceptions import ServiceUnavailable
 
@@ -35,7 +23,6 @@ RETRY_AFTER_SECONDS = 10
 class TimeLimitExceeded(Problem, ServiceUnavailable):
     """The transform took longer than `time_limit`; retrying later may succeed.
 
-    Raised by class from the timer thread, so every argument has a default;
     Werkzeug's `ServiceUnavailable` writes `Retry-After` itself.
     """
 
@@ -47,83 +34,18 @@ class TimeLimitExceeded(Problem, ServiceUnavailable):
         super().__init__(retry_after=RETRY_AFTER_SECONDS)
 
 
-def _raise_in(thread_id: int, exception: type[BaseException]) -> None:
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(
-        ctypes.c_ulong(thread_id), ctypes.py_object(exception)
-    )
-
-
 class Deadline:
-    """`with Deadline(seconds):` raises `TimeLimitExceeded` in this thread past `seconds`."""
+    """`seconds` from now on the monotonic clock (the same in a forked child)."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
-        self._lock = threading.Lock()
-        self._running = False
-        self._thread_id = threading.get_ident()
+        self.at = time.monotonic() + seconds
 
-    def __enter__(self) -> Deadline:
-        self._thread_id = threading.get_ident()
-        self._running = True
-        _WATCHDOG.watch(self, time.monotonic() + self.seconds)
-        return self
+    def remaining(self) -> float:
+        """Seconds left, 0 once past."""
+        return max(0.0, self.at - time.monotonic())
 
-    @property
-    def running(self) -> bool:
-        return self._running
-
-    def expire(self) -> None:
-        """Raise the time limit in the deadline's thread, unless its block has ended."""
-        with self._lock:
-            if self._running:  # never after __exit__ began: the exception stays inside
-                _raise_in(self._thread_id, TimeLimitExceeded)
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        with self._lock:
-            self._running = False
-
-
-class _Watchdog:
-    """The process's one thread that expires deadlines in the order they fall due.
-
-    Ended deadlines stay queued until their time (at most `time_limit`) and are then
-    dropped unexpired. Started on first use in each process: a forked worker or child
-    gets a fresh, empty watchdog, never its parent's thread or lock.
-    """
-
-    def __init__(self) -> None:
-        self._reset()
-        os.register_at_fork(after_in_child=self._reset)
-
-    def _reset(self) -> None:
-        self._due: list[tuple[float, int, Deadline]] = []
-        self._order = itertools.count()
-        self._changed = threading.Condition(threading.Lock())
-        self._started = False
-
-    def watch(self, deadline: Deadline, at: float) -> None:
-        with self._changed:
-            if not self._started:
-                threading.Thread(target=self._run, name="pixserve-deadlines", daemon=True).start()
-                self._started = True
-            heapq.heappush(self._due, (at, next(self._order), deadline))
-            if self._due[0][2] is deadline:  # earlier than what the thread waits for
-                self._changed.notify()
-
-    def _run(self) -> None:
-        with self._changed:
-            while True:
-                now = time.monotonic()
-                while self._due and (self._due[0][0] <= now or not self._due[0][2].running):
-                    _, _, deadline = heapq.heappop(self._due)
-                    if deadline.running:
-                        deadline.expire()
-                self._changed.wait(self._due[0][0] - now if self._due else None)
-
-
-_WATCHDOG = _Watchdog()
+    def check(self) -> None:
+        """Return while time is left; `TimeLimitExceeded` once it is not."""
+        if time.monotonic() >= self.at:
+            raise TimeLimitExceeded()

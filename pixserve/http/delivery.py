@@ -14,26 +14,24 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import BinaryIO, Literal
 
 from flask import abort
 
 from pixserve.http.deadline import Deadline
+from pixserve.http.isolation import run_isolated, transform_isolated
+from pixserve.http.policy import isolates
 from pixserve.http.qualities import CachedQualities
 from pixserve.http.request import INFO_EXTENSION, ImageRequest
 from pixserve.ops import observe
 from pixserve.services import Services
 from pixserve.transformer import transform
-from pixserve.transformer.apart import transform_apart
 from pixserve.transformer.cost import estimate_cost
-from pixserve.transformer.info import describe
+from pixserve.transformer.info import describe, describe_cost
 
 CACHE_PHASE = "cache"  # time spent in the result cache, beside the transformer's phases
-# Transforms estimated to need this much memory or more run apart, in a child process
-# (`transformer/apart.py`): the fork costs a few milliseconds, under 2% of such a
-# transform (`benchmarks/apart.py`), and the worker keeps none of their peak.
-APART_FROM_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -131,23 +129,30 @@ def _timed(timings: dict[str, float]) -> Iterator[None]:
 
 def _make_image(svc: Services, req: ImageRequest, data: bytes) -> Made:
     """Admitted by its estimated memory, then transformed: the time limit covers both.
-    Big work runs apart, in a child the limit can stop and whose memory all goes back
-    when it ends; the rest outlasts the limit by at most its longest C call."""
-    with Deadline(svc.config.imaging.time_limit):
-        cost = estimate_cost(data, req.options, req.choice.format, svc.image_limits)
-        with svc.admission.reserve(cost.memory):
-            memory = CachedQualities(svc.cache, req.source)  # q=auto's remembered qualities
-            args = (data, req.options, req.choice.format, svc.image_limits, svc.colour, memory)
-            if cost.memory >= APART_FROM_BYTES:  # a child's kept decodes would end with it
-                result = transform_apart(*args, req.choice.candidates)
-            else:
-                result = transform(*args, req.choice.candidates, svc.decoded)
+    Big work (`policy.isolates`) runs in a child the limit kills and whose memory all
+    goes back when it ends; the rest is checked between steps, so it outlasts the
+    limit by at most one step."""
+    deadline = Deadline(svc.config.imaging.time_limit)
+    cost = estimate_cost(data, req.options, req.choice.format, svc.image_limits)
+    with svc.admission.reserve(cost.memory):
+        memory = CachedQualities(svc.cache, req.source)  # q=auto's remembered qualities
+        args = (data, req.options, req.choice.format, svc.image_limits, svc.colour, memory)
+        if isolates(cost):  # a child's kept decodes would end with it: none passed
+            result = transform_isolated(deadline, *args, req.choice.candidates)
+        else:
+            result = transform(*args, req.choice.candidates, svc.decoded, deadline.check)
     return Made(result.data, result.format.extension, dict(result.timings))
 
 
 def _make_info(svc: Services, req: ImageRequest, data: bytes) -> Made:
-    with Deadline(svc.config.imaging.time_limit):
-        facts = describe(data, svc.image_limits, svc.colour)
+    """Under the same time limit and policy as an image: its thumbnail is a transform,
+    of the whole source for most formats. Never waits for the memory budget (its
+    documented promise, as for hits)."""
+    deadline = Deadline(svc.config.imaging.time_limit)
+    if isolates(describe_cost(data, svc.image_limits)):
+        facts = run_isolated(partial(describe, data, svc.image_limits, svc.colour), deadline)
+    else:
+        facts = describe(data, svc.image_limits, svc.colour, deadline.check)
     return Made(json.dumps({"name": req.source.name, **facts}).encode(), INFO_EXTENSION)
 
 

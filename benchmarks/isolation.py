@@ -1,0 +1,135 @@
+"""What isolating a transform in a child costs, and how long steps take per pixel.
+
+Why: `pixserve/http/policy.py` decides whether a transform runs in place (stoppable
+only between steps: it can overrun the time limit by its longest step) or in a child
+process the limit kills (a fork per transform). That needs (1) what the fork and the
+pipe cost, against the transform; (2) how long the uninterruptible steps take per
+pixel, per encoder, for `transformer/cost.py`'s work estimate. Each figure is CPU
+seconds in this process (one thread), the median of `--rounds`, on a noisy but smooth
+picture (as `memory_cost.py` draws it), so encoders get real work.
+
+Run: `.venv/bin/python benchmarks/isolation.py [--rounds 3] [--side 2000]` (a minute
+or two on 2 cores). Prints a Markdown report, also written to
+`benchmarks/out/isolation.md`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from pixserve.http.deadline import Deadline  # noqa: E402
+from pixserve.http.isolation import run_isolated, transform_isolated  # noqa: E402
+from pixserve.transformer import FORMATS, ImageLimits, parse_options, transform  # noqa: E402
+from pixserve.transformer.encode import encode  # noqa: E402
+
+OUT = ROOT / "benchmarks" / "out" / "isolation.md"
+# (name in cost.py's tables, format, query)
+ENCODES = [
+    ("jpeg", "jpeg", ""),
+    ("png", "png", ""),
+    ("webp", "webp", ""),
+    ("webp-lossless", "webp", "lossless=1"),
+    ("avif", "avif", ""),
+    ("gif", "gif", ""),
+]
+
+
+def draw(side: int) -> Image.Image:
+    noise = np.random.default_rng(1).integers(0, 255, (side // 8, side // 8, 3), dtype=np.uint8)
+    return Image.fromarray(noise, "RGB").resize((side, side), Image.Resampling.BILINEAR)
+
+
+def cpu(work: Callable[[], object], rounds: int) -> float:
+    """The median CPU seconds of `work()` in this process."""
+    spent = []
+    for _ in range(rounds):
+        started = time.process_time()
+        work()
+        spent.append(time.process_time() - started)
+    return statistics.median(spent)
+
+
+def wall(work: Callable[[], object], rounds: int) -> float:
+    spent = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        work()
+        spent.append(time.perf_counter() - started)
+    return statistics.median(spent)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--side", type=int, default=2000)
+    args = parser.parse_args()
+    picture = draw(args.side)
+    megapixels = args.side * args.side / 1e6
+    lines = [
+        "# Isolation: the fork's cost, and seconds per megapixel of each step",
+        "",
+        f"Picture {args.side}x{args.side} ({megapixels:.1f} MP), median of {args.rounds}; "
+        "CPU counts every thread (libaom uses several).",
+        "",
+        "| step | CPU s | wall s | wall s per MP |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+
+    def row(name: str, work: Callable[[], object]) -> None:
+        seconds, took = cpu(work, args.rounds), wall(work, args.rounds)
+        lines.append(f"| {name} | {seconds:.3f} | {took:.3f} | {took / megapixels:.4f} |")
+        print(lines[-1], flush=True)
+
+    for name, fmt, query in ENCODES:
+        options = parse_options([tuple(p.split("=")) for p in query.split("&") if p])
+        picture_for = picture.convert("P") if fmt == "gif" else picture
+        row(f"encode {name}", partial(encode, picture_for, FORMATS[fmt], options))
+    sources = {}
+    for kind in ("PNG", "JPEG"):
+        buffer = io.BytesIO()
+        picture.save(buffer, kind, **({"quality": 90} if kind == "JPEG" else {"compress_level": 6}))
+        sources[kind] = buffer.getvalue()
+        data = sources[kind]
+        row(f"decode {kind}", lambda data=data: Image.open(io.BytesIO(data)).load())
+    half = (args.side // 2, args.side // 2)
+    row("resize to 1/2 (LANCZOS)", lambda: picture.resize(half, Image.Resampling.LANCZOS))
+
+    limits = ImageLimits(max_source_pixels=60_000_000)
+    small = parse_options([("w", "320"), ("fmt", "webp")])
+    source = sources["JPEG"]
+    deadline = Deadline(3600)
+    here = wall(lambda: transform(source, small, FORMATS["webp"], limits), args.rounds * 3)
+    apart = wall(
+        lambda: transform_isolated(deadline, source, small, FORMATS["webp"], limits),
+        args.rounds * 3,
+    )
+    fork = wall(lambda: run_isolated(lambda: None, deadline), args.rounds * 3)
+    with open("/proc/self/statm") as statm:
+        rss = int(statm.read().split()[1]) * 4096 >> 20
+    lines += [
+        "",
+        f"Forking this process ({rss} MiB RSS) for nothing: {fork * 1000:.1f} ms wall.",
+        f"{args.side}-px JPEG to 320-px WebP: in place {here * 1000:.1f} ms, in a child "
+        f"{apart * 1000:.1f} ms wall.",
+        "",
+    ]
+    report = "\n".join(lines)
+    print(report)
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(report)
+
+
+if __name__ == "__main__":
+    main()
