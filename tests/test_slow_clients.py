@@ -33,7 +33,8 @@ def healthz_seconds(port: int) -> float:
 
 def test_forty_slow_header_clients_do_not_stall_healthz(server: Served) -> None:
     """Each client sends a request line, then one header line at a time, slowly: with
-    the stock gthread worker its 4 threads are all waiting on such clients."""
+    a server whose threads read headers (gunicorn's stock gthread worker) its threads
+    are all waiting on such clients; granian reads them without one."""
     with ExitStack() as stack:
         clients = []
         for number in range(SLOW_CLIENTS):

@@ -381,7 +381,7 @@ def upgrade_lines(served: Served) -> list[dict[str, Any]]:
 def test_concurrent_requests_in_several_workers_make_the_avif_once(
     root: Path, tmp_path: Path
 ) -> None:
-    """Under `pixserve serve` (gunicorn gthread), every cold request gets the WebP at once,
+    """Under `pixserve serve` (granian), every cold request gets the WebP at once,
     and the workers' background threads encode the AVIF once between them."""
     url = "/image/photo.jpg?w=500"
     env = {"PIXSERVE_AVIF": "1", "PIXSERVE_LOG_FORMAT": "json"}

@@ -2,7 +2,7 @@
 
 Parts: `imaging` (what the transformer may do), `cache` (the result cache), `http`
 (what URLs reach and how answers are cached), `ops` (logs, timing, nginx), `serving`
-(`pixserve serve`'s gunicorn) and `sources` (S3 and HTTP mounts). Each part is
+(`pixserve serve`'s granian) and `sources` (S3 and HTTP mounts). Each part is
 validated when it is made, and `Config` checks what spans parts (every timeout against
 `time_limit`, mounts against the root), so a bad value stops start-up with a message
 naming the setting instead of failing the first request.
@@ -68,10 +68,10 @@ CMYK_PROFILE_CANDIDATES = (
     Path("/usr/share/color/icc/ghostscript/default_cmyk.icc"),
     Path("/usr/share/ghostscript/iccprofiles/default_cmyk.icc"),
 )
-# `pixserve serve`'s gunicorn layout, chosen by `benchmarks/gunicorn_settings.py`
-# (README: Operations): every layout costs the same CPU per request, but a gthread
-# worker keeps the connections it accepts, so with one process per core a few
-# keep-alive clients can end up on one process; two per core kept every core busy.
+# `pixserve serve`'s processes (`benchmarks/layouts.py`, README: Operations): every
+# layout costs about the same CPU per request, but a worker keeps the keep-alive
+# connections it accepts, so with one process per core a few busy clients can end up
+# on one process while another idles; two per core keep every core busy.
 WORKERS_PER_CORE = 2
 MEMORY_BUDGET_SHARE = 4  # the default budget is this fraction of physical memory
 # Threads per process (granian's blocking threads): `transforms_per_process` of them
@@ -355,7 +355,8 @@ class OpsSettings:
 
 @dataclass(frozen=True)
 class ServingSettings:
-    """`pixserve serve` (granian); the extension and `create_app` ignore these."""
+    """`pixserve serve` (granian); the extension and `create_app` read only
+    `transforms_per_process` (the transforms of one process at once)."""
 
     host: str = setting(TEXT, "127.0.0.1")
     port: int = setting(INTEGER, 8000)

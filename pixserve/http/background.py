@@ -3,7 +3,7 @@
 A small bounded queue and one thread per process. `submit` never blocks: a job whose key
 is already queued or running is not queued twice, and when the queue is full the job is
 dropped (whoever asked will ask again). The thread is started by the first `submit` in
-each process, so a gunicorn worker forked from a master that built the app starts its
+each process, so a server worker forked from a master that built the app starts its
 own; it is a daemon, so a worker that exits abandons its job (the cache's per-key lock
 and temp files are left for the kernel and `recover`, as for a killed request).
 
