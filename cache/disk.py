@@ -22,9 +22,10 @@ Why SQLite directly, not python-diskcache, and no filelock/portalocker:
 The bound is on the whole folder as `du` counts it: the entries' allocated blocks,
 their shard folders (removed with their last entry) and the index's own files (the
 database, a WAL kept to 1/64 of the bound, its shared memory). A store records its
-row (making room first, least recently used out, down to `EVICT_TO` of the limit)
-before the file is written, and the evicted files are deleted before it writes, so the
-index never counts less than the files on disk. Overshoot above `max_bytes` is at most
+row (making room first, least recently used out, down to `EVICT_TO` of the limit,
+each row counted with the shard folders it empties) before the file is written, and
+the evicted files are deleted before it writes, so the index never counts less than
+the files on disk. Overshoot above `max_bytes` is at most
 `SLACK` at rest (the WAL growing between two stores, the folder itself and its
 `locks`); while writes run, add for each the older file of the same key it replaces
 and files evicted by another process in the instant before it deletes them (at most
@@ -96,11 +97,13 @@ SETTLED_AFTER = 2.0
 INDEX_NAME = "index.sqlite3"
 LOCKS_NAME = "locks"
 # What the folder may hold above `max_bytes` at rest: the WAL growing between two
-# stores (it is counted at each store, and cut back to `wal_bytes_for` at each
-# checkpoint), the cache folder itself, `locks` and its lock files. While stores run,
-# files other workers just evicted can add as much again for an instant. Tested at a
+# stores (it is counted at each store, cut back to `wal_bytes_for` at each
+# checkpoint, and truncated before a store past `WAL_CUT_AT` times that), the cache
+# folder itself, `locks` and its lock files. While stores run, files other workers
+# just evicted can add as much again for an instant. Tested at a
 # 1 MiB bound (`tests/test_cache_hardening.py`: 1.17-1.28 MB at the busiest).
 SLACK = 256 * 1024
+WAL_CUT_AT = 2  # a WAL this many times its checkpoint size is cut back before a store
 CHECKPOINT_EVERY = 10.0  # seconds between truncating WAL checkpoints (from `flush`)
 FULL_DISK_FREES = 0.05  # on ENOSPC, evict at least this fraction of `max_bytes`...
 DISK_FULL_BELOW = 64 * 1024  # ...and readiness says "full" below this much free space
@@ -308,8 +311,18 @@ class DiskCache:
         return bool(evicted)
 
     def _overhead(self) -> int:
-        """What the bound counts besides the entries: the index's files."""
-        return self._index.overhead() if self._index.whole_folder else 0
+        """What the bound counts besides the entries: the index's files.
+
+        A WAL grown past `WAL_CUT_AT` times its size (readers kept the automatic
+        checkpoints from starting it over) is cut back first: counted as it is, it
+        evicted entries for room it gave back at the next checkpoint.
+        """
+        if not self._index.whole_folder:
+            return 0
+        if self._index.wal_size() > WAL_CUT_AT * self._index.wal_bytes:
+            with contextlib.suppress(*_CacheError):
+                self._index.checkpoint()
+        return self._index.overhead()
 
     def _forget_files(self, evicted: list[Removed]) -> int:
         """Delete the files of evicted rows and tell `on_evict`; the bytes freed."""
