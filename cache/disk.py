@@ -80,6 +80,7 @@ from .files import (
 )
 from .index import Entry, Index, Removed, Summary, wal_bytes_for
 from .locking import lock_path, remove_if_abandoned, unlock_path
+from .lru import LRU
 from .troubles import Troubles
 
 log = logging.getLogger(__name__)
@@ -88,7 +89,7 @@ EVICT_TO = 0.9  # after eviction, the cache holds at most this fraction of its l
 FLIGHT_TIMEOUT = 15.0  # seconds a miss waits for another process making the same result
 FLUSH_EVERY = 1.0  # seconds between writes of recorded hits to the index...
 FLUSH_AT = 1000  # ...or sooner, at this many distinct entries hit
-CHECKED_MAX = 16384  # entries whose check this process remembers
+CHECKED_MAX = 16384  # entries whose check this process remembers (least recently hit out)
 # A file is remembered as checked only once its mtime is this much older than the
 # check: a change made later then always moves the mtime, even on filesystems with
 # coarse (up to 2 s) timestamps, so inode + size + mtime tell it apart (git's rule
@@ -163,7 +164,7 @@ class DiskCache:
             whole_folder,
             wal_bytes_for(max_bytes) if wal_bytes is None else wal_bytes,
         )
-        self._checked: dict[str, _Checked] = {}
+        self._checked: LRU[str, _Checked] = LRU(CHECKED_MAX)
         self._lock = threading.Lock()
         self._accessed: dict[str, float] = {}
         self._hits = 0
@@ -194,7 +195,8 @@ class DiskCache:
                 if _identity(os.stat(checked.path)) == checked.identity:
                     self._record_hit(key, now)
                     return checked.path
-        self._checked.pop(key, None)
+        if checked is not None:
+            self._checked.pop(key, checked)
         return self._check(key, extensions, now)
 
     def _check(self, key: str, extensions: tuple[str, ...], now: float) -> Path | None:
@@ -224,7 +226,7 @@ class DiskCache:
             self._discard_damaged(entry, path, len(data))
             return None
         if now - max(info.st_mtime_ns, info.st_ctime_ns) / 1e9 >= SETTLED_AFTER:
-            self._remember(key, _Checked(entry.ext, _identity(info), entry.created, path))
+            self._checked.put(key, _Checked(entry.ext, _identity(info), entry.created, path))
         self._record_hit(key, now)
         return path
 
@@ -420,12 +422,6 @@ class DiskCache:
                 "index write", f"cannot update the cache index in {self.directory}: {error}"
             )
 
-    def _remember(self, key: str, checked: _Checked) -> None:
-        if len(self._checked) >= CHECKED_MAX:
-            with contextlib.suppress(StopIteration, KeyError, RuntimeError):  # threads race
-                del self._checked[next(iter(self._checked))]  # the oldest remembered
-        self._checked[key] = checked
-
     def _expired(self, created: float, now: float) -> bool:
         return bool(self.max_age) and created < now - self.max_age
 
@@ -433,7 +429,7 @@ class DiskCache:
         """Delete the files of rows taken out of the index; the bytes freed."""
         freed = 0
         for row in removed:
-            self._checked.pop(row.key, None)
+            self._checked.pop(row.key)
             with contextlib.suppress(OSError):
                 freed += remove(self.path_for(row.key, row.ext))
         return freed
