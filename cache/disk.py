@@ -22,9 +22,10 @@ Why SQLite directly, not python-diskcache, and no filelock/portalocker:
 The bound is on the whole folder as `du` counts it: the entries' allocated blocks,
 their shard folders (removed with their last entry) and the index's own files (the
 database, a WAL kept to 1/64 of the bound, its shared memory). A store records its
-row (making room first, least recently used out, down to `EVICT_TO` of the limit)
-before the file is written, and the evicted files are deleted before it writes, so the
-index never counts less than the files on disk. Overshoot above `max_bytes` is at most
+row (making room first, least recently used out, down to `EVICT_TO` of the limit,
+each row counted with the shard folders it empties) before the file is written, and
+the evicted files are deleted before it writes, so the index never counts less than
+the files on disk. Overshoot above `max_bytes` is at most
 `SLACK` at rest (the WAL growing between two stores, the folder itself and its
 `locks`); while writes run, add for each the older file of the same key it replaces
 and files evicted by another process in the instant before it deletes them (at most
@@ -79,6 +80,7 @@ from .files import (
 )
 from .index import Entry, Index, Removed, Summary, wal_bytes_for
 from .locking import lock_path, remove_if_abandoned, unlock_path
+from .lru import LRU
 from .troubles import Troubles
 
 log = logging.getLogger(__name__)
@@ -87,7 +89,7 @@ EVICT_TO = 0.9  # after eviction, the cache holds at most this fraction of its l
 FLIGHT_TIMEOUT = 15.0  # seconds a miss waits for another process making the same result
 FLUSH_EVERY = 1.0  # seconds between writes of recorded hits to the index...
 FLUSH_AT = 1000  # ...or sooner, at this many distinct entries hit
-CHECKED_MAX = 16384  # entries whose check this process remembers
+CHECKED_MAX = 16384  # entries whose check this process remembers (least recently hit out)
 # A file is remembered as checked only once its mtime is this much older than the
 # check: a change made later then always moves the mtime, even on filesystems with
 # coarse (up to 2 s) timestamps, so inode + size + mtime tell it apart (git's rule
@@ -96,11 +98,13 @@ SETTLED_AFTER = 2.0
 INDEX_NAME = "index.sqlite3"
 LOCKS_NAME = "locks"
 # What the folder may hold above `max_bytes` at rest: the WAL growing between two
-# stores (it is counted at each store, and cut back to `wal_bytes_for` at each
-# checkpoint), the cache folder itself, `locks` and its lock files. While stores run,
-# files other workers just evicted can add as much again for an instant. Tested at a
+# stores (it is counted at each store, cut back to `wal_bytes_for` at each
+# checkpoint, and truncated before a store past `WAL_CUT_AT` times that), the cache
+# folder itself, `locks` and its lock files. While stores run, files other workers
+# just evicted can add as much again for an instant. Tested at a
 # 1 MiB bound (`tests/test_cache_hardening.py`: 1.17-1.28 MB at the busiest).
 SLACK = 256 * 1024
+WAL_CUT_AT = 2  # a WAL this many times its checkpoint size is cut back before a store
 CHECKPOINT_EVERY = 10.0  # seconds between truncating WAL checkpoints (from `flush`)
 FULL_DISK_FREES = 0.05  # on ENOSPC, evict at least this fraction of `max_bytes`...
 DISK_FULL_BELOW = 64 * 1024  # ...and readiness says "full" below this much free space
@@ -160,7 +164,7 @@ class DiskCache:
             whole_folder,
             wal_bytes_for(max_bytes) if wal_bytes is None else wal_bytes,
         )
-        self._checked: dict[str, _Checked] = {}
+        self._checked: LRU[str, _Checked] = LRU(CHECKED_MAX)
         self._lock = threading.Lock()
         self._accessed: dict[str, float] = {}
         self._hits = 0
@@ -191,7 +195,8 @@ class DiskCache:
                 if _identity(os.stat(checked.path)) == checked.identity:
                     self._record_hit(key, now)
                     return checked.path
-        self._checked.pop(key, None)
+        if checked is not None:
+            self._checked.pop(key, checked)
         return self._check(key, extensions, now)
 
     def _check(self, key: str, extensions: tuple[str, ...], now: float) -> Path | None:
@@ -221,7 +226,7 @@ class DiskCache:
             self._discard_damaged(entry, path, len(data))
             return None
         if now - max(info.st_mtime_ns, info.st_ctime_ns) / 1e9 >= SETTLED_AFTER:
-            self._remember(key, _Checked(entry.ext, _identity(info), entry.created, path))
+            self._checked.put(key, _Checked(entry.ext, _identity(info), entry.created, path))
         self._record_hit(key, now)
         return path
 
@@ -308,8 +313,18 @@ class DiskCache:
         return bool(evicted)
 
     def _overhead(self) -> int:
-        """What the bound counts besides the entries: the index's files."""
-        return self._index.overhead() if self._index.whole_folder else 0
+        """What the bound counts besides the entries: the index's files.
+
+        A WAL grown past `WAL_CUT_AT` times its size (readers kept the automatic
+        checkpoints from starting it over) is cut back first: counted as it is, it
+        evicted entries for room it gave back at the next checkpoint.
+        """
+        if not self._index.whole_folder:
+            return 0
+        if self._index.wal_size() > WAL_CUT_AT * self._index.wal_bytes:
+            with contextlib.suppress(*_CacheError):
+                self._index.checkpoint()
+        return self._index.overhead()
 
     def _forget_files(self, evicted: list[Removed]) -> int:
         """Delete the files of evicted rows and tell `on_evict`; the bytes freed."""
@@ -407,12 +422,6 @@ class DiskCache:
                 "index write", f"cannot update the cache index in {self.directory}: {error}"
             )
 
-    def _remember(self, key: str, checked: _Checked) -> None:
-        if len(self._checked) >= CHECKED_MAX:
-            with contextlib.suppress(StopIteration, KeyError, RuntimeError):  # threads race
-                del self._checked[next(iter(self._checked))]  # the oldest remembered
-        self._checked[key] = checked
-
     def _expired(self, created: float, now: float) -> bool:
         return bool(self.max_age) and created < now - self.max_age
 
@@ -420,7 +429,7 @@ class DiskCache:
         """Delete the files of rows taken out of the index; the bytes freed."""
         freed = 0
         for row in removed:
-            self._checked.pop(row.key, None)
+            self._checked.pop(row.key)
             with contextlib.suppress(OSError):
                 freed += remove(self.path_for(row.key, row.ext))
         return freed

@@ -307,6 +307,13 @@ class Index:
                 total += os.stat(f"{self.path}{suffix}").st_blocks * 512
         return total
 
+    def wal_size(self) -> int:
+        """The WAL's size in bytes now (0 when there is none)."""
+        try:
+            return os.stat(f"{self.path}-wal").st_size
+        except OSError:
+            return 0
+
     def checkpoint(self) -> None:
         """Copy the WAL into the database and cut it to zero, when no reader needs it."""
         handle: _Handle | None = getattr(self._local, "handle", None)
@@ -534,13 +541,15 @@ def _least_recent(
 ) -> list[Removed]:
     """Delete the least recently used rows (never `keep`) until the footprint fits.
 
-    Only each file's units are counted down here; the folders emptied on the way make
-    the result smaller still.
+    Each row counts what its deletion frees: its file's units and the shard folders it
+    leaves empty. Counting the file alone evicted up to three times too much: a small
+    entry alone in its `ab/cd/` takes one unit for the file and two for the folders.
     """
     excess = _footprint(connection, whole_folder) - target_bytes
     if excess <= 0:
         return []
     removed: list[Removed] = []
+    left: dict[str, int] = {}  # entries still in each shard folder as rows are chosen
     for key, ext, size in connection.execute(
         "SELECT key, ext, size FROM entries ORDER BY accessed"
     ):
@@ -550,8 +559,25 @@ def _least_recent(
             continue
         removed.append(Removed(key, ext, size))
         excess -= _allocated(size, whole_folder)
+        if whole_folder:
+            excess -= ALLOCATION_UNIT * _folders_emptied(connection, left, key)
     connection.executemany("DELETE FROM entries WHERE key = ?", [(r.key,) for r in removed])
     return removed
+
+
+def _folders_emptied(connection: sqlite3.Connection, left: dict[str, int], key: str) -> int:
+    """How many of `key`'s shard folders (`ab`, `abcd`) its row leaves without entries,
+    counting down `left` (read from the `shards` table the first time a folder comes)."""
+    emptied = 0
+    for prefix in (key[:2], key[:4]):  # as the triggers' `substr(key, 1, 2)` and `(1, 4)`
+        if prefix not in left:
+            row = connection.execute(
+                "SELECT entries FROM shards WHERE prefix = ?", (prefix,)
+            ).fetchone()
+            left[prefix] = 0 if row is None else int(row[0])
+        left[prefix] -= 1
+        emptied += left[prefix] == 0
+    return emptied
 
 
 def _adopt(connection: sqlite3.Connection, directory: Path) -> int:

@@ -5,6 +5,7 @@ import fcntl
 import logging
 import os
 import shutil
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -13,6 +14,9 @@ import pytest
 
 from pixserve.cache import DiskCache
 from pixserve.cache import files as cache_files
+from pixserve.cache.disk import WAL_CUT_AT
+from pixserve.cache.index import Entry, Index, wal_bytes_for
+from pixserve.cache.troubles import Troubles
 from tests.helpers import cache_key
 
 KEY = "0123456789abcdef0123456789abcdef01234567"
@@ -347,3 +351,40 @@ def test_a_new_index_adopts_the_entry_files_on_disk(tmp_path: Path) -> None:
     fresh = DiskCache(tmp_path, MiB)
     assert [fresh.lookup(cache_key(n), ("png",)) for n in range(5)] == paths
     assert (fresh.stats().entries, fresh.stats().bytes) == (5, 2500)
+
+
+def test_an_eviction_frees_what_the_bound_needs_and_no_more(tmp_path: Path) -> None:
+    """Small entries each alone in their `ab/cd/`: a row's deletion frees its file's
+    unit and two folders. Counting the file alone evicted three times too much."""
+    index = Index(tmp_path / "index.sqlite3", Troubles())
+    limit, evict_to, unit = 200 * 4096, 180 * 4096, 4096
+    footprints = []
+    for n in range(200):
+        entry = Entry(spread_key(n), "png", "src.jpg", 100, "sum", n, n)
+        evicted = index.reserve(
+            entry, max_bytes=limit, evict_to=evict_to, expire_before=None, accessed={}, hits=0
+        )
+        if evicted:
+            footprints.append(index.summary().footprint)
+    assert footprints, "the bound was reached"
+    # Down to the target, short of it by less than one entry with its folders.
+    assert all(evict_to - 3 * unit < footprint <= evict_to for footprint in footprints)
+
+
+def test_a_wal_grown_past_twice_its_size_is_cut_before_a_store(tmp_path: Path) -> None:
+    """A reader's snapshot keeps checkpoints from starting the WAL over, so it grows;
+    counted as it is, it would evict entries for room it gives back soon after."""
+    cache = DiskCache(tmp_path, MiB)
+    cache.store(spread_key(0), "png", b"x" * 100, "src.jpg")
+    wal = tmp_path / "index.sqlite3-wal"
+    reader = sqlite3.connect(tmp_path / "index.sqlite3", isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM entries").fetchone()  # holds its snapshot
+    n = 1
+    while wal.stat().st_size <= WAL_CUT_AT * wal_bytes_for(MiB):
+        cache.store(spread_key(n), "png", b"x" * 100, "src.jpg")
+        n += 1
+    reader.execute("COMMIT")
+    reader.close()
+    cache.store(spread_key(n), "png", b"x" * 100, "src.jpg")
+    assert wal.stat().st_size <= wal_bytes_for(MiB)

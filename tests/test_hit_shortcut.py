@@ -122,6 +122,36 @@ def test_what_the_app_answers_itself(make_app: MakeApp) -> None:
     assert len(seen) == 5
 
 
+def test_the_shortcut_and_the_app_share_one_memo_entry(
+    make_app: MakeApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A repeated request is understood once, whether the shortcut replays it or hands
+    it to the app (another ETag, a Range), and the kept answers sit beside it."""
+    from pixserve.http import request as understanding
+    from pixserve.services import EXTENSION_NAME
+
+    understood: list[str] = []
+    understand = understanding._image_request
+
+    def counted(svc: Any, name: str) -> Any:
+        understood.append(name)
+        return understand(svc, name)
+
+    monkeypatch.setattr(understanding, "_image_request", counted)
+    app = make_app()
+    recent = app.extensions[EXTENSION_NAME].recent
+    client = app.test_client()
+    etag = client.get(URL).headers["ETag"]  # the miss
+    client.get(URL, headers={"If-None-Match": etag})  # the app's 304, kept
+    client.get(URL)  # the app's hit, kept
+    with app_answers(app) as seen:
+        replays = [client.get(URL), client.get(URL, headers={"If-None-Match": etag})]
+        assert client.get(URL, headers={"If-None-Match": '"other"'}).status_code == 200
+        assert client.get(URL, headers={"Range": "bytes=0-9"}).status_code == 206
+    assert [r.status_code for r in replays] == [200, 304] and len(seen) == 2
+    assert understood == ["photo.jpg"] and len(recent) == 1
+
+
 def test_a_changed_source_is_never_replayed(make_app: MakeApp, root: Path) -> None:
     app = make_app()
     client = app.test_client()

@@ -21,7 +21,7 @@ from pixserve.http.hints import HINT_HEADERS, hint_ladder, hints_apply, with_hin
 from pixserve.http.keys import cache_key, info_key
 from pixserve.http.negotiate import Choice, choose
 from pixserve.http.qualities import with_default_target
-from pixserve.http.recent import request_key
+from pixserve.http.recent import RECALLED, Recalled, request_key
 from pixserve.http.savedata import SAVE_DATA, varies_with_save_data, with_save_data
 from pixserve.http.signing import split_signature, verify
 from pixserve.services import Services
@@ -112,11 +112,14 @@ def info_request(svc: Services, name: str) -> ImageRequest:
 def _recalled(
     kind: str, svc: Services, name: str, understand: Callable[[Services, str], ImageRequest]
 ) -> ImageRequest:
-    key = request_key(kind, request.environ)
-    if key in svc.recent:
-        remembered = svc.recent.get(key, svc.sources.find(name))
-        if remembered is not None:
-            return remembered
+    recalled = request.environ.get(RECALLED)  # the shortcut looked already
+    if isinstance(recalled, Recalled) and recalled.key[0] == kind:
+        key, remembered = recalled.key, recalled.remembered
+    else:
+        key = request_key(kind, request.environ)
+        remembered = svc.recent.get(key)
+    if remembered is not None and svc.recent.still(key, remembered, svc.sources.find(name)):
+        return remembered.request
     understood = understand(svc, name)
     if isinstance(understood.source, LocalSource):  # a mount's is fetched anew each time
         svc.recent.remember(key, understood)

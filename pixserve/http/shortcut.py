@@ -8,14 +8,15 @@ hooks, a `Response` and its header list), about half of a hit's time in a profil
 How it stays the same answer. The shortcut never decides anything itself: it replays
 what the app answered for the same request. When the `/image` view answers a plain hit
 (200 with `X-Cache: HIT`, the body from the cache) or a 304, the status and header
-list the app sent (every hook's headers included) are kept under the request's key:
-its path, query, the headers its understanding reads (`recent.request_key`) and
-`Origin` (CORS). The next request with that key is answered from them when, at that
-moment, the source is found unchanged (the same `Source` value) and, for a 200, the
-cache still holds a checked entry of the same format (`DiskCache.lookup`: a damaged,
-evicted or replaced entry is never served). Per request it adds only what varies:
-`X-Request-ID`, `Date` and the entry's `Content-Length`; it counts and logs the
-request as the app would (`observe.account`), one line of the same fields.
+list the app sent (every hook's headers included) are kept beside the understood
+request, in its entry of the one request memo (`recent`: the key is its path, query,
+the headers its understanding reads and `Origin`). The next request with that key is
+answered from them when, at that moment, the source is found unchanged (the same
+`Source` value) and, for a 200, the cache still holds a checked entry of the same
+format (`DiskCache.lookup`: a damaged, evicted or replaced entry is never served).
+Per request it adds only what varies: `X-Request-ID`, `Date` and the entry's
+`Content-Length`; it counts and logs the request as the app would
+(`observe.account`), one line of the same fields.
 
 Anything else goes to the app: other methods; `Range`, `If-Range`,
 `If-Modified-Since`, `If-Match`, `If-Unmodified-Since` (Werkzeug answers those); an
@@ -27,7 +28,6 @@ every request.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import time
@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.exceptions import HTTPException
 from werkzeug.wsgi import wrap_file
 
-from pixserve.http.recent import RECENT_MAX, RequestKey, request_key
+from pixserve.http.recent import RECALLED, Recalled, Remembered, RequestKey, request_key
 from pixserve.http.responses import http_date_now
 from pixserve.ops import observe
 from pixserve.sources import LocalSource
@@ -83,16 +83,6 @@ class Answered:
     line: observe.Asked
 
 
-@dataclass
-class Kept:
-    """The app's answers to one request key: a hit's and a 304's status and headers."""
-
-    request: ImageRequest
-    line: observe.Asked
-    hit: Replay | None = None
-    not_modified: Replay | None = None
-
-
 @dataclass(frozen=True)
 class Replay:
     """One kept answer: its status and the headers that do not change per request."""
@@ -100,39 +90,43 @@ class Replay:
     status: str
     headers: list[tuple[str, str]]
     dated: bool  # the app sent `Date` (Werkzeug does on a 200, not on a 304)
+    line: observe.Asked  # the request line the log tells
     extension: str = ""  # a hit's entry format
 
 
 class HitShortcut:
     """WSGI middleware around the standalone app's `wsgi_app` (see the module's doc)."""
 
-    def __init__(self, app: WSGIApplication, svc: Services, size: int = RECENT_MAX) -> None:
+    def __init__(self, app: WSGIApplication, svc: Services) -> None:
         self.app = app
         self.svc = svc
-        self.size = size
-        self._kept: dict[RequestKey, Kept] = {}
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") not in ("GET", "HEAD") or any(
             name in environ for name in _APP_ANSWERS
         ):
             return self.app(environ, start_response)
-        key = (*request_key(_ROUTE, environ), environ.get("HTTP_ORIGIN"))
-        kept = self._kept.get(key)
-        if kept is not None:
+        key = request_key(_ROUTE, environ)
+        remembered = self.svc.recent.get(key)
+        if remembered is not None and (remembered.hit or remembered.not_modified):
             try:
-                answer = self._replay(kept, key, environ, start_response)
+                answer = self._replay(remembered, key, environ, start_response)
             except Exception:  # a bug here: loud, and the app answers instead
                 log.exception("the hit shortcut failed; the app answers this request")
                 answer = None
             if answer is not None:
                 return answer
-        return self._through(key, environ, start_response)
+        return self._through(key, remembered, environ, start_response)
 
     def _through(
-        self, key: RequestKey, environ: WSGIEnvironment, start_response: StartResponse
+        self,
+        key: RequestKey,
+        remembered: Remembered | None,
+        environ: WSGIEnvironment,
+        start_response: StartResponse,
     ) -> Iterable[bytes]:
         """The app answers; a plain hit or 304 of `/image` is kept for next time."""
+        environ[RECALLED] = Recalled(key, remembered)  # the view needs not look again
         sent: list[Any] = []
 
         def starting(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
@@ -157,12 +151,11 @@ class HitShortcut:
         names = {name.lower() for name, _ in headers}
         if not isinstance(answered.request.source, LocalSource):
             return  # a mount's source is a new value at each find: never the same
-        kept = self._kept.get(key)
-        if kept is None or kept.request is not answered.request:
-            kept = Kept(answered.request, answered.line)
         dated = "date" in names
         if status.startswith("304 ") and "HTTP_IF_NONE_MATCH" in environ:
-            kept.not_modified = Replay(status, replayable, dated)
+            self._remembered(key, answered).not_modified = Replay(
+                status, replayable, dated, answered.line
+            )
         elif (
             status.startswith("200 ")
             and ("X-Cache", "HIT") in headers
@@ -181,43 +174,46 @@ class HitShortcut:
             )
             if extension is None:
                 return
-            kept.hit = Replay(status, replayable, dated, extension)
-        else:
-            return
-        if key not in self._kept and len(self._kept) >= self.size:
-            with contextlib.suppress(StopIteration, KeyError, RuntimeError):  # threads race
-                del self._kept[next(iter(self._kept))]
-        self._kept[key] = kept
+            self._remembered(key, answered).hit = Replay(
+                status, replayable, dated, answered.line, extension
+            )
+
+    def _remembered(self, key: RequestKey, answered: Answered) -> Remembered:
+        """The memo's entry for the request the app answered (the view remembered it,
+        unless another thread's request replaced or pushed it out since)."""
+        remembered = self.svc.recent.get(key)
+        if remembered is None or remembered.request is not answered.request:
+            remembered = self.svc.recent.remember(key, answered.request)
+        return remembered
 
     def _replay(
         self,
-        kept: Kept,
+        remembered: Remembered,
         key: RequestKey,
         environ: WSGIEnvironment,
         start_response: StartResponse,
     ) -> Iterable[bytes] | None:
         """The kept answer, when the source and (for a 200) the entry are still it."""
         observation = observe.Observation(observe.request_id_for(environ), time.perf_counter())
-        req = kept.request
+        req = remembered.request
         try:
             source = self.svc.sources.find(req.source.name)
         except HTTPException:  # a mount's origin failed: the app answers the problem
             return None
-        if source is not req.source and source != req.source:
-            self._kept.pop(key, None)
+        if not self.svc.recent.still(key, remembered, source):
             return None
         given_etag = environ.get("HTTP_IF_NONE_MATCH")
         if given_etag is not None:
-            if kept.not_modified is None or given_etag != req.etag:
+            if remembered.not_modified is None or given_etag != req.etag:
                 return None
-            replay = kept.not_modified
+            replay = remembered.not_modified
             observation.output_format = _output_format(req)
             start_response(replay.status, [*replay.headers, *_per_request(replay, observation)])
-            observe.account(self.svc, observation, _ROUTE, 304, 0, kept.line)
+            observe.account(self.svc, observation, _ROUTE, 304, 0, replay.line)
             return []
-        if kept.hit is None:
+        if remembered.hit is None:
             return None
-        replay = kept.hit
+        replay = remembered.hit
         started = time.perf_counter()
         entry = self.svc.cache.lookup(req.key, req.extensions)
         if entry is None or entry.suffix != "." + replay.extension:
@@ -241,7 +237,7 @@ class HitShortcut:
         observation.cache, observation.output_format = "HIT", replay.extension
         extra = [("Content-Length", str(size)), *_per_request(replay, observation)]
         start_response(replay.status, [*replay.headers, *extra])
-        observe.account(self.svc, observation, _ROUTE, 200, 0 if head else size, kept.line)
+        observe.account(self.svc, observation, _ROUTE, 200, 0 if head else size, replay.line)
         if head:
             return []
         if size <= READ_UP_TO:

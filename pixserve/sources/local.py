@@ -26,6 +26,7 @@ from pathlib import Path
 
 from werkzeug.security import safe_join
 
+from pixserve.cache.lru import LRU
 from pixserve.transformer import SNIFF_BYTES, sniff_format
 
 
@@ -71,7 +72,7 @@ def _sniffed(real: str, mtime_ns: int, size: int) -> str | None:
         return sniff_format(file.read(SNIFF_BYTES))
 
 
-FOUND_MAX = 4096  # names whose lookup this process remembers (oldest forgotten first)
+FOUND_MAX = 4096  # names whose lookup this process remembers (least recently found out)
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ class _Found:
     source: LocalSource
 
 
-_found: dict[tuple[Path, str], _Found] = {}
+_found: LRU[tuple[Path, str], _Found] = LRU(FOUND_MAX)
 
 
 def find_source(root: Path, name: str) -> LocalSource | None:
@@ -96,7 +97,7 @@ def find_source(root: Path, name: str) -> LocalSource | None:
         with contextlib.suppress(OSError):
             if _identity(os.lstat(remembered.real)) == remembered.identity:
                 return remembered.source
-        _found.pop((root, name), None)
+        _found.pop((root, name), remembered)
     return _look_up(root, name)
 
 
@@ -127,15 +128,8 @@ def _look_up(root: Path, name: str) -> LocalSource | None:
     )
     # Only a path with no symlink below the root is remembered (see the module's doc).
     if real == os.path.join(real_root, os.path.relpath(joined, root)):
-        _remember((root, name), _Found(real, _identity(info), source))
+        _found.put((root, name), _Found(real, _identity(info), source))
     return source
-
-
-def _remember(key: tuple[Path, str], found: _Found) -> None:
-    if len(_found) >= FOUND_MAX:
-        with contextlib.suppress(StopIteration, KeyError, RuntimeError):  # threads race
-            del _found[next(iter(_found))]
-    _found[key] = found
 
 
 def _identity(info: os.stat_result) -> tuple[int, int, int, int, int]:
