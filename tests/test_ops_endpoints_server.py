@@ -27,10 +27,11 @@ from .live_server import live_server, request_lines
 pytestmark = pytest.mark.slow
 
 HELD = Path(__file__).with_name("held_transforms.py")
-# Held requests wait for the test, so give them time: the limits must stay above it.
+# Held requests wait for the test, so give them time: the limits must stay above it;
+# and they may all land on one worker, where each must get its turn to start at once.
 PATIENT = [
     *("--set", "time_limit=60", "--set", "graceful_timeout=90"),
-    *("--set", "flight_timeout=90"),
+    *("--set", "flight_timeout=90", "--set", "transforms_per_process=4"),
 ]
 
 
@@ -242,8 +243,20 @@ def test_sigterm_finishes_the_requests_in_flight_then_exits_cleanly(
     for status, _, body in held:
         assert status == 200 and sniff_format(body) == "PNG"
     events = [json.loads(line) for line in live.log.read_text().splitlines()]
-    answered = [i for i, event in enumerate(events) if "hold-" in event.get("query", "")]
-    stopped = [i for i, event in enumerate(events) if event["msg"].startswith("Stopped worker")]
+    answered = [
+        (i, event["pid"]) for i, event in enumerate(events) if "hold-" in event.get("query", "")
+    ]
+    spawned = {  # "Spawning worker-2 with PID: 123": the worker's name by its pid
+        int(pid): name
+        for event in events
+        for name, pid in re.findall(r"Spawning (worker-\d+) with PID: (\d+)", event["msg"])
+    }
+    stopped = {
+        event["msg"].removeprefix("Stopped "): i
+        for i, event in enumerate(events)
+        if event["msg"].startswith("Stopped worker-")
+    }
     assert len(answered) == 3 and len(stopped) == 2
-    assert max(answered) < min(stopped)  # the workers stopped once their requests were answered
+    # each worker stopped once its own requests were answered
+    assert all(line < stopped[spawned[pid]] for line, pid in answered)
     assert not list(tmp_path.glob("pixserve-metrics-*"))  # its metrics folder is removed
