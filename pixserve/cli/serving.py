@@ -82,11 +82,16 @@ WORKER_READY = "worker ready"  # logged by each worker once its app is built
 
 
 class _Running:
-    """The app the next worker serves and its configuration (the master's, set at start
-    and at each valid reload; a forked worker reads its copy)."""
+    """The app the next worker serves (the master's, built at start and at each valid
+    reload; a forked worker reads its copy)."""
 
-    config: Config | None = None
     app: Flask | None = None
+
+
+def _running_config() -> Config:
+    assert _Running.app is not None, "serve() builds the app before forking"
+    config: Config = _Running.app.extensions[EXTENSION_NAME].config
+    return config
 
 
 def serve(load: Callable[[], Config]) -> None:
@@ -101,13 +106,12 @@ def serve(load: Callable[[], Config]) -> None:
     logs.configure(config.ops.log_format)
     allocator.map_big_buffers_apart()  # both inherited by every worker forked from here
     allocator.share_heaps()
-    _Running.config, _Running.app = config, create_app(config)
+    _Running.app = create_app(config)
     server = Granian(**server_settings(config))
 
     def reload() -> None:
         _reload(load)
-        assert _Running.config is not None
-        server.log_config = log_settings(_Running.config.ops.log_format)
+        server.log_config = log_settings(_running_config().ops.log_format)
 
     server.on_reload(reload)
     try:
@@ -115,7 +119,9 @@ def serve(load: Callable[[], Config]) -> None:
             # Python 3.12+ warns on any fork of a threaded process (the master has the
             # stderr reader); a worker touches none of that thread's state.
             warnings.filterwarnings("ignore", ".*fork.*", DeprecationWarning)
-            _fork_workers()
+            # Forked workers inherit the master's state (see the module's doc); Python
+            # 3.14 would otherwise spawn them, which granian then does too.
+            multiprocessing.set_start_method("fork", force=True)
             server.serve(target_loader=worker_app, wrap_loader=False)
     finally:
         if made_here:
@@ -177,22 +183,21 @@ def worker_app() -> Flask:
     claim_worker_slot()
     cache = app.extensions[EXTENSION_NAME].cache
     threading.Thread(target=_flush_hits, args=(cache,), name="cache-hits", daemon=True).start()
-    log.info(WORKER_READY, extra={"fields": {"pid": os.getpid()}})
+    log.info(WORKER_READY)  # the record carries the worker's pid
     return app
 
 
 def _reload(load: Callable[[], Config]) -> None:
     """After SIGHUP: the new configuration and its app, or the running ones if it is
     invalid."""
-    running = _Running.config
-    assert running is not None
+    running = _running_config()
     try:
         config = load()
         app = create_app(config)
     except ConfigError as error:
         log.error("reload: invalid configuration, keeping the running one: %s", error)
         return
-    _Running.config, _Running.app = config, app
+    _Running.app = app
     logs.configure(config.ops.log_format)
     changed = [
         name
@@ -202,15 +207,6 @@ def _reload(load: Callable[[], Config]) -> None:
     if changed:
         log.warning("reload: %s take effect at the next start, not at a reload", ", ".join(changed))
     log.info("reload: configuration read again; replacing the workers")
-
-
-def _fork_workers() -> None:
-    """Workers are forked, so that they inherit the master's state (see the module's
-    doc); Python 3.14 would otherwise spawn them, which granian then does too."""
-    with contextlib.suppress(RuntimeError):  # already set by this process: keep it
-        multiprocessing.set_start_method("fork")
-    if multiprocessing.get_start_method() != "fork":
-        multiprocessing.set_start_method("fork", force=True)
 
 
 def _metrics_folder() -> tuple[Path, bool]:
