@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pixserve.cli.serving import MAX_HEADER_BYTES
+from pixserve.cli.serving import MAX_HEADER_BYTES, ChosenLayout
 from pixserve.transformer import sniff_format
 from tests.harness import free_port, get, serving
 from tests.helpers import encode, gradient
@@ -90,8 +90,15 @@ def test_a_burst_of_64_connections_of_cold_misses_is_queued_not_refused(
             for answered in clients.map(client, range(64)):
                 statuses += answered
         misses = running.log_lines('"cache": "MISS"')
+        records = [json.loads(line) for line in running.log_text().splitlines()]
     assert statuses == [200] * 256
     assert len(misses) == 256
+    # granian finds the default layout large for the cores; it is chosen, so said at INFO
+    said = {r["msg"].split(",")[0]: r["level"] for r in records if r["logger"] == "_granian"}
+    layout = {m: level for m, level in said.items() if m.startswith(ChosenLayout.LAYOUT_WARNINGS)}
+    # (2 workers a core always passes granian's bar; 32 threads do under 16 cores)
+    assert any(m.startswith("Configured number of workers") for m in layout)
+    assert set(layout.values()) == {"info"}
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")

@@ -167,13 +167,35 @@ def log_settings(log_format: str) -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"pixserve": {"()": logs.formatter, "log_format": log_format}},
+        "filters": {"layout": {"()": ChosenLayout}},
         "handlers": {"pixserve": {"()": logs.output_handler, "formatter": "pixserve"}},
         "loggers": {
-            "_granian": {"handlers": [], "level": "INFO", "propagate": True},
+            "_granian": {
+                "handlers": [],
+                "level": "INFO",
+                "propagate": True,
+                "filters": ["layout"],
+            },
             "granian.access": {"handlers": [], "level": "WARNING", "propagate": True},
         },
         "root": {"handlers": ["pixserve"], "level": "INFO"},
     }
+
+
+class ChosenLayout(logging.Filter):
+    """granian's start-up warnings that the layout is large for the cores, logged at
+    INFO: more processes and threads than cores is pixserve's measured default
+    (`WORKERS_PER_CORE`, `DEFAULT_THREADS`), so a warning at every start would teach
+    operators to ignore warnings. Its other warnings pass as they are."""
+
+    LAYOUT_WARNINGS = ("Configuration allows spawning up to", "Configured number of workers")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.WARNING and record.getMessage().startswith(
+            self.LAYOUT_WARNINGS
+        ):
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
 
 
 def worker_app() -> Flask:
