@@ -7,7 +7,7 @@ concurrent requests for distinct results of a 7071x7071 noisy PNG (just under
 `max_source_pixels`), alternating AVIF and lossless WebP; polls `/healthz` every
 0.5 s on fresh connections; samples the server's memory every
 0.2 s (PSS of every process of the tree, the children forked for big work
-included); and reports peak RSS against `memory_budget`, the longest request against
+included); and reports peak PSS against `memory_budget`, the longest request against
 `time_limit`, each wave's statuses (200, or 503 from the budget), the `/healthz`
 p99, and the idle RSS: at start, once warm (a few small requests of each format have
 loaded the codecs and numpy, as any server that has answered once has), and after.
@@ -108,7 +108,7 @@ def main() -> None:
         f"`pixserve serve` with its defaults (memory_budget {default_memory_budget() >> 20:,} "
         f"MiB, time_limit {TIME_LIMIT:g} s); source {SIDE}x{SIDE} PNG.",
         "",
-        "| wave | statuses | longest request | peak RSS | /healthz p99 | /healthz max |",
+        "| wave | statuses | longest request | peak PSS | /healthz p99 | /healthz max |",
         "| ---: | --- | ---: | ---: | ---: | ---: |",
     ]
     with tempfile.TemporaryDirectory(prefix="pixserve-stress-") as temp:

@@ -159,3 +159,22 @@ def test_a_waiting_maker_gets_its_turn_instead_of_a_503() -> None:
     hurried = MakerSlots(running=1, timeout=0.1)
     with hurried.take(), pytest.raises(Overloaded), hurried.take():
         pass
+
+
+def test_the_waits_come_out_of_the_time_limit(make_app: MakeApp) -> None:
+    """A request's time limit counts from when it asks to make a result: its waits for
+    a turn and for memory are bounded by what is left of it, so no request outlasts
+    the limit by a queue's worth (issue 22: 20 s answers under a 10 s limit)."""
+    app: Flask = make_app(memory_budget="16MiB", queue_timeout="5s", time_limit="0.4s")
+    client = app.test_client()
+    with app.extensions["pixserve"].admission.reserve(16 * MiB):  # another transform
+        started = time.monotonic()
+        response = client.get("/image/photo.jpg?w=120&fmt=png")
+        waited = time.monotonic() - started
+    assert response.status_code == 503 and 0.3 < waited < 2
+    slots = MakerSlots(running=1, timeout=5)
+    with slots.take():
+        started = time.monotonic()
+        with pytest.raises(Overloaded), slots.take(within=0.1):
+            pass
+        assert time.monotonic() - started < 2

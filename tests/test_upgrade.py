@@ -267,10 +267,10 @@ def test_a_failed_upgrade_is_logged_and_the_next_request_still_works(
     caplog.set_level(logging.INFO)
     make_image = delivery.MAKERS["image"]
 
-    def broken_avif(svc: Services, req: ImageRequest, data: bytes) -> Made:
+    def broken_avif(svc: Services, req: ImageRequest, data: bytes, deadline: Deadline) -> Made:
         if req.choice.format is not None and req.choice.format.name == "avif":
             raise RuntimeError("the AVIF encoder broke")
-        return make_image(svc, req, data)
+        return make_image(svc, req, data, deadline)
 
     monkeypatch.setitem(delivery.MAKERS, "image", broken_avif)
     assert client.get(URL, headers=CHROME).mimetype == "image/webp"
@@ -301,13 +301,12 @@ def test_an_upgrade_past_the_time_limit_is_ended_and_logged(
     client = app.test_client()
     make_image = delivery.MAKERS["image"]
 
-    def endless_avif(svc: Services, req: ImageRequest, data: bytes) -> Made:
+    def endless_avif(svc: Services, req: ImageRequest, data: bytes, deadline: Deadline) -> Made:
         if req.choice.format is not None and req.choice.format.name == "avif":
-            deadline = Deadline(svc.config.imaging.time_limit)
             while True:  # a transform's steps, each checking the limit first
                 deadline.check()
                 time.sleep(0.01)
-        return make_image(svc, req, data)
+        return make_image(svc, req, data, deadline)
 
     monkeypatch.setitem(delivery.MAKERS, "image", endless_avif)
     assert client.get(URL, headers=CHROME).mimetype == "image/webp"

@@ -142,14 +142,17 @@ class ImagingSettings:
     max_output_pixels: int = setting(INTEGER, 50_000_000)
     max_frames: int = setting(INTEGER, 256)
     max_animation_pixels: int = setting(INTEGER, 250_000_000)
+    # The most a request that makes a result takes, from when it asks to make it: its
+    # waits for a turn and for memory included (`benchmarks/stress.py`), then 503.
     time_limit: float = setting(DURATION, 10.0)
     # Transforms running at once on this node may take this much memory, by their
     # estimated peaks; more waits up to queue_timeout, then gets 503 (SECURITY.md).
     memory_budget: int = setting(SIZE, factory=default_memory_budget)
     # How long a request that makes a result waits for its process's turn and then for
-    # room in the memory budget, each: a queue, not a refusal, for ordinary bursts (64
-    # connections of 640 px misses wait about 1.5 s on 2 cores: `benchmarks/serving.py`),
-    # yet bounded, so an overloaded node sheds load with 503 and `Retry-After`.
+    # room in the memory budget, each, and never past its `time_limit`: a queue, not a
+    # refusal, for ordinary bursts (64 connections of 640 px misses wait about 1.5 s on
+    # 2 cores: `benchmarks/serving.py`), yet bounded, so an overloaded node sheds load
+    # with 503 and `Retry-After`.
     queue_timeout: float = setting(DURATION, 10.0)
     avif: bool = setting(BOOLEAN, False)
     # Decoded sources each process keeps for other widths and formats of the same

@@ -81,15 +81,16 @@ class Overloaded(Problem, ServiceUnavailable):
 
 class MakerSlots:
     """`running` transforms of this process at once; more wait their turn, up to
-    `timeout` each, then get `Overloaded`."""
+    `timeout` each (or less: `within`, what is left of the request's time limit), then
+    get `Overloaded`."""
 
     def __init__(self, running: int, timeout: float) -> None:
         self.running, self.timeout = running, timeout
         self._turns = threading.BoundedSemaphore(running)
 
     @contextmanager
-    def take(self) -> Iterator[None]:
-        if not self._turns.acquire(timeout=self.timeout):
+    def take(self, within: float | None = None) -> Iterator[None]:
+        if not self._turns.acquire(timeout=_bound(self.timeout, within)):
             raise Overloaded()
         try:
             yield
@@ -108,11 +109,12 @@ class MemoryBudget:
         self._warned = False
 
     @contextmanager
-    def reserve(self, amount: int) -> Iterator[None]:
+    def reserve(self, amount: int, within: float | None = None) -> Iterator[None]:
         """Hold `amount` bytes of the budget for the block; raise `Overloaded` when
-        they cannot be had within `queue_timeout`."""
+        they cannot be had within `queue_timeout` (or `within`, when shorter)."""
+        units = min(self.units, max(1, -(-amount // UNIT)))
         try:
-            held: int | None = self._take(min(self.units, max(1, -(-amount // UNIT))))
+            held: int | None = self._take(units, _bound(self.queue_timeout, within))
         except OSError as error:  # an unusable cache folder: serve, unbounded
             self._warn(error)
             held = None
@@ -142,9 +144,9 @@ class MemoryBudget:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             return os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
 
-    def _take(self, units: int) -> int:
-        """A descriptor holding `units` bytes of the budget file."""
-        deadline = time.monotonic() + self.queue_timeout
+    def _take(self, units: int, wait: float) -> int:
+        """A descriptor holding `units` bytes of the budget file, waiting up to `wait`."""
+        deadline = time.monotonic() + wait
         pause = FIRST_PAUSE
         while True:
             fd = self._open()
@@ -161,6 +163,10 @@ class MemoryBudget:
         if not self._warned:
             self._warned = True
             log.warning("memory budget not enforced: %s: %s", self.path, error)
+
+
+def _bound(timeout: float, within: float | None) -> float:
+    return timeout if within is None else max(0.0, min(timeout, within))
 
 
 def _lock_free_bytes(fd: int, wanted: int, size: int) -> bool:

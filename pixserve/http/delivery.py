@@ -67,8 +67,10 @@ def deliver(svc: Services, req: ImageRequest) -> Delivered:
         hit = _cached(svc, req, timings)  # made while we waited?
         if hit is not None:
             return hit
-        with svc.makers.take():  # this process's turn, or 503 once the bounded wait ends
-            made = _make(svc, req, timings)
+        # the time limit counts from here: waits for a turn and for memory included
+        deadline = Deadline(svc.config.imaging.time_limit)
+        with svc.makers.take(within=deadline.remaining()):  # or 503 once the wait ends
+            made = _make(svc, req, timings, deadline)
     return Delivered(made.extension, "MISS", data=made.data, timings={**made.timings, **timings})
 
 
@@ -86,18 +88,18 @@ def make_ahead(svc: Services, req: ImageRequest) -> Made | None:
         if svc.cache.lookup(req.key, req.extensions) is not None:
             return None
         timings: dict[str, float] = {}
-        made = _make(svc, req, timings)
+        made = _make(svc, req, timings, Deadline(svc.config.imaging.time_limit))
     return Made(made.data, made.extension, {**made.timings, **timings})
 
 
-def _make(svc: Services, req: ImageRequest, timings: dict[str, float]) -> Made:
+def _make(svc: Services, req: ImageRequest, timings: dict[str, float], deadline: Deadline) -> Made:
     """Read the source, make the result, store it (best effort)."""
     try:
         data = req.source.read()
     except OSError:  # removed since it was found
         abort(404, description=f"no image named {req.source.name!r}")
     observe.note_source_read(len(data))  # counted even when making then fails
-    made = MAKERS[req.kind](svc, req, data)
+    made = MAKERS[req.kind](svc, req, data, deadline)
     with _timed(timings):
         svc.cache.store(req.key, made.extension, made.data, req.source.name)
     return made
@@ -127,14 +129,15 @@ def _timed(timings: dict[str, float]) -> Iterator[None]:
         timings[CACHE_PHASE] = timings.get(CACHE_PHASE, 0.0) + time.perf_counter() - started
 
 
-def _make_image(svc: Services, req: ImageRequest, data: bytes) -> Made:
-    """Admitted by its estimated memory, then transformed: the time limit covers both.
-    Big work (`policy.isolates`) runs in a child the limit kills and whose memory all
-    goes back when it ends; the rest is checked between steps, so it outlasts the
-    limit by at most one step."""
-    deadline = Deadline(svc.config.imaging.time_limit)
+def _make_image(svc: Services, req: ImageRequest, data: bytes, deadline: Deadline) -> Made:
+    """Admitted by its estimated memory, then transformed, within the deadline (which
+    also covered the wait for this process's turn): so no request that makes an image
+    takes much longer than `time_limit` (`benchmarks/stress.py`). Big work
+    (`policy.isolates`) runs in a child the limit kills and whose memory all goes back
+    when it ends; the rest is checked between steps, so it outlasts the limit by at
+    most one step."""
     cost = estimate_cost(data, req.options, req.choice.format, svc.image_limits)
-    with svc.admission.reserve(cost.memory):
+    with svc.admission.reserve(cost.memory, within=deadline.remaining()):
         memory = CachedQualities(svc.cache, req.source)  # q=auto's remembered qualities
         args = (data, req.options, req.choice.format, svc.image_limits, svc.colour, memory)
         if isolates(cost):  # a child's kept decodes would end with it: none passed
@@ -144,11 +147,10 @@ def _make_image(svc: Services, req: ImageRequest, data: bytes) -> Made:
     return Made(result.data, result.format.extension, dict(result.timings))
 
 
-def _make_info(svc: Services, req: ImageRequest, data: bytes) -> Made:
+def _make_info(svc: Services, req: ImageRequest, data: bytes, deadline: Deadline) -> Made:
     """Under the same time limit and policy as an image: its thumbnail is a transform,
     of the whole source for most formats. Never waits for the memory budget (its
     documented promise, as for hits)."""
-    deadline = Deadline(svc.config.imaging.time_limit)
     if isolates(describe_cost(data, svc.image_limits)):
         facts = run_isolated(partial(describe, data, svc.image_limits, svc.colour), deadline)
     else:
@@ -156,7 +158,7 @@ def _make_info(svc: Services, req: ImageRequest, data: bytes) -> Made:
     return Made(json.dumps({"name": req.source.name, **facts}).encode(), INFO_EXTENSION)
 
 
-MAKERS: dict[str, Callable[[Services, ImageRequest, bytes], Made]] = {
+MAKERS: dict[str, Callable[[Services, ImageRequest, bytes, Deadline], Made]] = {
     "image": _make_image,
     "info": _make_info,
 }
