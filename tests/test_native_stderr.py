@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from .harness import get
+from .harness import free_port, get
 from .helpers import encode, gradient
 from .live_server import live_server
 
@@ -45,3 +48,35 @@ def _wait_for(log: Path, text: str) -> dict[str, object]:
                 return record
         time.sleep(0.05)
     raise AssertionError(f"no record of {text!r} in:\n{log.read_text()}")
+
+
+def test_a_log_reader_that_goes_away_does_not_stop_the_server(tmp_path: Path) -> None:
+    """`pixserve serve | shipper` where the shipper dies: the server goes on serving,
+    without its log, and stops on SIGTERM (it used to block every thread that logged,
+    once the captured stderr pipe filled with reports of the failed writes)."""
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "photo.jpg").write_bytes(encode(gradient((320, 240)), "JPEG"))
+    port = free_port()
+    command = [sys.executable, "-m", "pixserve.cli", "serve", "--root", str(root)]
+    command += ["--cache-dir", str(tmp_path / "cache"), "--port", str(port), "--workers", "2"]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        assert server.stderr is not None
+        started = 0
+        for line in server.stderr:  # both workers up, then nobody reads the log any more
+            started += b"worker ready" in line
+            if started == 2:
+                break
+        assert started == 2
+        server.stderr.close()
+        for number in range(300):  # each request logs a line: far past a pipe's 64 KiB
+            status, _, _ = get(port, f"/image/photo.jpg?w=40&v={number}", timeout=10)
+            assert status == 200
+        assert get(port, "/healthz", timeout=10)[0] == 200
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=20) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()

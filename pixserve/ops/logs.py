@@ -109,9 +109,24 @@ def output() -> TextIO:
     return _output if _output is not None else sys.stderr
 
 
+class OutputHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes records to `output()`; a record the output cannot take is dropped.
+
+    When whatever reads the server's stderr goes away (a log shipper that died, a
+    `| head`), logging's default reports each failed write with a traceback to stderr:
+    that is the captured pipe (`capture_native_stderr`), whose reader then failed to
+    write it in turn, until the pipe filled and every thread that logged (all of them:
+    each request logs) blocked for good. Losing the log is better than the server."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        if isinstance(sys.exc_info()[1], OSError):
+            return
+        super().handleError(record)
+
+
 def output_handler() -> logging.Handler:
     """A handler writing to `output()` (named in the server's logging dict)."""
-    return logging.StreamHandler(output())
+    return OutputHandler(output())
 
 
 def configure(log_format: str, level: int = logging.INFO) -> None:
