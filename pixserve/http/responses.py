@@ -10,7 +10,9 @@ negotiation needs. Werkzeug's `make_conditional` answers `If-None-Match`,
 from __future__ import annotations
 
 import os
+import re
 import time
+import unicodedata
 from pathlib import Path
 from urllib.parse import quote
 
@@ -28,6 +30,25 @@ from pixserve.services import Services
 from pixserve.transformer import BY_EXTENSION
 
 INFO_MIMETYPE = "application/json"
+# What a header's quoted `filename` may hold as it is: printable ASCII but the quote
+# and backslash (RFC 6266's fallback; header values are ISO-8859-1 at best).
+_PLAIN_NAME = re.compile(r"[ !#-\[\]-~]*")
+
+
+def disposition_names(name: str) -> dict[str, str]:
+    """`Content-Disposition` parameters naming `name`: a plain `filename` as it is;
+    any other gets an ASCII stand-in (accents dropped, the rest left out) and the real
+    name in RFC 8187's `filename*=UTF-8''...` (RFC 6266), as Werkzeug's `send_file`
+    writes them. A raw UTF-8 or control character in a header is refused by some
+    servers (a 500) and misread by clients."""
+    if _PLAIN_NAME.fullmatch(name):
+        return {"filename": name}
+    folded = unicodedata.normalize("NFKD", name)
+    plain = "".join(c for c in folded if _PLAIN_NAME.fullmatch(c)).strip()
+    suffix = Path(name).suffix if _PLAIN_NAME.fullmatch(Path(name).suffix) else ""
+    if not plain.removesuffix(suffix).strip(" ."):  # nothing of the name was plain
+        plain = f"image{suffix}"
+    return {"filename": plain, "filename*": "UTF-8''" + quote(name, safe="!#$&+^`|~")}
 
 
 # Request headers that make an answer conditional or partial: with none of them, a
@@ -90,7 +111,7 @@ def _fixed_headers(svc: Services, req: ImageRequest, kind: str) -> list[tuple[st
         headers["Content-Type"] = get_content_type(mimetype, "utf-8")
         if req.kind == "image":
             download_name = f"{Path(req.source.name).stem}.{kind}"
-            headers.set("Content-Disposition", "inline", filename=download_name)
+            headers.set("Content-Disposition", "inline", **disposition_names(download_name))
     headers["ETag"] = req.etag
     if req.source.last_modified is not None:
         headers["Last-Modified"] = http_date(req.source.last_modified)
