@@ -220,6 +220,12 @@ def test_sighup_reloads_the_config_and_drops_no_request_in_flight(
         wait_for(lambda: bool(live.log_lines("keeping the running one")), "the reload's error")
         status, headers, _ = get(live.port, "/image/photo.jpg?w=80")
         assert status == 200 and headers["Cache-Control"] == "max-age=120"
+        # a preset that is not text (issue 23: this reload used to kill the server)
+        config.write_text("max_age = 30\n[presets]\nhero = { w = 1280 }\n")
+        live.process.send_signal(signal.SIGHUP)
+        wait_for(lambda: bool(live.log_lines("presets: hero")), "the preset's error")
+        status, headers, _ = get(live.port, "/image/photo.jpg?w=70")
+        assert status == 200 and headers["Cache-Control"] == "max-age=120"
     for status, headers, body in held:  # answered whole, by the old workers' config
         assert status == 200 and sniff_format(body) == "PNG"
         assert headers["Cache-Control"] == "max-age=60, immutable"

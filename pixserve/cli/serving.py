@@ -219,6 +219,9 @@ def _reload(load: Callable[[], Config]) -> None:
     except ConfigError as error:
         log.error("reload: invalid configuration, keeping the running one: %s", error)
         return
+    except Exception:  # a bug in reading it must not take the running server down
+        log.exception("reload: failed, keeping the running configuration")
+        return
     _Running.app = app
     logs.configure(config.ops.log_format)
     changed = [

@@ -52,10 +52,12 @@ class Kind:
             return folder / parsed if isinstance(parsed, Path) else parsed
         if self.item is not None and isinstance(value, list):
             return tuple(self.item.from_toml(name, item, folder) for item in value)
+        if isinstance(value, dict) and dict in self.native:
+            return _text_table(name, value)
         if isinstance(value, self.native) and not (
             isinstance(value, bool) and bool not in self.native
         ):
-            return dict(value) if isinstance(value, dict) else value
+            return value
         raise ConfigError(f"{name}: expected {self.described}, got {_toml_type(value)}")
 
 
@@ -130,6 +132,19 @@ DURATION = Kind("a duration (seconds, or text like 30s, 1m, 1.5h)", _duration, (
 INTEGERS = Kind("a list of whole numbers", _list_of(INTEGER), item=INTEGER)
 TEXTS = Kind("a list of text", _list_of(TEXT), item=TEXT)
 TABLE = Kind("a table of NAME = QUERY text", _table, (dict,))
+
+
+def _text_table(name: str, table: dict[str, Any]) -> dict[str, str]:
+    """A TOML table whose every value is text (a preset's query): a stray
+    `max_age = 600` under `[presets]`, or `hero = { w = 1280 }`, is named."""
+    for key, value in table.items():
+        if not isinstance(value, str):
+            raise ConfigError(
+                f'{name}: {key}: expected query text like "w=1280&fmt=webp", '
+                f"got {_toml_type(value)} (a setting placed after the [{name}] table "
+                "belongs above it)"
+            )
+    return dict(table)
 
 
 def _toml_type(value: Any) -> str:
