@@ -2,7 +2,7 @@
 
 For the signal tests: requests stay in flight for as long as a test needs, without
 relying on anything being slow. A held transform creates a file `started-<n>` in
-PIXSERVE_TEST_HOLD_DIR, waits until `release` exists there (at most 60 s), then
+TEST_PIXSERVE_HOLD_DIR, waits until `release` exists there (at most 60 s), then
 transforms as usual. Other URLs are not held.
 """
 
@@ -19,7 +19,7 @@ import pixserve.http.delivery
 from pixserve.cli.main import main
 from pixserve.transformer import Options, Result
 
-HOLD_DIR = Path(os.environ["PIXSERVE_TEST_HOLD_DIR"])
+HOLD_DIR = Path(os.environ["TEST_PIXSERVE_HOLD_DIR"])
 real_transform = pixserve.http.delivery.transform
 
 

@@ -49,7 +49,7 @@ def live_server(
         command = [sys.executable, str(launcher)]
     if stall_marker is not None:
         command = [sys.executable, str(STALLING_LAUNCHER)]
-        environment["PIXSERVE_TEST_STALL_MARKER"] = str(stall_marker)
+        environment["TEST_PIXSERVE_STALL_MARKER"] = str(stall_marker)
     serve = ["serve", "--root", str(root), "--cache-dir", str(cache_dir), "--port", str(port)]
     serve += [] if workers is None else ["--workers", str(workers)]
     serve += [*([] if threads is None else ["--threads", str(threads)]), *args]

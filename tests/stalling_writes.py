@@ -1,7 +1,7 @@
 """`pixserve` whose first cache write, across all workers, stops half-way for good.
 
 For the kill -9 test: the worker that stalls writes its pid to the file named by
-PIXSERVE_TEST_STALL_MARKER (created exclusively, so only the first write stalls) and
+TEST_PIXSERVE_STALL_MARKER (created exclusively, so only the first write stalls) and
 sleeps with half the bytes in its temp file, waiting to be killed.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 from pixserve import cache
 from pixserve.cli.main import main
 
-MARKER = Path(os.environ["PIXSERVE_TEST_STALL_MARKER"])
+MARKER = Path(os.environ["TEST_PIXSERVE_STALL_MARKER"])
 write_all = cache.files.write_all
 
 

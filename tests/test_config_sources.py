@@ -61,6 +61,7 @@ def test_the_file_can_be_named_in_the_environment(tmp_path: Path) -> None:
     ("text", "message"),
     [
         ("colour = 1\n", "^colour: no such setting"),
+        ("max_ages = 1\n", "^max_ages: no such setting .*; did you mean max_age\\?"),
         ('max_age = "soon"\n', "^max_age: expected a whole number"),
         ("avif = 1\n", "^avif: expected true or false, got an integer"),
         ("allowed_widths = [1.5]\n", "^allowed_widths: expected a whole number"),

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from markupsafe import Markup
 from PIL import Image
 
-from pixserve import Config, sign_url
+from pixserve import Config, ConfigError, sign_url
 from pixserve.transformer import InvalidOption
 from pixserve.web.extension import PixServe
 from pixserve.web.helpers import DEFAULT_WIDTHS, image_srcset, image_url, picture
@@ -59,6 +59,55 @@ def test_extension_with_a_config_object(root: Path, tmp_path: Path) -> None:
     app = Flask("other")
     PixServe(app, Config(root=root, cache_dir=tmp_path / "c"))
     assert app.test_client().get("/image/photo.jpg?w=10").status_code == 200
+
+
+def test_the_environment_sets_what_the_apps_config_does_not(
+    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every setting reads `PIXSERVE_*` variables, in the extension too; the app's own
+    config wins over them (issue 23: the extension ignored the environment)."""
+    monkeypatch.setenv("PIXSERVE_MAX_AGE", "123")
+    monkeypatch.setenv("PIXSERVE_CACHE_DIR", str(tmp_path / "env-cache"))
+    app = Flask("envapp")
+    app.config.update(PIXSERVE_ROOT=str(root), PIXSERVE_CACHE_DIR=tmp_path / "app-cache")
+    PixServe(app)
+    response = app.test_client().get("/image/photo.jpg?w=10")
+    assert response.headers["Cache-Control"] == "max-age=123"
+    assert (tmp_path / "app-cache").is_dir() and not (tmp_path / "env-cache").exists()
+
+
+@pytest.mark.parametrize("where", ["app", "environment"])
+def test_a_misspelled_setting_is_an_error_naming_the_closest(
+    root: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    app = Flask("typo")
+    app.config["PIXSERVE_ROOT"] = str(root)
+    if where == "app":
+        app.config["PIXSERVE_MAX_AGES"] = 60
+    else:
+        monkeypatch.setenv("PIXSERVE_MAX_AGES", "60")
+    with pytest.raises(
+        ConfigError, match="^PIXSERVE_MAX_AGES: no such setting; did you mean PIXSERVE_MAX_AGE"
+    ):
+        PixServe(app)
+
+
+def test_a_wrong_method_on_pixserves_urls_is_problem_json(user_app: Flask) -> None:
+    """Flask answers 405 while routing, before a blueprint's handlers could: pixserve's
+    URLs still answer problem+json, the app's own keep its pages."""
+
+    @user_app.post("/form")
+    def form() -> str:
+        return "posted"
+
+    client = user_app.test_client()
+    refused = client.post("/img/photo.jpg?w=10")
+    assert refused.status_code == 405 and refused.mimetype == "application/problem+json"
+    assert refused.headers["Allow"] == "GET, HEAD"
+    assert refused.headers["X-Content-Type-Options"] == "nosniff"
+    assert refused.get_json()["status"] == 405
+    theirs = client.get("/form")
+    assert theirs.status_code == 405 and theirs.mimetype == "text/html"
 
 
 class TestHelpers:

@@ -175,7 +175,7 @@ def release(live: Served) -> None:
 
 def held_server(root: Path, tmp_path: Path, *args: str) -> Any:
     (tmp_path / "hold").mkdir()
-    env = {"PIXSERVE_TEST_HOLD_DIR": str(tmp_path / "hold"), "TMPDIR": str(tmp_path)}
+    env = {"TEST_PIXSERVE_HOLD_DIR": str(tmp_path / "hold"), "TMPDIR": str(tmp_path)}
     # Enough threads that held requests never queue behind each other in one worker.
     return live_server(
         root,

@@ -25,9 +25,10 @@ from pixserve.config.settings import (
     Config,
     ConfigError,
     environment_values,
+    no_such_setting,
 )
 
-CONFIG_FILE_VARIABLE = ENV_PREFIX + "CONFIG"
+CONFIG_FILE_VARIABLE = ENV_PREFIX + "CONFIG"  # in settings.OTHER_VARIABLES
 DEFAULT = "default"
 COMMAND_LINE = "command line"
 UNSET = "unset"
@@ -95,6 +96,6 @@ def read_config_file(path: Path) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name, value in data.items():
         if name not in SETTINGS:
-            raise ConfigError(f"{name}: no such setting (in {path})")
+            raise no_such_setting(name, f" (in {path})")
         values[name] = SETTINGS[name].kind.from_toml(name, value, path.parent)
     return values

@@ -41,6 +41,7 @@ class Kind:
     parse_text: Callable[[str, str], Any]
     native: tuple[type, ...] = ()
     item: Kind | None = None
+    text_values: bool = False  # a table whose values are all text (presets)
 
     def from_text(self, name: str, raw: str) -> Any:
         return self.parse_text(name, raw)
@@ -52,12 +53,12 @@ class Kind:
             return folder / parsed if isinstance(parsed, Path) else parsed
         if self.item is not None and isinstance(value, list):
             return tuple(self.item.from_toml(name, item, folder) for item in value)
-        if isinstance(value, dict) and dict in self.native:
+        if isinstance(value, dict) and self.text_values:
             return _text_table(name, value)
         if isinstance(value, self.native) and not (
             isinstance(value, bool) and bool not in self.native
         ):
-            return value
+            return dict(value) if isinstance(value, dict) else value
         raise ConfigError(f"{name}: expected {self.described}, got {_toml_type(value)}")
 
 
@@ -131,7 +132,7 @@ SIZE = Kind("a size (a number of bytes, or text like 512MiB)", _size, (int,))
 DURATION = Kind("a duration (seconds, or text like 30s, 1m, 1.5h)", _duration, (int, float))
 INTEGERS = Kind("a list of whole numbers", _list_of(INTEGER), item=INTEGER)
 TEXTS = Kind("a list of text", _list_of(TEXT), item=TEXT)
-TABLE = Kind("a table of NAME = QUERY text", _table, (dict,))
+TABLE = Kind("a table of NAME = QUERY text", _table, (dict,), text_values=True)
 
 
 def _text_table(name: str, table: dict[str, Any]) -> dict[str, str]:

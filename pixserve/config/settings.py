@@ -15,6 +15,7 @@ flags all read through it. Setting names are flat and unique across parts.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 import re
 from collections.abc import Mapping
@@ -459,7 +460,7 @@ class Config:
         by_part: dict[str, dict[str, Any]] = {part: {} for part in PARTS}
         for name, value in values.items():
             if name not in SETTINGS:
-                raise ConfigError(f"{name}: no such setting")
+                raise no_such_setting(name)
             if isinstance(value, str):  # text is read as in the environment
                 value = SETTINGS[name].kind.from_text(name, value)
             by_part[SETTINGS[name].part][name] = value
@@ -505,16 +506,27 @@ class Config:
         return f"Config({parts})"
 
     @classmethod
-    def from_flask(cls, app_config: Mapping[str, Any], base: Path | None = None) -> Config:
-        """Build from a Flask app's `PIXSERVE_*` keys: text is parsed as in the
-        environment, other values (a Path, an int, a tuple...) are taken as they are.
+    def from_flask(
+        cls,
+        app_config: Mapping[str, Any],
+        base: Path | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> Config:
+        """Build from `PIXSERVE_*` environment variables (`environ`), then a Flask app's
+        `PIXSERVE_*` keys over them: text is parsed as in the environment, other values
+        (a Path, an int, a tuple...) are taken as they are. A `PIXSERVE_` name that is
+        no setting, in either, is an error.
 
         Relative paths are taken from `base` (the extension passes the app's
         `root_path`, as Flask does for its own folders), not from the working directory.
         """
-        values = environment_values(
+        values = environment_values(environ or {})
+        values |= environment_values(
             {key: value for key, value in app_config.items() if isinstance(value, str)}
         )
+        for key in app_config:
+            if key.startswith(ENV_PREFIX) and not isinstance(app_config[key], str):
+                environment_values({key: ""})  # the same check for a non-text value
         values.update(
             {
                 row.name: app_config[row.variable]
@@ -536,8 +548,26 @@ class Config:
         return cls(**values)
 
 
+# `PIXSERVE_` names read that are not settings: the configuration file's.
+OTHER_VARIABLES = frozenset({ENV_PREFIX + "CONFIG"})
+
+
+def no_such_setting(name: str, where: str = "") -> ConfigError:
+    """The error for a name that is no setting, naming the closest one: a typo in
+    TOML, the environment or a Flask app's config is an error, never ignored."""
+    known = [*SETTINGS, *(row.variable for row in SETTINGS.values()), *OTHER_VARIABLES]
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]}?" if close else ""
+    return ConfigError(f"{name}: no such setting{where}{hint}")
+
+
 def environment_values(environ: Mapping[str, str]) -> dict[str, Any]:
-    """The settings given as `PIXSERVE_<NAME>` variables, parsed by their kinds."""
+    """The settings given as `PIXSERVE_<NAME>` variables, parsed by their kinds; any
+    other `PIXSERVE_` name is an error (a misspelled setting)."""
+    variables = {row.variable for row in SETTINGS.values()} | OTHER_VARIABLES
+    for name in environ:
+        if name.startswith(ENV_PREFIX) and name not in variables:
+            raise no_such_setting(name)
     return {
         row.name: row.kind.from_text(row.name, environ[row.variable])
         for row in SETTINGS.values()
@@ -548,5 +578,5 @@ def environment_values(environ: Mapping[str, str]) -> dict[str, Any]:
 def parse_setting(name: str, raw: str) -> Any:
     """One setting's text (a flag's, a variable's), parsed by its kind."""
     if name not in SETTINGS:
-        raise ConfigError(f"{name}: no such setting")
+        raise no_such_setting(name)
     return SETTINGS[name].kind.from_text(name, raw)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Flask, Response, json
-from werkzeug.exceptions import HTTPException, InternalServerError
+from flask import Blueprint, Flask, Response, current_app, json, request
+from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 
 from pixserve.http.errors import Problem
 from pixserve.ops import observe
@@ -92,6 +92,29 @@ def answer_as_pixserve(scope: Flask | Blueprint) -> None:
     scope.register_error_handler(HTTPException, _http_error)
     scope.register_error_handler(Exception, _unexpected)
     scope.after_request(no_sniffing)
+
+
+def answer_wrong_methods(app: Flask, blueprints: tuple[str, ...]) -> None:
+    """A 405 for a URL of one of `blueprints` (`POST /image/...`) as problem+json.
+
+    Flask raises 405 while routing, before any blueprint is chosen, so a blueprint's
+    own handlers never see it; this app-wide handler answers for pixserve's URLs and
+    leaves every other 405 as the app would (its own handler, when it has one, is
+    kept: then pixserve's URLs get that one too)."""
+    if MethodNotAllowed in app.error_handler_spec[None].get(405, {}):
+        return
+
+    def wrong_method(error: MethodNotAllowed) -> Response | MethodNotAllowed:
+        adapter = current_app.create_url_adapter(request)
+        try:
+            endpoint = adapter.match(method="GET")[0] if adapter is not None else ""
+        except HTTPException:
+            endpoint = ""
+        if str(endpoint).split(".", 1)[0] in blueprints:
+            return no_sniffing(_http_error(error))
+        return error
+
+    app.register_error_handler(MethodNotAllowed, wrong_method)
 
 
 def no_sniffing(response: Response) -> Response:

@@ -15,6 +15,7 @@ this same extension in a tiny app (`create_app`), not a second code path.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from flask import Flask, Response, request
@@ -54,7 +55,9 @@ class PixServe:
     def init_app(
         self, app: Flask, config: Config | None = None, *, whole_app: bool = False
     ) -> None:
-        config = config or self.config or Config.from_flask(app.config, Path(app.root_path))
+        config = (
+            config or self.config or Config.from_flask(app.config, Path(app.root_path), os.environ)
+        )
         app.extensions[EXTENSION_NAME] = build_services(config)
         blueprint = make_blueprint(
             config.http.image_prefix, config.http.info_prefix, own_answers=not whole_app
@@ -69,6 +72,8 @@ class PixServe:
         logs.show_when_unconfigured(config.ops.log_format)
         if whole_app:
             problems.answer_as_pixserve(app)
+        else:
+            problems.answer_wrong_methods(app, (BLUEPRINT, OPS_BLUEPRINT, DIALECTS_BLUEPRINT))
         app.jinja_env.globals.update(
             image_url=image_url, image_srcset=image_srcset, picture=picture
         )
