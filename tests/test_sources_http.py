@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 import shutil
 import subprocess
@@ -12,10 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from flask import Flask
+from flask import Flask, render_template_string
 from PIL import Image
 
 from pixserve import ConfigError
+from pixserve.cli.main import main
 from pixserve.web.helpers import image_srcset, source_size
 from tests.harness import free_port
 from tests.helpers import MakeApp, encode, gradient, metric_samples
@@ -517,3 +519,58 @@ def test_https_origins_are_verified_by_name_at_the_checked_address(
         assert status(by_name, "trusted") == 200  # connected to 127.0.0.1, verified as localhost
         by_address = f"https://127.0.0.1:{origin.port}/media/"
         assert status(by_address, "mismatch") == 502  # the certificate names localhost only
+
+
+@pytest.fixture
+def failing_mounts(origin: Origin) -> dict[str, object]:
+    """`cms` on a real origin (photo.jpg there, the rest missing or failing) and
+    `down`, an origin nobody listens on."""
+    origin.routes["/media/broken.jpg"] = Route(b"oops", status=500)
+    down = {"type": "http", "base": f"http://127.0.0.1:{free_port()}/", "allow_private": True}
+    return {**mount(origin), "down": down}
+
+
+def test_a_page_never_fails_for_a_remote_image(
+    make_app: MakeApp, failing_mounts: dict[str, object], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The template helpers on a missing, failing or unreachable remote original write
+    the plain URL and log it, as they do for a local file (issue 23: the page was a
+    404 or 502); the image URL itself answers the problem."""
+    app = make_app(sources=failing_mounts)
+    names = ["cms/photo.jpg", "cms/missing.jpg", "cms/broken.jpg", "down/photo.jpg"]
+
+    @app.get("/page")
+    def page() -> str:
+        return render_template_string(
+            "{% for name in names %}{{ picture(name, '', '100vw') }}\n{% endfor %}", names=names
+        )
+
+    response = app.test_client().get("/page")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "/image/cms/photo.jpg?w=320" in html  # the good one has its ladder
+    for name in names[1:]:
+        assert f'src="/image/{name}"' in html
+        assert any(name in record.getMessage() for record in caplog.records)
+
+
+def test_cache_warm_on_remote_mounts_reports_each_failure(
+    failing_mounts: dict[str, object], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "pixserve.toml"
+    tables = "".join(
+        f"[sources.{name}]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in table.items())
+        for name, table in failing_mounts.items()
+        if isinstance(table, dict)
+    )
+    config.write_text(f'root = "{tmp_path}"\ncache_dir = "{tmp_path / "cache"}"\n{tables}')
+    argv = ["cache", "warm", "--config", str(config), "--widths", "100", "--fmt", "webp"]
+    status = main([*argv, "cms/photo.jpg", "cms/missing.jpg", "cms/broken.jpg", "down/a.jpg"])
+    out, err = capsys.readouterr()
+    assert status == 1 and "Traceback" not in out
+    # (the origin's own server may print a traceback for the connection pixserve dropped)
+    assert not re.search(r'File ".*/pixserve/', err), err
+    assert "1 made, 0 already cached, 3 failed" in out
+    assert "/image/cms/missing.jpg?fmt=webp: 404 no image named" in err
+    assert "/image/cms/broken.jpg?fmt=webp: 502 source 'cms': the origin answered 500" in err
+    assert "/image/down/a.jpg?fmt=webp: 502 source 'down': cannot connect" in err

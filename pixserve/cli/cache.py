@@ -27,6 +27,7 @@ from pixserve.cache.disk import INDEX_NAME
 from pixserve.config.layers import load_config
 from pixserve.config.settings import Config, ConfigError
 from pixserve.ladder import DEFAULT_WIDTHS as SRCSET_WIDTHS
+from pixserve.sources.facts import UNREADABLE
 from pixserve.sources.router import purge_originals
 from pixserve.transformer import AUTO, TransformError, parse_options
 from pixserve.web.helpers import image_url, srcset_candidates
@@ -212,7 +213,7 @@ def _variants(
             plain = image_url(name, fmt=fmt)
             try:
                 candidates = [url for url, _ in srcset_candidates(name, widths, fmt=fmt)]
-            except (FileNotFoundError, TransformError):
+            except UNREADABLE:
                 candidates = [plain]  # the server says what is wrong with the source
             for url in candidates:
                 if fmt != AUTO:

@@ -26,13 +26,12 @@ from pixserve.http.signing import BadSignature
 from pixserve.http.upgrade import deliver_upgrading
 from pixserve.services import Services, services
 from pixserve.sources import Source
-from pixserve.sources.facts import header_facts
+from pixserve.sources.facts import UNREADABLE, header_facts
 from pixserve.transformer import (
     FORMATS,
     SOURCE_OUTPUT_FORMATS,
     ImageLimits,
     Options,
-    TransformError,
     parse_options,
 )
 from pixserve.transformer.geometry import GRAVITY_ANCHORS
@@ -171,7 +170,7 @@ def _facts(source: Source, limits: ImageLimits | None = None) -> HeaderFacts | N
     """The source's header facts, or None when it does not read as an image."""
     try:
         return header_facts(source, limits)
-    except (OSError, TransformError):
+    except UNREADABLE:
         return None
 
 

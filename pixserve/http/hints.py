@@ -21,8 +21,8 @@ from collections.abc import Mapping, Sequence
 from pixserve.config.settings import Config
 from pixserve.ladder import DEFAULT_WIDTHS, ladder_widths
 from pixserve.sources import Source
-from pixserve.sources.facts import header_facts
-from pixserve.transformer import InvalidOption, Limits, Options, TransformError, parse_options
+from pixserve.sources.facts import UNREADABLE, header_facts
+from pixserve.transformer import InvalidOption, Limits, Options, parse_options
 from pixserve.transformer.options import MAX_DPR
 
 HINT_HEADERS = ("Sec-CH-DPR", "Sec-CH-Width")
@@ -45,7 +45,7 @@ def hint_ladder(config: Config, source: Source) -> tuple[int, ...]:
         return ()
     try:
         return tuple(ladder_widths(header_facts(source).size[0]))
-    except (OSError, TransformError):
+    except UNREADABLE:
         return DEFAULT_WIDTHS
 
 

@@ -8,13 +8,30 @@ from __future__ import annotations
 
 import functools
 
+from werkzeug.exceptions import NotFound
+
 from pixserve.sources.base import Source
-from pixserve.transformer import ImageLimits
+from pixserve.sources.errors import OriginAddressRefused, OriginFailed, OriginTimeout
+from pixserve.transformer import ImageLimits, TransformError
 from pixserve.transformer.info import HeaderFacts, read_header
+
+# What finding or reading a source raises when it cannot be had: gone or unreadable
+# locally, not an image, not at its origin (`NotFound`), or an origin that failed or
+# was too slow. The helpers, hints
+# and `cache warm` fall back on these (a page never fails for one image); a request
+# for the image itself answers each as its problem.
+UNREADABLE = (
+    OSError,
+    TransformError,
+    NotFound,
+    OriginFailed,
+    OriginAddressRefused,
+    OriginTimeout,
+)
 
 
 def header_facts(source: Source, limits: ImageLimits | None = None) -> HeaderFacts:
-    """Raises what reading the source or its header raises (OSError, TransformError)."""
+    """Raises what reading the source or its header raises (`UNREADABLE`)."""
     return _facts(source.name, source.version, source, limits)
 
 

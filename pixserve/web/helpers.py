@@ -25,8 +25,8 @@ from pixserve.http.signing import SIGNATURE_PARAM, signature
 from pixserve.ladder import DEFAULT_WIDTHS, ladder_widths
 from pixserve.services import services
 from pixserve.sources import Source
-from pixserve.sources.facts import header_facts
-from pixserve.transformer import FORMATS, Options, TransformError, parse_options
+from pixserve.sources.facts import UNREADABLE, header_facts
+from pixserve.transformer import FORMATS, Options, parse_options
 from pixserve.transformer.geometry import Size
 from pixserve.transformer.info import describe
 from pixserve.web.attributes import AttributeValue, html_attributes
@@ -114,7 +114,7 @@ def _readable_size(helper: str, name: str) -> Size | None:
     """The source's size, or None, logged, when it is missing or does not read."""
     try:
         return source_size(name)
-    except (OSError, TransformError) as error:
+    except UNREADABLE as error:
         log.warning(
             "%s(%r): %s; writing the plain URL instead",
             helper,
@@ -295,7 +295,7 @@ def _placeholder(name: str) -> str | None:
     try:
         source = _source(name)
         return _placeholder_for(source.name, source.version, source)
-    except (OSError, TransformError) as error:
+    except UNREADABLE as error:
         log.warning(
             "picture(%r): no placeholder: %s", name, error, extra={"fields": {"image": name}}
         )
