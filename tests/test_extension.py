@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from pixserve import Config, ConfigError, sign_url
 from pixserve.transformer import InvalidOption
 from pixserve.web.extension import PixServe
 from pixserve.web.helpers import DEFAULT_WIDTHS, image_srcset, image_url, picture
-from tests.helpers import BufferedClient
+from tests.helpers import BufferedClient, MakeApp
 
 KEY = "k" * 32
 
@@ -103,7 +104,7 @@ def test_a_wrong_method_on_pixserves_urls_is_problem_json(user_app: Flask) -> No
     client = user_app.test_client()
     refused = client.post("/img/photo.jpg?w=10")
     assert refused.status_code == 405 and refused.mimetype == "application/problem+json"
-    assert refused.headers["Allow"] == "GET, HEAD"
+    assert set(refused.headers["Allow"].split(", ")) == {"GET", "HEAD"}
     assert refused.headers["X-Content-Type-Options"] == "nosniff"
     assert refused.get_json()["status"] == 405
     theirs = client.get("/form")
@@ -255,3 +256,24 @@ def test_relative_paths_are_the_apps_not_the_working_directorys(
     PixServe(app)
     assert app.test_client().get("/image/photo.jpg?w=50").status_code == 200
     assert (project / "cache").is_dir() and not (elsewhere / "cache").exists()
+
+
+def test_the_helpers_offer_only_the_allowed_widths(make_app: MakeApp, tmp_path: Path) -> None:
+    """With `allowed_widths` (the README's TOML sets it) the ladder is those widths, up
+    to what the 800 px photo gives; every URL the helpers and the index page write is
+    one the server makes (issue 23: the helpers raised InvalidOption, the index 400)."""
+    app = make_app(allowed_widths="320,640,1280", index=True)
+    client = app.test_client()
+    with app.test_request_context():
+        srcset = image_srcset("photo.jpg")
+        html = str(picture("photo.jpg", "", "100vw"))
+    assert srcset == "/image/photo.jpg?w=320 320w, /image/photo.jpg?w=640 640w"
+    assert 'src="/image/photo.jpg?w=640"' in html  # the fallback: the largest up to 1080
+    urls = set(re.findall(r'(/image/[^" ]+)', html))
+    assert len(urls) > 3
+    for url in urls:
+        assert client.get(url.replace("&amp;", "&")).status_code == 200, url
+    page = client.get("/")
+    assert page.status_code == 200
+    for url in set(re.findall(r'(/image/[^" ]+)', page.get_data(as_text=True))):
+        assert client.get(url.replace("&amp;", "&")).status_code == 200, url

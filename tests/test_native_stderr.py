@@ -71,7 +71,10 @@ def test_a_log_reader_that_goes_away_does_not_stop_the_server(tmp_path: Path) ->
         assert started == 2
         server.stderr.close()
         for number in range(300):  # each request logs a line: far past a pipe's 64 KiB
-            status, _, _ = get(port, f"/image/photo.jpg?w=40&v={number}", timeout=10)
+            try:
+                status, _, _ = get(port, f"/image/photo.jpg?w=40&v={number}", timeout=10)
+            except OSError as error:
+                raise AssertionError(f"request {number}: {error}; exit {server.poll()}") from None
             assert status == 200
         assert get(port, "/healthz", timeout=10)[0] == 200
         server.send_signal(signal.SIGTERM)

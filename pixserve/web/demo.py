@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flask import Blueprint, abort, render_template
 
+from pixserve.http.hints import snap
 from pixserve.services import services
 from pixserve.transformer import TransformError
 from pixserve.web.helpers import source_size
@@ -28,7 +29,17 @@ def index() -> str:
         abort(404, description="the index page is off; set PIXSERVE_INDEX=1 to show it")
     names = _readable(sorted(_image_names(config.http.root))[:INDEX_LIMIT])
     hero = max(names, key=lambda name: source_size(name)[0] * source_size(name)[1], default=None)
-    return render_template("index.html", names=names, hero=hero)
+    return render_template("index.html", names=names, hero=hero, box=_box)
+
+
+def _box(width: int, height: int) -> dict[str, int]:
+    """The page's fixed boxes (`w`, `h`), each moved to an allowed width when the
+    server is limited to `allowed_widths`, keeping its aspect ratio."""
+    allowed = sorted(services().config.http.allowed_widths)
+    if not allowed:
+        return {"w": width, "h": height}
+    snapped = snap(width, allowed)
+    return {"w": snapped, "h": max(1, round(height * snapped / width))}
 
 
 def _readable(names: list[str]) -> list[str]:

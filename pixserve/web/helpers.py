@@ -130,6 +130,21 @@ def source_width(source: Source) -> int:
     return header_facts(source).size[0]
 
 
+def _allowed_widths() -> tuple[int, ...]:
+    allowed: tuple[int, ...] = services().config.http.allowed_widths
+    return allowed
+
+
+def _ladder(upright: Size, parsed: Options, widths: Iterable[int] | None) -> list[int]:
+    """The candidate widths: the caller's `widths`, else the `allowed_widths` when the
+    server is limited to them (any other width would be refused), else the default
+    ladder; each only as far as the source and the asked size go."""
+    if widths is None and _allowed_widths():
+        return candidate_widths(upright, parsed, _allowed_widths(), only_steps=True)
+    steps = _steps(parsed, widths, displayed_size(upright, parsed))
+    return candidate_widths(upright, parsed, steps)
+
+
 def _steps(options: Options, widths: Iterable[int] | None, displayed: Size) -> list[int]:
     """The ladder to cut: the caller's, or the default one with the asked 1x width."""
     if widths is not None:
@@ -167,8 +182,7 @@ def srcset_candidates(
     """
     parsed = _parsed(options)
     upright = source_size(name)
-    steps = _steps(parsed, widths, displayed_size(upright, parsed))
-    return _candidates(name, options, parsed, candidate_widths(upright, parsed, steps))
+    return _candidates(name, options, parsed, _ladder(upright, parsed, widths))
 
 
 def image_srcset(name: str, widths: Iterable[int] | None = None, **options: Any) -> str:
@@ -258,7 +272,7 @@ def picture(
             image_url(name, **options), alt, html_attributes(_img_attributes(attrs, priority, None))
         )
     displayed = displayed_size(upright, parsed)
-    candidates = candidate_widths(upright, parsed, _steps(parsed, widths, displayed))
+    candidates = _ladder(upright, parsed, widths)
     sources = [
         Markup('<source type="{}" srcset="{}" sizes="{}">').format(
             FORMATS[fmt].mimetype, _srcset(name, {**options, "fmt": fmt}, parsed, candidates), sizes
@@ -267,6 +281,8 @@ def picture(
     ]
     if asks_for_size(parsed):
         fallback_width = displayed[0]
+    elif _allowed_widths():  # the largest candidate up to it: one the server makes
+        fallback_width = max((c for c in candidates if c <= FALLBACK_WIDTH), default=candidates[0])
     else:
         fallback_width = min(candidates[-1], FALLBACK_WIDTH)
     preview = _placeholder(name) if placeholder else None

@@ -58,8 +58,11 @@ def displayed_size(upright: Size, options: Options) -> Size:
     return source_box(upright, options)
 
 
-def candidate_widths(upright: Size, options: Options, steps: Iterable[int]) -> list[int]:
-    """The srcset widths: `steps` up to a ceiling, which is added when the steps pass it.
+def candidate_widths(
+    upright: Size, options: Options, steps: Iterable[int], *, only_steps: bool = False
+) -> list[int]:
+    """The srcset widths: `steps` up to a ceiling, which is added when the steps pass it
+    (unless `only_steps`: the server makes no other width, `allowed_widths`).
 
     The ceiling is what the asked size gives at `MAX_DENSITY` (never more than the
     source gives without upscaling, unless `enlarge`), or the source's own width when
@@ -79,6 +82,8 @@ def candidate_widths(upright: Size, options: Options, steps: Iterable[int]) -> l
         for width in ladder
         if width <= ceiling and _made_width(upright, options, width) == width
     ]
+    if only_steps:
+        return kept or ladder[:1]  # the smallest, made no larger than the source allows
     if not kept or (kept[-1] < ceiling and ladder[-1] > ceiling):
         kept.append(ceiling)
     return kept
