@@ -6,7 +6,7 @@ SAMPLES := samples
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-fast lint typecheck pytest bench node-peers fuzz gallery clean
+.PHONY: run test test-fast lint typecheck pytest docs bench node-peers fuzz gallery clean
 
 $(BIN)/pixserve: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ $(SAMPLES)/.drawn: $(BIN)/pixserve pixserve/web/samples.py
 run: $(BIN)/pixserve $(SAMPLES)/.drawn
 	PIXSERVE_INDEX=1 PIXSERVE_LOG_FORMAT=text $(BIN)/pixserve serve --root $(SAMPLES) \
 		--cache-dir .cache/images --host $(HOST) --port $(PORT)
+
+# The documentation site (docs/, mkdocs.yml) on http://127.0.0.1:8001; `make test`
+# builds it with --strict (tests/test_docs.py).
+docs: $(BIN)/pixserve
+	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8001
 
 lint: $(BIN)/pixserve
 	$(BIN)/ruff check .

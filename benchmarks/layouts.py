@@ -9,7 +9,7 @@ app and config, every server up at once and the rounds interleaved, and measures
 wrk (load.py):
 
 - cold: every request a new result (its own `v=` token): decode + resize + encode of
-  `photos/street-2725x2225.jpg` at 640 px JPEG, the README's reference request, at
+  `photos/street-2725x2225.jpg` at 640 px JPEG, the reference request of docs/performance.md, at
   `CONNECTIONS` and at 4x as many connections;
 - burst: 64 connections of small cold misses (a gallery page's thumbnails), with the
   count of 503 answers (none is the target);

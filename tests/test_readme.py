@@ -1,7 +1,7 @@
-"""Every example of the README works as written against `make run`: the samples drawn
-by `pixserve samples`, served by `pixserve serve` with the index on. Its image and info
-URLs, the URL API table's examples and the URLs its Jinja examples render to are all
-requested from that server, and must answer 200."""
+"""Every example of the README and the docs works as written against `make run`: the
+samples drawn by `pixserve samples`, served by `pixserve serve` with the index on. Their
+image and info URLs, the URL API table's examples and the URLs their Jinja examples
+render to are all requested from that server, and must answer 200."""
 
 from __future__ import annotations
 
@@ -21,7 +21,10 @@ from tests.live_server import live_server
 
 pytestmark = pytest.mark.slow  # a real pixserve serve, some 60 transforms
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = [ROOT / "README.md", ROOT / "SECURITY.md", *sorted((ROOT / "docs").glob("*.md"))]
+README = (ROOT / "README.md").read_text()
+URL_API = (ROOT / "docs" / "url-api.md").read_text()
 URL = re.compile(r"/(?:image|info)/[\w./-]+(?:\?[^\s\"'<>`)\]]*)?")
 # What Chromium sends for images: the README's URLs are for browsers.
 ACCEPT = "image/avif,image/webp,image/apng,image/*,*/*;q=0.8"
@@ -35,19 +38,16 @@ SAMPLE_FOR = {"frame=": "spiral.gif", "lossless=": "badge.png", "png8=": "badge.
 STILL_SAMPLE = "sunset.jpg"
 
 
-# Sections whose URLs are for another server than `make run`'s: mounts of S3 and HTTP
-# origins (checked against a real SeaweedFS and origin in tests/test_sources*.py) and
-# thumbor/imgproxy mounts (checked in tests/dialects/).
-OTHER_SERVERS = ("## Sources", "## Coming from thumbor / imgproxy")
+# Pages whose URLs are for another server than `make run`'s: mounts of S3 and HTTP
+# origins (checked against a real SeaweedFS and origin in tests/test_sources*.py),
+# thumbor/imgproxy mounts (checked in tests/dialects/), and the measurements' corpus
+# photos (benchmarks/).
+OTHER_SERVERS = ("sources.md", "dialects.md", "performance.md", "quality.md")
 
 
-def for_make_run(text: str) -> str:
-    """The README without the sections written for other servers."""
-    for heading in OTHER_SERVERS:
-        before, found, after = text.partition("\n" + heading + "\n")
-        assert found, f"README lost its {heading!r} section"
-        text = before + "\n## " + after.split("\n## ", 1)[1] if "\n## " in after else before
-    return text
+def for_make_run() -> str:
+    """Every page's text but those written for other servers."""
+    return "\n".join(page.read_text() for page in PAGES if page.name not in OTHER_SERVERS)
 
 
 def urls_in(text: str) -> list[str]:
@@ -57,9 +57,8 @@ def urls_in(text: str) -> list[str]:
 
 def table_examples() -> list[str]:
     """The last cell of each URL API table row, when it is a query in backticks."""
-    section = README.split("## The URL API", 1)[1].split("\n## ", 1)[0]
     queries = []
-    for line in section.splitlines():
+    for line in URL_API.splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
         if len(cells) == 4 and re.fullmatch(r"`\?[^`]+`", cells[-1]):
             queries.append(cells[-1].strip("`"))
@@ -67,7 +66,11 @@ def table_examples() -> list[str]:
 
 
 def jinja_examples() -> list[str]:
-    return re.findall(r"```jinja\n(.*?)```", README, re.S)
+    return [
+        block
+        for page in PAGES
+        for block in re.findall(r"```jinja\n(.*?)```", page.read_text(), re.S)
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -98,14 +101,14 @@ def status_of(live: Served, url: str) -> int:
         return error.code
 
 
-def test_the_readme_has_examples_to_check() -> None:
-    assert len(urls_in(for_make_run(README))) >= 5 and len(table_examples()) >= 20
-    assert "/image/sunset.jpg?w=300&fmt=webp" in urls_in(for_make_run(README))
-    assert len(jinja_examples()) == 1
+def test_the_pages_have_examples_to_check() -> None:
+    assert len(urls_in(README)) >= 5 and len(table_examples()) >= 20
+    assert "/image/sunset.jpg?w=300&fmt=webp" in urls_in(for_make_run())
+    assert len(jinja_examples()) >= 2  # the README's and Getting started's
 
 
-def test_every_readme_url_answers(make_run: Served) -> None:
-    urls = urls_in(for_make_run(README))
+def test_every_url_of_every_page_answers(make_run: Served) -> None:
+    urls = urls_in(for_make_run())
     failed = {url: status for url in urls if (status := status_of(make_run, url)) != 200}
     assert failed == {}
     assert status_of(make_run, "/") == 200  # the gallery

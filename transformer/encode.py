@@ -22,7 +22,7 @@ AVIF_SPEED = 7
 AVIF_SPEED_SMALL = 6
 AVIF_SMALL_PIXELS = 400_000
 
-# Chosen with benchmarks/encoder_options.py (figures in the README):
+# Chosen with benchmarks/encoder_options.py (figures in docs/quality.md):
 # - Progressive JPEG saves 1-2% on large detailed photos but adds bytes to small or
 #   smooth ones and doubles the encode time; large pictures also show sooner with it.
 PROGRESSIVE_FROM_PIXELS = 500_000

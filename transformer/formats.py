@@ -1,6 +1,6 @@
 """The output formats: one table holding everything each format needs.
 
-Default qualities were chosen with `benchmarks/encoders.py` (figures in the README):
+Default qualities were chosen with `benchmarks/encoders.py` (figures in docs/quality.md):
 for each format, the lowest setting whose SSIM against a full-decode LANCZOS reference
 stays at or above 0.95 on every photo of the corpus at 640 px, the point past which
 lower settings show visible loss on detailed photos (street scene) first.

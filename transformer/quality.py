@@ -15,7 +15,7 @@ The score is the mean SSIM of luma (weight 0.6) and the two chroma planes at hal
 size (0.2 each), so colour lost to 4:2:0 and coarse chroma counts (a saturated night
 sky lost most of its colour at WebP's default while luma SSIM stayed at 0.98). The
 thresholds were chosen with `benchmarks/auto_quality.py --calibrate` (every corpus
-photo at 320 and 640 px; the validation at 320-1280 px is in the README):
+photo at 320 and 640 px; the validation at 320-1280 px is in docs/quality.md):
 - `good`: per format, the lowest threshold whose worst SSIMULACRA2 over the corpus is
   no lower than the fixed default quality's worst; the default for `q=auto`.
 - `low`: 0.015 below `good` (`Save-Data: on` turns `good` into `low`).

@@ -8,7 +8,7 @@ the gunicorn worker it replaced (`benchmarks/serving.py`), it answers hits and 3
 2-3x faster; nothing here reaches into its internals.
 
 Layout. `workers` processes, each with up to `threads` blocking threads running the
-app (defaults in `config`, README: Operations). Pillow releases the GIL while it
+app (defaults in `config`, docs/operations.md). Pillow releases the GIL while it
 decodes, resizes and encodes, so threads overlap that work with Python's; processes
 keep the Python parts on every core. How many of a process's threads make results at
 once is the app's business (`transforms_per_process`, `http/admission.py`): the others

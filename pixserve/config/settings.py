@@ -69,7 +69,7 @@ CMYK_PROFILE_CANDIDATES = (
     Path("/usr/share/color/icc/ghostscript/default_cmyk.icc"),
     Path("/usr/share/ghostscript/iccprofiles/default_cmyk.icc"),
 )
-# `pixserve serve`'s processes (`benchmarks/layouts.py`, README: Operations): every
+# `pixserve serve`'s processes (`benchmarks/layouts.py`, docs/operations.md): every
 # layout costs about the same CPU per request, but a worker keeps the keep-alive
 # connections it accepts, so with one process per core a few busy clients can end up
 # on one process while another idles; two per core keep every core busy.
@@ -341,7 +341,7 @@ class HttpSettings:
 
 @dataclass(frozen=True)
 class OpsSettings:
-    """What operators see: logs, timings, and nginx's part (README: Operations)."""
+    """What operators see: logs, timings, and nginx's part (docs/operations.md)."""
 
     server_timing: bool = setting(BOOLEAN, True)  # on misses: decode, resize, encode, cache
     log_format: str = setting(TEXT, "json")  # or "text"; one line per request either way
@@ -390,7 +390,7 @@ class ServingSettings:
 
 @dataclass(frozen=True)
 class SourcesSettings:
-    """Originals from S3 and HTTP origins, beside the local root (README: Sources)."""
+    """Originals from S3 and HTTP origins, beside the local root (docs/sources.md)."""
 
     sources: Mounts = setting(MOUNTS, factory=dict)  # `[sources.NAME]` tables
     # Seconds a fetched original's identity is trusted before a conditional request

@@ -1,5 +1,5 @@
 """The dialects' part of the settings (`config.dialects`), and each dialect's settings
-built from it (README: Coming from thumbor / imgproxy)."""
+built from it (docs/dialects.md)."""
 
 from __future__ import annotations
 

@@ -106,7 +106,7 @@ REFUSED_OPTIONS = {
     "max_animation_frame_resolution": "pixserve's max_animation_pixels setting bounds this",
     "max_result_dimension": "pixserve's max_dimension setting bounds this",
 }
-# imgproxy's options pixserve honours, and what each becomes (README's table).
+# imgproxy's options pixserve honours, and what each becomes (docs/dialects.md).
 MAPPED_OPTIONS = {
     "resize": "resizing type, w, h, enlarge, extend (below)",
     "size": "w, h, enlarge, extend",

@@ -50,7 +50,7 @@ _HALIGN = ("left", "center", "right")
 _VALIGN = ("top", "middle", "bottom")
 _FILTER = re.compile(r"([a-z_]+)\((.*)\)", re.DOTALL)
 _FORMATS = {"jpeg": "jpeg", "jpg": "jpeg", "png": "png", "webp": "webp", "gif": "gif"}
-_FORMATS_PIXSERVE_LACKS = ("heic", "heif", "avif")  # see README: AVIF only with `avif` on
+_FORMATS_PIXSERVE_LACKS = ("heic", "heif", "avif")  # see docs/url-api.md: AVIF only with `avif` on
 _GRAVITY = {
     ("center", "middle"): "center",
     ("center", "top"): "north",
@@ -63,7 +63,7 @@ _GRAVITY = {
     ("right", "bottom"): "southeast",
 }
 _MIRRORED = {"left": "right", "right": "left", "top": "bottom", "bottom": "top"}
-# thumbor's filters pixserve honours, and what each becomes (README's table).
+# thumbor's filters pixserve honours, and what each becomes (docs/dialects.md).
 MAPPED_FILTERS = {
     "background_color": "bg (transparency is flattened onto it in JPEG; PNG, WebP keep theirs)",
     "blur": "blur (thumbor's sigma, or its radius when no sigma is given)",

@@ -17,7 +17,7 @@ anew (its source changed) starts with none. The key holds `Origin` too, as the k
 headers do (CORS). One key per request: the shortcut looks it up once, and when the
 app answers after all it leaves what it found in the environ (`RECALLED`) for the view.
 
-Measured in `benchmarks/cache_hits.py` and the sharp race's hits (README: Performance).
+Measured in `benchmarks/cache_hits.py` and the sharp race's hits (docs/performance.md).
 """
 
 from __future__ import annotations

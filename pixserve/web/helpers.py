@@ -236,7 +236,7 @@ def _img_attributes(
 
 def _default_formats(animated: bool) -> tuple[str, ...]:
     """AVIF only where the server offers it (`avif` setting, off by default: its CPU
-    cost is in the README) and for stills (AVIF output is the first frame), then WebP."""
+    cost is in docs/quality.md) and for stills (AVIF output is the first frame), then WebP."""
     return ("avif", "webp") if services().config.imaging.avif and not animated else ("webp",)
 
 

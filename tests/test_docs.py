@@ -1,0 +1,69 @@
+"""The documentation: the site builds strictly, the settings reference is the code's,
+and every repository path a Markdown page names exists (issue 24)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pixserve.config.reference import SETTING_DOCS, render
+from pixserve.config.settings import SETTINGS
+
+ROOT = Path(__file__).resolve().parents[1]
+MARKDOWN = sorted(
+    [ROOT / "README.md", ROOT / "SECURITY.md", *(ROOT / "docs").glob("*.md")]
+    + [ROOT / "benchmarks" / "RESULTS.md"]
+)
+# A Markdown link's target, and a path in backticks under one of the repository's folders.
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+REPO_PATH = re.compile(
+    r"`((?:benchmarks|tests|pixserve|transformer|cache|docs|deploy|fuzz|tools)/[\w./-]+)`"
+)
+
+
+def test_the_settings_reference_is_made_from_the_code() -> None:
+    assert set(SETTING_DOCS) == set(SETTINGS), "each setting needs its line in reference.py"
+    written = (ROOT / "docs" / "settings.md").read_text()
+    assert written == render(), (
+        "docs/settings.md differs from the code: "
+        "python -m pixserve.config.reference > docs/settings.md"
+    )
+
+
+@pytest.mark.parametrize("page", MARKDOWN, ids=lambda path: str(path.relative_to(ROOT)))
+def test_every_linked_or_named_repository_path_exists(page: Path) -> None:
+    text = page.read_text()
+    missing = []
+    for target in LINK.findall(text):
+        if re.match(r"[a-z]+:|#", target):
+            continue
+        path = target.split("#", 1)[0]
+        if path and not (page.parent / path).exists():
+            missing.append(target)
+    for named in REPO_PATH.findall(text):
+        named = named.rstrip(".")
+        if not any(mark in named for mark in "*<{") and not (ROOT / named).exists():
+            missing.append(named)
+    assert missing == []
+
+
+@pytest.mark.skipif(
+    shutil.which("mkdocs", path=str(Path(sys.executable).parent)) is None,
+    reason="mkdocs is not installed (the test extra has it)",
+)
+def test_the_site_builds_strictly(tmp_path: Path) -> None:
+    mkdocs = Path(sys.executable).parent / "mkdocs"
+    result = subprocess.run(
+        [str(mkdocs), "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "site" / "settings" / "index.html").is_file()
