@@ -75,6 +75,7 @@ def build_services(config: Config) -> Services:
             cache_dir=config.cache.cache_dir,
             max_bytes=config.sources.source_cache_max_bytes,
             ttl=config.sources.source_ttl,
+            stale_if_error=config.sources.source_stale_if_error,
             limits=FetchLimits(config.imaging.max_source_bytes, config.imaging.time_limit),
             flight_timeout=config.cache.flight_timeout,
             on_fetch=fetch_recorder(metrics),

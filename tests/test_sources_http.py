@@ -574,3 +574,31 @@ def test_cache_warm_on_remote_mounts_reports_each_failure(
     assert "/image/cms/missing.jpg?fmt=webp: 404 no image named" in err
     assert "/image/cms/broken.jpg?fmt=webp: 502 source 'cms': the origin answered 500" in err
     assert "/image/down/a.jpg?fmt=webp: 502 source 'down': cannot connect" in err
+
+
+def test_an_origin_outage_serves_what_was_known(
+    make_app: MakeApp, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Past `source_ttl`, an origin that is down no longer turns the mount into 502s:
+    made results are served, new ones made from the kept original, for up to
+    `source_stale_if_error` (issue 23); an original never seen is still a 502."""
+    with running_origin() as origin:
+        origin.routes["/media/photo.jpg"] = Route(PHOTO, etag='"p"')
+        app = make_app(sources=mount(origin), source_ttl="1s")
+        strict = make_app(sources=mount(origin), source_ttl="1s", source_stale_if_error=0)
+        client, strict_client = app.test_client(), strict.test_client()
+        assert client.get("/image/cms/photo.jpg?w=100").status_code == 200
+        assert strict_client.get("/image/cms/photo.jpg?w=100").status_code == 200
+    time.sleep(1.2)  # the origin is gone (connections refused) and the ttl has passed
+    made = client.get("/image/cms/photo.jpg?w=100")
+    assert made.status_code == 200 and made.headers["X-Cache"] == "HIT"
+    new = client.get("/image/cms/photo.jpg?w=60")  # from the kept original's bytes
+    assert new.status_code == 200 and size_of(new.data)[0] == 60
+    assert client.get("/image/cms/other.jpg").status_code == 502
+    assert strict_client.get("/image/cms/photo.jpg?w=100").status_code == 502
+    warnings = [r for r in caplog.records if "stale-if-error" in r.getMessage()]
+    assert len(warnings) == 1  # once per original per outage
+    metrics = metric_samples(client.get("/metrics").get_data(as_text=True))
+    assert (
+        metrics[("pixserve_source_fetches_total", (("outcome", "stale"), ("source", "cms")))] >= 2
+    )

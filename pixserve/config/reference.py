@@ -77,6 +77,7 @@ SETTING_DOCS: dict[str, str] = {
     "imgproxy_presets": "`IMGPROXY_PRESETS` as `name:options;...`, e.g. `thumb:rs:fill:200:200/q:80`; a `default` preset applies to every URL",
     "sources": "originals from S3 and HTTP origins: see [Sources](sources.md#sources)",
     "source_ttl": "originals from S3 and HTTP origins: see [Sources](sources.md#sources)",
+    "source_stale_if_error": 'while an origin fails or times out, what was known of an original (its results, its kept bytes) is used for up to this long past `source_ttl`; counted as `pixserve_source_fetches{outcome="stale"}` and logged once per original; `0`: answer 502/504 at once',
     "source_cache_max_bytes": "originals from S3 and HTTP origins: see [Sources](sources.md#sources)",
 }
 # Defaults computed where pixserve runs, described.

@@ -399,12 +399,18 @@ class SourcesSettings:
     # small request per original per node per minute.
     source_ttl: float = setting(DURATION, 60.0)
     source_cache_max_bytes: int = setting(SIZE, 1 << 30)  # the kept originals' own bound
+    # While an origin fails or times out, what was known of an original is used for up
+    # to this long past `source_ttl` (stale-if-error, RFC 5861): a day's outage of an
+    # origin does not turn its results already made, or its kept originals, into 502s.
+    source_stale_if_error: float = setting(DURATION, 86400.0)
 
     def __post_init__(self) -> None:
         if any(isinstance(mount, Mapping) for mount in self.sources.values()):
             object.__setattr__(self, "sources", parse_mounts(self.sources))  # TOML, Python
         if not 0 <= self.source_ttl <= 86400:
             raise ConfigError("source_ttl: must be from 0 to 86400 seconds")
+        if not 0 <= self.source_stale_if_error <= 30 * 86400:
+            raise ConfigError("source_stale_if_error: must be from 0 to 30 days")
         if self.source_cache_max_bytes < 1 << 20:
             raise ConfigError("source_cache_max_bytes: must be at least 1MiB")
 

@@ -89,7 +89,8 @@ class Metrics:
         self.fetches = Counter(
             "pixserve_source_fetches",
             "Requests to origins (S3, HTTP), by source and outcome: fetched, not_modified, "
-            "not_found, failed, refused, timeout, too_large.",
+            "not_found, failed, refused, timeout, too_large, and stale (an answer from what was "
+            "known while the origin failed, stale-if-error).",
             ("source", "outcome"),
             registry=self.registry,
         )

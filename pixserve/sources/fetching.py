@@ -52,7 +52,8 @@ class FetchLimits:
 class FetchReport:
     """One request to an origin, for metrics: which mount, how it ended, bytes, seconds.
 
-    `outcome`: fetched, not_modified, not_found, failed, refused, timeout, too_large.
+    `outcome`: fetched, not_modified, not_found, failed, refused, timeout, too_large,
+    stale (no request: what was known, while the origin fails).
     """
 
     source: str

@@ -11,11 +11,18 @@ original, in any worker, wait for one fetch (the cache's per-key lock, as result
 
 So a changed original keeps its old results for at most `source_ttl` on each node
 (plus what browsers and CDNs keep under `max_age`).
+
+While the origin fails or times out, what is known of an original is used for up to
+`stale_if_error` past `source_ttl` (RFC 5861's stale-if-error): its results already
+made are served, and new ones are made from its kept bytes. Each process asks the origin
+again at most every `STALE_RECHECK` seconds meanwhile, counts each stale answer
+(`pixserve_source_fetches{outcome="stale"}`) and logs once per original per outage.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -26,7 +33,7 @@ from typing import Any
 from werkzeug.exceptions import NotFound
 
 from pixserve.cache import DiskCache
-from pixserve.sources.errors import OriginAddressRefused, OriginTimeout
+from pixserve.sources.errors import OriginAddressRefused, OriginFailed, OriginTimeout
 from pixserve.sources.fetching import (
     Fetched,
     FetchReport,
@@ -37,11 +44,16 @@ from pixserve.sources.fetching import (
 from pixserve.sources.local import forbidden
 from pixserve.transformer import SNIFF_BYTES, ImageTooLarge, sniff_format
 
+log = logging.getLogger(__name__)
+
 RECORD_EXTENSION = "json"
 ORIGINAL_EXTENSION = "orig"
 # Identities kept in each process's memory; past it the oldest are forgotten (they
 # are still on disk).
 MEMORY_ENTRIES = 10_000
+# Seconds between a process's asks of a failing origin while it serves what it knew:
+# an origin that times out would otherwise cost every request `time_limit`.
+STALE_RECHECK = 10.0
 
 
 @dataclass(frozen=True)
@@ -117,6 +129,8 @@ class RemoteMount:
         ttl: float,
         time_limit: float,
         on_fetch: Callable[[FetchReport], None] = ignore_report,
+        *,
+        stale_if_error: float = 0.0,
     ) -> None:
         self.name = name
         self.origin = origin
@@ -124,7 +138,9 @@ class RemoteMount:
         self.ttl = ttl
         self.time_limit = time_limit
         self.on_fetch = on_fetch
+        self.stale_if_error = stale_if_error
         self._known: dict[str, Identity] = {}
+        self._stale_until: dict[str, float] = {}  # key: monotonic time to ask again
 
     def find(self, key: str) -> RemoteSource | None:
         """The original `key` (fetched or revalidated if need be), None for a bad key.
@@ -136,7 +152,9 @@ class RemoteMount:
 
     def _identity(self, key: str) -> Identity:
         known = self._known.get(key)
-        if known is not None and self._fresh(known):
+        if known is not None and (self._fresh(known) or self._still_stale(key)):
+            if not self._fresh(known):
+                self.on_fetch(FetchReport(self.name, "stale", 0, 0.0))
             return known
         record_key = _digest("identity", self.name, key)
         known = self._stored(record_key)
@@ -152,6 +170,28 @@ class RemoteMount:
 
     def _fresh(self, identity: Identity) -> bool:
         return time.time() - identity.checked_at < self.ttl
+
+    def _still_stale(self, key: str) -> bool:
+        return self._stale_until.get(key, 0.0) > time.monotonic()
+
+    def _stale(self, key: str, known: Identity | None, error: Exception) -> Identity:
+        """What was known of `key`, while the origin fails and `stale_if_error` allows;
+        else the failure is raised."""
+        age = time.time() - (known.checked_at if known is not None else 0.0)
+        if known is None or age >= self.ttl + self.stale_if_error:
+            raise error
+        if key not in self._stale_until:
+            log.warning(
+                "source %r: %s; serving what was known of %r %.0f s ago (stale-if-error)",
+                self.name,
+                getattr(error, "description", None) or error,
+                key,
+                age,
+                extra={"fields": {"source": self.name, "image": f"{self.name}/{key}"}},
+            )
+        self._stale_until[key] = time.monotonic() + min(STALE_RECHECK, self.stale_if_error)
+        self.on_fetch(FetchReport(self.name, "stale", 0, 0.0))
+        return known
 
     def _stored(self, record_key: str) -> Identity | None:
         path = self.store.lookup(record_key, (RECORD_EXTENSION,))
@@ -173,7 +213,11 @@ class RemoteMount:
         """Ask the origin: conditionally when the bytes of what we know are still kept."""
         conditional = known is not None and (known.format is None or self._has_bytes(known))
         validators = known.validators if known is not None and conditional else None
-        fetched = self._fetch(key, validators)
+        try:
+            fetched = self._fetch(key, validators)
+        except (OriginFailed, OriginTimeout) as error:
+            return self._stale(key, known, error)
+        self._stale_until.pop(key, None)
         if fetched.data is None and known is not None:
             identity = replace(known, checked_at=time.time())
         else:

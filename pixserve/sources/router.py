@@ -56,6 +56,7 @@ def build_sources(
     max_bytes: int,
     ttl: float,
     limits: FetchLimits,
+    stale_if_error: float = 0.0,
     flight_timeout: float = FLIGHT_TIMEOUT,
     on_fetch: Callable[[FetchReport], None] = ignore_report,
 ) -> Sources:
@@ -69,7 +70,13 @@ def build_sources(
         root,
         {
             name: RemoteMount(
-                name, make_origin(mount, limits), store, ttl, limits.time_limit, on_fetch
+                name,
+                make_origin(mount, limits),
+                store,
+                ttl,
+                limits.time_limit,
+                on_fetch,
+                stale_if_error=stale_if_error,
             )
             for name, mount in mounts.items()
         },

@@ -220,9 +220,9 @@ class TestThumborMeta:
 
 
 class TestReadme:
-    """README's tables list every option of each dialect, so none is undocumented."""
+    """docs/dialects.md tables list every option of each dialect, so none is undocumented."""
 
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    readme = (Path(__file__).parents[2] / "docs" / "dialects.md").read_text()
 
     @pytest.mark.parametrize("name", thumbor.FILTERS)
     def test_thumbor_filters(self, name: str) -> None:
@@ -321,7 +321,7 @@ def centre_crop(image: Image.Image, width: int, height: int) -> Image.Image:
 def resized_then_cut(image: Image.Image, width: int, height: int) -> Image.Image:
     """pixserve's cover: LANCZOS to cover the box, then the centred window on whole
     pixels. It can sit up to half an output pixel from thumbor's exact window
-    (README: known differences); on the corpus's most detailed photo that half pixel
+    (docs/dialects.md: known differences); on the corpus's most detailed photo that half pixel
     alone costs more SSIM than the rest of the pipeline, so the street photo's crops
     are checked against this geometry, the other photos' against thumbor's."""
     scale = max(width / image.width, height / image.height)

@@ -222,7 +222,7 @@ def test_refused_with_the_option_named(options: str, option: str) -> None:
 
 @pytest.mark.parametrize("name", imgproxy.OPTIONS)
 def test_every_option_is_either_mapped_or_refused(name: str) -> None:
-    """The README's table lists `imgproxy.OPTIONS`; none may be unknown to us."""
+    """docs/dialects.md's table lists `imgproxy.OPTIONS`; none may be unknown to us."""
     assert (name in imgproxy.MAPPED_OPTIONS) != (name in imgproxy.REFUSED_OPTIONS)
     long_names = set(imgproxy.ALIASES.values())
     assert name in long_names or name in ("dpr", "raw")

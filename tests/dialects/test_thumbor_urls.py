@@ -330,7 +330,7 @@ EXAMPLE_ARGUMENTS = {
     ("filters", "refused"), [(name, name in thumbor.REFUSED_FILTERS) for name in thumbor.FILTERS]
 )
 def test_every_filter_is_either_mapped_or_refused(filters: str, refused: bool) -> None:
-    """The README's table lists `thumbor.FILTERS`; none may fall through silently."""
+    """docs/dialects.md's table lists `thumbor.FILTERS`; none may fall through silently."""
     path = f"/unsafe/filters:{filters}({EXAMPLE_ARGUMENTS.get(filters, '')})/img.jpg"
     if refused:
         with pytest.raises(InvalidOption):
