@@ -151,8 +151,10 @@ class DiskCache:
         *,
         whole_folder: bool = True,
         wal_bytes: int | None = None,
+        file_mode: int = 0o600,
     ) -> None:
         self.directory = Path(directory)
+        self.file_mode = file_mode  # of the entries' files (another user may send them)
         self.max_bytes = max_bytes
         self.max_age = max_age  # seconds since an entry was written; 0: no expiry
         self.flight_timeout = flight_timeout
@@ -279,7 +281,7 @@ class DiskCache:
         """Write the reserved entry's file; on a full disk, make room and try once more."""
         for attempt in range(2):
             try:
-                written = write_atomically(path, data)
+                written = write_atomically(path, data, self.file_mode)
             except OSError as error:
                 full = error.errno in _DISK_FULL
                 if full and attempt == 0 and self._make_room(entry):

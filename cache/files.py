@@ -49,10 +49,13 @@ def checksum(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-def write_atomically(path: Path, data: bytes) -> Written:
-    """Write `data` to `path` whole or not at all; raises OSError when the disk refuses."""
+def write_atomically(path: Path, data: bytes, mode: int = 0o600) -> Written:
+    """Write `data` to `path` whole or not at all, with permissions `mode`; raises
+    OSError when the disk refuses."""
     fd, temp = _temp_file_in(path.parent)
     try:
+        if mode != 0o600:  # mkstemp's own
+            os.fchmod(fd, mode)
         write_all(fd, data)
         info = os.fstat(fd)
         os.replace(temp, path)

@@ -54,6 +54,7 @@ def build_services(config: Config) -> Services:
         config.cache.cache_max_age,
         flight_timeout=config.cache.flight_timeout,
         on_evict=metrics.count_eviction,
+        file_mode=config.cache.cache_file_mode,
     )
     cache.recover()  # what workers killed mid-write left behind
     metrics.watch_cache(cache)

@@ -8,6 +8,7 @@ Used by `tests/test_nginx.py` and `benchmarks/nginx_throughput.py`.
 
 from __future__ import annotations
 
+import grp
 import os
 import shutil
 import subprocess
@@ -58,7 +59,7 @@ def site_config(
     replacements = {
         "listen 80;": f"listen 127.0.0.1:{listen_port};",
         "server 127.0.0.1:8000;": upstream,
-        "/var/cache/nginx/pixserve ": f"{folder / 'proxy-cache'} ",
+        "/var/lib/nginx/pixserve-cache ": f"{folder / 'proxy-cache'} ",
         "alias /var/cache/pixserve/;": f"alias {pixserve_cache.absolute()}/;",
     }
     for shipped, local in replacements.items():
@@ -74,8 +75,10 @@ def _main_config(folder: Path) -> str:
     temp = {name: folder / "temp" / name for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi")}
     for path in temp.values():
         path.mkdir(parents=True, exist_ok=True)
-    # As root, workers would otherwise run as nobody, who cannot read the test's folders.
-    user = "user root;\n" if os.geteuid() == 0 else ""
+    # As root, the workers run as an unprivileged user, as on a real host (Debian's is
+    # www-data): `nobody`, in the group of the test's files, which it reads through
+    # the group only (pixserve's `cache_file_mode` 0640), as www-data would.
+    user = f"user nobody {grp.getgrgid(os.getegid()).gr_name};\n" if os.geteuid() == 0 else ""
     return f"""{user}daemon off;
 worker_processes 1;
 pid {folder / "nginx.pid"};

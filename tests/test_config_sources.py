@@ -52,6 +52,14 @@ def test_native_toml_values(tmp_path: Path) -> None:
     assert config.http.signing_keys == (KEY_A,)
 
 
+def test_a_file_mode_is_octal_as_text_or_toml(tmp_path: Path) -> None:
+    for text in ('"0640"', '"640"', "0o640"):
+        file = write(tmp_path / "p.toml", f'root = "{tmp_path}"\ncache_file_mode = {text}\n')
+        assert load_config({}, file).cache.cache_file_mode == 0o640
+    env = {"PIXSERVE_ROOT": str(tmp_path), "PIXSERVE_CACHE_FILE_MODE": "0644"}
+    assert load_config(env).cache.cache_file_mode == 0o644
+
+
 def test_the_file_can_be_named_in_the_environment(tmp_path: Path) -> None:
     file = write(tmp_path / "p.toml", f'root = "{tmp_path}"\nmax_age = 5\n')
     assert load_config({"PIXSERVE_CONFIG": str(file)}).http.max_age == 5
@@ -61,6 +69,8 @@ def test_the_file_can_be_named_in_the_environment(tmp_path: Path) -> None:
     ("text", "message"),
     [
         ("colour = 1\n", "^colour: no such setting"),
+        ("cache_file_mode = 640\n", "^cache_file_mode: 0o1200 must let its owner"),
+        ('cache_file_mode = "0755"\n', "^cache_file_mode: 0o755 must let its owner"),
         ("max_ages = 1\n", "^max_ages: no such setting .*; did you mean max_age\\?"),
         ('max_age = "soon"\n', "^max_age: expected a whole number"),
         ("avif = 1\n", "^avif: expected true or false, got an integer"),

@@ -6,6 +6,8 @@ request id upstream and to the client, and pixserve logs the id of every request
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -67,21 +69,30 @@ class Stack:
         ]
 
 
-def _stack(folder: Path, *settings: str) -> Iterator[Stack]:
+def _stack(*settings: str) -> Iterator[Stack]:
+    """pixserve and nginx in front, as the recipe sets them up on a host: nginx's
+    workers unprivileged, reading pixserve's cache through a shared group
+    (`cache_file_mode` 0640), in a folder they may only traverse through it (pytest's
+    own temporary folders are the test user's alone)."""
     assert NGINX is not None
-    root = folder / "root"
-    root.mkdir()
-    (root / "photo.jpg").write_bytes(encode(gradient((800, 600)), "JPEG", quality=90))
-    args = ["--set", f"accel_redirect={ACCEL}", *settings]
-    cache_dir = folder / "cache"
-    with live_server(root, cache_dir, folder / "pixserve.log", args=args) as pixserve:
-        with nginx_in_front(NGINX, pixserve.port, cache_dir, folder / "nginx") as front:
-            yield Stack(pixserve, front, cache_dir)
+    folder = Path(tempfile.mkdtemp(prefix="pixserve-nginx-"))
+    folder.chmod(0o750)
+    try:
+        root = folder / "root"
+        root.mkdir()
+        (root / "photo.jpg").write_bytes(encode(gradient((800, 600)), "JPEG", quality=90))
+        args = ["--set", f"accel_redirect={ACCEL}", "--set", "cache_file_mode=0640", *settings]
+        cache_dir = folder / "cache"
+        with live_server(root, cache_dir, folder / "pixserve.log", args=args) as pixserve:
+            with nginx_in_front(NGINX, pixserve.port, cache_dir, folder / "nginx") as front:
+                yield Stack(pixserve, front, cache_dir)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    yield from _stack(tmp_path_factory.mktemp("nginx"))
+def stack() -> Iterator[Stack]:
+    yield from _stack()
 
 
 def test_a_repeated_request_is_an_nginx_hit_that_never_reaches_pixserve(stack: Stack) -> None:
@@ -130,8 +141,8 @@ def test_a_conditional_request_gets_a_304_through_nginx(stack: Stack) -> None:
     assert status == 200 and body
 
 
-def test_an_expired_entry_is_revalidated_with_pixserves_304(tmp_path: Path) -> None:
-    for stack in _stack(tmp_path, "--set", "max_age=1"):
+def test_an_expired_entry_is_revalidated_with_pixserves_304() -> None:
+    for stack in _stack("--set", "max_age=1"):
         url = "/image/photo.jpg?w=210&fmt=webp"
         _, first, body = stack.via_nginx(url)
         deadline = time.monotonic() + 20
@@ -174,3 +185,13 @@ def test_the_cache_folder_and_operator_endpoints_are_not_public(stack: Stack) ->
     for path in ("/metrics", "/healthz", "/readyz"):
         assert stack.via_nginx(path)[0] == 404
         assert stack.direct(path)[0] == 200
+
+
+def test_the_recipe_names_folders_a_stock_debian_nginx_has() -> None:
+    """`nginx -t` of the recipe as shipped fails on a folder nginx will not make: the
+    proxy cache's parent must be one Debian's nginx package installs."""
+    text = (Path(__file__).resolve().parents[1] / "deploy" / "nginx.conf").read_text()
+    cache_path = Path(text.split("proxy_cache_path ", 1)[1].split()[0])
+    assert cache_path.parent == Path("/var/lib/nginx")
+    if Path("/etc/debian_version").exists():
+        assert cache_path.parent.is_dir()

@@ -27,6 +27,7 @@ _SIZE_UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 <
 _DURATION = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*(|s|m|h|d)\s*", re.IGNORECASE)
 _DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _INTEGER = re.compile(r"\s*-?[0-9]+\s*")
+_FILE_MODE = re.compile(r"\s*(?:0o?)?([0-7]{3})\s*")
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,13 @@ def _duration(name: str, raw: str) -> float:
     return float(match[1]) * _DURATION_UNITS[match[2].lower()]
 
 
+def _file_mode(name: str, raw: str) -> int:
+    match = _FILE_MODE.fullmatch(raw)
+    if match is None:
+        raise ConfigError(f"{name}: expected an octal file mode like 0640, got {raw!r}")
+    return int(match[1], 8)
+
+
 def _list_of(item: Kind) -> Callable[[str, str], tuple[Any, ...]]:
     def parse(name: str, raw: str) -> tuple[Any, ...]:
         return tuple(item.from_text(name, part.strip()) for part in raw.split(",") if part.strip())
@@ -132,6 +140,8 @@ SIZE = Kind("a size (a number of bytes, or text like 512MiB)", _size, (int,))
 DURATION = Kind("a duration (seconds, or text like 30s, 1m, 1.5h)", _duration, (int, float))
 INTEGERS = Kind("a list of whole numbers", _list_of(INTEGER), item=INTEGER)
 TEXTS = Kind("a list of text", _list_of(TEXT), item=TEXT)
+# TOML's own octal (0o640) is a native integer: 0640 as text, or 0o640 unquoted.
+FILE_MODE = Kind("an octal file mode (text like 0640, or 0o640 in TOML)", _file_mode, (int,))
 TABLE = Kind("a table of NAME = QUERY text", _table, (dict,), text_values=True)
 
 

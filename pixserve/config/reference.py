@@ -9,7 +9,7 @@ import dataclasses
 import sys
 from typing import Any
 
-from pixserve.config.parsers import DURATION, SIZE
+from pixserve.config.parsers import DURATION, FILE_MODE, SIZE
 from pixserve.config.settings import SETTINGS
 
 # What each setting is for, one line each (Markdown; links are relative to docs/).
@@ -32,6 +32,7 @@ SETTING_DOCS: dict[str, str] = {
     "cache_dir": "result cache folder",
     "cache_max_bytes": "bound of the whole cache folder, index included, as `du` counts it (plus at most 256 KiB at rest, see [The cache](operations.md#the-cache)); least recently used entries go first",
     "cache_max_age": "duration after which an entry is made anew; `0`: never",
+    "cache_file_mode": "permissions of the cache's files: `0600` (only pixserve's user); `0640` lets a group read them, such as nginx's `www-data` sending hits itself (`accel_redirect`, [Operations](operations.md#behind-nginx))",
     "flight_timeout": "how long a miss waits for another worker making the same result before making it itself; must be more than `time_limit`",
     "root": "folder of source images",
     "image_prefix": "where the routes live",
@@ -110,6 +111,8 @@ def default_text(name: str) -> str:
         value = factory() if factory is not dataclasses.MISSING else None
     if value is None or value in ((), {}, ""):
         return "none" if name != "root" else "(required)"
+    if row.kind is FILE_MODE:
+        return f"`{value:04o}`"
     if isinstance(value, bool):
         return f"`{str(value).lower()}`"
     if isinstance(value, tuple):

@@ -28,6 +28,7 @@ from urllib.parse import parse_qsl
 from pixserve.config.parsers import (
     BOOLEAN,
     DURATION,
+    FILE_MODE,
     INTEGER,
     INTEGERS,
     OPTIONAL_PATH,
@@ -225,9 +226,19 @@ class CacheSettings:
     # How long a miss waits for another worker making the same result before making it
     # itself; more than `time_limit`, or single flight turns into "everyone transforms".
     flight_timeout: float = setting(DURATION, 15.0)
+    # The mode of the cache's files: only pixserve's user reads them by default; nginx
+    # sending hits itself (`accel_redirect`) runs its workers as another user, who reads
+    # them through a shared group: 0640 (docs/operations.md, "Behind nginx").
+    cache_file_mode: int = setting(FILE_MODE, 0o600)
 
     def __post_init__(self) -> None:
         _absolute(self, "cache_dir")
+        if self.cache_file_mode & ~0o666 or self.cache_file_mode & 0o600 != 0o600:
+            raise ConfigError(
+                f"cache_file_mode: {self.cache_file_mode:#o} must let its owner read and "
+                "write and no one run the files (e.g. 0600, 0640, 0644); in TOML write "
+                'it "0640" or 0o640'
+            )
         if self.cache_max_bytes < 1 << 20:
             raise ConfigError("cache_max_bytes: must be at least 1MiB")
         if self.cache_max_age < 0:
