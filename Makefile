@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 SAMPLES := samples
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The presets the docs' examples name (`?preset=thumb`, docs/url-api.md).
+PRESETS := thumb:w=200&h=200&fit=cover
 
 .PHONY: run test test-fast lint typecheck pytest docs bench node-peers fuzz gallery clean
 
@@ -19,7 +21,8 @@ $(SAMPLES)/.drawn: $(BIN)/pixserve pixserve/web/samples.py
 	touch $@
 
 run: $(BIN)/pixserve $(SAMPLES)/.drawn
-	PIXSERVE_INDEX=1 PIXSERVE_LOG_FORMAT=text $(BIN)/pixserve serve --root $(SAMPLES) \
+	PIXSERVE_INDEX=1 PIXSERVE_LOG_FORMAT=text PIXSERVE_PRESETS='$(PRESETS)' \
+		$(BIN)/pixserve serve --root $(SAMPLES) \
 		--cache-dir .cache/images --host $(HOST) --port $(PORT)
 
 # The documentation site (docs/, mkdocs.yml) on http://127.0.0.1:8001; `make test`

@@ -31,9 +31,7 @@ ACCEPT = "image/avif,image/webp,image/apng,image/*,*/*;q=0.8"
 # The URL API table's examples are queries; each is tried on the sample it is for:
 # `frame` on the animation, lossless and palette output on the graphic (lossless WebP
 # of the 2400-px photo takes longer than `time_limit` on a busy 2-core machine), the
-# rest on the photo. `preset` needs the presets setting (the TOML example in
-# Configuration defines `thumb`), which `make run` does not set.
-NEEDS_SETTINGS = ("preset=",)
+# rest on the photo.
 SAMPLE_FOR = {"frame=": "spiral.gif", "lossless=": "badge.png", "png8=": "badge.png"}
 STILL_SAMPLE = "sunset.jpg"
 
@@ -82,8 +80,10 @@ def samples(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def make_run(samples: Path) -> Iterator[Served]:
-    """`make run`'s server: the samples, the index on, text logs."""
-    env = {"PIXSERVE_INDEX": "1", "PIXSERVE_LOG_FORMAT": "text"}
+    """`make run`'s server: the samples, the index on, text logs, the Makefile's presets."""
+    presets = re.search(r"^PRESETS := (.*)$", (ROOT / "Makefile").read_text(), re.M)
+    assert presets is not None, "the Makefile's PRESETS, which `make run` sets"
+    env = {"PIXSERVE_INDEX": "1", "PIXSERVE_LOG_FORMAT": "text", "PIXSERVE_PRESETS": presets[1]}
     folder = samples.parent
     with live_server(samples, folder / "cache", folder / "log", workers=1, env=env) as live:
         yield live
@@ -117,8 +117,6 @@ def test_every_url_of_every_page_answers(make_run: Served) -> None:
 def test_every_url_api_example_answers(make_run: Served) -> None:
     failed = {}
     for query in table_examples():
-        if query.startswith("?" + NEEDS_SETTINGS[0]):
-            continue
         name = next((sample for key, sample in SAMPLE_FOR.items() if key in query), STILL_SAMPLE)
         url = f"/image/{name}{query}"
         if (status := status_of(make_run, url)) != 200:
