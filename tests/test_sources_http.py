@@ -602,3 +602,25 @@ def test_an_origin_outage_serves_what_was_known(
     assert (
         metrics[("pixserve_source_fetches_total", (("outcome", "stale"), ("source", "cms")))] >= 2
     )
+
+
+def test_a_page_waits_once_for_an_origin_that_is_down(make_app: MakeApp, origin: Origin) -> None:
+    """Five images of a page on an origin that does not answer: the first waits its
+    time limit, the others are written as plain URLs at once (the page waits one time
+    limit, not five); the image URLs themselves still ask the origin."""
+    for number in range(5):
+        origin.routes[f"/media/slow{number}.jpg"] = Route(PHOTO, delay=5)
+    app = make_app(sources=mount(origin), time_limit="1s")
+
+    @app.get("/page")
+    def page() -> str:
+        return render_template_string(
+            "{% for n in range(5) %}{{ picture('cms/slow%d.jpg' % n, '', '100vw') }}{% endfor %}"
+        )
+
+    started = time.monotonic()
+    response = app.test_client().get("/page")
+    waited = time.monotonic() - started
+    assert response.status_code == 200 and waited < 3, waited
+    html = response.get_data(as_text=True)
+    assert all(f'src="/image/cms/slow{n}.jpg"' in html for n in range(5))

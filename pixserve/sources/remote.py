@@ -141,6 +141,7 @@ class RemoteMount:
         self.stale_if_error = stale_if_error
         self._known: dict[str, Identity] = {}
         self._stale_until: dict[str, float] = {}  # key: monotonic time to ask again
+        self._failing_until = 0.0  # monotonic: the origin failed or timed out lately
 
     def find(self, key: str) -> RemoteSource | None:
         """The original `key` (fetched or revalidated if need be), None for a bad key.
@@ -167,6 +168,15 @@ class RemoteMount:
             self._known.clear()
         self._known[key] = known
         return known
+
+    def unreachable(self, key: str) -> bool:
+        """Whether finding `key` would ask an origin this process saw fail or time out
+        in the last `STALE_RECHECK` seconds (no fetch has worked since), because
+        nothing usable is known of it in memory."""
+        if self._failing_until <= time.monotonic():
+            return False
+        known = self._known.get(key)
+        return known is None or not (self._fresh(known) or self._still_stale(key))
 
     def _fresh(self, identity: Identity) -> bool:
         return time.time() - identity.checked_at < self.ttl
@@ -233,8 +243,11 @@ class RemoteMount:
             fetched = self.origin.fetch(key, validators, time.monotonic() + self.time_limit)
         except Exception as error:
             outcome = _outcome(error)
+            if isinstance(error, (OriginFailed, OriginTimeout)):
+                self._failing_until = time.monotonic() + STALE_RECHECK
             raise
         else:
+            self._failing_until = 0.0
             outcome = "fetched" if fetched.data is not None else "not_modified"
             size = len(fetched.data or b"")
             return fetched

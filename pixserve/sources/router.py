@@ -39,6 +39,13 @@ class Sources:
             return mount.find(rest) if slash else None
         return find_source(self.root, name)
 
+    def unreachable(self, name: str) -> bool:
+        """Whether finding `name` would ask an origin that failed in the last moments
+        (`RemoteMount.unreachable`): a page's helpers then skip it instead of waiting."""
+        head, _, key = name.partition("/")
+        mount = self.mounts.get(head)
+        return mount is not None and mount.unreachable(key)
+
 
 def make_origin(mount: Mount, limits: FetchLimits) -> Origin:
     if isinstance(mount, HttpMount):

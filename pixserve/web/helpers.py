@@ -93,7 +93,10 @@ def image_url(name: str, **options: Any) -> str:
 
 
 def _source(name: str) -> Source:
-    source = services().sources.find(name)
+    sources = services().sources
+    if sources.unreachable(name):  # one wait per page for an origin that is down, not one per image
+        raise FileNotFoundError(f"pixserve: the origin of {name!r} is failing; not asked again yet")
+    source = sources.find(name)
     if source is None:
         raise FileNotFoundError(f"pixserve: no image named {name!r}")
     return source
