@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -160,3 +161,34 @@ def test_an_unreachable_endpoint_is_a_502(make_app: MakeApp, bucket: Any) -> Non
     }
     response = make_app(sources={"uploads": table}).test_client().get("/image/uploads/a.jpg")
     assert response.status_code == 502
+
+
+def test_with_seaweedfs_stopped_made_results_are_still_served(
+    make_app: MakeApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """stale-if-error on a real S3 store going away (issue 23): past `source_ttl` the
+    results already made, and new widths from the kept original, are served; an
+    object never fetched is a 502."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    try:
+        store = running_seaweed(tmp_path / "own-seaweed")
+        own = store.__enter__()
+    except RuntimeError as error:
+        pytest.skip(f"SeaweedFS could not start: {error}")
+    try:
+        client = own.client()
+        client.create_bucket(Bucket=BUCKET)
+        client.put_object(Bucket=BUCKET, Key="down/photo.jpg", Body=PHOTO)
+        client.prefix = "down/"
+        app = make_app(sources=uploads(own, client), source_ttl="1s", time_limit="3s")
+        assert app.test_client().get("/image/uploads/photo.jpg?w=100").status_code == 200
+    finally:
+        store.__exit__(None, None, None)  # SeaweedFS stops
+    time.sleep(1.2)
+    web = app.test_client()
+    made = web.get("/image/uploads/photo.jpg?w=100")
+    assert made.status_code == 200 and made.headers["X-Cache"] == "HIT"
+    assert web.get("/image/uploads/photo.jpg?w=50").status_code == 200
+    assert web.get("/image/uploads/never.jpg").status_code in (502, 504)
