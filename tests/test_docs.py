@@ -67,3 +67,37 @@ def test_the_site_builds_strictly(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "site" / "settings" / "index.html").is_file()
+
+
+PYTHON_BLOCK = re.compile(r"```python\n(.*?)```", re.S)
+# What a snippet of a page assumes is there: an app of the user's own (the extension's
+# snippets add pixserve to it) and the images folder they name.
+PRELUDE = 'from flask import Flask\napp = Flask("docs_example")\n'
+
+
+def python_examples() -> list[tuple[str, str]]:
+    return [
+        (f"{page.relative_to(ROOT)}#{number}", block)
+        for page in MARKDOWN
+        for number, block in enumerate(PYTHON_BLOCK.findall(page.read_text()))
+    ]
+
+
+@pytest.mark.parametrize(("where", "block"), python_examples(), ids=lambda v: str(v)[:40])
+def test_every_python_example_runs(where: str, block: str, tmp_path: Path) -> None:
+    (tmp_path / "images").mkdir()
+    environment = {"PATH": "/usr/bin:/bin", "PIXSERVE_ROOT": str(tmp_path / "images")}
+    environment["PIXSERVE_CACHE_DIR"] = str(tmp_path / "cache")
+    result = subprocess.run(
+        [sys.executable, "-c", PRELUDE + block],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, f"{where}:\n{result.stderr}"
+
+
+def test_there_are_python_examples() -> None:
+    assert len(python_examples()) >= 4
