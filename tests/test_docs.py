@@ -101,3 +101,32 @@ def test_every_python_example_runs(where: str, block: str, tmp_path: Path) -> No
 
 def test_there_are_python_examples() -> None:
     assert len(python_examples()) >= 4
+
+
+# A repository path in the code's comments and docstrings (and the build files): an
+# outcome under benchmarks/out/ is written by its benchmark, not kept in the repository.
+CODE_PATH = re.compile(
+    r"(?<![\w./-])((?:benchmarks|tests|pixserve|transformer|cache|docs|deploy|fuzz|tools)"
+    r"/[\w/.-]*\w\.(?:py|md|conf|toml|json|png|mjs|cjs|sh|jpg))"
+)
+CODE = [
+    path
+    for folder in ("pixserve", "transformer", "cache", "tests", "benchmarks", "fuzz", "tools")
+    for path in sorted((ROOT / folder).rglob("*.py"))
+    if "node_modules" not in path.parts and ".venvs" not in path.parts
+] + [
+    ROOT / "Makefile",
+    ROOT / "pyproject.toml",
+    ROOT / "deploy" / "nginx.conf",
+    ROOT / ".ci" / "run",
+]
+
+
+def test_every_repository_path_named_in_the_code_exists() -> None:
+    missing = {
+        f"{path.relative_to(ROOT)}: {named}"
+        for path in CODE
+        for named in CODE_PATH.findall(path.read_text())
+        if not named.startswith("benchmarks/out/") and not (ROOT / named).exists()
+    }
+    assert missing == set()

@@ -1,6 +1,6 @@
 """The settings reference (docs/settings.md), made from `SETTINGS` and one line of
 doc per setting: `python -m pixserve.config.reference > docs/settings.md` writes it, and
-`tests/test_settings_reference.py` fails when the page and the code differ, or a setting
+`tests/test_docs.py` fails when the page and the code differ, or a setting
 has no line here."""
 
 from __future__ import annotations

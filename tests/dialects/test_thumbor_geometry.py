@@ -1,6 +1,6 @@
 """thumbor's own crop and fit-in geometry table, checked through our translation.
 
-The rows re-express `tests/fixtures/transformer_test_data.py` of thumbor (TESTITEMS
+The rows re-express thumbor's own transformer_test_data.py (its tests/fixtures; TESTITEMS
 and FIT_IN_CROP_DATA): source size, target, alignment, focal points and the crop box
 thumbor cuts from the source (left, top, right, bottom), or None for no crop. thumbor
 crops in source pixels and then resizes; pixserve resizes and then crops, so the test
