@@ -82,13 +82,13 @@ node-peers: $(NODE_PEERS)/.next/BUILD_ID
 
 bench: $(VENV)/.bench $(THUMBOR) node-peers
 	bash benchmarks/tools.sh
-	$(BIN)/python benchmarks/peers.py
-	$(BIN)/python benchmarks/sharp_race.py
-	$(BIN)/python benchmarks/page_race.py
-	$(BIN)/python benchmarks/request_path.py
-	$(BIN)/python benchmarks/dialects.py
-	$(BIN)/python benchmarks/thumbor_dialect.py
-	$(BIN)/python benchmarks/encoders.py
+	$(BIN)/python -m benchmarks peers
+	$(BIN)/python -m benchmarks sharp_race
+	$(BIN)/python -m benchmarks page_race
+	$(BIN)/python -m benchmarks request_path
+	$(BIN)/python -m benchmarks dialects
+	$(BIN)/python -m benchmarks thumbor_dialect
+	$(BIN)/python -m benchmarks encoders
 
 gallery: $(BIN)/pixserve
 	$(BIN)/python tools/gallery.py

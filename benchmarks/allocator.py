@@ -8,7 +8,7 @@ process per contender per round, contenders alternating: glibc's default, the
 threshold at 4 MiB (pixserve's), and at 1 MiB. Reports each one's time over the
 default's, median and min-max over the rounds.
 
-Run: `.venv/bin/python benchmarks/allocator.py [--rounds 5]`.
+Run: `.venv/bin/python -m benchmarks allocator [--rounds 5]`.
 """
 
 from __future__ import annotations

@@ -53,15 +53,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-import node_peers
 import numpy as np
-import quality as neutral
-from cases import CORPUS, ROOT, Case, Transform
 from numpy.typing import NDArray
 from PIL import Image
-from ssim import luma, ssim
 from ssimulacra2 import compute_ssimulacra2
 
+from benchmarks import node_peers
+from benchmarks import quality as neutral
+from benchmarks.cases import CORPUS, ROOT, Case, Transform
+from benchmarks.ssim import luma, ssim
 from pixserve.transformer import FORMATS, Format, Options, Result, metric, parse_options, transform
 from pixserve.transformer import quality as auto
 from pixserve.transformer.metric import PictureReference, combine, displayed_planes

@@ -7,7 +7,7 @@ AVIF of each case once, then encodes pixserve's transform at each speed, and pri
 bytes, SSIM (against the full-decode LANCZOS reference, as the races score) and the
 CPU of the transform (`process_time`, all of libavif's threads; median of 3), which
 other work on a shared machine inflates far less than wall time.
-Usage: `python benchmarks/avif_speeds.py` (SPEEDS, default "8,7,6,5"; WIDTHS, default
+Usage: `python -m benchmarks avif_speeds` (SPEEDS, default "8,7,6,5"; WIDTHS, default
 "320,640,1280"). `make node-peers` must have installed the peers.
 """
 
@@ -20,11 +20,9 @@ import sys
 import time
 from typing import Any
 
-import node_peers
-import quality
-from cases import GAIN_MAP, QUALITY, STREET, Case, Transform, check_corpus
-from sharp_race import Contender, expect
-
+from benchmarks import node_peers, quality
+from benchmarks.cases import GAIN_MAP, QUALITY, STREET, Case, Transform, check_corpus
+from benchmarks.sharp_race import Contender, expect
 from pixserve.transformer import FORMATS, parse_options, transform
 from pixserve.transformer import encode as encoding
 from pixserve.transformer.pipeline import upright_size

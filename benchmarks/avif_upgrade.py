@@ -27,7 +27,7 @@ seconds on each server (the price of the stand-in: one more decode, resize and e
 per cold URL; the sync server is sent as many repeated requests as the upgrade server
 got, so the hits weigh the same on both); and the load average before and after.
 
-Run: `.venv/bin/python benchmarks/avif_upgrade.py` (a few minutes on 2 cores; `--rounds`,
+Run: `.venv/bin/python -m benchmarks avif_upgrade` (a few minutes on 2 cores; `--rounds`,
 `--rate`). Prints a Markdown report and writes it to `benchmarks/out/avif_upgrade.md`.
 """
 
@@ -46,8 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from tests.harness import HOST, answers, children, free_port, serving  # noqa: E402
+from loopback.harness import HOST, answers, children, free_port, serving  # noqa: E402
 
 CORPUS = Path(os.environ.get("BENCH_CORPUS") or ROOT.parent / "shared" / "corpus")
 PHOTOS = ("street-2725x2225.jpg", "gain-map-3840x2160.jpg", "flowers-1920x1080.jpg")

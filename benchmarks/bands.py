@@ -5,7 +5,7 @@ every core (`transformer/bands.py`). This runs the sharp race's cases in-process
 at a time, with the split on and off alternating within each repeat, and reports
 medians of wall time (what a lone request waits; the other core idle) and CPU time
 (what the split costs when every core is busy). Run it on a quiet machine: with the
-other core busy the split cannot gain. Usage: `python benchmarks/bands.py`
+other core busy the split cannot gain. Usage: `python -m benchmarks bands`
 (BENCH_ROUNDS repeats, default 15).
 """
 
@@ -15,8 +15,7 @@ import os
 import statistics
 import time
 
-from cases import CORPUS, GAIN_MAP, STREET
-
+from benchmarks.cases import CORPUS, GAIN_MAP, STREET
 from pixserve.transformer import bands, transform
 from pixserve.transformer.formats import FORMATS, Format
 from pixserve.transformer.options import Options

@@ -16,7 +16,7 @@ alike, and reports the median requests per second. In-process, it also times
 `DiskCache.lookup` alone: a settled entry (one `stat`), an entry younger than
 `SETTLED_AFTER` (read and checksummed at every hit), and the 0.1 lookup.
 
-Run: `.venv/bin/python benchmarks/cache_hits.py` (about a minute on 2 cores).
+Run: `.venv/bin/python -m benchmarks cache_hits` (about a minute on 2 cores).
 `--against REV` adds a third server running this repository's tree at commit REV
 (exported with `git archive`), in the same alternating rounds: what a change did to
 the hit path, side by side in one run. Each round also times as many 304s (each URL's
@@ -50,10 +50,8 @@ from pixserve.cache import DiskCache
 from pixserve.cache.disk import SETTLED_AFTER
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-import load  # noqa: E402
-
-from tests.harness import HOST, children, free_port, serving  # noqa: E402
+from benchmarks import load  # noqa: E402
+from loopback.harness import HOST, children, free_port, serving  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out" / "cache_hits.md"
 URLS = [f"/image/photo.jpg?w={width}&fmt=webp" for width in range(300, 320)]
@@ -114,7 +112,7 @@ def serve_plain(argv: list[str]) -> int:
 def server(
     kind: str, root: Path, cache_dir: Path, checkout: Path | None = None, race: bool = False
 ) -> Iterator[tuple[int, int]]:
-    """`pixserve serve` (`tests.harness`), `plain` with `PlainCache`: its port and pid.
+    """`pixserve serve` (`loopback.harness`), `plain` with `PlainCache`: its port and pid.
 
     `checkout`: run the pixserve of that folder (another commit's tree) instead.
     One worker with one thread, or with `race` the sharp race's layout.

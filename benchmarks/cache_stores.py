@@ -14,7 +14,7 @@ each into a 1 MiB cache (every store evicts) and a 1 GiB one (none does), in
 alternating rounds so background load hits them alike. It reports the median
 microseconds per store, each against the default, and the largest WAL seen.
 
-Run: `.venv/bin/python benchmarks/cache_stores.py` (about a minute on 2 cores).
+Run: `.venv/bin/python -m benchmarks cache_stores` (about a minute on 2 cores).
 Prints a Markdown report and writes it to `benchmarks/out/cache_stores.md`.
 """
 

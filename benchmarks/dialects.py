@@ -10,7 +10,7 @@ source's size (thumbor `focal()`, imgproxy `crop` by gravity). Each round reques
 every URL once, in an order that rotates round by round, so background load hits all
 alike; the report gives medians, p90 and each dialect's median as a ratio of `/image`'s.
 
-Run: `.venv/bin/python benchmarks/dialects.py` (about half a minute on 2 cores).
+Run: `.venv/bin/python -m benchmarks dialects` (about half a minute on 2 cores).
 Prints a Markdown report and writes it to `benchmarks/out/dialects.md`.
 """
 
@@ -23,7 +23,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from request_path import (
+from benchmarks.request_path import (
     BenchmarkError,
     Client,
     _terminate,
@@ -31,8 +31,7 @@ from request_path import (
     expect,
     median_p90,
 )
-from servers import ROOT, Pixserve, ServerDidNotStart
-
+from benchmarks.servers import ROOT, Pixserve, ServerDidNotStart
 from pixserve.dialects import imgproxy, thumbor
 
 OUT = ROOT / "benchmarks" / "out" / "dialects.md"

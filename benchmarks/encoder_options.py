@@ -5,7 +5,7 @@
    bytes and SSIM against the truecolour PNG, to decide when quantising keeps quality.
 3. WebP effort: method 4 vs 6 for small outputs, where a slower method costs little.
 
-Run: .venv/bin/python benchmarks/encoder_options.py (prints a Markdown report).
+Run: .venv/bin/python -m benchmarks encoder_options (prints a Markdown report).
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ import time
 from pathlib import Path
 
 from PIL import Image
-from ssim import ssim_images
+
+from benchmarks.ssim import ssim_images
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus"

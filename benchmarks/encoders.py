@@ -13,7 +13,7 @@ encodes), decoded back, and compared on luma with `ssim.py`. A second set at
 1280 px compares WebP q80 with AVIF q60 speed 8, the cold-request cost of turning
 AVIF on.
 
-Run: `.venv/bin/python benchmarks/encoders.py` (about a minute on 2 cores). Prints a
+Run: `.venv/bin/python -m benchmarks encoders` (about a minute on 2 cores). Prints a
 Markdown report and writes it to `benchmarks/out/encoders.md`.
 """
 
@@ -31,7 +31,8 @@ from typing import Any
 
 import PIL
 from PIL import Image, features
-from ssim import Plane, luma, ssim
+
+from benchmarks.ssim import Plane, luma, ssim
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("BENCH_CORPUS") or ROOT.parent / "shared" / "corpus")  # as cases.py

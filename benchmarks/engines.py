@@ -21,9 +21,9 @@ from dataclasses import dataclass
 os.environ["VIPS_CONCURRENCY"] = "1"
 
 import pyvips  # noqa: E402
-from cases import QUALITY, Transform  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from benchmarks.cases import QUALITY, Transform  # noqa: E402
 from pixserve.transformer import FORMATS, Options, bands, parse_options, transform  # noqa: E402
 from pixserve.transformer.encode import avif_speed, encode  # noqa: E402
 from pixserve.transformer.geometry import crop_origin, plan

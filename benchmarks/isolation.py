@@ -8,7 +8,7 @@ pixel, per encoder, for `transformer/cost.py`'s work estimate. Each figure is CP
 seconds in this process (one thread), the median of `--rounds`, on a noisy but smooth
 picture (as `memory_cost.py` draws it), so encoders get real work.
 
-Run: `.venv/bin/python benchmarks/isolation.py [--rounds 3] [--side 2000]` (a minute
+Run: `.venv/bin/python -m benchmarks isolation [--rounds 3] [--side 2000]` (a minute
 or two on 2 cores). Prints a Markdown report, also written to
 `benchmarks/out/isolation.md`.
 """
@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import io
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from functools import partial
@@ -28,7 +27,6 @@ import numpy as np
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 from pixserve.http.deadline import Deadline  # noqa: E402
 from pixserve.http.isolation import run_isolated, transform_isolated  # noqa: E402
 from pixserve.transformer import FORMATS, ImageLimits, parse_options, transform  # noqa: E402

@@ -18,7 +18,7 @@ wrk (load.py):
 `--memory` instead measures how a worker's resident memory grows over cold requests
 of varied sizes and formats (the case for `worker_max_rss`).
 
-Run: `.venv/bin/python benchmarks/layouts.py` (about five minutes on 2 cores; the
+Run: `.venv/bin/python -m benchmarks layouts` (about five minutes on 2 cores; the
 corpus from ../shared/corpus). Prints a Markdown table, also written to
 `benchmarks/out/layouts.md`. Loopback only.
 """
@@ -36,11 +36,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import load
+from benchmarks import load
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from tests.harness import Served, answers, children, free_port, get, serving  # noqa: E402
+from loopback.harness import Served, answers, children, free_port, get, serving  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus"
 OUT = ROOT / "benchmarks" / "out" / "layouts.md"
@@ -81,7 +80,7 @@ LAYOUTS = (
 
 @contextlib.contextmanager
 def layout_server(layout: Layout, folder: Path) -> Iterator[Served]:
-    """A layout's `pixserve serve` (`tests.harness`), its cache and log in `folder`."""
+    """A layout's `pixserve serve` (`loopback.harness`), its cache and log in `folder`."""
     port = free_port()
     command = [sys.executable, "-m", "pixserve.cli", "serve", "--root", str(CORPUS)]
     command += ["--cache-dir", str(folder / "cache"), "--port", str(port), *layout.flags()]

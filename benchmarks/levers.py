@@ -8,7 +8,7 @@ the picture's exact extent as pixserve does), encodes the result with pixserve's
 settings, and scores it (bytes, SSIM against the full-decode LANCZOS reference, as the
 races do). Times are CPU (`process_time`), which other work on a shared machine
 inflates far less than wall time. Variants alternate within each repeat; medians.
-Usage: `python benchmarks/levers.py [WORD...]` (only cases whose label has the words;
+Usage: `python -m benchmarks levers [WORD...]` (only cases whose label has the words;
 BENCH_ROUNDS repeats, default 5).
 """
 
@@ -22,10 +22,10 @@ import sys
 import time
 from dataclasses import dataclass
 
-import quality
-from cases import GAIN_MAP, STREET, Case, Transform
 from PIL import Image
 
+from benchmarks import quality
+from benchmarks.cases import GAIN_MAP, STREET, Case, Transform
 from pixserve.transformer.steps.load import decoded_extent
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))

@@ -13,7 +13,7 @@ the second (which has `accel_redirect` on), measured with wrk (load.py):
 
 Rounds interleave the five runs (a busy neighbour on the machine slows all alike);
 medians, and CPU per request of the server processes (nginx's and pixserve's) and of
-wrk. Run: `.venv/bin/python benchmarks/nginx_throughput.py` (about a minute on 2
+wrk. Run: `.venv/bin/python -m benchmarks nginx_throughput` (about a minute on 2
 cores). Prints Markdown, also written to `benchmarks/out/nginx_throughput.md`.
 """
 
@@ -26,12 +26,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import load
-from layouts import CORES, CORPUS, ROOT, URL, cpu_seconds
-
-sys.path.insert(0, str(ROOT))
-from tests.harness import answers, free_port, get, serving  # noqa: E402
-from tests.nginx_front import find_nginx, nginx_in_front  # noqa: E402
+from benchmarks import load
+from benchmarks.layouts import CORES, CORPUS, ROOT, URL, cpu_seconds
+from loopback.harness import answers, free_port, get, serving  # noqa: E402
+from loopback.nginx_front import find_nginx, nginx_in_front  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out" / "nginx_throughput.md"
 ACCEL_URL = URL.replace("w=640", "w=641")  # warmed in pixserve only: the X-Accel path

@@ -20,10 +20,9 @@ import threading
 from pathlib import Path
 from urllib.parse import quote
 
-import servers
-from cases import CORPUS, QUALITY, ROOT, Case
-
-from tests.harness import descendants, proportional_set_size
+from benchmarks import servers
+from benchmarks.cases import CORPUS, QUALITY, ROOT, Case
+from loopback.harness import descendants, proportional_set_size
 
 NODE_DIR = ROOT / "benchmarks" / "node"
 NEXT_BIN = NODE_DIR / "node_modules" / "next" / "dist" / "bin" / "next"

@@ -28,11 +28,10 @@ import sys
 import time
 from typing import Any
 
-import node_peers
-import servers
-import sharp_report
-from cases import GAIN_MAP, ROOT, STREET, Case, Transform, check_corpus
-from sharp_race import Contender
+from benchmarks import node_peers, servers
+from benchmarks.cases import GAIN_MAP, ROOT, STREET, Case, Transform, check_corpus
+from benchmarks.results_md import PAGE_BEGIN, PAGE_END, RESULTS_MD, insert, table
+from benchmarks.sharp_race import Contender
 
 OUT = ROOT / "benchmarks" / "out"
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
@@ -45,8 +44,7 @@ BROWSERS = {  # a browser kind: the format its <picture> takes
 }
 CONNECTIONS = 6  # a browser's connections per host over HTTP/1.1
 RUN = f"{os.getpid()}x{time.time_ns() % 10**9}"
-BEGIN = "<!-- page-race: written by benchmarks/page_race.py -->"
-END = "<!-- /page-race -->"
+BEGIN, END = PAGE_BEGIN, PAGE_END
 
 
 class AvifPixserve(servers.Pixserve):
@@ -222,20 +220,16 @@ def section(results: dict[str, Any]) -> list[str]:
         "with their master once per process); peak PSS splits each shared page between "
         "its sharers, sampled every 0.5 s over the whole run.",
         "",
-        *sharp_report.table(header, rows),
+        *table(header, rows),
         END,
     ]
 
 
 def write(results: dict[str, Any]) -> None:
-    existing = (
-        sharp_report.RESULTS_MD.read_text(encoding="utf-8")
-        if sharp_report.RESULTS_MD.exists()
-        else ""
-    )
-    updated = sharp_report.insert(existing, section(results), BEGIN, END)
-    sharp_report.RESULTS_MD.write_text(updated, encoding="utf-8")
-    print(f"(written the page race into {sharp_report.RESULTS_MD.name})", file=sys.stderr)
+    existing = RESULTS_MD.read_text(encoding="utf-8") if RESULTS_MD.exists() else ""
+    updated = insert(existing, section(results), BEGIN, END)
+    RESULTS_MD.write_text(updated, encoding="utf-8")
+    print(f"(written the page race into {RESULTS_MD.name})", file=sys.stderr)
 
 
 if __name__ == "__main__":

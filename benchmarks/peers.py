@@ -33,15 +33,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import engines
-import load
-import node_peers
-import profile_paths
-import report
-import servers
-from cases import CASES, HIT_CASES, ROOT, Case, Transform, check_corpus
 from PIL import Image
 
+from benchmarks import engines, load, node_peers, profile_paths, report, servers
+from benchmarks.cases import CASES, HIT_CASES, ROOT, Case, Transform, check_corpus
 from pixserve import transformer
 from pixserve.config.settings import DEFAULT_THREADS
 
@@ -212,7 +207,7 @@ def cold(pix: servers.Pixserve, thumbor: servers.Thumbor) -> dict[str, Any]:
 
 def outputs(pix: servers.Pixserve, thumbor: servers.Thumbor) -> dict[str, Any]:
     """Phase 6: bytes, size and SSIM of each contender's output for each case."""
-    import quality
+    from benchmarks import quality
 
     results: dict[str, Any] = {}
     for case in CASES:

@@ -14,8 +14,7 @@ import pstats
 import tempfile
 from pathlib import Path
 
-from cases import CORPUS, STREET
-
+from benchmarks.cases import CORPUS, STREET
 from pixserve import Config, create_app
 
 REQUESTS = 300

@@ -12,9 +12,10 @@ from __future__ import annotations
 import functools
 import io
 
-from cases import Case
 from PIL import Image, ImageCms, ImageOps
-from ssim import luma, ssim
+
+from benchmarks.cases import Case
+from benchmarks.ssim import luma, ssim
 
 _SRGB = ImageCms.createProfile("sRGB")
 _GREY = (128, 128, 128)

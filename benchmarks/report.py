@@ -1,7 +1,7 @@
 """Turn `out/results.json` into `RESULTS.md` (ratios first) and `results.png`.
 
 Why separate from the measuring: the report can be re-rendered from the saved figures
-(`python benchmarks/report.py`) without another run, and the targets live in one
+(`python -m benchmarks report`) without another run, and the targets live in one
 table here, each judged by the same numbers the tables show.
 """
 
@@ -11,13 +11,24 @@ import json
 import math
 import statistics
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from cases import CASES, HIT_CASES, ROOT, Case
+from benchmarks.cases import CASES, HIT_CASES, ROOT, Case
+from benchmarks.results_md import (
+    LEVERS_BEGIN,
+    LEVERS_END,
+    PAGE_BEGIN,
+    PAGE_END,
+    RESULTS_MD,
+    SHARP_BEGIN,
+    SHARP_END,
+    kept_block,
+    med,
+    table,
+    verdict,
+)
 
-RESULTS_MD = ROOT / "benchmarks" / "RESULTS.md"
 CHART = ROOT / "benchmarks" / "results.png"
 OUT_JSON = ROOT / "benchmarks" / "out" / "results.json"
 SSIM_EQUAL = 0.0005  # SSIMs equal to 3 decimals count as "no worse"
@@ -27,21 +38,6 @@ PIXSERVE_COLOUR, THUMBOR_COLOUR, VIPS_COLOUR, FLOOR_COLOUR = (
     "#2ca02c",
     "#7f7f7f",
 )
-
-
-def med(runs: Sequence[dict[str, float]], field: str) -> float:
-    return statistics.median(run[field] for run in runs)
-
-
-def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |"]
-    lines.append("| --- | " + " | ".join("---:" for _ in header[1:]) + " |")
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return lines + [""]
-
-
-def verdict(ok: bool) -> str:
-    return "**met**" if ok else "**not met**"
 
 
 class Figures:
@@ -534,22 +530,14 @@ def chart(f: Figures) -> None:
     plt.close(figure)
 
 
-# Issue 14's hand-written findings (profile, levers), kept when the rest is re-rendered.
-LEVERS_BEGIN = "<!-- levers: written by hand from benchmarks/levers.py and avif_speeds.py -->"
-LEVERS_END = "<!-- /levers -->"
-
-
 def write(results: dict[str, Any]) -> None:
     f = Figures(results)
     lines = header(results)
     if RESULTS_MD.exists():  # the sharp and page races' sections, from their own runs
-        import page_race
-        import sharp_report
-
         kept = RESULTS_MD.read_text(encoding="utf-8")
-        lines += sharp_report.kept_block(kept)
-        lines += sharp_report.kept_block(kept, page_race.BEGIN, page_race.END)
-        lines += sharp_report.kept_block(kept, LEVERS_BEGIN, LEVERS_END)
+        lines += kept_block(kept, SHARP_BEGIN, SHARP_END)
+        lines += kept_block(kept, PAGE_BEGIN, PAGE_END)
+        lines += kept_block(kept, LEVERS_BEGIN, LEVERS_END)
     lines += ["## Targets", ""] + targets(f)
     lines += [f"![benchmark chart]({CHART.name})", ""]
     lines += cold_tables(f) + quality_table(f) + in_process_table(f)
@@ -573,5 +561,10 @@ def write(results: dict[str, Any]) -> None:
     )
 
 
-if __name__ == "__main__":
+def main() -> None:
+    """Rewrite the section from the last run's saved results."""
     write(json.loads(Path(OUT_JSON).read_text(encoding="utf-8")))
+
+
+if __name__ == "__main__":
+    main()

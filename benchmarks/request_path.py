@@ -17,7 +17,7 @@ the full `transformer.transform`, so the ratios show what Flask, the server, the
 and the transformer's extra steps (orientation, colour, metadata) cost. It checks
 statuses, `X-Cache` and Content-Type and fails loudly on anything unexpected.
 
-Run: `.venv/bin/python benchmarks/request_path.py` (under a minute on 2 cores).
+Run: `.venv/bin/python -m benchmarks request_path` (under a minute on 2 cores).
 Prints a Markdown report and writes it to `benchmarks/out/request_path.md`.
 """
 
@@ -38,8 +38,8 @@ from types import FrameType
 from urllib.parse import parse_qsl, quote
 
 from PIL import Image
-from servers import BIN, CORPUS, HOST, ROOT, Pixserve, ServerDidNotStart
 
+from benchmarks.servers import BIN, CORPUS, HOST, ROOT, Pixserve, ServerDidNotStart
 from pixserve.transformer import FORMATS, Format, Options, parse_options, transform
 from pixserve.transformer.encode import encode
 from pixserve.transformer.geometry import crop_origin, plan

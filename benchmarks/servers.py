@@ -16,11 +16,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from cases import CORPUS, QUALITY, ROOT
-
-sys.path.insert(0, str(ROOT))
-from tests.harness import HOST, Reply, Served, answers, free_port, get, serving  # noqa: E402
-from tests.harness import ServerDidNotStart as ServerDidNotStart  # noqa: E402 - for callers
+from benchmarks.cases import CORPUS, QUALITY, ROOT
+from loopback.harness import HOST, Reply, Served, answers, free_port, get, serving  # noqa: E402
+from loopback.harness import ServerDidNotStart as ServerDidNotStart  # noqa: E402 - for callers
 
 BIN = ROOT / ".venv" / "bin"
 THUMBOR = ROOT / "benchmarks" / ".venvs" / "thumbor" / "bin" / "thumbor"
@@ -38,7 +36,7 @@ def _status_kib(pid: int, field: str) -> int:
 
 
 class Server:
-    """A server process tree (`tests.harness`); subclasses give its command and a probe."""
+    """A server process tree (`loopback.harness`); subclasses give its command and a probe."""
 
     name = "server"
     probe = "/"

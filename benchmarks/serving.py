@@ -15,7 +15,7 @@ The first two use one layout for both servers (`--workers 2 --threads 8`), the b
 each server's defaults. Every figure is a median over `--rounds` rounds, with the
 min-max; ratios are this tree's over the other revision's.
 
-Run: `.venv/bin/python benchmarks/serving.py --against 0f6e7e4` (about 5 minutes on
+Run: `.venv/bin/python -m benchmarks serving --against 0f6e7e4` (about 5 minutes on
 2 cores). The other revision runs from its `git archive` on PYTHONPATH in this
 virtualenv: before issue 22 that needs gunicorn (`pip install 'gunicorn>=27,<28'`,
 in the `bench` extra). Prints a Markdown report and writes it to
@@ -36,12 +36,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "benchmarks"))
-sys.path.insert(0, str(ROOT))
-import load  # noqa: E402
-from cache_hits import exported  # noqa: E402
-
-from tests.harness import free_port, get, serving  # noqa: E402
+from benchmarks import load  # noqa: E402
+from benchmarks.cache_hits import exported  # noqa: E402
+from loopback.harness import free_port, get, serving  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out" / "serving.md"
 CORPUS = Path(os.environ.get("BENCH_CORPUS", ROOT.parent / "shared" / "corpus"))

@@ -35,13 +35,8 @@ import sys
 import time
 from typing import Any
 
-import load
-import node_peers
-import quality
-import servers
-import sharp_report
-from cases import GAIN_MAP, ROOT, STREET, Case, Transform, check_corpus
-
+from benchmarks import load, node_peers, quality, servers, sharp_report
+from benchmarks.cases import GAIN_MAP, ROOT, STREET, Case, Transform, check_corpus
 from pixserve import transformer
 
 OUT = ROOT / "benchmarks" / "out"

@@ -2,7 +2,7 @@
 
 Why a section between markers: `report.py` renders the rest of RESULTS.md from the
 thumbor/libvips run and keeps this block as it is, so either race can be re-run (or
-re-rendered: `python benchmarks/sharp_report.py`) without the other.
+re-rendered: `python -m benchmarks sharp_report`) without the other.
 """
 
 from __future__ import annotations
@@ -13,13 +13,19 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cases import ROOT
-from report import RESULTS_MD, med, table, verdict
+from benchmarks.cases import ROOT
+from benchmarks.results_md import (
+    RESULTS_MD,
+    SHARP_BEGIN,
+    SHARP_END,
+    insert,
+    med,
+    table,
+    verdict,
+)
 
 OUT_JSON = ROOT / "benchmarks" / "out" / "sharp_race.json"
 CHART = ROOT / "benchmarks" / "sharp_race.png"
-BEGIN = "<!-- sharp-race: written by benchmarks/sharp_report.py -->"
-END = "<!-- /sharp-race -->"
 PEERS = ("ipx", "next")
 COLD_TARGET = 1.1  # issue 14: cold req/s at least 1.1x IPX and Next.js
 SSIM_SLACK = 0.002  # issue 14: SSIM no lower than the peer's minus this
@@ -323,7 +329,7 @@ def section(results: dict[str, Any]) -> list[str]:
     m = results["machine"]
     load_start, load_end = m["load_start"][0], m.get("load_end", [0.0])[0]
     lines = [
-        BEGIN,
+        SHARP_BEGIN,
         "## Against the sharp-based peers: Next.js and IPX (issue 14)",
         "",
         f"`benchmarks/sharp_race.py`, {m['run_seconds'] / 60:.1f} minutes on {m['cpus']} CPUs, "
@@ -391,7 +397,7 @@ def section(results: dict[str, Any]) -> list[str]:
         + " (pixserve: the server's master and its workers).",
         "",
         *pss_lines(results),
-        END,
+        SHARP_END,
     ]
     return lines
 
@@ -442,33 +448,19 @@ def chart(results: dict[str, Any]) -> None:
     plt.close(figure)
 
 
-def insert(document: str, block: list[str], begin: str = BEGIN, end: str = END) -> str:
-    """Put (or replace) the block in RESULTS.md, after its opening paragraphs."""
-    text = "\n".join(block)
-    if begin in document and end in document:
-        head, rest = document.split(begin, 1)
-        return head + text + rest.split(end, 1)[1]
-    marker = "\n## Targets"
-    if marker in document:
-        head, tail = document.split(marker, 1)
-        return head + "\n" + text + "\n" + marker + tail
-    return document + "\n" + text + "\n"
-
-
-def kept_block(document: str, begin: str = BEGIN, end: str = END) -> list[str]:
-    """The current block, for report.py to carry over when it re-renders the rest."""
-    if begin not in document or end not in document:
-        return []
-    inside = document.split(begin, 1)[1].split(end, 1)[0]
-    return [begin + inside + end, ""]
-
-
 def write(results: dict[str, Any]) -> None:
     existing = RESULTS_MD.read_text(encoding="utf-8") if RESULTS_MD.exists() else ""
-    RESULTS_MD.write_text(insert(existing, section(results)), encoding="utf-8")
+    RESULTS_MD.write_text(
+        insert(existing, section(results), SHARP_BEGIN, SHARP_END), encoding="utf-8"
+    )
     chart(results)
     print(f"(written the sharp race into {RESULTS_MD.name} and {CHART.name})", file=sys.stderr)
 
 
-if __name__ == "__main__":
+def main() -> None:
+    """Rewrite the section from the last run's saved results."""
     write(json.loads(Path(OUT_JSON).read_text(encoding="utf-8")))
+
+
+if __name__ == "__main__":
+    main()

@@ -16,7 +16,7 @@ kill; RSS flat once each worker's bounded memos have filled (recent requests, re
 hits, checked entries, kept decodes: about ten minutes of this traffic), so the last
 minute's median within 1.1x the half-way minute's in a 20-minute run.
 
-Run: `.venv/bin/python benchmarks/soak.py [--minutes 10] [--clients 6]`. Prints a
+Run: `.venv/bin/python -m benchmarks soak [--minutes 10] [--clients 6]`. Prints a
 Markdown report, also written to `benchmarks/out/soak.md`.
 """
 
@@ -38,8 +38,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from tests.harness import children, free_port, get, serving  # noqa: E402
+from loopback.harness import children, free_port, get, serving  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus"
 OUT = ROOT / "benchmarks" / "out" / "soak.md"

@@ -15,7 +15,7 @@ mounted as `uploads`.
 - Ladder: the ten widths of `image_srcset` for one new original on the S3 server;
   the origin fetches it made, read from `/metrics`.
 
-Run: `.venv/bin/python benchmarks/sources.py` (about a minute on 2 cores). Prints a
+Run: `.venv/bin/python -m benchmarks sources` (about a minute on 2 cores). Prints a
 Markdown report and writes it to `benchmarks/out/sources.md`.
 """
 
@@ -37,9 +37,8 @@ from pathlib import Path
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from tests.seaweed import ACCESS_KEY, SECRET_KEY, Seaweed, running_seaweed  # noqa: E402
+from loopback.seaweed import ACCESS_KEY, SECRET_KEY, Seaweed, running_seaweed  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out" / "sources.md"
 HOST = "127.0.0.1"

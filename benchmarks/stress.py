@@ -12,7 +12,7 @@ included); and reports peak PSS against `memory_budget`, the longest request aga
 p99, and the idle RSS: at start, once warm (a few small requests of each format have
 loaded the codecs and numpy, as any server that has answered once has), and after.
 
-Run: `.venv/bin/python benchmarks/stress.py [--waves 8,32]` (several minutes on 2
+Run: `.venv/bin/python -m benchmarks stress [--waves 8,32]` (several minutes on 2
 cores). Prints a Markdown report, also written to `benchmarks/out/stress.md`.
 """
 
@@ -31,9 +31,8 @@ import numpy as np
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from loopback.harness import free_port, get, proportional_set_size, serving  # noqa: E402
 from pixserve.config.settings import default_memory_budget  # noqa: E402
-from tests.harness import free_port, get, proportional_set_size, serving  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out" / "stress.md"
 SIDE = 7071

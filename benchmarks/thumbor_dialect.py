@@ -9,7 +9,7 @@ encoder). For `meta/` URLs it compares thumbor's JSON: target size and crop boxe
 `smart/` is listed to show the known difference: thumbor without detectors configured
 falls back to its alignment, pixserve's attention crop looks at the pixels.
 
-Run: `.venv/bin/python benchmarks/thumbor_dialect.py` after `make bench` installed
+Run: `.venv/bin/python -m benchmarks thumbor_dialect` after `make bench` installed
 thumbor (about a minute). Prints Markdown and writes `benchmarks/out/thumbor_dialect.md`.
 """
 
@@ -21,10 +21,11 @@ import sys
 import time
 from typing import Any
 
-import servers
-from cases import CORPUS, ROOT
 from PIL import Image
-from ssim import ssim_images
+
+from benchmarks import servers
+from benchmarks.cases import CORPUS, ROOT
+from benchmarks.ssim import ssim_images
 
 OUT = ROOT / "benchmarks" / "out" / "thumbor_dialect.md"
 STREET = "photos/street-2725x2225.jpg"

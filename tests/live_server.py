@@ -10,10 +10,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from loopback.harness import Served, accepts, free_port, serving
 from pixserve.cli.serving import WORKER_READY
 from pixserve.config.settings import Config
-
-from .harness import Served, accepts, free_port, serving
 
 STALLING_LAUNCHER = Path(__file__).with_name("stalling_writes.py")
 

@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from loopback.harness import Served
 from pixserve.web.helpers import DEFAULT_WIDTHS
 from pixserve.web.samples import draw_samples
-from tests.harness import Served
 from tests.live_server import live_server
 
 pytestmark = pytest.mark.browser

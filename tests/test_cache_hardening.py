@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
+from loopback.harness import get
 from pixserve.cache import DiskCache
 from pixserve.cache.disk import EVICT_TO, INDEX_NAME, SETTLED_AFTER, SLACK, WAL_CUT_AT
 from pixserve.cache.files import parse_entry_name, shard_files
 from pixserve.cache.index import wal_bytes_for
 
-from .harness import get
 from .helpers import encode, gradient
 from .live_server import live_server
 from .test_cache_server import _read_only

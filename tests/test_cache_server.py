@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from loopback.harness import get
 from pixserve.cache import DiskCache
 from pixserve.cache.files import TEMP_PREFIX, shard_files
 
-from .harness import get
 from .helpers import MakeApp, encode, gradient
 from .live_server import live_server
 

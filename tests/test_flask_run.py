@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import Served, answers, free_port, serving
+from loopback.harness import Served, answers, free_port, serving
 
 pytestmark = pytest.mark.slow  # a real flask run each
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import ServerDidNotStart, accepts, answers, free_port, get, serving
+from loopback.harness import ServerDidNotStart, accepts, answers, free_port, get, serving
 
 # Listens at once; its forked child ignores SIGTERM and outlives it, as a stuck worker.
 SERVER_WITH_STUBBORN_CHILD = """

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from loopback.harness import Served, get
 from pixserve.cache import DiskCache
 from pixserve.http.signing import signature
 from pixserve.web.helpers import DEFAULT_WIDTHS
 
-from .harness import Served, get
 from .helpers import encode, gradient
 from .live_server import live_server
 

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from loopback.harness import children
 from pixserve.http import isolation
 from pixserve.http.deadline import Deadline, TimeLimitExceeded
 from pixserve.http.isolation import run_isolated, transform_isolated
 from pixserve.transformer import FORMATS, UndecodableImage, parse_options, transform
-from tests.harness import children
 from tests.helpers import encode, gradient
 
 

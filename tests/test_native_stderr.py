@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from .harness import free_port, get
+from loopback.harness import free_port, get
+
 from .helpers import encode, gradient
 from .live_server import live_server
 

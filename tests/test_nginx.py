@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from .harness import Served, get
+from loopback.harness import Served, get
+from loopback.nginx_front import Front, find_nginx, nginx_in_front
+
 from .helpers import encode, gradient
 from .live_server import live_server, request_lines
-from .nginx_front import Front, find_nginx, nginx_in_front
 
 NGINX = find_nginx()
 pytestmark = [

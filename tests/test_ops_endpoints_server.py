@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
+from loopback.harness import Served, get
 from pixserve.cli.serving import WORKER_READY
 from pixserve.transformer import sniff_format
 
-from .harness import Served, get
 from .helpers import MetricSamples, encode, gradient, metric_samples
 from .live_server import live_server, request_lines
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import answers, free_port, serving
+from loopback.harness import answers, free_port, serving
 
 REPO = Path(__file__).resolve().parents[1]
 

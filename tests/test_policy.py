@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from loopback.harness import children
 from pixserve.http import delivery, policy
 from pixserve.http.isolation import run_isolated, transform_isolated
 from pixserve.http.policy import ISOLATE_FROM_BYTES, isolates
 from pixserve.transformer import FORMATS, Options, parse_options
 from pixserve.transformer.cost import Cost, estimate_cost
-from tests.harness import children
 from tests.helpers import MakeApp, encode, gradient, problem
 
 

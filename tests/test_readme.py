@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from flask import render_template_string
 
+from loopback.harness import Served
 from pixserve import Config, create_app
 from pixserve.web.samples import draw_samples
-from tests.harness import Served
 from tests.live_server import live_server
 
 pytestmark = pytest.mark.slow  # a real pixserve serve, some 60 transforms

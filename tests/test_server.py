@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from loopback.harness import free_port, get, serving
 from pixserve.cli.serving import MAX_HEADER_BYTES, ChosenLayout
 from pixserve.transformer import sniff_format
-from tests.harness import free_port, get, serving
 from tests.helpers import encode, gradient
 from tests.live_server import live_server
 

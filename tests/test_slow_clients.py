@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import Served, get
+from loopback.harness import Served, get
 from tests.live_server import live_server
 
 # Each test starts a real server (a second or two): `make test-fast` leaves them out.

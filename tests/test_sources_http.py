@@ -16,10 +16,10 @@ import pytest
 from flask import Flask, render_template_string
 from PIL import Image
 
+from loopback.harness import free_port
 from pixserve import ConfigError
 from pixserve.cli.main import main
 from pixserve.web.helpers import image_srcset, source_size
-from tests.harness import free_port
 from tests.helpers import MakeApp, encode, gradient, metric_samples
 from tests.origin_server import Origin, Route, running_origin
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import Served, get, stop
+from loopback.harness import Served, get, stop
+from loopback.nginx_front import find_nginx, nginx_in_front
+from loopback.seaweed import ACCESS_KEY, SECRET_KEY, Seaweed, running_seaweed
 from tests.helpers import encode, gradient
 from tests.live_server import live_server
-from tests.nginx_front import find_nginx, nginx_in_front
-from tests.seaweed import ACCESS_KEY, SECRET_KEY, Seaweed, running_seaweed
 
 NGINX = find_nginx()
 pytestmark = [

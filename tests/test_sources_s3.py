@@ -1,4 +1,4 @@
-"""Originals from S3: a real SeaweedFS on loopback (tests/seaweed.py), read through boto3."""
+"""Originals from S3: a real SeaweedFS on loopback (loopback/seaweed.py), read through boto3."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ import pytest
 from flask import Flask
 from PIL import Image
 
+from loopback.harness import free_port
+from loopback.seaweed import ACCESS_KEY, SECRET_KEY, Seaweed, running_seaweed
 from pixserve.web.helpers import image_srcset, source_size
-from tests.harness import free_port
 from tests.helpers import MakeApp, encode, gradient
-from tests.seaweed import ACCESS_KEY, SECRET_KEY, Seaweed, running_seaweed
 
 pytestmark = pytest.mark.slow  # each module starts SeaweedFS
 

@@ -20,8 +20,8 @@ import pytest
 from flask import Flask
 from werkzeug.http import parse_options_header
 
+from loopback.harness import HOST, free_port, get, serving
 from pixserve.http.responses import disposition_names
-from tests.harness import HOST, free_port, get, serving
 from tests.helpers import MakeApp, encode, gradient
 from tests.live_server import live_server
 

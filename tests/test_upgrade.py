@@ -21,6 +21,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from loopback.harness import Served, get
 from pixserve import Config
 from pixserve.config.settings import ConfigError
 from pixserve.http import delivery
@@ -31,7 +32,6 @@ from pixserve.http.request import ImageRequest
 from pixserve.services import EXTENSION_NAME, Services
 from pixserve.transformer import sniff_format
 from pixserve.web.extension import PixServe
-from tests.harness import Served, get
 from tests.helpers import BufferedClient, MakeApp, metric_samples
 from tests.live_server import live_server
 

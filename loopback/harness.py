@@ -4,8 +4,9 @@ Why one module: the tests and the benchmarks start pixserve, nginx, thumbor and 
 server, and each copy of "free port, wait, stop" cleaned up a little differently. Here
 a server runs in a process group of its own, so that stopping it also stops the workers
 it forked (thumbor's outlive their master); it is stopped when its block ends, when
-start-up fails, and when the caller is interrupted. Standard library only: benchmarks
-import it as `tests.harness`, with the repository root on `sys.path`.
+start-up fails, and when the caller is interrupted. Standard library only: tests and
+benchmarks import it as `loopback.harness` (the repository root is on `sys.path` under
+pytest and `python -m benchmarks`).
 """
 
 from __future__ import annotations

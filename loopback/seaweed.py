@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.harness import free_port
+from .harness import free_port
 
 ACCESS_KEY = "pixserve-test-access"
 SECRET_KEY = "pixserve-test-secret-0123456789"

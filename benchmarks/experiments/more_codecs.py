@@ -11,7 +11,8 @@ ratio to Pillow's JPEG at that score, with the median encode time at the quality
 nearest to it. JPEG XL is also decoded back through the plugin to check reading.
 
 Run: `.venv/bin/pip install pillow-jxl-plugin pyjpegli ssimulacra2`, then
-`.venv/bin/python benchmarks/more_codecs.py` (about 10 minutes on 2 cores). Prints
+`.venv/bin/python -m benchmarks.experiments.more_codecs` (about 10 minutes on 2 cores).
+Prints
 Markdown, also written to `benchmarks/out/more_codecs.md`.
 """
 
@@ -25,10 +26,10 @@ from collections.abc import Callable
 
 import pillow_jxl  # noqa: F401  (registers JXL with Pillow)
 import pyjpegli
-from cases import CORPUS, ROOT
 from PIL import Image
 from ssimulacra2 import compute_ssimulacra2
 
+from benchmarks.cases import CORPUS, ROOT
 from pixserve.transformer import FORMATS, parse_options, transform
 from pixserve.transformer.encode import encode
 

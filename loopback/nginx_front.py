@@ -8,10 +8,12 @@ Used by `tests/test_nginx.py` and `benchmarks/nginx_throughput.py`.
 
 from __future__ import annotations
 
+import contextlib
 import grp
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -104,16 +106,29 @@ def nginx_in_front(
     folder: Path,
     more_nodes: Sequence[int] = (),
 ) -> Iterator[Front]:
-    """Run nginx with the shipped site config on a free port until the block ends."""
+    """Run nginx with the shipped site config on a free port until the block ends.
+
+    nginx's own files (its config, temp folders, proxy cache and logs) live in a folder
+    of their own under the system's temp folder, which its unprivileged workers can
+    reach (a test's `tmp_path` is its user's alone); its logs are copied to `folder`
+    when it stops."""
     listen_port = free_port()
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "pixserve.conf").write_text(
-        site_config(listen_port, pixserve_port, pixserve_cache, folder, more_nodes)
-    )
-    (folder / "nginx.conf").write_text(_main_config(folder))
-    command = [nginx, "-p", str(folder), "-c", str(folder / "nginx.conf"), "-e", "stderr"]
-    checked = subprocess.run([*command, "-t"], capture_output=True, text=True, timeout=30)
-    if checked.returncode != 0:
-        raise RuntimeError(f"nginx refuses the config:\n{checked.stderr}")
-    with serving(command, listen_port, folder / "stderr.log") as served:
-        yield Front(served.port, served.process, served.log, folder)
+    work = Path(tempfile.mkdtemp(prefix="pixserve-nginx-"))
+    work.chmod(0o755)
+    try:
+        (work / "pixserve.conf").write_text(
+            site_config(listen_port, pixserve_port, pixserve_cache, work, more_nodes)
+        )
+        (work / "nginx.conf").write_text(_main_config(work))
+        command = [nginx, "-p", str(work), "-c", str(work / "nginx.conf"), "-e", "stderr"]
+        checked = subprocess.run([*command, "-t"], capture_output=True, text=True, timeout=30)
+        if checked.returncode != 0:
+            raise RuntimeError(f"nginx refuses the config:\n{checked.stderr}")
+        with serving(command, listen_port, work / "stderr.log") as served:
+            yield Front(served.port, served.process, served.log, work)
+    finally:
+        folder.mkdir(parents=True, exist_ok=True)
+        for log in ("error.log", "access.log", "stderr.log"):
+            with contextlib.suppress(OSError):
+                shutil.copyfile(work / log, folder / log)
+        shutil.rmtree(work, ignore_errors=True)

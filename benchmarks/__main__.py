@@ -1,0 +1,66 @@
+"""`python -m benchmarks --list`, or `python -m benchmarks NAME [ARGS...]`."""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import importlib
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+# Programs that are parts of others, not benchmarks: the static-file server the peers
+# race starts.
+HELPERS = {"__main__", "static_app"}
+# How long each entry takes on this project's idle 2-core machine, as each measured
+# itself (its docstring or its RESULTS.md section); "-" when it rewrites from saved results.
+DURATIONS = {
+    "peers": "16 min",
+    "sharp_race": "12 min",
+    "page_race": "1.5 min",
+    "serving": "5.5 min",
+    "layouts": "3 min",
+    "stress": "1 min",
+    "soak": "10 min",
+    "auto_quality": "30 min",
+    "cache_hits": "1 min",
+    "cache_stores": "1 min",
+    "encoders": "1 min",
+    "nginx_throughput": "1 min",
+    "sources": "1 min",
+    "thumbor_dialect": "1 min",
+    "report": "-",
+    "sharp_report": "-",
+}
+
+
+def entries() -> dict[str, str]:
+    """Every module of the package that runs as a program: its name, its first line."""
+    found = {}
+    for path in sorted(HERE.glob("*.py")):
+        text = path.read_text()
+        if path.stem in HELPERS or '__name__ == "__main__"' not in text:
+            continue
+        doc = ast.get_docstring(ast.parse(text)) or ""
+        found[path.stem] = doc.splitlines()[0] if doc else ""
+    return found
+
+
+def main() -> int:
+    known = entries()
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("name", nargs="?", choices=sorted(known), help="the benchmark to run")
+    parser.add_argument("--list", action="store_true", help="name every benchmark")
+    args, rest = parser.parse_known_args()
+    if args.list or args.name is None:
+        for name, line in known.items():
+            print(f"{name:<18} {DURATIONS.get(name, 'a few min'):>9}  {line}")
+        return 0
+    module = importlib.import_module(f"benchmarks.{args.name}")
+    sys.argv = [f"benchmarks/{args.name}.py", *rest]
+    module.main()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""benchmarks/RESULTS.md: where each race writes its section, between its markers, and
+the Markdown helpers they share. Every report writer imports this (and nothing of each
+other), so re-rendering one section keeps the others."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from pathlib import Path
+
+RESULTS_MD = Path(__file__).resolve().parent / "RESULTS.md"
+# Each section's markers: written by one race, carried over by the others' writes.
+SHARP_BEGIN = "<!-- sharp-race: written by benchmarks/sharp_report.py -->"
+SHARP_END = "<!-- /sharp-race -->"
+PAGE_BEGIN = "<!-- page-race: written by benchmarks/page_race.py -->"
+PAGE_END = "<!-- /page-race -->"
+# Issue 14's hand-written findings (profile, levers), kept when the rest is re-rendered.
+LEVERS_BEGIN = "<!-- levers: written by hand from benchmarks/levers.py and avif_speeds.py -->"
+LEVERS_END = "<!-- /levers -->"
+
+
+def med(runs: Sequence[dict[str, float]], field: str) -> float:
+    return statistics.median(run[field] for run in runs)
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |"]
+    lines.append("| --- | " + " | ".join("---:" for _ in header[1:]) + " |")
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines + [""]
+
+
+def verdict(ok: bool) -> str:
+    return "**met**" if ok else "**not met**"
+
+
+def insert(document: str, block: list[str], begin: str, end: str) -> str:
+    """Put (or replace) the block in RESULTS.md, after its opening paragraphs."""
+    text = "\n".join(block)
+    if begin in document and end in document:
+        head, rest = document.split(begin, 1)
+        return head + text + rest.split(end, 1)[1]
+    marker = "\n## Targets"
+    if marker in document:
+        head, tail = document.split(marker, 1)
+        return head + "\n" + text + "\n" + marker + tail
+    return document + "\n" + text + "\n"
+
+
+def kept_block(document: str, begin: str, end: str) -> list[str]:
+    """The current block, for a writer to carry over when it re-renders the rest."""
+    if begin not in document or end not in document:
+        return []
+    inside = document.split(begin, 1)[1].split(end, 1)[0]
+    return [begin + inside + end, ""]

@@ -1,0 +1,68 @@
+"""benchmarks/ is one package (issue 24): every published comparison is an entry of
+`python -m benchmarks`, imports cleanly, and the package has no import cycle and no
+`sys.path` edit. Nothing is measured here."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import subprocess
+import sys
+from pathlib import Path
+
+from benchmarks.__main__ import entries
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+# What `make bench` installs (pyproject's `bench` extra) and `make test` does not: an
+# entry that needs one imports only after `make bench`.
+BENCH_ONLY = {"pyvips", "ssimulacra2", "matplotlib"}
+
+
+def sibling_imports(path: Path) -> set[str]:
+    """The package's modules `path` imports (at any depth of its code)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            if node.module == "benchmarks":
+                found |= {alias.name for alias in node.names}
+            elif node.module.startswith("benchmarks."):
+                found.add(node.module.split(".")[1])
+    return found
+
+
+def test_every_entry_is_listed_and_imports() -> None:
+    listed = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--list"],
+        cwd=BENCHMARKS.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    names = entries()
+    assert {"peers", "sharp_race", "page_race", "serving", "auto_quality"} <= set(names)
+    for name in names:
+        assert f"\n{name} " in f"\n{listed}"
+        try:
+            module = importlib.import_module(f"benchmarks.{name}")
+        except ModuleNotFoundError as error:
+            assert error.name in BENCH_ONLY, f"{name}: {error}"
+            continue
+        assert callable(module.main), name
+
+
+def test_no_import_cycle_and_no_path_edits() -> None:
+    graph = {path.stem: sibling_imports(path) for path in BENCHMARKS.glob("*.py")}
+    for path in [*BENCHMARKS.rglob("*.py"), *(BENCHMARKS.parent / "loopback").glob("*.py")]:
+        text = path.read_text()
+        assert "sys.path" not in text.replace("on `sys.path`", ""), path
+        # the parts both need live in loopback/, so neither imports the other's
+        assert "from tests" not in text and "import tests" not in text, path
+
+    def visit(name: str, trail: tuple[str, ...]) -> None:
+        assert name not in trail, " -> ".join((*trail, name))
+        for imported in graph.get(name, ()):
+            visit(imported, (*trail, name))
+
+    for name in graph:
+        visit(name, ())
