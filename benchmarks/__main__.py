@@ -48,17 +48,18 @@ def entries() -> dict[str, str]:
 
 def main() -> int:
     known = entries()
+    argv = sys.argv[1:]
+    if argv and argv[0] in known:  # the rest is the entry's own (`serving --help`)
+        module = importlib.import_module(f"benchmarks.{argv[0]}")
+        sys.argv = [f"python -m benchmarks {argv[0]}", *argv[1:]]
+        module.main()
+        return 0
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("name", nargs="?", choices=sorted(known), help="the benchmark to run")
     parser.add_argument("--list", action="store_true", help="name every benchmark")
-    args, rest = parser.parse_known_args()
-    if args.list or args.name is None:
-        for name, line in known.items():
-            print(f"{name:<18} {DURATIONS.get(name, 'a few min'):>9}  {line}")
-        return 0
-    module = importlib.import_module(f"benchmarks.{args.name}")
-    sys.argv = [f"benchmarks/{args.name}.py", *rest]
-    module.main()
+    parser.parse_args(argv)
+    for name, line in known.items():
+        print(f"{name:<18} {DURATIONS.get(name, 'a few min'):>9}  {line}")
     return 0
 
 
