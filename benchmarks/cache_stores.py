@@ -26,6 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.results_md import publish
 from pixserve.cache import DiskCache
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,10 +86,7 @@ def main() -> None:
                 f"{median:.0f} µs ({median / default:.2f}x), {wals[wal, bound_name] // 1024} KiB"
             )
         lines.append(f"| {bound_name} | " + " | ".join(cells) + " |")
-    report = "\n".join(lines) + "\n"
-    print(report)
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(report)
+    publish("\n".join(lines) + "\n", OUT)
 
 
 if __name__ == "__main__":

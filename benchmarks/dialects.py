@@ -21,7 +21,6 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
 from benchmarks.request_path import (
     BenchmarkError,
@@ -31,6 +30,7 @@ from benchmarks.request_path import (
     expect,
     median_p90,
 )
+from benchmarks.results_md import publish
 from benchmarks.servers import ROOT, Pixserve, ServerDidNotStart
 from pixserve.dialects import imgproxy, thumbor
 
@@ -144,10 +144,7 @@ def main() -> int:
         print(f"--- server log (last lines) ---\n{server.log_tail()}", file=sys.stderr)
         return 1
     report = render(results, time.perf_counter() - started)
-    print(report, end="")
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(report, encoding="utf-8")
-    print(f"(written to {Path(OUT).relative_to(ROOT)})", file=sys.stderr)
+    publish(report, OUT)
     return 0
 
 

@@ -32,6 +32,7 @@ from typing import Any
 import PIL
 from PIL import Image, features
 
+from benchmarks.results_md import publish
 from benchmarks.ssim import Plane, luma, ssim
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -320,11 +321,7 @@ def main() -> int:
     )
     lines += ["", f"_Run time {time.perf_counter() - started:.0f} s._"]
 
-    report = "\n".join(lines) + "\n"
-    print(report, end="")
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(report, encoding="utf-8")
-    print(f"(written to {OUT.relative_to(ROOT)})", file=sys.stderr)
+    publish("\n".join(lines) + "\n", OUT)
     return 0
 
 

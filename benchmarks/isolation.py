@@ -27,6 +27,7 @@ import numpy as np
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
+from benchmarks.results_md import publish  # noqa: E402
 from pixserve.http.deadline import Deadline  # noqa: E402
 from pixserve.http.isolation import run_isolated, transform_isolated  # noqa: E402
 from pixserve.transformer import FORMATS, ImageLimits, parse_options, transform  # noqa: E402
@@ -123,10 +124,7 @@ def main() -> None:
         f"{apart * 1000:.1f} ms wall.",
         "",
     ]
-    report = "\n".join(lines)
-    print(report)
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(report)
+    publish("\n".join(lines), OUT)
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ from urllib.parse import parse_qsl, quote
 
 from PIL import Image
 
+from benchmarks.results_md import publish
 from benchmarks.servers import BIN, CORPUS, HOST, ROOT, Pixserve, ServerDidNotStart
 from pixserve.transformer import FORMATS, Format, Options, parse_options, transform
 from pixserve.transformer.encode import encode
@@ -313,10 +314,7 @@ def main() -> int:
         return 1
 
     report = render(rows, time.perf_counter() - started)
-    print(report, end="")
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(report, encoding="utf-8")
-    print(f"(written to {OUT.relative_to(ROOT)})", file=sys.stderr)
+    publish(report, OUT)
     return 0
 
 

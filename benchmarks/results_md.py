@@ -5,6 +5,7 @@ other), so re-rendering one section keeps the others."""
 from __future__ import annotations
 
 import statistics
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,6 +18,16 @@ PAGE_END = "<!-- /page-race -->"
 # Issue 14's hand-written findings (profile, levers), kept when the rest is re-rendered.
 LEVERS_BEGIN = "<!-- levers: written by hand from benchmarks/levers.py and avif_speeds.py -->"
 LEVERS_END = "<!-- /levers -->"
+
+
+def publish(report: str, out: Path) -> None:
+    """Print a benchmark's report and keep it in benchmarks/out/ (what its docstring
+    promises), saying where."""
+    report = report if report.endswith("\n") else report + "\n"
+    print(report, end="")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(report, encoding="utf-8")
+    print(f"(written to {out.relative_to(out.parents[2])})", file=sys.stderr)
 
 
 def med(runs: Sequence[dict[str, float]], field: str) -> float:

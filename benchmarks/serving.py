@@ -38,6 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 from benchmarks import load  # noqa: E402
 from benchmarks.cache_hits import exported  # noqa: E402
+from benchmarks.results_md import publish  # noqa: E402
 from loopback.harness import free_port, get, serving  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out" / "serving.md"
@@ -161,9 +162,7 @@ def main() -> None:
                 for name in order:
                     bursts[name].append(burst(ports[name], args.seconds, round_index))
     report = render(args, names, rates, bursts)
-    print(report)
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(report)
+    publish(report, OUT)
 
 
 def render(

@@ -38,6 +38,7 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 
+from benchmarks.results_md import publish  # noqa: E402
 from loopback.seaweed import ACCESS_KEY, SECRET_KEY, Seaweed, running_seaweed  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out" / "sources.md"
@@ -215,10 +216,7 @@ def main() -> None:
         + "; ".join(f"{k} " + ", ".join(f"{r:,.0f}" for r in colds[k]) for k in colds),
         "",
     ]
-    report = "\n".join(lines)
-    print(report)
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(report)
+    publish("\n".join(lines), OUT)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ import numpy as np
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
+from benchmarks.results_md import publish  # noqa: E402
 from loopback.harness import free_port, get, proportional_set_size, serving  # noqa: E402
 from pixserve.config.settings import default_memory_budget  # noqa: E402
 
@@ -149,10 +150,7 @@ def main() -> None:
         f"({idle_after / idle_before:.2f}x warm, {idle_after / idle_at_start:.2f}x start).",
         "",
     ]
-    report = "\n".join(lines)
-    print(report)
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(report)
+    publish("\n".join(lines), OUT)
 
 
 if __name__ == "__main__":

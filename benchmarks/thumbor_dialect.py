@@ -25,6 +25,7 @@ from PIL import Image
 
 from benchmarks import servers
 from benchmarks.cases import CORPUS, ROOT
+from benchmarks.results_md import publish
 from benchmarks.ssim import ssim_images
 
 OUT = ROOT / "benchmarks" / "out" / "thumbor_dialect.md"
@@ -151,9 +152,7 @@ def main() -> int:
         rows = [compare(thumbor, pixserve, path) for path in CASES]
         metas = [compare_meta(thumbor, pixserve, path) for path in META_CASES]
     report = render(rows, metas, time.perf_counter() - started)
-    print(report, end="")
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(report, encoding="utf-8")
+    publish(report, OUT)
     return 0
 
 
