@@ -215,14 +215,14 @@ def sign(key: bytes, salt: bytes, path: str, size: int = 32) -> str:
 
 
 def verify(settings: ImgproxySettings, path: str, given: str) -> bool:
-    try:
-        presented = base64.urlsafe_b64decode(given + "=" * (-len(given) % 4))
-    except (binascii.Error, ValueError):
-        return False
+    """Whether `given` is the signature of `path` under one of the key/salt pairs, in
+    its one canonical spelling: URL-safe base64 without padding, as imgproxy's
+    `security/signature.go` accepts (a decoder would also take `=` padding, `+` for
+    `-` and characters it skips, so a signed URL could be spelled many ways)."""
     matched = False
     for key, salt in zip(settings.keys, settings.salts, strict=True):
-        expected = hmac.new(key, salt + path.encode(), hashlib.sha256).digest()
-        matched |= hmac.compare_digest(presented, expected[: settings.signature_size])
+        expected = sign(key, salt, path, settings.signature_size)
+        matched |= hmac.compare_digest(given.encode(), expected.encode())
     return matched
 
 

@@ -93,6 +93,35 @@ def test_imgproxy_tampering_is_denied(url: str) -> None:
     assert imgproxy.translate(url, IMGPROXY, size).verdict is Verdict.BAD
 
 
+def test_imgproxy_takes_only_the_canonical_spelling() -> None:
+    """imgproxy's signature.go takes strict URL-safe base64 without padding: a signed
+    URL has one spelling (issue 25: padding, skipped characters and `+` passed)."""
+    valid = f"/{IMGPROXY_SIGNATURE}{IMGPROXY_PATH}"
+    assert imgproxy.translate(valid, IMGPROXY, size).verdict is Verdict.VALID
+    short = ImgproxySettings(
+        keys=(IMGPROXY_KEY,), salts=(IMGPROXY_SALT,), signature_size=8, sources=IMGPROXY.sources
+    )
+    eight = imgproxy.sign(IMGPROXY_KEY, IMGPROXY_SALT, IMGPROXY_PATH, size=8)
+    spellings = [
+        (IMGPROXY, IMGPROXY_SIGNATURE + "="),  # padding appended
+        (short, eight + "="),
+        (IMGPROXY, IMGPROXY_SIGNATURE[:4] + "!!" + IMGPROXY_SIGNATURE[4:]),  # skipped by a decoder
+    ]
+    # a path whose signature has a `-`, which the standard alphabet spells `+`
+    dashed = next(
+        path
+        for width in range(100, 400)
+        if "-" in imgproxy.sign(IMGPROXY_KEY, IMGPROXY_SALT, path := f"/rs:fit:{width}/plain/a.jpg")
+    )
+    signed = imgproxy.sign(IMGPROXY_KEY, IMGPROXY_SALT, dashed)
+    assert imgproxy.verify(IMGPROXY, dashed, signed)
+    assert not imgproxy.verify(IMGPROXY, dashed, signed.replace("-", "+"))
+    for settings, signature in spellings:
+        assert signature != IMGPROXY_SIGNATURE
+        url = f"/{signature}{IMGPROXY_PATH}"
+        assert imgproxy.translate(url, settings, size).verdict is Verdict.BAD, signature
+
+
 def test_thumbor_signature_may_be_percent_encoded() -> None:
     url = f"/{THUMBOR_SIGNATURE.replace('=', '%3D')}/{THUMBOR_PATH}"
     assert thumbor.translate(url, THUMBOR, size).verdict is Verdict.VALID
