@@ -37,6 +37,7 @@ from PIL import Image
 
 from benchmarks import engines, load, node_peers, profile_paths, report, servers
 from benchmarks.cases import CASES, HIT_CASES, ROOT, Case, Transform, check_corpus
+from benchmarks.floor import Stages
 from pixserve import transformer
 from pixserve.config.settings import DEFAULT_THREADS
 
@@ -114,7 +115,7 @@ def in_process() -> dict[str, Any]:
         t = case.transform
         engines.pixserve(source, t), engines.codec_floor(source, t), engines.vips(source, t)
         times: dict[str, list[float]] = {"pixserve": [], "floor": [], "vips": []}
-        stages: list[engines.Stages] = []
+        stages: list[Stages] = []
         repeats = 3 if t.fmt == "avif" else INPROC_REPEATS
         for _ in range(ROUNDS * repeats):
             times["pixserve"].append(engines.clock(engines.pixserve, source, t))
