@@ -41,7 +41,7 @@ from PIL import Image
 
 from benchmarks.floor import codec_floor
 from benchmarks.results_md import publish
-from benchmarks.servers import BIN, CORPUS, HOST, ROOT, Pixserve, ServerDidNotStart
+from benchmarks.servers import BIN, CORPUS, HOST, ROOT, Pixserve, ServerDidNotStart, failed
 from pixserve.transformer import FORMATS, parse_options, transform
 
 OUT = ROOT / "benchmarks" / "out" / "request_path.md"
@@ -286,9 +286,7 @@ def main() -> int:
                 rows.append(measure_case(server, name, query))
                 print(f"  {name}?{query} done", file=sys.stderr)
     except (BenchmarkError, ServerDidNotStart, OSError, http.client.HTTPException) as error:
-        print(f"request_path.py: FAILED: {error}", file=sys.stderr)
-        print(f"--- server log (last lines) ---\n{server.log_tail()}", file=sys.stderr)
-        return 1
+        return failed("request_path", error, server)
 
     report = render(rows, time.perf_counter() - started)
     publish(report, OUT)
