@@ -29,13 +29,11 @@ import time
 from typing import Any
 
 from benchmarks import node_peers, servers
-from benchmarks.cases import GAIN_MAP, ROOT, STREET, Case, Transform, check_corpus
+from benchmarks.cases import GAIN_MAP, STREET, Case, Transform, check_corpus
+from benchmarks.races import OUT, ROUNDS, WORKERS
 from benchmarks.results_md import PAGE_BEGIN, PAGE_END, RESULTS_MD, insert, table
 from benchmarks.sharp_race import Contender
 
-OUT = ROOT / "benchmarks" / "out"
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
-WORKERS = int(os.environ.get("BENCH_WORKERS") or os.cpu_count() or 1)
 SOURCES = (STREET, GAIN_MAP, "photos/flowers-1920x1080.jpg")
 LADDER = (320, 640, 960, 1280)
 BROWSERS = {  # a browser kind: the format its <picture> takes

@@ -25,6 +25,7 @@ from benchmarks.results_md import (
     SHARP_END,
     kept_block,
     med,
+    save_chart,
     table,
     verdict,
 )
@@ -500,34 +501,18 @@ def chart(f: Figures) -> None:
 
     ax = axes[1][1]
     widths = sorted((int(k), v) for k, v in f.r["scaling"]["widths"].items())
-    ax.plot(
-        [k for k, _ in widths],
-        [v["pixserve"] for _, v in widths],
-        marker="o",
-        color=PIXSERVE_COLOUR,
-        label="pixserve",
-    )
-    ax.plot(
-        [k for k, _ in widths],
-        [v["vips"] for _, v in widths],
-        marker="o",
-        color=VIPS_COLOUR,
-        label="libvips",
-    )
+    plotted = (("pixserve", PIXSERVE_COLOUR, "pixserve"), ("vips", VIPS_COLOUR, "libvips"))
+    for key, colour, label in plotted:
+        values = [v[key] for _, v in widths]
+        ax.plot([k for k, _ in widths], values, marker="o", color=colour, label=label)
     ax.set_xlabel("output width, px (street photo, 6 MP, to WebP)")
     ax.set_ylabel("ms per image")
     ax.set_title("Cost against output width")
     ax.legend(fontsize=8)
 
     m = f.r["machine"]
-    figure.suptitle(
-        f"pixserve benchmark — {m['cpus']} CPUs, {m['workers']} workers each; "
-        "see benchmarks/RESULTS.md",
-        fontsize=11,
-    )
-    figure.tight_layout()
-    figure.savefig(CHART, dpi=90)
-    plt.close(figure)
+    title = f"pixserve benchmark — {m['cpus']} CPUs, {m['workers']} workers each; "
+    save_chart(figure, title + "see benchmarks/RESULTS.md", CHART)
 
 
 def write(results: dict[str, Any]) -> None:

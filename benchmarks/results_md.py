@@ -8,6 +8,7 @@ import statistics
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 RESULTS_MD = Path(__file__).resolve().parent / "RESULTS.md"
 # Each section's markers: written by one race, carried over by the others' writes.
@@ -64,3 +65,13 @@ def kept_block(document: str, begin: str, end: str) -> list[str]:
         return []
     inside = document.split(begin, 1)[1].split(end, 1)[0]
     return [begin + inside + end, ""]
+
+
+def save_chart(figure: Any, title: str, path: Path) -> None:
+    """Title, lay out and save one of RESULTS.md's charts at the size the page shows."""
+    import matplotlib.pyplot as plt  # the bench extras only; the figure was made with it
+
+    figure.suptitle(title, fontsize=11)
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    plt.close(figure)

@@ -36,14 +36,10 @@ import time
 from typing import Any
 
 from benchmarks import load, node_peers, quality, servers, sharp_report
-from benchmarks.cases import GAIN_MAP, ROOT, STREET, Case, Transform, check_corpus
+from benchmarks.cases import GAIN_MAP, STREET, Case, Transform, check_corpus
+from benchmarks.races import HIT_SECONDS, OUT, ROUNDS, SECONDS, WORKERS
 from pixserve import transformer
 
-OUT = ROOT / "benchmarks" / "out"
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
-SECONDS = float(os.environ.get("BENCH_SECONDS", "2"))
-HIT_SECONDS = max(1.0, SECONDS / 2)
-WORKERS = int(os.environ.get("BENCH_WORKERS") or os.cpu_count() or 1)
 CONNECTIONS = (1, 4)
 HIT_CONNECTIONS = 4
 HITS_ONLY = os.environ.get("BENCH_PHASES", "").strip() == "hits"

@@ -20,6 +20,7 @@ from benchmarks.results_md import (
     SHARP_END,
     insert,
     med,
+    save_chart,
     table,
     verdict,
 )
@@ -438,14 +439,8 @@ def chart(results: dict[str, Any]) -> None:
         )
         ax.legend(loc="lower right", fontsize=8)
     m = results["machine"]
-    figure.suptitle(
-        f"pixserve against Next.js and IPX, cold — {m['cpus']} CPUs; medians, bars min-max "
-        "over rounds",
-        fontsize=11,
-    )
-    figure.tight_layout()
-    figure.savefig(CHART, dpi=90)
-    plt.close(figure)
+    title = f"pixserve against Next.js and IPX, cold — {m['cpus']} CPUs; medians, bars min-max "
+    save_chart(figure, title + "over rounds", CHART)
 
 
 def write(results: dict[str, Any]) -> None:
