@@ -35,11 +35,16 @@ def med(runs: Sequence[dict[str, float]], field: str) -> float:
     return statistics.median(run[field] for run in runs)
 
 
+def table_head(header: Sequence[str]) -> list[str]:
+    """A table's header row and rule: the first column text, the rest figures."""
+    return [
+        "| " + " | ".join(header) + " |",
+        "| --- | " + " | ".join("---:" for _ in header[1:]) + " |",
+    ]
+
+
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |"]
-    lines.append("| --- | " + " | ".join("---:" for _ in header[1:]) + " |")
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return lines + [""]
+    return table_head(header) + ["| " + " | ".join(row) + " |" for row in rows] + [""]
 
 
 def verdict(ok: bool) -> str:

@@ -306,6 +306,11 @@ def machine() -> dict[str, Any]:
     }
 
 
+def start(stack: contextlib.ExitStack[None], *contenders: servers.Server) -> list[servers.Server]:
+    """Start each server in turn, all stopped when `stack` closes (also on a failed start)."""
+    return [stack.enter_context(server) for server in contenders]
+
+
 def hits_only() -> int:
     """`BENCH_PHASES=hits`: pixserve's and Next's hits and 304s, nothing else."""
     node_peers.check_node_peers()
@@ -313,10 +318,7 @@ def hits_only() -> int:
     say(f"sharp race, hits only: {results['machine']}")
     node_peers.clear_next_cache()
     with contextlib.ExitStack() as stack:
-        started_servers: list[servers.Server] = [
-            stack.enter_context(servers.Pixserve(WORKERS)),
-            stack.enter_context(node_peers.Next()),
-        ]
+        started_servers = start(stack, servers.Pixserve(WORKERS), node_peers.Next())
         results.update(hits([Contender(s) for s in started_servers]))
     node_peers.clear_next_cache()
     results["machine"]["load_end"] = os.getloadavg()
@@ -337,12 +339,8 @@ def main() -> int:
     say(f"sharp race: {results['machine']}")
     node_peers.clear_next_cache()
     with contextlib.ExitStack() as stack:
-        started_servers: list[servers.Server] = [
-            stack.enter_context(servers.Pixserve(WORKERS)),
-            stack.enter_context(node_peers.Next()),
-            stack.enter_context(node_peers.IPX()),
-            stack.enter_context(node_peers.Next(mozjpeg=True)),
-        ]
+        peers = (node_peers.Next(), node_peers.IPX(), node_peers.Next(mozjpeg=True))
+        started_servers = start(stack, servers.Pixserve(WORKERS), *peers)
         contenders = [Contender(s) for s in started_servers]
         memory = node_peers.PeakMemory(started_servers)
         memory.start()
