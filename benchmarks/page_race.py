@@ -31,7 +31,7 @@ from typing import Any
 from benchmarks import node_peers, servers
 from benchmarks.cases import GAIN_MAP, STREET, Case, Transform, check_corpus
 from benchmarks.races import OUT, ROUNDS, WORKERS
-from benchmarks.results_md import PAGE_BEGIN, PAGE_END, RESULTS_MD, insert, table
+from benchmarks.results_md import PAGE_BEGIN, PAGE_END, RESULTS_MD, insert, spread, table
 from benchmarks.sharp_race import Contender
 
 SOURCES = (STREET, GAIN_MAP, "photos/flowers-1920x1080.jpg")
@@ -169,9 +169,8 @@ def section(results: dict[str, Any]) -> list[str]:
     def middle(name: str, field: str) -> float:
         return statistics.median(page[field] for page in pages[name])
 
-    def spread(name: str, field: str) -> str:
-        values = [page[field] for page in pages[name]]
-        return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
+    def spread_of(name: str, field: str) -> str:
+        return spread([page[field] for page in pages[name]])
 
     rows = []
     for name in pages:
@@ -179,9 +178,9 @@ def section(results: dict[str, Any]) -> list[str]:
         rows.append(
             [
                 name,
-                spread(name, "cpu_s"),
+                spread_of(name, "cpu_s"),
                 f"{ratio:.2f}x",
-                spread(name, "wall_s"),
+                spread_of(name, "wall_s"),
                 f"{middle(name, 'bytes') / 1024:,.0f} KiB",
                 f"{results['rss'][name]:.0f} MiB",
                 f"{results['pss'][name]:.0f} MiB" if "pss" in results else "-",

@@ -47,6 +47,12 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     return table_head(header) + ["| " + " | ".join(row) + " |" for row in rows] + [""]
 
 
+def spread(values: Sequence[float], unit: str = "") -> str:
+    """Median and, in brackets, min-max over the rounds: how every race reports a ratio."""
+    middle = statistics.median(values)
+    return f"{middle:.2f}{unit} ({min(values):.2f}-{max(values):.2f})"
+
+
 def verdict(ok: bool) -> str:
     return "**met**" if ok else "**not met**"
 

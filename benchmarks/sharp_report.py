@@ -21,6 +21,7 @@ from benchmarks.results_md import (
     insert,
     med,
     save_chart,
+    spread,
     table,
     verdict,
 )
@@ -60,8 +61,7 @@ class Race:
         values = self.ratios(label, peer, connections)
         if not values:
             return "not raced"
-        middle = statistics.median(values)
-        return f"{middle:.2f}x ({min(values):.2f}-{max(values):.2f})"
+        return spread(values, "x")
 
     def quality(self, label: str) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = self.r["quality"][label]
@@ -77,8 +77,7 @@ class Race:
         return [a["rps"] / b["rps"] for a, b in zip(ours, theirs, strict=True)]
 
     def hit_spread(self, phase: str, label: str, over: tuple[str, str]) -> str:
-        values = self.hit_ratios(phase, label, over)
-        return f"{statistics.median(values):.2f}x ({min(values):.2f}-{max(values):.2f})"
+        return spread(self.hit_ratios(phase, label, over), "x")
 
 
 def targets(race: Race) -> list[str]:
@@ -295,7 +294,7 @@ def hit_cpu_table(race: Race) -> list[str]:
                     f"{shown}: {label}",
                     f"{med(ours, 'cpu_us'):,.0f}",
                     f"{med(theirs, 'cpu_us'):,.0f}",
-                    f"{statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f})",
+                    spread(ratios, "x"),
                 ]
             )
     header = ["request", "pixserve CPU µs/req", "Next CPU µs/req", "Next's / pixserve's"]
