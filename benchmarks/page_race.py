@@ -200,7 +200,7 @@ def section(results: dict[str, Any]) -> list[str]:
         BEGIN,
         "## A page, not a URL: first visits to a gallery page",
         "",
-        f"`benchmarks/page_race.py`, {m['run_seconds'] / 60:.1f} minutes, load average "
+        f"`python -m benchmarks page_race`, {m['run_seconds'] / 60:.1f} minutes, load average "
         f"{load_start:.2f} at the start and {load_end:.2f} at the end. The page: "
         f"{len(m['sources'])} photos ({', '.join(s.split('/')[-1] for s in m['sources'])}), "
         f"each with the srcset ladder {', '.join(map(str, m['ladder']))} px in AVIF and WebP "
