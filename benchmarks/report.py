@@ -387,7 +387,8 @@ def header(r: dict[str, Any]) -> list[str]:
     return [
         "# Benchmark results",
         "",
-        f"Made by `make bench` (`python -m benchmarks peers`) in {m['run_seconds'] / 60:.1f} minutes "
+        "Made by `make bench` (`python -m benchmarks peers`) in "
+        f"{m['run_seconds'] / 60:.1f} minutes "
         f"on {m['cpus']} CPUs ({m['cpu_model']}), load average "
         f"{m['load_start'][0]:.2f} at the start and {m['load_end'][0]:.2f} at the end. "
         f"Python {m['python']}; pixserve with {m['pillow']} ({m['codecs']}), "

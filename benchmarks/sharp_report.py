@@ -332,7 +332,8 @@ def section(results: dict[str, Any]) -> list[str]:
         SHARP_BEGIN,
         "## Against the sharp-based peers: Next.js and IPX (issue 14)",
         "",
-        f"`python -m benchmarks sharp_race`, {m['run_seconds'] / 60:.1f} minutes on {m['cpus']} CPUs, "
+        "`python -m benchmarks sharp_race`, "
+        f"{m['run_seconds'] / 60:.1f} minutes on {m['cpus']} CPUs, "
         f"load average {load_start:.2f} at the start and {load_end:.2f} at the end"
         f"{SHARED if load_start > QUIET_LOAD else ' (nothing else ran: the end is the race)'}. "
         f"{m['next']}; {m['ipx']}; Node {m['node']}; pixserve transformer version "
