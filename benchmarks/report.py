@@ -7,7 +7,6 @@ table here, each judged by the same numbers the tables show.
 
 from __future__ import annotations
 
-import json
 import math
 import statistics
 import sys
@@ -26,6 +25,7 @@ from benchmarks.results_md import (
     kept_block,
     med,
     save_chart,
+    saved,
     table,
     verdict,
 )
@@ -549,7 +549,7 @@ def write(results: dict[str, Any]) -> None:
 
 def main() -> None:
     """Rewrite the section from the last run's saved results."""
-    write(json.loads(Path(OUT_JSON).read_text(encoding="utf-8")))
+    write(saved(Path(OUT_JSON), "peers"))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ other), so re-rendering one section keeps the others."""
 
 from __future__ import annotations
 
+import json
 import statistics
 import sys
 from collections.abc import Sequence
@@ -86,3 +87,10 @@ def save_chart(figure: Any, title: str, path: Path) -> None:
     figure.tight_layout()
     figure.savefig(path, dpi=90)
     plt.close(figure)
+
+
+def saved(path: Path, entry: str) -> Any:
+    """The figures a race saved, for re-rendering its section; a clear stop when absent."""
+    if not path.is_file():
+        raise SystemExit(f"no saved results at {path}: run `python -m benchmarks {entry}` first")
+    return json.loads(path.read_text(encoding="utf-8"))

@@ -7,7 +7,6 @@ re-rendered: `python -m benchmarks sharp_report`) without the other.
 
 from __future__ import annotations
 
-import json
 import statistics
 import sys
 from pathlib import Path
@@ -21,6 +20,7 @@ from benchmarks.results_md import (
     insert,
     med,
     save_chart,
+    saved,
     spread,
     table,
     verdict,
@@ -454,7 +454,7 @@ def write(results: dict[str, Any]) -> None:
 
 def main() -> None:
     """Rewrite the section from the last run's saved results."""
-    write(json.loads(Path(OUT_JSON).read_text(encoding="utf-8")))
+    write(saved(Path(OUT_JSON), "sharp_race"))
 
 
 if __name__ == "__main__":
