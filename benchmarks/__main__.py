@@ -21,6 +21,9 @@ DURATIONS = {
     "serving": "5.5 min",
     "layouts": "3 min",
     "stress": "1 min",
+    "request_path": "1 min",
+    "dialects": "0.5 min",
+    "isolation": "1 min",
     "soak": "10 min",
     "auto_quality": "30 min",
     "cache_hits": "1 min",
@@ -46,14 +49,24 @@ def entries() -> dict[str, str]:
     return found
 
 
+def takes_options(name: str) -> bool:
+    """Whether the entry parses its command line with argparse (and so answers `--help`)."""
+    return "argparse" in (HERE / f"{name}.py").read_text()
+
+
 def main() -> int:
     known = entries()
     argv = sys.argv[1:]
     if argv and argv[0] in known:  # the rest is the entry's own (`serving --help`)
         module = importlib.import_module(f"benchmarks.{argv[0]}")
+        if argv[1:2] in (["-h"], ["--help"]) and not takes_options(argv[0]):
+            # An entry driven by environment variables or words, not options: its
+            # docstring is its usage, and handing it `--help` would start the run.
+            print(module.__doc__)
+            return 0
         sys.argv = [f"python -m benchmarks {argv[0]}", *argv[1:]]
-        module.main()
-        return 0
+        status = module.main()
+        return status if isinstance(status, int) else 0  # an entry's failure fails the run
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("name", nargs="?", choices=sorted(known), help="the benchmark to run")
     parser.add_argument("--list", action="store_true", help="name every benchmark")

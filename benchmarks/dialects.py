@@ -31,7 +31,7 @@ from benchmarks.request_path import (
     median_p90,
 )
 from benchmarks.results_md import publish
-from benchmarks.servers import ROOT, Pixserve, ServerDidNotStart
+from benchmarks.servers import ROOT, Pixserve, ServerDidNotStart, failed
 from pixserve.dialects import imgproxy, thumbor
 
 OUT = ROOT / "benchmarks" / "out" / "dialects.md"
@@ -140,9 +140,7 @@ def main() -> int:
         with server:
             results = [measure(server, group) for group in GROUPS]
     except (BenchmarkError, ServerDidNotStart, OSError, http.client.HTTPException) as error:
-        print(f"dialects.py: FAILED: {error}", file=sys.stderr)
-        print(f"--- server log (last lines) ---\n{server.log_tail()}", file=sys.stderr)
-        return 1
+        return failed("dialects", error, server)
     report = render(results, time.perf_counter() - started)
     publish(report, OUT)
     return 0

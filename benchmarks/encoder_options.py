@@ -18,6 +18,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from benchmarks.results_md import table_head
 from benchmarks.ssim import ssim_images
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,8 +67,9 @@ def main() -> int:
         "",
         "## JPEG q75: optimised baseline vs progressive",
         "",
-        "| photo | width | baseline bytes | ms | progressive bytes | ms | bytes ratio |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        *table_head(
+            ["photo", "width", "baseline bytes", "ms", "progressive bytes", "ms", "bytes ratio"]
+        ),
     ]
     for name in PHOTOS:
         for width in (300, 640, 1280):
@@ -82,8 +84,16 @@ def main() -> int:
         "",
         "## PNG with alpha: truecolour vs 256-colour palette (FASTOCTREE)",
         "",
-        "| picture | truecolour bytes | PNG8 bytes | bytes ratio | SSIM | alpha levels kept |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        *table_head(
+            [
+                "picture",
+                "truecolour bytes",
+                "PNG8 bytes",
+                "bytes ratio",
+                "SSIM",
+                "alpha levels kept",
+            ]
+        ),
     ]
     for name in ALPHA:
         with Image.open(CORPUS / name) as source:
@@ -102,8 +112,7 @@ def main() -> int:
         "",
         "## WebP q80 effort by output size: method 4 vs 6",
         "",
-        "| photo | width | m4 bytes | m4 ms | m6 bytes | m6 ms |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        *table_head(["photo", "width", "m4 bytes", "m4 ms", "m6 bytes", "m6 ms"]),
     ]
     for name in PHOTOS:
         for width in (160, 300, 640):

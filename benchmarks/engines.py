@@ -13,23 +13,18 @@ so the per-image figures compare one thread's work with one thread's.
 
 from __future__ import annotations
 
-import io
 import os
 import time
-from dataclasses import dataclass
 
 os.environ["VIPS_CONCURRENCY"] = "1"
 
-import pyvips  # noqa: E402
-from PIL import Image  # noqa: E402
+import pyvips
 
-from benchmarks.cases import QUALITY, Transform  # noqa: E402
-from pixserve.transformer import FORMATS, Options, bands, parse_options, transform  # noqa: E402
-from pixserve.transformer.encode import avif_speed, encode  # noqa: E402
-from pixserve.transformer.geometry import crop_origin, plan
-from pixserve.transformer.options import Gravity  # noqa: E402  # noqa: E402
-from pixserve.transformer.steps.load import EXACT_DRAFT_GAP, decoded_extent, draft_size  # noqa: E402
-from pixserve.transformer.steps.resize import REDUCING_GAP  # noqa: E402
+from benchmarks import floor
+from benchmarks.cases import QUALITY, Transform
+from benchmarks.floor import Stages
+from pixserve.transformer import FORMATS, Options, bands, parse_options, transform
+from pixserve.transformer.encode import avif_speed
 
 pyvips.cache_set_max(0)
 bands.SPLIT_FROM_PIXELS = 1 << 62  # one thread, as libvips here
@@ -52,44 +47,10 @@ def pixserve(source: bytes, t: Transform) -> bytes:
 STAGES = ("decode", "resize", "encode")
 
 
-@dataclass(frozen=True)
-class Stages:
-    """Milliseconds of one codec-floor run, by stage."""
-
-    decode: float
-    resize: float
-    encode: float
-
-    @property
-    def total(self) -> float:
-        return self.decode + self.resize + self.encode
-
-
 def codec_floor(source: bytes, t: Transform) -> tuple[bytes, Stages]:
-    """Open, draft, load, resize (LANCZOS, exact extent), crop, encode; timed by stage.
-
-    The same work as `request_path.codec_floor`: what any Pillow server must do.
-    """
-    options = options_for(t)
-    start = time.perf_counter()
-    with Image.open(io.BytesIO(source)) as image:
-        geometry = plan(image.size, options.box, options.fit)
-        stored = image.size
-        image.draft(image.mode, draft_size(geometry.resize, stored, EXACT_DRAFT_GAP))
-        image.load()
-        extent = decoded_extent(stored, image.size)  # as pixserve: not the padded edge
-        box = (0.0, 0.0, *extent) if extent else None
-        decoded = time.perf_counter()
-        resized = image.resize(
-            geometry.resize, Image.Resampling.LANCZOS, box=box, reducing_gap=REDUCING_GAP
-        )
-    if resized.size != geometry.canvas:
-        left, top = crop_origin(geometry, Gravity.CENTER)
-        resized = resized.crop((left, top, left + geometry.canvas[0], top + geometry.canvas[1]))
-    scaled = time.perf_counter()
-    data = encode(resized, FORMATS[t.fmt], options)
-    done = time.perf_counter()
-    return data, Stages((decoded - start) * 1000, (scaled - decoded) * 1000, (done - scaled) * 1000)
+    """The codec floor (`floor.py`) for one case: its output and its stages."""
+    run = floor.codec_floor(source, options_for(t), FORMATS[t.fmt])
+    return run.data, run.stages
 
 
 def vips(source: bytes, t: Transform) -> bytes:

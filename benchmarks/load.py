@@ -84,6 +84,19 @@ def median_rate(rates: list[Rate]) -> Rate:
     )
 
 
+@dataclass(frozen=True)
+class Load:
+    """One load run's settings, as `run` takes them, for either generator."""
+
+    port: int
+    path: str
+    connections: int
+    seconds: float
+    cold_prefix: str | None
+    if_none_match: str | None
+    accept: str | None
+
+
 def wrk_path() -> str | None:
     return shutil.which("wrk")
 
@@ -106,10 +119,10 @@ def run(
     accept: str | None = None,
 ) -> Rate:
     """Load `path` on loopback for `seconds` with `connections` keep-alive connections."""
-    headers = (if_none_match, accept)
+    load = Load(port, path, connections, seconds, cold_prefix, if_none_match, accept)
     if wrk_path() is not None:
-        return _run_wrk(port, path, connections, seconds, cold_prefix, headers)
-    return asyncio.run(_run_asyncio(port, path, connections, seconds, cold_prefix, headers))
+        return _run_wrk(load)
+    return asyncio.run(_run_asyncio(load))
 
 
 def run_cleanly(port: int, path: str, **settings: Any) -> Rate:
@@ -120,15 +133,9 @@ def run_cleanly(port: int, path: str, **settings: Any) -> Rate:
     return rate
 
 
-def _run_wrk(
-    port: int,
-    path: str,
-    connections: int,
-    seconds: float,
-    cold_prefix: str | None,
-    headers: tuple[str | None, str | None],
-) -> Rate:
-    if_none_match, accept = headers
+def _run_wrk(load: Load) -> Rate:
+    port, path, connections, seconds = load.port, load.path, load.connections, load.seconds
+    cold_prefix, if_none_match, accept = load.cold_prefix, load.if_none_match, load.accept
     with tempfile.TemporaryDirectory(prefix="pixserve-wrk-") as temp:
         script = Path(temp) / "bench.lua"
         script.write_text(_WRK_SCRIPT, encoding="utf-8")
@@ -165,15 +172,9 @@ def _run_wrk(
     )
 
 
-async def _run_asyncio(
-    port: int,
-    path: str,
-    connections: int,
-    seconds: float,
-    cold_prefix: str | None,
-    headers: tuple[str | None, str | None],
-) -> Rate:
-    if_none_match, accept = headers
+async def _run_asyncio(load: Load) -> Rate:
+    port, path, connections, seconds = load.port, load.path, load.connections, load.seconds
+    cold_prefix, if_none_match, accept = load.cold_prefix, load.if_none_match, load.accept
     latencies: list[float] = []
     errors = 0
     counter = 0

@@ -29,13 +29,11 @@ import time
 from typing import Any
 
 from benchmarks import node_peers, servers
-from benchmarks.cases import GAIN_MAP, ROOT, STREET, Case, Transform, check_corpus
-from benchmarks.results_md import PAGE_BEGIN, PAGE_END, RESULTS_MD, insert, table
+from benchmarks.cases import GAIN_MAP, STREET, Case, Transform, check_corpus
+from benchmarks.races import OUT, ROUNDS, WORKERS
+from benchmarks.results_md import PAGE_BEGIN, PAGE_END, RESULTS_MD, insert, spread, table
 from benchmarks.sharp_race import Contender
 
-OUT = ROOT / "benchmarks" / "out"
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
-WORKERS = int(os.environ.get("BENCH_WORKERS") or os.cpu_count() or 1)
 SOURCES = (STREET, GAIN_MAP, "photos/flowers-1920x1080.jpg")
 LADDER = (320, 640, 960, 1280)
 BROWSERS = {  # a browser kind: the format its <picture> takes
@@ -171,9 +169,8 @@ def section(results: dict[str, Any]) -> list[str]:
     def middle(name: str, field: str) -> float:
         return statistics.median(page[field] for page in pages[name])
 
-    def spread(name: str, field: str) -> str:
-        values = [page[field] for page in pages[name]]
-        return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
+    def spread_of(name: str, field: str) -> str:
+        return spread([page[field] for page in pages[name]])
 
     rows = []
     for name in pages:
@@ -181,9 +178,9 @@ def section(results: dict[str, Any]) -> list[str]:
         rows.append(
             [
                 name,
-                spread(name, "cpu_s"),
+                spread_of(name, "cpu_s"),
                 f"{ratio:.2f}x",
-                spread(name, "wall_s"),
+                spread_of(name, "wall_s"),
                 f"{middle(name, 'bytes') / 1024:,.0f} KiB",
                 f"{results['rss'][name]:.0f} MiB",
                 f"{results['pss'][name]:.0f} MiB" if "pss" in results else "-",
@@ -203,7 +200,7 @@ def section(results: dict[str, Any]) -> list[str]:
         BEGIN,
         "## A page, not a URL: first visits to a gallery page",
         "",
-        f"`benchmarks/page_race.py`, {m['run_seconds'] / 60:.1f} minutes, load average "
+        f"`python -m benchmarks page_race`, {m['run_seconds'] / 60:.1f} minutes, load average "
         f"{load_start:.2f} at the start and {load_end:.2f} at the end. The page: "
         f"{len(m['sources'])} photos ({', '.join(s.split('/')[-1] for s in m['sources'])}), "
         f"each with the srcset ladder {', '.join(map(str, m['ladder']))} px in AVIF and WebP "

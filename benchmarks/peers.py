@@ -36,15 +36,12 @@ from typing import Any
 from PIL import Image
 
 from benchmarks import engines, load, node_peers, profile_paths, report, servers
-from benchmarks.cases import CASES, HIT_CASES, ROOT, Case, Transform, check_corpus
+from benchmarks.cases import CASES, HIT_CASES, Case, Transform, check_corpus
+from benchmarks.floor import Stages
+from benchmarks.races import HIT_SECONDS, OUT, ROUNDS, SECONDS, WORKERS
 from pixserve import transformer
 from pixserve.config.settings import DEFAULT_THREADS
 
-OUT = ROOT / "benchmarks" / "out"
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
-SECONDS = float(os.environ.get("BENCH_SECONDS", "2"))
-HIT_SECONDS = max(1.0, SECONDS / 2)
-WORKERS = int(os.environ.get("BENCH_WORKERS") or os.cpu_count() or 1)
 CONNECTIONS = (1, 8)
 INPROC_REPEATS = 9  # per round-robin of the in-process engines
 MEGAPIXELS = (0.5, 2.0, 6.0, 8.3)
@@ -114,7 +111,7 @@ def in_process() -> dict[str, Any]:
         t = case.transform
         engines.pixserve(source, t), engines.codec_floor(source, t), engines.vips(source, t)
         times: dict[str, list[float]] = {"pixserve": [], "floor": [], "vips": []}
-        stages: list[engines.Stages] = []
+        stages: list[Stages] = []
         repeats = 3 if t.fmt == "avif" else INPROC_REPEATS
         for _ in range(ROUNDS * repeats):
             times["pixserve"].append(engines.clock(engines.pixserve, source, t))

@@ -7,7 +7,6 @@ table here, each judged by the same numbers the tables show.
 
 from __future__ import annotations
 
-import json
 import math
 import statistics
 import sys
@@ -25,6 +24,8 @@ from benchmarks.results_md import (
     SHARP_END,
     kept_block,
     med,
+    save_chart,
+    saved,
     table,
     verdict,
 )
@@ -386,7 +387,8 @@ def header(r: dict[str, Any]) -> list[str]:
     return [
         "# Benchmark results",
         "",
-        f"Made by `make bench` (`benchmarks/peers.py`) in {m['run_seconds'] / 60:.1f} minutes "
+        "Made by `make bench` (`python -m benchmarks peers`) in "
+        f"{m['run_seconds'] / 60:.1f} minutes "
         f"on {m['cpus']} CPUs ({m['cpu_model']}), load average "
         f"{m['load_start'][0]:.2f} at the start and {m['load_end'][0]:.2f} at the end. "
         f"Python {m['python']}; pixserve with {m['pillow']} ({m['codecs']}), "
@@ -500,34 +502,18 @@ def chart(f: Figures) -> None:
 
     ax = axes[1][1]
     widths = sorted((int(k), v) for k, v in f.r["scaling"]["widths"].items())
-    ax.plot(
-        [k for k, _ in widths],
-        [v["pixserve"] for _, v in widths],
-        marker="o",
-        color=PIXSERVE_COLOUR,
-        label="pixserve",
-    )
-    ax.plot(
-        [k for k, _ in widths],
-        [v["vips"] for _, v in widths],
-        marker="o",
-        color=VIPS_COLOUR,
-        label="libvips",
-    )
+    plotted = (("pixserve", PIXSERVE_COLOUR, "pixserve"), ("vips", VIPS_COLOUR, "libvips"))
+    for key, colour, label in plotted:
+        values = [v[key] for _, v in widths]
+        ax.plot([k for k, _ in widths], values, marker="o", color=colour, label=label)
     ax.set_xlabel("output width, px (street photo, 6 MP, to WebP)")
     ax.set_ylabel("ms per image")
     ax.set_title("Cost against output width")
     ax.legend(fontsize=8)
 
     m = f.r["machine"]
-    figure.suptitle(
-        f"pixserve benchmark — {m['cpus']} CPUs, {m['workers']} workers each; "
-        "see benchmarks/RESULTS.md",
-        fontsize=11,
-    )
-    figure.tight_layout()
-    figure.savefig(CHART, dpi=90)
-    plt.close(figure)
+    title = f"pixserve benchmark — {m['cpus']} CPUs, {m['workers']} workers each; "
+    save_chart(figure, title + "see benchmarks/RESULTS.md", CHART)
 
 
 def write(results: dict[str, Any]) -> None:
@@ -563,7 +549,7 @@ def write(results: dict[str, Any]) -> None:
 
 def main() -> None:
     """Rewrite the section from the last run's saved results."""
-    write(json.loads(Path(OUT_JSON).read_text(encoding="utf-8")))
+    write(saved(Path(OUT_JSON), "peers"))
 
 
 if __name__ == "__main__":

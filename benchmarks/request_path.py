@@ -39,14 +39,10 @@ from urllib.parse import parse_qsl, quote
 
 from PIL import Image
 
+from benchmarks.floor import codec_floor
 from benchmarks.results_md import publish
-from benchmarks.servers import BIN, CORPUS, HOST, ROOT, Pixserve, ServerDidNotStart
-from pixserve.transformer import FORMATS, Format, Options, parse_options, transform
-from pixserve.transformer.encode import encode
-from pixserve.transformer.geometry import crop_origin, plan
-from pixserve.transformer.options import Gravity
-from pixserve.transformer.steps.load import EXACT_DRAFT_GAP, decoded_extent, draft_size
-from pixserve.transformer.steps.resize import REDUCING_GAP
+from benchmarks.servers import BIN, CORPUS, HOST, ROOT, Pixserve, ServerDidNotStart, failed
+from pixserve.transformer import FORMATS, parse_options, transform
 
 OUT = ROOT / "benchmarks" / "out" / "request_path.md"
 PIXSERVE = BIN / "pixserve"
@@ -141,25 +137,6 @@ class Row:
     revalidate: float
     floor: float
     transform: float
-
-
-def codec_floor(source: bytes, options: Options, fmt: Format) -> Image.Image:
-    """The least any server must do: open, draft, load, resize, (crop), encode."""
-    with Image.open(io.BytesIO(source)) as image:
-        geometry = plan(image.size, options.box, options.fit)
-        stored = image.size
-        image.draft(image.mode, draft_size(geometry.resize, stored, EXACT_DRAFT_GAP))
-        image.load()
-        extent = decoded_extent(stored, image.size)  # as pixserve: not the padded edge
-        box = (0.0, 0.0, *extent) if extent else None
-        resized = image.resize(
-            geometry.resize, Image.Resampling.LANCZOS, box=box, reducing_gap=REDUCING_GAP
-        )
-    if resized.size != geometry.canvas:
-        left, top = crop_origin(geometry, Gravity.CENTER)
-        resized = resized.crop((left, top, left + geometry.canvas[0], top + geometry.canvas[1]))
-    encode(resized, fmt, options)
-    return resized
 
 
 def clock(run: Callable[[], object]) -> float:
@@ -309,9 +286,7 @@ def main() -> int:
                 rows.append(measure_case(server, name, query))
                 print(f"  {name}?{query} done", file=sys.stderr)
     except (BenchmarkError, ServerDidNotStart, OSError, http.client.HTTPException) as error:
-        print(f"request_path.py: FAILED: {error}", file=sys.stderr)
-        print(f"--- server log (last lines) ---\n{server.log_tail()}", file=sys.stderr)
-        return 1
+        return failed("request_path", error, server)
 
     report = render(rows, time.perf_counter() - started)
     publish(report, OUT)

@@ -4,10 +4,12 @@ other), so re-rendering one section keeps the others."""
 
 from __future__ import annotations
 
+import json
 import statistics
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 RESULTS_MD = Path(__file__).resolve().parent / "RESULTS.md"
 # Each section's markers: written by one race, carried over by the others' writes.
@@ -34,11 +36,22 @@ def med(runs: Sequence[dict[str, float]], field: str) -> float:
     return statistics.median(run[field] for run in runs)
 
 
+def table_head(header: Sequence[str]) -> list[str]:
+    """A table's header row and rule: the first column text, the rest figures."""
+    return [
+        "| " + " | ".join(header) + " |",
+        "| --- | " + " | ".join("---:" for _ in header[1:]) + " |",
+    ]
+
+
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |"]
-    lines.append("| --- | " + " | ".join("---:" for _ in header[1:]) + " |")
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return lines + [""]
+    return table_head(header) + ["| " + " | ".join(row) + " |" for row in rows] + [""]
+
+
+def spread(values: Sequence[float], unit: str = "") -> str:
+    """Median and, in brackets, min-max over the rounds: how every race reports a ratio."""
+    middle = statistics.median(values)
+    return f"{middle:.2f}{unit} ({min(values):.2f}-{max(values):.2f})"
 
 
 def verdict(ok: bool) -> str:
@@ -64,3 +77,20 @@ def kept_block(document: str, begin: str, end: str) -> list[str]:
         return []
     inside = document.split(begin, 1)[1].split(end, 1)[0]
     return [begin + inside + end, ""]
+
+
+def save_chart(figure: Any, title: str, path: Path) -> None:
+    """Title, lay out and save one of RESULTS.md's charts at the size the page shows."""
+    import matplotlib.pyplot as plt  # the bench extras only; the figure was made with it
+
+    figure.suptitle(title, fontsize=11)
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+
+
+def saved(path: Path, entry: str) -> Any:
+    """The figures a race saved, for re-rendering its section; a clear stop when absent."""
+    if not path.is_file():
+        raise SystemExit(f"no saved results at {path}: run `python -m benchmarks {entry}` first")
+    return json.loads(path.read_text(encoding="utf-8"))

@@ -35,6 +35,13 @@ def _status_kib(pid: int, field: str) -> int:
     return 0
 
 
+def failed(entry: str, error: BaseException, server: Server) -> int:
+    """Say why an entry stopped and what the server last logged; the exit status."""
+    print(f"{entry}: FAILED: {error}", file=sys.stderr)
+    print(f"--- server log (last lines) ---\n{server.log_tail()}", file=sys.stderr)
+    return 1
+
+
 class Server:
     """A server process tree (`loopback.harness`); subclasses give its command and a probe."""
 

@@ -36,14 +36,10 @@ import time
 from typing import Any
 
 from benchmarks import load, node_peers, quality, servers, sharp_report
-from benchmarks.cases import GAIN_MAP, ROOT, STREET, Case, Transform, check_corpus
+from benchmarks.cases import GAIN_MAP, STREET, Case, Transform, check_corpus
+from benchmarks.races import HIT_SECONDS, OUT, ROUNDS, SECONDS, WORKERS
 from pixserve import transformer
 
-OUT = ROOT / "benchmarks" / "out"
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
-SECONDS = float(os.environ.get("BENCH_SECONDS", "2"))
-HIT_SECONDS = max(1.0, SECONDS / 2)
-WORKERS = int(os.environ.get("BENCH_WORKERS") or os.cpu_count() or 1)
 CONNECTIONS = (1, 4)
 HIT_CONNECTIONS = 4
 HITS_ONLY = os.environ.get("BENCH_PHASES", "").strip() == "hits"
@@ -310,6 +306,11 @@ def machine() -> dict[str, Any]:
     }
 
 
+def start(stack: contextlib.ExitStack[None], *contenders: servers.Server) -> list[servers.Server]:
+    """Start each server in turn, all stopped when `stack` closes (also on a failed start)."""
+    return [stack.enter_context(server) for server in contenders]
+
+
 def hits_only() -> int:
     """`BENCH_PHASES=hits`: pixserve's and Next's hits and 304s, nothing else."""
     node_peers.check_node_peers()
@@ -317,10 +318,7 @@ def hits_only() -> int:
     say(f"sharp race, hits only: {results['machine']}")
     node_peers.clear_next_cache()
     with contextlib.ExitStack() as stack:
-        started_servers: list[servers.Server] = [
-            stack.enter_context(servers.Pixserve(WORKERS)),
-            stack.enter_context(node_peers.Next()),
-        ]
+        started_servers = start(stack, servers.Pixserve(WORKERS), node_peers.Next())
         results.update(hits([Contender(s) for s in started_servers]))
     node_peers.clear_next_cache()
     results["machine"]["load_end"] = os.getloadavg()
@@ -341,12 +339,8 @@ def main() -> int:
     say(f"sharp race: {results['machine']}")
     node_peers.clear_next_cache()
     with contextlib.ExitStack() as stack:
-        started_servers: list[servers.Server] = [
-            stack.enter_context(servers.Pixserve(WORKERS)),
-            stack.enter_context(node_peers.Next()),
-            stack.enter_context(node_peers.IPX()),
-            stack.enter_context(node_peers.Next(mozjpeg=True)),
-        ]
+        peers = (node_peers.Next(), node_peers.IPX(), node_peers.Next(mozjpeg=True))
+        started_servers = start(stack, servers.Pixserve(WORKERS), *peers)
         contenders = [Contender(s) for s in started_servers]
         memory = node_peers.PeakMemory(started_servers)
         memory.start()

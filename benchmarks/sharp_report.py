@@ -7,7 +7,6 @@ re-rendered: `python -m benchmarks sharp_report`) without the other.
 
 from __future__ import annotations
 
-import json
 import statistics
 import sys
 from pathlib import Path
@@ -20,6 +19,9 @@ from benchmarks.results_md import (
     SHARP_END,
     insert,
     med,
+    save_chart,
+    saved,
+    spread,
     table,
     verdict,
 )
@@ -59,8 +61,7 @@ class Race:
         values = self.ratios(label, peer, connections)
         if not values:
             return "not raced"
-        middle = statistics.median(values)
-        return f"{middle:.2f}x ({min(values):.2f}-{max(values):.2f})"
+        return spread(values, "x")
 
     def quality(self, label: str) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = self.r["quality"][label]
@@ -76,8 +77,7 @@ class Race:
         return [a["rps"] / b["rps"] for a, b in zip(ours, theirs, strict=True)]
 
     def hit_spread(self, phase: str, label: str, over: tuple[str, str]) -> str:
-        values = self.hit_ratios(phase, label, over)
-        return f"{statistics.median(values):.2f}x ({min(values):.2f}-{max(values):.2f})"
+        return spread(self.hit_ratios(phase, label, over), "x")
 
 
 def targets(race: Race) -> list[str]:
@@ -294,7 +294,7 @@ def hit_cpu_table(race: Race) -> list[str]:
                     f"{shown}: {label}",
                     f"{med(ours, 'cpu_us'):,.0f}",
                     f"{med(theirs, 'cpu_us'):,.0f}",
-                    f"{statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f})",
+                    spread(ratios, "x"),
                 ]
             )
     header = ["request", "pixserve CPU µs/req", "Next CPU µs/req", "Next's / pixserve's"]
@@ -332,7 +332,8 @@ def section(results: dict[str, Any]) -> list[str]:
         SHARP_BEGIN,
         "## Against the sharp-based peers: Next.js and IPX (issue 14)",
         "",
-        f"`benchmarks/sharp_race.py`, {m['run_seconds'] / 60:.1f} minutes on {m['cpus']} CPUs, "
+        "`python -m benchmarks sharp_race`, "
+        f"{m['run_seconds'] / 60:.1f} minutes on {m['cpus']} CPUs, "
         f"load average {load_start:.2f} at the start and {load_end:.2f} at the end"
         f"{SHARED if load_start > QUIET_LOAD else ' (nothing else ran: the end is the race)'}. "
         f"{m['next']}; {m['ipx']}; Node {m['node']}; pixserve transformer version "
@@ -438,14 +439,8 @@ def chart(results: dict[str, Any]) -> None:
         )
         ax.legend(loc="lower right", fontsize=8)
     m = results["machine"]
-    figure.suptitle(
-        f"pixserve against Next.js and IPX, cold — {m['cpus']} CPUs; medians, bars min-max "
-        "over rounds",
-        fontsize=11,
-    )
-    figure.tight_layout()
-    figure.savefig(CHART, dpi=90)
-    plt.close(figure)
+    title = f"pixserve against Next.js and IPX, cold — {m['cpus']} CPUs; medians, bars min-max "
+    save_chart(figure, title + "over rounds", CHART)
 
 
 def write(results: dict[str, Any]) -> None:
@@ -459,7 +454,7 @@ def write(results: dict[str, Any]) -> None:
 
 def main() -> None:
     """Rewrite the section from the last run's saved results."""
-    write(json.loads(Path(OUT_JSON).read_text(encoding="utf-8")))
+    write(saved(Path(OUT_JSON), "sharp_race"))
 
 
 if __name__ == "__main__":

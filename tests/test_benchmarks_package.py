@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from benchmarks.__main__ import entries
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -66,3 +68,52 @@ def test_no_import_cycle_and_no_path_edits() -> None:
 
     for name in graph:
         visit(name, ())
+
+
+def run(*args: str, module: str = "benchmarks") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=BENCHMARKS.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def needs_bench_extras(module: str) -> bool:
+    """Whether importing `module` fails only for a `make bench` dependency."""
+    try:
+        importlib.import_module(module)
+    except ModuleNotFoundError as error:
+        assert error.name in BENCH_ONLY, f"{module}: {error}"
+        return True
+    return False
+
+
+@pytest.mark.parametrize("name", sorted(entries()))
+def test_every_entry_starts_and_answers_help(name: str) -> None:
+    """`python -m benchmarks NAME --help` parses the entry's arguments and runs nothing."""
+    if needs_bench_extras(f"benchmarks.{name}"):
+        pytest.skip(f"{name} imports a `make bench` dependency ({', '.join(sorted(BENCH_ONLY))})")
+    helped = run(name, "--help")
+    assert helped.returncode == 0, helped.stderr
+    assert helped.stdout.strip(), f"{name} --help printed nothing"
+
+
+EXPERIMENTS = sorted(
+    p.stem for p in (BENCHMARKS / "experiments").glob("*.py") if p.stem != "__init__"
+)
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_every_experiment_says_how_it_runs(name: str) -> None:
+    """Experiments are not entries: each names the command that runs it."""
+    doc = ast.get_docstring(ast.parse((BENCHMARKS / "experiments" / f"{name}.py").read_text()))
+    assert f"python -m benchmarks.experiments.{name}" in (doc or "")
+
+
+def test_an_unknown_entry_is_refused() -> None:
+    refused = run("no_such_benchmark")
+    assert refused.returncode == 2
+    assert "invalid choice" in refused.stderr

@@ -10,7 +10,7 @@ themselves and unmapped when freed, and the threads of a worker share two heaps
 requests (`benchmarks/stress.py`'s work, after a warm-up): the server's idle RSS grew
 28-29% over its warmed level with glibc's default, under 1% with this. On cold
 transforms of the corpus photos the time was 0.87x the default's (min 0.65, max
-1.05, 5 rounds under load: no cost seen; `benchmarks/allocator.py`).
+1.05, 5 rounds under load: no cost seen; `benchmarks/experiments/allocator.py`).
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ process per contender per round, contenders alternating: glibc's default, the
 threshold at 4 MiB (pixserve's), and at 1 MiB. Reports each one's time over the
 default's, median and min-max over the rounds.
 
-Run: `.venv/bin/python -m benchmarks allocator [--rounds 5]`.
+Run: `.venv/bin/python -m benchmarks.experiments.allocator [--rounds 5]`. Its conclusion
+is recorded in `pixserve/ops/allocator.py`.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ import argparse
 import statistics
 import subprocess
 import sys
-from pathlib import Path
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "photos"
+from benchmarks.cases import CORPUS
+
+PHOTOS_DIR = CORPUS / "photos"
 PHOTOS = ("street-2725x2225.jpg", "gain-map-3840x2160.jpg", "flowers-1920x1080.jpg")
 CONTENDERS = {"glibc default": None, "4 MiB (pixserve)": 4 << 20, "1 MiB": 1 << 20}
 
@@ -47,7 +49,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
     rounds = parser.parse_args().rounds
-    photos = [str(CORPUS / name) for name in PHOTOS]
+    photos = [str(PHOTOS_DIR / name) for name in PHOTOS]
     seconds: dict[str, list[float]] = {name: [] for name in CONTENDERS}
     for _ in range(rounds):
         for name, threshold in CONTENDERS.items():
