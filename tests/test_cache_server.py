@@ -75,6 +75,7 @@ def test_a_worker_killed_mid_write_leaves_nothing_that_is_served(
         (temp,) = _temp_files(cache_dir)  # half of the result, in a temp file
         assert 0 < temp.stat().st_size
         os.kill(pid, signal.SIGKILL)
+        _wait_until_gone(pid)  # its sockets closed: no new connection can land on it
         requester.join(timeout=60)
         assert len(stalled) == 1 and isinstance(stalled[0], OSError)
 
@@ -151,6 +152,22 @@ def _wait_for_pid(marker: Path) -> int:
             return int(marker.read_text())
         time.sleep(0.05)
     raise AssertionError("no worker started writing")
+
+
+def _wait_until_gone(pid: int) -> None:
+    """Until the killed process has exited (gone, or a zombie its parent has yet to
+    reap): SIGKILL returns before the kernel has closed its files, and a connection
+    made meanwhile could be queued on its listening socket, then reset."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return
+        if state in ("Z", "X"):
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"worker {pid} still running after SIGKILL")
 
 
 def _temp_files(cache_dir: Path) -> list[Path]:

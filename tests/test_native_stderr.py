@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -61,7 +64,9 @@ def test_a_log_reader_that_goes_away_does_not_stop_the_server(tmp_path: Path) ->
     port = free_port()
     command = [sys.executable, "-m", "pixserve.cli", "serve", "--root", str(root)]
     command += ["--cache-dir", str(tmp_path / "cache"), "--port", str(port), "--workers", "2"]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    server = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+    )
     try:
         assert server.stderr is not None
         started = 0
@@ -70,6 +75,7 @@ def test_a_log_reader_that_goes_away_does_not_stop_the_server(tmp_path: Path) ->
             if started == 2:
                 break
         assert started == 2
+        wait_for_port(port)  # a worker logs that it is ready a moment before it listens
         server.stderr.close()
         for number in range(300):  # each request logs a line: far past a pipe's 64 KiB
             try:
@@ -80,7 +86,19 @@ def test_a_log_reader_that_goes_away_does_not_stop_the_server(tmp_path: Path) ->
         assert get(port, "/healthz", timeout=10)[0] == 200
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=20) == 0
-    finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
+    finally:  # the whole group: a worker must not outlive a failed test
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+
+
+def wait_for_port(port: int, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
