@@ -35,10 +35,11 @@ import statistics
 import sys
 from dataclasses import dataclass, field
 
-from benchmarks.cases import CORPUS, ROOT
 from PIL import Image
 from ssimulacra2 import compute_ssimulacra2
 
+from benchmarks.cases import CORPUS, ROOT
+from benchmarks.results_md import publish
 from pixserve.transformer import FORMATS, parse_options, transform
 from pixserve.transformer.metric import PictureReference
 from pixserve.transformer.quality import LADDERS, WEIGHTS
@@ -212,10 +213,7 @@ def main() -> None:
             calibration = extra_cases + [c for n, _ in calibrating for c in corpus_cases[n]]
             held_out = [c for n, _ in holding for c in corpus_cases[n]]
             lines += fold_lines(fmt, fold, calibration, held_out, floors)
-    text = "\n".join(lines) + "\n"
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(text)
-    print(text)
+    publish("\n".join(lines), OUT)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from PIL import Image
 from ssimulacra2 import compute_ssimulacra2
 
 from benchmarks.cases import CORPUS, ROOT
+from benchmarks.results_md import publish
 from pixserve.transformer import FORMATS, parse_options, transform
 from pixserve.transformer.encode import encode
 
@@ -149,10 +150,7 @@ def main() -> None:
             + f" | {statistics.median(times[codec]) * 1000:.1f} |"
         )
     lines += ["", f"JPEG XL files decoded back through the plugin: {jxl_reads}, all at full size."]
-    text = "\n".join(lines) + "\n"
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(text)
-    print(text)
+    publish("\n".join(lines), OUT)
 
 
 if __name__ == "__main__":
