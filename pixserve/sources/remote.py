@@ -140,8 +140,10 @@ class RemoteMount:
         self.on_fetch = on_fetch
         self.stale_if_error = stale_if_error
         self._known: dict[str, Identity] = {}
-        self._stale_until: dict[str, float] = {}  # key: monotonic time to ask again
-        self._failing_until = 0.0  # monotonic: the origin failed or timed out lately
+        # Monotonic time until which the origin is not asked about what is known (it
+        # failed or timed out), and the originals logged as stale in this outage.
+        self._failing_until = 0.0
+        self._logged_stale: set[str] = set()
 
     def find(self, key: str) -> RemoteSource | None:
         """The original `key` (fetched or revalidated if need be), None for a bad key.
@@ -153,7 +155,7 @@ class RemoteMount:
 
     def _identity(self, key: str) -> Identity:
         known = self._known.get(key)
-        if known is not None and (self._fresh(known) or self._still_stale(key)):
+        if known is not None and self._usable(known):
             if not self._fresh(known):
                 self.on_fetch(FetchReport(self.name, "stale", 0, 0.0))
             return known
@@ -173,33 +175,37 @@ class RemoteMount:
         """Whether finding `key` would ask an origin this process saw fail or time out
         in the last `STALE_RECHECK` seconds (no fetch has worked since), because
         nothing usable is known of it in memory."""
-        if self._failing_until <= time.monotonic():
-            return False
         known = self._known.get(key)
-        return known is None or not (self._fresh(known) or self._still_stale(key))
+        return self._failing() and (known is None or not self._usable(known))
 
     def _fresh(self, identity: Identity) -> bool:
         return time.time() - identity.checked_at < self.ttl
 
-    def _still_stale(self, key: str) -> bool:
-        return self._stale_until.get(key, 0.0) > time.monotonic()
+    def _failing(self) -> bool:
+        return self._failing_until > time.monotonic()
+
+    def _within_stale(self, identity: Identity) -> bool:
+        return time.time() - identity.checked_at < self.ttl + self.stale_if_error
+
+    def _usable(self, identity: Identity) -> bool:
+        """Fresh, or stale within `stale_if_error` while the origin is failing."""
+        return self._fresh(identity) or (self._failing() and self._within_stale(identity))
 
     def _stale(self, key: str, known: Identity | None, error: Exception) -> Identity:
         """What was known of `key`, while the origin fails and `stale_if_error` allows;
         else the failure is raised."""
-        age = time.time() - (known.checked_at if known is not None else 0.0)
-        if known is None or age >= self.ttl + self.stale_if_error:
+        if known is None or not self._within_stale(known):
             raise error
-        if key not in self._stale_until:
+        if key not in self._logged_stale:
+            self._logged_stale.add(key)
             log.warning(
                 "source %r: %s; serving what was known of %r %.0f s ago (stale-if-error)",
                 self.name,
                 getattr(error, "description", None) or error,
                 key,
-                age,
+                time.time() - known.checked_at,
                 extra={"fields": {"source": self.name, "image": f"{self.name}/{key}"}},
             )
-        self._stale_until[key] = time.monotonic() + min(STALE_RECHECK, self.stale_if_error)
         self.on_fetch(FetchReport(self.name, "stale", 0, 0.0))
         return known
 
@@ -227,7 +233,6 @@ class RemoteMount:
             fetched = self._fetch(key, validators)
         except (OriginFailed, OriginTimeout) as error:
             return self._stale(key, known, error)
-        self._stale_until.pop(key, None)
         if fetched.data is None and known is not None:
             identity = replace(known, checked_at=time.time())
         else:
@@ -248,6 +253,7 @@ class RemoteMount:
             raise
         else:
             self._failing_until = 0.0
+            self._logged_stale.clear()
             outcome = "fetched" if fetched.data is not None else "not_modified"
             size = len(fetched.data or b"")
             return fetched
