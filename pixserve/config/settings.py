@@ -18,7 +18,7 @@ import dataclasses
 import difflib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -537,13 +537,11 @@ class Config:
         Relative paths are taken from `base` (the extension passes the app's
         `root_path`, as Flask does for its own folders), not from the working directory.
         """
+        check_names(app_config)
         values = environment_values(environ or {})
         values |= environment_values(
             {key: value for key, value in app_config.items() if isinstance(value, str)}
         )
-        for key in app_config:
-            if key.startswith(ENV_PREFIX) and not isinstance(app_config[key], str):
-                environment_values({key: ""})  # the same check for a non-text value
         values.update(
             {
                 row.name: app_config[row.variable]
@@ -578,13 +576,18 @@ def no_such_setting(name: str, where: str = "") -> ConfigError:
     return ConfigError(f"{name}: no such setting{where}{hint}")
 
 
-def environment_values(environ: Mapping[str, str]) -> dict[str, Any]:
-    """The settings given as `PIXSERVE_<NAME>` variables, parsed by their kinds; any
-    other `PIXSERVE_` name is an error (a misspelled setting)."""
+def check_names(names: Iterable[str]) -> None:
+    """Any `PIXSERVE_` name that is no setting is an error (a misspelled setting)."""
     variables = {row.variable for row in SETTINGS.values()} | OTHER_VARIABLES
-    for name in environ:
+    for name in names:
         if name.startswith(ENV_PREFIX) and name not in variables:
             raise no_such_setting(name)
+
+
+def environment_values(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The settings given as `PIXSERVE_<NAME>` variables, parsed by their kinds
+    (`check_names` first)."""
+    check_names(environ)
     return {
         row.name: row.kind.from_text(row.name, environ[row.variable])
         for row in SETTINGS.values()

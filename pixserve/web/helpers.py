@@ -133,17 +133,13 @@ def source_width(source: Source) -> int:
     return header_facts(source).size[0]
 
 
-def _allowed_widths() -> tuple[int, ...]:
-    allowed: tuple[int, ...] = services().config.http.allowed_widths
-    return allowed
-
-
 def _ladder(upright: Size, parsed: Options, widths: Iterable[int] | None) -> list[int]:
     """The candidate widths: the caller's `widths`, else the `allowed_widths` when the
     server is limited to them (any other width would be refused), else the default
     ladder; each only as far as the source and the asked size go."""
-    if widths is None and _allowed_widths():
-        return candidate_widths(upright, parsed, _allowed_widths(), only_steps=True)
+    allowed = services().config.http.allowed_widths
+    if widths is None and allowed:
+        return candidate_widths(upright, parsed, allowed, only_steps=True)
     steps = _steps(parsed, widths, displayed_size(upright, parsed))
     return candidate_widths(upright, parsed, steps)
 
@@ -284,7 +280,7 @@ def picture(
     ]
     if asks_for_size(parsed):
         fallback_width = displayed[0]
-    elif _allowed_widths():  # the largest candidate up to it: one the server makes
+    elif services().config.http.allowed_widths:  # the largest candidate up to it: one it makes
         fallback_width = max((c for c in candidates if c <= FALLBACK_WIDTH), default=candidates[0])
     else:
         fallback_width = min(candidates[-1], FALLBACK_WIDTH)
