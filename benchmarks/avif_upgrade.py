@@ -45,10 +45,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-from loopback.harness import HOST, answers, children, free_port, serving  # noqa: E402
+from benchmarks.cases import CORPUS, ROOT
+from loopback.harness import HOST, answers, children, free_port, serving
 
-CORPUS = Path(os.environ.get("BENCH_CORPUS") or ROOT.parent / "shared" / "corpus")
 PHOTOS = ("street-2725x2225.jpg", "gain-map-3840x2160.jpg", "flowers-1920x1080.jpg")
 WIDTHS = (640, 1280)
 # fmt=auto (negotiated to AVIF) and fmt=best (a q=auto search in each accepted format).

@@ -26,10 +26,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.cases import ROOT
 from benchmarks.results_md import publish
 from pixserve.cache import DiskCache
 
-ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "out" / "cache_stores.md"
 ROUNDS = 9
 STORES_PER_ROUND = 300

@@ -37,11 +37,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks import load
+from benchmarks.cases import CORPUS, ROOT
+from loopback.harness import Served, answers, children, free_port, get, serving
 
-ROOT = Path(__file__).resolve().parent.parent
-from loopback.harness import Served, answers, children, free_port, get, serving  # noqa: E402
-
-CORPUS = ROOT.parent / "shared" / "corpus"
 OUT = ROOT / "benchmarks" / "out" / "layouts.md"
 URL = "/image/photos/street-2725x2225.jpg?w=640&fmt=jpeg"
 SECONDS = 3

@@ -33,6 +33,7 @@ from benchmarks.cases import GAIN_MAP, STREET, Case, Transform, check_corpus
 from benchmarks.races import OUT, ROUNDS, WORKERS
 from benchmarks.results_md import PAGE_BEGIN, PAGE_END, RESULTS_MD, insert, spread, table
 from benchmarks.sharp_race import Contender
+from loopback.harness import HOST
 
 SOURCES = (STREET, GAIN_MAP, "photos/flowers-1920x1080.jpg")
 LADDER = (320, 640, 960, 1280)
@@ -81,7 +82,7 @@ def fetch(contender: Contender, case: Case, token: str) -> tuple[int, str | None
     accept = contender.accept(case)
     if accept:
         headers["Accept"] = accept
-    connection = http.client.HTTPConnection(servers.HOST, contender.server.port, timeout=900)
+    connection = http.client.HTTPConnection(HOST, contender.server.port, timeout=900)
     try:
         connection.request("GET", contender.path(case, token), headers=headers)
         response = connection.getresponse()

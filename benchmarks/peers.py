@@ -214,7 +214,7 @@ def outputs(pix: servers.Pixserve, thumbor: servers.Thumbor) -> dict[str, Any]:
             "thumbor": expect_image(thumbor, case.thumbor_path, fmt)[0],
             "libvips": engines.vips(case.path.read_bytes(), case.transform),
         }
-        row = {}
+        row: dict[str, dict[str, Any]] = {}
         for name, data in produced.items():
             size, similarity = quality.score(case, data)
             row[name] = {"bytes": len(data), "size": size, "ssim": similarity}

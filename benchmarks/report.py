@@ -75,7 +75,7 @@ class Figures:
         return found
 
     def floor_ratio(self, case: Case) -> float:
-        return statistics.median(self.r["cold"]["floor_ratios"][case.label])
+        return float(statistics.median(self.r["cold"]["floor_ratios"][case.label]))
 
     def served(self, phase: str, case: Case, server: str) -> float | None:
         runs = self.r[phase].get(f"{case.label}|{server}")

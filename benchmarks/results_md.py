@@ -44,6 +44,11 @@ def table_head(header: Sequence[str]) -> list[str]:
     ]
 
 
+def print_row(*cells: object) -> None:
+    """Print one Markdown table row as soon as it is measured (long runs show progress)."""
+    print("| " + " | ".join(str(cell) for cell in cells) + " |", flush=True)
+
+
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     return table_head(header) + ["| " + " | ".join(row) + " |" for row in rows] + [""]
 

@@ -35,14 +35,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-from benchmarks import load  # noqa: E402
-from benchmarks.cache_hits import exported  # noqa: E402
-from benchmarks.results_md import publish  # noqa: E402
-from loopback.harness import free_port, get, serving  # noqa: E402
+from benchmarks import load
+from benchmarks.cache_hits import exported
+from benchmarks.cases import CORPUS, ROOT
+from benchmarks.results_md import publish
+from loopback.harness import free_port, get, serving
 
 OUT = ROOT / "benchmarks" / "out" / "serving.md"
-CORPUS = Path(os.environ.get("BENCH_CORPUS", ROOT.parent / "shared" / "corpus"))
 HIT = "/image/photos/street-2725x2225.jpg?w=300&fmt=webp"
 COLD = "/image/photos/street-2725x2225.jpg?w=640&fmt=webp"
 SMALL = "/image/photos/small-320x240.jpg?w=64&fmt=webp"

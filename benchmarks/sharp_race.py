@@ -306,7 +306,9 @@ def machine() -> dict[str, Any]:
     }
 
 
-def start(stack: contextlib.ExitStack[None], *contenders: servers.Server) -> list[servers.Server]:
+def start(
+    stack: contextlib.ExitStack[bool | None], *contenders: servers.Server
+) -> list[servers.Server]:
     """Start each server in turn, all stopped when `stack` closes (also on a failed start)."""
     return [stack.enter_context(server) for server in contenders]
 

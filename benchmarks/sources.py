@@ -36,10 +36,9 @@ from pathlib import Path
 
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parent.parent
-
-from benchmarks.results_md import publish  # noqa: E402
-from loopback.seaweed import ACCESS_KEY, SECRET_KEY, Seaweed, running_seaweed  # noqa: E402
+from benchmarks.cases import ROOT
+from benchmarks.results_md import publish
+from loopback.seaweed import ACCESS_KEY, SECRET_KEY, Seaweed, running_seaweed
 
 OUT = ROOT / "benchmarks" / "out" / "sources.md"
 HOST = "127.0.0.1"

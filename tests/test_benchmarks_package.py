@@ -144,3 +144,35 @@ def test_an_unknown_entry_is_refused() -> None:
     refused = run("no_such_benchmark")
     assert refused.returncode == 2
     assert "invalid choice" in refused.stderr
+
+
+REPEATED_RUN = 6  # issue 24: "no block of six or more lines is repeated inside benchmarks/"
+
+
+def code_lines(path: Path) -> list[tuple[int, str]]:
+    """The lines that carry code, stripped, with their numbers: imports, comments and
+    docstring quotes are left out (every module starts with the same ones)."""
+    skipped = ("#", "import ", "from ", '"""')
+    numbered = enumerate(path.read_text().splitlines(), 1)
+    return [
+        (n, line.strip())
+        for n, line in numbered
+        if line.strip() and not line.strip().startswith(skipped)
+    ]
+
+
+def test_no_block_of_code_is_repeated() -> None:
+    first_seen: dict[tuple[str, ...], tuple[Path, int]] = {}
+    repeated = []
+    modules = sorted(p for p in BENCHMARKS.rglob("*.py") if "node_modules" not in p.parts)
+    for path in modules:
+        lines = code_lines(path)
+        for start in range(len(lines) - REPEATED_RUN + 1):
+            run = tuple(line for _, line in lines[start : start + REPEATED_RUN])
+            if sum(any(c.isalnum() for c in line) for line in run) < REPEATED_RUN - 1:
+                continue  # closing brackets and the like
+            here = (path, lines[start][0])
+            there = first_seen.setdefault(run, here)
+            if there[0] != path or here[1] - there[1] >= REPEATED_RUN:
+                repeated.append(f"{there[0].name}:{there[1]} and {path.name}:{here[1]}")
+    assert not repeated, "the same lines stand in two places: " + "; ".join(repeated)
