@@ -43,6 +43,7 @@ from PIL import Image
 
 from benchmarks import load
 from benchmarks.cases import ROOT
+from benchmarks.rounds import in_turn, wait_until_idle
 from loopback.harness import HOST, children, free_port, serving
 from pixserve.cache import DiskCache
 from pixserve.cache.disk import SETTLED_AFTER
@@ -221,6 +222,7 @@ def main() -> None:
     against = _option("--against")
     connections = int(_option("--connections") or 1)
     race = connections > 1
+    wait_until_idle()
     with tempfile.TemporaryDirectory(prefix="pixserve-bench-") as temp:
         work = Path(temp)
         (work / "root").mkdir()
@@ -256,8 +258,7 @@ def main() -> None:
             for each in started.values():  # untimed: each worker checks each entry once
                 timed(each, connections)
             for round_index in range(ROUNDS):
-                order = list(started.items())
-                for kind, each in order if round_index % 2 == 0 else order[::-1]:
+                for kind, each in in_turn(list(started.items()), round_index):
                     rate, micros = timed(each, connections)
                     rates[kind].append(rate)
                     cpu.setdefault(f"hits|{kind}", []).append(micros)

@@ -32,6 +32,7 @@ from benchmarks import node_peers, servers
 from benchmarks.cases import GAIN_MAP, STREET, Case, Transform, check_corpus
 from benchmarks.races import OUT, ROUNDS, WORKERS
 from benchmarks.results_md import PAGE_BEGIN, PAGE_END, RESULTS_MD, insert, spread, table
+from benchmarks.rounds import wait_until_idle
 from benchmarks.sharp_race import Contender
 from loopback.harness import HOST
 
@@ -120,6 +121,7 @@ def main() -> int:
     results: dict[str, Any] = {
         "machine": {
             "cpus": os.cpu_count(),
+            "busy_at_start": wait_until_idle(),
             "load_start": os.getloadavg(),
             "rounds": ROUNDS,
             "workers": WORKERS,

@@ -53,10 +53,13 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     return table_head(header) + ["| " + " | ".join(row) + " |" for row in rows] + [""]
 
 
-def spread(values: Sequence[float], unit: str = "") -> str:
-    """Median and, in brackets, min-max over the rounds: how every race reports a ratio."""
-    middle = statistics.median(values)
-    return f"{middle:.2f}{unit} ({min(values):.2f}-{max(values):.2f})"
+def spread(values: Sequence[float], unit: str = "", figure: str = "{:.2f}") -> str:
+    """Median and, in brackets, min-max over the rounds: how every race reports a figure
+    (`figure` formats each number: `"{:,.0f}"` for requests per second)."""
+    low, middle, high = (
+        figure.format(v) for v in (min(values), statistics.median(values), max(values))
+    )
+    return f"{middle}{unit} ({low}-{high})"
 
 
 def verdict(ok: bool) -> str:

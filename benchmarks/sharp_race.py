@@ -38,6 +38,7 @@ from typing import Any
 from benchmarks import load, node_peers, quality, servers, sharp_report
 from benchmarks.cases import GAIN_MAP, STREET, Case, Transform, check_corpus
 from benchmarks.races import HIT_SECONDS, OUT, ROUNDS, SECONDS, WORKERS
+from benchmarks.rounds import in_turn, wait_until_idle
 from pixserve import transformer
 
 CONNECTIONS = (1, 4)
@@ -236,9 +237,7 @@ def cpu_per_request(contenders: list[Contender]) -> dict[str, list[float]]:
     found: dict[str, list[float]] = {}
     for round_index in range(ROUNDS):
         for case_index, case in enumerate(CASES):
-            racing = [c for c in contenders if c.runs(case)]
-            if (round_index + case_index) % 2:
-                racing = racing[::-1]
+            racing = in_turn([c for c in contenders if c.runs(case)], round_index + case_index)
             for contender in racing:
                 before = node_peers.cpu_seconds(contender.server)
                 for request in range(CPU_REQUESTS):
@@ -257,7 +256,7 @@ def hits(contenders: list[Contender]) -> dict[str, Any]:
     results: dict[str, Any] = {"hits": {}, "revalidations": {}}
     caching = [c for c in contenders if c.cache_header and c.name != "next-mozjpeg"]
     for round_index in range(ROUNDS):
-        order = caching if round_index % 2 == 0 else caching[::-1]
+        order = in_turn(caching, round_index)
         for index, case in enumerate(HIT_CASES):
             for contender in order:
                 token = f"{RUN}-h{index}"
@@ -294,6 +293,7 @@ def hits(contenders: list[Contender]) -> dict[str, Any]:
 def machine() -> dict[str, Any]:
     return {
         "cpus": os.cpu_count(),
+        "busy_at_start": wait_until_idle(),
         "load_start": os.getloadavg(),
         "workers": WORKERS,
         "rounds": ROUNDS,

@@ -7,13 +7,17 @@ from __future__ import annotations
 import ast
 import functools
 import json
+import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from benchmarks.__main__ import entries
+from benchmarks.rounds import in_turn, wait_until_idle
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 # What `make bench` installs (pyproject's `bench` extra) and `make test` does not: an
@@ -176,3 +180,31 @@ def test_no_block_of_code_is_repeated() -> None:
             if there[0] != path or here[1] - there[1] >= REPEATED_RUN:
                 repeated.append(f"{there[0].name}:{there[1]} and {path.name}:{here[1]}")
     assert not repeated, "the same lines stand in two places: " + "; ".join(repeated)
+
+
+def test_contenders_take_turns_going_first() -> None:
+    contenders = ["pixserve", "next", "ipx"]
+    orders = [in_turn(contenders, round_index) for round_index in range(4)]
+    assert orders[0] == orders[2] == contenders
+    assert orders[1] == orders[3] == contenders[::-1]
+
+
+def test_a_busy_machine_is_waited_on_only_so_long() -> None:
+    """A core kept busy is seen as busy, and the wait gives up at its bound."""
+    stop = threading.Event()
+
+    def spin() -> None:
+        while not stop.is_set():
+            pass
+
+    spinner = threading.Thread(target=spin)
+    spinner.start()
+    try:
+        started = time.monotonic()
+        busy = wait_until_idle(within=2)
+        waited = time.monotonic() - started
+    finally:
+        stop.set()
+        spinner.join()
+    assert busy >= 1 / (os.cpu_count() or 1) / 2
+    assert 2 <= waited < 10
