@@ -33,7 +33,6 @@ DURATIONS = {
     "sources": "1 min",
     "thumbor_dialect": "1 min",
     "report": "-",
-    "sharp_report": "-",
 }
 
 

@@ -1,8 +1,12 @@
-"""Turn `out/results.json` into `RESULTS.md` (ratios first) and `results.png`.
+"""Rewrite `RESULTS.md` and its charts from every race's saved figures.
 
-Why separate from the measuring: the report can be re-rendered from the saved figures
-(`python -m benchmarks report`) without another run, and the targets live in one
-table here, each judged by the same numbers the tables show.
+`python -m benchmarks report` is the one writer of RESULTS.md: it re-renders each
+section whose race has saved its figures in `benchmarks/out/` (`peers`:
+`results.json`, ratios first, and `results.png`; `sharp_race`: `sharp_race.json` and
+`sharp_race.png` through `sharp_report.py`; `page_race`: `page_race.json`) and keeps
+the others as they are. Each race calls its own section's writer when it finishes.
+Why separate from the measuring: a report can be re-rendered without another run,
+and the targets live in one table here, each judged by the same numbers the tables show.
 """
 
 from __future__ import annotations
@@ -547,10 +551,23 @@ def write(results: dict[str, Any]) -> None:
     )
 
 
-def main() -> None:
-    """Rewrite the section from the last run's saved results."""
-    write(saved(Path(OUT_JSON), "peers"))
+def main() -> int:
+    """Rewrite each section whose race's results are saved; the others stay."""
+    from benchmarks import page_race, sharp_report
+
+    writers = {
+        "peers": (Path(OUT_JSON), write),
+        "sharp_race": (sharp_report.OUT_JSON, sharp_report.write),
+        "page_race": (page_race.OUT_JSON, page_race.write),
+    }
+    rewritten = [entry for entry, (path, _) in writers.items() if path.is_file()]
+    for entry in rewritten:
+        path, writer = writers[entry]
+        writer(saved(path, entry))
+    for entry in writers.keys() - set(rewritten):
+        print(f"kept {entry}'s section: no saved results (python -m benchmarks {entry})")
+    return 0 if rewritten else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

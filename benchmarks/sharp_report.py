@@ -2,14 +2,13 @@
 
 Why a section between markers: `report.py` renders the rest of RESULTS.md from the
 thumbor/libvips run and keeps this block as it is, so either race can be re-run (or
-re-rendered: `python -m benchmarks sharp_report`) without the other.
+all of RESULTS.md re-rendered: `python -m benchmarks report`) without the other.
 """
 
 from __future__ import annotations
 
 import statistics
 import sys
-from pathlib import Path
 from typing import Any
 
 from benchmarks.cases import ROOT
@@ -20,7 +19,6 @@ from benchmarks.results_md import (
     insert,
     med,
     save_chart,
-    saved,
     spread,
     table,
     verdict,
@@ -450,12 +448,3 @@ def write(results: dict[str, Any]) -> None:
     )
     chart(results)
     print(f"(written the sharp race into {RESULTS_MD.name} and {CHART.name})", file=sys.stderr)
-
-
-def main() -> None:
-    """Rewrite the section from the last run's saved results."""
-    write(saved(Path(OUT_JSON), "sharp_race"))
-
-
-if __name__ == "__main__":
-    main()
