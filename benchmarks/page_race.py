@@ -13,7 +13,7 @@ asked with each browser's `Accept`, and `q` set so sharp gets pixserve's qualiti
 Each replay is cold (a fresh cache-busting token; each miss checked by the cache
 header); the contenders alternate over BENCH_ROUNDS rounds. CPU is read from /proc
 for each server's whole process tree before and after a replay. Writes
-`benchmarks/out/page_race.json` and its section of RESULTS.md.
+`benchmarks/out/page_race.json` and its section of docs/results.md.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ Phases (the issue's numbering):
 6. bytes and SSIM of each contender's output against a full-decode LANCZOS reference.
 
 Writes `benchmarks/out/results.json`, then `report.py` turns it into
-`benchmarks/RESULTS.md` and `benchmarks/results.png`. Settings: BENCH_ROUNDS (3),
+`docs/results.md` and `docs/results.png`. Settings: BENCH_ROUNDS (3),
 BENCH_SECONDS (2, per cold run), BENCH_WORKERS (the CPU count), BENCH_CORPUS.
 """
 

@@ -1,6 +1,6 @@
-"""Rewrite `RESULTS.md` and its charts from every race's saved figures.
+"""Rewrite `docs/results.md` and its charts from every race's saved figures.
 
-`python -m benchmarks report` is the one writer of RESULTS.md: it re-renders each
+`python -m benchmarks report` is the one writer of docs/results.md: it re-renders each
 section whose race has saved its figures in `benchmarks/out/` (`peers`:
 `results.json`, ratios first, and `results.png`; `sharp_race`: `sharp_race.json` and
 `sharp_race.png` through `sharp_report.py`; `page_race`: `page_race.json`) and keeps
@@ -34,7 +34,7 @@ from benchmarks.results_md import (
     verdict,
 )
 
-CHART = ROOT / "benchmarks" / "results.png"
+CHART = ROOT / "docs" / "results.png"
 OUT_JSON = ROOT / "benchmarks" / "out" / "results.json"
 SSIM_EQUAL = 0.0005  # SSIMs equal to 3 decimals count as "no worse"
 PIXSERVE_COLOUR, THUMBOR_COLOUR, VIPS_COLOUR, FLOOR_COLOUR = (
@@ -517,7 +517,7 @@ def chart(f: Figures) -> None:
 
     m = f.r["machine"]
     title = f"pixserve benchmark — {m['cpus']} CPUs, {m['workers']} workers each; "
-    save_chart(figure, title + "see benchmarks/RESULTS.md", CHART)
+    save_chart(figure, title + "see docs/results.md", CHART)
 
 
 def write(results: dict[str, Any]) -> None:

@@ -1,4 +1,4 @@
-"""benchmarks/RESULTS.md: where each race writes its section, between its markers, and
+"""docs/results.md (the site's Benchmark results page): where each race writes its section, between its markers, and
 the Markdown helpers they share. Every report writer imports this (and nothing of each
 other), so re-rendering one section keeps the others."""
 
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-RESULTS_MD = Path(__file__).resolve().parent / "RESULTS.md"
+RESULTS_MD = Path(__file__).resolve().parents[1] / "docs" / "results.md"
 # Each section's markers: written by one race, carried over by the others' writes.
 SHARP_BEGIN = "<!-- sharp-race: written by benchmarks/sharp_report.py -->"
 SHARP_END = "<!-- /sharp-race -->"
@@ -67,7 +67,7 @@ def verdict(ok: bool) -> str:
 
 
 def insert(document: str, block: list[str], begin: str, end: str) -> str:
-    """Put (or replace) the block in RESULTS.md, after its opening paragraphs."""
+    """Put (or replace) the block in docs/results.md, after its opening paragraphs."""
     text = "\n".join(block)
     if begin in document and end in document:
         head, rest = document.split(begin, 1)
@@ -88,7 +88,7 @@ def kept_block(document: str, begin: str, end: str) -> list[str]:
 
 
 def save_chart(figure: Any, title: str, path: Path) -> None:
-    """Title, lay out and save one of RESULTS.md's charts at the size the page shows."""
+    """Title, lay out and save one of docs/results.md's charts at the size the page shows."""
     import matplotlib.pyplot as plt  # the bench extras only; the figure was made with it
 
     figure.suptitle(title, fontsize=11)

@@ -16,12 +16,12 @@ cold request (requests one after another, every case including AVIF); cold
 req/s at 1 and 4 connections; hits and 304s of a repeated URL at 4 connections; peak
 RSS (summed) and peak PSS (sampled) of each server's whole process tree. Writes
 `benchmarks/out/sharp_race.json`, then
-`sharp_report.py` puts its section into RESULTS.md and draws `sharp_race.png`.
+`sharp_report.py` puts its section into docs/results.md and draws `sharp_race.png`.
 Settings: BENCH_ROUNDS (3), BENCH_SECONDS (2), BENCH_WORKERS (the CPU count),
 BENCH_CPU_REQUESTS (4).
 `BENCH_PHASES=hits` races only the hits and 304s (pixserve and Next.js; a few minutes,
 so more rounds fit): it prints its tables and writes `benchmarks/out/sharp_race_hits.json`,
-leaving RESULTS.md to a full run. Each hit run also records the server's CPU time per
+leaving docs/results.md to a full run. Each hit run also records the server's CPU time per
 request (its whole process tree, from /proc): unlike req/s on a shared machine, it
 hardly moves with other processes' load.
 """

@@ -17,7 +17,6 @@ from pixserve.config.settings import SETTINGS
 ROOT = Path(__file__).resolve().parents[1]
 MARKDOWN = sorted(
     [ROOT / "README.md", ROOT / "SECURITY.md", *(ROOT / "docs").glob("*.md")]
-    + [ROOT / "benchmarks" / "RESULTS.md"]
 )
 # A Markdown link's target, and a path in backticks under one of the repository's folders.
 LINK = re.compile(r"\]\(([^)\s]+)\)")

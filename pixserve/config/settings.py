@@ -148,7 +148,7 @@ class ImagingSettings:
     # waits for a turn and for memory included (`benchmarks/stress.py`), then 503.
     time_limit: float = setting(DURATION, 10.0)
     # Transforms running at once on this node may take this much memory, by their
-    # estimated peaks; more waits up to queue_timeout, then gets 503 (SECURITY.md).
+    # estimated peaks; more waits up to queue_timeout, then gets 503 (docs/security.md).
     memory_budget: int = setting(SIZE, factory=default_memory_budget)
     # How long a request that makes a result waits for its process's turn and then for
     # room in the memory budget, each, and never past its `time_limit`: a queue, not a
@@ -252,7 +252,7 @@ class HttpSettings:
     """What URLs reach, and how their answers are cached by clients.
 
     The defences for a public server (signing, allowlists, presets) are explained in
-    SECURITY.md.
+    docs/security.md.
     """
 
     root: Path = setting(PATH)
