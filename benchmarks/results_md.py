@@ -1,6 +1,6 @@
 """docs/results.md (the site's Benchmark results page): where each race writes its
-section, between its markers, and the Markdown helpers they share. Every report writer imports this (and nothing of each
-other), so re-rendering one section keeps the others."""
+section, between its markers, and the Markdown helpers they share. Every report writer
+imports this (and nothing of each other), so re-rendering one section keeps the others."""
 
 from __future__ import annotations
 
