@@ -21,7 +21,7 @@ import sys
 import time
 from typing import Any
 
-from PIL import Image
+from PIL import Image, ImageOps
 
 from benchmarks import servers
 from benchmarks.cases import CORPUS, ROOT
@@ -63,6 +63,25 @@ META_CASES = (
     f"meta/fit-in/400x400/{STREET}",
     f"meta/1000x1000:2000x1500/200x200/{STREET}",
     f"meta/400x300/filters:focal(1800x400:2000x600)/{STREET}",
+)
+
+
+# thumbor's geometry as the reference (issue 25): cover crops of photos, each scored
+# against a full decode cut at thumbor's own `meta` crop box and resized once with
+# LANCZOS: thumbor's output, the thumbor mount's, and pixserve's own `fit=cover`.
+GEOMETRY_CASES = (
+    ("200x200", STREET),
+    ("200x200", "photos/small-320x240.jpg"),
+    ("300x200", "photos/flowers-1920x1080.jpg"),
+    ("150x400", "photos/gain-map-3840x2160.jpg"),
+    ("320x100/left/top", STREET),
+    ("640x360/right/bottom", "photos/small-320x240.jpg"),
+    ("500x500", "photos/concert-gray.jpg"),
+    # plain resizes: the reference is the whole picture resized once
+    ("fit-in/400x400", STREET),
+    ("adaptive-fit-in/200x300", STREET),
+    ("300x0", STREET),
+    ("fit-in/1000x1000", "photos/flowers-1920x1080.jpg"),
 )
 
 
@@ -113,7 +132,49 @@ def compare_meta(thumbor: servers.Server, pixserve: servers.Server, path: str) -
     }
 
 
-def render(rows: list[dict[str, Any]], metas: list[dict[str, Any]], seconds: float) -> str:
+def geometry_row(
+    thumbor: servers.Server, pixserve: servers.Server, size: str, name: str
+) -> dict[str, Any]:
+    """SSIM of thumbor's, the mount's and pixserve's own cover crop against the reference
+    made from thumbor's crop box; the sizes each gave."""
+    meta = json.loads(thumbor.get(f"/unsafe/meta/{size}/{name}")[2])["thumbor"]
+    target = (round(meta["target"]["width"]), round(meta["target"]["height"]))
+    boxes = [op for op in meta["operations"] if op["type"] == "crop"]
+    with Image.open(CORPUS / name) as source:
+        whole = ImageOps.exif_transpose(source).convert("RGB")
+    if boxes:
+        whole = whole.crop(tuple(boxes[0][edge] for edge in ("left", "top", "right", "bottom")))
+    reference = whole.resize(target, Image.Resampling.LANCZOS)
+    answers = {
+        "thumbor": thumbor.get(f"/unsafe/{size}/filters:quality(95)/{name}"),
+        "thumbor mount": pixserve.get(f"/t/unsafe/{size}/filters:quality(95)/{name}"),
+    }
+    if "fit-in" not in size and "x0" not in size:
+        alignment = size.split("/")[1:]
+        gravity = {"left": "west", "right": "east", "top": "north", "bottom": "south"}
+        named = "".join(gravity[a] for a in reversed(alignment)) or "center"
+        width, height = size.split("/")[0].split("x")
+        query = f"w={width}&h={height}&fit=cover&gravity={named}&q=95&fmt=jpeg&enlarge=1"
+        answers["pixserve cover"] = pixserve.get(f"/image/{name}?{query}")
+    row: dict[str, Any] = {"case": f"{size}/{name}", "target": target, "scores": {}}
+    for who, (status, _, body) in answers.items():
+        if status != 200:
+            row["scores"][who] = f"status {status}"
+            continue
+        image = picture(body).convert("RGB")
+        same = image.size == target
+        row["scores"][who] = (
+            f"{ssim_images(reference, image):.3f}" if same else f"size {image.size}"
+        )
+    return row
+
+
+def render(
+    rows: list[dict[str, Any]],
+    metas: list[dict[str, Any]],
+    geometry: list[dict[str, Any]],
+    seconds: float,
+) -> str:
     lines = [
         "# thumbor URLs: thumbor itself vs pixserve's thumbor mount",
         "",
@@ -138,6 +199,19 @@ def render(rows: list[dict[str, Any]], metas: list[dict[str, Any]], seconds: flo
         targets = " / ".join(f"{t['width']}x{t['height']}" for t in meta["target"])
         crops = " / ".join(str(c) for c in meta["crops"])
         lines.append(f"| `{meta['path']}` | {targets} | {crops} |")
+    who = ("thumbor", "thumbor mount", "pixserve cover")
+    lines += [
+        "",
+        "Exact geometry: SSIM against a full decode cut at thumbor's `meta` crop box (if "
+        "any) and resized once (LANCZOS) to thumbor's size, quality 95 everywhere:",
+        "",
+        "| case | target | " + " | ".join(who) + " |",
+        "| --- | --- | " + " | ".join("---:" for _ in who) + " |",
+    ]
+    for row in geometry:
+        target = "x".join(map(str, row["target"]))
+        cells = " | ".join(row["scores"].get(name, "-") for name in who)
+        lines.append(f"| `{row['case']}` | {target} | {cells} |")
     return "\n".join(lines) + "\n"
 
 
@@ -151,7 +225,8 @@ def main() -> int:
     with servers.Thumbor(2) as thumbor, PixserveWithThumbor(1) as pixserve:
         rows = [compare(thumbor, pixserve, path) for path in CASES]
         metas = [compare_meta(thumbor, pixserve, path) for path in META_CASES]
-    report = render(rows, metas, time.perf_counter() - started)
+        geometry = [geometry_row(thumbor, pixserve, *case) for case in GEOMETRY_CASES]
+    report = render(rows, metas, geometry, time.perf_counter() - started)
     publish(report, OUT)
     return 0
 

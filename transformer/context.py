@@ -41,6 +41,10 @@ class Context:
     # scale does not divide the stored size (2725 px at 1/4 is 681.25 px, decoded as
     # 682 with the last column padded); None when the decode is exact. See resize.
     extent: tuple[float, float] | None = None
+    # After `crop=` on a reduced-scale decode, whose edges fall between decoded pixels:
+    # the cut picture's exact box in `image`'s pixels (left, top, right, bottom), which
+    # the resize reads instead of the whole pixels around it. See `steps/crop.py`.
+    region: tuple[float, float, float, float] | None = None
     crop_origin: Size = (0, 0)
     colour: ColourSettings = field(default_factory=ColourSettings)
     icc_profile: bytes | None = None  # embedded in the output only when profiles are kept

@@ -8,7 +8,6 @@ turns the pixserve pairs into the same request object, delivery and response as
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
 from typing import TypeVar
 from urllib.parse import quote
@@ -34,14 +33,13 @@ from pixserve.transformer import (
     Options,
     parse_options,
 )
-from pixserve.transformer.geometry import GRAVITY_ANCHORS
 from pixserve.transformer.info import HeaderFacts
-from pixserve.transformer.options import Fit
 from pixserve.transformer.pipeline import estimate_geometry
 
 from . import imgproxy, thumbor
 from .common import Size, SizeOf, Translated, Verdict
 from .config import imgproxy_settings, thumbor_settings
+from .thumbor_geometry import Box
 
 T = TypeVar("T")
 
@@ -187,7 +185,7 @@ def _thumbor_meta(svc: Services, translated: Translated, reference: str) -> Resp
     body = {
         "thumbor": {
             "source": {"url": reference, "width": size[0], "height": size[1], "frameCount": frames},
-            "operations": _operations(size, options),
+            "operations": _operations(size, options, translated.crops),
             "target": dict(zip(("width", "height"), _target(size, options), strict=True)),
         }
     }
@@ -200,24 +198,17 @@ def _target(size: Size, options: Options) -> Size:
     return estimate_geometry(size, options).canvas
 
 
-def _operations(size: Size, options: Options) -> list[dict[str, object]]:
-    """The crops (source pixels) and resize thumbor's JSON engine lists, by thumbor's
-    arithmetic: the window of the target's shape is cut first, then resized."""
+def _operations(size: Size, options: Options, crops: tuple[Box, ...]) -> list[dict[str, object]]:
+    """The crops (source pixels) and resize thumbor's JSON engine lists: the boxes the
+    translation worked out with thumbor's own arithmetic, then the resize."""
     operations: list[dict[str, object]] = []
     working = size
-    if options.crop is not None:
-        x, y, width, height = options.crop
-        operations.append(
-            {"type": "crop", "left": x, "top": y, "right": x + width, "bottom": y + height}
-        )
-        working = (width, height)
-    geometry = estimate_geometry(size, options)
-    if options.fit is Fit.COVER and geometry.overflow != (0, 0):
-        # In the manually cropped picture's coordinates, as thumbor lists it.
-        left, top, right, bottom = _thumbor_window(working, geometry.canvas, options)
+    for left, top, right, bottom in crops:
         operations.append(
             {"type": "crop", "left": left, "top": top, "right": right, "bottom": bottom}
         )
+        working = (right - left, bottom - top)
+    geometry = estimate_geometry(size, options)
     if geometry.canvas != working:
         operations.append(
             {"type": "resize", "width": geometry.canvas[0], "height": geometry.canvas[1]}
@@ -228,21 +219,3 @@ def _operations(size: Size, options: Options) -> list[dict[str, object]]:
         if "v" in options.flip:
             operations.append({"type": "flip_vertically"})
     return operations
-
-
-def _thumbor_window(source: Size, target: Size, options: Options) -> tuple[int, int, int, int]:
-    """thumbor's auto crop: the largest window of the target's shape around the focal
-    point (or the alignment's point), kept inside the picture."""
-    source_w, source_h = source
-    target_w, target_h = target
-    if target_w / source_w > target_h / source_h:
-        crop_w, crop_h = source_w, round(source_w * target_h / target_w)
-    else:
-        crop_w, crop_h = math.ceil(target_w * source_h / target_h), source_h
-    fraction_x, fraction_y = options.focus or GRAVITY_ANCHORS.get(
-        options.gravity, (0.5, 0.5)
-    )  # thumbor's ALIGNMENT_PERCENTAGES too
-    focal_x, focal_y = fraction_x * source_w, fraction_y * source_h
-    left = round(min(max(focal_x - crop_w / 2, 0.0), source_w - crop_w))
-    top = round(min(max(focal_y - crop_h / 2, 0.0), source_h - crop_h))
-    return (left, top, min(left + crop_w, source_w), min(top + crop_h, source_h))

@@ -49,7 +49,8 @@ def test_thumbor_vectors() -> None:
     translated = thumbor.translate(f"/{THUMBOR_SIGNATURE}/{THUMBOR_PATH}", THUMBOR, size)
     assert translated.verdict is Verdict.VALID
     assert translated.name == "raw.githubusercontent.com/cshum/imagor/master/testdata/gopher.png"
-    assert dict(translated.pairs)["gravity"] == "north"
+    # thumbor's window for `top` in 1000x800: 800 wide, centred across, at the top
+    assert dict(translated.pairs)["crop"] == "100,0,800,800"
 
 
 def _flip_one(text: str, index: int) -> str:
