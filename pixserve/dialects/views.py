@@ -17,6 +17,7 @@ from flask import Blueprint, Response, abort, current_app, request
 from pixserve.config.settings import Config
 from pixserve.http import problems
 from pixserve.http.cors import allow_listed_origins
+from pixserve.http.delivery import transform_outside_cache
 from pixserve.http.keys import cache_key
 from pixserve.http.negotiate import choose
 from pixserve.http.request import ImageRequest, checked_source
@@ -29,11 +30,14 @@ from pixserve.sources.facts import UNREADABLE, header_facts
 from pixserve.transformer import (
     FORMATS,
     SOURCE_OUTPUT_FORMATS,
+    Fit,
     ImageLimits,
     Options,
     parse_options,
 )
+from pixserve.transformer.faces import HAIR
 from pixserve.transformer.info import HeaderFacts
+from pixserve.transformer.options import Gravity
 from pixserve.transformer.pipeline import estimate_geometry
 
 from . import imgproxy, thumbor
@@ -182,16 +186,63 @@ def _thumbor_meta(svc: Services, translated: Translated, reference: str) -> Resp
     facts = _facts(source)
     frames = 1 if facts is None else facts.frames
     options = parse_options(translated.pairs, svc.limits)
-    body = {
+    crops: tuple[Box, ...] = translated.crops
+    focal_points: list[dict[str, object]] = []
+    if options.gravity is Gravity.ATTENTION and options.fit is Fit.COVER:
+        crops, focal_points = _smart_crop(svc, source, options, size)
+    body: dict[str, dict[str, object]] = {
         "thumbor": {
             "source": {"url": reference, "width": size[0], "height": size[1], "frameCount": frames},
-            "operations": _operations(size, options, translated.crops),
+            "operations": _operations(size, options, crops),
             "target": dict(zip(("width", "height"), _target(size, options), strict=True)),
         }
     }
+    if focal_points:
+        body["thumbor"]["focal_points"] = focal_points
     response = Response(json.dumps(body), mimetype="application/json")
     response.headers["Cache-Control"] = f"max-age={svc.config.http.max_age}"
     return response
+
+
+def _smart_crop(
+    svc: Services, source: Source, options: Options, size: Size
+) -> tuple[tuple[Box, ...], list[dict[str, object]]]:
+    """What a smart crop actually cut, and the faces it aimed at, in thumbor's terms:
+    the transform is run (to PNG) and reports its window and faces (`Result`)."""
+    result = transform_outside_cache(svc, source.read(), options, FORMATS["png"])
+    manual: tuple[Box, ...] = ()
+    picture_w, picture_h = size
+    offset_x = offset_y = 0
+    if options.crop is not None:
+        offset_x, offset_y, picture_w, picture_h = options.crop
+        manual = ((offset_x, offset_y, offset_x + picture_w, offset_y + picture_h),)
+    crops = manual
+    if result.window is not None:
+        left, top, right, bottom = result.window
+        crops += (
+            (
+                round(left * picture_w),
+                round(top * picture_h),
+                round(right * picture_w),
+                round(bottom * picture_h),
+            ),
+        )
+    points: list[dict[str, object]] = []
+    for face in result.faces:  # thumbor's FocalPoint.from_square, in source pixels
+        width, height = round(face.width * picture_w), round(face.height * picture_h)
+        left, top = round(face.left * picture_w), round(face.top * picture_h)
+        top = top - round(height * HAIR) if top >= height * HAIR else top
+        points.append(
+            {
+                "x": offset_x + left + width // 2,
+                "y": offset_y + top + height // 2,
+                "z": width * height,
+                "height": height,
+                "width": width,
+                "origin": "Face Detection",
+            }
+        )
+    return crops, points
 
 
 def _target(size: Size, options: Options) -> Size:

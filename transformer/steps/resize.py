@@ -38,7 +38,9 @@ def resize(ctx: Context) -> None:
     # picture resizes 75% of it.
     left, top, right, bottom = box or (0.0, 0.0, float(ctx.image.width), float(ctx.image.height))
     across, down = right - left, bottom - top
-    kept = cover_window((across, down), ctx.geometry.canvas, ctx.options.gravity, ctx.options.focus)
+    focus = ctx.focus or ctx.options.focus
+    kept = cover_window((across, down), ctx.geometry.canvas, ctx.options.gravity, focus)
+    ctx.window = kept
     region = (
         left + kept[0] * across,
         top + kept[1] * down,
@@ -49,11 +51,12 @@ def resize(ctx: Context) -> None:
 
 
 def _cuts_its_window(ctx: Context) -> bool:
-    """Whether this is a still `cover` whose window does not depend on the pixels."""
+    """Whether this is a still `cover` whose window is known before the resize: by
+    gravity, focal point, or the faces a smart crop found."""
     geometry = ctx.geometry
     if geometry.overflow == (0, 0) or ctx.animation_frame is not None:
         return False
-    return ctx.options.gravity not in PIXEL_GRAVITIES
+    return ctx.options.gravity not in PIXEL_GRAVITIES or ctx.focus is not None
 
 
 def picture_box(ctx: Context) -> Box | None:
