@@ -175,12 +175,14 @@ class Pixserve(Server):
             "PIXSERVE_FLIGHT_TIMEOUT": "90s",  # a miss waiting for another worker
         }
 
+    root = CORPUS  # a subclass may serve another folder
+
     def __init__(self, workers: int, threads: int | None = None) -> None:
         super().__init__(workers)
         self.threads = threads
 
     def command(self) -> list[str]:
-        command = [str(BIN / "pixserve"), "serve", "--root", str(CORPUS)]
+        command = [str(BIN / "pixserve"), "serve", "--root", str(self.root)]
         command += ["--cache-dir", str(self.temp / "cache"), "--host", HOST]
         command += ["--port", str(self.port), "--workers", str(self.workers)]
         if self.threads is not None:
@@ -205,10 +207,13 @@ class Static(Server):
 
 
 class Thumbor(Server):
-    """thumbor with its PIL engine: file loader on the corpus, no result storage."""
+    """thumbor with its PIL engine: file loader on the corpus, no result storage;
+    `detectors` turns on its face and feature detectors (`smart`)."""
 
     name = "thumbor"
     probe = "/healthcheck"
+    root = CORPUS
+    detectors = False
 
     def command(self) -> list[str]:
         config = self.temp / "thumbor.conf"
@@ -216,7 +221,7 @@ class Thumbor(Server):
             "\n".join(
                 [
                     "LOADER = 'thumbor.loaders.file_loader'",
-                    f"FILE_LOADER_ROOT_PATH = {str(CORPUS)!r}",
+                    f"FILE_LOADER_ROOT_PATH = {str(self.root)!r}",
                     "STORAGE = 'thumbor.storages.no_storage'",
                     "RESULT_STORAGE = 'thumbor.result_storages.no_storage'",
                     "ENGINE = 'thumbor.engines.pil'",
@@ -230,6 +235,7 @@ class Thumbor(Server):
                     f"QUALITY = {QUALITY['jpeg']}",
                     f"AVIF_SPEED = {avif_speed()}",
                     "MAX_PIXELS = 50e6",  # pixserve's max_source_pixels
+                    *self.detector_settings(),
                     "",
                 ]
             )
@@ -242,6 +248,12 @@ class Thumbor(Server):
             f"--processes={self.workers}",
             "--log-level=warning",
         ]
+
+    def detector_settings(self) -> list[str]:
+        if not self.detectors:
+            return []
+        found = ["thumbor.detectors.face_detector", "thumbor.detectors.feature_detector"]
+        return [f"DETECTORS = {found!r}"]
 
 
 class Nginx(Server):

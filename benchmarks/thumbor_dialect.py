@@ -17,16 +17,21 @@ from __future__ import annotations
 
 import io
 import json
+import statistics
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageOps
+from skimage import data as skimage_data
 
 from benchmarks import servers
 from benchmarks.cases import CORPUS, ROOT
 from benchmarks.results_md import publish
 from benchmarks.ssim import ssim_images
+from pixserve.transformer.faces import find_faces
 
 OUT = ROOT / "benchmarks" / "out" / "thumbor_dialect.md"
 STREET = "photos/street-2725x2225.jpg"
@@ -83,6 +88,17 @@ GEOMETRY_CASES = (
     ("300x0", STREET),
     ("fit-in/1000x1000", "photos/flowers-1920x1080.jpg"),
 )
+
+
+# `smart` with thumbor's face and feature detectors on, against the thumbor mount, on a
+# portrait (scikit-image's astronaut: NASA, public domain) in shapes that cut her out
+# unless the window aims at her face.
+PORTRAIT = "astronaut.png"
+SMART_SIZES = ("300x100", "100x300", "200x200", "512x120", "120x400")
+
+
+class SmartThumbor(servers.Thumbor):
+    detectors = True
 
 
 class PixserveWithThumbor(servers.Pixserve):
@@ -169,10 +185,55 @@ def geometry_row(
     return row
 
 
+def astronaut() -> Image.Image:
+    """scikit-image's astronaut (NASA, public domain), a real portrait."""
+    pixels = skimage_data.astronaut()  # type: ignore[no-untyped-call]  # skimage.data is unannotated
+    return Image.fromarray(pixels)
+
+
+def smart_row(thumbor: servers.Server, pixserve: servers.Server, size: str) -> dict[str, Any]:
+    """Whether each keeps the face, how alike the two crops are, and where each put
+    its focal point (`meta/`)."""
+    path = f"{size}/smart/filters:quality(95)/{PORTRAIT}"
+    theirs, ours = (
+        picture(server.get(prefix + path)[2]).convert("RGB")
+        for server, prefix in ((thumbor, "/unsafe/"), (pixserve, "/t/unsafe/"))
+    )
+    points = []
+    for server, prefix in ((thumbor, "/unsafe/meta/"), (pixserve, "/t/unsafe/meta/")):
+        meta = json.loads(server.get(f"{prefix}{size}/smart/{PORTRAIT}")[2])["thumbor"]
+        found = [p for p in meta.get("focal_points", ()) if p.get("origin") == "Face Detection"]
+        points.append(f"({found[0]['x']}, {found[0]['y']})" if found else "none")
+    return {
+        "size": size,
+        "faces": (len(find_faces(theirs)), len(find_faces(ours))),
+        "ssim": ssim_images(theirs, ours) if theirs.size == ours.size else None,
+        "points": points,
+    }
+
+
+def detection_cost() -> list[str]:
+    """Median milliseconds of `find_faces` on each picture, in this process."""
+    lines = []
+    for name, path in (("portrait", None), ("street photo", CORPUS / STREET)):
+        image = astronaut() if path is None else Image.open(path)
+        image.load()
+        spent = []
+        for _ in range(5):
+            started = time.process_time()
+            find_faces(image)
+            spent.append(time.process_time() - started)
+        lines.append(
+            f"{name} ({image.width}x{image.height}): {statistics.median(spent) * 1000:.0f} ms"
+        )
+    return lines
+
+
 def render(
     rows: list[dict[str, Any]],
     metas: list[dict[str, Any]],
     geometry: list[dict[str, Any]],
+    smart: list[dict[str, Any]],
     seconds: float,
 ) -> str:
     lines = [
@@ -212,6 +273,18 @@ def render(
         target = "x".join(map(str, row["target"]))
         cells = " | ".join(row["scores"].get(name, "-") for name in who)
         lines.append(f"| `{row['case']}` | {target} | {cells} |")
+    lines += [
+        "",
+        f"`smart` with thumbor's face and feature detectors on, `{PORTRAIT}` (512x512):",
+        "",
+        "| size | faces kept thumbor / mount | SSIM | face focal point thumbor / mount |",
+        "| --- | --- | ---: | --- |",
+    ]
+    for row in smart:
+        similar = "sizes differ" if row["ssim"] is None else f"{row['ssim']:.3f}"
+        faces = " / ".join(map(str, row["faces"]))
+        lines.append(f"| {row['size']} | {faces} | {similar} | {' / '.join(row['points'])} |")
+    lines += ["", "Face detection, CPU per picture (one thread): " + "; ".join(detection_cost())]
     return "\n".join(lines) + "\n"
 
 
@@ -226,7 +299,12 @@ def main() -> int:
         rows = [compare(thumbor, pixserve, path) for path in CASES]
         metas = [compare_meta(thumbor, pixserve, path) for path in META_CASES]
         geometry = [geometry_row(thumbor, pixserve, *case) for case in GEOMETRY_CASES]
-    report = render(rows, metas, geometry, time.perf_counter() - started)
+    with tempfile.TemporaryDirectory(prefix="pixserve-bench-smart-") as folder:
+        astronaut().save(Path(folder) / PORTRAIT)
+        SmartThumbor.root = PixserveWithThumbor.root = Path(folder)
+        with SmartThumbor(2) as thumbor, PixserveWithThumbor(1) as pixserve:
+            smart = [smart_row(thumbor, pixserve, size) for size in SMART_SIZES]
+    report = render(rows, metas, geometry, smart, time.perf_counter() - started)
     publish(report, OUT)
     return 0
 
