@@ -148,6 +148,13 @@ class Request:
     path: str = ""  # what the signature covers: the raw path after it
 
 
+def _padded(head: str) -> str:
+    """A signature's one other spelling: its `=` percent-encoded, as URL-building
+    libraries write it. Nothing else is decoded, so a signed URL has no third spelling
+    (`%63` for `c` would pass thumbor's own unquote: issue 25, strict signatures)."""
+    return head.replace("%3D", "=").replace("%3d", "=")
+
+
 def sign(key: str, path: str) -> str:
     """thumbor's signature: HMAC-SHA1 of the path after the signature, URL-safe base64."""
     digest = hmac.new(key.encode(), path.encode(), hashlib.sha1).digest()
@@ -171,8 +178,8 @@ def parse(raw_path: str) -> Request:
     head, slash, rest = path.partition("/")
     if slash and head == UNSAFE:
         unsafe, path = True, rest
-    elif slash and _SIGNATURE.fullmatch(unquote(head)) and not _SIZE.fullmatch(head):
-        signature, path = unquote(head), rest  # `=` may come as %3D
+    elif slash and _SIGNATURE.fullmatch(_padded(head)) and not _SIZE.fullmatch(head):
+        signature, path = _padded(head), rest
     fields: dict[str, object] = {"signature": signature, "unsafe": unsafe, "path": path}
     rest = path
 
