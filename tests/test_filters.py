@@ -3,16 +3,19 @@ and their pixels, each checked against the arithmetic of thumbor's C filters."""
 
 from __future__ import annotations
 
+import io
+from pathlib import Path
 from urllib.parse import parse_qsl
 
 import numpy as np
 import pytest
+from flask.testing import FlaskClient
 from PIL import Image
 
 from pixserve.transformer import FORMATS, InvalidOption, Options, parse_options, transform
 from pixserve.transformer.filters import Curve, Kernel, Radius
 from pixserve.transformer.steps.adjust import spline_table
-from tests.helpers import decoded, encode, gradient
+from tests.helpers import decoded, encode, gradient, problem
 
 
 def parse(query: str) -> Options:
@@ -296,3 +299,35 @@ def test_radii_are_at_most_half_of_each_side() -> None:
     assert alpha.getpixel((20, 10)) == 255  # the centre stays
     assert alpha.getpixel((0, 0)) == 0
     assert Radius(5, 5).__str__() == "5"
+
+
+# Through /image, as docs/url-api.md says
+
+
+def test_documented_examples(client: FlaskClient, root: Path) -> None:
+    (root / "grey.png").write_bytes(encode(flat((128, 128, 128), (20, 20)), "PNG"))
+    response = client.get("/image/grey.png?brightness=15")
+    assert response.status_code == 200
+    assert pixel(decoded(response.data).convert("RGB")) == (166, 166, 166)
+    for query, param in [
+        ("brightness=150", "brightness"),
+        ("convolution=2:1,1", "convolution"),
+        ("curve=0:0,0:255", "curve"),
+        ("corner=ff0000", "corner"),
+    ]:
+        body = problem(client.get(f"/image/grey.png?{query}"), 400)
+        assert body["param"] == param, body
+
+
+def test_each_frame_of_an_animation_gets_its_own_grain() -> None:
+    frames = [flat((100, 100, 100), (16, 16)), flat((110, 100, 100), (16, 16))]
+    source = encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100)
+    result = transform(source, parse("noise=40&lossless=1"), FORMATS["webp"])
+    animation = Image.open(io.BytesIO(result.data))
+    assert animation.n_frames == 2
+    first = np.asarray(animation.convert("RGB")).astype(int)
+    animation.seek(1)
+    second = np.asarray(animation.convert("RGB")).astype(int)
+    assert first.min() < 100 < first.max()  # grain on the first frame
+    # the same grain on both would leave a difference of (10, 0, 0) everywhere
+    assert len(np.unique(second[..., 1] - first[..., 1])) > 5
