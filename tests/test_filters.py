@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 from PIL import Image
 
 from pixserve.transformer import FORMATS, InvalidOption, Options, parse_options, transform
+from pixserve.transformer.cost import Cost, estimate_cost
 from pixserve.transformer.filters import Curve, Kernel, Radius
 from pixserve.transformer.steps.adjust import spline_table
 from tests.helpers import decoded, encode, gradient, problem
@@ -331,3 +332,22 @@ def test_each_frame_of_an_animation_gets_its_own_grain() -> None:
     assert first.min() < 100 < first.max()  # grain on the first frame
     # the same grain on both would leave a difference of (10, 0, 0) everywhere
     assert len(np.unique(second[..., 1] - first[..., 1])) > 5
+
+
+def test_the_cost_estimate_counts_the_filters_working_copies() -> None:
+    source = encode(gradient((1000, 1000)), "PNG")
+
+    def cost(query: str) -> Cost:
+        return estimate_cost(source, parse(query), FORMATS["jpeg"])
+
+    plain = cost("")
+    for query in ("brightness=10", "equalize=1", "pixelate=4", "radius=10", "noise=10"):
+        assert cost(query).memory > plain.memory, query
+    assert cost("saturation=2").memory > cost("brightness=10").memory
+    assert cost("convolution=3:1,1,1,1,1,1,1,1,1").memory > cost("saturation=2").memory
+    # the filters run one after another: the peak is the costliest one's, not the sum
+    assert cost("brightness=10&saturation=2").memory == cost("saturation=2").memory
+    # a 9x9 kernel over a megapixel is the longest step here
+    kernel = "convolution=9:" + ",".join(["1"] * 81)
+    assert cost(kernel).step_seconds > plain.step_seconds
+    assert cost(kernel).step_seconds == pytest.approx(81 * 0.003)

@@ -20,9 +20,10 @@ from ..context import Context
 from ..filters import Curve, Points
 
 Table = list[int]
-# Rows per slice of the saturation pass: its float copies are 24 bytes per pixel, so a
-# slice of at most a megapixel keeps them small whatever the picture's size.
-SLICE_PIXELS = 1 << 20
+# Pixels per slice of the saturation pass: its float temporaries are some 100 bytes per
+# pixel, so a quarter-megapixel slice keeps them near 25 MiB whatever the picture's size
+# (`benchmarks/filters_cost.py`: a megapixel slice cost 96 MiB more at the peak).
+SLICE_PIXELS = 1 << 18
 IDENTITY: Table = list(range(256))
 
 

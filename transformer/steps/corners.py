@@ -18,45 +18,56 @@ from .mode import with_alpha
 SUPERSAMPLE = 4
 
 
-def corner_mask(size: tuple[int, int], radius: Radius) -> Image.Image | None:
-    """255 inside the rounded rectangle, 0 in the corners cut off, grey along the
-    curve; None when the radii (at most half of each side, as thumbor) round nothing."""
+def corner_tiles(
+    size: tuple[int, int], radius: Radius
+) -> list[tuple[tuple[int, int], Image.Image]]:
+    """Each corner's place and mask: 255 inside the rounded rectangle, 0 where the
+    corner is cut off, grey along the curve. None (empty) when the radii (at most half
+    of each side, as thumbor's) round nothing."""
     width, height = size
     across, down = min(radius.across, width // 2), min(radius.down, height // 2)
     if across < 1 or down < 1:
-        return None
+        return []
     big = Image.new("L", (across * SUPERSAMPLE, down * SUPERSAMPLE), 0)
     ellipse = (0, 0, 2 * across * SUPERSAMPLE - 1, 2 * down * SUPERSAMPLE - 1)
     ImageDraw.Draw(big).ellipse(ellipse, fill=255)
     top_left = big.reduce(SUPERSAMPLE)
-    mask = Image.new("L", size, 255)
-    mask.paste(top_left, (0, 0))
-    mask.paste(ImageOps.mirror(top_left), (width - across, 0))
-    mask.paste(ImageOps.flip(top_left), (0, height - down))
-    mask.paste(ImageOps.flip(ImageOps.mirror(top_left)), (width - across, height - down))
-    return mask
+    return [
+        ((0, 0), top_left),
+        ((width - across, 0), ImageOps.mirror(top_left)),
+        ((0, height - down), ImageOps.flip(top_left)),
+        ((width - across, height - down), ImageOps.flip(ImageOps.mirror(top_left))),
+    ]
 
 
 def round_corners(ctx: Context) -> None:
-    """Cut the corners: to transparency, or onto a colour."""
+    """Cut the corners, to transparency or onto a colour; only the four corner tiles
+    are touched (in place: the picture is this transform's own)."""
     radius = ctx.options.radius
     if radius is None:
         return
-    mask = corner_mask(ctx.image.size, radius)
-    if mask is None:
+    tiles = corner_tiles(ctx.image.size, radius)
+    if not tiles:
         return
     image = ctx.image
     has_alpha = ctx.output is not None and ctx.output.has_alpha
-    if has_alpha and ctx.options.corner is None:
-        image = image.convert(with_alpha(image.mode))
-        alpha = ImageChops.multiply(image.getchannel("A"), mask)
-        image.putalpha(alpha)
-        ctx.image = image
-        return
+    transparent = has_alpha and ctx.options.corner is None
     chosen = ctx.options.corner or ctx.options.background
     colour = chosen.rgba if chosen is not None else (*FLATTEN_BACKGROUND, 255)
     if not has_alpha:
         colour = (*colour[:3], 255)  # the format cannot show it; flatten would drop it too
-    mode = "RGBA" if colour[3] < 255 or image.mode in ("LA", "RGBA") else "RGB"
-    image = image.convert(mode)
-    ctx.image = Image.composite(image, Image.new(mode, image.size, colour[: len(mode)]), mask)
+    if transparent:
+        mode = with_alpha(image.mode)
+    else:
+        mode = "RGBA" if colour[3] < 255 or image.mode in ("LA", "RGBA") else "RGB"
+    if image.mode != mode:
+        image = image.convert(mode)
+    for (left, top), mask in tiles:
+        box = (left, top, left + mask.width, top + mask.height)
+        tile = image.crop(box)
+        if transparent:
+            tile.putalpha(ImageChops.multiply(tile.getchannel("A"), mask))
+        else:
+            tile = Image.composite(tile, Image.new(mode, tile.size, colour[: len(mode)]), mask)
+        image.paste(tile, box)
+    ctx.image = image

@@ -1,8 +1,8 @@
 """Filters that move pixels about: `convolution`, `pixelate`, `noise`.
 
-Each works on the output-sized picture in slices of rows, so its working copies stay
-at most a few megapixels whatever the picture's size (`transformer/cost.py` counts the
-one whole copy each makes).
+Each works on the output-sized picture in slices of rows (a quarter megapixel), so its
+float temporaries stay small whatever the picture's size; `transformer/cost.py`
+counts the whole copies each makes.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from ..filters import Kernel
 from ..geometry import Geometry
 from ..options import Options
 
-SLICE_PIXELS = 1 << 20
+SLICE_PIXELS = 1 << 18
 # Kernel cells x output pixels one convolution may cost: a 3x3 kernel over 44
-# megapixels, a 9x9 over 4.9 (about 3 s on the 2-core reference machine,
-# `benchmarks/filters_cost.py`).
+# megapixels, a 9x9 over 4.9: about 1.2 s of CPU on the 2-core reference machine
+# (0.0021 to 0.0028 s per cell and megapixel, `benchmarks/filters_cost.py`).
 MAX_CONVOLUTION_WORK = 400_000_000
 
 
