@@ -10,13 +10,16 @@ from urllib.parse import parse_qsl
 import numpy as np
 import pytest
 from flask.testing import FlaskClient
+from hypothesis import given
+from hypothesis import strategies as st
 from PIL import Image
 
+from pixserve import sign_url
 from pixserve.transformer import FORMATS, InvalidOption, Options, parse_options, transform
 from pixserve.transformer.cost import Cost, estimate_cost
 from pixserve.transformer.filters import Curve, Kernel, Radius
 from pixserve.transformer.steps.adjust import spline_table
-from tests.helpers import decoded, encode, gradient, problem
+from tests.helpers import MakeApp, decoded, encode, gradient, problem
 
 
 def parse(query: str) -> Options:
@@ -351,3 +354,51 @@ def test_the_cost_estimate_counts_the_filters_working_copies() -> None:
     kernel = "convolution=9:" + ",".join(["1"] * 81)
     assert cost(kernel).step_seconds > plain.step_seconds
     assert cost(kernel).step_seconds == pytest.approx(81 * 0.003)
+
+
+def test_signatures_cover_the_filters_in_their_canonical_spelling(make_app: MakeApp) -> None:
+    client = make_app(signing_keys=("filter-signing-key-0123456789",)).test_client()
+    url = sign_url(
+        "/image/photo.jpg?w=100&brightness=10&curve=0:0,255:200", "filter-signing-key-0123456789"
+    )
+    assert client.get(url).status_code == 200
+    # another spelling of the same transform carries the same signature
+    signature = url.rsplit("s=", 1)[1]
+    respelled = f"/image/photo.jpg?brightness=10.0&w=100&curve=0:0,255:200&s={signature}"
+    assert client.get(respelled).status_code == 200
+    # another filter value is another transform: the signature no longer matches
+    tampered = f"/image/photo.jpg?w=100&brightness=50&curve=0:0,255:200&s={signature}"
+    assert client.get(tampered).status_code == 403
+
+
+points = st.lists(st.tuples(st.integers(0, 255), st.integers(0, 255)), min_size=2, max_size=12).map(
+    lambda pairs: tuple(sorted({x: y for x, y in pairs}.items()))
+)
+
+
+@given(points.filter(lambda found: len(found) >= 2))
+def test_every_curve_passes_through_its_points(found: tuple[tuple[int, int], ...]) -> None:
+    table = spline_table(found)
+    assert len(table) == 256 and all(0 <= level <= 255 for level in table)
+    assert all(table[x] == y for x, y in found)
+    query = "curve=" + ",".join(f"{x}:{y}" for x, y in found)
+    assert parse(parse(query).canonical()) == parse(query)
+
+
+@given(
+    st.lists(st.integers(-1000, 1000), min_size=1, max_size=81),
+    st.sampled_from([1, 3, 5, 7, 9]),
+    st.booleans(),
+)
+def test_any_kernel_parses_or_is_refused_and_filters_in_range(
+    weights: list[int], columns: int, raw: bool
+) -> None:
+    query = f"convolution={columns}:" + ",".join(map(str, weights)) + (":raw" if raw else "")
+    try:
+        options = parse(query)
+    except InvalidOption as error:
+        assert error.param == "convolution"
+        return
+    assert parse(options.canonical()) == options
+    result = run(gradient((12, 9)), query)
+    assert result.size == (12, 9)
