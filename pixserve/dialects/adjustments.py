@@ -27,7 +27,7 @@ _HEX = re.compile(r"[0-9a-fA-F]{6}")
 
 
 @dataclass(frozen=True)
-class Mapping:
+class ThumborFilter:
     """What a filter becomes (for docs/dialects.md) and how."""
 
     becomes: str
@@ -129,67 +129,85 @@ def _round_corner(args: str, shown: str) -> Pairs:
 
 
 THUMBOR_FILTERS = {
-    "brightness": Mapping("brightness (thumbor's percentage of 255, as its C)", _brightness),
-    "colorize": Mapping("colorize (percentages and colour)", _colorize),
-    "contrast": Mapping("contrast (factor ((100 + n)² / 100) / 100, as thumbor's C)", _contrast),
-    "convolution": Mapping(
+    "brightness": ThumborFilter("brightness (thumbor's percentage of 255, as its C)", _brightness),
+    "colorize": ThumborFilter("colorize (percentages and colour)", _colorize),
+    "contrast": ThumborFilter(
+        "contrast (factor ((100 + n)² / 100) / 100, as thumbor's C)", _contrast
+    ),
+    "convolution": ThumborFilter(
         "convolution (odd rows and columns up to 9; edges extended, as thumbor)", _convolution
     ),
-    "curve": Mapping("curve (the same natural cubic spline, channel then all)", _curve),
-    "equalize": Mapping("equalize=1", _equalize),
-    "noise": Mapping("noise (a seed of 0: pixserve's, from the URL, not libc's)", _noise),
-    "rgb": Mapping("rgb (percentages of 255 per channel, as thumbor's C)", _rgb),
-    "round_corner": Mapping(
+    "curve": ThumborFilter("curve (the same natural cubic spline, channel then all)", _curve),
+    "equalize": ThumborFilter("equalize=1", _equalize),
+    "noise": ThumborFilter("noise (a seed of 0: pixserve's, from the URL, not libc's)", _noise),
+    "rgb": ThumborFilter("rgb (percentages of 255 per channel, as thumbor's C)", _rgb),
+    "round_corner": ThumborFilter(
         "radius and corner (transparent=1: transparent corners where the format has alpha)",
         _round_corner,
     ),
-    "saturation": Mapping("saturation (a factor, as thumbor's code multiplies)", _saturation),
+    "saturation": ThumborFilter("saturation (a factor, as thumbor's code multiplies)", _saturation),
 }
 
 
 # imgproxy's options (docs: "Processing an image"); later options win.
 
 
-def _at_most_one(args: tuple[str, ...], shown: str) -> str:
+def _one_argument(args: tuple[str, ...], shown: str) -> str:
     if len(args) != 1:
         raise refuse(shown, f"expected 1 argument, got {len(args)}")
     return args[0]
 
 
 def _imgproxy_brightness(args: tuple[str, ...], shown: str) -> Pairs:
-    levels = integer(shown, _at_most_one(args, shown), low=-255, high=255)
+    levels = integer(shown, _one_argument(args, shown), low=-255, high=255)
     return [("brightness", text_number(levels * 100 / 255) if levels else None)]
 
 
 def _imgproxy_contrast(args: tuple[str, ...], shown: str) -> Pairs:
-    factor = number(shown, _at_most_one(args, shown), low=0, high=10)
+    factor = number(shown, _one_argument(args, shown), low=0, high=10)
     return [("contrast", text_number(factor) if factor != 1 else None)]
 
 
 def _imgproxy_saturation(args: tuple[str, ...], shown: str) -> Pairs:
-    factor = number(shown, _at_most_one(args, shown), low=0, high=100)
+    factor = number(shown, _one_argument(args, shown), low=0, high=100)
     return [("saturation", text_number(factor) if factor != 1 else None)]
 
 
 def _imgproxy_pixelate(args: tuple[str, ...], shown: str) -> Pairs:
-    size = integer(shown, _at_most_one(args, shown), low=0, high=256)
+    size = integer(shown, _one_argument(args, shown), low=0, high=256)
     return [("pixelate", str(size) if size > 1 else None)]
 
 
 @dataclass(frozen=True)
-class Option:
+class ImgproxyOption:
+    """What an option becomes (for docs/dialects.md) and how."""
+
     becomes: str
     translate: Callable[[tuple[str, ...], str], Pairs]
 
 
-IMGPROXY_ALIASES = {"br": "brightness", "co": "contrast", "sa": "saturation"}
+def _imgproxy_adjust(args: tuple[str, ...], shown: str) -> Pairs:
+    """The meta-option `adjust:%brightness:%contrast:%saturation`; an empty argument
+    leaves its setting as it is."""
+    if not 1 <= len(args) <= 3:
+        raise refuse(shown, f"expected 1 to 3 arguments, got {len(args)}")
+    parts = (_imgproxy_brightness, _imgproxy_contrast, _imgproxy_saturation)
+    pairs: Pairs = []
+    for translate, arg in zip(parts, args, strict=False):
+        if arg:
+            pairs += translate((arg,), shown)
+    return pairs
+
+
+IMGPROXY_ALIASES = {"a": "adjust", "br": "brightness", "co": "contrast", "sa": "saturation"}
 IMGPROXY_OPTIONS = {
-    "brightness": Option(
+    "adjust": ImgproxyOption("brightness, contrast, saturation (below)", _imgproxy_adjust),
+    "brightness": ImgproxyOption(
         "brightness (levels -255 to 255, as a percentage of 255)", _imgproxy_brightness
     ),
-    "contrast": Option("contrast (the factor; 1: none)", _imgproxy_contrast),
-    "saturation": Option(
+    "contrast": ImgproxyOption("contrast (the factor; 1: none)", _imgproxy_contrast),
+    "saturation": ImgproxyOption(
         "saturation (the factor, thumbor's formula; 1: none)", _imgproxy_saturation
     ),
-    "pixelate": Option("pixelate (block size; 0, 1: none)", _imgproxy_pixelate),
+    "pixelate": ImgproxyOption("pixelate (block size; 0, 1: none)", _imgproxy_pixelate),
 }

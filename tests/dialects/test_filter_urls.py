@@ -123,6 +123,10 @@ def test_thumbor_filters_out_of_range_are_refused_as_written(written: str) -> No
         ("saturation:2.5", {"saturation": "2.5"}),
         ("pix:10", {"pixelate": "10"}),
         ("pixelate:1", {}),
+        # the meta-option; an empty argument leaves its setting as it is
+        ("a:-51:1.2:0.5", {"brightness": "-20", "contrast": "1.2", "saturation": "0.5"}),
+        ("co:2/adjust:10::1", {"brightness": "3.922", "contrast": "2"}),
+        ("adjust::1.5", {"contrast": "1.5"}),
     ],
 )
 def test_imgproxy_adjustments_translate(options: str, expected: dict[str, str]) -> None:
@@ -130,7 +134,19 @@ def test_imgproxy_adjustments_translate(options: str, expected: dict[str, str]) 
 
 
 @pytest.mark.parametrize(
-    "written", ["br:256", "br:1.5", "co:-1", "co:11", "sa:x", "pix:300", "pix:1:2", "br:"]
+    "written",
+    [
+        "br:256",
+        "br:1.5",
+        "co:-1",
+        "co:11",
+        "sa:x",
+        "pix:300",
+        "pix:1:2",
+        "br:",
+        "a:1:1:1:1",
+        "a::x",
+    ],
 )
 def test_imgproxy_adjustments_out_of_range_are_refused_as_written(written: str) -> None:
     with pytest.raises(InvalidOption) as error:
