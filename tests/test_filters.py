@@ -402,3 +402,14 @@ def test_any_kernel_parses_or_is_refused_and_filters_in_range(
     assert parse(options.canonical()) == options
     result = run(gradient((12, 9)), query)
     assert result.size == (12, 9)
+
+
+def test_pixelate_extends_the_edges_to_whole_blocks_as_imgproxy() -> None:
+    """A 10-px-wide picture in blocks of 8: the second block is columns 8, 9 and six
+    repeats of column 9, so it leans to column 9's colour."""
+    image = Image.new("L", (10, 4), 0)
+    image.paste(80, (8, 0, 9, 4))
+    image.paste(240, (9, 0, 10, 4))
+    result = np.asarray(run(image, "pixelate=8"))
+    assert (result[:, :8] == 0).all()
+    assert (result[:, 8:] == (80 + 240 * 7) // 8).all()  # 220, not (80 + 240) / 2

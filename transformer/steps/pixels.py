@@ -87,12 +87,29 @@ def convolve(ctx: Context) -> None:
 _PREMULTIPLIED = {"RGBA": "RGBa", "LA": "La"}
 
 
+def _extended(image: Image.Image, width: int, height: int) -> Image.Image:
+    """`image` on a `width` x `height` canvas, its last column and row repeated."""
+    if image.size == (width, height):
+        return image
+    canvas = Image.new(image.mode, (width, height))
+    canvas.paste(image, (0, 0))
+    if width > image.width:
+        column = image.crop((image.width - 1, 0, image.width, image.height))
+        canvas.paste(column.resize((width - image.width, image.height)), (image.width, 0))
+    if height > image.height:
+        row = canvas.crop((0, image.height - 1, width, image.height))
+        canvas.paste(row.resize((width, height - image.height)), (0, image.height))
+    return canvas
+
+
 def pixelate_image(image: Image.Image, size: int) -> Image.Image:
-    """Blocks of `size` x `size` pixels, each its average (the last row and column of
-    blocks average what is there), enlarged back without smoothing, as imgproxy's."""
+    """Blocks of `size` x `size` pixels, each its average, enlarged back without
+    smoothing; the picture is first extended to whole blocks by repeating its last
+    column and row, as imgproxy's `vips_pixelate` does."""
     working = image.convert(_PREMULTIPLIED[image.mode]) if image.mode in _PREMULTIPLIED else image
-    small = working.reduce(size)
-    blocks = small.resize((small.width * size, small.height * size), Image.Resampling.NEAREST)
+    across, down = -(-image.width // size), -(-image.height // size)
+    small = _extended(working, across * size, down * size).reduce(size)
+    blocks = small.resize((across * size, down * size), Image.Resampling.NEAREST)
     result = blocks.crop((0, 0, image.width, image.height))
     return result.convert(image.mode) if working is not image else result
 
