@@ -186,16 +186,24 @@ def picture(client: FlaskClient, url: str) -> Image.Image:
 
 
 def test_one_filter_three_spellings_one_cache_entry(client: FlaskClient) -> None:
+    """The filters add exactly their parameters to whatever the geometry becomes: the
+    dialect URL and /image with those pairs are one cache entry."""
+    sizes = (800, 600)  # photo.jpg's
+    geometry = thumbor.translate("/unsafe/300x200/photo.jpg", THUMBOR, lambda _: sizes).pairs
+    query = "&".join(f"{name}={value}" for name, value in geometry)
     urls = (
-        "/thumbor/unsafe/300x200/filters:no_upscale():brightness(10):contrast(20):format(png)/photo.jpg",
-        "/image/photo.jpg?w=300&h=200&fit=cover&brightness=10&contrast=1.44&fmt=png",
+        "/thumbor/unsafe/300x200/filters:brightness(10):contrast(20):format(png)/photo.jpg",
+        f"/image/photo.jpg?{query}&brightness=10&contrast=1.44&fmt=png",
     )
     responses = [client.get(url) for url in urls]
     assert [response.status_code for response in responses] == [200, 200]
     assert responses[0].headers["ETag"] == responses[1].headers["ETag"]
     assert [response.headers["X-Cache"] for response in responses] == ["MISS", "HIT"]
+    path = "/rs:fill:300:200/plain/local:///photo.jpg"
+    geometry = imgproxy.translate("/insecure" + path, IMGPROXY, lambda _: sizes).pairs
+    query = "&".join(f"{name}={value}" for name, value in geometry)
     imgproxy_url = "/imgproxy/insecure/rs:fill:300:200/br:25/pix:4/plain/local:///photo.jpg@png"
-    own = "/image/photo.jpg?w=300&h=200&fit=cover&brightness=9.804&pixelate=4&fmt=png"
+    own = f"/image/photo.jpg?{query}&brightness=9.804&pixelate=4&fmt=png"
     assert client.get(imgproxy_url).headers["ETag"] == client.get(own).headers["ETag"]
 
 
