@@ -32,6 +32,8 @@ DURATIONS = {
     "nginx_throughput": "1 min",
     "sources": "1 min",
     "thumbor_dialect": "1 min",
+    "thumbor_filters": "0.5 min",
+    "filters_cost": "1 min",
     "report": "-",
 }
 

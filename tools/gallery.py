@@ -51,6 +51,11 @@ QUERIES = (
     "w=140&gray=1",
     "w=140&trim=20",
     "w=140&fmt=jpeg&q=30",
+    "w=140&brightness=15",
+    "w=140&saturation=1.8",
+    "w=140&colorize=30,ff8800",
+    "w=140&radius=24&fmt=png",
+    "w=140&pixelate=10",
 )
 
 

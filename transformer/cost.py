@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .filter_cost import filter_cost
 from .formats import Format
 from .geometry import upright
 from .options import Options
@@ -95,10 +96,12 @@ def estimate_cost(
     if name == "webp" and options.lossless:
         name = "webp-lossless"
     encoder = ENCODER_BYTES_PER_PIXEL.get(name, DEFAULT_ENCODER_BYTES_PER_PIXEL)
+    filters = filter_cost(options, output_pixels)
     per_frame = (
         decoded * DECODED_BYTES_PER_PIXEL
         + output_pixels * (OUTPUT_BYTES_PER_PIXEL + encoder)
         + ENCODER_FIXED_BYTES.get(name, 0)
+        + filters.memory
     )
     # Animations keep every output frame until the encoder has them all.
     memory = per_frame + (frames - 1) * output_pixels * OUTPUT_BYTES_PER_PIXEL
@@ -106,4 +109,5 @@ def estimate_cost(
     step_seconds = (
         max(decoded * DECODE_SECONDS_PER_MEGAPIXEL, frames * output_pixels * encode_rate) / 1e6
     )
+    step_seconds = max(step_seconds, filters.step_seconds)
     return Cost(memory, decoded, output_pixels, step_seconds)

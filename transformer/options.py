@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from . import filters
 from .errors import InvalidOption
 from .formats import FORMATS
 
@@ -120,6 +121,19 @@ class Options:
     lossless: bool = False
     palette: bool = False
     frame: int | None = None
+    # The colour and pixel filters (filters.py, steps/adjust.py).
+    brightness: float | None = None
+    contrast: float | None = None
+    saturation: float | None = None
+    channel_shift: filters.ChannelShift | None = None
+    equalize: bool = False
+    noise: filters.Noise | None = None
+    tint: filters.Tint | None = None
+    kernel: filters.Kernel | None = None
+    curve: filters.Curve | None = None
+    radius: filters.Radius | None = None
+    corner: Colour | None = None
+    pixelate: int | None = None
 
     @property
     def box(self) -> tuple[int | None, int | None]:
@@ -221,6 +235,7 @@ FIELDS = {
     "lossless": "lossless",
     "png8": "palette",
     "frame": "frame",
+    **filters.FILTER_FIELDS,
 }
 
 
@@ -418,6 +433,7 @@ _PARSERS: dict[str, Parser] = {
     "lossless": _flag,
     "png8": _flag,
     "frame": _bounded_integer(0, 100_000),
+    **filters.FILTER_PARSERS,
 }
 PARAMETERS = tuple(_PARSERS)
 PRESET = "preset"
@@ -490,6 +506,7 @@ def parse_options(pairs: Iterable[tuple[str, str]], limits: Limits | None = None
                 "fmt=best compares lossy encodings: with lossless=1 name the format",
                 param="lossless",
             )
+    filters.check_filters(fields)
     if "gravity" in origins and ("fx" in origins or "fy" in origins):
         raise InvalidOption(
             "use either gravity or a focal point (fx, fy), not both", param="gravity"

@@ -25,14 +25,17 @@ from .geometry import Geometry, Size, plan, upright
 from .options import Options
 from .quality import QualityMemory, choose_best, choose_quality, searches
 from .sniff import SNIFF_BYTES, sniff_format
+from .steps.adjust import adjust_colours
 from .steps.canvas import fit_canvas
 from .steps.colour import to_srgb
+from .steps.corners import round_corners
 from .steps.crop import crop_source
 from .steps.effects import blur, gray, sharpen
 from .steps.finish import choose_format, flatten, strip_metadata
 from .steps.load import HEADER_ERRORS, check_whole, decode, shrink_on_load
 from .steps.mode import normalise_mode
 from .steps.orient import auto_orient, read_orientation
+from .steps.pixels import add_noise, check_filter_work, convolve, pixelate
 from .steps.plan import plan_geometry
 from .steps.resize import resize
 from .steps.rotate import flip, rotate
@@ -62,10 +65,15 @@ PIPELINE: tuple[Step, ...] = (
     resize,
     place_crop,
     fit_canvas,
+    adjust_colours,
+    convolve,
     blur,
     sharpen,
     gray,
+    pixelate,
+    add_noise,
     choose_format,
+    round_corners,
     flatten,
     strip_metadata,
 )
@@ -337,6 +345,7 @@ def transform(
         assert output is not None
         return Result(source, output, shown, passthrough=True, timings=timings.seconds)
     _check_output_size(ctx.geometry, options, limits)
+    check_filter_work(ctx.geometry, options)
     if animates(image, output, options.frame):
         assert output is not None
         frames, durations = transform_frames(

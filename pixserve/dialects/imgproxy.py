@@ -21,6 +21,7 @@ from urllib.parse import unquote
 
 from pixserve.transformer import Limits
 
+from .adjustments import IMGPROXY_ALIASES, IMGPROXY_OPTIONS
 from .common import (
     DENIED,
     PairBuilder,
@@ -84,6 +85,7 @@ ALIASES = {
     "maf": "max_animation_frames",
     "mafr": "max_animation_frame_resolution",
     "mrd": "max_result_dimension",
+    **IMGPROXY_ALIASES,
 }
 REFUSED_OPTIONS = {
     "min-width": "pixserve has no minimum width",
@@ -91,7 +93,6 @@ REFUSED_OPTIONS = {
     "zoom": "pixserve has no zoom; use width, height and dpr",
     "extend_aspect_ratio": "pixserve cannot extend to an aspect ratio",
     "padding": "pixserve has no padding",
-    "pixelate": "pixserve has no pixelate",
     "watermark": "pixserve has no watermarks",
     "preserve_hdr": "pixserve writes SDR results",
     "enforce_thumbnail": "pixserve decodes the main image, never an embedded thumbnail",
@@ -134,6 +135,7 @@ MAPPED_OPTIONS = {
     "cachebuster": "v",
     "expires": "404 once past, as imgproxy",
     "preset": "the imgproxy_presets setting (and its default preset)",
+    **{name: option.becomes for name, option in IMGPROXY_OPTIONS.items()},
 }
 _RESIZING_TYPES = ("fit", "fill", "fill-down", "force", "auto")
 _GRAVITIES = {
@@ -347,6 +349,10 @@ class _Translation:
             return
         if name in REFUSED_OPTIONS:
             raise refuse(shown, REFUSED_OPTIONS[name])
+        if name in IMGPROXY_OPTIONS:
+            for param, value in IMGPROXY_OPTIONS[name].translate(args, shown):
+                self.out.set(param, value, shown) if value else self.out.drop(param)
+            return
         handler = _HANDLERS.get(name)
         if handler is None:
             raise refuse(shown, "imgproxy has no such option")

@@ -24,6 +24,7 @@ from PIL import ImageColor
 
 from pixserve.transformer import Limits
 
+from .adjustments import THUMBOR_FILTERS
 from .common import (
     DENIED,
     PairBuilder,
@@ -80,27 +81,18 @@ MAPPED_FILTERS = {
     "strip_exif": "nothing: pixserve never writes EXIF",
     "strip_icc": "nothing: pixserve writes sRGB without a profile (refused with keep_icc_profiles)",
     "upscale": "enlarge=1",
+    **{name: mapping.becomes for name, mapping in THUMBOR_FILTERS.items()},
 }
 # thumbor's filters pixserve has no counterpart for; each is a 400 naming it.
 REFUSED_FILTERS = {
     "autojpg": "pixserve keeps a PNG source's format unless format() names another",
-    "brightness": "pixserve has no brightness adjustment",
-    "colorize": "pixserve has no colorize",
-    "contrast": "pixserve has no contrast adjustment",
-    "convolution": "pixserve has no custom convolution",
     "cover": "pixserve has no GIF cover-frame filter (use frame=0 on /image)",
-    "curve": "pixserve has no curves",
-    "equalize": "pixserve has no histogram equalisation",
     "extract_focal": "pixserve cannot read focal points from the source URL",
     "frame": "pixserve has no nine-patch frames",
     "max_age": "pixserve sets Cache-Control from its max_age setting",
     "max_bytes": "pixserve has no byte budget per image; choose a quality instead",
-    "noise": "pixserve has no noise filter",
     "proportion": "pixserve has no proportional pre-scale",
     "redeye": "pixserve has no red-eye removal",
-    "rgb": "pixserve has no per-channel adjustment",
-    "round_corner": "pixserve has no rounded corners",
-    "saturation": "pixserve has no saturation adjustment",
     "watermark": "pixserve has no watermarks",
 }
 
@@ -488,6 +480,10 @@ class _Translation:
         shown = f"{name}({args})"
         if name in REFUSED_FILTERS:
             raise refuse(shown, REFUSED_FILTERS[name])
+        if name in THUMBOR_FILTERS:
+            for param, value in THUMBOR_FILTERS[name].translate(args, shown):
+                self.out.set(param, value, shown) if value else self.out.drop(param)
+            return name
         if name == "format":
             value = args.strip().lower()
             if value in _FORMATS_PIXSERVE_LACKS:

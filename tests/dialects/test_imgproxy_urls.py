@@ -183,7 +183,6 @@ REFUSED_TABLE: list[tuple[str, str]] = [
     ("watermark:0.5:soea:10:20:0.6", "watermark:0.5:soea:10:20:0.6"),
     ("ph:1", "ph:1"),
     ("skp:jpg:png", "skp:jpg:png"),
-    ("pix:5", "pix:5"),
     ("pd:10", "pd:10"),
     ("mw:100", "mw:100"),
     ("z:2", "z:2"),
