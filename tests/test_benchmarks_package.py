@@ -25,6 +25,14 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 BENCH_ONLY = {"pyvips", "ssimulacra2", "matplotlib"}
 
 
+def our_modules() -> list[Path]:
+    """The package's Python files, not `make bench`'s installs under it (thumbor's
+    virtualenv, the Node peers' node_modules)."""
+    installed = (BENCHMARKS / ".venvs", BENCHMARKS / "node" / "node_modules")
+    found = BENCHMARKS.rglob("*.py")
+    return sorted(path for path in found if not any(map(path.is_relative_to, installed)))
+
+
 def sibling_imports(path: Path) -> set[str]:
     """The package's modules `path` imports (at any depth of its code)."""
     found = set()
@@ -87,10 +95,7 @@ def test_every_entry_is_listed_and_imports() -> None:
 
 def test_no_import_cycle_and_no_path_edits() -> None:
     graph = {path.stem: sibling_imports(path) for path in BENCHMARKS.glob("*.py")}
-    # `make bench`'s installs (thumbor's virtualenv, node_modules) are not the project's
-    installed = (BENCHMARKS / ".venvs", BENCHMARKS / "node" / "node_modules")
-    ours = [p for p in BENCHMARKS.rglob("*.py") if not any(map(p.is_relative_to, installed))]
-    for path in [*ours, *(BENCHMARKS.parent / "loopback").glob("*.py")]:
+    for path in [*our_modules(), *(BENCHMARKS.parent / "loopback").glob("*.py")]:
         text = path.read_text()
         assert "sys.path" not in text.replace("on `sys.path`", ""), path
         # the parts both need live in loopback/, so neither imports the other's
@@ -171,7 +176,7 @@ def code_lines(path: Path) -> list[tuple[int, str]]:
 def test_no_block_of_code_is_repeated() -> None:
     first_seen: dict[tuple[str, ...], tuple[Path, int]] = {}
     repeated = []
-    modules = sorted(p for p in BENCHMARKS.rglob("*.py") if "node_modules" not in p.parts)
+    modules = our_modules()
     for path in modules:
         lines = code_lines(path)
         for start in range(len(lines) - REPEATED_RUN + 1):
