@@ -19,6 +19,7 @@ from pixserve.config.settings import Config
 from pixserve.http import problems
 from pixserve.http.cors import allow_listed_origins
 from pixserve.http.keys import cache_key
+from pixserve.http.lifetimes import capped_max_age
 from pixserve.http.negotiate import choose
 from pixserve.http.request import ImageRequest, checked_source
 from pixserve.http.responses import respond
@@ -192,7 +193,8 @@ def _thumbor_meta(svc: Services, translated: Translated, reference: str) -> Resp
         }
     }
     response = Response(json.dumps(body), mimetype="application/json")
-    response.headers["Cache-Control"] = f"max-age={svc.config.http.max_age}"
+    cache_control = f"max-age={svc.config.http.max_age}"
+    response.headers["Cache-Control"] = capped_max_age(cache_control, options.max_age)
     return response
 
 
