@@ -44,6 +44,7 @@ class Translated:
     pairs: Pairs = ()
     format_open: bool = False
     meta: bool = False
+    png_to_jpeg: bool = False  # thumbor's autojpg(): a PNG source without alpha as JPEG
 
 
 DENIED = Translated(Verdict.BAD)

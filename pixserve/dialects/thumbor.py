@@ -36,6 +36,13 @@ from .common import (
     refuse,
     text_number,
 )
+from .thumbor_options import (
+    OPTION_FILTERS,
+    Settled,
+    option_filter,
+    proportioned,
+    with_extracted_focal,
+)
 
 UNSAFE = "unsafe"
 _SIGNATURE = re.compile(r"[A-Za-z0-9_=-]{26,28}")
@@ -79,23 +86,18 @@ MAPPED_FILTERS = {
     "strip_exif": "nothing: pixserve never writes EXIF",
     "strip_icc": "nothing: pixserve writes sRGB without a profile (refused with keep_icc_profiles)",
     "upscale": "enlarge=1",
+    **OPTION_FILTERS,
 }
 # thumbor's filters pixserve has no counterpart for; each is a 400 naming it.
 REFUSED_FILTERS = {
-    "autojpg": "pixserve keeps a PNG source's format unless format() names another",
     "brightness": "pixserve has no brightness adjustment",
     "colorize": "pixserve has no colorize",
     "contrast": "pixserve has no contrast adjustment",
     "convolution": "pixserve has no custom convolution",
-    "cover": "pixserve has no GIF cover-frame filter (use frame=0 on /image)",
     "curve": "pixserve has no curves",
     "equalize": "pixserve has no histogram equalisation",
-    "extract_focal": "pixserve cannot read focal points from the source URL",
     "frame": "pixserve has no nine-patch frames",
-    "max_age": "pixserve sets Cache-Control from its max_age setting",
-    "max_bytes": "pixserve has no byte budget per image; choose a quality instead",
     "noise": "pixserve has no noise filter",
-    "proportion": "pixserve has no proportional pre-scale",
     "redeye": "pixserve has no red-eye removal",
     "rgb": "pixserve has no per-channel adjustment",
     "round_corner": "pixserve has no rounded corners",
@@ -264,7 +266,7 @@ def translate(
     limits: Limits | None = None,
 ) -> Translated:
     """A thumbor URL path (after the mount prefix, percent-encoded) in pixserve's terms."""
-    request = parse(raw_path)
+    request = with_extracted_focal(parse(raw_path))
     if request.signature is not None:
         verdict = Verdict.VALID if verify(settings.keys, request.path, request.signature) else None
     else:
@@ -277,7 +279,8 @@ def translate(
     if name is None:
         return Translated(verdict)
     builder = PairBuilder.empty()
-    format_open = _Translation(request, settings, name, size_of, builder).run()
+    translation = _Translation(request, settings, name, size_of, builder)
+    format_open = translation.run()
     if format_open is None:
         return Translated(verdict)  # size_of found no such image
     return Translated(
@@ -286,6 +289,7 @@ def translate(
         pairs=builder.checked(limits),
         format_open=format_open,
         meta=request.meta,
+        png_to_jpeg=translation.settled.autojpg,
     )
 
 
@@ -316,6 +320,7 @@ class _Translation:
         self.out = builder
         self._size: tuple[int, int] | None = None
         self.missing = False
+        self.settled = Settled()
 
     def source_size(self) -> tuple[int, int]:
         if self._size is None:
@@ -355,6 +360,8 @@ class _Translation:
         if enlarge:
             self.out.set("enlarge", "1", "upscale()")
         self._gravity(focal)
+        if self.settled.proportion is not None:
+            proportioned(self.out, self.settled.proportion, self.source_size())
         return None if self.missing else format_open
 
     def _size_and_fit(self) -> bool:
@@ -457,6 +464,8 @@ class _Translation:
             focal.append(self._focal_box(args, shown))
         elif name in ("upscale", "no_upscale"):
             return name
+        elif name in OPTION_FILTERS:
+            option_filter(name, args, shown, self.out, self.settled)
         elif name == "stretch":
             self.out.set("fit", "fill", shown)
         elif name == "strip_exif":
