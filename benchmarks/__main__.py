@@ -32,6 +32,7 @@ DURATIONS = {
     "nginx_throughput": "1 min",
     "sources": "1 min",
     "thumbor_dialect": "1 min",
+    "max_bytes": "1 min",
     "report": "-",
     "sharp_report": "-",
 }
