@@ -21,7 +21,7 @@ from .common import PairBuilder, Size, integer, number, refuse
 
 # What each becomes (docs/dialects.md's table).
 OPTION_MAPPING = {
-    "zoom": "w, h times the factor (the source's size when neither is given); one factor",
+    "zoom": "w, h times the factors (the source's size when neither is given); two: stretched",
     "min-width": "raises the scale until the result is that wide (enlarging), then crops to w, h",
     "min-height": "raises the scale until the result is that high (enlarging), then crops to w, h",
     "extend_aspect_ratio": "fit=contain on the box of w:h's shape around the picture, centred",
@@ -40,7 +40,7 @@ MIN_BYTES = 100
 class Sizing:
     """The options of this module as the URL set them (later ones win)."""
 
-    zoom: float = 1.0
+    zoom: tuple[float, float] = (1.0, 1.0)
     zoom_shown: str = ""
     min_width: int = 0
     min_height: int = 0
@@ -50,15 +50,13 @@ class Sizing:
 
 
 def zoom(sizing: Sizing, args: tuple[str, ...], shown: str) -> None:
-    """`zoom:%x_y` or `zoom:%x:%y`; both factors must be equal here."""
+    """`zoom:%x_y` or `zoom:%x:%y`."""
     if not args or len(args) > 2:
         raise refuse(shown, "expected zoom:FACTOR or zoom:X:Y")
     factors = [number(shown, arg, low=0, high=MAX_ZOOM) for arg in args]
     if any(factor <= 0 for factor in factors):
         raise refuse(shown, "a zoom factor must be above 0")
-    if len(set(factors)) > 1:
-        raise refuse(shown, "pixserve zooms both sides by one factor")
-    sizing.zoom, sizing.zoom_shown = factors[0], shown
+    sizing.zoom, sizing.zoom_shown = (factors[0], factors[-1]), shown
 
 
 def minimum(sizing: Sizing, args: tuple[str, ...], shown: str, side: str) -> None:
@@ -121,7 +119,7 @@ def max_bytes(out: PairBuilder, args: tuple[str, ...], shown: str) -> None:
 
 def emit_sizing(out: PairBuilder, sizing: Sizing, source: Size) -> None:
     """Apply zoom, then the minimums, then the aspect-ratio extension to the pairs."""
-    if sizing.zoom != 1:
+    if sizing.zoom != (1.0, 1.0):
         _zoomed(out, sizing, source)
     if sizing.min_width or sizing.min_height:
         _at_least(out, sizing, source)
@@ -140,17 +138,31 @@ def _planned(out: PairBuilder, source: Size) -> tuple[Options, Geometry] | None:
 
 
 def _zoomed(out: PairBuilder, sizing: Sizing, source: Size) -> None:
-    """imgproxy divides the shrink and multiplies the result size by the factor: the
-    box times the factor, or, with no box, the picture's own size times it."""
-    factor, shown = sizing.zoom, sizing.zoom_shown
-    if "w" in out.pairs or "h" in out.pairs:
+    """imgproxy divides the shrink and multiplies the result size by the factors: the
+    box times them, or, with no box, the picture's own size. Two different factors
+    stretch the picture imgproxy would make otherwise: that window, resized exactly."""
+    (factor_x, factor_y), shown = sizing.zoom, sizing.zoom_shown
+    if factor_x == factor_y and ("w" in out.pairs or "h" in out.pairs):
         for param in ("w", "h"):
             if param in out.pairs:
-                out.set(param, str(max(1, round(int(out.pairs[param]) * factor))), shown)
+                out.set(param, str(max(1, round(int(out.pairs[param]) * factor_x))), shown)
         return
     planned = _planned(out, source)
-    if planned is not None:
-        out.set("w", str(max(1, round(planned[1].canvas[0] * factor))), shown)
+    if planned is None:
+        return
+    options, geometry = planned
+    width, height = geometry.canvas
+    if factor_x == factor_y:
+        out.set("w", str(max(1, round(width * factor_x))), shown)
+        return
+    if options.fit.value == "contain":
+        raise refuse(shown, "pixserve zooms an extended picture by one factor only")
+    if geometry.resize != geometry.canvas:  # a cover window: cut it first
+        _window(out, options, geometry.resize, geometry.canvas, source, shown)
+    out.drop("dpr")  # the sizes below are in device pixels
+    out.set("w", str(max(1, round(width * factor_x))), shown)
+    out.set("h", str(max(1, round(height * factor_y))), shown)
+    out.set("fit", "fill", shown)  # unless enlarge, shrunk to show no side past 1:1
 
 
 def _at_least(out: PairBuilder, sizing: Sizing, source: Size) -> None:

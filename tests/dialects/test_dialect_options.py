@@ -92,6 +92,12 @@ def test_extract_focal_looks_through_nested_urls_and_needs_a_signed_or_unsafe_on
 IMGPROXY_TABLE: list[tuple[str, dict[str, str]]] = [
     ("rs:fit:300:200/z:2", {"w": "600", "h": "400", "fit": "inside"}),
     ("z:0.5", {"w": "600"}),  # no size: the source's, halved
+    # two factors stretch what imgproxy makes otherwise; without enlarge, shrunk so
+    # that no side is magnified (as imgproxy divides both shrinks)
+    ("rs:fit:300:200/z:2:1", {"w": "600", "h": "200", "fit": "fill"}),
+    ("z:2:1", {"w": "2400", "h": "800", "fit": "fill"}),
+    # a fill window (800x800 of the middle) stretched to 600x300
+    ("rs:fill:300:300/z:2:1", {"w": "600", "h": "300", "fit": "fill", "crop": "200,0,800,800"}),
     # min-height enlarges the 300-wide fit result to 400 high, then cuts it to 300 wide
     ("rs:fit:300:0/mh:400", {"w": "300", "h": "400", "fit": "cover", "enlarge": "1"}),
     # min-width 600 of a 300x200 fit: 600x400, cut to the 300x200 box: the middle
@@ -178,6 +184,12 @@ def test_proportion_and_zoom_give_the_sizes_their_servers_give(client: FlaskClie
     assert picture(halved.data).size == (150, 100)
     zoomed = client.get("/imgproxy/insecure/rs:fit:200:200/z:0.5/plain/local:///photo.jpg")
     assert picture(zoomed.data).size == (100, 75)
+    # 800x600 fit in 200x200 is 200x150; zoom 2:1 stretches it to 400x150
+    stretched = client.get("/imgproxy/insecure/rs:fit:200:200/z:2:1/plain/local:///photo.jpg")
+    assert picture(stretched.data).size == (400, 150)
+    # without a size and without enlarge: 1600x600 would magnify, so shrunk to 800x300
+    unenlarged = client.get("/imgproxy/insecure/z:2:1/plain/local:///photo.jpg")
+    assert picture(unenlarged.data).size == (800, 300)
 
 
 def test_min_width_enlarges_and_cuts_to_the_box(client: FlaskClient, root: Path) -> None:

@@ -186,7 +186,7 @@ REFUSED_TABLE: list[tuple[str, str]] = [
     ("pix:5", "pix:5"),
     ("pd:10", "pd:10"),
     ("mw:-1", "mw:-1"),
-    ("z:2:3", "z:2:3"),
+    ("z:2:3:4", "z:2:3:4"),
     ("z:0", "z:0"),
     ("exar:1:no", "exar:1:no"),
     ("eth:1", "eth:1"),
