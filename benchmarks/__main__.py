@@ -33,6 +33,7 @@ DURATIONS = {
     "sources": "1 min",
     "thumbor_dialect": "1 min",
     "max_bytes": "1 min",
+    "thumbor_options": "0.5 min",
     "report": "-",
     "sharp_report": "-",
 }

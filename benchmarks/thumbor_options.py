@@ -5,7 +5,10 @@ autojpg, cover, extract_focal).
 As `thumbor_dialect.py` (whose servers this reuses): thumbor 7.8 from the `make bench`
 install (PIL engine, file loader on the corpus) and `pixserve serve` with `/t`; each
 URL from both, compared by status, format, size, bytes (against a `max_bytes` budget),
-`Cache-Control` and SSIM where the sizes match.
+frames, `Cache-Control` and SSIM where the sizes match. Two of them show thumbor 7.8's
+own limits: `cover()` needs its gifsicle engine (the PIL engine answers 500), and
+`extract_focal()` reads the image URL after thumbor has percent-encoded it, so the
+nested crop's `:` no longer matches and the nested URL is loaded as a file (404).
 
 Run: `.venv/bin/python -m benchmarks thumbor_options` after `make bench` installed
 thumbor (under a minute). Prints Markdown and writes `benchmarks/out/thumbor_options.md`.
@@ -43,12 +46,27 @@ CASES = (
 _MAX_BYTES = re.compile(r"max_bytes\((\d+)\)")
 
 
+class ThumborWithAutojpg(servers.Thumbor):
+    """thumbor with `autojpg` enabled: thumbor 7.8 ships the filter but leaves it out
+    of its default `FILTERS` (an unlisted filter is ignored), so a deployment whose URLs
+    use it lists it; `AUTO_PNG_TO_JPG` stays off, so `autojpg()` turns it on."""
+
+    def command(self) -> list[str]:
+        command = super().command()
+        config = self.temp / "thumbor.conf"
+        extra = "FILTERS = BUILTIN_FILTERS + ['thumbor.filters.autojpg']\n"
+        config.write_text(
+            "from thumbor.filters import BUILTIN_FILTERS\n" + config.read_text() + extra
+        )
+        return command
+
+
 def compare(thumbor: servers.Server, pixserve: servers.Server, path: str) -> dict[str, Any]:
     theirs = thumbor.get(f"/unsafe/{path}")
     ours = pixserve.get(f"/t/unsafe/{path}")
     row: dict[str, Any] = {"path": path, "status": (theirs[0], ours[0])}
     if theirs[0] != 200 or ours[0] != 200:
-        row["note"] = f"{theirs[2][:80]!r} / {ours[2][:80]!r}"
+        row["note"] = " / ".join(_gist(reply[2]) for reply in (theirs, ours))
         return row
     their_image, our_image = picture(theirs[2]), picture(ours[2])
     row["format"] = (their_image.format, our_image.format)
@@ -59,6 +77,14 @@ def compare(thumbor: servers.Server, pixserve: servers.Server, path: str) -> dic
     if their_image.size == our_image.size:
         row["ssim"] = ssim_images(their_image.convert("RGB"), our_image.convert("RGB"))
     return row
+
+
+def _gist(body: bytes) -> str:
+    """A body in a table cell: a picture's format, or an error page's first words."""
+    try:
+        return f"{picture(body).format} picture"
+    except OSError:
+        return repr(body[:60].decode("utf-8", "replace").replace("|", "/"))
 
 
 def render(rows: list[dict[str, Any]], seconds: float) -> str:
@@ -91,7 +117,7 @@ def main() -> int:
         print("thumbor_options.py: thumbor is not installed; run `make bench`", file=sys.stderr)
         return 1
     started = time.perf_counter()
-    with servers.Thumbor(2) as thumbor, PixserveWithThumbor(1) as pixserve:
+    with ThumborWithAutojpg(2) as thumbor, PixserveWithThumbor(1) as pixserve:
         rows = [compare(thumbor, pixserve, path) for path in CASES]
     publish(render(rows, time.perf_counter() - started), OUT)
     return 0

@@ -90,8 +90,8 @@ def proportioned(out: PairBuilder, factor: float, source: Size) -> None:
     if width < 1 or height < 1:
         return
     shown = f"proportion({text_number(factor)})"
-    out.set("w", str(round(width)), shown)
-    out.set("h", str(round(height)), shown)
+    out.set("w", str(int(width)), shown)  # thumbor's engines cut the fraction off
+    out.set("h", str(int(height)), shown)
     if out.pairs.get("fit") in (None, "inside", "outside"):
         out.set("fit", "fill", shown)  # the planned shape, exactly
     if factor > 1:
