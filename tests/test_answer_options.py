@@ -62,3 +62,12 @@ def test_max_bytes_through_the_app(make_app: MakeApp) -> None:
     assert fitted.status_code == 200 and len(fitted.get_data()) <= budget
     assert fitted.get_etag() != plain.get_etag()
     assert decoded(fitted.get_data()).size == decoded(plain.get_data()).size
+
+
+def test_fq_stands_in_for_the_auto_quality_setting(make_app: MakeApp) -> None:
+    """With `auto_quality` on, a URL naming its qualities (`fq`) is not searched."""
+    client = make_app(auto_quality="good").test_client()
+    by_fq = client.get("/image/photo.jpg?w=200&fmt=webp&fq=webp:30")
+    by_q = client.get("/image/photo.jpg?w=200&fmt=webp&q=30")
+    assert by_fq.get_data() == by_q.get_data()
+    assert "Save-Data" not in by_fq.headers.get("Vary", "")
