@@ -59,6 +59,8 @@ $(THUMBOR):
 	$(PYTHON) -m venv $(BENCH_VENVS)/thumbor
 	$(BENCH_VENVS)/thumbor/bin/pip install --quiet --upgrade pip
 	$(BENCH_VENVS)/thumbor/bin/pip install --quiet 'thumbor==$(THUMBOR_VERSION)'
+	# its face and feature detectors (`smart`) need OpenCV, as in thumbor's own docs
+	$(BENCH_VENVS)/thumbor/bin/pip install --quiet 'opencv-python-headless<5'
 	touch $@
 
 # The sharp-based peers (Next.js' image optimizer, IPX) from npm, at the versions in

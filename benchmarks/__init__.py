@@ -3,5 +3,5 @@ comparison and how long it takes, `python -m benchmarks NAME [ARGS]` runs one.
 
 The shared parts: `load` (wrk or an asyncio client), `servers` and `node_peers` (the
 contenders as loopback servers), `cases` (the workload), `quality` and `ssim` (output
-scoring), `results_md` (benchmarks/RESULTS.md's sections). `make bench` installs what
+scoring), `results_md` (docs/results.md's sections). `make bench` installs what
 they need (thumbor's virtualenv, the Node peers, pyvips, matplotlib)."""

@@ -13,7 +13,7 @@ HERE = Path(__file__).resolve().parent
 # race starts.
 HELPERS = {"__main__", "static_app"}
 # How long each entry takes on this project's idle 2-core machine, as each measured
-# itself (its docstring or its RESULTS.md section); "-" when it rewrites from saved results.
+# itself (its docstring or its docs/results.md section); "-" when it rewrites from saved results.
 DURATIONS = {
     "peers": "16 min",
     "sharp_race": "12 min",
@@ -35,7 +35,6 @@ DURATIONS = {
     "max_bytes": "1 min",
     "thumbor_options": "0.5 min",
     "report": "-",
-    "sharp_report": "-",
 }
 
 

@@ -107,6 +107,19 @@ def options(width: int, variant: str) -> Options:
     return parse_options(pairs)
 
 
+def picture_sizes(widths: tuple[int, ...]) -> Iterator[tuple[Path, bytes, int, Result]]:
+    """Each photo at each width, unencoded (PNG), skipping a size a smaller width already
+    gave (a photo narrower than the width): the photo, its bytes, the width, the PNG."""
+    for path in photos():
+        source = path.read_bytes()
+        seen: set[tuple[int, int]] = set()
+        for width in widths:
+            unencoded = transform(source, options(width, "default"), FORMATS["png"])
+            if unencoded.size not in seen:
+                seen.add(unencoded.size)
+                yield path, source, width, unencoded
+
+
 @dataclass
 class Scored:
     photo: str
@@ -123,45 +136,38 @@ class Scored:
 
 def score_all(widths: tuple[int, ...]) -> list[Scored]:
     rows: list[Scored] = []
-    for path in photos():
-        source = path.read_bytes()
-        seen: set[tuple[int, int]] = set()
-        for width in widths:
-            unencoded = transform(source, options(width, "default"), FORMATS["png"])
-            if unencoded.size in seen:
-                continue
-            seen.add(unencoded.size)
-            with Image.open(io.BytesIO(unencoded.data)) as picture:
-                reference = PictureReference(picture, WEIGHTS)
-            for fmt in OUTPUT_FORMATS:
-                for variant in VARIANTS:
-                    result = transform(source, options(width, variant), FORMATS[fmt])
-                    with Image.open(io.BytesIO(result.data)) as decoded:
-                        in_request = reference.score(decoded)
-                    ssimulacra = compute_ssimulacra2(
-                        io.BytesIO(unencoded.data), io.BytesIO(result.data)
+    for path, source, width, unencoded in picture_sizes(widths):
+        with Image.open(io.BytesIO(unencoded.data)) as picture:
+            reference = PictureReference(picture, WEIGHTS)
+        for fmt in OUTPUT_FORMATS:
+            for variant in VARIANTS:
+                result = transform(source, options(width, variant), FORMATS[fmt])
+                with Image.open(io.BytesIO(result.data)) as decoded:
+                    in_request = reference.score(decoded)
+                ssimulacra = compute_ssimulacra2(
+                    io.BytesIO(unencoded.data), io.BytesIO(result.data)
+                )
+                rows.append(
+                    Scored(
+                        path.name,
+                        width,
+                        fmt,
+                        variant,
+                        result.size,
+                        len(result.data),
+                        result.quality,
+                        result.probes,
+                        in_request,
+                        float(ssimulacra),
                     )
-                    rows.append(
-                        Scored(
-                            path.name,
-                            width,
-                            fmt,
-                            variant,
-                            result.size,
-                            len(result.data),
-                            result.quality,
-                            result.probes,
-                            in_request,
-                            float(ssimulacra),
-                        )
-                    )
-                    print(
-                        f"  {path.name} {width} {fmt} {variant}: {len(result.data)} B, "
-                        f"q {result.quality}, SSIM {in_request:.4f}, "
-                        f"SSIMULACRA2 {ssimulacra:.1f}",
-                        file=sys.stderr,
-                        flush=True,
-                    )
+                )
+                print(
+                    f"  {path.name} {width} {fmt} {variant}: {len(result.data)} B, "
+                    f"q {result.quality}, SSIM {in_request:.4f}, "
+                    f"SSIMULACRA2 {ssimulacra:.1f}",
+                    file=sys.stderr,
+                    flush=True,
+                )
     return rows
 
 
@@ -386,32 +392,25 @@ class Calibration:
 def calibration_cases(fmt: str, widths: tuple[int, ...]) -> list[Calibration]:
     output = FORMATS[fmt]
     cases = []
-    for path in photos():
-        source = path.read_bytes()
-        seen: set[tuple[int, int]] = set()
-        for width in widths:
-            unencoded = transform(source, options(width, "default"), FORMATS["png"])
-            if unencoded.size in seen:
-                continue
-            seen.add(unencoded.size)
-            with Image.open(io.BytesIO(unencoded.data)) as picture:
-                reference = PictureReference(picture, (1.0, 1.0, 1.0))
-                variants: dict[tuple[int, int] | None, PictureReference] = {
-                    (above, rows): PictureReference(picture, (1.0, 1.0, 1.0), above, rows)
-                    for above, rows in SAMPLING_CANDIDATES
-                }
-                variants[None] = PictureReference(picture, (1.0, 1.0, 1.0), sampled_above=None)
-            case = Calibration(path.name, width, unencoded.data, {}, {}, {})
-            case.sampled = {above: {} for above in variants}
-            for quality in (None, *LADDERS[fmt]):
-                chosen = options(width, "default" if quality is None else str(quality))
-                case.outputs[quality] = transform(source, chosen, output).data
-                if quality is not None:
-                    with Image.open(io.BytesIO(case.outputs[quality])) as decoded:
-                        case.planes[quality] = reference.scores(decoded)
-                        for above, variant in variants.items():
-                            case.sampled[above][quality] = variant.scores(decoded)
-            cases.append(case)
+    for path, source, width, unencoded in picture_sizes(widths):
+        with Image.open(io.BytesIO(unencoded.data)) as picture:
+            reference = PictureReference(picture, (1.0, 1.0, 1.0))
+            variants: dict[tuple[int, int] | None, PictureReference] = {
+                (above, rows): PictureReference(picture, (1.0, 1.0, 1.0), above, rows)
+                for above, rows in SAMPLING_CANDIDATES
+            }
+            variants[None] = PictureReference(picture, (1.0, 1.0, 1.0), sampled_above=None)
+        case = Calibration(path.name, width, unencoded.data, {}, {}, {})
+        case.sampled = {above: {} for above in variants}
+        for quality in (None, *LADDERS[fmt]):
+            chosen = options(width, "default" if quality is None else str(quality))
+            case.outputs[quality] = transform(source, chosen, output).data
+            if quality is not None:
+                with Image.open(io.BytesIO(case.outputs[quality])) as decoded:
+                    case.planes[quality] = reference.scores(decoded)
+                    for above, variant in variants.items():
+                        case.sampled[above][quality] = variant.scores(decoded)
+        cases.append(case)
     return cases
 
 
@@ -595,24 +594,24 @@ def peers_table(rows: list[PeerScored]) -> list[str]:
             answered = [r for r in by_request.values() if contender in r]
             if not answered:
                 continue
-            ours = [r["pixserve auto:good"].bytes / r[contender].bytes - 1 for r in answered]
-            mine = [r[contender] for r in answered]
+            savings = [r["pixserve auto:good"].bytes / r[contender].bytes - 1 for r in answered]
+            theirs = [r[contender] for r in answered]
             lines.append(
-                f"| {fmt} | {contender} | {statistics.median(r.bytes for r in mine):.0f} | "
-                f"{statistics.median(ours):+.0%} | "
-                f"{statistics.median(r.ssimulacra2 for r in mine):.1f} | "
-                f"{min(r.ssimulacra2 for r in mine):.1f} |"
+                f"| {fmt} | {contender} | {statistics.median(r.bytes for r in theirs):.0f} | "
+                f"{statistics.median(savings):+.0%} | "
+                f"{statistics.median(r.ssimulacra2 for r in theirs):.1f} | "
+                f"{min(r.ssimulacra2 for r in theirs):.1f} |"
             )
             if contender in ("next", "ipx"):
                 auto = [r["pixserve auto:good"] for r in answered]
-                smaller = statistics.median(ours) <= -0.20
-                as_good = min(r.ssimulacra2 for r in auto) >= min(r.ssimulacra2 for r in mine)
+                smaller = statistics.median(savings) <= -0.20
+                as_good = min(r.ssimulacra2 for r in auto) >= min(r.ssimulacra2 for r in theirs)
                 met = "met" if smaller and as_good else "not met"
                 verdicts.append(
                     f"- {fmt} against {contender} ({len(answered)} requests): {met} "
-                    f"(bytes {statistics.median(ours):+.0%}, worst SSIMULACRA2 "
+                    f"(bytes {statistics.median(savings):+.0%}, worst SSIMULACRA2 "
                     f"{min(r.ssimulacra2 for r in auto):.1f} vs "
-                    f"{min(r.ssimulacra2 for r in mine):.1f})"
+                    f"{min(r.ssimulacra2 for r in theirs):.1f})"
                 )
     return [
         *lines,

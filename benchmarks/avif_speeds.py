@@ -22,6 +22,7 @@ from typing import Any
 
 from benchmarks import node_peers, quality
 from benchmarks.cases import GAIN_MAP, QUALITY, STREET, Case, Transform, check_corpus
+from benchmarks.results_md import print_row
 from benchmarks.sharp_race import Contender, expect
 from pixserve.transformer import FORMATS, parse_options, transform
 from pixserve.transformer import encode as encoding
@@ -58,7 +59,7 @@ def at_speed(case: Case, speed: int) -> tuple[int, float, float]:
     options = parse_options([("w", str(case.transform.width)), ("fmt", "avif")])
     chosen: dict[str, Any] = {"speed": speed}
     original = encoding.avif_speed
-    encoding.avif_speed = lambda pixels: chosen["speed"]  # type: ignore[assignment]
+    encoding.avif_speed = lambda pixels: chosen["speed"]
     try:
         times = []
         for _ in range(REPEATS):
@@ -66,7 +67,7 @@ def at_speed(case: Case, speed: int) -> tuple[int, float, float]:
             data = transform(source, options, FORMATS["avif"]).data
             times.append((time.process_time() - started) * 1000)
     finally:
-        encoding.avif_speed = original  # type: ignore[assignment]
+        encoding.avif_speed = original
     return len(data), quality.score(case, data)[1], statistics.median(times)
 
 
@@ -82,17 +83,19 @@ def main() -> int:
     print("| --- | --- | ---: | ---: | ---: |")
     for case in cases:
         for name, (size, similarity) in peers[case.label].items():
-            print(f"| {case.label} | {name} | {size:,} | {similarity:.4f} | |")
+            print_row(case.label, name, f"{size:,}", f"{similarity:.4f}", "")
         shown = upright_size(case.path.read_bytes())
         width = case.transform.width
         pixels = width * round(shown[1] * width / shown[0])
         for speed in SPEEDS:
             size, similarity, cpu = at_speed(case, speed)
             mark = "*" if encoding.avif_speed(pixels) == speed else ""
-            print(
-                f"| {case.label} | pixserve speed {speed}{mark} | {size:,} | {similarity:.4f} "
-                f"| {cpu:.0f} |",
-                flush=True,
+            print_row(
+                case.label,
+                f"pixserve speed {speed}{mark}",
+                f"{size:,}",
+                f"{similarity:.4f}",
+                f"{cpu:.0f}",
             )
     return 0
 

@@ -45,10 +45,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-from loopback.harness import HOST, answers, children, free_port, serving  # noqa: E402
+from benchmarks.cases import CORPUS, ROOT
+from benchmarks.results_md import spread
+from loopback.harness import HOST, answers, children, free_port, serving
 
-CORPUS = Path(os.environ.get("BENCH_CORPUS") or ROOT.parent / "shared" / "corpus")
 PHOTOS = ("street-2725x2225.jpg", "gain-map-3840x2160.jpg", "flowers-1920x1080.jpg")
 WIDTHS = (640, 1280)
 # fmt=auto (negotiated to AVIF) and fmt=best (a q=auto search in each accepted format).
@@ -171,9 +171,7 @@ def run(rounds: int, rate: float) -> tuple[Results, dict[str, tuple[float, float
     return results, cpu
 
 
-def spread(values: list[float], digits: int = 2) -> str:
-    low, middle, high = min(values), statistics.median(values), max(values)
-    return f"{middle:.{digits}f} ({low:.{digits}f}-{high:.{digits}f})"
+WHOLE, TENTHS = "{:.0f}", "{:.1f}"
 
 
 def report(
@@ -201,8 +199,9 @@ def report(
         before = [float(n) for case in cases.values() for n in case.before_avif]
         until = [s for case in cases.values() for s in case.until_avif_s]
         lines.append(
-            f"| {mode} | {width} | {spread(ratios)}x | {spread(upgrade, 0)} | {spread(sync, 0)} "
-            f"| {spread(before, 0)} | {spread(until, 1)} |"
+            f"| {mode} | {width} | {spread(ratios, 'x')} | {spread(upgrade, figure=WHOLE)} "
+            f"| {spread(sync, figure=WHOLE)} | {spread(before, figure=WHOLE)} "
+            f"| {spread(until, figure=TENTHS)} |"
         )
     lines += [
         "",

@@ -1,20 +1,15 @@
 """Cache-hit benchmark: what the SQLite index costs on the hit path.
 
 Why: the index makes the cache bounded across workers, but hits are the requests an
-image server answers most; they must stay a `stat` and a `sendfile`. This starts two
-`pixserve serve` processes (one worker, one thread each, a fresh cache each) on free
-loopback ports:
-
-- index: pixserve as it is;
-- plain: the same server with the 0.1 cache swapped in (no index: a hit is a `stat`
-  and an `os.utime`, a store is a temp file and `os.replace`), which is the floor.
-
-It makes 20 results on each, waits until they have settled (`SETTLED_AFTER`), then
-times 15 rounds of 600 hits over one keep-alive connection, cycling through the 20
-URLs, alternating between the servers round by round so background load hits both
-alike, and reports the median requests per second. In-process, it also times
-`DiskCache.lookup` alone: a settled entry (one `stat`), an entry younger than
-`SETTLED_AFTER` (read and checksummed at every hit), and the 0.1 lookup.
+image server answers most; they must stay a `stat` and a `sendfile`. In-process, it
+times `DiskCache.lookup` alone against the floor, the 0.1 cache's lookup (`PlainCache`:
+no index, a hit is a `stat` and an `os.utime`): a settled entry (one `stat`), an entry
+younger than `SETTLED_AFTER` (read and checksummed at every hit), and the 0.1 lookup.
+Served, it starts `pixserve serve` (one worker, one thread, a fresh cache) on a free
+loopback port, makes 20 results, waits until they have settled, then times 15 rounds
+of 600 hits over one keep-alive connection, cycling through the 20 URLs, and reports
+the median requests per second. (The 0.1 cache cannot be swapped into a served
+`pixserve serve`: granian's workers import the app anew.)
 
 Run: `.venv/bin/python -m benchmarks cache_hits` (about a minute on 2 cores).
 `--against REV` adds a third server running this repository's tree at commit REV
@@ -46,12 +41,12 @@ from pathlib import Path
 
 from PIL import Image
 
+from benchmarks import load
+from benchmarks.cases import ROOT
+from benchmarks.rounds import in_turn, wait_until_idle
+from loopback.harness import HOST, children, free_port, serving
 from pixserve.cache import DiskCache
 from pixserve.cache.disk import SETTLED_AFTER
-
-ROOT = Path(__file__).resolve().parent.parent
-from benchmarks import load  # noqa: E402
-from loopback.harness import HOST, children, free_port, serving  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out" / "cache_hits.md"
 URLS = [f"/image/photo.jpg?w={width}&fmt=webp" for width in range(300, 320)]
@@ -99,20 +94,11 @@ class PlainCache:
         pass
 
 
-def serve_plain(argv: list[str]) -> int:
-    """Run `pixserve serve` with `PlainCache` in place of `DiskCache`."""
-    import pixserve.app
-    from pixserve.cli.main import main
-
-    pixserve.app.DiskCache = PlainCache  # type: ignore[misc, assignment]
-    return main(argv)
-
-
 @contextlib.contextmanager
 def server(
     kind: str, root: Path, cache_dir: Path, checkout: Path | None = None, race: bool = False
 ) -> Iterator[tuple[int, int]]:
-    """`pixserve serve` (`loopback.harness`), `plain` with `PlainCache`: its port and pid.
+    """`pixserve serve` (`loopback.harness`), logging to `kind`.log: its port and pid.
 
     `checkout`: run the pixserve of that folder (another commit's tree) instead.
     One worker with one thread, or with `race` the sharp race's layout.
@@ -121,10 +107,7 @@ def server(
     serve = ["serve", "--root", str(root), "--cache-dir", str(cache_dir), "--port", str(port)]
     serve += ["--workers", str(RACE_WORKERS)] if race else ["--workers", "1", "--threads", "1"]
     env = None
-    if kind == "plain":
-        command = [sys.executable, __file__, "--serve-plain", *serve]
-    else:
-        command = [sys.executable, "-m", "pixserve.cli", *serve]
+    command = [sys.executable, "-m", "pixserve.cli", *serve]
     if checkout is not None:
         env = {**os.environ, "PYTHONPATH": str(checkout)}
     with serving(command, port, cache_dir.with_name(f"{kind}.log"), env=env, cwd=checkout) as live:
@@ -239,6 +222,7 @@ def main() -> None:
     against = _option("--against")
     connections = int(_option("--connections") or 1)
     race = connections > 1
+    wait_until_idle()
     with tempfile.TemporaryDirectory(prefix="pixserve-bench-") as temp:
         work = Path(temp)
         (work / "root").mkdir()
@@ -248,7 +232,7 @@ def main() -> None:
         (work / "root" / "photo.jpg").write_bytes(buffer.getvalue())
 
         micro = lookups(work)
-        rates: dict[str, list[float]] = {"index": [], "plain": []}
+        rates: dict[str, list[float]] = {"index": []}
         revalidations: dict[str, list[float]] = {}
         cpu: dict[str, list[float]] = {}  # "hits|kind" and "304s|kind": µs per request
         with contextlib.ExitStack() as servers:
@@ -274,8 +258,7 @@ def main() -> None:
             for each in started.values():  # untimed: each worker checks each entry once
                 timed(each, connections)
             for round_index in range(ROUNDS):
-                order = list(started.items())
-                for kind, each in order if round_index % 2 == 0 else order[::-1]:
+                for kind, each in in_turn(list(started.items()), round_index):
                     rate, micros = timed(each, connections)
                     rates[kind].append(rate)
                     cpu.setdefault(f"hits|{kind}", []).append(micros)
@@ -283,7 +266,7 @@ def main() -> None:
                     revalidations.setdefault(kind, []).append(rate)
                     cpu.setdefault(f"304s|{kind}", []).append(micros)
 
-    index_rate, plain_rate = (statistics.median(rates[k]) for k in ("index", "plain"))
+    index_rate = statistics.median(rates["index"])
     if race:
         how = (
             f"{RACE_WORKERS} workers (default threads), loopback, {load.generator_name()} with "
@@ -304,11 +287,8 @@ def main() -> None:
         "| --- | ---: | ---: | ---: |",
         f"| with the index (SQLite) | {index_rate:,.0f} | {1e3 / index_rate:.3f} ms | "
         f"{statistics.median(cpu['hits|index']):.0f} µs |",
-        f"| without (0.1: stat + utime) | {plain_rate:,.0f} | {1e3 / plain_rate:.3f} ms | "
-        f"{statistics.median(cpu['hits|plain']):.0f} µs |",
         "",
-        f"Index / plain: {index_rate / plain_rate:.1%}. Rounds: "
-        + "; ".join(f"{k} " + ", ".join(f"{r:,.0f}" for r in rates[k]) for k in rates),
+        "Rounds: " + "; ".join(f"{k} " + ", ".join(f"{r:,.0f}" for r in rates[k]) for k in rates),
         *_against_lines(rates),
         *_against_lines(_kinds(cpu, "hits"), "CPU µs per hit"),
         "",
@@ -356,6 +336,4 @@ def _against_lines(rates: dict[str, list[float]], what: str = "hits") -> list[st
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--serve-plain"]:
-        sys.exit(serve_plain(sys.argv[2:]))
     main()

@@ -26,10 +26,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.cases import ROOT
 from benchmarks.results_md import publish
+from benchmarks.rounds import in_turn
 from pixserve.cache import DiskCache
 
-ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "out" / "cache_stores.md"
 ROUNDS = 9
 STORES_PER_ROUND = 300
@@ -62,7 +63,7 @@ def main() -> None:
     wals: dict[tuple[str, str], int] = {}
     for round_number in range(ROUNDS):
         for bound_name, bound in BOUNDS.items():
-            order = list(WALS) if round_number % 2 == 0 else list(reversed(WALS))
+            order = in_turn(list(WALS), round_number)
             for wal in order:
                 micros, largest = one_round(wal, bound, round_number * STORES_PER_ROUND)
                 times.setdefault((wal, bound_name), []).append(micros)

@@ -8,6 +8,8 @@ pixserve query, its thumbor URL and its libvips call; nothing else decides them.
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -95,11 +97,11 @@ CASES: tuple[Case, ...] = (
 HIT_CASES: tuple[Case, ...] = tuple(c for c in CASES if c.name == STREET)
 
 
-def check_corpus() -> None:
-    """Exit with a clear message when the shared corpus is not where it should be."""
-    import sys
-
-    missing = sorted({str(c.path) for c in CASES if not c.path.is_file()})
+def check_corpus(paths: Iterable[Path] = ()) -> None:
+    """Exit with a clear message when the shared corpus, or one of `paths` in it (every
+    case's picture when none are named), is not where it should be."""
+    wanted = list(paths) or [case.path for case in CASES]
+    missing = sorted(str(path) for path in wanted if not path.is_file())
     if not CORPUS.is_dir() or missing:
         sys.exit(
             f"benchmarks: the image corpus is missing ({CORPUS}; missing: {missing}).\n"

@@ -16,22 +16,12 @@ Prints a Markdown report and writes it to `benchmarks/out/dialects.md`.
 
 from __future__ import annotations
 
-import http.client
-import signal
 import sys
-import time
 from collections.abc import Sequence
 
-from benchmarks.request_path import (
-    BenchmarkError,
-    Client,
-    _terminate,
-    check_corpus,
-    expect,
-    median_p90,
-)
-from benchmarks.results_md import publish
-from benchmarks.servers import ROOT, Pixserve, ServerDidNotStart, failed
+from benchmarks.cases import ROOT
+from benchmarks.request_path import Client, check_setup, expect, median_p90
+from benchmarks.servers import BenchmarkError, Pixserve, measure_and_publish
 from pixserve.dialects import imgproxy, thumbor
 
 OUT = ROOT / "benchmarks" / "out" / "dialects.md"
@@ -132,18 +122,14 @@ def render(results: Sequence[Sequence[tuple[str, list[float]]]], seconds: float)
 
 
 def main() -> int:
-    check_corpus()
-    signal.signal(signal.SIGTERM, _terminate)
-    started = time.perf_counter()
-    server = PixserveWithDialects()
-    try:
-        with server:
-            results = [measure(server, group) for group in GROUPS]
-    except (BenchmarkError, ServerDidNotStart, OSError, http.client.HTTPException) as error:
-        return failed("dialects", error, server)
-    report = render(results, time.perf_counter() - started)
-    publish(report, OUT)
-    return 0
+    check_setup()
+    return measure_and_publish(
+        "dialects",
+        PixserveWithDialects(),
+        lambda server: [measure(server, group) for group in GROUPS],
+        render,
+        OUT,
+    )
 
 
 if __name__ == "__main__":

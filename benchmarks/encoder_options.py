@@ -18,11 +18,10 @@ from pathlib import Path
 
 from PIL import Image
 
+from benchmarks.cases import CORPUS
 from benchmarks.results_md import table_head
 from benchmarks.ssim import ssim_images
 
-ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT.parent / "shared" / "corpus"
 PHOTOS = ("photos/street-2725x2225.jpg", "photos/gain-map-3840x2160.jpg")
 ALPHA = (
     "alpha/embedgravitybird.png",

@@ -32,11 +32,10 @@ from typing import Any
 import PIL
 from PIL import Image, features
 
+from benchmarks.cases import CORPUS, ROOT, check_corpus
 from benchmarks.results_md import publish
 from benchmarks.ssim import Plane, luma, ssim
 
-ROOT = Path(__file__).resolve().parent.parent
-CORPUS = Path(os.environ.get("BENCH_CORPUS") or ROOT.parent / "shared" / "corpus")  # as cases.py
 OUT = ROOT / "benchmarks" / "out" / "encoders.md"
 
 PHOTOS = (
@@ -203,21 +202,14 @@ def recommend(
     return lines
 
 
-def check_corpus() -> list[Path]:
-    if not CORPUS.is_dir():
-        sys.exit(
-            f"encoders.py: the image corpus is missing: {CORPUS} is not a directory.\n"
-            "It lives in ../shared/corpus/ next to the project root; see its README."
-        )
+def corpus_photos() -> list[Path]:
     paths = [CORPUS / photo for photo in PHOTOS]
-    missing = [str(path) for path in paths if not path.is_file()]
-    if missing:
-        sys.exit("encoders.py: corpus images missing: " + ", ".join(missing))
+    check_corpus(paths)
     return paths
 
 
 def main() -> int:
-    paths = check_corpus()
+    paths = corpus_photos()
     started = time.perf_counter()
     names = [short_name(photo) for photo in PHOTOS]
 

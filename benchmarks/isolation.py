@@ -21,28 +21,28 @@ import statistics
 import time
 from collections.abc import Callable
 from functools import partial
-from pathlib import Path
+from urllib.parse import parse_qsl
 
 import numpy as np
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
-from benchmarks.results_md import publish  # noqa: E402
-from pixserve.http.deadline import Deadline  # noqa: E402
-from pixserve.http.isolation import run_isolated, transform_isolated  # noqa: E402
-from pixserve.transformer import FORMATS, ImageLimits, parse_options, transform  # noqa: E402
-from pixserve.transformer.encode import encode  # noqa: E402
+from benchmarks.cases import ROOT
+from benchmarks.results_md import publish
+from pixserve.http.deadline import Deadline
+from pixserve.http.isolation import run_isolated, transform_isolated
+from pixserve.transformer import FORMATS, ImageLimits, parse_options, transform
+from pixserve.transformer.encode import encode
 
 OUT = ROOT / "benchmarks" / "out" / "isolation.md"
-# (name in cost.py's tables, format, query)
-ENCODES = [
-    ("jpeg", "jpeg", ""),
-    ("png", "png", ""),
-    ("webp", "webp", ""),
-    ("webp-lossless", "webp", "lossless=1"),
-    ("avif", "avif", ""),
-    ("gif", "gif", ""),
-]
+# name in cost.py's tables: (format, query)
+ENCODES = {
+    "jpeg": ("jpeg", ""),
+    "png": ("png", ""),
+    "webp": ("webp", ""),
+    "webp-lossless": ("webp", "lossless=1"),
+    "avif": ("avif", ""),
+    "gif": ("gif", ""),
+}
 
 
 def draw(side: int) -> Image.Image:
@@ -50,23 +50,24 @@ def draw(side: int) -> Image.Image:
     return Image.fromarray(noise, "RGB").resize((side, side), Image.Resampling.BILINEAR)
 
 
-def cpu(work: Callable[[], object], rounds: int) -> float:
-    """The median CPU seconds of `work()` in this process."""
+def median_seconds(work: Callable[[], object], rounds: int, clock: Callable[[], float]) -> float:
+    """The median seconds of `work()` by `clock`: `time.process_time` for this process'
+    CPU, `time.perf_counter` for wall time."""
     spent = []
     for _ in range(rounds):
-        started = time.process_time()
+        started = clock()
         work()
-        spent.append(time.process_time() - started)
+        spent.append(clock() - started)
     return statistics.median(spent)
 
 
-def wall(work: Callable[[], object], rounds: int) -> float:
-    spent = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        work()
-        spent.append(time.perf_counter() - started)
-    return statistics.median(spent)
+def wall_seconds(work: Callable[[], object], rounds: int) -> float:
+    return median_seconds(work, rounds, time.perf_counter)
+
+
+def decode(data: bytes) -> None:
+    with Image.open(io.BytesIO(data)) as picture:
+        picture.load()
 
 
 def main() -> None:
@@ -87,12 +88,15 @@ def main() -> None:
     ]
 
     def row(name: str, work: Callable[[], object]) -> None:
-        seconds, took = cpu(work, args.rounds), wall(work, args.rounds)
+        seconds, took = (
+            median_seconds(work, args.rounds, time.process_time),
+            median_seconds(work, args.rounds, time.perf_counter),
+        )
         lines.append(f"| {name} | {seconds:.3f} | {took:.3f} | {took / megapixels:.4f} |")
         print(lines[-1], flush=True)
 
-    for name, fmt, query in ENCODES:
-        options = parse_options([tuple(p.split("=")) for p in query.split("&") if p])
+    for name, (fmt, query) in ENCODES.items():
+        options = parse_options(parse_qsl(query))
         picture_for = picture.convert("P") if fmt == "gif" else picture
         row(f"encode {name}", partial(encode, picture_for, FORMATS[fmt], options))
     sources = {}
@@ -101,7 +105,7 @@ def main() -> None:
         picture.save(buffer, kind, **({"quality": 90} if kind == "JPEG" else {"compress_level": 6}))
         sources[kind] = buffer.getvalue()
         data = sources[kind]
-        row(f"decode {kind}", lambda data=data: Image.open(io.BytesIO(data)).load())
+        row(f"decode {kind}", partial(decode, data))
     half = (args.side // 2, args.side // 2)
     row("resize to 1/2 (LANCZOS)", lambda: picture.resize(half, Image.Resampling.LANCZOS))
 
@@ -109,22 +113,20 @@ def main() -> None:
     small = parse_options([("w", "320"), ("fmt", "webp")])
     source = sources["JPEG"]
     deadline = Deadline(3600)
-    here = wall(lambda: transform(source, small, FORMATS["webp"], limits), args.rounds * 3)
-    apart = wall(
+    here = wall_seconds(lambda: transform(source, small, FORMATS["webp"], limits), args.rounds * 3)
+    apart = wall_seconds(
         lambda: transform_isolated(deadline, source, small, FORMATS["webp"], limits),
         args.rounds * 3,
     )
-    fork = wall(lambda: run_isolated(lambda: None, deadline), args.rounds * 3)
+    fork = wall_seconds(lambda: run_isolated(lambda: None, deadline), args.rounds * 3)
     with open("/proc/self/statm") as statm:
         rss = int(statm.read().split()[1]) * 4096 >> 20
-    lines += [
-        "",
-        f"Forking this process ({rss} MiB RSS) for nothing: {fork * 1000:.1f} ms wall.",
+    forking = f"Forking this process ({rss} MiB RSS) for nothing: {fork * 1000:.1f} ms wall."
+    in_child = (
         f"{args.side}-px JPEG to 320-px WebP: in place {here * 1000:.1f} ms, in a child "
-        f"{apart * 1000:.1f} ms wall.",
-        "",
-    ]
-    publish("\n".join(lines), OUT)
+        f"{apart * 1000:.1f} ms wall."
+    )
+    publish("\n".join([*lines, "", forking, in_child]), OUT)
 
 
 if __name__ == "__main__":

@@ -37,11 +37,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks import load
+from benchmarks.cases import CORPUS, ROOT
+from benchmarks.rounds import in_turn, wait_until_idle
+from loopback.harness import Served, answers, children, free_port, get, serving
 
-ROOT = Path(__file__).resolve().parent.parent
-from loopback.harness import Served, answers, children, free_port, get, serving  # noqa: E402
-
-CORPUS = ROOT.parent / "shared" / "corpus"
 OUT = ROOT / "benchmarks" / "out" / "layouts.md"
 URL = "/image/photos/street-2725x2225.jpg?w=640&fmt=jpeg"
 SECONDS = 3
@@ -140,8 +139,7 @@ def measure_layouts() -> str:
             servers[layout] = stack.enter_context(layout_server(layout, folder))
             assert get(servers[layout].port, URL)[0] == 200  # warm: the hit URL is cached
         for round_number in range(ROUNDS):
-            order = list(servers.items())
-            for layout, server in order if round_number % 2 == 0 else order[::-1]:
+            for layout, server in in_turn(list(servers.items()), round_number):
                 for kind, (path, connections, cold) in KINDS.items():
                     before = cpu_seconds(server.process.pid)
                     rate = load.run(
@@ -234,6 +232,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--memory", action="store_true", help="the RSS growth run instead")
     args = parser.parse_args()
+    wait_until_idle()
     if not CORPUS.is_dir():
         raise SystemExit(f"the corpus is not at {CORPUS}")
     report = measure_memory() if args.memory else measure_layouts()

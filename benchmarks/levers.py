@@ -26,6 +26,7 @@ from PIL import Image
 
 from benchmarks import quality
 from benchmarks.cases import GAIN_MAP, STREET, Case, Transform
+from benchmarks.results_md import print_row
 from pixserve.transformer.steps.load import decoded_extent
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
@@ -111,11 +112,8 @@ def main() -> int:
             stage = [statistics.median(t[i] for t in times[way]) for i in range(3)]
             total = statistics.median(sum(t) for t in times[way])
             _, ssim = quality.score(case, outputs[way])
-            print(
-                f"| {case.label} | {way.label} | {stage[0]:.1f} | {stage[1]:.1f} | "
-                f"{stage[2]:.1f} | {total:.1f} | {len(outputs[way]):,} | {ssim:.4f} |",
-                flush=True,
-            )
+            milliseconds = [f"{value:.1f}" for value in (*stage, total)]
+            print_row(case.label, way.label, *milliseconds, f"{len(outputs[way]):,}", f"{ssim:.4f}")
     return 0
 
 

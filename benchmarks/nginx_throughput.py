@@ -27,9 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks import load
-from benchmarks.layouts import CORES, CORPUS, ROOT, URL, cpu_seconds
-from loopback.harness import answers, free_port, get, serving  # noqa: E402
-from loopback.nginx_front import find_nginx, nginx_in_front  # noqa: E402
+from benchmarks.cases import CORPUS, ROOT
+from benchmarks.layouts import CORES, URL, cpu_seconds
+from loopback.harness import answers, free_port, get, serving
+from loopback.nginx_front import find_nginx, nginx_in_front
 
 OUT = ROOT / "benchmarks" / "out" / "nginx_throughput.md"
 ACCEL_URL = URL.replace("w=640", "w=641")  # warmed in pixserve only: the X-Accel path

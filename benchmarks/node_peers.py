@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 from benchmarks import servers
 from benchmarks.cases import CORPUS, QUALITY, ROOT, Case
-from loopback.harness import descendants, proportional_set_size
+from loopback.harness import HOST, Served, answers, descendants, proportional_set_size
 
 NODE_DIR = ROOT / "benchmarks" / "node"
 NEXT_BIN = NODE_DIR / "node_modules" / "next" / "dist" / "bin" / "next"
@@ -115,9 +115,9 @@ class NodePeer(servers.Server):
     def worker_pids(self) -> list[int]:
         return [] if self.process is None else [self.process.pid]
 
-    def _ready(self, served: servers.Served) -> bool:
+    def _ready(self, served: Served) -> bool:
         """Its probe answers: it forks no workers to wait for."""
-        return servers.answers(self.probe)(served)
+        return answers(self.probe)(served)
 
     def environment(self) -> dict[str, str]:
         return {**super().environment(), "NODE_ENV": "production"}
@@ -144,7 +144,7 @@ class Next(NodePeer):
         super().__init__()
 
     def command(self) -> list[str]:
-        return [node(), str(NEXT_BIN), "start", str(NODE_DIR), "-H", servers.HOST]
+        return [node(), str(NEXT_BIN), "start", str(NODE_DIR), "-H", HOST]
 
     def environment(self) -> dict[str, str]:
         return {

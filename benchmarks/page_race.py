@@ -13,7 +13,7 @@ asked with each browser's `Accept`, and `q` set so sharp gets pixserve's qualiti
 Each replay is cold (a fresh cache-busting token; each miss checked by the cache
 header); the contenders alternate over BENCH_ROUNDS rounds. CPU is read from /proc
 for each server's whole process tree before and after a replay. Writes
-`benchmarks/out/page_race.json` and its section of RESULTS.md.
+`benchmarks/out/page_race.json` and its section of docs/results.md.
 """
 
 from __future__ import annotations
@@ -32,7 +32,9 @@ from benchmarks import node_peers, servers
 from benchmarks.cases import GAIN_MAP, STREET, Case, Transform, check_corpus
 from benchmarks.races import OUT, ROUNDS, WORKERS
 from benchmarks.results_md import PAGE_BEGIN, PAGE_END, RESULTS_MD, insert, spread, table
+from benchmarks.rounds import wait_until_idle
 from benchmarks.sharp_race import Contender
+from loopback.harness import HOST
 
 SOURCES = (STREET, GAIN_MAP, "photos/flowers-1920x1080.jpg")
 LADDER = (320, 640, 960, 1280)
@@ -43,6 +45,7 @@ BROWSERS = {  # a browser kind: the format its <picture> takes
 CONNECTIONS = 6  # a browser's connections per host over HTTP/1.1
 RUN = f"{os.getpid()}x{time.time_ns() % 10**9}"
 BEGIN, END = PAGE_BEGIN, PAGE_END
+OUT_JSON = OUT / "page_race.json"
 
 
 class AvifPixserve(servers.Pixserve):
@@ -81,7 +84,7 @@ def fetch(contender: Contender, case: Case, token: str) -> tuple[int, str | None
     accept = contender.accept(case)
     if accept:
         headers["Accept"] = accept
-    connection = http.client.HTTPConnection(servers.HOST, contender.server.port, timeout=900)
+    connection = http.client.HTTPConnection(HOST, contender.server.port, timeout=900)
     try:
         connection.request("GET", contender.path(case, token), headers=headers)
         response = connection.getresponse()
@@ -119,6 +122,7 @@ def main() -> int:
     results: dict[str, Any] = {
         "machine": {
             "cpus": os.cpu_count(),
+            "busy_at_start": wait_until_idle(),
             "load_start": os.getloadavg(),
             "rounds": ROUNDS,
             "workers": WORKERS,
@@ -157,7 +161,7 @@ def main() -> int:
     results["machine"]["load_end"] = os.getloadavg()
     results["machine"]["run_seconds"] = time.perf_counter() - started
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "page_race.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
+    OUT_JSON.write_text(json.dumps(results, indent=1), encoding="utf-8")
     write(results)
     return 0
 
@@ -230,7 +234,4 @@ def write(results: dict[str, Any]) -> None:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--report"]:
-        write(json.loads((OUT / "page_race.json").read_text(encoding="utf-8")))
-        sys.exit(0)
     sys.exit(main())

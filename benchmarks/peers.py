@@ -16,7 +16,7 @@ Phases (the issue's numbering):
 6. bytes and SSIM of each contender's output against a full-decode LANCZOS reference.
 
 Writes `benchmarks/out/results.json`, then `report.py` turns it into
-`benchmarks/RESULTS.md` and `benchmarks/results.png`. Settings: BENCH_ROUNDS (3),
+`docs/results.md` and `docs/results.png`. Settings: BENCH_ROUNDS (3),
 BENCH_SECONDS (2, per cold run), BENCH_WORKERS (the CPU count), BENCH_CORPUS.
 """
 
@@ -39,6 +39,7 @@ from benchmarks import engines, load, node_peers, profile_paths, report, servers
 from benchmarks.cases import CASES, HIT_CASES, Case, Transform, check_corpus
 from benchmarks.floor import Stages
 from benchmarks.races import HIT_SECONDS, OUT, ROUNDS, SECONDS, WORKERS
+from benchmarks.rounds import in_turn, wait_until_idle
 from pixserve import transformer
 from pixserve.config.settings import DEFAULT_THREADS
 
@@ -85,6 +86,7 @@ def machine() -> dict[str, Any]:
     return {
         "cpus": os.cpu_count(),
         "cpu_model": model,
+        "busy_at_start": wait_until_idle(),
         "load_start": os.getloadavg(),
         "python": platform.python_version(),
         "pillow": f"Pillow {Image.__version__ if hasattr(Image, '__version__') else ''}",
@@ -214,7 +216,7 @@ def outputs(pix: servers.Pixserve, thumbor: servers.Thumbor) -> dict[str, Any]:
             "thumbor": expect_image(thumbor, case.thumbor_path, fmt)[0],
             "libvips": engines.vips(case.path.read_bytes(), case.transform),
         }
-        row = {}
+        row: dict[str, dict[str, Any]] = {}
         for name, data in produced.items():
             size, similarity = quality.score(case, data)
             row[name] = {"bytes": len(data), "size": size, "ssim": similarity}
@@ -246,7 +248,7 @@ def hits_and_revalidations(pix: servers.Pixserve) -> dict[str, Any]:
                 contenders.append(stack.enter_context(nginx))
             for round_index in range(ROUNDS):
                 for case in HIT_CASES:
-                    order = contenders if round_index % 2 == 0 else contenders[::-1]
+                    order = in_turn(contenders, round_index)
                     for server in order:
                         path = (
                             case.pixserve_path if server is pix else f"/static/{names[case.label]}"

@@ -1,8 +1,12 @@
-"""Turn `out/results.json` into `RESULTS.md` (ratios first) and `results.png`.
+"""Rewrite `docs/results.md` and its charts from every race's saved figures.
 
-Why separate from the measuring: the report can be re-rendered from the saved figures
-(`python -m benchmarks report`) without another run, and the targets live in one
-table here, each judged by the same numbers the tables show.
+`python -m benchmarks report` is the one writer of docs/results.md: it re-renders each
+section whose race has saved its figures in `benchmarks/out/` (`peers`:
+`results.json`, ratios first, and `results.png`; `sharp_race`: `sharp_race.json` and
+`sharp_race.png` through `sharp_report.py`; `page_race`: `page_race.json`) and keeps
+the others as they are. Each race calls its own section's writer when it finishes.
+Why separate from the measuring: a report can be re-rendered without another run,
+and the targets live in one table here, each judged by the same numbers the tables show.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from benchmarks.results_md import (
     verdict,
 )
 
-CHART = ROOT / "benchmarks" / "results.png"
+CHART = ROOT / "docs" / "results.png"
 OUT_JSON = ROOT / "benchmarks" / "out" / "results.json"
 SSIM_EQUAL = 0.0005  # SSIMs equal to 3 decimals count as "no worse"
 PIXSERVE_COLOUR, THUMBOR_COLOUR, VIPS_COLOUR, FLOOR_COLOUR = (
@@ -75,7 +79,7 @@ class Figures:
         return found
 
     def floor_ratio(self, case: Case) -> float:
-        return statistics.median(self.r["cold"]["floor_ratios"][case.label])
+        return float(statistics.median(self.r["cold"]["floor_ratios"][case.label]))
 
     def served(self, phase: str, case: Case, server: str) -> float | None:
         runs = self.r[phase].get(f"{case.label}|{server}")
@@ -513,7 +517,7 @@ def chart(f: Figures) -> None:
 
     m = f.r["machine"]
     title = f"pixserve benchmark — {m['cpus']} CPUs, {m['workers']} workers each; "
-    save_chart(figure, title + "see benchmarks/RESULTS.md", CHART)
+    save_chart(figure, title + "see docs/results.md", CHART)
 
 
 def write(results: dict[str, Any]) -> None:
@@ -547,10 +551,23 @@ def write(results: dict[str, Any]) -> None:
     )
 
 
-def main() -> None:
-    """Rewrite the section from the last run's saved results."""
-    write(saved(Path(OUT_JSON), "peers"))
+def main() -> int:
+    """Rewrite each section whose race's results are saved; the others stay."""
+    from benchmarks import page_race, sharp_report
+
+    writers = {
+        "peers": (Path(OUT_JSON), write),
+        "sharp_race": (sharp_report.OUT_JSON, sharp_report.write),
+        "page_race": (page_race.OUT_JSON, page_race.write),
+    }
+    rewritten = [entry for entry, (path, _) in writers.items() if path.is_file()]
+    for entry in rewritten:
+        path, writer = writers[entry]
+        writer(saved(path, entry))
+    for entry in writers.keys() - set(rewritten):
+        print(f"kept {entry}'s section: no saved results (python -m benchmarks {entry})")
+    return 0 if rewritten else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

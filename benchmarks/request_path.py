@@ -27,21 +27,20 @@ import http.client
 import io
 import math
 import os
-import signal
 import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from urllib.parse import parse_qsl, quote
 
 from PIL import Image
 
+from benchmarks.cases import CORPUS, ROOT, check_corpus
 from benchmarks.floor import codec_floor
-from benchmarks.results_md import publish
-from benchmarks.servers import BIN, CORPUS, HOST, ROOT, Pixserve, ServerDidNotStart, failed
+from benchmarks.servers import BIN, BenchmarkError, Pixserve, measure_and_publish
+from loopback.harness import HOST
 from pixserve.transformer import FORMATS, parse_options, transform
 
 OUT = ROOT / "benchmarks" / "out" / "request_path.md"
@@ -60,10 +59,6 @@ MISSES = 15
 HITS = 100
 REVALIDATIONS = 100
 RUN_TOKEN = f"{os.getpid()}-{time.time_ns()}"
-
-
-class BenchmarkError(RuntimeError):
-    """Something the benchmark did not expect: a wrong status, header or size."""
 
 
 @dataclass(frozen=True)
@@ -210,15 +205,8 @@ def measure_case(server: Pixserve, name: str, query: str) -> Row:
     )
 
 
-def check_corpus() -> None:
-    if not CORPUS.is_dir():
-        sys.exit(
-            f"request_path.py: the image corpus is missing: {CORPUS} is not a directory.\n"
-            "It lives in ../shared/corpus/ next to the project root; see its README."
-        )
-    missing = sorted({str(CORPUS / name) for name, _ in CASES if not (CORPUS / name).is_file()})
-    if missing:
-        sys.exit("request_path.py: corpus images missing: " + ", ".join(missing))
+def check_setup() -> None:
+    check_corpus(CORPUS / name for name, _ in CASES)
     if not PIXSERVE.is_file():
         sys.exit(f"request_path.py: {PIXSERVE} is missing; run `make` to build the venv first")
 
@@ -270,27 +258,18 @@ def render(rows: Sequence[Row], seconds: float) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)  # unwinds through `with server`, which stops it
-
-
 def main() -> int:
-    check_corpus()
-    signal.signal(signal.SIGTERM, _terminate)
-    started = time.perf_counter()
-    rows = []
+    check_setup()
     server = Pixserve(workers=1, threads=1)  # a fresh cache; settings from flags only
-    try:
-        with server:
-            for name, query in CASES:
-                rows.append(measure_case(server, name, query))
-                print(f"  {name}?{query} done", file=sys.stderr)
-    except (BenchmarkError, ServerDidNotStart, OSError, http.client.HTTPException) as error:
-        return failed("request_path", error, server)
+    return measure_and_publish("request_path", server, measure_cases, render, OUT)
 
-    report = render(rows, time.perf_counter() - started)
-    publish(report, OUT)
-    return 0
+
+def measure_cases(server: Pixserve) -> list[Row]:
+    rows = []
+    for name, query in CASES:
+        rows.append(measure_case(server, name, query))
+        print(f"  {name}?{query} done", file=sys.stderr)
+    return rows
 
 
 if __name__ == "__main__":

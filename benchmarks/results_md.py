@@ -1,6 +1,6 @@
-"""benchmarks/RESULTS.md: where each race writes its section, between its markers, and
-the Markdown helpers they share. Every report writer imports this (and nothing of each
-other), so re-rendering one section keeps the others."""
+"""docs/results.md (the site's Benchmark results page): where each race writes its
+section, between its markers, and the Markdown helpers they share. Every report writer
+imports this (and nothing of each other), so re-rendering one section keeps the others."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-RESULTS_MD = Path(__file__).resolve().parent / "RESULTS.md"
+RESULTS_MD = Path(__file__).resolve().parents[1] / "docs" / "results.md"
 # Each section's markers: written by one race, carried over by the others' writes.
 SHARP_BEGIN = "<!-- sharp-race: written by benchmarks/sharp_report.py -->"
 SHARP_END = "<!-- /sharp-race -->"
@@ -44,14 +44,22 @@ def table_head(header: Sequence[str]) -> list[str]:
     ]
 
 
+def print_row(*cells: object) -> None:
+    """Print one Markdown table row as soon as it is measured (long runs show progress)."""
+    print("| " + " | ".join(str(cell) for cell in cells) + " |", flush=True)
+
+
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     return table_head(header) + ["| " + " | ".join(row) + " |" for row in rows] + [""]
 
 
-def spread(values: Sequence[float], unit: str = "") -> str:
-    """Median and, in brackets, min-max over the rounds: how every race reports a ratio."""
-    middle = statistics.median(values)
-    return f"{middle:.2f}{unit} ({min(values):.2f}-{max(values):.2f})"
+def spread(values: Sequence[float], unit: str = "", figure: str = "{:.2f}") -> str:
+    """Median and, in brackets, min-max over the rounds: how every race reports a figure
+    (`figure` formats each number: `"{:,.0f}"` for requests per second)."""
+    low, middle, high = (
+        figure.format(v) for v in (min(values), statistics.median(values), max(values))
+    )
+    return f"{middle}{unit} ({low}-{high})"
 
 
 def verdict(ok: bool) -> str:
@@ -59,7 +67,7 @@ def verdict(ok: bool) -> str:
 
 
 def insert(document: str, block: list[str], begin: str, end: str) -> str:
-    """Put (or replace) the block in RESULTS.md, after its opening paragraphs."""
+    """Put (or replace) the block in docs/results.md, after its opening paragraphs."""
     text = "\n".join(block)
     if begin in document and end in document:
         head, rest = document.split(begin, 1)
@@ -80,7 +88,7 @@ def kept_block(document: str, begin: str, end: str) -> list[str]:
 
 
 def save_chart(figure: Any, title: str, path: Path) -> None:
-    """Title, lay out and save one of RESULTS.md's charts at the size the page shows."""
+    """Title, lay out and save one of docs/results.md's charts at the size the page shows."""
     import matplotlib.pyplot as plt  # the bench extras only; the figure was made with it
 
     figure.suptitle(title, fontsize=11)

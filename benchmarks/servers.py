@@ -9,16 +9,23 @@ high-water mark (`VmHWM`) of each worker process.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
+from typing import TypeVar
 
 from benchmarks.cases import CORPUS, QUALITY, ROOT
-from loopback.harness import HOST, Reply, Served, answers, free_port, get, serving  # noqa: E402
-from loopback.harness import ServerDidNotStart as ServerDidNotStart  # noqa: E402 - for callers
+from benchmarks.results_md import publish
+from loopback.harness import HOST, Reply, Served, answers, free_port, get, serving
+from loopback.harness import ServerDidNotStart as ServerDidNotStart
 
 BIN = ROOT / ".venv" / "bin"
 THUMBOR = ROOT / "benchmarks" / ".venvs" / "thumbor" / "bin" / "thumbor"
@@ -40,6 +47,38 @@ def failed(entry: str, error: BaseException, server: Server) -> int:
     print(f"{entry}: FAILED: {error}", file=sys.stderr)
     print(f"--- server log (last lines) ---\n{server.log_tail()}", file=sys.stderr)
     return 1
+
+
+class BenchmarkError(RuntimeError):
+    """Something the benchmark did not expect: a wrong status, header or size."""
+
+
+def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)  # unwinds through `with server`, which stops it
+
+
+ServerT = TypeVar("ServerT", bound="Server")
+Results = TypeVar("Results")
+
+
+def measure_and_publish(
+    entry: str,
+    server: ServerT,
+    measure: Callable[[ServerT], Results],
+    render: Callable[[Results, float], str],
+    out: Path,
+) -> int:
+    """Start `server`, measure it, publish what `render` makes of the results and the
+    run time; the exit status. A SIGTERM or a failure still stops the server."""
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    started = time.perf_counter()
+    try:
+        with server:
+            results = measure(server)
+    except (BenchmarkError, ServerDidNotStart, OSError, http.client.HTTPException) as error:
+        return failed(entry, error, server)
+    publish(render(results, time.perf_counter() - started), out)
+    return 0
 
 
 class Server:
@@ -136,12 +175,14 @@ class Pixserve(Server):
             "PIXSERVE_FLIGHT_TIMEOUT": "90s",  # a miss waiting for another worker
         }
 
+    root = CORPUS  # a subclass may serve another folder
+
     def __init__(self, workers: int, threads: int | None = None) -> None:
         super().__init__(workers)
         self.threads = threads
 
     def command(self) -> list[str]:
-        command = [str(BIN / "pixserve"), "serve", "--root", str(CORPUS)]
+        command = [str(BIN / "pixserve"), "serve", "--root", str(self.root)]
         command += ["--cache-dir", str(self.temp / "cache"), "--host", HOST]
         command += ["--port", str(self.port), "--workers", str(self.workers)]
         if self.threads is not None:
@@ -166,10 +207,13 @@ class Static(Server):
 
 
 class Thumbor(Server):
-    """thumbor with its PIL engine: file loader on the corpus, no result storage."""
+    """thumbor with its PIL engine: file loader on the corpus, no result storage;
+    `detectors` turns on its face and feature detectors (`smart`)."""
 
     name = "thumbor"
     probe = "/healthcheck"
+    root = CORPUS
+    detectors = False
 
     def command(self) -> list[str]:
         config = self.temp / "thumbor.conf"
@@ -177,7 +221,7 @@ class Thumbor(Server):
             "\n".join(
                 [
                     "LOADER = 'thumbor.loaders.file_loader'",
-                    f"FILE_LOADER_ROOT_PATH = {str(CORPUS)!r}",
+                    f"FILE_LOADER_ROOT_PATH = {str(self.root)!r}",
                     "STORAGE = 'thumbor.storages.no_storage'",
                     "RESULT_STORAGE = 'thumbor.result_storages.no_storage'",
                     "ENGINE = 'thumbor.engines.pil'",
@@ -191,6 +235,7 @@ class Thumbor(Server):
                     f"QUALITY = {QUALITY['jpeg']}",
                     f"AVIF_SPEED = {avif_speed()}",
                     "MAX_PIXELS = 50e6",  # pixserve's max_source_pixels
+                    *self.detector_settings(),
                     "",
                 ]
             )
@@ -203,6 +248,12 @@ class Thumbor(Server):
             f"--processes={self.workers}",
             "--log-level=warning",
         ]
+
+    def detector_settings(self) -> list[str]:
+        if not self.detectors:
+            return []
+        found = ["thumbor.detectors.face_detector", "thumbor.detectors.feature_detector"]
+        return [f"DETECTORS = {found!r}"]
 
 
 class Nginx(Server):

@@ -27,22 +27,21 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-from benchmarks import load  # noqa: E402
-from benchmarks.cache_hits import exported  # noqa: E402
-from benchmarks.results_md import publish  # noqa: E402
-from loopback.harness import free_port, get, serving  # noqa: E402
+from benchmarks import load
+from benchmarks.cache_hits import exported
+from benchmarks.cases import CORPUS, ROOT
+from benchmarks.results_md import publish, spread
+from benchmarks.rounds import in_turn, wait_until_idle
+from loopback.harness import free_port, get, serving
 
 OUT = ROOT / "benchmarks" / "out" / "serving.md"
-CORPUS = Path(os.environ.get("BENCH_CORPUS", ROOT.parent / "shared" / "corpus"))
 HIT = "/image/photos/street-2725x2225.jpg?w=300&fmt=webp"
 COLD = "/image/photos/street-2725x2225.jpg?w=640&fmt=webp"
 SMALL = "/image/photos/small-320x240.jpg?w=64&fmt=webp"
@@ -112,16 +111,13 @@ def burst(port: int, seconds: float, round_index: int) -> tuple[int, int]:
     return rate.requests, rate.errors
 
 
-def spread(values: list[float], fmt: Callable[[float], str]) -> str:
-    return f"{fmt(statistics.median(values))} ({fmt(min(values))}-{fmt(max(values))})"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--against", help="a git revision to compare with")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=4)
     args = parser.parse_args()
+    wait_until_idle()
     names = ["this tree"] + ([f"at {args.against}"] if args.against else [])
     rates: dict[tuple[str, int, str], list[float]] = {}
     bursts: dict[str, list[tuple[int, int]]] = {name: [] for name in names}
@@ -142,7 +138,7 @@ def main() -> None:
             assert get(port, HIT)[0] == 200
             load.run(port, HIT, connections=8, seconds=1)
         for round_index in range(args.rounds):
-            order = names if round_index % 2 == 0 else names[::-1]
+            order = in_turn(names, round_index)
             for case in CASES:
                 for name in order:
                     rate = timed(ports[name], case, args.seconds, round_index)
@@ -158,7 +154,7 @@ def main() -> None:
                 for name, tree in trees.items()
             }
             for round_index in range(args.rounds):
-                order = names if round_index % 2 == 0 else names[::-1]
+                order = in_turn(names, round_index)
                 for name in order:
                     bursts[name].append(burst(ports[name], args.seconds, round_index))
     report = render(args, names, rates, bursts)
@@ -171,7 +167,6 @@ def render(
     rates: dict[tuple[str, int, str], list[float]],
     bursts: dict[str, list[tuple[int, int]]],
 ) -> str:
-    whole = "{:,.0f}".format
     lines = [
         "# Serving: `pixserve serve` side by side",
         "",
@@ -186,11 +181,11 @@ def render(
         + (" | ---: |" if len(names) > 1 else ""),
     ]
     for case in dict.fromkeys((case.name, case.connections) for case in CASES):
-        cells = [spread(rates[(*case, name)], whole) for name in names]
+        cells = [spread(rates[(*case, name)], figure="{:,.0f}") for name in names]
         if len(names) > 1:
             ours, theirs = (rates[(*case, name)] for name in names)
             pairs = [a / b for a, b in zip(ours, theirs, strict=True)]
-            cells.append(spread(pairs, "{:.2f}x".format))
+            cells.append(spread(pairs, "x"))
         lines.append(f"| {case[0]} | {case[1]} | " + " | ".join(cells) + " |")
     lines += [
         "",
@@ -202,8 +197,8 @@ def render(
     ]
     for name in names:
         lines.append(
-            f"| {name} | {', '.join(whole(r) for r, _ in bursts[name])} | "
-            f"{', '.join(whole(e) for _, e in bursts[name])} |"
+            f"| {name} | {', '.join(f'{r:,.0f}' for r, _ in bursts[name])} | "
+            f"{', '.join(f'{e:,.0f}' for _, e in bursts[name])} |"
         )
     return "\n".join(lines) + "\n"
 

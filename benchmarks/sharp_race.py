@@ -16,12 +16,12 @@ cold request (requests one after another, every case including AVIF); cold
 req/s at 1 and 4 connections; hits and 304s of a repeated URL at 4 connections; peak
 RSS (summed) and peak PSS (sampled) of each server's whole process tree. Writes
 `benchmarks/out/sharp_race.json`, then
-`sharp_report.py` puts its section into RESULTS.md and draws `sharp_race.png`.
+`sharp_report.py` puts its section into docs/results.md and draws `sharp_race.png`.
 Settings: BENCH_ROUNDS (3), BENCH_SECONDS (2), BENCH_WORKERS (the CPU count),
 BENCH_CPU_REQUESTS (4).
 `BENCH_PHASES=hits` races only the hits and 304s (pixserve and Next.js; a few minutes,
 so more rounds fit): it prints its tables and writes `benchmarks/out/sharp_race_hits.json`,
-leaving RESULTS.md to a full run. Each hit run also records the server's CPU time per
+leaving docs/results.md to a full run. Each hit run also records the server's CPU time per
 request (its whole process tree, from /proc): unlike req/s on a shared machine, it
 hardly moves with other processes' load.
 """
@@ -38,6 +38,7 @@ from typing import Any
 from benchmarks import load, node_peers, quality, servers, sharp_report
 from benchmarks.cases import GAIN_MAP, STREET, Case, Transform, check_corpus
 from benchmarks.races import HIT_SECONDS, OUT, ROUNDS, SECONDS, WORKERS
+from benchmarks.rounds import in_turn, wait_until_idle
 from pixserve import transformer
 
 CONNECTIONS = (1, 4)
@@ -236,9 +237,7 @@ def cpu_per_request(contenders: list[Contender]) -> dict[str, list[float]]:
     found: dict[str, list[float]] = {}
     for round_index in range(ROUNDS):
         for case_index, case in enumerate(CASES):
-            racing = [c for c in contenders if c.runs(case)]
-            if (round_index + case_index) % 2:
-                racing = racing[::-1]
+            racing = in_turn([c for c in contenders if c.runs(case)], round_index + case_index)
             for contender in racing:
                 before = node_peers.cpu_seconds(contender.server)
                 for request in range(CPU_REQUESTS):
@@ -257,7 +256,7 @@ def hits(contenders: list[Contender]) -> dict[str, Any]:
     results: dict[str, Any] = {"hits": {}, "revalidations": {}}
     caching = [c for c in contenders if c.cache_header and c.name != "next-mozjpeg"]
     for round_index in range(ROUNDS):
-        order = caching if round_index % 2 == 0 else caching[::-1]
+        order = in_turn(caching, round_index)
         for index, case in enumerate(HIT_CASES):
             for contender in order:
                 token = f"{RUN}-h{index}"
@@ -294,6 +293,7 @@ def hits(contenders: list[Contender]) -> dict[str, Any]:
 def machine() -> dict[str, Any]:
     return {
         "cpus": os.cpu_count(),
+        "busy_at_start": wait_until_idle(),
         "load_start": os.getloadavg(),
         "workers": WORKERS,
         "rounds": ROUNDS,
@@ -306,7 +306,9 @@ def machine() -> dict[str, Any]:
     }
 
 
-def start(stack: contextlib.ExitStack[None], *contenders: servers.Server) -> list[servers.Server]:
+def start(
+    stack: contextlib.ExitStack[bool | None], *contenders: servers.Server
+) -> list[servers.Server]:
     """Start each server in turn, all stopped when `stack` closes (also on a failed start)."""
     return [stack.enter_context(server) for server in contenders]
 

@@ -1,15 +1,14 @@
-"""Turn `out/sharp_race.json` into RESULTS.md's sharp-peers section and `sharp_race.png`.
+"""Turn `out/sharp_race.json` into docs/results.md's sharp-peers section and `sharp_race.png`.
 
-Why a section between markers: `report.py` renders the rest of RESULTS.md from the
+Why a section between markers: `report.py` renders the rest of docs/results.md from the
 thumbor/libvips run and keeps this block as it is, so either race can be re-run (or
-re-rendered: `python -m benchmarks sharp_report`) without the other.
+all of docs/results.md re-rendered: `python -m benchmarks report`) without the other.
 """
 
 from __future__ import annotations
 
 import statistics
 import sys
-from pathlib import Path
 from typing import Any
 
 from benchmarks.cases import ROOT
@@ -20,14 +19,13 @@ from benchmarks.results_md import (
     insert,
     med,
     save_chart,
-    saved,
     spread,
     table,
     verdict,
 )
 
 OUT_JSON = ROOT / "benchmarks" / "out" / "sharp_race.json"
-CHART = ROOT / "benchmarks" / "sharp_race.png"
+CHART = ROOT / "docs" / "sharp_race.png"
 PEERS = ("ipx", "next")
 COLD_TARGET = 1.1  # issue 14: cold req/s at least 1.1x IPX and Next.js
 SSIM_SLACK = 0.002  # issue 14: SSIM no lower than the peer's minus this
@@ -450,12 +448,3 @@ def write(results: dict[str, Any]) -> None:
     )
     chart(results)
     print(f"(written the sharp race into {RESULTS_MD.name} and {CHART.name})", file=sys.stderr)
-
-
-def main() -> None:
-    """Rewrite the section from the last run's saved results."""
-    write(saved(Path(OUT_JSON), "sharp_race"))
-
-
-if __name__ == "__main__":
-    main()

@@ -37,10 +37,9 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-from loopback.harness import children, free_port, get, serving  # noqa: E402
+from benchmarks.cases import CORPUS, ROOT
+from loopback.harness import children, free_port, get, serving
 
-CORPUS = ROOT.parent / "shared" / "corpus"
 OUT = ROOT / "benchmarks" / "out" / "soak.md"
 GOOD_FOLDERS = ("photos", "alpha", "animated", "orientation")
 BAD_QUERIES = (

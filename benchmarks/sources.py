@@ -36,10 +36,10 @@ from pathlib import Path
 
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parent.parent
-
-from benchmarks.results_md import publish  # noqa: E402
-from loopback.seaweed import ACCESS_KEY, SECRET_KEY, Seaweed, running_seaweed  # noqa: E402
+from benchmarks.cases import ROOT
+from benchmarks.results_md import publish
+from benchmarks.rounds import in_turn, wait_until_idle
+from loopback.seaweed import ACCESS_KEY, SECRET_KEY, Seaweed, running_seaweed
 
 OUT = ROOT / "benchmarks" / "out" / "sources.md"
 HOST = "127.0.0.1"
@@ -150,6 +150,7 @@ def fetches(port: int) -> float:
 
 
 def main() -> None:
+    wait_until_idle()
     with tempfile.TemporaryDirectory(prefix="pixserve-bench-") as temp:
         work = Path(temp)
         (work / "root").mkdir()
@@ -178,7 +179,7 @@ def main() -> None:
                 rates: dict[str, list[float]] = {"local": [], "s3": []}
                 colds: dict[str, list[float]] = {"local": [], "s3": []}
                 for number in range(1, ROUNDS + 1):
-                    for kind, port in ports.items():
+                    for kind, port in in_turn(list(ports.items()), number):
                         rates[kind].append(hits_per_second(port, kind))
                         colds[kind].append(cold_ms(port, kind, number))
                 before = fetches(s3)

@@ -30,10 +30,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
-from benchmarks.results_md import publish  # noqa: E402
-from loopback.harness import free_port, get, proportional_set_size, serving  # noqa: E402
-from pixserve.config.settings import default_memory_budget  # noqa: E402
+from benchmarks.cases import ROOT
+from benchmarks.results_md import publish
+from loopback.harness import free_port, get, proportional_set_size, serving
+from pixserve.config.settings import default_memory_budget
 
 OUT = ROOT / "benchmarks" / "out" / "stress.md"
 SIDE = 7071

@@ -17,16 +17,21 @@ from __future__ import annotations
 
 import io
 import json
+import statistics
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
-from PIL import Image
+from PIL import Image, ImageOps
+from skimage import data as skimage_data
 
 from benchmarks import servers
 from benchmarks.cases import CORPUS, ROOT
 from benchmarks.results_md import publish
 from benchmarks.ssim import ssim_images
+from pixserve.transformer.faces import find_faces
 
 OUT = ROOT / "benchmarks" / "out" / "thumbor_dialect.md"
 STREET = "photos/street-2725x2225.jpg"
@@ -64,6 +69,36 @@ META_CASES = (
     f"meta/1000x1000:2000x1500/200x200/{STREET}",
     f"meta/400x300/filters:focal(1800x400:2000x600)/{STREET}",
 )
+
+
+# thumbor's geometry as the reference (issue 25): cover crops of photos, each scored
+# against a full decode cut at thumbor's own `meta` crop box and resized once with
+# LANCZOS: thumbor's output, the thumbor mount's, and pixserve's own `fit=cover`.
+GEOMETRY_CASES = (
+    ("200x200", STREET),
+    ("200x200", "photos/small-320x240.jpg"),
+    ("300x200", "photos/flowers-1920x1080.jpg"),
+    ("150x400", "photos/gain-map-3840x2160.jpg"),
+    ("320x100/left/top", STREET),
+    ("640x360/right/bottom", "photos/small-320x240.jpg"),
+    ("500x500", "photos/concert-gray.jpg"),
+    # plain resizes: the reference is the whole picture resized once
+    ("fit-in/400x400", STREET),
+    ("adaptive-fit-in/200x300", STREET),
+    ("300x0", STREET),
+    ("fit-in/1000x1000", "photos/flowers-1920x1080.jpg"),
+)
+
+
+# `smart` with thumbor's face and feature detectors on, against the thumbor mount, on a
+# portrait (scikit-image's astronaut: NASA, public domain) in shapes that cut her out
+# unless the window aims at her face.
+PORTRAIT = "astronaut.png"
+SMART_SIZES = ("300x100", "100x300", "200x200", "512x120", "120x400")
+
+
+class SmartThumbor(servers.Thumbor):
+    detectors = True
 
 
 class PixserveWithThumbor(servers.Pixserve):
@@ -113,7 +148,94 @@ def compare_meta(thumbor: servers.Server, pixserve: servers.Server, path: str) -
     }
 
 
-def render(rows: list[dict[str, Any]], metas: list[dict[str, Any]], seconds: float) -> str:
+def geometry_row(
+    thumbor: servers.Server, pixserve: servers.Server, size: str, name: str
+) -> dict[str, Any]:
+    """SSIM of thumbor's, the mount's and pixserve's own cover crop against the reference
+    made from thumbor's crop box; the sizes each gave."""
+    meta = json.loads(thumbor.get(f"/unsafe/meta/{size}/{name}")[2])["thumbor"]
+    target = (round(meta["target"]["width"]), round(meta["target"]["height"]))
+    boxes = [op for op in meta["operations"] if op["type"] == "crop"]
+    with Image.open(CORPUS / name) as source:
+        whole = ImageOps.exif_transpose(source).convert("RGB")
+    if boxes:
+        whole = whole.crop(tuple(boxes[0][edge] for edge in ("left", "top", "right", "bottom")))
+    reference = whole.resize(target, Image.Resampling.LANCZOS)
+    answers = {
+        "thumbor": thumbor.get(f"/unsafe/{size}/filters:quality(95)/{name}"),
+        "thumbor mount": pixserve.get(f"/t/unsafe/{size}/filters:quality(95)/{name}"),
+    }
+    if "fit-in" not in size and "x0" not in size:
+        alignment = size.split("/")[1:]
+        gravity = {"left": "west", "right": "east", "top": "north", "bottom": "south"}
+        named = "".join(gravity[a] for a in reversed(alignment)) or "center"
+        width, height = size.split("/")[0].split("x")
+        query = f"w={width}&h={height}&fit=cover&gravity={named}&q=95&fmt=jpeg&enlarge=1"
+        answers["pixserve cover"] = pixserve.get(f"/image/{name}?{query}")
+    row: dict[str, Any] = {"case": f"{size}/{name}", "target": target, "scores": {}}
+    for who, (status, _, body) in answers.items():
+        if status != 200:
+            row["scores"][who] = f"status {status}"
+            continue
+        image = picture(body).convert("RGB")
+        same = image.size == target
+        row["scores"][who] = (
+            f"{ssim_images(reference, image):.3f}" if same else f"size {image.size}"
+        )
+    return row
+
+
+def astronaut() -> Image.Image:
+    """scikit-image's astronaut (NASA, public domain), a real portrait."""
+    pixels = skimage_data.astronaut()  # type: ignore[no-untyped-call]  # skimage.data is unannotated
+    return Image.fromarray(pixels)
+
+
+def smart_row(thumbor: servers.Server, pixserve: servers.Server, size: str) -> dict[str, Any]:
+    """Whether each keeps the face, how alike the two crops are, and where each put
+    its focal point (`meta/`)."""
+    path = f"{size}/smart/filters:quality(95)/{PORTRAIT}"
+    theirs, ours = (
+        picture(server.get(prefix + path)[2]).convert("RGB")
+        for server, prefix in ((thumbor, "/unsafe/"), (pixserve, "/t/unsafe/"))
+    )
+    points = []
+    for server, prefix in ((thumbor, "/unsafe/meta/"), (pixserve, "/t/unsafe/meta/")):
+        meta = json.loads(server.get(f"{prefix}{size}/smart/{PORTRAIT}")[2])["thumbor"]
+        found = [p for p in meta.get("focal_points", ()) if p.get("origin") == "Face Detection"]
+        points.append(f"({found[0]['x']}, {found[0]['y']})" if found else "none")
+    return {
+        "size": size,
+        "faces": (len(find_faces(theirs)), len(find_faces(ours))),
+        "ssim": ssim_images(theirs, ours) if theirs.size == ours.size else None,
+        "points": points,
+    }
+
+
+def detection_cost() -> list[str]:
+    """Median milliseconds of `find_faces` on each picture, in this process."""
+    lines = []
+    for name, path in (("portrait", None), ("street photo", CORPUS / STREET)):
+        image = astronaut() if path is None else Image.open(path)
+        image.load()
+        spent = []
+        for _ in range(5):
+            started = time.process_time()
+            find_faces(image)
+            spent.append(time.process_time() - started)
+        lines.append(
+            f"{name} ({image.width}x{image.height}): {statistics.median(spent) * 1000:.0f} ms"
+        )
+    return lines
+
+
+def render(
+    rows: list[dict[str, Any]],
+    metas: list[dict[str, Any]],
+    geometry: list[dict[str, Any]],
+    smart: list[dict[str, Any]],
+    seconds: float,
+) -> str:
     lines = [
         "# thumbor URLs: thumbor itself vs pixserve's thumbor mount",
         "",
@@ -138,6 +260,31 @@ def render(rows: list[dict[str, Any]], metas: list[dict[str, Any]], seconds: flo
         targets = " / ".join(f"{t['width']}x{t['height']}" for t in meta["target"])
         crops = " / ".join(str(c) for c in meta["crops"])
         lines.append(f"| `{meta['path']}` | {targets} | {crops} |")
+    who = ("thumbor", "thumbor mount", "pixserve cover")
+    lines += [
+        "",
+        "Exact geometry: SSIM against a full decode cut at thumbor's `meta` crop box (if "
+        "any) and resized once (LANCZOS) to thumbor's size, quality 95 everywhere:",
+        "",
+        "| case | target | " + " | ".join(who) + " |",
+        "| --- | --- | " + " | ".join("---:" for _ in who) + " |",
+    ]
+    for row in geometry:
+        target = "x".join(map(str, row["target"]))
+        cells = " | ".join(row["scores"].get(name, "-") for name in who)
+        lines.append(f"| `{row['case']}` | {target} | {cells} |")
+    lines += [
+        "",
+        f"`smart` with thumbor's face and feature detectors on, `{PORTRAIT}` (512x512):",
+        "",
+        "| size | faces kept thumbor / mount | SSIM | face focal point thumbor / mount |",
+        "| --- | --- | ---: | --- |",
+    ]
+    for row in smart:
+        similar = "sizes differ" if row["ssim"] is None else f"{row['ssim']:.3f}"
+        faces = " / ".join(map(str, row["faces"]))
+        lines.append(f"| {row['size']} | {faces} | {similar} | {' / '.join(row['points'])} |")
+    lines += ["", "Face detection, CPU per picture (one thread): " + "; ".join(detection_cost())]
     return "\n".join(lines) + "\n"
 
 
@@ -151,7 +298,13 @@ def main() -> int:
     with servers.Thumbor(2) as thumbor, PixserveWithThumbor(1) as pixserve:
         rows = [compare(thumbor, pixserve, path) for path in CASES]
         metas = [compare_meta(thumbor, pixserve, path) for path in META_CASES]
-    report = render(rows, metas, time.perf_counter() - started)
+        geometry = [geometry_row(thumbor, pixserve, *case) for case in GEOMETRY_CASES]
+    with tempfile.TemporaryDirectory(prefix="pixserve-bench-smart-") as folder:
+        astronaut().save(Path(folder) / PORTRAIT)
+        SmartThumbor.root = PixserveWithThumbor.root = Path(folder)
+        with SmartThumbor(2) as thumbor, PixserveWithThumbor(1) as pixserve:
+            smart = [smart_row(thumbor, pixserve, size) for size in SMART_SIZES]
+    report = render(rows, metas, geometry, smart, time.perf_counter() - started)
     publish(report, OUT)
     return 0
 

@@ -7,13 +7,17 @@ from __future__ import annotations
 import ast
 import functools
 import json
+import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from benchmarks.__main__ import entries
+from benchmarks.rounds import in_turn, wait_until_idle
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 # What `make bench` installs (pyproject's `bench` extra) and `make test` does not: an
@@ -81,9 +85,19 @@ def test_every_entry_is_listed_and_imports() -> None:
             assert imported()[f"benchmarks.{name}"] == "main", name
 
 
+def own_modules() -> list[Path]:
+    """The package's Python files: not those of `make bench`'s virtualenvs
+    (benchmarks/.venvs, thumbor's) or npm packages, which are installed there."""
+    return sorted(
+        path
+        for path in BENCHMARKS.rglob("*.py")
+        if not {".venvs", "node_modules"} & set(path.relative_to(BENCHMARKS).parts)
+    )
+
+
 def test_no_import_cycle_and_no_path_edits() -> None:
     graph = {path.stem: sibling_imports(path) for path in BENCHMARKS.glob("*.py")}
-    for path in [*BENCHMARKS.rglob("*.py"), *(BENCHMARKS.parent / "loopback").glob("*.py")]:
+    for path in [*own_modules(), *(BENCHMARKS.parent / "loopback").glob("*.py")]:
         text = path.read_text()
         assert "sys.path" not in text.replace("on `sys.path`", ""), path
         # the parts both need live in loopback/, so neither imports the other's
@@ -144,3 +158,62 @@ def test_an_unknown_entry_is_refused() -> None:
     refused = run("no_such_benchmark")
     assert refused.returncode == 2
     assert "invalid choice" in refused.stderr
+
+
+REPEATED_RUN = 6  # issue 24: "no block of six or more lines is repeated inside benchmarks/"
+
+
+def code_lines(path: Path) -> list[tuple[int, str]]:
+    """The lines that carry code, stripped, with their numbers: imports, comments and
+    docstring quotes are left out (every module starts with the same ones)."""
+    skipped = ("#", "import ", "from ", '"""')
+    numbered = enumerate(path.read_text().splitlines(), 1)
+    return [
+        (n, line.strip())
+        for n, line in numbered
+        if line.strip() and not line.strip().startswith(skipped)
+    ]
+
+
+def test_no_block_of_code_is_repeated() -> None:
+    first_seen: dict[tuple[str, ...], tuple[Path, int]] = {}
+    repeated = []
+    for path in own_modules():
+        lines = code_lines(path)
+        for start in range(len(lines) - REPEATED_RUN + 1):
+            run = tuple(line for _, line in lines[start : start + REPEATED_RUN])
+            if sum(any(c.isalnum() for c in line) for line in run) < REPEATED_RUN - 1:
+                continue  # closing brackets and the like
+            here = (path, lines[start][0])
+            there = first_seen.setdefault(run, here)
+            if there[0] != path or here[1] - there[1] >= REPEATED_RUN:
+                repeated.append(f"{there[0].name}:{there[1]} and {path.name}:{here[1]}")
+    assert not repeated, "the same lines stand in two places: " + "; ".join(repeated)
+
+
+def test_contenders_take_turns_going_first() -> None:
+    contenders = ["pixserve", "next", "ipx"]
+    orders = [in_turn(contenders, round_index) for round_index in range(4)]
+    assert orders[0] == orders[2] == contenders
+    assert orders[1] == orders[3] == contenders[::-1]
+
+
+def test_a_busy_machine_is_waited_on_only_so_long() -> None:
+    """A core kept busy is seen as busy, and the wait gives up at its bound."""
+    stop = threading.Event()
+
+    def spin() -> None:
+        while not stop.is_set():
+            pass
+
+    spinner = threading.Thread(target=spin)
+    spinner.start()
+    try:
+        started = time.monotonic()
+        busy = wait_until_idle(within=2)
+        waited = time.monotonic() - started
+    finally:
+        stop.set()
+        spinner.join()
+    assert busy >= 1 / (os.cpu_count() or 1) / 2
+    assert 2 <= waited < 10

@@ -11,14 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from pixserve.config.reference import SETTING_DOCS, render
+from pixserve.config.reference import render
 from pixserve.config.settings import SETTINGS
 
 ROOT = Path(__file__).resolve().parents[1]
-MARKDOWN = sorted(
-    [ROOT / "README.md", ROOT / "SECURITY.md", *(ROOT / "docs").glob("*.md")]
-    + [ROOT / "benchmarks" / "RESULTS.md"]
-)
+MARKDOWN = sorted([ROOT / "README.md", ROOT / "SECURITY.md", *(ROOT / "docs").glob("*.md")])
 # A Markdown link's target, and a path in backticks under one of the repository's folders.
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 REPO_PATH = re.compile(
@@ -27,7 +24,8 @@ REPO_PATH = re.compile(
 
 
 def test_the_settings_reference_is_made_from_the_code() -> None:
-    assert set(SETTING_DOCS) == set(SETTINGS), "each setting needs its line in reference.py"
+    undocumented = [name for name, row in SETTINGS.items() if not row.doc.strip()]
+    assert not undocumented, "each setting needs its doc= line"
     written = (ROOT / "docs" / "settings.md").read_text()
     assert written == render(), (
         "docs/settings.md differs from the code: "

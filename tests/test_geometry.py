@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PIL import ExifTags, Image, ImageOps
 
-from pixserve.transformer.geometry import crop_origin, plan, upright
+from pixserve.transformer.geometry import cover_window, crop_origin, plan, upright
 from pixserve.transformer.options import Fit, Gravity
 
 sizes = st.integers(1, 5000)
@@ -125,6 +125,44 @@ def test_the_cover_window_stays_inside_and_holds_the_focus(
         focus_x, focus_y = focus[0] * geometry.resize[0], focus[1] * geometry.resize[1]
         assert left - 1 <= focus_x <= left + geometry.canvas[0] + 1
         assert top - 1 <= focus_y <= top + geometry.canvas[1] + 1
+
+
+@given(
+    st.floats(1, 10_000),
+    st.floats(1, 10_000),
+    st.integers(1, 8000),
+    st.integers(1, 8000),
+    st.sampled_from([g for g in Gravity if g not in (Gravity.ENTROPY, Gravity.ATTENTION)]),
+    st.none() | st.tuples(st.floats(0, 1), st.floats(0, 1)),
+)
+def test_the_exact_cover_window(
+    width: float,
+    height: float,
+    canvas_w: int,
+    canvas_h: int,
+    gravity: Gravity,
+    focus: tuple[float, float] | None,
+) -> None:
+    """The largest window of the canvas' shape, inside the picture, around the focus."""
+    left, top, right, bottom = cover_window((width, height), (canvas_w, canvas_h), gravity, focus)
+    epsilon = 1e-9
+    assert -epsilon <= left < right <= 1 + epsilon and -epsilon <= top < bottom <= 1 + epsilon
+    kept_w, kept_h = (right - left) * width, (bottom - top) * height
+    assert kept_w / kept_h == pytest.approx(canvas_w / canvas_h, rel=1e-9)
+    assert right - left == pytest.approx(1) or bottom - top == pytest.approx(1)
+    if focus is not None:
+        for point, low, high in ((focus[0], left, right), (focus[1], top, bottom)):
+            centred = (low + high) / 2 == pytest.approx(point, abs=1e-9)
+            assert centred or low == pytest.approx(0, abs=1e-9) or high == pytest.approx(1)
+
+
+def test_the_exact_cover_window_by_gravity() -> None:
+    """A 300x200 picture in a square: 200 wide, pinned as named, to the sub-pixel."""
+    assert cover_window((300, 200), (200, 200), Gravity.CENTER) == (1 / 6, 0, 5 / 6, 1)
+    assert cover_window((300, 200), (200, 200), Gravity.WEST) == (0, 0, 2 / 3, 1)
+    assert cover_window((300, 200), (200, 200), Gravity.SOUTHEAST) == (1 / 3, 0, 1, 1)
+    street = cover_window((2725, 2225), (300, 200), Gravity.NORTH)
+    assert street == pytest.approx((0, 0, 1, 2725 / 1.5 / 2225))
 
 
 @pytest.mark.parametrize(

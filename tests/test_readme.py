@@ -39,8 +39,8 @@ STILL_SAMPLE = "sunset.jpg"
 # Pages whose URLs are for another server than `make run`'s: mounts of S3 and HTTP
 # origins (checked against a real SeaweedFS and origin in tests/test_sources*.py),
 # thumbor/imgproxy mounts (checked in tests/dialects/), and the measurements' corpus
-# photos (benchmarks/).
-OTHER_SERVERS = ("sources.md", "dialects.md", "performance.md", "quality.md")
+# photos (benchmarks/, whose results page is results.md).
+OTHER_SERVERS = ("sources.md", "dialects.md", "performance.md", "quality.md", "results.md")
 
 
 def for_make_run() -> str:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from PIL import Image
 
 from .colour import ColourSettings
+from .faces import Face
 from .formats import Format
 from .geometry import Geometry, Size
 from .options import Options
@@ -41,7 +42,20 @@ class Context:
     # scale does not divide the stored size (2725 px at 1/4 is 681.25 px, decoded as
     # 682 with the last column padded); None when the decode is exact. See resize.
     extent: tuple[float, float] | None = None
+    # After `crop=` on a reduced-scale decode, whose edges fall between decoded pixels:
+    # the cut picture's exact box in `image`'s pixels (left, top, right, bottom), which
+    # the resize reads instead of the whole pixels around it. See `steps/crop.py`.
+    region: tuple[float, float, float, float] | None = None
     crop_origin: Size = (0, 0)
+    # A smart crop's faces (`steps/smartcrop.aim_at_faces`) and the point they give the
+    # window, as fractions of the picture; `faces_memo` keeps a source's faces for the
+    # next transform that takes its decode from `DecodedSources`.
+    faces: tuple[Face, ...] = ()
+    focus: tuple[float, float] | None = None
+    faces_memo: list[tuple[Face, ...]] = field(default_factory=list)
+    # The part of the picture the output shows (left, top, right, bottom fractions),
+    # once `cover` has placed its window: what thumbor's `meta/` reports.
+    window: tuple[float, float, float, float] | None = None
     colour: ColourSettings = field(default_factory=ColourSettings)
     icc_profile: bytes | None = None  # embedded in the output only when profiles are kept
     animation_frame: int | None = None

@@ -18,11 +18,12 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PIL import Image
 
 from .context import Context
+from .faces import Face
 
 # How long a decoded source is kept unused: a page's first visit asks for all its
 # variants within seconds; keeping it longer only holds memory.
@@ -42,6 +43,8 @@ class Decoded:
     scale: float
     extent: tuple[float, float] | None
     icc_profile: bytes | None
+    # shared by every transform given this decode: a smart crop's faces, found once
+    faces_memo: list[tuple[Face, ...]] = field(default_factory=list)
 
     @property
     def nbytes(self) -> int:
@@ -50,12 +53,13 @@ class Decoded:
     @classmethod
     def of(cls, ctx: Context) -> Decoded:
         """A copy of `ctx`'s decoded picture: later steps may change theirs in place."""
-        return cls(ctx.image.copy(), ctx.scale, ctx.extent, ctx.icc_profile)
+        return cls(ctx.image.copy(), ctx.scale, ctx.extent, ctx.icc_profile, ctx.faces_memo)
 
     def into(self, ctx: Context) -> None:
         """Give `ctx` its own copy, as if it had decoded the source itself."""
         ctx.image = self.image.copy()
         ctx.scale, ctx.extent, ctx.icc_profile = self.scale, self.extent, self.icc_profile
+        ctx.faces_memo = self.faces_memo
 
 
 class DecodedSources:

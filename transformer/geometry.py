@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from .options import Fit, Gravity
 
 Size = tuple[int, int]
+# A part of a picture as fractions of its width and height: left, top, right, bottom.
+Window = tuple[float, float, float, float]
 
 # EXIF orientations that turn the picture a quarter (with or without a mirror).
 TRANSPOSING_ORIENTATIONS = frozenset({5, 6, 7, 8})
@@ -130,3 +132,32 @@ def crop_origin(
 
 def _clamp(value: int, high: int) -> int:
     return min(max(value, 0), high)
+
+
+def cover_window(
+    picture: tuple[float, float],
+    canvas: Size,
+    gravity: Gravity,
+    focus: tuple[float, float] | None = None,
+) -> Window:
+    """The part of a `picture` (width, height, in any unit) that `cover` keeps for a
+    `canvas`, to the sub-pixel: the largest window of the canvas' shape, centred on the
+    focal point as far as the picture allows, or pinned by a named gravity.
+
+    Resized once, straight to the canvas, this is thumbor's cut-then-resize without its
+    whole-pixel rounding. Cutting the resized picture on whole output pixels instead
+    moved the window by up to half an output pixel (7 source pixels for a 200x200 of
+    the 2725-px street photo): 0.935 SSIM against a full decode cut at thumbor's crop
+    box where thumbor scores 0.991 (`python -m benchmarks thumbor_dialect`).
+    """
+    width, height = picture
+    shape = canvas[0] / canvas[1]
+    kept_w, kept_h = min(width, height * shape), min(height, width / shape)
+    spare_x, spare_y = width - kept_w, height - kept_h
+    if focus is not None:
+        left = min(max(focus[0] * width - kept_w / 2, 0.0), spare_x)
+        top = min(max(focus[1] * height - kept_h / 2, 0.0), spare_y)
+    else:
+        anchor_x, anchor_y = GRAVITY_ANCHORS.get(gravity, (0.5, 0.5))
+        left, top = spare_x * anchor_x, spare_y * anchor_y
+    return (left / width, top / height, (left + kept_w) / width, (top + kept_h) / height)

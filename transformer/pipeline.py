@@ -20,6 +20,7 @@ from .context import Check, Context, Step, unchecked
 from .decoded import Decoded, DecodedSources
 from .encode import encode, encode_frames
 from .errors import ImageTooLarge, InvalidOption, UndecodableImage, UnsupportedImage
+from .faces import Face
 from .formats import FORMATS, Format
 from .geometry import Geometry, Size, plan, upright
 from .options import Options
@@ -36,7 +37,7 @@ from .steps.orient import auto_orient, read_orientation
 from .steps.plan import plan_geometry
 from .steps.resize import resize
 from .steps.rotate import flip, rotate
-from .steps.smartcrop import place_crop
+from .steps.smartcrop import aim_at_faces, place_crop
 from .steps.trim import trim
 from .timings import Timings
 
@@ -58,6 +59,7 @@ PIPELINE: tuple[Step, ...] = (
     rotate,
     flip,
     plan_geometry,
+    aim_at_faces,
     resize,
     place_crop,
     fit_canvas,
@@ -109,6 +111,10 @@ class Result:
     timings: dict[str, float] = field(default_factory=dict)
     quality: int | None = None
     probes: int = 0
+    # A smart crop's faces, and the part of the (cropped) picture a `cover` shows, as
+    # fractions of it: what thumbor's `meta/` reports of a still.
+    faces: tuple[Face, ...] = ()
+    window: tuple[float, float, float, float] | None = None
 
 
 def open_image(source: bytes, limits: ImageLimits | None = None) -> Image.Image:
@@ -374,6 +380,8 @@ def transform(
             timings=timings.seconds,
             quality=fitted.quality,
             probes=best.probes + fitted.encodes - 1,
+            faces=ctx.faces,
+            window=ctx.window,
         )
     if searches(ctx.output, options):
         chosen = choose_quality(
@@ -390,10 +398,19 @@ def transform(
             timings=timings.seconds,
             quality=fitted.quality,
             probes=chosen.probes + fitted.encodes - 1,
+            faces=ctx.faces,
+            window=ctx.window,
         )
     check()
     with timings.phase("encode"):  # pixels are all decoded by now: errors here are ours
         data = encode(ctx.image, ctx.output, options, ctx.icc_profile)
         fitted = fit_still(ctx.image, ctx.output, options, ctx.icc_profile, data, check=check)
-    quality = fitted.quality if fitted.encodes > 1 else None
-    return Result(fitted.data, ctx.output, ctx.image.size, timings=timings.seconds, quality=quality)
+    return Result(
+        fitted.data,
+        ctx.output,
+        ctx.image.size,
+        timings=timings.seconds,
+        quality=fitted.quality if fitted.encodes > 1 else None,
+        faces=ctx.faces,
+        window=ctx.window,
+    )

@@ -117,9 +117,21 @@ def default_workers() -> int:
     return WORKERS_PER_CORE * (os.cpu_count() or 1)
 
 
-def setting(kind: Kind, default: Any = dataclasses.MISSING, **options: Any) -> Any:
-    """A part's field that is a setting of `kind` (`factory=` for a computed default)."""
-    metadata = {"kind": kind}
+def setting(
+    kind: Kind,
+    default: Any = dataclasses.MISSING,
+    *,
+    doc: str,
+    computed_default: str = "",
+    **options: Any,
+) -> Any:
+    """A part's field that is a setting of `kind` (`factory=` for a computed default).
+
+    `doc` is its line in the settings reference (Markdown, links relative to docs/), and
+    `computed_default` says how a default computed where pixserve runs is found: the
+    reference (docs/settings.md) is made from these, next to the field they describe.
+    """
+    metadata = {"kind": kind, "doc": doc, "computed_default": computed_default}
     if "factory" in options:
         return field(default_factory=options["factory"], metadata=metadata)
     return field(default=default, metadata=metadata, **options)
@@ -138,35 +150,97 @@ def _absolute(part: Any, *names: str) -> None:
 class ImagingSettings:
     """What one transform may read, make and spend."""
 
-    max_dimension: int = setting(INTEGER, 8192)
-    max_source_pixels: int = setting(INTEGER, 50_000_000)
-    max_source_bytes: int = setting(SIZE, 50 << 20)
-    max_output_pixels: int = setting(INTEGER, 50_000_000)
-    max_frames: int = setting(INTEGER, 256)
-    max_animation_pixels: int = setting(INTEGER, 250_000_000)
+    max_dimension: int = setting(INTEGER, 8192, doc="largest `w` or `h` accepted")
+    max_source_pixels: int = setting(
+        INTEGER, 50_000_000, doc="larger sources are refused (422) from their header"
+    )
+    max_source_bytes: int = setting(SIZE, 50 << 20, doc="larger source files are refused (422)")
+    max_output_pixels: int = setting(INTEGER, 50_000_000, doc="larger results are refused (400)")
+    max_frames: int = setting(
+        INTEGER, 256, doc="animated sources with more frames are refused (422)"
+    )
+    max_animation_pixels: int = setting(
+        INTEGER, 250_000_000, doc="animations with more pixels in all frames are refused (422)"
+    )
     # The most a request that makes a result takes, from when it asks to make it: its
     # waits for a turn and for memory included (`benchmarks/stress.py`), then 503.
-    time_limit: float = setting(DURATION, 10.0)
+    time_limit: float = setting(
+        DURATION,
+        10.0,
+        doc=(
+            "the most time a request that makes a result may take, its waits for a turn and for "
+            "memory included, before it is answered 503"
+        ),
+    )
     # Transforms running at once on this node may take this much memory, by their
-    # estimated peaks; more waits up to queue_timeout, then gets 503 (SECURITY.md).
-    memory_budget: int = setting(SIZE, factory=default_memory_budget)
+    # estimated peaks; more waits up to queue_timeout, then gets 503 (docs/security.md).
+    memory_budget: int = setting(
+        SIZE,
+        factory=default_memory_budget,
+        doc=(
+            "transforms running at once on this node may hold this much memory, by their estimated"
+            " peaks (`transformer/cost.py`); more wait"
+        ),
+        computed_default="a quarter of the machine's memory (at least `1GiB`)",
+    )
     # How long a request that makes a result waits for its process's turn and then for
     # room in the memory budget, each, and never past its `time_limit`: a queue, not a
     # refusal, for ordinary bursts (64 connections of 640 px misses wait about 1.5 s on
     # 2 cores: `benchmarks/serving.py`), yet bounded, so an overloaded node sheds load
     # with 503 and `Retry-After`.
-    queue_timeout: float = setting(DURATION, 10.0)
-    avif: bool = setting(BOOLEAN, False)
+    queue_timeout: float = setting(
+        DURATION,
+        10.0,
+        doc=(
+            "how long a request that makes a result waits for its process's turn, and then for "
+            "room in `memory_budget` (that wait also counts against `time_limit`), before it is "
+            "answered 503 `overloaded` with `Retry-After`"
+        ),
+    )
+    avif: bool = setting(
+        BOOLEAN, False, doc="offer AVIF under `fmt=auto` (see [The URL API](url-api.md))"
+    )
     # Decoded sources each process keeps for other widths and formats of the same
     # picture (a page's srcset ladder, `transformer/decoded.py`); 0 keeps none.
-    decoded_cache: int = setting(SIZE, 24 << 20)
+    decoded_cache: int = setting(
+        SIZE,
+        24 << 20,
+        doc=(
+            "decoded sources each process keeps for a short while (30 s unused) for other widths "
+            "and formats of the same picture, as a page's srcset ladder asks for them; the output "
+            "is the same bytes either way; `0` keeps none"
+        ),
+    )
     # The `q=auto` target of URLs that give no `q` (`off`: the format's fixed default).
-    auto_quality: str = setting(TEXT, "off")
+    auto_quality: str = setting(
+        TEXT,
+        "off",
+        doc=(
+            "`low`, `good` or `high`: the `q=auto` target of `/image` URLs that give no `q` (see "
+            "[`q=auto`](quality.md#qauto-and-fmtbest-the-fewest-bytes-at-a-chosen-quality)); "
+            "`off`: each format's fixed default"
+        ),
+    )
     # With `avif` on, a request negotiated to an AVIF not cached yet is answered with
     # the WebP at once while the AVIF is made in the background (pixserve/http/upgrade.py).
-    avif_upgrade: bool = setting(BOOLEAN, True)
-    cmyk_profile: Path | None = setting(OPTIONAL_PATH, factory=default_cmyk_profile)
-    keep_icc_profiles: bool = setting(BOOLEAN, False)
+    avif_upgrade: bool = setting(
+        BOOLEAN,
+        True,
+        doc=(
+            "with `avif` on, answer a request whose AVIF is not cached yet with the WebP at once "
+            "and make the AVIF in the background (see [AVIF without the "
+            "wait](quality.md#avif-without-the-wait))"
+        ),
+    )
+    cmyk_profile: Path | None = setting(
+        OPTIONAL_PATH,
+        factory=default_cmyk_profile,
+        doc="ICC profile for CMYK sources without one (empty: Pillow's formula)",
+        computed_default="Ghostscript's `default_cmyk.icc` if installed",
+    )
+    keep_icc_profiles: bool = setting(
+        BOOLEAN, False, doc="embed RGB/grey sources' own profiles instead of converting to sRGB"
+    )
 
     def __post_init__(self) -> None:
         _absolute(self, "cmyk_profile")
@@ -220,16 +294,46 @@ class ImagingSettings:
 class CacheSettings:
     """The result cache: where, how big, how long, how long a miss waits for another."""
 
-    cache_dir: Path = setting(PATH, factory=default_cache_dir)
-    cache_max_bytes: int = setting(SIZE, 1 << 30)
-    cache_max_age: float = setting(DURATION, 0)  # after which an entry is made anew; 0: never
+    cache_dir: Path = setting(
+        PATH,
+        factory=default_cache_dir,
+        doc="result cache folder",
+        computed_default="`$XDG_CACHE_HOME/pixserve` or `~/.cache/pixserve`",
+    )
+    cache_max_bytes: int = setting(
+        SIZE,
+        1 << 30,
+        doc=(
+            "bound of the whole cache folder, index included, as `du` counts it (plus at most 256 "
+            "KiB at rest, see [The cache](operations.md#the-cache)); least recently used entries "
+            "go first"
+        ),
+    )
+    cache_max_age: float = setting(
+        DURATION, 0, doc="duration after which an entry is made anew; `0`: never"
+    )  # after which an entry is made anew; 0: never
     # How long a miss waits for another worker making the same result before making it
     # itself; more than `time_limit`, or single flight turns into "everyone transforms".
-    flight_timeout: float = setting(DURATION, 15.0)
+    flight_timeout: float = setting(
+        DURATION,
+        15.0,
+        doc=(
+            "how long a miss waits for another worker making the same result before making it "
+            "itself; must be more than `time_limit`"
+        ),
+    )
     # The mode of the cache's files: only pixserve's user reads them by default; nginx
     # sending hits itself (`accel_redirect`) runs its workers as another user, who reads
     # them through a shared group: 0640 (docs/operations.md, "Behind nginx").
-    cache_file_mode: int = setting(FILE_MODE, 0o600)
+    cache_file_mode: int = setting(
+        FILE_MODE,
+        0o600,
+        doc=(
+            "permissions of the cache's files: `0600` (only pixserve's user); `0640` lets a group "
+            "read them, such as nginx's `www-data` sending hits itself (`accel_redirect`, "
+            "[Operations](operations.md#behind-nginx))"
+        ),
+    )
 
     def __post_init__(self) -> None:
         _absolute(self, "cache_dir")
@@ -252,31 +356,67 @@ class HttpSettings:
     """What URLs reach, and how their answers are cached by clients.
 
     The defences for a public server (signing, allowlists, presets) are explained in
-    SECURITY.md.
+    docs/security.md.
     """
 
-    root: Path = setting(PATH)
-    image_prefix: str = setting(TEXT, "/image")
-    info_prefix: str = setting(TEXT, "/info")
-    max_age: int = setting(INTEGER, 86400)
+    root: Path = setting(PATH, doc="folder of source images")
+    image_prefix: str = setting(TEXT, "/image", doc="where the routes live")
+    info_prefix: str = setting(TEXT, "/info", doc="where the routes live")
+    max_age: int = setting(INTEGER, 86400, doc="`Cache-Control: max-age` in seconds")
     # URLs with `v=` name one version of a picture for good (the page changes `v` when
     # the picture changes), so clients may keep them this long without asking again.
-    versioned_max_age: float = setting(DURATION, 365 * 86400)
-    stale_while_revalidate: float = setting(DURATION, 0)  # 0: not offered
+    versioned_max_age: float = setting(
+        DURATION, 365 * 86400, doc="`max-age` of URLs with `v=`, which are also `immutable`"
+    )
+    stale_while_revalidate: float = setting(
+        DURATION, 0, doc="adds `stale-while-revalidate` to image and `/info` answers"
+    )  # 0: not offered
     # `max-age` of the WebP answered while its AVIF is made (`avif_upgrade`): how long
     # a client or CDN may keep the stand-in before asking again and getting the AVIF.
-    avif_upgrade_max_age: float = setting(DURATION, 10)
-    ignored_params: tuple[str, ...] = setting(TEXTS, ())  # e.g. utm_*,fbclid,gclid
-    cors_origins: tuple[str, ...] = setting(TEXTS, ())  # `*`, or origins allowed to read
-    index: bool = setting(BOOLEAN, False)
-    client_hints: bool = setting(BOOLEAN, False)
-    signing_keys: tuple[str, ...] = setting(TEXTS, (), repr=False)
-    allowed_widths: tuple[int, ...] = setting(INTEGERS, ())
-    allowed_heights: tuple[int, ...] = setting(INTEGERS, ())
-    allowed_qualities: tuple[int, ...] = setting(INTEGERS, ())
-    allowed_formats: tuple[str, ...] = setting(TEXTS, ())
-    presets: dict[str, str] = setting(TABLE, factory=dict)
-    only_presets: bool = setting(BOOLEAN, False)
+    avif_upgrade_max_age: float = setting(
+        DURATION,
+        10,
+        doc="`Cache-Control: max-age` of that WebP stand-in (at most `1h`; never `immutable`)",
+    )
+    ignored_params: tuple[str, ...] = setting(
+        TEXTS,
+        (),
+        doc=(
+            "comma-separated names or `*` patterns dropped from every query, e.g. "
+            "`utm_*,fbclid,gclid,mc_cid,mc_eid`"
+        ),
+    )  # e.g. utm_*,fbclid,gclid
+    cors_origins: tuple[str, ...] = setting(
+        TEXTS,
+        (),
+        doc=(
+            "`*`, or comma-separated origins (`https://example.com`) allowed to read images and "
+            "`/info`"
+        ),
+    )  # `*`, or origins allowed to read
+    index: bool = setting(
+        BOOLEAN, False, doc="serve the index page at `/` (`make run` turns it on)"
+    )
+    client_hints: bool = setting(
+        BOOLEAN,
+        False,
+        doc=(
+            "ask pages for `Sec-CH-DPR`/`Sec-CH-Width` and size hint-less URLs by them; with "
+            "`signing_keys` or `allowed_widths`, the hinted width snaps up to the `image_srcset` "
+            "ladder (or the allowlist)"
+        ),
+    )
+    signing_keys: tuple[str, ...] = setting(
+        TEXTS, (), repr=False, doc="comma-separated HMAC keys; when set, every URL must be signed"
+    )
+    allowed_widths: tuple[int, ...] = setting(INTEGERS, (), doc="comma-separated allowlists")
+    allowed_heights: tuple[int, ...] = setting(INTEGERS, (), doc="comma-separated allowlists")
+    allowed_qualities: tuple[int, ...] = setting(INTEGERS, (), doc="comma-separated allowlists")
+    allowed_formats: tuple[str, ...] = setting(TEXTS, (), doc="comma-separated allowlists")
+    presets: dict[str, str] = setting(
+        TABLE, factory=dict, doc="`thumb:w=200&h=200&fit=cover;hero:w=1280`"
+    )
+    only_presets: bool = setting(BOOLEAN, False, doc="URLs may only name a preset")
 
     def __post_init__(self) -> None:
         _absolute(self, "root")
@@ -354,9 +494,20 @@ class HttpSettings:
 class OpsSettings:
     """What operators see: logs, timings, and nginx's part (docs/operations.md)."""
 
-    server_timing: bool = setting(BOOLEAN, True)  # on misses: decode, resize, encode, cache
-    log_format: str = setting(TEXT, "json")  # or "text"; one line per request either way
-    accel_redirect: str = setting(TEXT, "")  # nginx's internal location for cache_dir; "": off
+    server_timing: bool = setting(
+        BOOLEAN, True, doc="`Server-Timing` on cache misses"
+    )  # on misses: decode, resize, encode, cache
+    log_format: str = setting(
+        TEXT, "json", doc="`json` or `text`"
+    )  # or "text"; one line per request either way
+    accel_redirect: str = setting(
+        TEXT,
+        "",
+        doc=(
+            "nginx's internal location for the cache folder, e.g. `/_pixserve_cache/`: hits are "
+            "answered with `X-Accel-Redirect`"
+        ),
+    )  # nginx's internal location for cache_dir; "": off
 
     def __post_init__(self) -> None:
         if self.log_format not in LOG_FORMATS:
@@ -373,19 +524,56 @@ class ServingSettings:
     """`pixserve serve` (granian); the extension and `create_app` read only
     `transforms_per_process` (the transforms of one process at once)."""
 
-    host: str = setting(TEXT, "127.0.0.1")
-    port: int = setting(INTEGER, 8000)
-    workers: int = setting(INTEGER, factory=default_workers)
-    threads: int = setting(INTEGER, DEFAULT_THREADS)
-    transforms_per_process: int = setting(INTEGER, TRANSFORMS_PER_PROCESS)
-    graceful_timeout: float = setting(DURATION, 30)  # a stopping worker finishes within it
+    host: str = setting(TEXT, "127.0.0.1", doc="address to listen on")
+    port: int = setting(INTEGER, 8000, doc="port")
+    workers: int = setting(
+        INTEGER,
+        factory=default_workers,
+        doc="worker processes (granian's)",
+        computed_default="2 per core",
+    )
+    threads: int = setting(
+        INTEGER,
+        DEFAULT_THREADS,
+        doc=(
+            "threads per process that run the app (granian's blocking threads); those not making "
+            "results answer hits and health checks"
+        ),
+    )
+    transforms_per_process: int = setting(
+        INTEGER,
+        TRANSFORMS_PER_PROCESS,
+        doc=(
+            "requests of a process that make results at once; its other requests that make results"
+            " wait their turn, holding no CPU (up to `queue_timeout`)"
+        ),
+    )
+    graceful_timeout: float = setting(
+        DURATION,
+        30,
+        doc="how long a stopping worker has to finish its requests (more than `time_limit`)",
+    )  # a stopping worker finishes within it
     # A client gets this long to send a request's headers (hyper reads them, no thread
     # waits): a slow or stalled one ("slowloris") is dropped, not served for ever.
-    header_timeout: float = setting(DURATION, 10)
+    header_timeout: float = setting(
+        DURATION,
+        10,
+        doc=(
+            "how long a client has to send a request's headers, and how long an idle keep-alive "
+            "connection stays open (over nginx's 4 s)"
+        ),
+    )
     # A worker whose resident memory passes this is replaced gracefully (granian samples
     # it every 30 s; 0: never): what Pillow's allocations fragment over days is bounded
     # without restarting workers that are fine.
-    worker_max_rss: int = setting(SIZE, 1 << 30)
+    worker_max_rss: int = setting(
+        SIZE,
+        1 << 30,
+        doc=(
+            "a worker whose resident memory passes this (sampled every 30 s) is replaced "
+            "gracefully; `0`: never"
+        ),
+    )
 
     def __post_init__(self) -> None:
         if not 1 <= self.port <= 65535:
@@ -403,17 +591,34 @@ class ServingSettings:
 class SourcesSettings:
     """Originals from S3 and HTTP origins, beside the local root (docs/sources.md)."""
 
-    sources: Mounts = setting(MOUNTS, factory=dict)  # `[sources.NAME]` tables
+    sources: Mounts = setting(
+        MOUNTS,
+        factory=dict,
+        doc="originals from S3 and HTTP origins: see [Sources](sources.md#sources)",
+    )  # `[sources.NAME]` tables
     # Seconds a fetched original's identity is trusted before a conditional request
     # revalidates it: how long a replaced original may keep its old results on a node.
     # 60 s, as Next.js' minimumCacheTTL: an edit shows within a minute, for at most one
     # small request per original per node per minute.
-    source_ttl: float = setting(DURATION, 60.0)
-    source_cache_max_bytes: int = setting(SIZE, 1 << 30)  # the kept originals' own bound
+    source_ttl: float = setting(
+        DURATION, 60.0, doc="originals from S3 and HTTP origins: see [Sources](sources.md#sources)"
+    )
+    source_cache_max_bytes: int = setting(
+        SIZE, 1 << 30, doc="originals from S3 and HTTP origins: see [Sources](sources.md#sources)"
+    )  # the kept originals' own bound
     # While an origin fails or times out, what was known of an original is used for up
     # to this long past `source_ttl` (stale-if-error, RFC 5861): a day's outage of an
     # origin does not turn its results already made, or its kept originals, into 502s.
-    source_stale_if_error: float = setting(DURATION, 86400.0)
+    source_stale_if_error: float = setting(
+        DURATION,
+        86400.0,
+        doc=(
+            "while an origin fails or times out, what was known of an original (its results, its "
+            "kept bytes) is used for up to this long past `source_ttl`; counted as "
+            '`pixserve_source_fetches{outcome="stale"}` and logged once per original; `0`: answer '
+            "502/504 at once"
+        ),
+    )
 
     def __post_init__(self) -> None:
         if any(isinstance(mount, Mapping) for mount in self.sources.values()):
@@ -449,6 +654,16 @@ class Setting:
     @property
     def variable(self) -> str:
         return ENV_PREFIX + self.name.upper()
+
+    @property
+    def doc(self) -> str:
+        """Its line in the settings reference (docs/settings.md)."""
+        return str(self.field.metadata["doc"])
+
+    @property
+    def computed_default(self) -> str:
+        """How a default computed where pixserve runs is found; "" for a fixed one."""
+        return str(self.field.metadata.get("computed_default", ""))
 
 
 SETTINGS: dict[str, Setting] = {

@@ -36,7 +36,8 @@ class Translated:
     does not allow the reference (a 404). `pairs` are exactly the query pairs
     `?w=...&fit=...` would give. `format_open` says the URL left the output format to
     the server (auto-format rules apply). `meta` asks for thumbor's JSON description
-    instead of the image.
+    instead of the image, and `crops` are the boxes thumbor cuts, in its order (each
+    in the pixels of the picture the one before left).
     """
 
     verdict: Verdict
@@ -44,6 +45,7 @@ class Translated:
     pairs: Pairs = ()
     format_open: bool = False
     meta: bool = False
+    crops: tuple[tuple[int, int, int, int], ...] = ()
     png_to_jpeg: bool = False  # thumbor's autojpg(): a PNG source without alpha as JPEG
 
 

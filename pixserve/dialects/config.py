@@ -20,29 +20,97 @@ if TYPE_CHECKING:
 MAX_IMGPROXY_SIGNATURE = 32  # bytes of HMAC-SHA256
 
 
-def _setting(kind: Kind, default: Any, **options: Any) -> Any:
-    """A field that is a setting of `kind`, as `pixserve.config.settings.setting` makes
-    them (not imported from there: the settings module imports this part)."""
-    return field(default=default, metadata={"kind": kind}, **options)
+def _setting(kind: Kind, default: Any, *, doc: str, **options: Any) -> Any:
+    """A field that is a setting of `kind` with its reference line `doc`, as
+    `pixserve.config.settings.setting` makes them (not imported from there: the
+    settings module imports this part)."""
+    return field(default=default, metadata={"kind": kind, "doc": doc}, **options)
 
 
 @dataclass(frozen=True)
 class DialectSettings:
     """thumbor's and imgproxy's URLs: where they live, their keys, their sources."""
 
-    thumbor_prefix: str = _setting(TEXT, "")  # "": off
-    thumbor_keys: tuple[str, ...] = _setting(TEXTS, (), repr=False)
-    thumbor_allow_unsafe: bool = _setting(BOOLEAN, False)
-    thumbor_auto_webp: bool = _setting(BOOLEAN, False)
-    thumbor_sources: tuple[str, ...] = _setting(TEXTS, ("=",))
-    imgproxy_prefix: str = _setting(TEXT, "")  # "": off
-    imgproxy_keys: tuple[str, ...] = _setting(TEXTS, (), repr=False)
-    imgproxy_salts: tuple[str, ...] = _setting(TEXTS, (), repr=False)
-    imgproxy_signature_size: int = _setting(INTEGER, 32)
-    imgproxy_allow_insecure: bool = _setting(BOOLEAN, False)
-    imgproxy_auto_format: bool = _setting(BOOLEAN, False)
-    imgproxy_sources: tuple[str, ...] = _setting(TEXTS, ("local:///=",))
-    imgproxy_presets: dict[str, str] = field(default_factory=dict, metadata={"kind": TABLE})
+    thumbor_prefix: str = _setting(
+        TEXT, "", doc="where thumbor URLs live, e.g. `/thumbor`, or `/`"
+    )  # "": off
+    thumbor_keys: tuple[str, ...] = _setting(
+        TEXTS,
+        (),
+        repr=False,
+        doc="thumbor's `SECURITY_KEY` (several, comma-separated, for rotation)",
+    )
+    thumbor_allow_unsafe: bool = _setting(
+        BOOLEAN, False, doc="thumbor's `ALLOW_UNSAFE_URL`: serve `/unsafe/...`"
+    )
+    thumbor_auto_webp: bool = _setting(
+        BOOLEAN,
+        False,
+        doc=(
+            "thumbor's `AUTO_WEBP`: with no `format()`, WebP for clients that accept it (`Vary: "
+            "Accept`); off: the source's format"
+        ),
+    )
+    thumbor_sources: tuple[str, ...] = _setting(
+        TEXTS,
+        ("=",),
+        doc=(
+            "`OLD_PREFIX=FOLDER` entries mapping thumbor image references (scheme dropped: "
+            "`host/path` and `http://host/path` alike) to folders under `root`; the default maps "
+            "`a/b.jpg` to `root/a/b.jpg`"
+        ),
+    )
+    imgproxy_prefix: str = _setting(
+        TEXT, "", doc="where imgproxy URLs live, e.g. `/imgproxy`, or `/`"
+    )  # "": off
+    imgproxy_keys: tuple[str, ...] = _setting(
+        TEXTS,
+        (),
+        repr=False,
+        doc=(
+            "`IMGPROXY_KEY` and `IMGPROXY_SALT` in hex; several pairs, comma-separated, in the "
+            "same order"
+        ),
+    )
+    imgproxy_salts: tuple[str, ...] = _setting(
+        TEXTS,
+        (),
+        repr=False,
+        doc=(
+            "`IMGPROXY_KEY` and `IMGPROXY_SALT` in hex; several pairs, comma-separated, in the "
+            "same order"
+        ),
+    )
+    imgproxy_signature_size: int = _setting(
+        INTEGER, 32, doc="`IMGPROXY_SIGNATURE_SIZE`: bytes of the signature kept"
+    )
+    imgproxy_allow_insecure: bool = _setting(BOOLEAN, False, doc="serve `/insecure/...` URLs")
+    imgproxy_auto_format: bool = _setting(
+        BOOLEAN,
+        False,
+        doc=(
+            "`IMGPROXY_AUTO_WEBP` (and `AUTO_AVIF` when `avif` is on): with no format in the URL, "
+            "negotiate (`Vary: Accept`); off: the source's format"
+        ),
+    )
+    imgproxy_sources: tuple[str, ...] = _setting(
+        TEXTS,
+        ("local:///=",),
+        doc=(
+            "`OLD_PREFIX=FOLDER` entries for `local://`, `s3://`, `http(s)://` sources (and "
+            "`IMGPROXY_BASE_URL` users' relative ones, with an empty prefix)"
+        ),
+    )
+    imgproxy_presets: dict[str, str] = field(
+        default_factory=dict,
+        metadata={
+            "kind": TABLE,
+            "doc": (
+                "`IMGPROXY_PRESETS` as `name:options;...`, e.g. `thumb:rs:fill:200:200/q:80`; "
+                "a `default` preset applies to every URL"
+            ),
+        },
+    )
 
     def __post_init__(self) -> None:
         if (problem := self._problem()) is not None:

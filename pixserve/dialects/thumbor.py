@@ -36,6 +36,7 @@ from .common import (
     refuse,
     text_number,
 )
+from .thumbor_geometry import FocalPoint, aligned, auto_crop, centre_of_mass, fit_in_size
 from .thumbor_options import (
     OPTION_FILTERS,
     Settled,
@@ -149,6 +150,13 @@ class Request:
     path: str = ""  # what the signature covers: the raw path after it
 
 
+def _padded(head: str) -> str:
+    """A signature's one other spelling: its `=` percent-encoded, as URL-building
+    libraries write it. Nothing else is decoded, so a signed URL has no third spelling
+    (`%63` for `c` would pass thumbor's own unquote: issue 25, strict signatures)."""
+    return head.replace("%3D", "=").replace("%3d", "=")
+
+
 def sign(key: str, path: str) -> str:
     """thumbor's signature: HMAC-SHA1 of the path after the signature, URL-safe base64."""
     digest = hmac.new(key.encode(), path.encode(), hashlib.sha1).digest()
@@ -172,8 +180,8 @@ def parse(raw_path: str) -> Request:
     head, slash, rest = path.partition("/")
     if slash and head == UNSAFE:
         unsafe, path = True, rest
-    elif slash and _SIGNATURE.fullmatch(unquote(head)) and not _SIZE.fullmatch(head):
-        signature, path = unquote(head), rest  # `=` may come as %3D
+    elif slash and _SIGNATURE.fullmatch(_padded(head)) and not _SIZE.fullmatch(head):
+        signature, path = _padded(head), rest
     fields: dict[str, object] = {"signature": signature, "unsafe": unsafe, "path": path}
     rest = path
 
@@ -289,6 +297,7 @@ def translate(
         pairs=builder.checked(limits),
         format_open=format_open,
         meta=request.meta,
+        crops=tuple(translation.crops),
         png_to_jpeg=translation.settled.autojpg,
     )
 
@@ -320,6 +329,9 @@ class _Translation:
         self.out = builder
         self._size: tuple[int, int] | None = None
         self.missing = False
+        # The boxes thumbor cuts, in its order (the manual crop, then its auto crop in
+        # the manually cropped picture's pixels): what `meta/` lists.
+        self.crops: list[tuple[int, int, int, int]] = []
         self.settled = Settled()
 
     def source_size(self) -> tuple[int, int]:
@@ -342,6 +354,7 @@ class _Translation:
             self.out.set("trim", str(min(request.trim_tolerance, 255)), "trim")
         crop = self._clamped_crop()
         if crop is not None:
+            self.crops.append(crop)
             left, top, right, bottom = crop
             shown = "{}x{}:{}x{}".format(*request.crop or crop)
             self.out.set("crop", f"{left},{top},{right - left},{bottom - top}", shown)
@@ -359,10 +372,66 @@ class _Translation:
                 enlarge = result == "upscale"
         if enlarge:
             self.out.set("enlarge", "1", "upscale()")
-        self._gravity(focal)
+        if not self._thumbor_geometry(focal, enlarge):
+            self._gravity(focal)
         if self.settled.proportion is not None:
             proportioned(self.out, self.settled.proportion, self.source_size())
         return None if self.missing else format_open
+
+    def _thumbor_geometry(self, focal: list[tuple[float, float, float]], enlarge: bool) -> bool:
+        """Ask for thumbor's own window (`crop=`) and size (`fit=fill`), worked out from
+        the source's size (`thumbor_geometry`); False where they depend on what only the
+        pixels tell (`smart`, `trim`) or a turn changes (`rotate()`), which keep
+        pixserve's `cover` and gravity."""
+        request, pairs = self.request, self.out.pairs
+        if request.trim is not None or "rot" in pairs or "w" not in pairs or "h" not in pairs:
+            return False
+        fit = pairs.get("fit")
+        target = (int(pairs["w"]), int(pairs["h"]))
+        picture = self._cropped_size()
+        origin = f"{request.width or 0}x{request.height or 0}"
+        if fit == "cover":
+            if request.smart and not focal:
+                return False
+            if not enlarge:  # no_upscale(): neither side larger than the source's
+                whole = self.source_size()
+                target = (min(target[0], whole[0]), min(target[1], whole[1]))
+            window = auto_crop(picture, target, self._focus(focal, picture))
+            if window is not None:
+                self.crops.append(window)
+                left, top, right, bottom = window
+                offset = self._clamped_crop() or (0, 0, 0, 0)
+                cut = f"{offset[0] + left},{offset[1] + top},{right - left},{bottom - top}"
+                self.out.set("crop", cut, origin)
+        elif fit in ("inside", "outside") and not (fit == "inside" and enlarge):
+            size = fit_in_size(picture, target, full=fit == "outside")
+            if size is None:
+                return True  # fit-in leaves a picture that fits as it is
+            target = size
+        else:
+            return False
+        self.out.set("w", str(target[0]), origin)
+        self.out.set("h", str(target[1]), origin)
+        self.out.set("fit", "fill", origin)
+        self.out.set("enlarge", "1", origin)
+        return True
+
+    def _focus(
+        self, focal: list[tuple[float, float, float]], picture: tuple[int, int]
+    ) -> tuple[float, float]:
+        """Where thumbor aims its window: the focal points inside the manual crop (in
+        its pixels), or the alignment's point."""
+        crop = self._clamped_crop()
+        points = []
+        for x, y, weight in focal:
+            if crop is not None:
+                if not (crop[0] <= x <= crop[2] and crop[1] <= y <= crop[3]):
+                    continue
+                x, y = x - crop[0], y - crop[1]
+            points.append(FocalPoint(x, y, weight))
+        request = self.request
+        halign, valign = request.halign or "center", request.valign or "middle"
+        return centre_of_mass(points or [aligned(halign, valign, picture)])
 
     def _size_and_fit(self) -> bool:
         """Set w, h and fit; returns whether thumbor would enlarge by default."""

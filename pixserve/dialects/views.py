@@ -8,7 +8,6 @@ turns the pixserve pairs into the same request object, delivery and response as
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
 from typing import TypeVar
 from urllib.parse import quote
@@ -18,6 +17,7 @@ from flask import Blueprint, Response, abort, current_app, request
 from pixserve.config.settings import Config
 from pixserve.http import problems
 from pixserve.http.cors import allow_listed_origins
+from pixserve.http.delivery import transform_outside_cache
 from pixserve.http.keys import cache_key
 from pixserve.http.lifetimes import capped_max_age
 from pixserve.http.negotiate import Choice, choose
@@ -31,18 +31,20 @@ from pixserve.sources.facts import UNREADABLE, header_facts
 from pixserve.transformer import (
     FORMATS,
     SOURCE_OUTPUT_FORMATS,
+    Fit,
     ImageLimits,
     Options,
     parse_options,
 )
-from pixserve.transformer.geometry import GRAVITY_ANCHORS
+from pixserve.transformer.faces import HAIR
 from pixserve.transformer.info import HeaderFacts
-from pixserve.transformer.options import Fit
+from pixserve.transformer.options import Gravity
 from pixserve.transformer.pipeline import estimate_geometry
 
 from . import imgproxy, thumbor
 from .common import Size, SizeOf, Translated, Verdict
 from .config import imgproxy_settings, thumbor_settings
+from .thumbor_geometry import Box
 
 T = TypeVar("T")
 
@@ -188,41 +190,81 @@ def _thumbor_meta(svc: Services, translated: Translated, reference: str) -> Resp
     facts = _facts(source)
     frames = 1 if facts is None else facts.frames
     options = parse_options(translated.pairs, svc.limits)
-    body = {
+    crops: tuple[Box, ...] = translated.crops
+    focal_points: list[dict[str, object]] = []
+    if options.gravity is Gravity.ATTENTION and options.fit is Fit.COVER:
+        crops, focal_points = _smart_crop(svc, source, options, size)
+    body: dict[str, dict[str, object]] = {
         "thumbor": {
             "source": {"url": reference, "width": size[0], "height": size[1], "frameCount": frames},
-            "operations": _operations(size, options),
+            "operations": _operations(size, options, crops),
             "target": dict(zip(("width", "height"), _target(size, options), strict=True)),
         }
     }
+    if focal_points:
+        body["thumbor"]["focal_points"] = focal_points
     response = Response(json.dumps(body), mimetype="application/json")
     cache_control = f"max-age={svc.config.http.max_age}"
     response.headers["Cache-Control"] = capped_max_age(cache_control, options.max_age)
     return response
 
 
+def _smart_crop(
+    svc: Services, source: Source, options: Options, size: Size
+) -> tuple[tuple[Box, ...], list[dict[str, object]]]:
+    """What a smart crop actually cut, and the faces it aimed at, in thumbor's terms:
+    the transform is run (to PNG) and reports its window and faces (`Result`)."""
+    result = transform_outside_cache(svc, source.read(), options, FORMATS["png"])
+    manual: tuple[Box, ...] = ()
+    picture_w, picture_h = size
+    offset_x = offset_y = 0
+    if options.crop is not None:
+        offset_x, offset_y, picture_w, picture_h = options.crop
+        manual = ((offset_x, offset_y, offset_x + picture_w, offset_y + picture_h),)
+    crops = manual
+    if result.window is not None:
+        left, top, right, bottom = result.window
+        crops += (
+            (
+                round(left * picture_w),
+                round(top * picture_h),
+                round(right * picture_w),
+                round(bottom * picture_h),
+            ),
+        )
+    points: list[dict[str, object]] = []
+    for face in result.faces:  # thumbor's FocalPoint.from_square, in source pixels
+        width, height = round(face.width * picture_w), round(face.height * picture_h)
+        left, top = round(face.left * picture_w), round(face.top * picture_h)
+        top = top - round(height * HAIR) if top >= height * HAIR else top
+        points.append(
+            {
+                "x": offset_x + left + width // 2,
+                "y": offset_y + top + height // 2,
+                "z": width * height,
+                "height": height,
+                "width": width,
+                "origin": "Face Detection",
+            }
+        )
+    return crops, points
+
+
 def _target(size: Size, options: Options) -> Size:
     return estimate_geometry(size, options).canvas
 
 
-def _operations(size: Size, options: Options) -> list[dict[str, object]]:
-    """The crops (source pixels) and resize thumbor's JSON engine lists, by thumbor's
-    arithmetic: the window of the target's shape is cut first, then resized."""
+def _operations(size: Size, options: Options, crops: tuple[Box, ...]) -> list[dict[str, object]]:
+    """The crops (source pixels) and resize thumbor's JSON engine lists: the boxes the
+    translation worked out with thumbor's own arithmetic, then the resize."""
     operations: list[dict[str, object]] = []
     working = size
-    if options.crop is not None:
-        x, y, width, height = options.crop
-        operations.append(
-            {"type": "crop", "left": x, "top": y, "right": x + width, "bottom": y + height}
-        )
-        working = (width, height)
-    geometry = estimate_geometry(size, options)
-    if options.fit is Fit.COVER and geometry.overflow != (0, 0):
-        # In the manually cropped picture's coordinates, as thumbor lists it.
-        left, top, right, bottom = _thumbor_window(working, geometry.canvas, options)
+    for left, top, right, bottom in crops:
         operations.append(
             {"type": "crop", "left": left, "top": top, "right": right, "bottom": bottom}
         )
+        working = (right - left, bottom - top)
+    geometry = estimate_geometry(size, options)
     if geometry.canvas != working:
         operations.append(
             {"type": "resize", "width": geometry.canvas[0], "height": geometry.canvas[1]}
@@ -233,21 +275,3 @@ def _operations(size: Size, options: Options) -> list[dict[str, object]]:
         if "v" in options.flip:
             operations.append({"type": "flip_vertically"})
     return operations
-
-
-def _thumbor_window(source: Size, target: Size, options: Options) -> tuple[int, int, int, int]:
-    """thumbor's auto crop: the largest window of the target's shape around the focal
-    point (or the alignment's point), kept inside the picture."""
-    source_w, source_h = source
-    target_w, target_h = target
-    if target_w / source_w > target_h / source_h:
-        crop_w, crop_h = source_w, round(source_w * target_h / target_w)
-    else:
-        crop_w, crop_h = math.ceil(target_w * source_h / target_h), source_h
-    fraction_x, fraction_y = options.focus or GRAVITY_ANCHORS.get(
-        options.gravity, (0.5, 0.5)
-    )  # thumbor's ALIGNMENT_PERCENTAGES too
-    focal_x, focal_y = fraction_x * source_w, fraction_y * source_h
-    left = round(min(max(focal_x - crop_w / 2, 0.0), source_w - crop_w))
-    top = round(min(max(focal_y - crop_h / 2, 0.0), source_h - crop_h))
-    return (left, top, min(left + crop_w, source_w), min(top + crop_h, source_h))

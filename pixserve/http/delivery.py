@@ -27,7 +27,7 @@ from pixserve.http.qualities import CachedQualities
 from pixserve.http.request import INFO_EXTENSION, ImageRequest
 from pixserve.ops import observe
 from pixserve.services import Services
-from pixserve.transformer import transform
+from pixserve.transformer import Format, Options, Result, transform
 from pixserve.transformer.cost import estimate_cost
 from pixserve.transformer.info import describe, describe_cost
 
@@ -130,21 +130,42 @@ def _timed(timings: dict[str, float]) -> Iterator[None]:
 
 
 def _make_image(svc: Services, req: ImageRequest, data: bytes, deadline: Deadline) -> Made:
+    memory = CachedQualities(svc.cache, req.source)  # q=auto's remembered qualities
+    choice = req.choice
+    result = _transform(svc, data, req.options, choice.format, deadline, memory, choice.candidates)
+    return Made(result.data, result.format.extension, dict(result.timings))
+
+
+def transform_outside_cache(svc: Services, data: bytes, options: Options, output: Format) -> Result:
+    """A transform whose result is not kept (thumbor's `meta/` of a smart crop, which
+    reports what the crop cut): the same turn, time limit, memory budget and isolation
+    as one that makes a result."""
+    deadline = Deadline(svc.config.imaging.time_limit)
+    with svc.makers.take(within=deadline.remaining()):  # or 503 once the wait ends
+        return _transform(svc, data, options, output, deadline)
+
+
+def _transform(
+    svc: Services,
+    data: bytes,
+    options: Options,
+    output: Format | None,
+    deadline: Deadline,
+    memory: CachedQualities | None = None,
+    candidates: tuple[Format, ...] = (),
+) -> Result:
     """Admitted by its estimated memory, then transformed, within the deadline (which
     also covered the wait for this process's turn): so no request that makes an image
     takes much longer than `time_limit` (`benchmarks/stress.py`). Big work
     (`policy.isolates`) runs in a child the limit kills and whose memory all goes back
     when it ends; the rest is checked between steps, so it outlasts the limit by at
     most one step."""
-    cost = estimate_cost(data, req.options, req.choice.format, svc.image_limits)
+    cost = estimate_cost(data, options, output, svc.image_limits)
     with svc.admission.reserve(cost.memory, within=deadline.remaining()):
-        memory = CachedQualities(svc.cache, req.source)  # q=auto's remembered qualities
-        args = (data, req.options, req.choice.format, svc.image_limits, svc.colour, memory)
+        args = (data, options, output, svc.image_limits, svc.colour, memory)
         if isolates(cost):  # a child's kept decodes would end with it: none passed
-            result = transform_isolated(deadline, *args, req.choice.candidates)
-        else:
-            result = transform(*args, req.choice.candidates, svc.decoded, deadline.check)
-    return Made(result.data, result.format.extension, dict(result.timings))
+            return transform_isolated(deadline, *args, candidates)
+        return transform(*args, candidates, svc.decoded, deadline.check)
 
 
 def _make_info(svc: Services, req: ImageRequest, data: bytes, deadline: Deadline) -> Made:

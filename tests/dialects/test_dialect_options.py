@@ -33,12 +33,12 @@ THUMBOR_TABLE: list[tuple[str, dict[str, str]]] = [
     # proportion scales thumbor's result: the 300x200 crop becomes 150x100
     (
         "/unsafe/300x200/filters:proportion(0.5)/a.jpg",
-        {"w": "150", "h": "100", "fit": "cover", "enlarge": "1"},
+        {"w": "150", "h": "100", "fit": "fill", "enlarge": "1"},
     ),
     # fit-in 300x300 of 1200x800 is 300x200, then halved
     (
         "/unsafe/fit-in/300x300/filters:proportion(0.5)/a.jpg",
-        {"w": "150", "h": "100", "fit": "fill"},
+        {"w": "150", "h": "100", "fit": "fill", "enlarge": "1"},
     ),
     # no size: the source, doubled (thumbor's resize enlarges)
     (
@@ -69,24 +69,27 @@ def test_autojpg_is_on_by_default_and_off_when_told() -> None:
 
 
 def test_extract_focal_reads_the_nested_url_s_crop_as_a_focal_box() -> None:
-    # thumbor's own docs example: the crop 100x150:300x200 of the inner URL
+    # thumbor's own docs example: the crop 100x150:300x200 of the inner URL is the
+    # focal box, and the inner URL's image is the one loaded
     outer = "/unsafe/300x300/filters:extract_focal()/localhost:8888/unsafe/100x150:300x200/"
     translated = thumbor.translate(outer + "a.jpg", THUMBOR, lambda name: (1200, 800))
     assert translated.name == "a.jpg"
-    # the box's centre (200, 175) of the 1200x800 source
-    assert dict(translated.pairs)["fx"] == "0.167" and dict(translated.pairs)["fy"] == "0.219"
+    focal = thumbor_pairs("/unsafe/300x300/filters:focal(100x150:300x200)/a.jpg")
+    assert dict(translated.pairs) == focal != thumbor_pairs("/unsafe/300x300/a.jpg")
 
 
 def test_extract_focal_looks_through_nested_urls_and_needs_a_signed_or_unsafe_one() -> None:
     nested = (
         "/unsafe/300x300/filters:extract_focal()/h/unsafe/fit-in/9x9/h/unsafe/0x0:400x200/a.jpg"
     )
-    assert thumbor_pairs(nested)["fx"] == "0.167"  # (200, 100) of 1200x800
+    assert thumbor_pairs(nested) == thumbor_pairs(
+        "/unsafe/300x300/filters:focal(0x0:400x200)/a.jpg"
+    )
     unsigned = "/unsafe/300x300/filters:extract_focal()/h/100x150:300x200/a.jpg"
     translated = thumbor.translate(unsigned, THUMBOR, lambda name: (1200, 800))
     assert translated.name == "h/100x150:300x200/a.jpg"  # left as the image, as thumbor
     plain = thumbor_pairs("/unsafe/300x300/filters:extract_focal()/a.jpg")
-    assert "fx" not in plain
+    assert plain == thumbor_pairs("/unsafe/300x300/a.jpg")
 
 
 IMGPROXY_TABLE: list[tuple[str, dict[str, str]]] = [

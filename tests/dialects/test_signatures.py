@@ -49,7 +49,8 @@ def test_thumbor_vectors() -> None:
     translated = thumbor.translate(f"/{THUMBOR_SIGNATURE}/{THUMBOR_PATH}", THUMBOR, size)
     assert translated.verdict is Verdict.VALID
     assert translated.name == "raw.githubusercontent.com/cshum/imagor/master/testdata/gopher.png"
-    assert dict(translated.pairs)["gravity"] == "north"
+    # thumbor's window for `top` in 1000x800: 800 wide, centred across, at the top
+    assert dict(translated.pairs)["crop"] == "100,0,800,800"
 
 
 def _flip_one(text: str, index: int) -> str:
@@ -120,6 +121,43 @@ def test_imgproxy_takes_only_the_canonical_spelling() -> None:
         assert signature != IMGPROXY_SIGNATURE
         url = f"/{signature}{IMGPROXY_PATH}"
         assert imgproxy.translate(url, settings, size).verdict is Verdict.BAD, signature
+
+
+def _mutations(signature: str) -> dict[str, str]:
+    """Every other way to spell a signature: none may pass."""
+    letter = next(i for i, char in enumerate(signature) if char.isalpha())
+    after = signature[letter + 1 :]
+    bare = signature.rstrip("=")
+    return {
+        "case": signature[:letter] + signature[letter].swapcase() + after,
+        "padding added": signature + "=",
+        "padding dropped": bare if bare != signature else signature + "==",
+        "standard alphabet": signature.replace("-", "+").replace("_", "/"),
+        "leading space": " " + signature,
+        "trailing space": signature + " ",
+        "encoded space": signature + "%20",
+        "encoded tab inside": signature[:3] + "%09" + signature[3:],
+        "encoded newline": signature + "%0A",
+        "truncated": bare[:-1] + signature[len(bare) :],
+        "a character more": bare + "A" + signature[len(bare) :],
+        "a character twice": signature[:5] + signature[4:],
+        "encoded letter": f"{signature[:letter]}%{ord(signature[letter]):02X}{after}",
+        "encoded letter, lower hex": f"{signature[:letter]}%{ord(signature[letter]):02x}{after}",
+    }
+
+
+@pytest.mark.parametrize("mutation", sorted(_mutations(THUMBOR_SIGNATURE)))
+def test_thumbor_takes_no_other_spelling(mutation: str) -> None:
+    spelled = _mutations(THUMBOR_SIGNATURE)[mutation]
+    translated = thumbor.translate(f"/{spelled}/{THUMBOR_PATH}", THUMBOR, size)
+    assert translated.verdict is Verdict.BAD, spelled
+
+
+@pytest.mark.parametrize("mutation", sorted(_mutations(IMGPROXY_SIGNATURE)))
+def test_imgproxy_takes_no_other_spelling(mutation: str) -> None:
+    spelled = _mutations(IMGPROXY_SIGNATURE)[mutation]
+    translated = imgproxy.translate(f"/{spelled}{IMGPROXY_PATH}", IMGPROXY, size)
+    assert translated.verdict is Verdict.BAD, spelled
 
 
 def test_thumbor_signature_may_be_percent_encoded() -> None:

@@ -2,10 +2,10 @@
 
 The rows re-express thumbor's own transformer_test_data.py (its tests/fixtures; TESTITEMS
 and FIT_IN_CROP_DATA): source size, target, alignment, focal points and the crop box
-thumbor cuts from the source (left, top, right, bottom), or None for no crop. thumbor
-crops in source pixels and then resizes; pixserve resizes and then crops, so the test
-maps pixserve's window back to source pixels (`estimate_geometry`, `crop_origin`) and
-allows the one output pixel of rounding the two orders can differ by.
+thumbor cuts from the source (left, top, right, bottom), or None for no crop. The
+thumbor mount works out thumbor's own window (`pixserve/dialects/thumbor_geometry.py`)
+and asks pixserve for exactly it (`crop=`) and thumbor's size (`fit=fill`), so the boxes
+and sizes are compared exactly.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import pytest
 from pixserve.dialects import thumbor
 from pixserve.dialects.thumbor import ThumborSettings
 from pixserve.transformer import parse_options
-from pixserve.transformer.geometry import crop_origin
 from pixserve.transformer.pipeline import estimate_geometry
 
 SETTINGS = ThumborSettings(allow_unsafe=True)
@@ -192,11 +191,13 @@ def test_crops_and_sizes_as_thumbor(
     target_w = cropped_w if width == "orig" else width or None
     target_h = cropped_h if height == "orig" else height or None
     if box is None:
+        assert translated.crops == ()  # no automatic crop either
         assert options.crop is None
-        assert max(geometry.overflow) <= 1  # no automatic crop either
     else:
-        left, top, right, bottom = (round(edge) for edge in box)
-        assert options.crop == (left, top, right - left, bottom - top)
+        manual = tuple(round(edge) for edge in box)
+        assert translated.crops[0] == manual
+        if target_w and target_h and target_w * cropped_h == target_h * cropped_w:
+            assert len(translated.crops) == 1  # a box of the target's shape: only cut
     if target_w and target_h:
         assert geometry.canvas == (target_w, target_h)
     elif target_w or target_h:
@@ -210,18 +211,58 @@ def test_alignment_picks_thumbor_window() -> None:
     state these windows as manual crops; thumbor's auto_crop cuts the same ones)."""
     for halign, left in (("left", 0), ("center", 275), ("right", 550)):
         path = f"/unsafe/150x300/{halign}/img.jpg"
-        options = parse_options(thumbor.translate(path, SETTINGS, lambda name: (700, 300)).pairs)
-        geometry = estimate_geometry((700, 300), options)
-        assert crop_origin(geometry, options.gravity, options.focus)[0] == left
+        translated = thumbor.translate(path, SETTINGS, lambda name: (700, 300))
+        assert translated.crops == ((left, 0, left + 150, 300),)
+        options = parse_options(translated.pairs)
+        assert options.crop == (left, 0, 150, 300)
+        assert estimate_geometry((700, 300), options).canvas == (150, 300)
 
 
 def test_focal_points_centre_the_window() -> None:
     """thumbor's centre of mass of focal boxes: (100,50) and (300,50) in 400x200 to
     100x200 centre the window at x=200 (thumbor's auto_crop: left 150)."""
     path = "/unsafe/100x200/filters:focal(100x50:101x51):focal(300x50:301x51)/img.jpg"
-    options = parse_options(thumbor.translate(path, SETTINGS, lambda name: (400, 200)).pairs)
-    geometry = estimate_geometry((400, 200), options)
-    assert crop_origin(geometry, options.gravity, options.focus) == (150, 0)
+    translated = thumbor.translate(path, SETTINGS, lambda name: (400, 200))
+    assert translated.crops == ((150, 0, 250, 200),)
+
+
+@pytest.mark.parametrize(
+    ("path", "source", "crops", "size"),
+    [
+        # measured against thumbor 7.8's own `meta/` (benchmarks/thumbor_dialect.py)
+        ("/unsafe/300x200/img.jpg", (2725, 2225), ((0, 204, 2725, 2021),), (300, 200)),
+        ("/unsafe/300x200/left/top/img.jpg", (2725, 2225), ((0, 0, 2725, 1817),), (300, 200)),
+        # the centre of 400x267 in a square: 66.5 rounds to 66, as Python 3 rounds
+        ("/unsafe/500x500/img.jpg", (400, 267), ((66, 0, 333, 267),), (500, 500)),
+        # shapes equal to two decimals: thumbor resizes the whole picture, no cut
+        ("/unsafe/300x169/img.jpg", (1920, 1080), (), (300, 169)),
+        # no_upscale(): each side no larger than the source's, then the window
+        ("/unsafe/400x400/filters:no_upscale()/img.jpg", (320, 240), (), (320, 240)),
+        (
+            "/unsafe/240x400/filters:no_upscale()/img.jpg",
+            (320, 240),
+            ((40, 0, 280, 240),),
+            (240, 240),
+        ),
+        # a manual crop, then the auto crop in the cropped picture's pixels
+        (
+            "/unsafe/1000x1000:2000x1500/200x200/img.jpg",
+            (2725, 2225),
+            ((1000, 1000, 2000, 1500), (250, 0, 750, 500)),
+            (200, 200),
+        ),
+    ],
+)
+def test_thumbor_cuts_and_sizes_exactly(
+    path: str,
+    source: tuple[int, int],
+    crops: tuple[tuple[int, int, int, int], ...],
+    size: tuple[int, int],
+) -> None:
+    translated = thumbor.translate(path, SETTINGS, lambda name: source)
+    assert translated.crops == crops
+    options = parse_options(translated.pairs)
+    assert estimate_geometry(source, options).canvas == size
 
 
 @pytest.mark.parametrize(

@@ -198,25 +198,40 @@ def _pairs(path: str, size: tuple[int, int] = (800, 600)) -> dict[str, str]:
 TRANSLATION_TABLE: list[tuple[str, dict[str, str]]] = [
     ("/unsafe/img.jpg", {}),
     ("/unsafe/0x0/img.jpg", {}),
-    ("/unsafe/300x200/img.jpg", {"w": "300", "h": "200", "fit": "cover", "enlarge": "1"}),
+    # thumbor's window on whole source pixels (800x533 of 800x600, centred: top 33.5 rounds
+    # to 34), resized to exactly the size asked
+    (
+        "/unsafe/300x200/img.jpg",
+        {"crop": "0,34,800,533", "w": "300", "h": "200", "fit": "fill", "enlarge": "1"},
+    ),
     ("/unsafe/300x0/img.jpg", {"w": "300", "enlarge": "1"}),
     ("/unsafe/fit-in/300x0/img.jpg", {"w": "300"}),
-    ("/unsafe/origx100/img.jpg", {"w": "800", "h": "100", "fit": "cover", "enlarge": "1"}),
-    ("/unsafe/fit-in/300x200/img.jpg", {"w": "300", "h": "200", "fit": "inside"}),
+    (
+        "/unsafe/origx100/img.jpg",
+        {"crop": "0,250,800,100", "w": "800", "h": "100", "fit": "fill", "enlarge": "1"},
+    ),
+    # thumbor's fit-in size, rounded its way (266.67 -> 267), asked exactly
+    (
+        "/unsafe/fit-in/300x200/img.jpg",
+        {"w": "267", "h": "200", "fit": "fill", "enlarge": "1"},
+    ),
     (
         "/unsafe/fit-in/300x200/filters:upscale()/img.jpg",
         {"w": "300", "h": "200", "fit": "inside", "enlarge": "1"},
     ),
     (
         "/unsafe/300x200/filters:no_upscale()/img.jpg",
-        {"w": "300", "h": "200", "fit": "cover"},
+        {"crop": "0,34,800,533", "w": "300", "h": "200", "fit": "fill", "enlarge": "1"},
     ),
     (
         "/unsafe/full-fit-in/300x200/img.jpg",
-        {"w": "300", "h": "200", "fit": "outside", "enlarge": "1"},
+        {"w": "300", "h": "225", "fit": "fill", "enlarge": "1"},
     ),
     # adaptive: a portrait box for a landscape source is turned
-    ("/unsafe/adaptive-fit-in/200x300/img.jpg", {"w": "300", "h": "200", "fit": "inside"}),
+    (
+        "/unsafe/adaptive-fit-in/200x300/img.jpg",
+        {"w": "267", "h": "200", "fit": "fill", "enlarge": "1"},
+    ),
     (
         "/unsafe/stretch/300x200/img.jpg",
         {"w": "300", "h": "200", "fit": "fill", "enlarge": "1"},
@@ -236,28 +251,35 @@ TRANSLATION_TABLE: list[tuple[str, dict[str, str]]] = [
     ("/unsafe/filters:background_color(ff0000)/img.jpg", {"bg": "ff0000"}),
     (
         "/unsafe/300x200/left/top/img.jpg",
-        {"w": "300", "h": "200", "fit": "cover", "enlarge": "1", "gravity": "northwest"},
+        {"crop": "0,0,800,533", "w": "300", "h": "200", "fit": "fill", "enlarge": "1"},
     ),
     (
-        "/unsafe/300x200/right/img.jpg",
-        {"w": "300", "h": "200", "fit": "cover", "enlarge": "1", "gravity": "east"},
+        "/unsafe/200x300/right/img.jpg",
+        {"crop": "400,0,400,600", "w": "200", "h": "300", "fit": "fill", "enlarge": "1"},
     ),
     (
         "/unsafe/300x200/bottom/img.jpg",
-        {"w": "300", "h": "200", "fit": "cover", "enlarge": "1", "gravity": "south"},
+        {"crop": "0,67,800,533", "w": "300", "h": "200", "fit": "fill", "enlarge": "1"},
     ),
-    # flipped: thumbor picks the left window and then mirrors, pixserve mirrors first
+    # flipped: thumbor cuts the left window and then mirrors it, and so does pixserve
     (
-        "/unsafe/-300x200/left/img.jpg",
-        {"w": "300", "h": "200", "fit": "cover", "enlarge": "1", "gravity": "east", "flip": "h"},
+        "/unsafe/-200x300/left/img.jpg",
+        {
+            "crop": "0,0,400,600",
+            "w": "200",
+            "h": "300",
+            "fit": "fill",
+            "enlarge": "1",
+            "flip": "h",
+        },
     ),
     (
         "/unsafe/300x200/smart/img.jpg",
         {"w": "300", "h": "200", "fit": "cover", "enlarge": "1", "gravity": "attention"},
     ),
     (
-        "/unsafe/300x200/filters:focal(100x200:300x400)/img.jpg",
-        {"w": "300", "h": "200", "fit": "cover", "enlarge": "1", "fx": "0.25", "fy": "0.5"},
+        "/unsafe/200x300/filters:focal(100x200:300x400)/img.jpg",
+        {"crop": "0,0,400,600", "w": "200", "h": "300", "fit": "fill", "enlarge": "1"},
     ),
     ("/unsafe/10x20:410x320/img.jpg", {"crop": "10,20,400,300"}),
     ("/unsafe/10x20:9000x9000/img.jpg", {"crop": "10,20,790,580"}),  # clamped, as thumbor

@@ -49,7 +49,7 @@ def _is_srgb_already(profile: bytes, mode: str) -> bool:
 
     Cameras and phones often embed an sRGB profile, under many names; converting
     through it is a pass over every decoded pixel (6 ms for the 8 MP gain-map photo
-    decoded for a 640 px result, benchmarks/RESULTS.md) that changes nothing visible.
+    decoded for a 640 px result, docs/results.md) that changes nothing visible.
     """
     if mode not in ("RGB", "RGBA"):
         return False

@@ -6,7 +6,7 @@ import math
 
 from .. import bands
 from ..context import Context
-from ..geometry import crop_origin
+from ..geometry import cover_window
 from .load import extent_reaches_resize
 from .smartcrop import PIXEL_GRAVITIES
 
@@ -26,47 +26,52 @@ def resize(ctx: Context) -> None:
     picture is 681.25 wide shifts its right side by most of a pixel, which costs a
     detailed photo 0.05 SSIM (benchmarks/levers.py)."""
     size = ctx.geometry.resize
-    if ctx.image.size == size:
-        return
     box = picture_box(ctx)
-    window = _kept_window(ctx)
-    if window is None:
+    if ctx.image.size == size and box is None:
+        return
+    if not _cuts_its_window(ctx):
         ctx.image = bands.resize(ctx.image, size, box, REDUCING_GAP)
         return
     # `cover` by gravity or focal point: the window it keeps is known before the
-    # pixels are, so only its part of the picture is resized (the same filter at the
-    # same positions; `fit_canvas` then has nothing left to cut). A 200x200 thumbnail
-    # of a 4:3 picture resizes 75% of it.
-    left, top, width, height = window
-    box = box or (0.0, 0.0, float(ctx.image.width), float(ctx.image.height))
-    across = (box[2] - box[0]) / size[0]
-    down = (box[3] - box[1]) / size[1]
+    # pixels are, so only that part of the picture is resized, straight to the canvas
+    # (`fit_canvas` then has nothing left to cut). A 200x200 thumbnail of a 4:3
+    # picture resizes 75% of it.
+    left, top, right, bottom = box or (0.0, 0.0, float(ctx.image.width), float(ctx.image.height))
+    across, down = right - left, bottom - top
+    focus = ctx.focus or ctx.options.focus
+    kept = cover_window((across, down), ctx.geometry.canvas, ctx.options.gravity, focus)
+    ctx.window = kept
     region = (
-        box[0] + left * across,
-        box[1] + top * down,
-        box[0] + (left + width) * across,
-        box[1] + (top + height) * down,
+        left + kept[0] * across,
+        top + kept[1] * down,
+        left + kept[2] * across,
+        top + kept[3] * down,
     )
-    ctx.image = bands.resize(ctx.image, (width, height), region, REDUCING_GAP)
+    ctx.image = bands.resize(ctx.image, ctx.geometry.canvas, region, REDUCING_GAP)
 
 
-def _kept_window(ctx: Context) -> tuple[int, int, int, int] | None:
-    """For a still `cover` whose window does not depend on the pixels: the window
-    (left, top, width, height) in the resized picture; None otherwise."""
+def _cuts_its_window(ctx: Context) -> bool:
+    """Whether this is a still `cover` whose window is known before the resize: by
+    gravity, focal point, or the faces a smart crop found."""
     geometry = ctx.geometry
     if geometry.overflow == (0, 0) or ctx.animation_frame is not None:
-        return None
-    if ctx.options.gravity in PIXEL_GRAVITIES:
-        return None
-    left, top = crop_origin(geometry, ctx.options.gravity, ctx.options.focus)
-    width = min(geometry.canvas[0], geometry.resize[0])
-    height = min(geometry.canvas[1], geometry.resize[1])
-    return left, top, width, height
+        return False
+    return ctx.options.gravity not in PIXEL_GRAVITIES or ctx.focus is not None
 
 
 def picture_box(ctx: Context) -> Box | None:
+    """The picture's exact box in the pixels the resize reads, or None for all of them:
+    a crop's box (`Context.region`), or the decode's extent."""
+    if not extent_reaches_resize(ctx):
+        return None
+    if ctx.options.crop is not None:
+        return ctx.region
+    return decoded_box(ctx)
+
+
+def decoded_box(ctx: Context) -> Box | None:
     """The picture's extent in the upright decoded pixels, or None for all of them."""
-    if ctx.extent is None or not extent_reaches_resize(ctx):
+    if ctx.extent is None:
         return None
     exact = ctx.extent
     width, height = ctx.image.size

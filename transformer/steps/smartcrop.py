@@ -16,8 +16,10 @@ from collections.abc import Callable
 from PIL import Image, ImageChops, ImageFilter
 
 from ..context import Context
+from ..faces import centre_of, find_faces
 from ..geometry import Geometry, Size, crop_origin
 from ..options import Gravity
+from .load import extent_reaches_resize
 
 _ANALYSIS_SIZE = 256
 # The gravities whose window `place_crop` chooses from the resized pixels (the others
@@ -35,20 +37,44 @@ def place_crop(ctx: Context) -> None:
     An animation's window is chosen on its first frame and kept for the others, so a
     smart crop does not jitter from frame to frame.
     """
-    if ctx.animation_frame:
-        return
+    if ctx.animation_frame or ctx.window is not None:
+        return  # a later frame keeps the first's; the resize cut a known window
     geometry = ctx.geometry
     if geometry.overflow == (0, 0):
         ctx.crop_origin = (0, 0)
         return
     gravity = ctx.options.gravity
-    if gravity is Gravity.ENTROPY:
+    if ctx.focus is not None:  # faces: the window is where they put it
+        ctx.crop_origin = crop_origin(geometry, gravity, ctx.focus)
+    elif gravity is Gravity.ENTROPY:
         grey = _thumbnail(ctx.image).convert("L")
         ctx.crop_origin = _best_window(grey, geometry, _entropy)
     elif gravity is Gravity.ATTENTION:
         ctx.crop_origin = _best_window(saliency(_thumbnail(ctx.image)), geometry, _total)
     else:
         ctx.crop_origin = crop_origin(geometry, gravity, ctx.options.focus)
+    (left, top), (width, height) = ctx.crop_origin, geometry.resize
+    canvas_w, canvas_h = geometry.canvas
+    ctx.window = (left / width, top / height, (left + canvas_w) / width, (top + canvas_h) / height)
+
+
+def aim_at_faces(ctx: Context) -> None:
+    """`attention` looks for faces first, as thumbor's `smart` does: when it finds
+    some, the window is centred on them (`ctx.focus`) and cut like a focal point's.
+    A source's faces are found once while its decode is kept (`DecodedSources`)."""
+    if (
+        ctx.options.gravity is not Gravity.ATTENTION
+        or ctx.animation_frame is not None
+        or ctx.geometry.overflow == (0, 0)
+    ):
+        return
+    as_decoded = extent_reaches_resize(ctx) and ctx.options.crop is None
+    memo = ctx.faces_memo if as_decoded else []
+    if not memo:
+        memo.append(find_faces(ctx.image))
+    ctx.faces = memo[0]
+    if ctx.faces:
+        ctx.focus = centre_of(ctx.faces)
 
 
 def _thumbnail(image: Image.Image) -> Image.Image:
