@@ -90,6 +90,8 @@ bench: $(VENV)/.bench $(THUMBOR) node-peers
 	$(BIN)/python -m benchmarks request_path
 	$(BIN)/python -m benchmarks dialects
 	$(BIN)/python -m benchmarks thumbor_dialect
+	$(BIN)/python -m benchmarks thumbor_options
+	$(BIN)/python -m benchmarks max_bytes
 	$(BIN)/python -m benchmarks encoders
 
 gallery: $(BIN)/pixserve

@@ -34,6 +34,8 @@ DURATIONS = {
     "thumbor_dialect": "1 min",
     "thumbor_filters": "0.5 min",
     "filters_cost": "1 min",
+    "max_bytes": "1 min",
+    "thumbor_options": "0.5 min",
     "report": "-",
 }
 

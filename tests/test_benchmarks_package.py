@@ -93,6 +93,16 @@ def test_every_entry_is_listed_and_imports() -> None:
             assert imported()[f"benchmarks.{name}"] == "main", name
 
 
+def own_modules() -> list[Path]:
+    """The package's Python files: not those of `make bench`'s virtualenvs
+    (benchmarks/.venvs, thumbor's) or npm packages, which are installed there."""
+    return sorted(
+        path
+        for path in BENCHMARKS.rglob("*.py")
+        if not {".venvs", "node_modules"} & set(path.relative_to(BENCHMARKS).parts)
+    )
+
+
 def test_no_import_cycle_and_no_path_edits() -> None:
     graph = {path.stem: sibling_imports(path) for path in BENCHMARKS.glob("*.py")}
     for path in [*our_modules(), *(BENCHMARKS.parent / "loopback").glob("*.py")]:

@@ -99,7 +99,7 @@ def encode(
     extra = {"icc_profile": icc_profile} if icc_profile and fmt is not GIF else {}
     if fmt is PNG and options.palette:
         image = to_palette(image)
-    quality = quality if quality is not None else options.fixed_quality
+    quality = quality if quality is not None else options.quality_for(fmt.name)
     settings = _settings(fmt, quality, options.lossless, image.width * image.height)
     image.save(buffer, fmt.pillow_name, **settings, **extra)
     return buffer.getvalue()
@@ -119,8 +119,10 @@ def encode_frames(
     loop: int | None,
     fmt: Format,
     options: Options,
+    quality: int | None = None,
 ) -> bytes:
-    """Encode an animation (GIF or WebP) with per-frame durations and a loop count.
+    """Encode an animation (GIF or WebP) with per-frame durations and a loop count;
+    `quality` overrides the options' (a `max_bytes` probe).
 
     Frames are whole pictures, so GIF frames replace each other (disposal 2).
     """
@@ -137,7 +139,7 @@ def encode_frames(
         save_all=True,
         append_images=frames[1:],
         duration=durations,
-        **_settings(fmt, options.fixed_quality, options.lossless, pixels),
+        **_settings(fmt, quality or options.quality_for(fmt.name), options.lossless, pixels),
         **extra,
     )
     return buffer.getvalue()

@@ -134,6 +134,9 @@ class Options:
     radius: filters.Radius | None = None
     corner: Colour | None = None
     pixelate: int | None = None
+    max_bytes: int | None = None
+    max_age: int | None = None
+    format_quality: tuple[str, ...] = ()
 
     @property
     def box(self) -> tuple[int | None, int | None]:
@@ -150,8 +153,15 @@ class Options:
         return any(
             getattr(self, name) != getattr(_DEFAULTS, name)
             for name in FIELDS.values()
-            if name not in ("fmt", "version")
+            if name not in ("fmt", "version", *ANSWER_FIELDS)
         )
+
+    def quality_for(self, fmt: str) -> int | None:
+        """The fixed quality for output `fmt`: `q`, else `fq`'s entry for it, else None
+        (the format's default, or a `q=auto` search)."""
+        if self.quality is not None:
+            return self.fixed_quality
+        return dict(split_format_quality(entry) for entry in self.format_quality).get(fmt)
 
     @property
     def target(self) -> QualityTarget | None:
@@ -207,6 +217,7 @@ class Options:
             focus_x=self.focus_x if crops else None,
             focus_y=self.focus_y if crops else None,
             rotate=self.rotate % 360,
+            format_quality=() if self.quality is not None else self.format_quality,
         )
 
 
@@ -236,7 +247,15 @@ FIELDS = {
     "png8": "palette",
     "frame": "frame",
     **filters.FILTER_FIELDS,
+    "max_bytes": "max_bytes",
+    "max_age": "max_age",
+    "fq": "format_quality",
 }
+# Fields that change how the answer is delivered, not which picture it shows: they never
+# turn the source's own bytes into an encode (`max_bytes` does only when they are too big).
+ANSWER_FIELDS = ("max_bytes", "max_age")
+MAX_BYTES_LIMIT = 999_999_999
+MAX_AGE_LIMIT = 999_999_999
 
 
 def canonical_text(value: object) -> str:
@@ -410,6 +429,38 @@ def _bounded_integer(low: int, high: int) -> Parser:
     return parse
 
 
+# Formats with a quality setting, for `fq`.
+LOSSY_FORMATS = ("jpeg", "webp", "avif")
+
+
+def split_format_quality(entry: str) -> tuple[str, int]:
+    """`webp:70` -> ("webp", 70)."""
+    fmt, _, quality = entry.partition(":")
+    return fmt, int(quality)
+
+
+def _format_qualities(name: str, raw: str, limits: Limits) -> Any:
+    entries: dict[str, int] = {}
+    for part in raw.split(",")[:8]:
+        fmt, colon, quality = part.partition(":")
+        fmt = FORMAT_ALIASES.get(fmt, fmt)
+        if fmt not in LOSSY_FORMATS or not colon or not _INTEGER.fullmatch(quality):
+            entries.clear()
+            break
+        if fmt in entries or not 1 <= int(quality) <= 100:
+            entries.clear()
+            break
+        entries[fmt] = int(quality)
+    if not entries or len(raw.split(",")) > len(LOSSY_FORMATS):
+        raise InvalidOption(
+            f"{name} must be FORMAT:QUALITY pairs separated by commas, each format "
+            f"({', '.join(LOSSY_FORMATS)}) once and each quality from 1 to 100, "
+            f"e.g. webp:70,avif:50, got {_show(raw)}",
+            param=name,
+        )
+    return tuple(f"{fmt}:{quality}" for fmt, quality in sorted(entries.items()))
+
+
 _PARSERS: dict[str, Parser] = {
     "w": _dimension,
     "h": _dimension,
@@ -434,6 +485,9 @@ _PARSERS: dict[str, Parser] = {
     "png8": _flag,
     "frame": _bounded_integer(0, 100_000),
     **filters.FILTER_PARSERS,
+    "max_bytes": _bounded_integer(100, MAX_BYTES_LIMIT),
+    "max_age": _bounded_integer(0, MAX_AGE_LIMIT),
+    "fq": _format_qualities,
 }
 PARAMETERS = tuple(_PARSERS)
 PRESET = "preset"
@@ -500,6 +554,11 @@ def parse_options(pairs: Iterable[tuple[str, str]], limits: Limits | None = None
             raise InvalidOption(
                 "fmt=best chooses the quality too: give q=auto (or auto:low, auto:high) or no q",
                 param="q",
+            )
+        if fields.get("format_quality"):
+            raise InvalidOption(
+                "fmt=best chooses the quality too: give q=auto (or auto:low, auto:high) or no fq",
+                param="fq",
             )
         if fields.get("lossless"):
             raise InvalidOption(

@@ -14,6 +14,7 @@ import pillow_heif
 from PIL import Image, UnidentifiedImageError
 
 from .animation import animates, transform_frames
+from .budget import budgeted, fit_bytes, fit_still, start_quality
 from .colour import ColourSettings
 from .context import Check, Context, Step, unchecked
 from .decoded import Decoded, DecodedSources
@@ -338,7 +339,8 @@ def transform(
         colour=colour or ColourSettings(),
     )
     same_format = output is not None and SOURCE_OUTPUT_FORMATS.get(image.format or "") is output
-    if same_format and not options.reencodes:
+    fits = options.max_bytes is None or len(source) <= options.max_bytes
+    if same_format and not options.reencodes and fits:
         check()
         with timings.phase("decode"):
             check_whole(ctx)
@@ -355,18 +357,38 @@ def transform(
         check()
         with timings.phase("encode"):
             data = encode_frames(frames, durations, loop, output, options)
+            if budgeted(output, options) and options.max_bytes is not None:
+                data = fit_bytes(
+                    lambda quality: encode_frames(
+                        frames, durations, loop, output, options, quality=quality
+                    ),
+                    data,
+                    start_quality(output, options),
+                    options.max_bytes,
+                    check,
+                ).data
         return Result(data, output, frames[0].size, timings=timings.seconds)
     _run_still(ctx, timings, source, decoded, check)
     assert ctx.output is not None
     if candidates:
         best = choose_best(ctx.image, candidates, options, ctx.icc_profile, memory, timings, check)
+        with timings.phase("encode"):
+            fitted = fit_still(
+                ctx.image,
+                best.format,
+                options,
+                ctx.icc_profile,
+                best.chosen.data,
+                best.chosen.quality,
+                check,
+            )
         return Result(
-            best.chosen.data,
+            fitted.data,
             best.format,
             ctx.image.size,
             timings=timings.seconds,
-            quality=best.chosen.quality,
-            probes=best.probes,
+            quality=fitted.quality,
+            probes=best.probes + fitted.encodes - 1,
             faces=ctx.faces,
             window=ctx.window,
         )
@@ -374,24 +396,30 @@ def transform(
         chosen = choose_quality(
             ctx.image, ctx.output, options, ctx.icc_profile, memory, timings, check
         )
+        with timings.phase("encode"):
+            fitted = fit_still(
+                ctx.image, ctx.output, options, ctx.icc_profile, chosen.data, chosen.quality, check
+            )
         return Result(
-            chosen.data,
+            fitted.data,
             ctx.output,
             ctx.image.size,
             timings=timings.seconds,
-            quality=chosen.quality,
-            probes=chosen.probes,
+            quality=fitted.quality,
+            probes=chosen.probes + fitted.encodes - 1,
             faces=ctx.faces,
             window=ctx.window,
         )
     check()
     with timings.phase("encode"):  # pixels are all decoded by now: errors here are ours
         data = encode(ctx.image, ctx.output, options, ctx.icc_profile)
+        fitted = fit_still(ctx.image, ctx.output, options, ctx.icc_profile, data, check=check)
     return Result(
-        data,
+        fitted.data,
         ctx.output,
         ctx.image.size,
         timings=timings.seconds,
+        quality=fitted.quality if fitted.encodes > 1 else None,
         faces=ctx.faces,
         window=ctx.window,
     )

@@ -46,6 +46,7 @@ class Translated:
     format_open: bool = False
     meta: bool = False
     crops: tuple[tuple[int, int, int, int], ...] = ()
+    png_to_jpeg: bool = False  # thumbor's autojpg(): a PNG source without alpha as JPEG
 
 
 DENIED = Translated(Verdict.BAD)

@@ -34,6 +34,12 @@ from .common import (
     refuse,
     text_number,
 )
+from .imgproxy_options import OPTION_MAPPING, Sizing, emit_sizing
+from .imgproxy_options import extend_aspect_ratio as _extend_aspect_ratio
+from .imgproxy_options import format_quality as _format_quality
+from .imgproxy_options import max_bytes as _max_bytes
+from .imgproxy_options import minimum as _minimum
+from .imgproxy_options import zoom as _zoom
 
 INSECURE = "insecure"
 PLAIN = "plain"
@@ -88,15 +94,10 @@ ALIASES = {
     **IMGPROXY_ALIASES,
 }
 REFUSED_OPTIONS = {
-    "min-width": "pixserve has no minimum width",
-    "min-height": "pixserve has no minimum height",
-    "zoom": "pixserve has no zoom; use width, height and dpr",
-    "extend_aspect_ratio": "pixserve cannot extend to an aspect ratio",
     "padding": "pixserve has no padding",
     "watermark": "pixserve has no watermarks",
     "preserve_hdr": "pixserve writes SDR results",
     "enforce_thumbnail": "pixserve decodes the main image, never an embedded thumbnail",
-    "format_quality": "pixserve takes one quality; use quality",
     "skip_processing": "pixserve has no pass-through by format",
     "raw": "pixserve has no raw streaming",
     "filename": "pixserve names results after their source",
@@ -130,12 +131,12 @@ MAPPED_OPTIONS = {
     "keep_copyright": "false: nothing; true: 400",
     "strip_color_profile": "true: nothing (sRGB, no profile); false: 400 (or the other way)",
     "quality": "q (0: the default)",
-    "max_bytes": "0: nothing; a budget: 400",
     "format": "fmt (jpg, png, webp, avif, gif); also the URL's extension",
     "cachebuster": "v",
     "expires": "404 once past, as imgproxy",
     "preset": "the imgproxy_presets setting (and its default preset)",
     **{name: option.becomes for name, option in IMGPROXY_OPTIONS.items()},
+    **OPTION_MAPPING,
 }
 _RESIZING_TYPES = ("fit", "fill", "fill-down", "force", "auto")
 _GRAVITIES = {
@@ -304,6 +305,7 @@ class _Translation:
         self.flip = ""
         self.format: str | None = None
         self.size_shown = "width"
+        self.sizing = Sizing()
 
     def source_size(self) -> tuple[int, int]:
         size = self.size_of(self.name)
@@ -323,6 +325,8 @@ class _Translation:
         if request.extension is not None:
             self._format(request.extension, f".{request.extension}")
         self._emit()
+        if self.sizing != Sizing():
+            emit_sizing(self.out, self.sizing, self.source_size())
         if self.missing or self.expired:
             return None
         return self.format is None
@@ -516,11 +520,6 @@ class _Translation:
         quality = integer(shown, args[0], low=0, high=100)
         self.out.set("q", str(quality), shown) if quality else self.out.drop("q")
 
-    def _max_bytes(self, args: tuple[str, ...], shown: str) -> None:
-        _at_most(shown, args, 1)
-        if integer(shown, args[0], low=0, high=1 << 40):
-            raise refuse(shown, "pixserve has no byte budget per image; choose a quality instead")
-
     def _format(self, args: tuple[str, ...] | str, shown: str) -> None:
         if not isinstance(args, str):
             _at_most(shown, args, 1)
@@ -648,7 +647,12 @@ _HANDLERS: dict[str, Callable[[_Translation, tuple[str, ...], str], None]] = {
     "keep_copyright": _Translation._keep_copyright,
     "strip_color_profile": _Translation._strip_color_profile,
     "quality": _Translation._quality,
-    "max_bytes": _Translation._max_bytes,
+    "max_bytes": lambda self, args, shown: _max_bytes(self.out, args, shown),
+    "format_quality": lambda self, args, shown: _format_quality(self.out, args, shown),
+    "zoom": lambda self, args, shown: _zoom(self.sizing, args, shown),
+    "min-width": lambda self, args, shown: _minimum(self.sizing, args, shown, "min-width"),
+    "min-height": lambda self, args, shown: _minimum(self.sizing, args, shown, "min-height"),
+    "extend_aspect_ratio": lambda self, args, shown: _extend_aspect_ratio(self.sizing, args, shown),
     "format": _Translation._format,
     "cachebuster": _Translation._cachebuster,
     "expires": _Translation._expires,

@@ -38,6 +38,13 @@ from .common import (
     text_number,
 )
 from .thumbor_geometry import FocalPoint, aligned, auto_crop, centre_of_mass, fit_in_size
+from .thumbor_options import (
+    OPTION_FILTERS,
+    Settled,
+    option_filter,
+    proportioned,
+    with_extracted_focal,
+)
 
 UNSAFE = "unsafe"
 _SIGNATURE = re.compile(r"[A-Za-z0-9_=-]{26,28}")
@@ -82,16 +89,11 @@ MAPPED_FILTERS = {
     "strip_icc": "nothing: pixserve writes sRGB without a profile (refused with keep_icc_profiles)",
     "upscale": "enlarge=1",
     **{name: mapping.becomes for name, mapping in THUMBOR_FILTERS.items()},
+    **OPTION_FILTERS,
 }
 # thumbor's filters pixserve has no counterpart for; each is a 400 naming it.
 REFUSED_FILTERS = {
-    "autojpg": "pixserve keeps a PNG source's format unless format() names another",
-    "cover": "pixserve has no GIF cover-frame filter (use frame=0 on /image)",
-    "extract_focal": "pixserve cannot read focal points from the source URL",
     "frame": "pixserve has no nine-patch frames",
-    "max_age": "pixserve sets Cache-Control from its max_age setting",
-    "max_bytes": "pixserve has no byte budget per image; choose a quality instead",
-    "proportion": "pixserve has no proportional pre-scale",
     "redeye": "pixserve has no red-eye removal",
     "watermark": "pixserve has no watermarks",
 }
@@ -264,7 +266,7 @@ def translate(
     limits: Limits | None = None,
 ) -> Translated:
     """A thumbor URL path (after the mount prefix, percent-encoded) in pixserve's terms."""
-    request = parse(raw_path)
+    request = with_extracted_focal(parse(raw_path))
     if request.signature is not None:
         verdict = Verdict.VALID if verify(settings.keys, request.path, request.signature) else None
     else:
@@ -288,6 +290,7 @@ def translate(
         format_open=format_open,
         meta=request.meta,
         crops=tuple(translation.crops),
+        png_to_jpeg=translation.settled.autojpg,
     )
 
 
@@ -321,6 +324,7 @@ class _Translation:
         # The boxes thumbor cuts, in its order (the manual crop, then its auto crop in
         # the manually cropped picture's pixels): what `meta/` lists.
         self.crops: list[tuple[int, int, int, int]] = []
+        self.settled = Settled()
 
     def source_size(self) -> tuple[int, int]:
         if self._size is None:
@@ -362,6 +366,8 @@ class _Translation:
             self.out.set("enlarge", "1", "upscale()")
         if not self._thumbor_geometry(focal, enlarge):
             self._gravity(focal)
+        if self.settled.proportion is not None:
+            proportioned(self.out, self.settled.proportion, self.source_size())
         return None if self.missing else format_open
 
     def _thumbor_geometry(self, focal: list[tuple[float, float, float]], enlarge: bool) -> bool:
@@ -523,6 +529,8 @@ class _Translation:
             focal.append(self._focal_box(args, shown))
         elif name in ("upscale", "no_upscale"):
             return name
+        elif name in OPTION_FILTERS:
+            option_filter(name, args, shown, self.out, self.settled)
         elif name == "stretch":
             self.out.set("fit", "fill", shown)
         elif name == "strip_exif":

@@ -19,7 +19,8 @@ from pixserve.http import problems
 from pixserve.http.cors import allow_listed_origins
 from pixserve.http.delivery import transform_outside_cache
 from pixserve.http.keys import cache_key
-from pixserve.http.negotiate import choose
+from pixserve.http.lifetimes import capped_max_age
+from pixserve.http.negotiate import Choice, choose
 from pixserve.http.request import ImageRequest, checked_source
 from pixserve.http.responses import respond
 from pixserve.http.signing import BadSignature
@@ -124,7 +125,8 @@ def answer(svc: Services, translated: Translated, *, auto_format: bool) -> Respo
     name = _checked(translated)
     options = parse_options(translated.pairs, svc.limits)
     source = checked_source(svc, name, options.canonical(), None, verified=True)
-    if translated.format_open and not auto_format and source.format is not None:
+    autojpg = translated.png_to_jpeg and translated.format_open and source.format == "PNG"
+    if translated.format_open and not auto_format and source.format is not None and not autojpg:
         # Both servers keep the source's format unless told otherwise (no `Vary: Accept`).
         fmt = SOURCE_OUTPUT_FORMATS.get(source.format)
         if fmt is None:  # a format no browser shows (TIFF, JPEG 2000...)
@@ -132,6 +134,8 @@ def answer(svc: Services, translated: Translated, *, auto_format: bool) -> Respo
             fmt = FORMATS["png" if facts is not None and facts.has_alpha else "jpeg"]
         options = parse_options([*translated.pairs, ("fmt", fmt.name)], svc.limits)
     choice = choose(options.fmt, request.accept_mimetypes, source.format, svc.config.imaging.avif)
+    if autojpg and (not auto_format or choice.format is FORMATS["png"]):
+        choice = Choice(None, negotiated=auto_format)  # PNG if it has alpha, else JPEG
     req = ImageRequest("image", source, options, choice, cache_key(source, options, choice))
     if req.not_modified():
         return respond(svc, req, None)
@@ -200,7 +204,8 @@ def _thumbor_meta(svc: Services, translated: Translated, reference: str) -> Resp
     if focal_points:
         body["thumbor"]["focal_points"] = focal_points
     response = Response(json.dumps(body), mimetype="application/json")
-    response.headers["Cache-Control"] = f"max-age={svc.config.http.max_age}"
+    cache_control = f"max-age={svc.config.http.max_age}"
+    response.headers["Cache-Control"] = capped_max_age(cache_control, options.max_age)
     return response
 
 

@@ -2,7 +2,8 @@
 
 It hashes everything that decides the output bytes: the transformer's version, the
 source's identity (its name and `version`, the same on every node for the same
-object), the canonical options and the output format choice. The same request gets
+object), the canonical options (less `max_age`, which sets a header, not the bytes:
+URLs differing only in it share one entry) and the output format choice. The same request gets
 the same key after a restart and on every node; a changed source, a new `v=` or a new
 transformer version gets a new one.
 """
@@ -10,6 +11,7 @@ transformer version gets a new one.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 
 from pixserve import transformer
 from pixserve.http.negotiate import Choice
@@ -23,7 +25,7 @@ def cache_key(source: Source, options: Options, choice: Choice) -> str:
         transformer.VERSION,
         source.name,
         source.version,
-        options.canonical(),
+        replace(options, max_age=None).canonical(),  # a header's value, not the bytes
         choice.token,
     )
     return hashlib.blake2b("\n".join(parts).encode(), digest_size=20).hexdigest()

@@ -64,8 +64,8 @@ def with_default_target(
     the output format is the source's) is left alone: a setting must not turn those
     into encodes.
     """
-    if target is None or options.quality is not None:
-        return options
+    if target is None or options.quality is not None or options.format_quality:
+        return options  # the URL chose its qualities (`q`, or `fq` per format)
     own_format = SOURCE_OUTPUT_FORMATS.get(source.format or "")
     if not options.reencodes and choice.format is not None and choice.format is own_format:
         return options

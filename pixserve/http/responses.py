@@ -24,6 +24,7 @@ from werkzeug.utils import get_content_type
 from werkzeug.wsgi import wrap_file
 
 from pixserve.http.delivery import Delivered
+from pixserve.http.lifetimes import capped_max_age
 from pixserve.http.request import INFO_EXTENSION, ImageRequest
 from pixserve.ops import observe
 from pixserve.services import Services
@@ -149,6 +150,7 @@ def _cache_control(svc: Services, req: ImageRequest) -> str:
         value = f"max-age={int(http.versioned_max_age)}, immutable"
     else:
         value = f"max-age={http.max_age}"
+    value = capped_max_age(value, req.options.max_age)
     if http.stale_while_revalidate:
         value += f", stale-while-revalidate={int(http.stale_while_revalidate)}"
     return value

@@ -308,7 +308,12 @@ def test_translate(path: str, expected: dict[str, str]) -> None:
 
 REFUSED_TABLE: list[tuple[str, str]] = [
     ("/unsafe/trim:bottom-right/img.jpg", "trim:bottom-right"),
-    ("/unsafe/filters:max_bytes(10000)/img.jpg", "max_bytes(10000)"),
+    ("/unsafe/filters:max_bytes(-5)/img.jpg", "max_bytes(-5)"),
+    ("/unsafe/filters:max_age(soon)/img.jpg", "max_age(soon)"),
+    ("/unsafe/filters:autojpg(maybe)/img.jpg", "autojpg(maybe)"),
+    ("/unsafe/filters:cover(1)/img.jpg", "cover(1)"),
+    ("/unsafe/filters:proportion(x)/img.jpg", "proportion(x)"),
+    ("/unsafe/filters:proportion(1000)/img.jpg", "proportion(1000)"),
     ("/unsafe/filters:fill(blur)/img.jpg", "fill(blur)"),
     ("/unsafe/filters:fill(auto)/img.jpg", "fill(auto)"),
     ("/unsafe/filters:fill(red,true)/img.jpg", "fill(red,true)"),
@@ -345,6 +350,9 @@ EXAMPLE_ARGUMENTS = {
     "rotate": "180",
     "sharpen": "1,1,true",
     **{name: arguments for name, (arguments, _) in COLOUR_FILTER_EXAMPLES.items()},
+    "max_age": "60",
+    "max_bytes": "5000",
+    "proportion": "0.5",
 }
 
 
