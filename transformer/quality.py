@@ -1,25 +1,18 @@
-"""`q=auto`: the lowest quality whose encoded output still meets a perceptual target.
+"""`q=auto`: the lowest quality whose encoded output still scores a SSIMULACRA2 floor.
 
 Each probe encodes the finished picture at one quality, decodes it again and scores
-it against the unencoded picture at output size with an SSIM (`metric.py`). The
-qualities tried come from a short ladder per format; the search starts at the format's
-usual answer and interpolates log(1 - score) between probes to the next (about two
-probes, where bisection took four; see `START`). A quality remembered for the same
-picture at this size or the next size up or down is kept when one probe confirms it
-still meets the target (it may then be a step above the lowest: the price of paying
-the search once per srcset ladder, measured in the benchmark); the next size up's
-quality is first tried one step higher, as a smaller picture usually needs more. The chosen probe's
-bytes are the result: nothing is encoded twice.
-
-The score is the mean SSIM of luma (weight 0.6) and the two chroma planes at half
-size (0.2 each), so colour lost to 4:2:0 and coarse chroma counts (a saturated night
-sky lost most of its colour at WebP's default while luma SSIM stayed at 0.98). The
-thresholds were chosen with `benchmarks/auto_quality.py --calibrate` (every corpus
-photo at 320 and 640 px; the validation at 320-1280 px is in docs/quality.md):
-- `good`: per format, the lowest threshold whose worst SSIMULACRA2 over the corpus is
-  no lower than the fixed default quality's worst; the default for `q=auto`.
-- `low`: 0.015 below `good` (`Save-Data: on` turns `good` into `low`).
-- `high`: 0.02 above `good`.
+it with SSIMULACRA2 against the unencoded picture at output size (`ssimulacra.py`, the
+score PyPI `ssimulacra2` computes, to 0.01). A level (`low`, `good`, `high`) or a
+floor named in the URL (`q=auto:65`) sets the floor (`options.LEVELS`); the answer
+scores at least its floor plus the format's margin (`MARGINS`), or it is the top of
+the ladder. The qualities tried come from a short ladder per format; the search starts
+at the format's usual answer and interpolates log(100 - score) between probes to the
+next (about two probes, where bisection took four; see `START`). A quality remembered
+for the same picture at this size or the next size up or down is only where the search
+starts: it is kept when its probe at this size meets the floor (it may then be a step
+above the lowest: the price of paying the search once per srcset ladder), and the
+search goes on from that probe's score when it does not, so every width is verified
+against its floor. The chosen probe's bytes are the result: nothing is encoded twice.
 """
 
 from __future__ import annotations
@@ -34,35 +27,27 @@ from typing import Protocol
 
 from PIL import Image
 
-from . import metric
+from . import ssimulacra
 from .context import Check, unchecked
 from .encode import encode
 from .formats import AVIF, JPEG, PNG, WEBP, Format
-from .metric import PictureReference
 from .options import Options, QualityTarget
 from .steps.mode import has_transparency
 from .timings import Timings
 
-# `good` per format (`benchmarks/auto_quality.py --calibrate`, weights below; worst
-# SSIMULACRA2 against the fixed default's worst, median bytes against the default's):
-# WebP 0.960 (22.5 vs 12.7 at q80, -21%), AVIF 0.9575 (26.2 vs 26.2 at q60, -28%;
-# recalibrated with AVIF at speed 6 up to 0.4 MP and 7 above, where 0.955 fell below
-# the default's worst), JPEG 0.9525 (4.3 vs 2.7 at q75, -19%).
-GOOD: dict[str, float] = {"webp": 0.960, "avif": 0.9575, "jpeg": 0.9525}
-STEPS: dict[QualityTarget, float] = {
-    QualityTarget.LOW: -0.015,
-    QualityTarget.GOOD: 0.0,
-    QualityTarget.HIGH: 0.020,
-}
+# What the in-request score must exceed the floor by, per format: the lowest margin
+# (steps of 0.5) whose choices score the floor by the `ssimulacra2` package on every
+# calibration picture, with each corpus photo held out in turn
+# (`benchmarks/auto_quality_floors.py --leave-one-out`). The in-request score is the
+# package's to 0.01, so the margin is 0: it stays as the place a cheaper score's
+# calibrated margin would go.
+MARGINS: dict[str, float] = {"jpeg": 0.0, "webp": 0.0, "avif": 0.0}
 
 
 def threshold(fmt: Format, target: QualityTarget) -> float:
-    """The score a `q=auto` output in `fmt` must reach for `target`."""
-    return GOOD[fmt.name] + STEPS[target]
+    """The in-request SSIMULACRA2 a `q=auto` output in `fmt` must reach for `target`."""
+    return target.floor + MARGINS[fmt.name]
 
-
-# How much each plane's SSIM counts: luma, blue and red chroma.
-WEIGHTS = (0.6, 0.2, 0.2)
 
 # The qualities a search may choose, per format: steps of 5 keep a cold search at four
 # probes; below the lowest, pictures break up (blocks, smears) whatever SSIM says.
@@ -108,7 +93,8 @@ def memory_key(fmt: Format, target: QualityTarget, options: Options, bucket: int
         aspect = f"{options.width / options.height:.2f}"
     text = f"{picture.canonical()}\n{aspect}"
     digest = hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
-    return f"{fmt.name}-{target.name.lower()}-{bucket}-{digest}"
+    floor = target.value.partition(":")[2]
+    return f"{fmt.name}-{floor}-{bucket}-{digest}"
 
 
 @dataclass
@@ -150,11 +136,13 @@ FROM_SMALLER_STEPS = -1
 
 
 def _log_distortion(score: float) -> float:
-    return math.log(max(1e-6, 1.0 - score))
+    """What the search interpolates: SSIMULACRA2's distance from identical, as a log
+    (about linear in the ladder's steps near the floors)."""
+    return math.log(max(1e-3, 100.0 - score))
 
 
 @dataclass
-class _Search:
+class Search:
     """The probes of one search, each encoded, decoded and scored once.
 
     `failing` is the highest ladder index known to fall short (-1: none yet), `meeting`
@@ -247,7 +235,7 @@ def choose_quality(
     target = options.target
     assert target is not None, "choose_quality needs a q=auto target"
     started = time.perf_counter()
-    reference = PictureReference(image, WEIGHTS, metric.SAMPLED_ABOVE)
+    reference = ssimulacra.Reference(image)
     encode_seconds: dict[int, float] = {}
 
     def probe(quality: int) -> tuple[bytes, float]:
@@ -260,7 +248,7 @@ def choose_quality(
         return data, score
 
     ladder = LADDERS[fmt.name]
-    search = _Search(probe, threshold(fmt, target), ladder, LOG_DISTORTION_PER_STEP[fmt.name])
+    search = Search(probe, threshold(fmt, target), ladder, LOG_DISTORTION_PER_STEP[fmt.name])
     bucket = size_bucket(image.size)
     remembered, remembered_bucket = _recall(memory, fmt, target, options, bucket, ladder)
     exact = remembered is not None and remembered_bucket == bucket

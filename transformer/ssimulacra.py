@@ -51,24 +51,91 @@ _GREY = (128, 128, 128, 255)
 # (X, Y, B), per scale, per norm (1, 4): SSIM, artifact, detail lost.
 WEIGHTS = np.array(
     [
-        [0.0, 0.0007376606707406586, 0.0, 0.0, 0.0007793481682867309, 0.0],  # X, scale 0
-        [0.0, 0.0004371155730107379, 0.0, 1.1041726426657346, 0.00066284834129271, 0.00015231632783718752],  # X, scale 1
-        [0.0, 0.0016406437456599754, 0.0, 1.8422455520539298, 11.441172603757666, 0.0],  # X, scale 2
-        [0.0007989109436015163, 0.000176816438078653, 0.0, 1.8787594979546387, 10.94906990605142, 0.0],  # X, scale 3
-        [0.0007289346991508072, 0.9677937080626833, 0.0, 0.00014003424285435884, 0.9981766977854967, 0.00031949755934435053],  # X, scale 4
-        [0.0004550992113792063, 0.0, 0.0, 0.0013648766163243398, 0.0, 0.0],  # X, scale 5
-        [0.0, 0.0, 0.0, 7.466890328078848, 0.0, 17.445833984131262],  # Y, scale 0
-        [0.0006235601634041466, 0.0, 0.0, 6.683678146179332, 0.00037724407979611296, 1.027889937768264],  # Y, scale 1
-        [225.20515300849274, 0.0, 0.0, 19.213238186143016, 0.0011401524586618361, 0.001237755635509985],  # Y, scale 2
-        [176.39317598450694, 0.0, 0.0, 24.43300999870476, 0.28520802612117757, 0.0004485436923833408],  # Y, scale 3
-        [0.0, 0.0, 0.0, 34.77906344483772, 44.835625328877896, 0.0],  # Y, scale 4
-        [0.0, 0.0, 0.0, 0.0, 0.0, 0.0],  # Y, scale 5
-        [0.0, 0.0008680556573291698, 0.0, 0.0, 0.0, 0.0],  # B, scale 0
-        [0.0, 0.0005313191874358747, 0.0, 0.00016533814161379112, 0.0, 0.0],  # B, scale 1
-        [0.0, 0.0, 0.0, 0.0004179171803251336, 0.0017290828234722833, 0.0],  # B, scale 2
-        [0.0020827005846636437, 0.0, 0.0, 8.826982764996862, 23.19243343998926, 0.0],  # B, scale 3
-        [95.1080498811086, 0.9863978034400682, 0.9834382792465353, 0.0012286405048278493, 171.2667255897307, 0.9807858872435379],  # B, scale 4
-        [0.0, 0.0, 0.0, 0.0005130064588990679, 0.0, 0.00010854057858411537],  # B, scale 5
+        # X, scale 0
+        [0.0, 0.0007376606707406586, 0.0, 0.0, 0.0007793481682867309, 0.0],
+        # X, scale 1
+        [
+            0.0,
+            0.0004371155730107379,
+            0.0,
+            1.1041726426657346,
+            0.00066284834129271,
+            0.00015231632783718752,
+        ],
+        # X, scale 2
+        [0.0, 0.0016406437456599754, 0.0, 1.8422455520539298, 11.441172603757666, 0.0],
+        # X, scale 3
+        [
+            0.0007989109436015163,
+            0.000176816438078653,
+            0.0,
+            1.8787594979546387,
+            10.94906990605142,
+            0.0,
+        ],
+        # X, scale 4
+        [
+            0.0007289346991508072,
+            0.9677937080626833,
+            0.0,
+            0.00014003424285435884,
+            0.9981766977854967,
+            0.00031949755934435053,
+        ],
+        # X, scale 5
+        [0.0004550992113792063, 0.0, 0.0, 0.0013648766163243398, 0.0, 0.0],
+        # Y, scale 0
+        [0.0, 0.0, 0.0, 7.466890328078848, 0.0, 17.445833984131262],
+        # Y, scale 1
+        [
+            0.0006235601634041466,
+            0.0,
+            0.0,
+            6.683678146179332,
+            0.00037724407979611296,
+            1.027889937768264,
+        ],
+        # Y, scale 2
+        [
+            225.20515300849274,
+            0.0,
+            0.0,
+            19.213238186143016,
+            0.0011401524586618361,
+            0.001237755635509985,
+        ],
+        # Y, scale 3
+        [
+            176.39317598450694,
+            0.0,
+            0.0,
+            24.43300999870476,
+            0.28520802612117757,
+            0.0004485436923833408,
+        ],
+        # Y, scale 4
+        [0.0, 0.0, 0.0, 34.77906344483772, 44.835625328877896, 0.0],
+        # Y, scale 5
+        [0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+        # B, scale 0
+        [0.0, 0.0008680556573291698, 0.0, 0.0, 0.0, 0.0],
+        # B, scale 1
+        [0.0, 0.0005313191874358747, 0.0, 0.00016533814161379112, 0.0, 0.0],
+        # B, scale 2
+        [0.0, 0.0, 0.0, 0.0004179171803251336, 0.0017290828234722833, 0.0],
+        # B, scale 3
+        [0.0020827005846636437, 0.0, 0.0, 8.826982764996862, 23.19243343998926, 0.0],
+        # B, scale 4
+        [
+            95.1080498811086,
+            0.9863978034400682,
+            0.9834382792465353,
+            0.0012286405048278493,
+            171.2667255897307,
+            0.9807858872435379,
+        ],
+        # B, scale 5
+        [0.0, 0.0, 0.0, 0.0005130064588990679, 0.0, 0.00010854057858411537],
     ],
     dtype=np.float64,
 ).ravel()
@@ -99,6 +166,7 @@ def scale_count(size: tuple[int, int]) -> int:
         count += 1
         width, height = (width + 1) // 2, (height + 1) // 2
     return count
+
 
 _KERNEL = np.exp(-(np.arange(-_RADIUS, _RADIUS + 1) ** 2) / (2 * _SIGMA**2))
 _KERNEL = (_KERNEL / _KERNEL.sum()).astype(np.float32)
@@ -136,9 +204,10 @@ def halved(planes: Array) -> Array:
     _, height, width = planes.shape
     if height % 2 or width % 2:
         planes = np.pad(planes, ((0, 0), (0, height % 2), (0, width % 2)), mode="edge")
-    quarter: Array = (
-        planes[:, 0::2, 0::2] + planes[:, 1::2, 0::2] + planes[:, 0::2, 1::2] + planes[:, 1::2, 1::2]
-    ) * np.float32(0.25)
+    top, bottom = planes[:, 0::2], planes[:, 1::2]
+    quarter: Array = (top[..., 0::2] + bottom[..., 0::2] + top[..., 1::2] + bottom[..., 1::2]) * (
+        np.float32(0.25)
+    )
     return quarter
 
 
@@ -179,24 +248,22 @@ def blur(plane: Array) -> Array:
     return result
 
 
-def _norms(values: Array) -> tuple[float, float]:
-    """The 1-norm and 4-norm (means) of a non-negative map."""
-    squared = values * values
-    return float(np.mean(values, dtype=np.float64)), float(
-        np.mean(squared * squared, dtype=np.float64) ** 0.25
-    )
-
-
 @dataclass
 class _Plane:
     """One XYB plane of the unencoded picture at one scale, with what every probe
-    reuses: its blurred mean and blurred square."""
+    reuses: its blurred mean, its local variance (None where the SSIM terms are
+    skipped) and its edge strength, 1 + |plane - mean|."""
 
     plane: Array
     mean: Array
-    square: Array | None
+    variance: Array | None
+    edges: Array
 
 
+def _prepared(plane: Array, needs_ssim: bool) -> _Plane:
+    mean = blur(plane)
+    variance = blur(plane * plane) - mean * mean if needs_ssim else None
+    return _Plane(plane, mean, variance, 1.0 + np.abs(plane - mean))
 
 
 class Reference:
@@ -213,8 +280,7 @@ class Reference:
             prepared = {}
             for channel, plane in xyb(linear, channels).items():
                 needs_ssim = bool(kept[channel, scale, :, 0].any())
-                square = blur(plane * plane) if needs_ssim else None
-                prepared[channel] = _Plane(plane, blur(plane), square)
+                prepared[channel] = _prepared(plane, needs_ssim)
             self.scales.append(prepared)
             if scale < self.weights.shape[1] - 1:
                 linear = halved(linear)
@@ -239,23 +305,34 @@ def _weighted(reference: _Plane, test: Array, weights: NDArray[np.float64]) -> f
     """One plane at one scale: its kept terms' norms times their weights.
     `weights[norm, term]`: norms 1 and 4; terms SSIM, artifact, detail lost."""
     total = 0.0
+    kept = weights >= MIN_WEIGHT
     mean = blur(test)
-    if reference.square is not None:
-        square = blur(test * test)
-        cross = blur(reference.plane * test)
-        m11, m22, m12 = reference.mean * reference.mean, mean * mean, reference.mean * mean
+    if reference.variance is not None:
+        variance = blur(test * test) - mean * mean
+        covariance = blur(reference.plane * test) - reference.mean * mean
         difference = reference.mean - mean
-        numerator = (1.0 - difference * difference) * (2.0 * (cross - m12) + _C2)
-        denominator = (reference.square - m11) + (square - m22) + _C2
+        numerator = (1.0 - difference * difference) * (2.0 * covariance + _C2)
+        denominator = reference.variance + variance + _C2
         distortion = np.maximum(1.0 - numerator / denominator, 0.0)
-        first, fourth = _norms(distortion)
-        total += weights[0, 0] * first + weights[1, 0] * fourth
-    if (weights[:, 1:] >= MIN_WEIGHT).any():
-        ratio = (1.0 + np.abs(test - mean)) / (1.0 + np.abs(reference.plane - reference.mean)) - 1.0
-        artifact = _norms(np.maximum(ratio, 0.0))
-        detail = _norms(np.maximum(-ratio, 0.0))
-        total += weights[0, 1] * artifact[0] + weights[1, 1] * artifact[1]
-        total += weights[0, 2] * detail[0] + weights[1, 2] * detail[1]
+        total += _weighted_norms(distortion, weights[:, 0], kept[:, 0])
+    if kept[:, 1:].any():
+        ratio = (1.0 + np.abs(test - mean)) / reference.edges - 1.0
+        if kept[:, 1].any():  # artifacts: edges the picture has not
+            total += _weighted_norms(np.maximum(ratio, 0.0), weights[:, 1], kept[:, 1])
+        if kept[:, 2].any():  # detail lost: edges the output has not
+            total += _weighted_norms(np.maximum(-ratio, 0.0), weights[:, 2], kept[:, 2])
+    return total
+
+
+def _weighted_norms(values: Array, weights: NDArray[np.float64], kept: NDArray[np.bool_]) -> float:
+    """The 1-norm and 4-norm (means) of a non-negative map times their weights, each
+    computed only where kept."""
+    total = 0.0
+    if kept[0]:
+        total += weights[0] * float(np.mean(values))
+    if kept[1]:
+        squared = values * values
+        total += weights[1] * float(np.mean(squared * squared)) ** 0.25
     return total
 
 
