@@ -228,9 +228,10 @@ def _log_distortion(score: float) -> float:
     return math.log(max(1e-3, 100.0 - score))
 
 
-def search_lines(fmt: str, found: list[Case], start: int | None = None) -> list[str]:
-    """The search's constants for `fmt` from the recorded scores, then the search
-    (as `quality.py` runs it, from `quality.START` unless `start`) replayed on them."""
+def search_lines(fmt: str, found: list[Case]) -> list[str]:
+    """The search's constants for `fmt` from the recorded scores, then the search (as
+    `quality.py` runs it) replayed on them, from the measured median and from
+    `quality.START` (where they differ)."""
     ladder = LADDERS[fmt]
     good = LEVELS["good"]
     lowest = [choice(c, ladder, good) for c in found]
@@ -244,21 +245,26 @@ def search_lines(fmt: str, found: list[Case], start: int | None = None) -> list[
                 )
                 slopes.append(rise)
     slope = statistics.median(slopes)
-    begin = START[fmt] if start is None else start
-    replays = []
-    for level, floor in LEVELS.items():
-        probes, exact = [], 0
-        for case in found:
-            search = Search(lambda q, c=case: (b"", c.in_request[q]), floor, ladder, slope)
-            index = search.secant(ladder.index(begin))
-            quality = ladder[min(index, len(ladder) - 1)]
-            probes.append(len(search.results))
-            exact += quality == choice(case, ladder, floor)
-        replays.append(f"{level} {statistics.mean(probes):.1f} probes, {exact}/{len(found)} lowest")
-    return [
-        f"| {fmt} | {statistics.median(lowest):.0f} | {begin} | {slope:.3f} | "
-        f"{'; '.join(replays)} |"
-    ]
+    median = min(ladder, key=lambda q: abs(q - statistics.median(lowest)))
+    lines = []
+    for begin in dict.fromkeys((median, START[fmt])):
+        replays = []
+        for level, floor in LEVELS.items():
+            probes, exact = [], 0
+            for case in found:
+                search = Search(lambda q, c=case: (b"", c.in_request[q]), floor, ladder, slope)
+                index = search.secant(ladder.index(begin))
+                quality = ladder[min(index, len(ladder) - 1)]
+                probes.append(len(search.results))
+                exact += quality == choice(case, ladder, floor)
+            replays.append(
+                f"{level} {statistics.mean(probes):.1f} probes, {exact}/{len(found)} lowest"
+            )
+        lines.append(
+            f"| {fmt} | {statistics.median(lowest):.0f} | {begin} | {slope:.3f} | "
+            f"{'; '.join(replays)} |"
+        )
+    return lines
 
 
 def main() -> None:
