@@ -87,13 +87,16 @@ def test_bad_q_is_an_error_naming_the_targets(raw: str) -> None:
     assert caught.value.param == "q"
 
 
-def test_a_q_allowlist_leaves_the_targets_allowed() -> None:
+def test_a_q_allowlist_leaves_the_levels_allowed() -> None:
     from pixserve.transformer import Limits
 
     limits = Limits(allowed={"q": frozenset({"75"})})
     assert parse_options([("q", "auto")], limits).target == QualityTarget.GOOD
     assert parse_options([("q", "auto:high")], limits).target == QualityTarget.HIGH
-    assert parse_options([("q", "auto:65")], limits).target == QualityTarget(65)
+    with pytest.raises(InvalidOption, match="on this server"):
+        parse_options([("q", "auto:65")], limits)  # a named floor is a variant like any
+    named = Limits(allowed={"q": frozenset({"75", "auto:65"})})
+    assert parse_options([("q", "auto:65")], named).target == QualityTarget(65)
     with pytest.raises(InvalidOption, match="on this server"):
         parse_options([("q", "60")], limits)
 

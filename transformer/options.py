@@ -520,8 +520,10 @@ def parse_options(pairs: Iterable[tuple[str, str]], limits: Limits | None = None
         origins[name] = preset
         value = parser(name, raw, limits)
         allowed_values = limits.allowed.get(name)
-        # `auto` formats and `q=auto` targets are a handful of variants: always allowed.
-        if allowed_values is not None and value != AUTO and not isinstance(value, QualityTarget):
+        # `auto` formats and `q=auto`'s three levels are a handful of variants: always
+        # allowed; a floor named in the URL (`auto:65`) only when the list names it.
+        level = isinstance(value, QualityTarget) and value.level is not None
+        if allowed_values is not None and value != AUTO and not level:
             if canonical_text(value) not in allowed_values:
                 shown = ", ".join(sorted(allowed_values, key=_natural))
                 raise InvalidOption(
