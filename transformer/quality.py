@@ -111,18 +111,16 @@ class Chosen:
     score: float
 
 
-# Where a cold search starts and how far it jumps: near the median lowest quality
-# meeting `good` (55, 65, 50), and the median change of log(1 - score) per ladder step
-# near the thresholds, over every corpus photo at 320, 640 and 1280 px
-# (`benchmarks/auto_quality.py --search`, which also replays the search on those
-# scores). With them a search takes 2.1-2.4 probes on the corpus instead of
-# bisection's 4, and still ends on the lowest quality meeting the target in 61 of 63
-# cases (the other two: one AVIF step above).
-START: dict[str, int] = {JPEG.name: 60, WEBP.name: 70, AVIF.name: 50}
+# Where a cold search starts and how far it jumps: the median lowest quality meeting
+# `good`'s floor, and the median change of log(100 - score) per ladder step within 10
+# points of it, over the corpus photos at 640 and 1280 px and scikit-image's four
+# (`benchmarks/auto_quality_floors.py`, which also replays the search on those
+# scores: about two probes for `good`, two and a half for `low` and `high`).
+START: dict[str, int] = {JPEG.name: 55, WEBP.name: 55, AVIF.name: 45}
 LOG_DISTORTION_PER_STEP: dict[str, float] = {
-    JPEG.name: -0.097,
-    WEBP.name: -0.086,
-    AVIF.name: -0.178,
+    JPEG.name: -0.072,
+    WEBP.name: -0.064,
+    AVIF.name: -0.142,
 }
 
 
