@@ -300,11 +300,12 @@ def cost_table() -> list[str]:
 # q=75; its JPEG encoder is mozjpeg), IPX with no `q` (sharp's defaults: 80 for WebP
 # and JPEG, 50 for AVIF).
 NEXT_DEFAULT_Q = 75
-PEER_VARIANTS = ("default", "auto:good")
+PEER_VARIANTS = ("default", "auto:low", "auto:good", "auto:high")
 # A peer's answer whose size is further than this from pixserve's, in pixels on either
 # side, is a different picture (rounding makes 1 px).
 SAME_SIZE = 2
-CONTENDERS = ("pixserve default", "pixserve auto:good", "next", "ipx")
+LEVEL_CONTENDERS = ("pixserve auto:low", "pixserve auto:good", "pixserve auto:high")
+CONTENDERS = ("pixserve default", *LEVEL_CONTENDERS, "next", "ipx")
 
 
 @dataclass
@@ -437,16 +438,7 @@ def peers_table(rows: list[PeerScored]) -> list[str]:
                 f"{min(r.ssimulacra2 for r in mine):.1f} |"
             )
             if contender in ("next", "ipx"):
-                auto = [r["pixserve auto:good"] for r in answered]
-                smaller = statistics.median(ours) <= -0.20
-                as_good = min(r.ssimulacra2 for r in auto) >= min(r.ssimulacra2 for r in mine)
-                met = "met" if smaller and as_good else "not met"
-                verdicts.append(
-                    f"- {fmt} against {contender} ({len(answered)} requests): {met} "
-                    f"(bytes {statistics.median(ours):+.0%}, worst SSIMULACRA2 "
-                    f"{min(r.ssimulacra2 for r in auto):.1f} vs "
-                    f"{min(r.ssimulacra2 for r in mine):.1f})"
-                )
+                verdicts.append(_verdict(fmt, contender, answered))
     return [
         *lines,
         "",
@@ -454,11 +446,32 @@ def peers_table(rows: list[PeerScored]) -> list[str]:
         + ("; ".join(other_pictures) or "none")
         + ".",
         "",
-        "Goal at `good`: median bytes at least 20% below the peer's default with a worst "
-        "SSIMULACRA2 no lower than the peer's:",
+        "Issue 26's check, per format and peer: the lowest level whose worst SSIMULACRA2 "
+        "is no lower than the peer's default's worst, and whether its median bytes are "
+        "at most 0.80x the peer's (each level's worst and bytes in brackets):",
         "",
         *verdicts,
     ]
+
+
+def _verdict(fmt: str, peer: str, answered: list[dict[str, PeerScored]]) -> str:
+    """Issue 26's acceptance for one format and peer, on the requests both answered."""
+    theirs = min(r[peer].ssimulacra2 for r in answered)
+    levels = []
+    for level in LEVEL_CONTENDERS:
+        ratio = statistics.median(r[level].bytes / r[peer].bytes for r in answered)
+        levels.append((level, min(r[level].ssimulacra2 for r in answered), ratio))
+    found = next((item for item in levels if item[1] >= theirs), None)
+    if found is None:
+        outcome = "not met: no level's worst reaches the peer's"
+    else:
+        met = "met" if found[2] <= 0.80 else "not met"
+        outcome = f"{met}: {found[0]} worst {found[1]:.1f}, bytes {found[2]:.2f}x"
+    each = "; ".join(f"{name[9:]} {worst:.1f}, {ratio:.2f}x" for name, worst, ratio in levels)
+    return (
+        f"- {fmt} against {peer} ({len(answered)} requests, peer's worst {theirs:.1f}): "
+        f"{outcome} ({each})"
+    )
 
 
 def main() -> None:
