@@ -9,7 +9,7 @@ from .sniff import SNIFF_BYTES, sniff_format
 
 # Part of every cache key and ETag: bump it whenever the same request could produce
 # different bytes (new resampling, encoder settings, colour handling...).
-VERSION = "6"
+VERSION = "7"  # 7: q=auto levels are SSIMULACRA2 floors (issue 26)
 
 __all__ = [
     "AUTO",
