@@ -118,9 +118,9 @@ class Chosen:
 # scores: about two probes for `good`, two and a half for `low` and `high`).
 START: dict[str, int] = {JPEG.name: 55, WEBP.name: 55, AVIF.name: 45}
 LOG_DISTORTION_PER_STEP: dict[str, float] = {
-    JPEG.name: -0.072,
-    WEBP.name: -0.064,
-    AVIF.name: -0.142,
+    JPEG.name: -0.073,
+    WEBP.name: -0.065,
+    AVIF.name: -0.143,
 }
 
 
