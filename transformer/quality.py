@@ -125,16 +125,16 @@ LOG_DISTORTION_PER_STEP: dict[str, float] = {
 
 
 # A quality remembered for the next size up (a larger picture) starts the search this
-# many ladder steps higher, and one remembered for the next size down this many lower:
-# a smaller picture usually needs more quality, a larger one less, and a probe at the
-# step where the answer usually is, kept when it meets the target, saves a probe (from
-# the larger) or bytes (from the smaller). `benchmarks/auto_quality.py --cost`, three
-# photos in three formats, 640 px then 320 and 1280: from the larger, 1.6 probes
-# instead of 1.8 (1.25x a fixed quality's CPU instead of 1.35x; bytes the same at the
-# median, +25% at worst); from the smaller, a search's bytes at the median where the
-# quality as remembered gave +19% (1.1 probes instead of 1.0).
+# many ladder steps higher, and one remembered for the next size down this many
+# higher: a probe where the answer usually is, kept when it meets the floor, saves a
+# probe. `benchmarks/auto_quality.py --cost`, three photos in three formats, 640 px
+# then 320 and 1280, scored by SSIMULACRA2: from the larger, a step up took 1.7 probes
+# instead of 2.0 (2.09x a fixed quality's CPU instead of 2.16x) for a cold search's
+# bytes +7% at the median (+0% as remembered); from the smaller, a step down (what the
+# 8x8 SSIM wanted) took 2.3 probes instead of 1.3 (3.90x instead of 2.63x) for the same
+# bytes: by SSIMULACRA2 a larger picture does not usually need less quality.
 FROM_LARGER_STEPS = 1
-FROM_SMALLER_STEPS = -1
+FROM_SMALLER_STEPS = 0
 
 
 def _log_distortion(score: float) -> float:
