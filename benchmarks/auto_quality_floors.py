@@ -37,7 +37,8 @@ Method:
 Run: `.venv/bin/pip install -e '.[bench]'` then `.venv/bin/python -m benchmarks
 auto_quality_floors [--formats=jpeg,webp] [--widths=640] [--floors=50,60,70]
 [--leave-one-out]`. Prints Markdown, also written to
-`benchmarks/out/auto_quality_floors.md`. About 15 minutes on an idle 2-core machine.
+`benchmarks/out/auto_quality_floors.md`. About 10 minutes (9 with `--leave-one-out` on
+the shared 2-core machine at load average 3-5).
 """
 
 from __future__ import annotations
