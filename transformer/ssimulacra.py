@@ -195,7 +195,7 @@ def displayed_rgb(image: Image.Image) -> NDArray[np.uint8]:
 
 def linear_planes(image: Image.Image) -> Array:
     """Linear-light RGB planes (3, height, width) of `image` as shown."""
-    planes: Array = _LINEAR[displayed_rgb(image).transpose(2, 0, 1)]
+    planes: Array = np.take(_LINEAR, displayed_rgb(image).transpose(2, 0, 1))
     return planes
 
 
@@ -251,11 +251,16 @@ def _blurred_rows(mirrored: Array, top: int, count: int) -> Array:
     for tap in range(_RADIUS):
         far = 2 * _RADIUS - tap
         across += _KERNEL[tap] * (rows[tap : tap + count] + rows[far : far + count])
-    columns = np.pad(across, ((0, 0), (_RADIUS, _RADIUS)))
-    result: Array = _KERNEL[_RADIUS] * columns[:, _RADIUS : _RADIUS + width]
+    # Across the columns, zero past the sides: each tap's shifted contributions are
+    # added where they land inside the plane (no padded copy).
+    result: Array = _KERNEL[_RADIUS] * across
     for tap in range(_RADIUS):
-        far = 2 * _RADIUS - tap
-        result += _KERNEL[tap] * (columns[:, tap : tap + width] + columns[:, far : far + width])
+        shift = _RADIUS - tap
+        if shift >= width:
+            continue
+        weighted = _KERNEL[tap] * across
+        result[:, shift:] += weighted[:, :-shift]
+        result[:, :-shift] += weighted[:, shift:]
     return result
 
 
