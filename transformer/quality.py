@@ -2,7 +2,7 @@
 
 Each probe encodes the finished picture at one quality, decodes it again and scores
 it with SSIMULACRA2 against the unencoded picture at output size (`ssimulacra.py`, the
-score PyPI `ssimulacra2` computes, to 0.01). A level (`low`, `good`, `high`) or a
+score PyPI `ssimulacra2` computes, to a few hundredths). A level (`low`, `good`, `high`) or a
 floor named in the URL (`q=auto:65`) sets the floor (`options.LEVELS`); the answer
 scores at least its floor plus the format's margin (`MARGINS`), or it is the top of
 the ladder. The qualities tried come from a short ladder per format; the search starts
@@ -177,7 +177,7 @@ class Search:
         return met
 
     def secant(self, start: int) -> int:
-        """The lowest index meeting the target, found by interpolating log(1 - score)
+        """The lowest index meeting the target, found by interpolating log(100 - score)
         between probes (the two nearest, or the bracket's ends once there is one; the
         format's usual slope after the first probe), assuming the score rises with
         quality. It stops when the bracket closes, or when the interpolation puts the
@@ -227,17 +227,21 @@ def choose_quality(
     memory: QualityMemory | None = None,
     timings: Timings | None = None,
     check: Check = unchecked,
+    reference: ssimulacra.Reference | None = None,
 ) -> Chosen:
     """Encode `image` as `fmt` at the lowest ladder quality meeting the options' target.
 
     When no quality meets it, the highest is used. Timings: the chosen encode counts as
     `encode`; every other probe, decode and score as `quality` (what `q=auto` added).
     `check` goes before every probe: a search is several encodes, stoppable between them.
+    `reference`: the unencoded picture already prepared for scoring (`fmt=best`'s
+    searches share one), else made here.
     """
     target = options.target
     assert target is not None, "choose_quality needs a q=auto target"
     started = time.perf_counter()
-    reference = ssimulacra.Reference(image)
+    if reference is None:
+        reference = ssimulacra.Reference(image)
     encode_seconds: dict[int, float] = {}
 
     def probe(quality: int) -> tuple[bytes, float]:
@@ -329,9 +333,14 @@ def choose_best(
             lossy.append((fmt, image))
     results: list[tuple[Format, Chosen]] = []
     encode_seconds: dict[int, float] = {}
+    # One reference for every format: what JPEG gets converted to (RGB, or L) is the
+    # same picture as shown (JPEG never gets one with transparency).
+    reference = ssimulacra.Reference(image) if lossy else None
     for fmt, picture in lossy:
         phases = Timings()
-        chosen = choose_quality(picture, fmt, options, icc_profile, memory, phases, check)
+        chosen = choose_quality(
+            picture, fmt, options, icc_profile, memory, phases, check, reference
+        )
         encode_seconds[id(chosen)] = phases.seconds["encode"]
         results.append((fmt, chosen))
     if not results or image.getcolors(FLAT_COLOURS) is not None:
