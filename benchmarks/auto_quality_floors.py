@@ -36,7 +36,8 @@ Method:
 
 Run: `.venv/bin/pip install -e '.[bench]'` then `.venv/bin/python -m benchmarks
 auto_quality_floors [--formats=jpeg,webp] [--widths=640] [--floors=50,60,70]
-[--leave-one-out]`. Prints Markdown, also written to
+[--leave-one-out]`; `--bands` only times one score at each band size of
+`ssimulacra.BAND_PIXELS`'s candidates. Prints Markdown, also written to
 `benchmarks/out/auto_quality_floors.md`. About 10 minutes (9 with `--leave-one-out` on
 the shared 2-core machine at load average 3-5).
 """
@@ -268,7 +269,54 @@ def search_lines(fmt: str, found: list[Case]) -> list[str]:
     return lines
 
 
+# `--bands`: the band sizes `ssimulacra.BAND_PIXELS` was chosen from (a whole plane
+# at the end), timed on JPEG q50 probes of a smooth and a detailed photo.
+BAND_CANDIDATES = (8_192, 16_384, 32_768, 65_536, 131_072, 1 << 30)
+BAND_CASES = (("flowers-1920x1080.jpg", 640), ("street-2725x2225.jpg", 320))
+BAND_CASES += (("street-2725x2225.jpg", 640), ("street-2725x2225.jpg", 1280))
+
+
+def band_lines() -> list[str]:
+    """One score's CPU (median of 9) per band size and picture."""
+    prepared = []
+    for name, width in BAND_CASES:
+        source = (CORPUS / "photos" / name).read_bytes()
+        pairs = [("w", str(width))]
+        unencoded = transform(source, parse_options(pairs), FORMATS["png"]).data
+        probe = transform(source, parse_options([*pairs, ("q", "50")]), FORMATS["jpeg"]).data
+        with Image.open(io.BytesIO(unencoded)) as picture:
+            reference = ssimulacra.Reference(picture)
+        decoded = Image.open(io.BytesIO(probe))
+        decoded.load()
+        prepared.append((f"{name} at {decoded.width}x{decoded.height}", reference, decoded))
+    lines = [
+        "| band pixels | " + " | ".join(label for label, _, _ in prepared) + " |",
+        "| ---: |" + " ---: |" * len(prepared),
+    ]
+    saved = ssimulacra.BAND_PIXELS
+    try:
+        for band in BAND_CANDIDATES:
+            ssimulacra.BAND_PIXELS = band
+            cells = []
+            for _, reference, decoded in prepared:
+                seconds = []
+                for _ in range(9):
+                    began = time.process_time()
+                    reference.score(decoded)
+                    seconds.append(time.process_time() - began)
+                cells.append(f"{statistics.median(seconds) * 1000:.1f} ms")
+            label = "whole planes" if band == BAND_CANDIDATES[-1] else f"{band:,}"
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+            print(lines[-1], file=sys.stderr, flush=True)
+    finally:
+        ssimulacra.BAND_PIXELS = saved
+    return lines
+
+
 def main() -> None:
+    if "--bands" in sys.argv[1:]:
+        publish("\n".join(band_lines()), OUT.with_stem(OUT.stem + "_bands"))
+        return
     formats = _argument("formats", "jpeg,webp,avif")
     widths = [int(w) for w in _argument("widths", "640,1280")]
     floors = [float(f) for f in _argument("floors", ",".join(map(str, LEVELS.values())))]

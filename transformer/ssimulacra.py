@@ -318,11 +318,14 @@ class Reference:
         return mapped(total)
 
 
-# A probe's planes are scored in bands of this many rows: each step of the score then
-# works on arrays that stay in the CPU's cache, about twice as fast at 640 px and up as
-# whole planes (`benchmarks/auto_quality_floors.py` times the score; the sums are the
-# same but for float32 rounding).
-BAND_ROWS = 48
+# A probe's planes are scored in bands of about this many pixels: each step of the
+# score then works on arrays that stay in the CPU's cache. One JPEG probe's score
+# (`benchmarks/auto_quality_floors.py --bands`, CPU, median of 9, load average 3.4):
+# at 1280x1045 px 52.6 ms against 69.5 for whole planes, at 640 px 9.3-13.3 against
+# 10.0-13.9; 32 Ki to 128 Ki pixels all did as well, smaller bands paid numpy's cost
+# per call (8 Ki: 68.6 and 13.5-19.0 ms). The sums are the same but for float32
+# rounding.
+BAND_PIXELS = 65_536
 
 
 def _weighted(reference: _Plane, test: Array, weights: NDArray[np.float64]) -> float:
@@ -331,9 +334,10 @@ def _weighted(reference: _Plane, test: Array, weights: NDArray[np.float64]) -> f
     kept = weights >= MIN_WEIGHT
     sums = np.zeros((2, 3))  # [norm, term]: the sums of each map and of its 4th power
     mirrored = _mirrored(test)
-    height = test.shape[0]
-    for top in range(0, height, BAND_ROWS):
-        count = min(BAND_ROWS, height - top)
+    height, width = test.shape
+    band_rows = max(2 * _RADIUS, BAND_PIXELS // width)
+    for top in range(0, height, band_rows):
+        count = min(band_rows, height - top)
         rows = slice(top, top + count)
         band = mirrored[top : top + count + 2 * _RADIUS]
         mean = _blurred_rows(band, 0, count)
