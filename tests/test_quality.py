@@ -205,6 +205,14 @@ def test_the_search_is_timed_as_its_own_phase(corpus: Path) -> None:
     assert result.timings["quality"] > 0
 
 
+def test_a_picture_too_small_to_judge_gets_the_top_of_the_ladder() -> None:
+    # Under 8 px either way SSIMULACRA2 has no scale (it scores anything 100), so the
+    # floor cannot be verified: the promise's other half, the highest quality, holds.
+    source = encode(gradient((400, 6)), "PNG")
+    result = transform(source, query(q="auto"), FORMATS["jpeg"])
+    assert result.quality == LADDERS["jpeg"][-1] and result.probes == 1
+
+
 @pytest.mark.parametrize(
     ("params", "fmt"),
     [({"q": "auto"}, "png"), ({"q": "auto", "lossless": "1"}, "webp"), ({"q": "60"}, "jpeg")],

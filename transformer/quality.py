@@ -258,7 +258,12 @@ def choose_quality(
     bucket = size_bucket(image.size)
     remembered, remembered_bucket = _recall(memory, fmt, target, options, bucket, ladder)
     exact = remembered is not None and remembered_bucket == bucket
-    if remembered is None:
+    if not reference.scales:
+        # Under 8 px either way SSIMULACRA2 has no scale to judge by (it says 100 to
+        # anything): nothing can be verified, so the answer is the ladder's top.
+        index = len(ladder) - 1
+        search.meets(index)
+    elif remembered is None:
         index = search.secant(ladder.index(START[fmt.name]))
     else:
         steps = {bucket: 0, bucket + 1: FROM_LARGER_STEPS, bucket - 1: FROM_SMALLER_STEPS}
