@@ -1,9 +1,11 @@
 """`q=auto` checked offline: bytes and SSIMULACRA2 against the fixed default qualities.
 
-Why: `q=auto` chooses by a cheap in-request metric (SSIM on luma and chroma,
-`transformer/metric.py`); this checks the choice with SSIMULACRA2 (the `ssimulacra2`
-package, a reference implementation far too slow for requests) and measures what the
-search costs a cold request.
+Why: `q=auto` chooses by SSIMULACRA2 computed in the request
+(`transformer/ssimulacra.py`); this checks each choice with the `ssimulacra2` package
+(the offline reference, far too slow for requests), compares bytes and scores with the
+fixed defaults and with real peers, and measures what the search costs a cold request.
+How the in-request score agrees with the package, its margins and the search's
+constants are `auto_quality_floors.py`'s.
 
 Method:
 - Quality: every corpus photo at 320, 640 and 1280 px wide (sizes a smaller width
@@ -11,13 +13,13 @@ Method:
   quality and at `q=auto:low|good|high`. Each output is scored against pixserve's own
   unencoded picture at that size (the same pipeline ending in PNG), so only the
   encoder's loss counts: SSIMULACRA2 (100 = identical, ~90 visually lossless, ~70
-  high quality, ~50 medium) and the in-request SSIM.
+  high quality, ~50 medium) by the package and by the in-request score.
 - Cost: per photo (`COST_PHOTOS`) and format, a srcset ladder 640, then 320 and
   1280 px: the cold transform at the fixed default against `q=auto:good`, the first
   width with no remembered quality, the next two with the first one's remembered (an
   in-memory store; 320 px starts from a larger picture's quality, 1280 px from a
-  smaller one's), with the search's cost levers on and off ("before": every window
-  scored, the remembered quality tried as it is) in the same rounds. Alternating
+  smaller one's), with the search's cost lever on and off ("before": the remembered
+  quality tried as it is, not a step up or down) in the same rounds. Alternating
   rounds (`BENCH_ROUNDS`, 5); the ratio of medians per case, of CPU time (steady on a
   shared machine) and of wall time, then the median and the worst over cases. The
   bytes the remembered start costs against a cold search of the same width are
@@ -27,15 +29,11 @@ Method:
   with no `q` (sharp's defaults), against pixserve's default and `auto:good`. Every
   output is scored against the neutral full-decode LANCZOS reference at its own size
   (`quality.py`), since each server resizes its own way.
-- Metric: the CPU cost of one score at 1280 px, sampled and on every window, against
-  the 11-tap Gaussian SSIM of `ssim.py`.
 
 Run: `.venv/bin/pip install -e '.[bench]'` then `.venv/bin/python
 benchmarks/auto_quality.py` (20-30 minutes on 2 cores, mostly SSIMULACRA2 at 1280 px;
-`--quick` does 320 and 640 px only; `--metric`, `--cost`, `--quality`, `--peers` run
-only those parts; `--calibrate` chooses the thresholds, `--search` the search's start
-and slope and checks the sampled score against the full one; `--formats=avif,jpeg`
-limits any part to those formats). Prints Markdown, also written to
+`--quick` does 320 and 640 px only; `--cost`, `--quality`, `--peers` run only those
+parts; `--formats=avif,jpeg` limits any part to those formats). Prints Markdown, also written to
 `benchmarks/out/auto_quality*.md`.
 """
 
@@ -47,34 +45,28 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-import numpy as np
-from numpy.typing import NDArray
 from PIL import Image
 from ssimulacra2 import compute_ssimulacra2
 
 from benchmarks import node_peers
 from benchmarks import quality as neutral
 from benchmarks.cases import CORPUS, ROOT, Case, Transform
-from benchmarks.ssim import luma, ssim
-from pixserve.transformer import FORMATS, Format, Options, Result, metric, parse_options, transform
-from pixserve.transformer import quality as auto
-from pixserve.transformer.metric import PictureReference, combine, displayed_planes
-from pixserve.transformer.options import QualityTarget
-from pixserve.transformer.quality import (
-    LADDERS,
-    LOG_DISTORTION_PER_STEP,
-    START,
-    WEIGHTS,
-    _log_distortion,
-    _Search,
+from pixserve.transformer import (
+    FORMATS,
+    Format,
+    Options,
+    Result,
+    parse_options,
+    ssimulacra,
+    transform,
 )
-from pixserve.transformer.quality import threshold as target_threshold
+from pixserve.transformer import quality as auto
 
 OUT = ROOT / "benchmarks" / "out" / "auto_quality.md"
 WIDTHS = (320, 640, 1280)
@@ -107,19 +99,6 @@ def options(width: int, variant: str) -> Options:
     return parse_options(pairs)
 
 
-def picture_sizes(widths: tuple[int, ...]) -> Iterator[tuple[Path, bytes, int, Result]]:
-    """Each photo at each width, unencoded (PNG), skipping a size a smaller width already
-    gave (a photo narrower than the width): the photo, its bytes, the width, the PNG."""
-    for path in photos():
-        source = path.read_bytes()
-        seen: set[tuple[int, int]] = set()
-        for width in widths:
-            unencoded = transform(source, options(width, "default"), FORMATS["png"])
-            if unencoded.size not in seen:
-                seen.add(unencoded.size)
-                yield path, source, width, unencoded
-
-
 @dataclass
 class Scored:
     photo: str
@@ -130,51 +109,58 @@ class Scored:
     bytes: int
     quality: int | None
     probes: int
-    ssim: float
+    ssim: float  # the in-request score (SSIMULACRA2 in numpy)
     ssimulacra2: float
 
 
 def score_all(widths: tuple[int, ...]) -> list[Scored]:
     rows: list[Scored] = []
-    for path, source, width, unencoded in picture_sizes(widths):
-        with Image.open(io.BytesIO(unencoded.data)) as picture:
-            reference = PictureReference(picture, WEIGHTS)
-        for fmt in OUTPUT_FORMATS:
-            for variant in VARIANTS:
-                result = transform(source, options(width, variant), FORMATS[fmt])
-                with Image.open(io.BytesIO(result.data)) as decoded:
-                    in_request = reference.score(decoded)
-                ssimulacra = compute_ssimulacra2(
-                    io.BytesIO(unencoded.data), io.BytesIO(result.data)
-                )
-                rows.append(
-                    Scored(
-                        path.name,
-                        width,
-                        fmt,
-                        variant,
-                        result.size,
-                        len(result.data),
-                        result.quality,
-                        result.probes,
-                        in_request,
-                        float(ssimulacra),
+    for path in photos():
+        source = path.read_bytes()
+        seen: set[tuple[int, int]] = set()
+        for width in widths:
+            unencoded = transform(source, options(width, "default"), FORMATS["png"])
+            if unencoded.size in seen:
+                continue
+            seen.add(unencoded.size)
+            with Image.open(io.BytesIO(unencoded.data)) as picture:
+                reference = ssimulacra.Reference(picture)
+            for fmt in OUTPUT_FORMATS:
+                for variant in VARIANTS:
+                    result = transform(source, options(width, variant), FORMATS[fmt])
+                    with Image.open(io.BytesIO(result.data)) as decoded:
+                        in_request = reference.score(decoded)
+                    offline = compute_ssimulacra2(
+                        io.BytesIO(unencoded.data), io.BytesIO(result.data)
                     )
-                )
-                print(
-                    f"  {path.name} {width} {fmt} {variant}: {len(result.data)} B, "
-                    f"q {result.quality}, SSIM {in_request:.4f}, "
-                    f"SSIMULACRA2 {ssimulacra:.1f}",
-                    file=sys.stderr,
-                    flush=True,
-                )
+                    rows.append(
+                        Scored(
+                            path.name,
+                            width,
+                            fmt,
+                            variant,
+                            result.size,
+                            len(result.data),
+                            result.quality,
+                            result.probes,
+                            in_request,
+                            float(offline),
+                        )
+                    )
+                    print(
+                        f"  {path.name} {width} {fmt} {variant}: {len(result.data)} B, "
+                        f"q {result.quality}, in-request {in_request:.1f}, "
+                        f"SSIMULACRA2 {offline:.1f}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
     return rows
 
 
 def quality_table(rows: list[Scored]) -> list[str]:
     lines = [
         "| format | setting | median bytes vs default | median SSIMULACRA2 | worst "
-        "SSIMULACRA2 | worst in-request SSIM | median q | probes (mean) |",
+        "SSIMULACRA2 | worst in-request score | median q | probes (mean) |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for fmt in OUTPUT_FORMATS:
@@ -187,7 +173,7 @@ def quality_table(rows: list[Scored]) -> list[str]:
             lines.append(
                 f"| {fmt} | {variant} | {statistics.median(ratios) - 1:+.0%} | "
                 f"{statistics.median(r.ssimulacra2 for r in mine):.1f} | "
-                f"{min(r.ssimulacra2 for r in mine):.1f} | {min(r.ssim for r in mine):.4f} | "
+                f"{min(r.ssimulacra2 for r in mine):.1f} | {min(r.ssim for r in mine):.1f} | "
                 f"{quality} | {statistics.mean(r.probes for r in mine):.1f} |"
             )
     return lines
@@ -217,15 +203,15 @@ def timed(
 
 @contextmanager
 def levers(on: bool) -> Iterator[None]:
-    """The search's cost levers (`metric.SAMPLED_ABOVE`, `quality.FROM_LARGER_STEPS`,
-    `FROM_SMALLER_STEPS`) as they are, or off (the search as it was before them)."""
-    saved = metric.SAMPLED_ABOVE, auto.FROM_LARGER_STEPS, auto.FROM_SMALLER_STEPS
+    """The search's cost levers (`quality.FROM_LARGER_STEPS`, `FROM_SMALLER_STEPS`) as
+    they are, or off (a remembered quality tried as it is)."""
+    saved = auto.FROM_LARGER_STEPS, auto.FROM_SMALLER_STEPS
     if not on:
-        metric.SAMPLED_ABOVE, auto.FROM_LARGER_STEPS, auto.FROM_SMALLER_STEPS = None, 0, 0
+        auto.FROM_LARGER_STEPS, auto.FROM_SMALLER_STEPS = 0, 0
     try:
         yield
     finally:
-        metric.SAMPLED_ABOVE, auto.FROM_LARGER_STEPS, auto.FROM_SMALLER_STEPS = saved
+        auto.FROM_LARGER_STEPS, auto.FROM_SMALLER_STEPS = saved
 
 
 # The contenders of `--cost`, timed in turn in every round.
@@ -310,167 +296,16 @@ def cost_table() -> list[str]:
     ]
 
 
-def metric_table() -> list[str]:
-    path = CORPUS / "photos" / "street-2725x2225.jpg"
-    source = path.read_bytes()
-    unencoded = transform(source, options(1280, "default"), FORMATS["png"])
-    encoded = transform(source, options(1280, "default"), FORMATS["jpeg"])
-    with Image.open(io.BytesIO(unencoded.data)) as a, Image.open(io.BytesIO(encoded.data)) as b:
-        a.load()
-        b.load()
-        sampled = PictureReference(a, WEIGHTS)
-        every = PictureReference(a, WEIGHTS, sampled_above=None)
-        contenders: dict[str, Callable[[], object]] = {
-            "in-request score: luma + half-size chroma, 8x8 windows, stride 4, float32, "
-            f"every other band of {metric.BAND_ROWS} rows": lambda: sampled.score(b),
-            "the same on every window": lambda: every.score(b),
-            "luma, 11-tap Gaussian, float64 (`ssim.py`)": lambda: ssim(luma(a), luma(b)),
-            "of the in-request score: the planes of the bands": lambda: displayed_planes(b, True),
-            "of the score on every window: the planes": lambda: displayed_planes(b),
-            "the planes from the whole picture in YCbCr, chroma halved after": lambda: (
-                _whole_picture_planes(b)
-            ),
-        }
-        times: dict[str, list[float]] = {name: [] for name in contenders}
-        for _ in range(15):
-            for name, run in contenders.items():
-                started = time.process_time()
-                run()
-                times[name].append(time.process_time() - started)
-    size = f"{unencoded.size[0]}x{unencoded.size[1]}"
-    return [
-        f"| metric, one probe at {size} | median CPU ms |",
-        "| --- | ---: |",
-        *(f"| {name} | {statistics.median(t) * 1000:.1f} |" for name, t in times.items()),
-        "",
-        f"Load average after the run: {' '.join(f'{x:.1f}' for x in os.getloadavg())}.",
-    ]
-
-
-def _whole_picture_planes(image: Image.Image) -> list[NDArray[np.float32]]:
-    """The planes as `metric.displayed_planes` made them before: the whole picture
-    converted to YCbCr, then each chroma plane halved."""
-    luma_plane, blue, red = image.convert("RGB").convert("YCbCr").split()
-    return [np.asarray(p, dtype=np.float32) for p in (luma_plane, blue.reduce(2), red.reduce(2))]
-
-
-# The in-request score's sampling thresholds (`metric.SAMPLED_ABOVE`) that `--search`
-# checks against the score on every window.
-SAMPLING_CANDIDATES = ((20_000, 64), (20_000, 32), (20_000, 16), (10_000, 16))
-CANDIDATE_THRESHOLDS = tuple(round(0.90 + 0.0025 * step, 4) for step in range(40))
-# Metric variants: weights of luma, blue and red chroma SSIM.
-CANDIDATE_WEIGHTS = ((1.0, 0.0, 0.0), (0.8, 0.1, 0.1), (0.6, 0.2, 0.2), (0.4, 0.3, 0.3))
-FLOORS = (50.0, 60.0, 70.0, 80.0)
-
-
-@dataclass
-class Calibration:
-    """One picture at one width in one format: every ladder quality's bytes and
-    per-plane SSIM; SSIMULACRA2 computed when first needed."""
-
-    photo: str
-    width: int
-    unencoded: bytes
-    outputs: dict[int | None, bytes]
-    planes: dict[int, tuple[float, float, float]]
-    ssimulacra: dict[int | None, float]
-    # Per-plane SSIM sampled from more than each of SAMPLING_CANDIDATES windows
-    # (`planes` is the in-request score, sampled above `metric.SAMPLED_ABOVE`), and on
-    # every window (None).
-    sampled: dict[tuple[int, int] | None, dict[int, tuple[float, float, float]]] = field(
-        default_factory=dict
-    )
-
-    def score(self, quality: int | None) -> float:
-        if quality not in self.ssimulacra:
-            self.ssimulacra[quality] = float(
-                compute_ssimulacra2(io.BytesIO(self.unencoded), io.BytesIO(self.outputs[quality]))
-            )
-        return self.ssimulacra[quality]
-
-
-def calibration_cases(fmt: str, widths: tuple[int, ...]) -> list[Calibration]:
-    output = FORMATS[fmt]
-    cases = []
-    for path, source, width, unencoded in picture_sizes(widths):
-        with Image.open(io.BytesIO(unencoded.data)) as picture:
-            reference = PictureReference(picture, (1.0, 1.0, 1.0))
-            variants: dict[tuple[int, int] | None, PictureReference] = {
-                (above, rows): PictureReference(picture, (1.0, 1.0, 1.0), above, rows)
-                for above, rows in SAMPLING_CANDIDATES
-            }
-            variants[None] = PictureReference(picture, (1.0, 1.0, 1.0), sampled_above=None)
-        case = Calibration(path.name, width, unencoded.data, {}, {}, {})
-        case.sampled = {above: {} for above in variants}
-        for quality in (None, *LADDERS[fmt]):
-            chosen = options(width, "default" if quality is None else str(quality))
-            case.outputs[quality] = transform(source, chosen, output).data
-            if quality is not None:
-                with Image.open(io.BytesIO(case.outputs[quality])) as decoded:
-                    case.planes[quality] = reference.scores(decoded)
-                    for above, variant in variants.items():
-                        case.sampled[above][quality] = variant.scores(decoded)
-        cases.append(case)
-    return cases
-
-
-def calibrate(widths: tuple[int, ...]) -> list[str]:
-    """For each metric variant and SSIMULACRA2 floor: the lowest threshold whose
-    choices keep every case at or above the floor, and the bytes that costs."""
-    lines: list[str] = []
-    for fmt in OUTPUT_FORMATS:
-        ladder = LADDERS[fmt]
-        cases = calibration_cases(fmt, widths)
-        defaults = [case.score(None) for case in cases]
-        worst_default = min(defaults)
-        lines += [
-            f"### {fmt}: fixed default: worst SSIMULACRA2 {worst_default:.1f}, "
-            f"median {statistics.median(defaults):.1f}",
-            "",
-            "| weights (Y, Cb, Cr) | floor | threshold | worst | median | bytes vs default |",
-            "| --- | ---: | ---: | ---: | ---: | ---: |",
-        ]
-        for weights in CANDIDATE_WEIGHTS:
-            for floor in sorted({*FLOORS, round(worst_default, 1)}):
-                found = None
-                for threshold in CANDIDATE_THRESHOLDS:
-                    picked = [
-                        next(
-                            (q for q in ladder if combine(case.planes[q], weights) >= threshold),
-                            ladder[-1],
-                        )
-                        for case in cases
-                    ]
-                    scores = [case.score(q) for case, q in zip(cases, picked, strict=True)]
-                    if min(scores) >= floor:
-                        ratios = [
-                            len(case.outputs[q]) / len(case.outputs[None])
-                            for case, q in zip(cases, picked, strict=True)
-                        ]
-                        found = (threshold, min(scores), statistics.median(scores), ratios)
-                        break
-                if found is None:
-                    lines.append(f"| {weights} | {floor:.1f} | none | | | |")
-                else:
-                    threshold, worst, median, ratios = found
-                    lines.append(
-                        f"| {weights} | {floor:.1f} | {threshold:.4f} | {worst:.1f} | "
-                        f"{median:.1f} | {statistics.median(ratios) - 1:+.0%} |"
-                    )
-                print(lines[-1], file=sys.stderr, flush=True)
-        lines.append("")
-    return lines
-
-
 # The peers' own defaults: Next.js' image optimizer as shipped (`next/image` asks for
 # q=75; its JPEG encoder is mozjpeg), IPX with no `q` (sharp's defaults: 80 for WebP
 # and JPEG, 50 for AVIF).
 NEXT_DEFAULT_Q = 75
-PEER_VARIANTS = ("default", "auto:good")
+PEER_VARIANTS = ("default", "auto:low", "auto:good", "auto:high")
 # A peer's answer whose size is further than this from pixserve's, in pixels on either
 # side, is a different picture (rounding makes 1 px).
 SAME_SIZE = 2
-CONTENDERS = ("pixserve default", "pixserve auto:good", "next", "ipx")
+LEVEL_CONTENDERS = ("pixserve auto:low", "pixserve auto:good", "pixserve auto:high")
+CONTENDERS = ("pixserve default", *LEVEL_CONTENDERS, "next", "ipx")
 
 
 @dataclass
@@ -595,24 +430,15 @@ def peers_table(rows: list[PeerScored]) -> list[str]:
             if not answered:
                 continue
             savings = [r["pixserve auto:good"].bytes / r[contender].bytes - 1 for r in answered]
-            theirs = [r[contender] for r in answered]
+            mine = [r[contender] for r in answered]
             lines.append(
-                f"| {fmt} | {contender} | {statistics.median(r.bytes for r in theirs):.0f} | "
+                f"| {fmt} | {contender} | {statistics.median(r.bytes for r in mine):.0f} | "
                 f"{statistics.median(savings):+.0%} | "
-                f"{statistics.median(r.ssimulacra2 for r in theirs):.1f} | "
-                f"{min(r.ssimulacra2 for r in theirs):.1f} |"
+                f"{statistics.median(r.ssimulacra2 for r in mine):.1f} | "
+                f"{min(r.ssimulacra2 for r in mine):.1f} |"
             )
             if contender in ("next", "ipx"):
-                auto = [r["pixserve auto:good"] for r in answered]
-                smaller = statistics.median(savings) <= -0.20
-                as_good = min(r.ssimulacra2 for r in auto) >= min(r.ssimulacra2 for r in theirs)
-                met = "met" if smaller and as_good else "not met"
-                verdicts.append(
-                    f"- {fmt} against {contender} ({len(answered)} requests): {met} "
-                    f"(bytes {statistics.median(savings):+.0%}, worst SSIMULACRA2 "
-                    f"{min(r.ssimulacra2 for r in auto):.1f} vs "
-                    f"{min(r.ssimulacra2 for r in theirs):.1f})"
-                )
+                verdicts.append(_verdict(fmt, contender, answered))
     return [
         *lines,
         "",
@@ -620,146 +446,40 @@ def peers_table(rows: list[PeerScored]) -> list[str]:
         + ("; ".join(other_pictures) or "none")
         + ".",
         "",
-        "Goal at `good`: median bytes at least 20% below the peer's default with a worst "
-        "SSIMULACRA2 no lower than the peer's:",
+        "Issue 26's check, per format and peer: the lowest level whose worst SSIMULACRA2 "
+        "is no lower than the peer's default's worst, and whether its median bytes are "
+        "at most 0.80x the peer's (each level's worst and bytes in brackets):",
         "",
         *verdicts,
     ]
 
 
-def search_table() -> list[str]:
-    """Where the search starts and how far it jumps (`quality.START` and
-    `LOG_DISTORTION_PER_STEP`), from every ladder quality of every corpus photo at 320,
-    640 and 1280 px: the median lowest quality meeting `good`, and the median change of
-    log(1 - score) per ladder step within 0.03 of the threshold. Then the search itself
-    replayed on those scores: probes against bisection's, and how often it ends above
-    the lowest quality meeting the target. Last, the in-request score's sampling of big
-    pictures (`metric.SAMPLED_ABOVE`): the searches of every target replayed on the
-    score over every window, how many choices differ, and how many sampled choices fall
-    short of their target by the full score."""
-    lines = [
-        "| format | median lowest q | median slope per step | START, slope in use | "
-        "probes: mean (max) | from a step below, above START | bisection | not the lowest | "
-        + " | ".join(
-            f"sampled above {above:,} windows, bands of {rows} rows: choices changed "
-            "(low, good, high), short by the full score"
-            for above, rows in SAMPLING_CANDIDATES
-        )
-        + " |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-        + " ---: |" * len(SAMPLING_CANDIDATES),
-    ]
-    for fmt in OUTPUT_FORMATS:
-        ladder, good = LADDERS[fmt], target_threshold(FORMATS[fmt], QualityTarget.GOOD)
-        slope = LOG_DISTORTION_PER_STEP[fmt]
-        cases = calibration_cases(fmt, WIDTHS)
-        lowest: list[int] = []
-        slopes: list[float] = []
-        probes: list[int] = []
-        bisection: list[int] = []
-        neighbours: dict[int, list[int]] = {-1: [], 1: []}
-        not_lowest = 0
-        changed = {a: {t: list[str]() for t in QualityTarget} for a in SAMPLING_CANDIDATES}
-        short: dict[tuple[int, int], list[str]] = {c: [] for c in SAMPLING_CANDIDATES}
-        for case in cases:
-            scores = {q: combine(case.planes[q], WEIGHTS) for q in ladder}
-            truth = next((i for i, q in enumerate(ladder) if scores[q] >= good), len(ladder))
-            lowest.append(ladder[min(truth, len(ladder) - 1)])
-            for low, high in zip(ladder, ladder[1:], strict=False):
-                if abs(scores[low] - good) < 0.03:
-                    slopes.append(_log_distortion(scores[high]) - _log_distortion(scores[low]))
-            for start, count in ((None, bisection), (START[fmt], probes)):
-                search = _Search(_replay(scores), good, ladder, slope)
-                if start is None:
-                    found = _bisect(search)
-                else:
-                    found = search.secant(ladder.index(start))
-                    not_lowest += found != truth
-                count.append(len(search.results))
-            for step in (-1, 1):
-                start = ladder.index(START[fmt]) + step
-                search = _Search(_replay(scores), good, ladder, slope)
-                search.secant(start)
-                neighbours[step].append(len(search.results))
-            full = {q: combine(case.sampled[None][q], WEIGHTS) for q in ladder}
-            for limit, target in itertools.product(SAMPLING_CANDIDATES, QualityTarget):
-                part = {q: combine(case.sampled[limit][q], WEIGHTS) for q in ladder}
-                bar = target_threshold(FORMATS[fmt], target)
-                sampled, whole = (
-                    _Search(_replay(table), bar, ladder, slope).secant(ladder.index(START[fmt]))
-                    for table in (part, full)
-                )
-                label = f"above {limit}: {case.photo} {case.width} {target.name.lower()}"
-                if sampled != whole:
-                    changed[limit][target].append(
-                        f"{label}: q{_at(ladder, whole)} to q{_at(ladder, sampled)}"
-                    )
-                if sampled < len(ladder) and full[ladder[sampled]] < bar:
-                    short[limit].append(f"{label}: {full[ladder[sampled]]:.4f} < {bar:.4f}")
-        lines.append(
-            f"| {fmt} | {statistics.median(lowest):g} | {statistics.median(slopes):.3f} | "
-            f"{START[fmt]}, {slope:.3f} | "
-            f"{statistics.mean(probes):.2f} ({max(probes)}) | "
-            f"{statistics.mean(neighbours[-1]):.2f}, {statistics.mean(neighbours[1]):.2f} | "
-            f"{statistics.mean(bisection):.2f} | "
-            f"{not_lowest} of {len(cases)} | "
-            + " | ".join(
-                f"{', '.join(str(len(changed[a][t])) for t in QualityTarget)} of "
-                f"{len(cases)}; {len(short[a])}"
-                for a in SAMPLING_CANDIDATES
-            )
-            + " |"
-        )
-        print(lines[-1], file=sys.stderr, flush=True)
-        for a in SAMPLING_CANDIDATES:
-            for detail in (*(c for t in QualityTarget for c in changed[a][t]), *short[a]):
-                print(f"  {fmt} {detail}", file=sys.stderr, flush=True)
-    return lines
-
-
-def _replay(scores: dict[int, float]) -> Callable[[int], tuple[bytes, float]]:
-    """A probe that looks its score up (the searches replayed offline)."""
-
-    def probe(quality: int) -> tuple[bytes, float]:
-        return b"", scores[quality]
-
-    return probe
-
-
-def _at(ladder: tuple[int, ...], index: int) -> int:
-    return ladder[min(index, len(ladder) - 1)]
-
-
-def _bisect(search: _Search) -> int:
-    """The search as it was: bisection over the ladder."""
-    low, high = 0, len(search.ladder)
-    while low < high:
-        middle = (low + high) // 2
-        if search.meets(middle):
-            high = middle
-        else:
-            low = middle + 1
-    return high
+def _verdict(fmt: str, peer: str, answered: list[dict[str, PeerScored]]) -> str:
+    """Issue 26's acceptance for one format and peer, on the requests both answered."""
+    theirs = min(r[peer].ssimulacra2 for r in answered)
+    levels = []
+    for level in LEVEL_CONTENDERS:
+        ratio = statistics.median(r[level].bytes / r[peer].bytes for r in answered)
+        levels.append((level, min(r[level].ssimulacra2 for r in answered), ratio))
+    found = next((item for item in levels if item[1] >= theirs), None)
+    if found is None:
+        outcome = "not met: no level's worst reaches the peer's"
+    else:
+        met = "met" if found[2] <= 0.80 else "not met"
+        outcome = f"{met}: {found[0]} worst {found[1]:.1f}, bytes {found[2]:.2f}x"
+    each = "; ".join(f"{name[9:]} {worst:.1f}, {ratio:.2f}x" for name, worst, ratio in levels)
+    return (
+        f"- {fmt} against {peer} ({len(answered)} requests, peer's worst {theirs:.1f}): "
+        f"{outcome} ({each})"
+    )
 
 
 def main() -> None:
-    if "--search" in sys.argv:
-        text = "\n".join(search_table()) + "\n"
-        (OUT.parent / "auto_quality_search.md").write_text(text)
-        print(text)
-        return
-    if "--calibrate" in sys.argv:
-        text = "\n".join(calibrate(WIDTHS[:2])) + "\n"
-        (OUT.parent / "auto_quality_calibration.md").write_text(text)
-        print(text)
-        return
     widths = WIDTHS[:2] if "--quick" in sys.argv else WIDTHS
-    every = {"metric", "cost", "quality", "peers"}
+    every = {"cost", "quality", "peers"}
     parts = {arg[2:] for arg in sys.argv[1:]} & every
     parts = parts or every
     report = ["# q=auto against fixed qualities", ""]
-    if "metric" in parts:
-        report += metric_table() + [""]
     if "cost" in parts:
         report += cost_table() + [""]
     if "quality" in parts:

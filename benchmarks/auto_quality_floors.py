@@ -1,51 +1,69 @@
-"""`q=auto` floors in SSIMULACRA2: per format, the in-request threshold that keeps a
-floor on pictures it was calibrated on, checked on pictures it was not (issue 26).
+"""`q=auto` floors in SSIMULACRA2: in-request score vs the package, margins, search.
 
-Why: a level of `q=auto` should promise a number on the scale the field uses
-(SSIMULACRA2), while a request can only afford the cheap SSIM of `metric.py`. So the
-threshold on the cheap score is chosen per format and per floor on one set of pictures
-and then checked on another.
+Issue 26: the in-request score against the `ssimulacra2` package, the margin per
+format that keeps a floor on held-out photos, and the search's constants.
+
+Why: a level of `q=auto` promises a number on the scale the field uses (SSIMULACRA2,
+PyPI `ssimulacra2`, the offline reference) while a request scores its probes with its
+own code (`transformer/ssimulacra.py`). So this measures how the two agree, calibrates
+the margin per format over the in-request score on some photos and checks it on
+others, and measures where the search should start and how far it jumps.
 
 Method:
-- Pictures: the corpus photos sorted by name, alternately calibration (even places)
-  and held out (odd places); every width in `--widths=` (default 640) the photo
-  allows. Each is encoded at every quality of the format's `q=auto` ladder through
-  pixserve's own pipeline, and scored against pixserve's unencoded picture at that
-  size (PNG) with the in-request score (`quality.WEIGHTS`, sampled as in requests) and
-  SSIMULACRA2 (PyPI `ssimulacra2`, computed only where a choice needs it).
-- Calibration: for each floor, the lowest threshold (steps of 0.0025) whose choice
-  (the lowest ladder quality at or above it, else the top) scores at least the floor
-  on every calibration case, or is the ladder's top.
-- `--leave-one-out`: instead of two halves, each corpus photo is held out in turn and
-  the threshold calibrated on all the others (a fold per photo).
-- Held-out check: the same threshold's choice on the held-out cases; a case holds when
-  it scores at least the floor or is the top of the ladder. The bytes are reported
+- Pictures: the corpus photos at every width in `--widths=` (default 640,1280) the
+  photo allows, and four photos from scikit-image's `skimage.data` at their own size
+  (astronaut and rocket: public domain; chelsea and coffee: CC0, as each function's
+  docstring states). Each is encoded at every quality of the format's `q=auto` ladder
+  through pixserve's own pipeline and scored against pixserve's unencoded picture at
+  that size (PNG) with the in-request score; the package scores the qualities the
+  calibration looks at, and every multiple of 10 for the agreement.
+- Agreement: per format, Spearman's rank correlation between the two scores, the
+  largest difference, and the CPU time of one score per width (median of the probes).
+- Calibration: for each floor, the lowest margin (steps of 0.5) whose choice (the
+  lowest ladder quality scoring at least floor + margin in-request, else the top)
+  scores at least the floor by the package on every calibration case, or is the top.
+  Folds: the corpus halves (A holds out every other photo, B the rest), or with
+  `--leave-one-out` one fold per corpus photo; every fold calibrates on the others and
+  on the scikit-image photos.
+- Held-out check: the same margin's choice on the held-out cases; a case holds when
+  the package scores it at least the floor, or it is the top of the ladder. Bytes are
   against the fixed default quality's.
+- Search: per format, the median lowest quality meeting `good`'s floor (where the
+  search starts, `quality.START`) and the median change of log(100 - score) per ladder
+  step within 10 points of it (`quality.LOG_DISTORTION_PER_STEP`); then the search
+  replayed on the recorded scores for every level: probes (mean) and how many answers
+  are the lowest quality meeting the floor.
 
 Run: `.venv/bin/pip install -e '.[bench]'` then `.venv/bin/python -m benchmarks
-auto_quality_floors [--formats=jpeg,webp] [--widths=640,1280]
-[--floors=50,60,70] [--bottom=jpeg:45] [--leave-one-out]`. Prints Markdown, also written to
-`benchmarks/out/auto_quality_floors.md`.
+auto_quality_floors [--formats=jpeg,webp] [--widths=640] [--floors=50,60,70]
+[--leave-one-out]`; `--bands` only times one score at each band size of
+`ssimulacra.BAND_PIXELS`'s candidates. Prints Markdown, also written to
+`benchmarks/out/auto_quality_floors.md`. About 10 minutes (9 with `--leave-one-out` on
+the shared 2-core machine at load average 3-5).
 """
 
 from __future__ import annotations
 
 import io
+import math
 import statistics
 import sys
+import time
 from dataclasses import dataclass, field
+from functools import partial
 
+import numpy as np
 from PIL import Image
 from ssimulacra2 import compute_ssimulacra2
 
 from benchmarks.cases import CORPUS, ROOT
 from benchmarks.results_md import publish
-from pixserve.transformer import FORMATS, parse_options, transform
-from pixserve.transformer.metric import PictureReference
-from pixserve.transformer.quality import LADDERS, WEIGHTS
+from pixserve.transformer import FORMATS, parse_options, ssimulacra, transform
+from pixserve.transformer.options import LEVELS
+from pixserve.transformer.quality import LADDERS, START, Search
 
 OUT = ROOT / "benchmarks" / "out" / "auto_quality_floors.md"
-THRESHOLDS = tuple(round(0.90 + 0.0025 * step, 4) for step in range(40))
+MARGINS = tuple(0.5 * step for step in range(41))
 
 
 def _argument(name: str, default: str) -> list[str]:
@@ -58,21 +76,30 @@ def _argument(name: str, default: str) -> list[str]:
 @dataclass
 class Case:
     """One photo at one width in one format: every ladder quality's bytes and
-    in-request score, and SSIMULACRA2 where computed."""
+    in-request score, and the package's score where computed."""
 
     photo: str
     width: int
     unencoded: bytes
     outputs: dict[int | None, bytes]
     in_request: dict[int, float]
-    ssimulacra: dict[int, float] = field(default_factory=dict)
+    seconds: list[float] = field(default_factory=list)
+    package: dict[int, float] = field(default_factory=dict)
+    package_seconds: list[float] = field(default_factory=list)
 
     def score(self, quality: int) -> float:
-        if quality not in self.ssimulacra:
-            self.ssimulacra[quality] = float(
+        if quality not in self.package:
+            began = time.process_time()
+            self.package[quality] = float(
                 compute_ssimulacra2(io.BytesIO(self.unencoded), io.BytesIO(self.outputs[quality]))
             )
-        return self.ssimulacra[quality]
+            self.package_seconds.append(time.process_time() - began)
+        return self.package[quality]
+
+
+def scored_in_request(case: Case, quality: int) -> tuple[bytes, float]:
+    """A replayed probe: no bytes, the in-request score the run recorded."""
+    return b"", case.in_request[quality]
 
 
 # Extra calibration photos from scikit-image's data (`pip install scikit-image`), each
@@ -106,29 +133,20 @@ def cases(fmt: str, photos: list[tuple[str, bytes]], widths: list[int]) -> list[
                 continue
             seen.add(unencoded.size)
             with Image.open(io.BytesIO(unencoded.data)) as picture:
-                reference = PictureReference(picture, WEIGHTS)
+                reference = ssimulacra.Reference(picture)
             case = Case(name, width, unencoded.data, {}, {})
             for quality in (None, *LADDERS[fmt]):
                 pairs = [("w", str(width))] + ([] if quality is None else [("q", str(quality))])
                 case.outputs[quality] = transform(source, parse_options(pairs), FORMATS[fmt]).data
                 if quality is not None:
                     with Image.open(io.BytesIO(case.outputs[quality])) as decoded:
+                        decoded.load()
+                        began = time.process_time()
                         case.in_request[quality] = reference.score(decoded)
+                        case.seconds.append(time.process_time() - began)
             found.append(case)
             print(f"  {fmt} {name} {width}", file=sys.stderr, flush=True)
     return found
-
-
-def _bottoms() -> dict[str, int]:
-    """`--bottom=jpeg:45,webp:40`: the lowest quality a format's ladder may choose (a
-    trial of a higher bottom than `quality.LADDERS`'s)."""
-    pairs = [item.split(":") for item in _argument("bottom", "") if item]
-    return {fmt: int(quality) for fmt, quality in pairs}
-
-
-def ladder_of(fmt: str) -> tuple[int, ...]:
-    bottom = _bottoms().get(fmt, 0)
-    return tuple(q for q in LADDERS[fmt] if q >= bottom)
 
 
 def choice(case: Case, ladder: tuple[int, ...], threshold: float) -> int:
@@ -140,48 +158,178 @@ def holds(case: Case, ladder: tuple[int, ...], quality: int, floor: float) -> bo
 
 
 def calibrate(fmt: str, calibration: list[Case], floor: float) -> float | None:
-    ladder = ladder_of(fmt)
-    for threshold in THRESHOLDS:
-        if all(holds(c, ladder, choice(c, ladder, threshold), floor) for c in calibration):
-            return threshold
+    ladder = LADDERS[fmt]
+    for margin in MARGINS:
+        if all(holds(c, ladder, choice(c, ladder, floor + margin), floor) for c in calibration):
+            return margin
     return None
 
 
 def fold_lines(
     fmt: str, fold: str, calibration: list[Case], held_out: list[Case], floors: list[float]
 ) -> list[str]:
-    """One table row per floor: the threshold calibrated on `calibration`, checked on
+    """One table row per floor: the margin calibrated on `calibration`, checked on
     `held_out` (the cases that fall short named)."""
-    ladder = ladder_of(fmt)
+    ladder = LADDERS[fmt]
     lines = []
     for floor in floors:
-        threshold = calibrate(fmt, calibration, floor)
-        if threshold is None:
+        margin = calibrate(fmt, calibration, floor)
+        if margin is None:
             lines.append(f"| {fmt} | {fold} | {floor:.0f} | none | | | | | | |")
             continue
-        worst = min(c.score(choice(c, ladder, threshold)) for c in calibration)
-        picked = [(c, choice(c, ladder, threshold)) for c in held_out]
+        worst = min(c.score(choice(c, ladder, floor + margin)) for c in calibration)
+        picked = [(c, choice(c, ladder, floor + margin)) for c in held_out]
         scores = [c.score(q) for c, q in picked]
         short = [
             f"{c.photo}@{c.width} q{q} {c.score(q):.1f}"
             for c, q in picked
             if not holds(c, ladder, q, floor)
         ]
+        tops = sum(1 for _, q in picked if q == ladder[-1])
         ratios = [len(c.outputs[q]) / len(c.outputs[None]) for c, q in picked]
         lines.append(
-            f"| {fmt} | {fold} | {floor:.0f} | {threshold:.4f} | {worst:.1f} | "
-            f"{min(scores):.1f} | {len(picked) - len(short)}/{len(picked)} | "
+            f"| {fmt} | {fold} | {floor:.0f} | {margin:.1f} | {worst:.1f} | "
+            f"{min(scores):.1f} | {len(picked) - len(short)}/{len(picked)} ({tops} at the top) | "
             f"{statistics.median(scores):.1f} | {statistics.median(ratios) - 1:+.0%} | "
-            f"{'; '.join(short)} |"
+            f"{'; '.join(short) or '-'} |"
         )
         print(lines[-1], file=sys.stderr, flush=True)
     return lines
 
 
+def _ranks(values: list[float]) -> np.ndarray:
+    order = np.argsort(values, kind="stable")
+    ranks = np.empty(len(values))
+    ranks[order] = np.arange(len(values))
+    return ranks
+
+
+def spearman(a: list[float], b: list[float]) -> float:
+    """Spearman's rank correlation (ties are rare in continuous scores: not averaged)."""
+    return float(np.corrcoef(_ranks(a), _ranks(b))[0, 1])
+
+
+def agreement_lines(fmt: str, found: list[Case]) -> list[str]:
+    """Per format: rank correlation and the largest difference over every quality the
+    package scored (multiples of 10 and the calibration's choices), and each score's
+    CPU time per call at each width."""
+    for case in found:
+        for quality in LADDERS[fmt]:
+            if quality % 10 == 0:
+                case.score(quality)
+    pairs = [(c.in_request[q], s) for c in found for q, s in c.package.items()]
+    ours, theirs = [p[0] for p in pairs], [p[1] for p in pairs]
+    largest = max(abs(a - b) for a, b in pairs)
+    timing = []
+    for width in sorted({c.width for c in found if not c.photo.startswith("skimage:")}):
+        at = [c for c in found if c.width == width and not c.photo.startswith("skimage:")]
+        mine = statistics.median(s for c in at for s in c.seconds) * 1000
+        package = statistics.median(s for c in at for s in c.package_seconds) * 1000
+        timing.append(f"{width} px: {mine:.0f} ms vs {package:.0f} ms")
+    return [
+        f"| {fmt} | {len(pairs)} | {spearman(ours, theirs):.4f} | {largest:.2f} | "
+        f"{'; '.join(timing)} |"
+    ]
+
+
+def _log_distortion(score: float) -> float:
+    return math.log(max(1e-3, 100.0 - score))
+
+
+def search_lines(fmt: str, found: list[Case]) -> list[str]:
+    """The search's constants for `fmt` from the recorded scores, then the search (as
+    `quality.py` runs it) replayed on them, from the measured median and from
+    `quality.START` (where they differ)."""
+    ladder = LADDERS[fmt]
+    good = LEVELS["good"]
+    lowest = [choice(c, ladder, good) for c in found]
+    slopes = []
+    for case in found:
+        for lower, upper in zip(ladder, ladder[1:], strict=False):
+            near = abs(case.in_request[lower] - good) <= 10
+            if near or abs(case.in_request[upper] - good) <= 10:
+                rise = _log_distortion(case.in_request[upper]) - _log_distortion(
+                    case.in_request[lower]
+                )
+                slopes.append(rise)
+    slope = statistics.median(slopes)
+    median = min(ladder, key=lambda q: abs(q - statistics.median(lowest)))
+    lines = []
+    for begin in dict.fromkeys((median, START[fmt])):
+        replays = []
+        for level, floor in LEVELS.items():
+            probes, exact = [], 0
+            for case in found:
+                search = Search(partial(scored_in_request, case), floor, ladder, slope)
+                index = search.secant(ladder.index(begin))
+                quality = ladder[min(index, len(ladder) - 1)]
+                probes.append(len(search.results))
+                exact += quality == choice(case, ladder, floor)
+            replays.append(
+                f"{level} {statistics.mean(probes):.1f} probes, {exact}/{len(found)} lowest"
+            )
+        lines.append(
+            f"| {fmt} | {statistics.median(lowest):.0f} | {begin} | {slope:.3f} | "
+            f"{'; '.join(replays)} |"
+        )
+    return lines
+
+
+# `--bands`: the band sizes `ssimulacra.BAND_PIXELS` was chosen from (a whole plane
+# at the end), timed on JPEG q50 probes of a smooth and a detailed photo.
+BAND_CANDIDATES = (8_192, 16_384, 32_768, 65_536, 131_072, 1 << 30)
+BAND_CASES = (
+    ("flowers-1920x1080.jpg", 640),
+    ("street-2725x2225.jpg", 320),
+    ("street-2725x2225.jpg", 640),
+    ("street-2725x2225.jpg", 1280),
+)
+
+
+def band_lines() -> list[str]:
+    """One score's CPU (median of 9) per band size and picture."""
+    prepared = []
+    for name, width in BAND_CASES:
+        source = (CORPUS / "photos" / name).read_bytes()
+        pairs = [("w", str(width))]
+        unencoded = transform(source, parse_options(pairs), FORMATS["png"]).data
+        probe = transform(source, parse_options([*pairs, ("q", "50")]), FORMATS["jpeg"]).data
+        with Image.open(io.BytesIO(unencoded)) as picture:
+            reference = ssimulacra.Reference(picture)
+        decoded = Image.open(io.BytesIO(probe))
+        decoded.load()
+        prepared.append((f"{name} at {decoded.width}x{decoded.height}", reference, decoded))
+    lines = [
+        "| band pixels | " + " | ".join(label for label, _, _ in prepared) + " |",
+        "| ---: |" + " ---: |" * len(prepared),
+    ]
+    saved = ssimulacra.BAND_PIXELS
+    try:
+        for band in BAND_CANDIDATES:
+            ssimulacra.BAND_PIXELS = band
+            cells = []
+            for _, reference, decoded in prepared:
+                seconds = []
+                for _ in range(9):
+                    began = time.process_time()
+                    reference.score(decoded)
+                    seconds.append(time.process_time() - began)
+                cells.append(f"{statistics.median(seconds) * 1000:.1f} ms")
+            label = "whole planes" if band == BAND_CANDIDATES[-1] else f"{band:,}"
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+            print(lines[-1], file=sys.stderr, flush=True)
+    finally:
+        ssimulacra.BAND_PIXELS = saved
+    return lines
+
+
 def main() -> None:
+    if "--bands" in sys.argv[1:]:
+        publish("\n".join(band_lines()), OUT.with_stem(OUT.stem + "_bands"))
+        return
     formats = _argument("formats", "jpeg,webp,avif")
-    widths = [int(w) for w in _argument("widths", "640")]
-    floors = [float(f) for f in _argument("floors", "50,60,70")]
+    widths = [int(w) for w in _argument("widths", "640,1280")]
+    floors = [float(f) for f in _argument("floors", ",".join(map(str, LEVELS.values())))]
     corpus = [(p.name, p.read_bytes()) for p in sorted((CORPUS / "photos").iterdir())]
     halves = {"A": (corpus[0::2], corpus[1::2]), "B": (corpus[1::2], corpus[0::2])}
     if "--leave-one-out" in sys.argv[1:]:
@@ -190,29 +338,55 @@ def main() -> None:
             for name, data in corpus
         }
     extra = extra_photos()
+    calibration_lines = [
+        "| format | fold | floor | margin | calibration worst | held out worst | "
+        "held out holds | held out median | held out bytes vs default (median) | "
+        "held out short |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    agreement = [
+        "| format | scores compared | Spearman | largest difference | "
+        "CPU ms per score: in-request vs package (median) |",
+        "| --- | ---: | ---: | ---: | --- |",
+    ]
+    search = [
+        "| format | median lowest quality at `good` | start | log(100 - score) per step | "
+        "search replayed: probes, lowest |",
+        "| --- | ---: | ---: | ---: | --- |",
+    ]
+    for fmt in formats:
+        extra_cases = cases(fmt, extra, widths)
+        corpus_cases = {name: cases(fmt, [(name, data)], widths) for name, data in corpus}
+        everything = extra_cases + [c for found in corpus_cases.values() for c in found]
+        for fold, (calibrating, holding) in halves.items():
+            calibration = extra_cases + [c for n, _ in calibrating for c in corpus_cases[n]]
+            held_out = [c for n, _ in holding for c in corpus_cases[n]]
+            calibration_lines += fold_lines(fmt, fold, calibration, held_out, floors)
+        agreement += agreement_lines(fmt, everything)
+        search += search_lines(fmt, everything)
     lines = [
-        "## q=auto floors in SSIMULACRA2: calibrated, then checked on held-out photos",
+        "## q=auto floors in SSIMULACRA2: the in-request score, calibrated and checked",
+        "",
+        f"Widths {widths} (the corpus photos; scikit-image's {', '.join(EXTRA)} at their own"
+        " size).",
+        "",
+        "### The in-request score against the `ssimulacra2` package",
+        "",
+        *agreement,
+        "",
+        "### Margins calibrated on some photos, checked on the others",
         "",
         *(
             f"Fold {fold} holds out {', '.join(n for n, _ in held)}."
             for fold, (_, held) in halves.items()
         ),
-        f"Every fold calibrates on the other corpus photos and on "
-        f"{', '.join(n for n, _ in extra) or 'no extra photos'}. Widths {widths}; "
-        f"ladder bottoms {_bottoms() or 'as in quality.LADDERS'}.",
         "",
-        "| format | fold | floor | threshold | calibration worst | held out worst | "
-        "held out holds | held out median | held out bytes vs default (median) | "
-        "held out short |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        *calibration_lines,
+        "",
+        "### The search",
+        "",
+        *search,
     ]
-    for fmt in formats:
-        extra_cases = cases(fmt, extra, widths)
-        corpus_cases = {name: cases(fmt, [(name, data)], widths) for name, data in corpus}
-        for fold, (calibrating, holding) in halves.items():
-            calibration = extra_cases + [c for n, _ in calibrating for c in corpus_cases[n]]
-            held_out = [c for n, _ in holding for c in corpus_cases[n]]
-            lines += fold_lines(fmt, fold, calibration, held_out, floors)
     publish("\n".join(lines), OUT)
 
 

@@ -66,8 +66,9 @@ def test_every_probe_of_a_q_auto_search_is_checked_first(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     events, check = _recorded(monkeypatch)
+    # Noise at `high` takes a search of several probes (at `good` one meets at once).
     source = encode(Image.effect_noise((320, 240), 30).convert("RGB"), "PNG")
-    result = transform(source, parse_options([("q", "auto")]), FORMATS["webp"], check=check)
+    result = transform(source, parse_options([("q", "auto:high")]), FORMATS["webp"], check=check)
     assert result.probes >= 2 and events.count("encode") == result.probes
     assert all(events[i - 1] == "check" for i, e in enumerate(events) if e == "encode")
     assert events.count("check") >= len(pipeline.PIPELINE) + result.probes
@@ -83,7 +84,7 @@ def test_a_stopped_search_encodes_no_more(monkeypatch: pytest.MonkeyPatch) -> No
 
     source = encode(Image.effect_noise((320, 240), 30).convert("RGB"), "PNG")
     with pytest.raises(TimeLimitExceeded):
-        transform(source, parse_options([("q", "auto")]), FORMATS["webp"], check=check)
+        transform(source, parse_options([("q", "auto:high")]), FORMATS["webp"], check=check)
     assert events.count("encode") == 1
 
 

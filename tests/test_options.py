@@ -135,7 +135,10 @@ valid_options = (
         dpr=decimals("1", "4", 2),
         fit=st.sampled_from(Fit),
         fmt=st.sampled_from(["auto", "jpeg", "png", "webp", "avif", "gif"]),
-        quality=st.none() | st.integers(1, 100) | st.sampled_from(QualityTarget),
+        quality=st.none()
+        | st.integers(1, 100)
+        | st.sampled_from(QualityTarget.levels())
+        | st.builds(QualityTarget, st.integers(30, 95)),
         version=st.none() | st.from_regex(r"[A-Za-z0-9._~-]{1,64}", fullmatch=True),
         gravity=st.sampled_from(Gravity),
         crop=st.none() | st.tuples(*[st.integers(0, 9999)] * 2, *[st.integers(1, 9999)] * 2),

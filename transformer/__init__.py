@@ -9,7 +9,7 @@ from .sniff import SNIFF_BYTES, sniff_format
 
 # Part of every cache key and ETag: bump it whenever the same request could produce
 # different bytes (new resampling, encoder settings, colour handling...).
-VERSION = "7"
+VERSION = "7"  # 7: exact cover windows and crops (issue 25), q=auto's SSIMULACRA2 floors (26)
 
 __all__ = [
     "AUTO",

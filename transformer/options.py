@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from . import filters
 from .errors import InvalidOption
@@ -81,18 +81,70 @@ AUTO = "auto"
 BEST = "best"
 
 
-class QualityTarget(StrEnum):
-    """`q=auto:<target>`: the lowest quality whose output still meets a perceptual target
-    (see `quality.py` for what each means on the metric's scale). `q=auto` is `good`."""
+@dataclass(frozen=True)
+class QualityTarget:
+    """`q=auto:<level>` or `q=auto:<floor>`: the lowest quality whose output scores at
+    least `floor` in SSIMULACRA2 against the unencoded picture (100 identical, about 90
+    visually lossless, 70 high, 50 medium; `quality.py` searches for it). `q=auto` is
+    `good`. A floor that is a level's is that level (one spelling, one cache entry)."""
 
-    LOW = "auto:low"
-    GOOD = "auto:good"
-    HIGH = "auto:high"
+    floor: int
+
+    LOW: ClassVar[QualityTarget]
+    GOOD: ClassVar[QualityTarget]
+    HIGH: ClassVar[QualityTarget]
+
+    @property
+    def level(self) -> str | None:
+        """`low`, `good` or `high` when the floor is that level's."""
+        return next((name for name, floor in LEVELS.items() if floor == self.floor), None)
+
+    @property
+    def value(self) -> str:
+        """How it is spelled in a query: `auto:good`, `auto:65`."""
+        return f"{AUTO}:{self.level or self.floor}"
+
+    def __str__(self) -> str:
+        return self.value
 
     def lower(self) -> QualityTarget:
-        """One target down (`Save-Data: on`); `low` stays `low`."""
-        order = list(QualityTarget)
-        return order[max(0, order.index(self) - 1)]
+        """One level down (`Save-Data: on`): `high` to `good`, `good` to `low`, a named
+        floor by the distance between two levels; never below `low`'s floor (or the
+        floor itself, where that is lower)."""
+        step = LEVELS["good"] - LEVELS["low"]
+        return QualityTarget(min(self.floor, max(LEVELS["low"], self.floor - step)))
+
+    @classmethod
+    def levels(cls) -> tuple[QualityTarget, ...]:
+        return tuple(cls(floor) for floor in LEVELS.values())
+
+    @classmethod
+    def parse(cls, raw: str) -> QualityTarget | None:
+        """`auto`, `auto:low|good|high` or `auto:NN` (NN from `MIN_FLOOR` to
+        `MAX_FLOOR`), else None."""
+        if raw == AUTO:
+            return cls.GOOD
+        prefix, _, named = raw.partition(":")
+        if prefix != AUTO:
+            return None
+        if named in LEVELS:
+            return cls(LEVELS[named])
+        if _INTEGER.fullmatch(named) and MIN_FLOOR <= int(named) <= MAX_FLOOR:
+            return cls(int(named))
+        return None
+
+
+# The levels' SSIMULACRA2 floors (`benchmarks/auto_quality_floors.py` reports what each
+# costs in bytes against the fixed defaults and the peers' defaults): `good` is above
+# the worst score of Next.js' defaults on the corpus, `high` above IPX's (sharp's).
+LEVELS: dict[str, int] = {"low": 50, "good": 60, "high": 70}
+# A named floor's range: below 30 SSIMULACRA2 pictures are visibly broken, and above 95
+# no lossy ladder reaches it (the answer would always be the ladder's top).
+MIN_FLOOR = 30
+MAX_FLOOR = 95
+QualityTarget.LOW = QualityTarget(LEVELS["low"])
+QualityTarget.GOOD = QualityTarget(LEVELS["good"])
+QualityTarget.HIGH = QualityTarget(LEVELS["high"])
 
 
 @dataclass(frozen=True)
@@ -260,7 +312,7 @@ MAX_AGE_LIMIT = 999_999_999
 
 def canonical_text(value: object) -> str:
     """How a parsed value is spelled in the canonical query (and in allowlists)."""
-    if isinstance(value, StrEnum):
+    if isinstance(value, StrEnum | QualityTarget):
         return str(value.value)
     if isinstance(value, bool):
         return "1" if value else "0"
@@ -402,18 +454,15 @@ def _flip(name: str, raw: str, limits: Limits) -> Any:
 
 
 def _quality(name: str, raw: str, limits: Limits) -> Any:
-    if raw == AUTO:
-        return QualityTarget.GOOD
-    if raw.startswith(AUTO + ":"):
-        try:
-            return QualityTarget(raw)
-        except ValueError:
-            pass
-    elif _INTEGER.fullmatch(raw) and 1 <= int(raw) <= 100:
+    target = QualityTarget.parse(raw)
+    if target is not None:
+        return target
+    if _INTEGER.fullmatch(raw) and 1 <= int(raw) <= 100:
         return int(raw)
-    targets = ", ".join(target.value for target in QualityTarget)
+    levels = ", ".join(target.value for target in QualityTarget.levels())
     raise InvalidOption(
-        f"{name} must be an integer from 1 to 100, auto or one of {targets}, got {_show(raw)}",
+        f"{name} must be an integer from 1 to 100, auto, one of {levels}, or auto:NN with a "
+        f"SSIMULACRA2 floor NN from {MIN_FLOOR} to {MAX_FLOOR}, got {_show(raw)}",
         param=name,
     )
 
@@ -541,8 +590,10 @@ def parse_options(pairs: Iterable[tuple[str, str]], limits: Limits | None = None
         origins[name] = preset
         value = parser(name, raw, limits)
         allowed_values = limits.allowed.get(name)
-        # `auto` formats and `q=auto` targets are a handful of variants: always allowed.
-        if allowed_values is not None and value != AUTO and not isinstance(value, QualityTarget):
+        # `auto` formats and `q=auto`'s three levels are a handful of variants: always
+        # allowed; a floor named in the URL (`auto:65`) only when the list names it.
+        level = isinstance(value, QualityTarget) and value.level is not None
+        if allowed_values is not None and value != AUTO and not level:
             if canonical_text(value) not in allowed_values:
                 shown = ", ".join(sorted(allowed_values, key=_natural))
                 raise InvalidOption(

@@ -1,25 +1,18 @@
-"""`q=auto`: the lowest quality whose encoded output still meets a perceptual target.
+"""`q=auto`: the lowest quality whose encoded output still scores a SSIMULACRA2 floor.
 
 Each probe encodes the finished picture at one quality, decodes it again and scores
-it against the unencoded picture at output size with an SSIM (`metric.py`). The
-qualities tried come from a short ladder per format; the search starts at the format's
-usual answer and interpolates log(1 - score) between probes to the next (about two
-probes, where bisection took four; see `START`). A quality remembered for the same
-picture at this size or the next size up or down is kept when one probe confirms it
-still meets the target (it may then be a step above the lowest: the price of paying
-the search once per srcset ladder, measured in the benchmark); the next size up's
-quality is first tried one step higher, as a smaller picture usually needs more. The chosen probe's
-bytes are the result: nothing is encoded twice.
-
-The score is the mean SSIM of luma (weight 0.6) and the two chroma planes at half
-size (0.2 each), so colour lost to 4:2:0 and coarse chroma counts (a saturated night
-sky lost most of its colour at WebP's default while luma SSIM stayed at 0.98). The
-thresholds were chosen with `benchmarks/auto_quality.py --calibrate` (every corpus
-photo at 320 and 640 px; the validation at 320-1280 px is in docs/quality.md):
-- `good`: per format, the lowest threshold whose worst SSIMULACRA2 over the corpus is
-  no lower than the fixed default quality's worst; the default for `q=auto`.
-- `low`: 0.015 below `good` (`Save-Data: on` turns `good` into `low`).
-- `high`: 0.02 above `good`.
+it with SSIMULACRA2 against the unencoded picture at output size (`ssimulacra.py`, the
+score PyPI `ssimulacra2` computes, to a few hundredths). A level (`low`, `good`, `high`) or a
+floor named in the URL (`q=auto:65`) sets the floor (`options.LEVELS`); the answer
+scores at least its floor plus the format's margin (`MARGINS`), or it is the top of
+the ladder. The qualities tried come from a short ladder per format; the search starts
+at the format's usual answer and interpolates log(100 - score) between probes to the
+next (about two probes, where bisection took four; see `START`). A quality remembered
+for the same picture at this size or the next size up or down is only where the search
+starts: it is kept when its probe at this size meets the floor (it may then be a step
+above the lowest: the price of paying the search once per srcset ladder), and the
+search goes on from that probe's score when it does not, so every width is verified
+against its floor. The chosen probe's bytes are the result: nothing is encoded twice.
 """
 
 from __future__ import annotations
@@ -34,42 +27,38 @@ from typing import Protocol
 
 from PIL import Image
 
-from . import metric
+from . import ssimulacra
 from .context import Check, unchecked
 from .encode import encode
 from .formats import AVIF, JPEG, PNG, WEBP, Format
-from .metric import PictureReference
 from .options import Options, QualityTarget
 from .steps.mode import has_transparency
 from .timings import Timings
 
-# `good` per format (`benchmarks/auto_quality.py --calibrate`, weights below; worst
-# SSIMULACRA2 against the fixed default's worst, median bytes against the default's):
-# WebP 0.960 (22.5 vs 12.7 at q80, -21%), AVIF 0.9575 (26.2 vs 26.2 at q60, -28%;
-# recalibrated with AVIF at speed 6 up to 0.4 MP and 7 above, where 0.955 fell below
-# the default's worst), JPEG 0.9525 (4.3 vs 2.7 at q75, -19%).
-GOOD: dict[str, float] = {"webp": 0.960, "avif": 0.9575, "jpeg": 0.9525}
-STEPS: dict[QualityTarget, float] = {
-    QualityTarget.LOW: -0.015,
-    QualityTarget.GOOD: 0.0,
-    QualityTarget.HIGH: 0.020,
-}
+# What the in-request score must exceed the floor by, per format: the lowest margin
+# (steps of 0.5) whose choices score the floor by the `ssimulacra2` package on every
+# calibration picture, with each corpus photo held out in turn
+# (`benchmarks/auto_quality_floors.py --leave-one-out`). The in-request score is the
+# package's to 0.01, so the margin is 0: it stays as the place a cheaper score's
+# calibrated margin would go.
+MARGINS: dict[str, float] = {"jpeg": 0.0, "webp": 0.0, "avif": 0.0}
 
 
 def threshold(fmt: Format, target: QualityTarget) -> float:
-    """The score a `q=auto` output in `fmt` must reach for `target`."""
-    return GOOD[fmt.name] + STEPS[target]
+    """The in-request SSIMULACRA2 a `q=auto` output in `fmt` must reach for `target`."""
+    return target.floor + MARGINS[fmt.name]
 
 
-# How much each plane's SSIM counts: luma, blue and red chroma.
-WEIGHTS = (0.6, 0.2, 0.2)
-
-# The qualities a search may choose, per format: steps of 5 keep a cold search at four
-# probes; below the lowest, pictures break up (blocks, smears) whatever SSIM says.
+# The qualities a search may choose, per format, in steps of 5. SSIMULACRA2 sees the
+# blocks and smears of low qualities, so the bottoms are where the corpus' smoothest
+# pictures still score `high` at some width (WebP q15 of the small photo: 72.4, 17%
+# fewer bytes than q30; AVIF q10 of the flowers: 71.3) and JPEG's where the flowers
+# score under `low` (q20: 27.5): lower would only add steps
+# (`benchmarks/auto_quality_floors.py` reports the bytes at each floor).
 LADDERS: dict[str, tuple[int, ...]] = {
-    JPEG.name: tuple(range(30, 96, 5)),
-    WEBP.name: tuple(range(30, 96, 5)),
-    AVIF.name: tuple(range(20, 91, 5)),
+    JPEG.name: tuple(range(20, 96, 5)),
+    WEBP.name: tuple(range(15, 96, 5)),
+    AVIF.name: tuple(range(10, 91, 5)),
 }
 
 
@@ -108,7 +97,8 @@ def memory_key(fmt: Format, target: QualityTarget, options: Options, bucket: int
         aspect = f"{options.width / options.height:.2f}"
     text = f"{picture.canonical()}\n{aspect}"
     digest = hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
-    return f"{fmt.name}-{target.name.lower()}-{bucket}-{digest}"
+    floor = target.value.partition(":")[2]
+    return f"{fmt.name}-{floor}-{bucket}-{digest}"
 
 
 @dataclass
@@ -121,40 +111,40 @@ class Chosen:
     score: float
 
 
-# Where a cold search starts and how far it jumps: near the median lowest quality
-# meeting `good` (55, 65, 50), and the median change of log(1 - score) per ladder step
-# near the thresholds, over every corpus photo at 320, 640 and 1280 px
-# (`benchmarks/auto_quality.py --search`, which also replays the search on those
-# scores). With them a search takes 2.1-2.4 probes on the corpus instead of
-# bisection's 4, and still ends on the lowest quality meeting the target in 61 of 63
-# cases (the other two: one AVIF step above).
-START: dict[str, int] = {JPEG.name: 60, WEBP.name: 70, AVIF.name: 50}
+# Where a cold search starts and how far it jumps: the median lowest quality meeting
+# `good`'s floor, and the median change of log(100 - score) per ladder step within 10
+# points of it, over the corpus photos at 640 and 1280 px and scikit-image's four
+# (`benchmarks/auto_quality_floors.py`, which also replays the search on those
+# scores: about two probes for `good`, two and a half for `low` and `high`).
+START: dict[str, int] = {JPEG.name: 55, WEBP.name: 55, AVIF.name: 45}
 LOG_DISTORTION_PER_STEP: dict[str, float] = {
-    JPEG.name: -0.097,
-    WEBP.name: -0.086,
-    AVIF.name: -0.178,
+    JPEG.name: -0.073,
+    WEBP.name: -0.065,
+    AVIF.name: -0.143,
 }
 
 
 # A quality remembered for the next size up (a larger picture) starts the search this
-# many ladder steps higher, and one remembered for the next size down this many lower:
-# a smaller picture usually needs more quality, a larger one less, and a probe at the
-# step where the answer usually is, kept when it meets the target, saves a probe (from
-# the larger) or bytes (from the smaller). `benchmarks/auto_quality.py --cost`, three
-# photos in three formats, 640 px then 320 and 1280: from the larger, 1.6 probes
-# instead of 1.8 (1.25x a fixed quality's CPU instead of 1.35x; bytes the same at the
-# median, +25% at worst); from the smaller, a search's bytes at the median where the
-# quality as remembered gave +19% (1.1 probes instead of 1.0).
+# many ladder steps higher, and one remembered for the next size down this many
+# higher: a probe where the answer usually is, kept when it meets the floor, saves a
+# probe. `benchmarks/auto_quality.py --cost`, three photos in three formats, 640 px
+# then 320 and 1280, scored by SSIMULACRA2: from the larger, a step up took 1.7 probes
+# instead of 2.0 (2.09x a fixed quality's CPU instead of 2.16x) for a cold search's
+# bytes +7% at the median (+0% as remembered); from the smaller, a step down (what the
+# 8x8 SSIM wanted) took 2.3 probes instead of 1.3 (3.90x instead of 2.63x) for the same
+# bytes: by SSIMULACRA2 a larger picture does not usually need less quality.
 FROM_LARGER_STEPS = 1
-FROM_SMALLER_STEPS = -1
+FROM_SMALLER_STEPS = 0
 
 
 def _log_distortion(score: float) -> float:
-    return math.log(max(1e-6, 1.0 - score))
+    """What the search interpolates: SSIMULACRA2's distance from identical, as a log
+    (about linear in the ladder's steps near the floors)."""
+    return math.log(max(1e-3, 100.0 - score))
 
 
 @dataclass
-class _Search:
+class Search:
     """The probes of one search, each encoded, decoded and scored once.
 
     `failing` is the highest ladder index known to fall short (-1: none yet), `meeting`
@@ -187,7 +177,7 @@ class _Search:
         return met
 
     def secant(self, start: int) -> int:
-        """The lowest index meeting the target, found by interpolating log(1 - score)
+        """The lowest index meeting the target, found by interpolating log(100 - score)
         between probes (the two nearest, or the bracket's ends once there is one; the
         format's usual slope after the first probe), assuming the score rises with
         quality. It stops when the bracket closes, or when the interpolation puts the
@@ -237,17 +227,21 @@ def choose_quality(
     memory: QualityMemory | None = None,
     timings: Timings | None = None,
     check: Check = unchecked,
+    reference: ssimulacra.Reference | None = None,
 ) -> Chosen:
     """Encode `image` as `fmt` at the lowest ladder quality meeting the options' target.
 
     When no quality meets it, the highest is used. Timings: the chosen encode counts as
     `encode`; every other probe, decode and score as `quality` (what `q=auto` added).
     `check` goes before every probe: a search is several encodes, stoppable between them.
+    `reference`: the unencoded picture already prepared for scoring (`fmt=best`'s
+    searches share one), else made here.
     """
     target = options.target
     assert target is not None, "choose_quality needs a q=auto target"
     started = time.perf_counter()
-    reference = PictureReference(image, WEIGHTS, metric.SAMPLED_ABOVE)
+    if reference is None:
+        reference = ssimulacra.Reference(image)
     encode_seconds: dict[int, float] = {}
 
     def probe(quality: int) -> tuple[bytes, float]:
@@ -260,11 +254,16 @@ def choose_quality(
         return data, score
 
     ladder = LADDERS[fmt.name]
-    search = _Search(probe, threshold(fmt, target), ladder, LOG_DISTORTION_PER_STEP[fmt.name])
+    search = Search(probe, threshold(fmt, target), ladder, LOG_DISTORTION_PER_STEP[fmt.name])
     bucket = size_bucket(image.size)
     remembered, remembered_bucket = _recall(memory, fmt, target, options, bucket, ladder)
     exact = remembered is not None and remembered_bucket == bucket
-    if remembered is None:
+    if not reference.scales:
+        # Under 8 px either way SSIMULACRA2 has no scale to judge by (it says 100 to
+        # anything): nothing can be verified, so the answer is the ladder's top.
+        index = len(ladder) - 1
+        search.meets(index)
+    elif remembered is None:
         index = search.secant(ladder.index(START[fmt.name]))
     else:
         steps = {bucket: 0, bucket + 1: FROM_LARGER_STEPS, bucket - 1: FROM_SMALLER_STEPS}
@@ -339,9 +338,14 @@ def choose_best(
             lossy.append((fmt, image))
     results: list[tuple[Format, Chosen]] = []
     encode_seconds: dict[int, float] = {}
+    # One reference for every format: what JPEG gets converted to (RGB, or L) is the
+    # same picture as shown (JPEG never gets one with transparency).
+    reference = ssimulacra.Reference(image) if lossy else None
     for fmt, picture in lossy:
         phases = Timings()
-        chosen = choose_quality(picture, fmt, options, icc_profile, memory, phases, check)
+        chosen = choose_quality(
+            picture, fmt, options, icc_profile, memory, phases, check, reference
+        )
         encode_seconds[id(chosen)] = phases.seconds["encode"]
         results.append((fmt, chosen))
     if not results or image.getcolors(FLAT_COLOURS) is not None:

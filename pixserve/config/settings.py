@@ -274,7 +274,7 @@ class ImagingSettings:
         """`auto_quality` as the `q=auto` target it gives URLs without `q`, if on."""
         if self.auto_quality == "off":
             return None
-        return QualityTarget(f"{AUTO}:{self.auto_quality}")
+        return QualityTarget.parse(f"{AUTO}:{self.auto_quality}")
 
     def image_limits(self) -> ImageLimits:
         return ImageLimits(
