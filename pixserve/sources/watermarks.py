@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from PIL import Image
+from werkzeug.exceptions import NotFound
 
 from pixserve.sources.base import Source
 from pixserve.transformer import ImageTooLarge, InvalidOption, Options, UnsupportedImage
@@ -56,13 +57,17 @@ def overlay_identity(overlays: Overlays | None) -> str:
 
 def find_overlays(sources: SourceFinder, options: Options, max_bytes: int) -> Overlays | None:
     """The sources `options` draws, found now; None when it draws none. One that is
-    missing (or refused) is a 400 naming the parameter; one that is no image a 415."""
+    missing (or refused) is a 400 naming the parameter; one that is no image a 415;
+    an origin that fails is the 502 or 504 it would be for an original."""
     found: list[tuple[str, str, Source]] = []
     for param, field_name in OVERLAY_PARAMS:
         name: str | None = getattr(options, field_name)
         if name is None:
             continue
-        source = sources.find(name)
+        try:
+            source = sources.find(name)
+        except NotFound:  # a mount's origin has no such object: the URL's fault, as for a file
+            source = None
         if source is None:
             raise InvalidOption(f"{param}: no image named {name[:80]!r}", param=param)
         if source.format is None:
