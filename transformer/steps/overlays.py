@@ -132,34 +132,31 @@ def draw_watermark(ctx: Context) -> None:
             options.wm_dx.pixels(image.width, options.dpr) if options.wm_dx else 0,
             options.wm_dy.pixels(image.height, options.dpr) if options.wm_dy else 0,
         )
-        layer = grid_layer(image.size, mark, gap)
-    else:
-        layer = Image.new("RGBA", image.size, 0)
-        for position in watermark_positions(
-            image.size,
-            mark.size,
-            options.wm_gravity,
-            options.wm_dx,
-            options.wm_dy,
-            options.wm_repeat,
-            options.dpr,
-        ):
-            (x, y), source = _clipped(position, mark.size)
-            if (
-                x < image.width
-                and y < image.height
-                and source[0] < source[2]
-                and source[1] < source[3]
-            ):
-                layer.alpha_composite(mark, (x, y), source)
-    ctx.image = draw_layer(image, layer)
+        ctx.image = draw_layer(image, grid_layer(image.size, mark, gap))
+        return
+    # Each copy is drawn on its own part of the picture: no canvas-sized layer.
+    keeps_alpha = image.mode in ("RGBA", "LA")
+    drawn = image.convert("RGBA" if keeps_alpha else "RGB")  # a copy: `image` may be shared
+    for position in watermark_positions(
+        image.size,
+        mark.size,
+        options.wm_gravity,
+        options.wm_dx,
+        options.wm_dy,
+        options.wm_repeat,
+        options.dpr,
+    ):
+        _draw_copy(drawn, mark, position)
+    ctx.image = drawn
 
 
-def _clipped(
-    position: tuple[int, int], size: tuple[int, int]
-) -> tuple[tuple[int, int], tuple[int, int, int, int]]:
-    """`alpha_composite` takes no negative destination: start inside the canvas and cut
-    the mark's part that falls outside instead."""
+def _draw_copy(drawn: Image.Image, mark: Image.Image, position: tuple[int, int]) -> None:
+    """`mark` over `drawn` at `position` (which may reach past any edge), in place."""
     x, y = position
-    source = (max(0, -x), max(0, -y), size[0], size[1])
-    return (max(0, x), max(0, y)), source
+    left, top = max(0, x), max(0, y)
+    right, bottom = min(drawn.width, x + mark.width), min(drawn.height, y + mark.height)
+    if left >= right or top >= bottom:
+        return  # wholly outside
+    part = drawn.crop((left, top, right, bottom)).convert("RGBA")
+    part.alpha_composite(mark, (0, 0), (left - x, top - y, right - x, bottom - y))
+    drawn.paste(part if drawn.mode == "RGBA" else part.convert("RGB"), (left, top))
