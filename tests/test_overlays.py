@@ -5,10 +5,12 @@ a watermark too large to keep (a 422 naming it)."""
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 
 import pytest
 from PIL import Image, ImageDraw
 
+from pixserve.sources.watermarks import DecodedOverlays, Overlays
 from pixserve.transformer import FORMATS, ImageTooLarge, InvalidOption, parse_options, transform
 from pixserve.transformer.errors import UnsupportedImage
 from pixserve.transformer.overlay import (
@@ -174,6 +176,15 @@ class TestNinePatch:
         assert layer.getpixel((50, 4))[3] == 255  # the border stretches along
         assert layer.getpixel((50, 30))[3] == 0  # the middle stays see-through
 
+    def test_a_frame_whose_padding_is_too_wide_is_a_400(self) -> None:
+        patch = Image.new("RGBA", (1203, 3), 0)
+        patch.putpixel((1201, 2), (0, 0, 0, 255))  # content starts 1200 pixels in
+        with pytest.raises(InvalidOption) as error:
+            transform(
+                PHOTO, parse_options([("ninepatch", "wide.png")]), PNG, overlays={"wide.png": patch}
+            )
+        assert error.value.param == "ninepatch"
+
     def test_frame_pads_the_picture_and_draws_around_it(self) -> None:
         image = run(("w", "200"), ("ninepatch", "frame.png"))
         assert image.size == (216, 166)
@@ -287,3 +298,57 @@ class TestDecoding:
     def test_decoded_upright_in_rgba(self) -> None:
         picture = decode_overlay(encoded(Image.new("P", (30, 10))), 4_000_000, "wm", "p.png")
         assert picture.mode == "RGBA" and picture.size == (30, 10)
+
+
+class TestKeptDecoded:
+    """`DecodedOverlays`: one decode per name and version, within its byte budget."""
+
+    @dataclass(frozen=True)
+    class Found:
+        name: str
+        version: str
+        data: bytes
+        size: int = 0
+        format: str | None = "PNG"
+        last_modified: None = None
+
+        def read(self) -> bytes:
+            return self.data
+
+    def found(self, name: str, version: str, image: Image.Image) -> Overlays:
+        return Overlays((("wm", name, self.Found(name, version, encoded(image))),))
+
+    def test_decoded_once_per_version(self) -> None:
+        kept = DecodedOverlays()
+        first = kept.pictures(self.found("logo.png", "v1", MARK))
+        again = kept.pictures(self.found("logo.png", "v1", MARK))
+        assert again["logo.png"] is first["logo.png"] and kept.decodes == 1
+        green = Image.new("RGBA", (40, 20), (0, 255, 0, 255))
+        changed = kept.pictures(self.found("logo.png", "v2", green))
+        assert changed["logo.png"].getpixel((0, 0)) == (0, 255, 0, 255) and kept.decodes == 2
+
+    def test_the_budget_bounds_what_is_kept(self) -> None:
+        kept = DecodedOverlays(budget=40 * 20 * 4 * 2)  # two marks
+        for name in ("a.png", "b.png", "c.png"):
+            kept.pictures(self.found(name, "v", MARK))
+        kept.pictures(self.found("c.png", "v", MARK))  # kept: no decode
+        assert kept.decodes == 3
+        kept.pictures(self.found("a.png", "v", MARK))  # the oldest went out
+        assert kept.decodes == 4
+
+    def test_a_picture_over_the_pixel_limit_is_refused(self) -> None:
+        kept = DecodedOverlays(max_pixels=100)
+        with pytest.raises(ImageTooLarge):
+            kept.pictures(self.found("logo.png", "v", MARK))
+
+
+def test_isolated_transforms_draw_overlays_too() -> None:
+    """Big work runs in a forked child (`http/isolation.py`): the overlays go with it."""
+    from pixserve.http.deadline import Deadline
+    from pixserve.http.isolation import transform_isolated
+
+    options = parse_options([("wm", "logo.png"), ("wm_gravity", "northwest")])
+    result = transform_isolated(
+        Deadline(60), PHOTO, options, PNG, None, None, None, (), {"logo.png": MARK}
+    )
+    assert opened(result.data).convert("RGB").getpixel((1, 1)) == RED

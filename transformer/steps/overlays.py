@@ -20,7 +20,7 @@ from ..overlay import (
     watermark_positions,
     with_opacity,
 )
-from ..overlay_options import Repeat
+from ..overlay_options import MAX_PADDING, Repeat
 from .mode import with_alpha
 
 
@@ -103,6 +103,12 @@ def draw_nine_patch(ctx: Context) -> None:
         return
     patch = _overlay(ctx, name, "ninepatch")
     left, top, right, bottom = nine_patch_padding(patch)
+    if max(left, top, right, bottom) > MAX_PADDING:
+        raise InvalidOption(
+            f"ninepatch={name!r} marks {max(left, top, right, bottom)} pixels of content "
+            f"padding; at most {MAX_PADDING} a side, as for pad",
+            param="ninepatch",
+        )
     image = ctx.image
     if any((left, top, right, bottom)):
         mode = "RGBA" if image.mode in ("RGBA", "LA") else "RGB"
