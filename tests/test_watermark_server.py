@@ -26,6 +26,7 @@ from tests.live_server import live_server
 from tests.origin_server import Origin, Route, running_origin
 
 BLUE = (0, 120, 200)
+SIGNING_KEY = "a-signing-key-of-some-length"
 RED = (255, 0, 0)
 GREEN = (0, 200, 0)
 PHOTO = encode(Image.new("RGB", (800, 600), BLUE), "JPEG", quality=95)
@@ -223,3 +224,18 @@ def test_a_changed_origin_watermark_gives_new_results_after_the_ttl(
         second = client.get(path)
         assert second.headers["ETag"] != first.headers["ETag"]
         assert close(picture(second.data).getpixel((100, 75)), GREEN)
+
+
+def test_the_signature_covers_the_watermark(make_app: MakeApp, root: Path) -> None:
+    """A signed URL cannot be given another watermark, or moved: `wm_*` are signed."""
+    from pixserve.http.signing import sign_url
+
+    (root / "marks").mkdir()
+    (root / "marks" / "a.png").write_bytes(LOGO)
+    (root / "marks" / "b.png").write_bytes(LOGO)
+    client = make_app(signing_keys=(SIGNING_KEY,)).test_client()
+    signed = sign_url("/image/photo.jpg?w=200&wm=marks/a.png&wm_gravity=southeast", SIGNING_KEY)
+    assert client.get(signed).status_code == 200
+    assert client.get(signed.replace("marks/a.png", "marks/b.png")).status_code == 403
+    assert client.get(signed.replace("southeast", "northwest")).status_code == 403
+    assert client.get(signed + "&wm_opacity=0.1").status_code == 403
