@@ -258,6 +258,7 @@ class TestParameters:
             ([("wm", "a.png"), ("wm_gravity", "up")], "wm_gravity"),
             ([("wm", "a.png"), ("wm_dx", "10px")], "wm_dx"),
             ([("wm", "a.png"), ("wm_dx", "150%")], "wm_dx"),
+            ([("wm", "a.png"), ("wm_dy", "10.5")], "wm_dy"),
             ([("wm", "a.png"), ("wm_opacity", "1.5")], "wm_opacity"),
             ([("wm", "a.png"), ("wm_w", "0")], "wm_w"),
             ([("wm", "a.png"), ("wm_repeat", "z")], "wm_repeat"),

@@ -95,7 +95,8 @@ def parse_name(name: str, raw: str, limits: object) -> Any:
 def parse_offset(name: str, raw: str, limits: object) -> Any:
     match = _OFFSET.fullmatch(raw)
     value = float(raw.rstrip("%")) if match else 0.0
-    if match is None or abs(value) > (100 if match[4] else MAX_OFFSET):
+    fraction_of_pixel = match is not None and bool(match[3]) and not match[4]
+    if match is None or fraction_of_pixel or abs(value) > (100 if match[4] else MAX_OFFSET):
         raise InvalidOption(
             f"{name} must be whole pixels (-{MAX_OFFSET} to {MAX_OFFSET}) or a percentage "
             f"of the picture's side (-100% to 100%), got {_show(raw)}",
