@@ -6,8 +6,8 @@ overlays work on the output-sized picture (a copy to draw on, a canvas-sized lay
 pixel there (`OVERLAY_BYTES_PER_PIXEL`), from this table. Each case runs in a fresh
 process, as `memory_cost.py` does: it draws a noisy 4000x3000 JPEG, forks a child that
 notes its RSS, transforms (best of 3 for the time, the first for the peak) and reports
-its peak RSS over that, beside the estimate. Run: `.venv/bin/python
-benchmarks/overlay_cost.py` (about a minute). Prints a Markdown table, also written to
+its peak RSS over that, beside the estimate. Run: `.venv/bin/python -m
+benchmarks overlay_cost` (about a minute). Prints a Markdown table, also written to
 `benchmarks/out/overlay_cost.md`.
 """
 
@@ -17,6 +17,8 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+
+from benchmarks.results_md import publish
 
 OUT = Path(__file__).resolve().parent / "out" / "overlay_cost.md"
 CASES = [
@@ -89,19 +91,10 @@ def main() -> None:
             f"{estimated:,.0f} | {estimated / max(measured, 1):.2f} |"
         )
         print(rows[-1], flush=True)
-    report = "\n".join(
-        [
-            "# Overlays on a 4000x3000 JPEG: time and peak memory against the estimate",
-            "",
-            "| query | ms (best of 3) | measured MiB | estimated MiB | estimate / measured |",
-            "| --- | ---: | ---: | ---: | ---: |",
-            *rows,
-            "",
-        ]
-    )
-    print(report)
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(report)
+    header = "| query | ms (best of 3) | measured MiB | estimated MiB | estimate / measured |"
+    title = "# Overlays on a 4000x3000 JPEG: time and peak memory against the estimate"
+    rule = "| --- | ---: | ---: | ---: | ---: |"
+    publish("\n".join([title, "", header, rule, *rows]), OUT)
 
 
 if __name__ == "__main__":

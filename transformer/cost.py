@@ -37,7 +37,7 @@ DEFAULT_ENCODER_BYTES_PER_PIXEL = 1
 # for a 64x51 AVIF, 11.7 MiB at 320x256 (peak RSS over RSS before, fresh process).
 ENCODER_FIXED_BYTES = {"avif": 8 << 20}
 # What overlays add per output pixel: the copies and canvas-sized layers they draw with
-# (`benchmarks/overlay_cost.py` on a 4000x3000 JPEG, peak over the estimate without
+# (`python -m benchmarks overlay_cost` on a 4000x3000 JPEG, peak over the estimate without
 # them: backdrop=blur 12.6, ninepatch 9.6, wm_repeat=grid 5.3, one wm or pad below 1).
 # Rounded up; the largest that applies counts.
 BACKDROP_BYTES_PER_PIXEL = 14
