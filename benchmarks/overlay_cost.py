@@ -70,27 +70,29 @@ if os.fork() == 0:
         seconds.append(time.perf_counter() - started)
         if len(seconds) == 1:
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"measured": (peak - before) * 1024, "estimated": estimate.memory,
-                      "seconds": min(seconds)}))
-    sys.stdout.flush()
+    found = {"measured": (peak - before) * 1024, "estimated": estimate.memory,
+             "seconds": min(seconds)}
+    print(json.dumps(found), flush=True)
     os._exit(0)
 os.wait()
 """
 
 
+def measured_row(query: str) -> str:
+    """One case in a fresh process, as a table row."""
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, query], capture_output=True, text=True, check=True
+    )
+    found = json.loads(done.stdout)
+    measured, estimated = found["measured"] / 2**20, found["estimated"] / 2**20
+    return (
+        f"| `{query}` | {found['seconds'] * 1000:,.0f} | {measured:,.0f} | "
+        f"{estimated:,.0f} | {estimated / max(measured, 1):.2f} |"
+    )
+
+
 def main() -> None:
-    rows = []
-    for query in CASES:
-        done = subprocess.run(
-            [sys.executable, "-c", PROBE, query], capture_output=True, text=True, check=True
-        )
-        found = json.loads(done.stdout)
-        measured, estimated = found["measured"] / 2**20, found["estimated"] / 2**20
-        rows.append(
-            f"| `{query}` | {found['seconds'] * 1000:,.0f} | {measured:,.0f} | "
-            f"{estimated:,.0f} | {estimated / max(measured, 1):.2f} |"
-        )
-        print(rows[-1], flush=True)
+    rows = [measured_row(query) for query in CASES]
     header = "| query | ms (best of 3) | measured MiB | estimated MiB | estimate / measured |"
     title = "# Overlays on a 4000x3000 JPEG: time and peak memory against the estimate"
     rule = "| --- | ---: | ---: | ---: | ---: |"
