@@ -60,6 +60,14 @@ CASES = (
     f"300x0/filters:format(png)/{LANDSCAPE}",
     "200x0/alpha/with-alpha.png",
     f"300x200/smart/filters:quality(95)/{STREET}",
+    # watermarks (thumbor's docs' shapes), fill(blur), fill(auto): issue 25
+    f"600x400/filters:watermark(alpha/with-alpha.png,-10,-10,50):quality(95)/{STREET}",
+    f"600x400/filters:watermark(alpha/with-alpha.png,center,center,0,30):quality(95)/{STREET}",
+    f"600x400/filters:watermark(alpha/with-alpha.png,10p,-20p,30,none,25):quality(95)/{STREET}",
+    f"600x400/filters:watermark(alpha/with-alpha.png,repeat,repeat,40,15):quality(95)/{STREET}",
+    f"600x400/filters:watermark(alpha/with-alpha.png,repeat,-5,0,20):quality(95)/{STREET}",
+    f"fit-in/400x400/filters:fill(blur):quality(95)/{LANDSCAPE}",
+    f"fit-in/400x400/filters:fill(auto):quality(95)/{LANDSCAPE}",
 )
 META_CASES = (
     f"meta/300x200/{STREET}",

@@ -13,6 +13,7 @@ from pixserve.http.admission import MakerSlots, MemoryBudget
 from pixserve.http.background import BackgroundJobs
 from pixserve.http.recent import RecentRequests
 from pixserve.ops.metrics import Metrics
+from pixserve.sources.watermarks import DecodedOverlays
 from pixserve.transformer import ColourSettings, ImageLimits, Limits
 from pixserve.transformer.decoded import DecodedSources
 
@@ -39,6 +40,7 @@ class Services:
     decoded: DecodedSources | None = None  # None: the `decoded_cache` setting is 0
     background: BackgroundJobs = field(default_factory=BackgroundJobs)
     recent: RecentRequests = field(default_factory=RecentRequests)  # repeated requests
+    overlays: DecodedOverlays = field(default_factory=DecodedOverlays)  # wm, ninepatch
 
 
 def build_services(config: Config) -> Services:

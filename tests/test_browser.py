@@ -137,7 +137,7 @@ def test_negotiation_gives_chromium_a_modern_format_and_a_jpeg_client_jpeg(
     browser: Any, gallery: Served
 ) -> None:
     chromium = thumbnail_types(browser, gallery)  # Chromium's own Accept header
-    assert len(chromium) == 4
+    assert len(chromium) == 5
     assert set(chromium.values()) <= {"image/webp", "image/avif"}
     jpeg_only = thumbnail_types(browser, gallery, extra_http_headers={"Accept": "image/jpeg"})
     assert jpeg_only["sunset.jpg"] == "image/jpeg"

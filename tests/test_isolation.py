@@ -132,7 +132,7 @@ def test_a_bad_file_is_the_same_client_error_from_the_child() -> None:
 def test_a_time_limit_stops_a_transform_stuck_in_one_call(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def stuck(*args: object) -> object:
+    def stuck(*args: object, **kwargs: object) -> object:
         time.sleep(30)  # stands for a resize of 50 megapixels: one C call
         raise AssertionError("not stopped")
 

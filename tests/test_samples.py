@@ -10,7 +10,7 @@ from pixserve import Config, create_app
 from pixserve.web.samples import draw_samples
 
 
-@pytest.mark.slow  # draws the four demo images at full size
+@pytest.mark.slow  # draws the demo images at full size
 def test_samples_are_drawn_and_served(tmp_path: Path) -> None:
     paths = draw_samples(tmp_path / "samples")
     assert {p.name for p in paths} == {
@@ -18,6 +18,7 @@ def test_samples_are_drawn_and_served(tmp_path: Path) -> None:
         "sideways-portrait.jpg",
         "badge.png",
         "spiral.gif",
+        "frame.9.png",
     }
     with Image.open(tmp_path / "samples" / "sideways-portrait.jpg") as sideways:
         assert sideways.size == (1200, 900) and sideways.getexif()[0x0112] == 6

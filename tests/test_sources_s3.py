@@ -192,3 +192,27 @@ def test_with_seaweedfs_stopped_made_results_are_still_served(
     assert made.status_code == 200 and made.headers["X-Cache"] == "HIT"
     assert web.get("/image/uploads/photo.jpg?w=50").status_code == 200
     assert web.get("/image/uploads/never.jpg").status_code in (502, 504)
+
+
+def test_a_watermark_from_s3_is_drawn_and_follows_its_object(
+    make_app: MakeApp, seaweed: Seaweed, bucket: Any
+) -> None:
+    """`wm` names an object of the S3 mount; a replaced object (after `source_ttl`, 0
+    here) gives new results, and deleting it makes the URL a 400 naming `wm`."""
+    red = encode(Image.new("RGBA", (40, 20), (255, 0, 0, 255)), "PNG")
+    bucket.put_object(Bucket=BUCKET, Key=bucket.prefix + "marks/logo.png", Body=red)
+    client = make_app(sources=uploads(seaweed, bucket), source_ttl=0).test_client()
+    path = "/image/uploads/2024/photo.jpg?w=200&wm=uploads/marks/logo.png&wm_gravity=northwest"
+    first = client.get(path + "&fmt=png")
+    assert first.status_code == 200
+    with Image.open(io.BytesIO(first.data)) as image:
+        assert image.convert("RGB").getpixel((5, 5)) == (255, 0, 0)
+    green = encode(Image.new("RGBA", (40, 20), (0, 255, 0, 255)), "PNG")
+    bucket.put_object(Bucket=BUCKET, Key=bucket.prefix + "marks/logo.png", Body=green)
+    second = client.get(path + "&fmt=png")
+    assert second.headers["ETag"] != first.headers["ETag"]
+    with Image.open(io.BytesIO(second.data)) as image:
+        assert image.convert("RGB").getpixel((5, 5)) == (0, 255, 0)
+    bucket.delete_object(Bucket=BUCKET, Key=bucket.prefix + "marks/logo.png")
+    gone = client.get(path + "&fmt=jpeg")
+    assert gone.status_code == 400 and "wm" in gone.get_json()["detail"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from PIL import Image
@@ -59,6 +59,8 @@ class Context:
     colour: ColourSettings = field(default_factory=ColourSettings)
     icc_profile: bytes | None = None  # embedded in the output only when profiles are kept
     animation_frame: int | None = None
+    # Decoded pictures other options name (`wm`, `ninepatch`), by source name (overlay.py).
+    overlays: Mapping[str, Image.Image] = field(default_factory=dict)
 
 
 Step = Callable[[Context], None]

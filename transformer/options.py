@@ -19,6 +19,9 @@ from typing import Any, ClassVar
 from . import filters
 from .errors import InvalidOption
 from .formats import FORMATS
+from .overlay_options import FIELDS as OVERLAY_FIELDS
+from .overlay_options import PARSERS as OVERLAY_PARSERS
+from .overlay_options import Backdrop, Length, Placement, Repeat, check_overlay_options
 
 DEFAULT_MAX_DIMENSION = 8192
 MAX_DPR = 4.0
@@ -189,6 +192,18 @@ class Options:
     max_bytes: int | None = None
     max_age: int | None = None
     format_quality: tuple[str, ...] = ()
+    # overlays and padding (overlay_options.py, overlay.py)
+    watermark: str | None = None
+    wm_gravity: Placement = Placement.CENTER
+    wm_dx: Length | None = None
+    wm_dy: Length | None = None
+    wm_repeat: Repeat | None = None
+    wm_opacity: float = 1.0
+    wm_w: float | None = None
+    wm_h: float | None = None
+    ninepatch: str | None = None
+    padding: tuple[int, int, int, int] | None = None
+    backdrop: Backdrop | None = None
 
     @property
     def box(self) -> tuple[int | None, int | None]:
@@ -302,6 +317,7 @@ FIELDS = {
     "max_bytes": "max_bytes",
     "max_age": "max_age",
     "fq": "format_quality",
+    **OVERLAY_FIELDS,
 }
 # Fields that change how the answer is delivered, not which picture it shows: they never
 # turn the source's own bytes into an encode (`max_bytes` does only when they are too big).
@@ -537,6 +553,7 @@ _PARSERS: dict[str, Parser] = {
     "max_bytes": _bounded_integer(100, MAX_BYTES_LIMIT),
     "max_age": _bounded_integer(0, MAX_AGE_LIMIT),
     "fq": _format_qualities,
+    **OVERLAY_PARSERS,
 }
 PARAMETERS = tuple(_PARSERS)
 PRESET = "preset"
@@ -617,6 +634,7 @@ def parse_options(pairs: Iterable[tuple[str, str]], limits: Limits | None = None
                 param="lossless",
             )
     filters.check_filters(fields)
+    check_overlay_options(origins)
     if "gravity" in origins and ("fx" in origins or "fy" in origins):
         raise InvalidOption(
             "use either gravity or a focal point (fx, fy), not both", param="gravity"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import re
 import struct
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pillow_heif
@@ -36,6 +37,7 @@ from .steps.finish import choose_format, flatten, strip_metadata
 from .steps.load import HEADER_ERRORS, check_whole, decode, shrink_on_load
 from .steps.mode import normalise_mode
 from .steps.orient import auto_orient, read_orientation
+from .steps.overlays import draw_nine_patch, draw_watermark, fill_backdrop, pad_canvas, padded_size
 from .steps.pixels import add_noise, check_filter_work, convolve, pixelate
 from .steps.plan import plan_geometry
 from .steps.resize import resize
@@ -66,6 +68,8 @@ PIPELINE: tuple[Step, ...] = (
     resize,
     place_crop,
     fit_canvas,
+    pad_canvas,
+    fill_backdrop,
     adjust_colours,
     convolve,
     blur,
@@ -73,6 +77,8 @@ PIPELINE: tuple[Step, ...] = (
     gray,
     pixelate,
     add_noise,
+    draw_nine_patch,
+    draw_watermark,
     choose_format,
     round_corners,
     flatten,
@@ -202,7 +208,7 @@ def _check_icon(source: bytes, limits: ImageLimits) -> None:
 
 
 def _check_output_size(geometry: Geometry, options: Options, limits: ImageLimits) -> None:
-    width, height = geometry.canvas
+    width, height = padded_size(geometry.canvas, options.padding, options.dpr)
     if width * height > limits.max_output_pixels:
         raise InvalidOption(
             f"the result would be {width}x{height} ({width * height} pixels); the limit is "
@@ -311,6 +317,7 @@ def transform(
     candidates: tuple[Format, ...] = (),
     decoded: DecodedSources | None = None,
     check: Check = unchecked,
+    overlays: Mapping[str, Image.Image] | None = None,
 ) -> Result:
     """Run the pipeline. `output` None means: PNG if the result has alpha, else JPEG.
 
@@ -321,6 +328,8 @@ def transform(
     transforms of the same source (a page's ladder); the output is the same either way.
     `check` is called between steps, frames, encodes and probes: the caller's way to
     stop the work (it raises), so an overrun is at most one step's C call.
+    `overlays`: the decoded pictures `wm` and `ninepatch` name, by name (the caller
+    finds and decodes them: `overlay_source.decode_overlay`).
     """
     limits = limits or ImageLimits()
     timings = Timings()
@@ -337,6 +346,7 @@ def transform(
         orientation=orientation,
         source_size=image.size,
         colour=colour or ColourSettings(),
+        overlays=overlays or {},
     )
     same_format = output is not None and SOURCE_OUTPUT_FORMATS.get(image.format or "") is output
     fits = options.max_bytes is None or len(source) <= options.max_bytes

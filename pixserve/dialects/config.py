@@ -111,6 +111,15 @@ class DialectSettings:
             ),
         },
     )
+    imgproxy_watermark: str = _setting(
+        TEXT,
+        "",
+        doc=(
+            "the source name (as in `/image/<name>`: under the root or a mount) that imgproxy's "
+            "`watermark` option draws, as `IMGPROXY_WATERMARK_PATH`/`_URL` name it; empty: only "
+            "`watermark_url` names one"
+        ),
+    )
 
     def __post_init__(self) -> None:
         if (problem := self._problem()) is not None:
@@ -189,4 +198,5 @@ def imgproxy_settings(part: DialectSettings, *, keeps_icc_profiles: bool) -> Img
         sources=SourceMap.parse("imgproxy_sources", part.imgproxy_sources),
         presets=dict(part.imgproxy_presets),
         keeps_icc_profiles=keeps_icc_profiles,
+        watermark=part.imgproxy_watermark,
     )

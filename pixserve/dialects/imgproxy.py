@@ -40,6 +40,7 @@ from .imgproxy_options import format_quality as _format_quality
 from .imgproxy_options import max_bytes as _max_bytes
 from .imgproxy_options import minimum as _minimum
 from .imgproxy_options import zoom as _zoom
+from .overlays import imgproxy_padding, imgproxy_watermark, imgproxy_watermark_url
 
 INSECURE = "insecure"
 PLAIN = "plain"
@@ -70,6 +71,7 @@ ALIASES = {
     "sh": "sharpen",
     "pix": "pixelate",
     "wm": "watermark",
+    "wmu": "watermark_url",
     "sm": "strip_metadata",
     "kcr": "keep_copyright",
     "scp": "strip_color_profile",
@@ -94,8 +96,6 @@ ALIASES = {
     **IMGPROXY_ALIASES,
 }
 REFUSED_OPTIONS = {
-    "padding": "pixserve has no padding",
-    "watermark": "pixserve has no watermarks",
     "preserve_hdr": "pixserve writes SDR results",
     "enforce_thumbnail": "pixserve decodes the main image, never an embedded thumbnail",
     "skip_processing": "pixserve has no pass-through by format",
@@ -137,6 +137,10 @@ MAPPED_OPTIONS = {
     "preset": "the imgproxy_presets setting (and its default preset)",
     **{name: option.becomes for name, option in IMGPROXY_OPTIONS.items()},
     **OPTION_MAPPING,
+    "padding": "pad=top,right,bottom,left (missing sides as imgproxy: CSS order)",
+    "watermark": "wm (imgproxy_watermark, or watermark_url), wm_opacity, wm_gravity (re: "
+    "wm_repeat=grid), wm_dx, wm_dy (pixels, or below 1 a fraction: %), wm_w, wm_h (scale)",
+    "watermark_url": "wm: the URL (base64) under imgproxy_sources",
 }
 _RESIZING_TYPES = ("fit", "fill", "fill-down", "force", "auto")
 _GRAVITIES = {
@@ -190,6 +194,7 @@ class ImgproxySettings:
     presets: Mapping[str, str] = field(default_factory=dict)
     keeps_icc_profiles: bool = False
     clock: Callable[[], float] = time.time  # for `expires`
+    watermark: str = ""  # the source name `watermark` draws unless `watermark_url` names one
 
 
 @dataclass(frozen=True)
@@ -306,6 +311,8 @@ class _Translation:
         self.format: str | None = None
         self.size_shown = "width"
         self.sizing = Sizing()
+        self.watermark: tuple[tuple[str, ...], str] | None = None
+        self.watermark_image = settings.watermark
 
     def source_size(self) -> tuple[int, int]:
         size = self.size_of(self.name)
@@ -520,6 +527,15 @@ class _Translation:
         quality = integer(shown, args[0], low=0, high=100)
         self.out.set("q", str(quality), shown) if quality else self.out.drop("q")
 
+    def _watermark(self, args: tuple[str, ...], shown: str) -> None:
+        self.watermark = (args, shown)  # drawn in _emit, once watermark_url is known too
+
+    def _watermark_url(self, args: tuple[str, ...], shown: str) -> None:
+        self.watermark_image = imgproxy_watermark_url(args, shown, self.settings.sources)
+
+    def _padding(self, args: tuple[str, ...], shown: str) -> None:
+        imgproxy_padding(args, shown, self.out)
+
     def _format(self, args: tuple[str, ...] | str, shown: str) -> None:
         if not isinstance(args, str):
             _at_most(shown, args, 1)
@@ -548,6 +564,8 @@ class _Translation:
     # Emitting pixserve's pairs once every option is known.
 
     def _emit(self) -> None:
+        if self.watermark is not None:
+            imgproxy_watermark(*self.watermark, self.watermark_image, self.out)
         if self.crop is not None:
             self._emit_crop()
         width, height = self.width or None, self.height or None
@@ -656,4 +674,7 @@ _HANDLERS: dict[str, Callable[[_Translation, tuple[str, ...], str], None]] = {
     "format": _Translation._format,
     "cachebuster": _Translation._cachebuster,
     "expires": _Translation._expires,
+    "watermark": _Translation._watermark,
+    "watermark_url": _Translation._watermark_url,
+    "padding": _Translation._padding,
 }

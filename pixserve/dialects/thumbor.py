@@ -37,6 +37,7 @@ from .common import (
     refuse,
     text_number,
 )
+from .overlays import thumbor_frame, thumbor_watermark
 from .thumbor_geometry import FocalPoint, aligned, auto_crop, centre_of_mass, fit_in_size
 from .thumbor_options import (
     OPTION_FILTERS,
@@ -76,8 +77,10 @@ _MIRRORED = {"left": "right", "right": "left", "top": "bottom", "bottom": "top"}
 MAPPED_FILTERS = {
     "background_color": "bg (transparency is flattened onto it in JPEG; PNG, WebP keep theirs)",
     "blur": "blur (thumbor's sigma, or its radius when no sigma is given)",
-    "fill": "bg, and with fit-in fit=contain (a colour or transparent; fill_transparent: 400)",
+    "fill": "bg (blur, auto: backdrop), and with fit-in fit=contain (fill_transparent: 400)",
     "focal": "fx, fy (the weighted centre of the focal boxes)",
+    "frame": "ninepatch (the frame's URL under thumbor_sources)",
+    "watermark": "wm, wm_gravity, wm_dx, wm_dy, wm_repeat, wm_opacity (1 - alpha/100), wm_w, wm_h",
     "format": "fmt (jpeg, png, webp, gif, avif)",
     "grayscale": "gray=1",
     "no_upscale": "enlarge=0",
@@ -93,9 +96,7 @@ MAPPED_FILTERS = {
 }
 # thumbor's filters pixserve has no counterpart for; each is a 400 naming it.
 REFUSED_FILTERS = {
-    "frame": "pixserve has no nine-patch frames",
     "redeye": "pixserve has no red-eye removal",
-    "watermark": "pixserve has no watermarks",
 }
 
 
@@ -527,6 +528,10 @@ class _Translation:
                 self.out.set("rot", str(turn), shown)
         elif name == "focal":
             focal.append(self._focal_box(args, shown))
+        elif name == "watermark":
+            thumbor_watermark(args, shown, self.settings.sources, self.out)
+        elif name == "frame":
+            thumbor_frame(args, shown, self.settings.sources, self.out)
         elif name in ("upscale", "no_upscale"):
             return name
         elif name in OPTION_FILTERS:
@@ -549,17 +554,16 @@ class _Translation:
             raise refuse(
                 shown, "pixserve fills the padding; it flattens transparency for JPEG only"
             )
-        if colour in ("auto", "blur"):
-            raise refuse(shown, "pixserve fills with one colour, not auto or blur")
-        if colour == "transparent":
-            value = "00000000"
+        if name == "fill" and colour in ("auto", "blur"):
+            self.out.set("backdrop", colour, shown)  # the average colour, or blurred self
+        elif colour == "transparent":
+            self.out.set("bg", "00000000", shown)
         else:
             try:
                 rgb = ImageColor.getrgb(colour if not _is_hex(colour) else f"#{colour}")
             except ValueError:
                 raise refuse(shown, "expected a colour name, RGB or RRGGBB hex") from None
-            value = "".join(f"{channel:02x}" for channel in rgb)
-        self.out.set("bg", value, shown)
+            self.out.set("bg", "".join(f"{channel:02x}" for channel in rgb), shown)
         if name == "fill" and self.out.pairs.get("fit") == "inside":
             self.out.set("fit", "contain", shown)  # fit-in + fill: pad to the box
 

@@ -7,6 +7,7 @@ turns the pixserve pairs into the same request object, delivery and response as
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from typing import TypeVar
@@ -28,6 +29,7 @@ from pixserve.http.upgrade import deliver_upgrading
 from pixserve.services import Services, services
 from pixserve.sources import Source
 from pixserve.sources.facts import UNREADABLE, header_facts
+from pixserve.sources.watermarks import find_overlays, overlay_identity
 from pixserve.transformer import (
     FORMATS,
     SOURCE_OUTPUT_FORMATS,
@@ -136,7 +138,9 @@ def answer(svc: Services, translated: Translated, *, auto_format: bool) -> Respo
     choice = choose(options.fmt, request.accept_mimetypes, source.format, svc.config.imaging.avif)
     if autojpg and (not auto_format or choice.format is FORMATS["png"]):
         choice = Choice(None, negotiated=auto_format)  # PNG if it has alpha, else JPEG
-    req = ImageRequest("image", source, options, choice, cache_key(source, options, choice))
+    overlays = find_overlays(svc.sources, options, svc.config.imaging.max_source_bytes)
+    key = cache_key(source, options, choice, overlay_identity(overlays))
+    req = ImageRequest("image", source, options, choice, key, overlays=overlays)
     if req.not_modified():
         return respond(svc, req, None)
     return respond(svc, *deliver_upgrading(svc, req))
@@ -214,7 +218,8 @@ def _smart_crop(
 ) -> tuple[tuple[Box, ...], list[dict[str, object]]]:
     """What a smart crop actually cut, and the faces it aimed at, in thumbor's terms:
     the transform is run (to PNG) and reports its window and faces (`Result`)."""
-    result = transform_outside_cache(svc, source.read(), options, FORMATS["png"])
+    undrawn = dataclasses.replace(options, watermark=None, ninepatch=None)  # the window only
+    result = transform_outside_cache(svc, source.read(), undrawn, FORMATS["png"])
     manual: tuple[Box, ...] = ()
     picture_w, picture_h = size
     offset_x = offset_y = 0

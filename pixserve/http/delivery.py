@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import BinaryIO, Literal
 
 from flask import abort
+from PIL import Image
 
 from pixserve.http.deadline import Deadline
 from pixserve.http.isolation import run_isolated, transform_isolated
@@ -132,7 +133,10 @@ def _timed(timings: dict[str, float]) -> Iterator[None]:
 def _make_image(svc: Services, req: ImageRequest, data: bytes, deadline: Deadline) -> Made:
     memory = CachedQualities(svc.cache, req.source)  # q=auto's remembered qualities
     choice = req.choice
-    result = _transform(svc, data, req.options, choice.format, deadline, memory, choice.candidates)
+    drawn = svc.overlays.pictures(req.overlays) if req.overlays else None  # wm, ninepatch
+    result = _transform(
+        svc, data, req.options, choice.format, deadline, memory, choice.candidates, drawn
+    )
     return Made(result.data, result.format.extension, dict(result.timings))
 
 
@@ -153,6 +157,7 @@ def _transform(
     deadline: Deadline,
     memory: CachedQualities | None = None,
     candidates: tuple[Format, ...] = (),
+    overlays: Mapping[str, Image.Image] | None = None,
 ) -> Result:
     """Admitted by its estimated memory, then transformed, within the deadline (which
     also covered the wait for this process's turn): so no request that makes an image
@@ -164,8 +169,8 @@ def _transform(
     with svc.admission.reserve(cost.memory, within=deadline.remaining()):
         args = (data, options, output, svc.image_limits, svc.colour, memory)
         if isolates(cost):  # a child's kept decodes would end with it: none passed
-            return transform_isolated(deadline, *args, candidates)
-        return transform(*args, candidates, svc.decoded, deadline.check)
+            return transform_isolated(deadline, *args, candidates, overlays)
+        return transform(*args, candidates, svc.decoded, deadline.check, overlays=overlays)
 
 
 def _make_info(svc: Services, req: ImageRequest, data: bytes, deadline: Deadline) -> Made:

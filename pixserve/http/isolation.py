@@ -26,8 +26,10 @@ import pickle
 import select
 import signal
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
+
+from PIL import Image
 
 from pixserve.http.deadline import Deadline, TimeLimitExceeded
 from pixserve.transformer import Format, ImageLimits, Options, Result, transform
@@ -100,13 +102,16 @@ def transform_isolated(
     colour: ColourSettings | None = None,
     memory: QualityMemory | None = None,
     candidates: tuple[Format, ...] = (),
+    overlays: Mapping[str, Image.Image] | None = None,
 ) -> Result:
     """`transform(...)` in a child `deadline` kills; `q=auto`'s choices come back to
     `memory`. The child needs no check of its own: the parent is its time limit."""
 
     def work() -> tuple[Result, list[tuple[str, int]]]:
         recorded = _Recorded()
-        result = transform(source, options, output, limits, colour, recorded, candidates)
+        result = transform(
+            source, options, output, limits, colour, recorded, candidates, overlays=overlays
+        )
         return result, recorded.chosen
 
     result, chosen = run_isolated(work, deadline)

@@ -19,14 +19,16 @@ from pixserve.sources import Source
 from pixserve.transformer import Options
 
 
-def cache_key(source: Source, options: Options, choice: Choice) -> str:
-    """A 40-hex-digit digest; the strong ETag is this value in quotes."""
+def cache_key(source: Source, options: Options, choice: Choice, overlays: str = "") -> str:
+    """A 40-hex-digit digest; the strong ETag is this value in quotes. `overlays`: the
+    identity of the pictures drawn on it (`sources/watermarks.py`), when any."""
     parts = (
         transformer.VERSION,
         source.name,
         source.version,
         replace(options, max_age=None).canonical(),  # a header's value, not the bytes
         choice.token,
+        *((overlays,) if overlays else ()),
     )
     return hashlib.blake2b("\n".join(parts).encode(), digest_size=20).hexdigest()
 

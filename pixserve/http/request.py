@@ -26,6 +26,7 @@ from pixserve.http.savedata import SAVE_DATA, varies_with_save_data, with_save_d
 from pixserve.http.signing import split_signature, verify
 from pixserve.services import Services
 from pixserve.sources import LocalSource, Source
+from pixserve.sources.watermarks import Overlays, find_overlays, overlay_identity
 from pixserve.transformer import (
     ImageTooLarge,
     InvalidOption,
@@ -57,6 +58,7 @@ class ImageRequest:
     key: str
     hinted: bool = False
     interim: bool = False
+    overlays: Overlays | None = None  # the pictures drawn on the result (wm, ninepatch)
     fixed_headers: dict[str, list[tuple[str, str]]] = field(
         default_factory=dict, compare=False, repr=False
     )
@@ -121,7 +123,8 @@ def _recalled(
     if remembered is not None and svc.recent.still(key, remembered, svc.sources.find(name)):
         return remembered.request
     understood = understand(svc, name)
-    if isinstance(understood.source, LocalSource):  # a mount's is fetched anew each time
+    # a mount's source is fetched anew each time; overlays are sources found anew too
+    if isinstance(understood.source, LocalSource) and understood.overlays is None:
         svc.recent.remember(key, understood)
     return understood
 
@@ -137,9 +140,9 @@ def _image_request(svc: Services, name: str) -> ImageRequest:
     choice = choose(options.fmt, request.accept_mimetypes, source.format, svc.config.imaging.avif)
     options = with_default_target(options, svc.config.imaging.default_target, source, choice)
     options = with_save_data(options, request.headers.get(SAVE_DATA))
-    return ImageRequest(
-        "image", source, options, choice, cache_key(source, options, choice), hinted
-    )
+    overlays = find_overlays(svc.sources, options, svc.config.imaging.max_source_bytes)
+    key = cache_key(source, options, choice, overlay_identity(overlays))
+    return ImageRequest("image", source, options, choice, key, hinted, overlays=overlays)
 
 
 def _info_request(svc: Services, name: str) -> ImageRequest:

@@ -151,6 +151,8 @@ class HitShortcut:
         names = {name.lower() for name, _ in headers}
         if not isinstance(answered.request.source, LocalSource):
             return  # a mount's source is a new value at each find: never the same
+        if answered.request.overlays is not None:
+            return  # its watermark or frame is a source too, found anew each time
         dated = "date" in names
         if status.startswith("304 ") and "HTTP_IF_NONE_MATCH" in environ:
             self._remembered(key, answered).not_modified = Replay(

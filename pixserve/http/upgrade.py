@@ -35,6 +35,7 @@ from pixserve.http.negotiate import choose
 from pixserve.http.request import ImageRequest
 from pixserve.ops import observe
 from pixserve.services import Services
+from pixserve.sources.watermarks import overlay_identity
 from pixserve.transformer import FORMATS, TransformError
 
 ROUTE = "upgrade"  # the route label of background upgrades in the metrics and logs
@@ -73,7 +74,7 @@ def stand_in(req: ImageRequest) -> ImageRequest:
     """`req` as it would be with `avif` off (WebP for every browser that takes AVIF),
     marked `interim` for its short `max-age`."""
     choice = choose(req.options.fmt, request.accept_mimetypes, req.source.format, False)
-    key = cache_key(req.source, req.options, choice)
+    key = cache_key(req.source, req.options, choice, overlay_identity(req.overlays))
     # its own fixed headers: `replace` would share the asked request's dict
     return dataclasses.replace(req, choice=choice, key=key, interim=True, fixed_headers={})
 

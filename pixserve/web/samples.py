@@ -2,7 +2,8 @@
 
 Each sample exercises one thing a user checks first: a large photo-like JPEG to
 resize, a JPEG stored sideways with an EXIF orientation tag, a PNG with transparency
-and an animated palette GIF.
+(also a watermark: `wm=badge.png`), an animated palette GIF, and a nine-patch picture
+frame for `ninepatch`.
 """
 
 from __future__ import annotations
@@ -80,6 +81,29 @@ def logo(size: int = 800) -> Image.Image:
     return image
 
 
+def nine_patch_frame(border: int = 24, size: int = 400) -> Image.Image:
+    """An Android nine-patch: a gilded frame with a see-through middle. The 1-pixel
+    markers on the top and left edges mark the middle rows and columns as the parts
+    that stretch; those on the bottom and right mark the content area, `border - 8`
+    pixels in, so the frame overlaps the picture's edge a little. It is `size` pixels
+    across (the gallery shows it as a picture too, so it is not tiny)."""
+    inner = size
+    image = Image.new("RGBA", (inner + 2, inner + 2), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    for step in range(border):  # light to dark towards the middle, a bevel
+        shade = 200 - step * 5
+        box = (1 + step, 1 + step, inner - step, inner - step)
+        draw.rectangle(box, outline=(shade, int(shade * 0.8), 40, 255))
+    marker = (0, 0, 0, 255)
+    for i in range(border + 1, inner - border + 1):
+        image.putpixel((i, 0), marker)
+        image.putpixel((0, i), marker)
+    for i in range(border - 7, inner - border + 9):
+        image.putpixel((i, inner + 1), marker)
+        image.putpixel((inner + 1, i), marker)
+    return image
+
+
 # The spiral's colours, one per band; it moves outwards a step per frame.
 _SPIRAL_BANDS = 8
 _SPIRAL_STEPS = 2  # frames per band: 16 frames, a loop of 1.3 s at 80 ms each
@@ -129,6 +153,10 @@ def draw_samples(directory: Path) -> list[Path]:
 
     path = directory / "badge.png"
     logo().save(path)
+    written.append(path)
+
+    path = directory / "frame.9.png"
+    nine_patch_frame().save(path)
     written.append(path)
 
     path = directory / "spiral.gif"

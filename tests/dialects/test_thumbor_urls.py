@@ -314,8 +314,7 @@ REFUSED_TABLE: list[tuple[str, str]] = [
     ("/unsafe/filters:cover(1)/img.jpg", "cover(1)"),
     ("/unsafe/filters:proportion(x)/img.jpg", "proportion(x)"),
     ("/unsafe/filters:proportion(1000)/img.jpg", "proportion(1000)"),
-    ("/unsafe/filters:fill(blur)/img.jpg", "fill(blur)"),
-    ("/unsafe/filters:fill(auto)/img.jpg", "fill(auto)"),
+    ("/unsafe/filters:background_color(blur)/img.jpg", "background_color(blur)"),
     ("/unsafe/filters:fill(red,true)/img.jpg", "fill(red,true)"),
     ("/unsafe/filters:fill(notacolour)/img.jpg", "fill(notacolour)"),
     ("/unsafe/filters:rotate(45)/img.jpg", "rotate(45)"),
@@ -325,7 +324,8 @@ REFUSED_TABLE: list[tuple[str, str]] = [
     ("/unsafe/filters:format(tiff)/img.jpg", "format(tiff)"),
     ("/unsafe/filters:blur(200)/img.jpg", "blur(200)"),
     ("/unsafe/filters:sharpen(2)/img.jpg", "sharpen(2)"),
-    ("/unsafe/filters:watermark(a.png,0,0,0)/img.jpg", "watermark(a.png,0,0,0)"),
+    ("/unsafe/filters:watermark(a.png,0,0)/img.jpg", "watermark(a.png,0,0)"),
+    ("/unsafe/filters:watermark(a.png,left,0,0)/img.jpg", "watermark(a.png,left,0,0)"),
     ("/unsafe/filters:no_such_filter()/img.jpg", "no_such_filter()"),
     ("/unsafe/filters:focal(1x2)/img.jpg", "focal(1x2)"),
     ("/unsafe/99999x100/img.jpg", "99999x100"),  # over max_dimension: named as written
@@ -353,6 +353,8 @@ EXAMPLE_ARGUMENTS = {
     "max_age": "60",
     "max_bytes": "5000",
     "proportion": "0.5",
+    "watermark": "logo.png,-10,-10,50",
+    "frame": "frame.png",
 }
 
 
