@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote
 
 from pixserve.transformer import Limits
+from pixserve.transformer.overlay_options import parse_padding
 
 from .adjustments import IMGPROXY_ALIASES, IMGPROXY_OPTIONS
 from .common import (
@@ -34,6 +35,7 @@ from .common import (
     refuse,
     text_number,
 )
+from .imgproxy_geometry import sizes
 from .imgproxy_options import OPTION_MAPPING, Sizing, emit_sizing
 from .imgproxy_options import extend_aspect_ratio as _extend_aspect_ratio
 from .imgproxy_options import format_quality as _format_quality
@@ -587,6 +589,8 @@ class _Translation:
             fit = "contain"
         if width and height:
             self.out.set("fit", fit, "resizing_type")
+        if resizing_type in ("fit", "fill", "fill-down") and (width or height):
+            self._imgproxy_sizes(resizing_type, (width or 0, height or 0))
         if self.flip:
             self.out.set("flip", self.flip, self.flip_shown)
         if self.gravity:
@@ -596,6 +600,50 @@ class _Translation:
                 self.out.set("fy", text_number(float(self.gravity[2])), self.gravity_shown)
             elif kind != "ce":
                 self.out.set("gravity", _GRAVITIES[kind], self.gravity_shown)
+
+    def _imgproxy_sizes(self, resizing: str, target: tuple[int, int]) -> None:
+        """imgproxy's own result size (`imgproxy_geometry`) where pixserve's plan would
+        differ: `fill` keeping the whole picture on a side that falls short, and
+        `extend` or `extend_aspect_ratio` padding a `fill` result. Left alone with `dpr`,
+        `zoom` and the minimums: `imgproxy_options` works those out from pixserve's plan,
+        as it does `extend_aspect_ratio` for `fit`."""
+        sizing = self.sizing
+        if "dpr" in self.out.pairs or sizing.zoom != (1.0, 1.0):
+            return
+        if sizing.min_width or sizing.min_height:
+            return
+        picture = self.source_size()
+        if self.crop is not None:
+            picture = (
+                _crop_extent(self.crop[0], picture[0]),
+                _crop_extent(self.crop[1], picture[1]),
+            )
+        aspect = self.sizing.extend_aspect_ratio
+        made = sizes(picture, target, resizing, self.enlarge, self.extend, aspect)
+        if resizing == "fit":
+            if self.extend and made.extended is not None:
+                self.out.set("w", str(made.extended[0]), self.size_shown)
+                self.out.set("h", str(made.extended[1]), self.size_shown)
+                self.out.set("fit", "contain", "extend")
+            return
+        self.out.set("w", str(made.kept[0]), self.size_shown)
+        self.out.set("h", str(made.kept[1]), self.size_shown)
+        self.out.set("fit", "cover", "resizing_type")
+        if made.extended is not None:  # extend or extend_aspect_ratio: padded, centred
+            self._pad_around(made.kept, made.extended, "extend" if self.extend else "exar")
+
+    def _pad_around(self, kept: tuple[int, int], canvas: tuple[int, int], shown: str) -> None:
+        """Centre `kept` on `canvas` as imgproxy's `extend` does (its calcPosition:
+        half the room, rounded half to even, on the left and top), with padding, on
+        top of any `padding` the URL asks for (imgproxy pads after it extends)."""
+        spare_x, spare_y = canvas[0] - kept[0], canvas[1] - kept[1]
+        left, top = round((spare_x + 1) / 2), round((spare_y + 1) / 2)
+        left, top = min(left, spare_x), min(top, spare_y)
+        sides = [top, spare_x - left, spare_y - top, left]
+        if "pad" in self.out.pairs:
+            asked = parse_padding("pad", self.out.pairs["pad"], None) or (0, 0, 0, 0)
+            sides = [mine + theirs for mine, theirs in zip(sides, asked, strict=True)]
+        self.out.set("pad", ",".join(map(str, sides)), shown)
 
     def _emit_crop(self) -> None:
         """imgproxy's crop is a size and a gravity; pixserve's is a box in source pixels."""

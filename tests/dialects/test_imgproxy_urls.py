@@ -157,7 +157,8 @@ def test_the_default_preset_comes_first() -> None:
     translated = imgproxy.translate(
         "/insecure/quality:70/rs::10:10/plain/local:///a.jpg", settings, lambda name: (8, 6)
     )
-    assert dict(translated.pairs) == {"w": "10", "h": "10", "fit": "cover", "blur": "2", "q": "70"}
+    # fill of an 8x6 picture in 10x10, not enlarged: imgproxy keeps all of it (8x6)
+    assert dict(translated.pairs) == {"w": "8", "h": "6", "fit": "cover", "blur": "2", "q": "70"}
 
 
 def test_presets_that_name_each_other_apply_once() -> None:
