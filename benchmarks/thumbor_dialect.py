@@ -56,6 +56,8 @@ CASES = (
     f"filters:rotate(90):quality(95)/{LANDSCAPE}",
     f"300x0/filters:grayscale():quality(95)/{LANDSCAPE}",
     f"300x0/filters:blur(2):quality(95)/{LANDSCAPE}",
+    f"300x0/filters:blur(4,1.5):quality(95)/{LANDSCAPE}",
+    f"300x0/filters:blur(8):quality(95)/{LANDSCAPE}",
     f"300x0/filters:format(webp):quality(95)/{LANDSCAPE}",
     f"300x0/filters:format(png)/{LANDSCAPE}",
     "200x0/alpha/with-alpha.png",

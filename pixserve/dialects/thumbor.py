@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -141,6 +142,36 @@ class Request:
     smart: bool = False
     filters: tuple[Filter, ...] = ()
     path: str = ""  # what the signature covers: the raw path after it
+
+
+# thumbor's blur is a Gaussian cut off at `radius` pixels (one sigma, by default): up to
+# the widest kernel `convolution` takes, it is drawn as exactly that kernel.
+_WIDEST_BLUR = 4
+
+
+def blur_kernel(radius: float, sigma: float) -> str | None:
+    """thumbor's `blur(radius, sigma)` as a `convolution` value: its 1-D Gaussian
+    (`filters/blur.py`), across and down at once; None past `_WIDEST_BLUR`. Against
+    thumbor 7.8 `blur(2)` scored SSIM 0.942 as a plain Gaussian of the same sigma
+    (`python -m benchmarks thumbor_dialect`)."""
+    if radius != int(radius) or radius > _WIDEST_BLUR:
+        return None
+    steps = range(-int(radius), int(radius) + 1)
+    line = [math.exp(-(step * step) / (2 * sigma * sigma)) for step in steps]
+    weights = [
+        1000 * across * down / (line[len(line) // 2] ** 2) for down in line for across in line
+    ]
+    return f"{len(line)}:" + ",".join(f"{weight:.3f}".rstrip("0").rstrip(".") for weight in weights)
+
+
+def blur_spread(radius: float, sigma: float) -> float:
+    """The standard deviation of thumbor's cut-off Gaussian: the sigma of the plain
+    Gaussian `blur` that looks most like it (0.54 sigma when cut at one sigma; `blur(8)`
+    scored SSIM 0.946 against thumbor as a Gaussian of sigma 8)."""
+    steps = range(-int(radius), int(radius) + 1)
+    line = [math.exp(-(step * step) / (2 * sigma * sigma)) for step in steps]
+    spread = math.sqrt(sum(w * s * s for w, s in zip(line, steps, strict=True)) / sum(line))
+    return min(100.0, max(0.3, spread))
 
 
 def _padded(head: str) -> str:
@@ -573,8 +604,13 @@ class _Translation:
             raise refuse(shown, "expected blur(radius[,sigma])")
         radius = number(shown, parts[0], low=0, high=150)
         sigma = number(shown, parts[1], low=0, high=150) if len(parts) == 2 else radius
-        if radius and sigma:  # blur(0) does nothing in thumbor either
-            self.out.set("blur", text_number(sigma), shown)
+        if not (radius and sigma):
+            return  # blur(0) does nothing in thumbor either
+        kernel = blur_kernel(radius, sigma)
+        if kernel is not None and "convolution" not in self.out.pairs:
+            self.out.set("convolution", kernel, shown)
+        else:
+            self.out.set("blur", text_number(round(blur_spread(radius, sigma), 2)), shown)
 
     def _focal_box(self, args: str, shown: str) -> tuple[float, float, float]:
         """A focal rectangle `AxB:CxD` as its centre (source pixels) and weight (area)."""

@@ -290,8 +290,14 @@ TRANSLATION_TABLE: list[tuple[str, dict[str, str]]] = [
     ("/unsafe/filters:format(jpg)/img.jpg", {"fmt": "jpeg"}),
     ("/unsafe/filters:quality(60)/img.jpg", {"q": "60"}),
     ("/unsafe/filters:grayscale()/img.jpg", {"gray": "1"}),
-    ("/unsafe/filters:blur(5)/img.jpg", {"blur": "5"}),
-    ("/unsafe/filters:blur(5,2)/img.jpg", {"blur": "2"}),
+    # wider: a plain Gaussian as spread as thumbor's cut-off one (0.58 of its sigma at radius 5)
+    ("/unsafe/filters:blur(5)/img.jpg", {"blur": "2.92"}),
+    # up to radius 4, thumbor's own kernel: its Gaussian cut off at the radius
+    (
+        "/unsafe/filters:blur(1)/img.jpg",
+        {"convolution": "3:367.879,606.531,367.879,606.531,1000,606.531,367.879,606.531,367.879"},
+    ),
+    ("/unsafe/filters:blur(5,2)/img.jpg", {"blur": "1.95"}),
     ("/unsafe/filters:blur(0)/img.jpg", {}),
     ("/unsafe/filters:sharpen(2,1.5,true)/img.jpg", {"sharpen": "1.5"}),
     ("/unsafe/filters:rotate(90)/img.jpg", {"rot": "270"}),  # thumbor turns anticlockwise
