@@ -73,6 +73,12 @@ def pixel(image: Image.Image, xy: tuple[int, int] = (5, 5)) -> tuple[int, ...]:
         ("radius=20&corner=FF000080", "corner=ff000080&radius=20"),
         ("pixelate=1", ""),
         ("pixelate=8&w=100", "pixelate=8&w=100"),
+        # `order`: dropped when it is the usual order, kept when not
+        ("brightness=10&contrast=1.44&order=brightness,contrast", "brightness=10&contrast=1.44"),
+        (
+            "brightness=10&contrast=1.44&order=contrast,brightness",
+            "brightness=10&contrast=1.44&order=contrast,brightness",
+        ),
     ],
 )
 def test_one_spelling_per_filter(query: str, canonical: str) -> None:
@@ -117,6 +123,10 @@ def test_one_spelling_per_filter(query: str, canonical: str) -> None:
         ("radius=5&corner=red", "corner"),
         ("pixelate=257", "pixelate"),
         ("pixelate=2.5", "pixelate"),
+        ("brightness=10&order=brightness,brightness", "order"),
+        ("brightness=10&order=saturation", "order"),  # not a table filter
+        ("brightness=10&order=contrast,brightness", "order"),  # contrast is not set
+        ("brightness=10&contrast=2&order=contrast", "order"),  # brightness left out
     ],
 )
 def test_bad_values_are_refused_naming_the_parameter(query: str, param: str) -> None:
@@ -151,6 +161,17 @@ def test_contrast_stretches_around_mid_grey() -> None:
     # thumbor's contrast(20): d = 120 * 120 / 100 = 144; (144 * (v - 128)) / 100 + 128
     assert pixel(run(flat((28, 138, 200)), "contrast=1.44")) == (0, 142, 231)
     assert pixel(run(flat((28, 138, 200)), "contrast=0")) == (128, 128, 128)
+
+
+def test_order_applies_the_table_filters_as_thumbors_url_does() -> None:
+    # brightness(10) then contrast(20): 100 -> 125 -> (144 * -3) / 100 + 128 = 124;
+    # contrast(20) then brightness(10): 100 -> (144 * -28) / 100 + 128 = 88 -> 113
+    usual = pixel(run(flat((100, 100, 100)), "brightness=10&contrast=1.44"))
+    turned = pixel(
+        run(flat((100, 100, 100)), "brightness=10&contrast=1.44&order=contrast,brightness")
+    )
+    assert usual == (124, 124, 124)
+    assert turned == (113, 113, 113)
 
 
 def test_rgb_shifts_each_channel() -> None:

@@ -10,7 +10,7 @@ default, so it never splits the cache. The pixels are `steps/adjust.py`'s.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -287,12 +287,48 @@ def _corner(name: str, raw: str, limits: Limits) -> Any:
     return _hex_colour(name, raw)
 
 
-def check_filters(fields: Mapping[str, Any]) -> None:
-    """What no one parameter can check alone: `corner` colours the cut of `radius`."""
+# The colour filters that are lookup tables, in the order they are applied unless
+# `order` names another (thumbor applies its filters in the URL's order): parameter ->
+# Options field.
+TABLE_FILTERS = {
+    "brightness": "brightness",
+    "contrast": "contrast",
+    "rgb": "channel_shift",
+    "curve": "curve",
+    "colorize": "tint",
+}
+
+
+def _order(name: str, raw: str, limits: Limits) -> Any:
+    names = tuple(raw.split(","))
+    if any(part not in TABLE_FILTERS for part in names) or len(set(names)) != len(names):
+        shown = ", ".join(TABLE_FILTERS)
+        raise InvalidOption(
+            f"{name} lists colour table filters ({shown}), each once, got {_show(raw)}",
+            param=name,
+        )
+    return names
+
+
+def check_filters(fields: dict[str, Any]) -> None:
+    """What no one parameter can check alone: `corner` colours the cut of `radius`, and
+    `order` orders exactly the table filters the URL sets (dropped when it is the usual
+    order, so that spelling has one cache entry)."""
     if fields.get("corner") is not None and fields.get("radius") is None:
         raise InvalidOption(
             "corner is the colour of rounded corners: it needs radius", param="corner"
         )
+    order = fields.get("table_order")
+    if order is not None:
+        present = [name for name, field in TABLE_FILTERS.items() if fields.get(field) is not None]
+        if sorted(order) != sorted(present):
+            raise InvalidOption(
+                f"order must name each colour table filter the URL sets, once: "
+                f"{', '.join(present) or 'none is set'}; got {','.join(order)}",
+                param="order",
+            )
+        if list(order) == present:
+            del fields["table_order"]
 
 
 def _pixelate(name: str, raw: str, limits: Limits) -> Any:
@@ -315,6 +351,7 @@ FILTER_FIELDS = {
     "radius": "radius",
     "corner": "corner",
     "pixelate": "pixelate",
+    "order": "table_order",
 }
 FILTER_PARSERS: dict[str, Parser] = {
     "brightness": _brightness,
@@ -329,4 +366,5 @@ FILTER_PARSERS: dict[str, Parser] = {
     "radius": _radius,
     "corner": _corner,
     "pixelate": _pixelate,
+    "order": _order,
 }

@@ -189,6 +189,7 @@ class Options:
     radius: filters.Radius | None = None
     corner: Colour | None = None
     pixelate: int | None = None
+    table_order: tuple[str, ...] = ()  # the colour table filters' order, when not the usual
     max_bytes: int | None = None
     max_age: int | None = None
     format_quality: tuple[str, ...] = ()

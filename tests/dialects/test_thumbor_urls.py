@@ -292,6 +292,15 @@ TRANSLATION_TABLE: list[tuple[str, dict[str, str]]] = [
     ("/unsafe/filters:grayscale()/img.jpg", {"gray": "1"}),
     # wider: a plain Gaussian as spread as thumbor's cut-off one (0.58 of its sigma at radius 5)
     ("/unsafe/filters:blur(5)/img.jpg", {"blur": "2.92"}),
+    # thumbor's filters apply in the URL's order: the colour tables follow it
+    (
+        "/unsafe/filters:contrast(20):brightness(10)/img.jpg",
+        {"brightness": "10", "contrast": "1.44", "order": "contrast,brightness"},
+    ),
+    (
+        "/unsafe/filters:brightness(10):contrast(20)/img.jpg",
+        {"brightness": "10", "contrast": "1.44"},
+    ),
     # up to radius 4, thumbor's own kernel: its Gaussian cut off at the radius
     (
         "/unsafe/filters:blur(1)/img.jpg",

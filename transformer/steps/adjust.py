@@ -3,9 +3,10 @@
 
 thumbor's filters (`thumbor/ext/filters/_*.c`) work on 8-bit channels with C integer
 arithmetic; the same rounding is kept here, so a thumbor URL gives thumbor's pixels.
-The per-channel ones are lookup tables, composed in a fixed order (brightness,
-contrast, rgb, curve, colorize) into one table per channel and applied in one
-`Image.point` call; saturation and equalisation follow. Transparency is kept as it is.
+The per-channel ones are lookup tables, composed in the usual order (brightness,
+contrast, rgb, curve, colorize) or the one `order` names (thumbor's URL order) into
+one table per channel and applied in one `Image.point` call; saturation and
+equalisation follow. Transparency is kept as it is.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from ..context import Context
-from ..filters import Curve, Points
+from ..filters import TABLE_FILTERS, Curve, Points
 
 Table = list[int]
 # Pixels per slice of the saturation pass: its float temporaries are some 100 bytes per
@@ -109,33 +110,34 @@ def _curve_tables(curve: Curve) -> tuple[Table, Table, Table]:
 
 
 def channel_tables(ctx: Context) -> tuple[Table, Table, Table] | None:
-    """The composed red, green and blue tables, or None when no table filter is set."""
+    """The composed red, green and blue tables, or None when no table filter is set;
+    in `order`'s order when the URL gives one."""
     options = ctx.options
-    tables: tuple[Table, Table, Table] = (IDENTITY, IDENTITY, IDENTITY)
-    steps: list[Callable[[int, Table], Table]] = []
+    steps: dict[str, Callable[[int, Table], Table]] = {}
     if options.brightness is not None:
         delta = level_shift(options.brightness)
-        steps.append(lambda _, table: shifted(table, delta))
+        steps["brightness"] = lambda _, table: shifted(table, delta)
     if options.contrast is not None:
         factor = options.contrast
-        steps.append(lambda _, table: contrasted(table, factor))
+        steps["contrast"] = lambda _, table: contrasted(table, factor)
     if options.channel_shift is not None:
         shift = options.channel_shift
         deltas = [level_shift(value) for value in (shift.red, shift.green, shift.blue)]
-        steps.append(lambda band, table: shifted(table, deltas[band]))
+        steps["rgb"] = lambda band, table: shifted(table, deltas[band])
     if options.curve is not None:
         curves = _curve_tables(options.curve)
-        steps.append(lambda band, table: [curves[band][value] for value in table])
+        steps["curve"] = lambda band, table: [curves[band][value] for value in table]
     if options.tint is not None:
         tint = options.tint
         percents = (tint.red, tint.green, tint.blue)
         targets = tint.colour.rgba[:3]
-        steps.append(lambda band, table: tinted(table, percents[band], targets[band]))
+        steps["colorize"] = lambda band, table: tinted(table, percents[band], targets[band])
     if not steps:
         return None
-    composed = [list(table) for table in tables]
-    for step in steps:
-        composed = [step(band, table) for band, table in enumerate(composed)]
+    composed = [list(IDENTITY) for _ in range(3)]
+    for name in options.table_order or TABLE_FILTERS:
+        if name in steps:
+            composed = [steps[name](band, table) for band, table in enumerate(composed)]
     return (composed[0], composed[1], composed[2])
 
 
