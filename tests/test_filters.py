@@ -4,6 +4,7 @@ and their pixels, each checked against the arithmetic of thumbor's C filters."""
 from __future__ import annotations
 
 import io
+import math
 from pathlib import Path
 from urllib.parse import parse_qsl
 
@@ -19,6 +20,7 @@ from pixserve.transformer import FORMATS, InvalidOption, Options, parse_options,
 from pixserve.transformer.cost import Cost, estimate_cost
 from pixserve.transformer.filters import Curve, Kernel, Radius
 from pixserve.transformer.steps.adjust import spline_table
+from pixserve.transformer.steps.wavelet import wavelet_sharpened
 from tests.helpers import MakeApp, decoded, encode, gradient, problem
 
 
@@ -73,6 +75,9 @@ def pixel(image: Image.Image, xy: tuple[int, int] = (5, 5)) -> tuple[int, ...]:
         ("radius=20&corner=FF000080", "corner=ff000080&radius=20"),
         ("pixelate=1", ""),
         ("pixelate=8&w=100", "pixelate=8&w=100"),
+        ("wavelet_sharpen=2.0,1,0", "wavelet_sharpen=2,1"),
+        ("wavelet_sharpen=2,1,1", "wavelet_sharpen=2,1,1"),
+        ("wavelet_sharpen=0,1", ""),
         # `order`: dropped when it is the usual order, kept when not
         ("brightness=10&contrast=1.44&order=brightness,contrast", "brightness=10&contrast=1.44"),
         (
@@ -124,6 +129,9 @@ def test_one_spelling_per_filter(query: str, canonical: str) -> None:
         ("pixelate=257", "pixelate"),
         ("pixelate=2.5", "pixelate"),
         ("brightness=10&order=brightness,brightness", "order"),
+        ("wavelet_sharpen=2", "wavelet_sharpen"),
+        ("wavelet_sharpen=2,11", "wavelet_sharpen"),
+        ("wavelet_sharpen=2,1,yes", "wavelet_sharpen"),
         ("brightness=10&order=saturation", "order"),  # not a table filter
         ("brightness=10&order=contrast,brightness", "order"),  # contrast is not set
         ("brightness=10&contrast=2&order=contrast", "order"),  # brightness left out
@@ -434,3 +442,53 @@ def test_pixelate_extends_the_edges_to_whole_blocks_as_imgproxy() -> None:
     result = np.asarray(run(image, "pixelate=8"))
     assert (result[:, :8] == 0).all()
     assert (result[:, 8:] == (80 + 240 * 7) // 8).all()  # 220, not (80 + 240) / 2
+
+
+def _hat(line: list[float], hole: int) -> list[float]:
+    """thumbor's 1-2-1 "a trous" pass, written out sample by sample (mirrored edges)."""
+    size = len(line)
+
+    def at(index: int) -> float:
+        if index < 0:
+            index = -index
+        if index >= size:
+            index = 2 * size - 2 - index
+        return line[index]
+
+    return [(2 * line[i] + at(i - hole) + at(i + hole)) * 0.25 for i in range(size)]
+
+
+def _slow_wavelet(plane: list[list[float]], amount: float, radius: float) -> list[list[float]]:
+    """The wavelet sharpen as thumbor's C loops run it, on lists."""
+    height, width = len(plane), len(plane[0])
+    result = [[0.0] * width for _ in range(height)]
+    finer = plane
+    for level in range(5):
+        hole = 1 << level
+        rows = [_hat(row, hole) for row in finer]
+        columns = [_hat([rows[y][x] for y in range(height)], hole) for x in range(width)]
+        coarser = [[columns[x][y] for x in range(width)] for y in range(height)]
+        weight = amount * math.exp(-((level - radius) ** 2) / 1.5) + 1
+        for y in range(height):
+            for x in range(width):
+                result[y][x] += (finer[y][x] - coarser[y][x]) * weight
+        finer = coarser
+    return [[result[y][x] + finer[y][x] for x in range(width)] for y in range(height)]
+
+
+@pytest.mark.parametrize(("amount", "radius"), [(2, 1), (1.5, 0.5), (5, 3)])
+def test_wavelet_sharpen_is_thumbors_wavelet_filter(amount: float, radius: float) -> None:
+    grey = Image.effect_noise((40, 36), 40).point(lambda v: v // 2 + 64)
+    ours = np.asarray(wavelet_sharpened(grey, amount, radius, False), dtype=np.int16)
+    plane = (np.asarray(grey, dtype=np.float64) / 255).tolist()
+    slow = np.clip(np.array(_slow_wavelet(plane, amount, radius)) * 255, 0, 255).astype(np.int16)
+    assert np.abs(ours - slow).max() <= 1  # float32 against float64, then truncated
+
+
+def test_wavelet_sharpen_raises_edges_and_keeps_flat_areas() -> None:
+    flat = Image.new("RGB", (64, 64), (120, 90, 60))
+    assert pixel(run(flat, "wavelet_sharpen=3,1")) == (120, 90, 60)
+    edge = Image.new("L", (64, 64), 80)
+    edge.paste(160, (32, 0, 64, 64))
+    sharpened = np.asarray(run(edge.convert("RGB"), "wavelet_sharpen=3,1").convert("L"))
+    assert sharpened[:, 31].mean() < 80 and sharpened[:, 32].mean() > 160  # overshoot

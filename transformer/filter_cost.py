@@ -24,6 +24,10 @@ PIXELATE_BYTES_PER_PIXEL = 5
 NUMPY_BYTES_PER_PIXEL = 7  # saturation, noise
 CONVOLUTION_BYTES_PER_PIXEL = 11
 CORNER_BYTES_PER_PIXEL = 4  # the copy that adds an alpha band
+# wavelet_sharpen: the picture as float32 RGB (12 bytes), one channel's result, finer
+# and coarser planes and a padded copy (about 20 more), the uint8 result (3)
+WAVELET_BYTES_PER_PIXEL = 40
+WAVELET_SECONDS_PER_MEGAPIXEL = 0.15
 SLICE_BYTES = 32 << 20  # the float temporaries of one slice of rows
 NUMPY_SECONDS_PER_MEGAPIXEL = 0.012
 CONVOLUTION_SECONDS_PER_CELL_MEGAPIXEL = 0.003
@@ -66,5 +70,8 @@ def filter_cost(options: Options, output_pixels: int) -> FilterCost:
         per_pixel, numpy = max(per_pixel, CONVOLUTION_BYTES_PER_PIXEL), True
         cells = len(options.kernel.weights)
         seconds = max(seconds, CONVOLUTION_SECONDS_PER_CELL_MEGAPIXEL * cells)
+    if options.wavelet_sharpen is not None:  # whole planes: no slices
+        per_pixel = max(per_pixel, WAVELET_BYTES_PER_PIXEL)
+        seconds = max(seconds, WAVELET_SECONDS_PER_MEGAPIXEL)
     memory = per_pixel * output_pixels + (SLICE_BYTES if numpy else 0)
     return FilterCost(memory, seconds * output_pixels / 1e6)

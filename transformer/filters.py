@@ -26,6 +26,8 @@ _HEX_COLOUR = re.compile(r"#?([0-9a-fA-F]{6}|[0-9a-fA-F]{8})")
 MAX_KERNEL_SIDE = 9
 MAX_KERNEL_WEIGHT = 1000.0
 MAX_CURVE_POINTS = 64
+MAX_WAVELET_AMOUNT = 100.0  # thumbor's docs show 0 to about 10
+MAX_WAVELET_RADIUS = 10.0  # the level raised most: levels run 0 to 4
 MAX_PIXELATE = 256
 MAX_NOISE = 255
 MAX_SEED = 2**31 - 1
@@ -129,6 +131,31 @@ class Kernel:
     def __str__(self) -> str:
         text = f"{self.columns}:" + ",".join(spell(weight) for weight in self.weights)
         return text if self.normalise else text + ":raw"
+
+
+@dataclass(frozen=True)
+class WaveletSharpen:
+    """`wavelet_sharpen`: thumbor's `sharpen(amount, radius, luminance_only)`."""
+
+    amount: float
+    radius: float
+    luminance_only: bool = False
+
+    def __str__(self) -> str:
+        text = f"{spell(self.amount)},{spell(self.radius)}"
+        return text + ",1" if self.luminance_only else text
+
+
+def _wavelet_sharpen(name: str, raw: str, limits: Limits) -> Any:
+    parts = raw.split(",")
+    if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] not in ("0", "1")):
+        raise InvalidOption(
+            f"{name} must be AMOUNT,RADIUS[,1 for luminance only], got {_show(raw)}", param=name
+        )
+    amount = _number(name, parts[0], 0, MAX_WAVELET_AMOUNT, "an amount")
+    radius = _number(name, parts[1], 0, MAX_WAVELET_RADIUS, "a radius")
+    luminance_only = len(parts) == 3 and parts[2] == "1"
+    return WaveletSharpen(amount, radius, luminance_only) if amount else None
 
 
 Points = tuple[tuple[int, int], ...]
@@ -352,6 +379,7 @@ FILTER_FIELDS = {
     "corner": "corner",
     "pixelate": "pixelate",
     "order": "table_order",
+    "wavelet_sharpen": "wavelet_sharpen",
 }
 FILTER_PARSERS: dict[str, Parser] = {
     "brightness": _brightness,
@@ -367,4 +395,5 @@ FILTER_PARSERS: dict[str, Parser] = {
     "corner": _corner,
     "pixelate": _pixelate,
     "order": _order,
+    "wavelet_sharpen": _wavelet_sharpen,
 }

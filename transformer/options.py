@@ -190,6 +190,7 @@ class Options:
     corner: Colour | None = None
     pixelate: int | None = None
     table_order: tuple[str, ...] = ()  # the colour table filters' order, when not the usual
+    wavelet_sharpen: filters.WaveletSharpen | None = None
     max_bytes: int | None = None
     max_age: int | None = None
     format_quality: tuple[str, ...] = ()

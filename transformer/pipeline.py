@@ -44,6 +44,7 @@ from .steps.resize import resize
 from .steps.rotate import flip, rotate
 from .steps.smartcrop import aim_at_faces, place_crop
 from .steps.trim import trim
+from .steps.wavelet import wavelet_sharpen
 from .timings import Timings
 
 DEFAULT_MAX_SOURCE_PIXELS = 50_000_000
@@ -74,6 +75,7 @@ PIPELINE: tuple[Step, ...] = (
     convolve,
     blur,
     sharpen,
+    wavelet_sharpen,
     gray,
     pixelate,
     add_noise,

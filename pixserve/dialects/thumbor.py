@@ -88,7 +88,7 @@ MAPPED_FILTERS = {
     "no_upscale": "enlarge=0",
     "quality": "q",
     "rotate": "rot (multiples of 90; thumbor turns anticlockwise)",
-    "sharpen": "sharpen=radius (pixserve's fixed strength, not amount)",
+    "sharpen": "wavelet_sharpen=amount,radius[,1]: thumbor's own wavelet sharpen",
     "stretch": "fit=fill",
     "strip_exif": "nothing: pixserve never writes EXIF",
     "strip_icc": "nothing: pixserve writes sRGB without a profile (refused with keep_icc_profiles)",
@@ -559,9 +559,12 @@ class _Translation:
             parts = [part.strip() for part in args.split(",")]
             if len(parts) not in (2, 3):
                 raise refuse(shown, "expected sharpen(amount,radius[,luminance_only])")
-            number(shown, parts[0], low=0, high=10)
-            radius = number(shown, parts[1], low=0.3, high=10)
-            self.out.set("sharpen", text_number(radius), shown)
+            amount = number(shown, parts[0], low=0, high=100)
+            radius = number(shown, parts[1], low=0, high=10)
+            luminance_only = len(parts) == 3 and parts[2].lower() in ("true", "1", "t", "yes")
+            if amount:  # thumbor's own wavelet sharpen (transformer/steps/wavelet.py)
+                value = f"{text_number(amount)},{text_number(radius)}"
+                self.out.set("wavelet_sharpen", value + (",1" if luminance_only else ""), shown)
         elif name == "rotate":
             angle = integer(shown, args.strip(), low=-100_000, high=100_000)
             if angle % 90:

@@ -308,7 +308,8 @@ TRANSLATION_TABLE: list[tuple[str, dict[str, str]]] = [
     ),
     ("/unsafe/filters:blur(5,2)/img.jpg", {"blur": "1.95"}),
     ("/unsafe/filters:blur(0)/img.jpg", {}),
-    ("/unsafe/filters:sharpen(2,1.5,true)/img.jpg", {"sharpen": "1.5"}),
+    ("/unsafe/filters:sharpen(2,1.5,true)/img.jpg", {"wavelet_sharpen": "2,1.5,1"}),
+    ("/unsafe/filters:sharpen(0,1,false)/img.jpg", {}),
     ("/unsafe/filters:rotate(90)/img.jpg", {"rot": "270"}),  # thumbor turns anticlockwise
     ("/unsafe/filters:rotate(270)/img.jpg", {"rot": "90"}),
     ("/unsafe/filters:rotate(360)/img.jpg", {}),
