@@ -29,6 +29,7 @@ CASES = [
     "equalize=1",
     "noise=40",
     "pixelate=16",
+    "wavelet_sharpen=2,1",
     "radius=200&corner=ff0000",
     "convolution=3:1,2,1,2,4,2,1,2,1",
     "w=2000&convolution=9:" + ",".join(["1"] * 81),  # 9x9 over 9 MP is over the limit

@@ -24,10 +24,11 @@ PIXELATE_BYTES_PER_PIXEL = 5
 NUMPY_BYTES_PER_PIXEL = 7  # saturation, noise
 CONVOLUTION_BYTES_PER_PIXEL = 11
 CORNER_BYTES_PER_PIXEL = 4  # the copy that adds an alpha band
-# wavelet_sharpen: the picture as float32 RGB (12 bytes), one channel's result, finer
-# and coarser planes and a padded copy (about 20 more), the uint8 result (3)
-WAVELET_BYTES_PER_PIXEL = 40
-WAVELET_SECONDS_PER_MEGAPIXEL = 0.15
+# wavelet_sharpen works on whole float32 planes (no slices): 48 bytes a pixel at its
+# peak and 0.15 s of CPU a megapixel (0.04 luminance only), traced on a 1 MP picture;
+# `benchmarks/filters_cost.py` measures it with the other filters.
+WAVELET_BYTES_PER_PIXEL = 52
+WAVELET_SECONDS_PER_MEGAPIXEL = 0.16
 SLICE_BYTES = 32 << 20  # the float temporaries of one slice of rows
 NUMPY_SECONDS_PER_MEGAPIXEL = 0.012
 CONVOLUTION_SECONDS_PER_CELL_MEGAPIXEL = 0.003
