@@ -42,6 +42,14 @@ def _status_kib(pid: int, field: str) -> int:
     return 0
 
 
+def thumbor_missing(entry: str) -> bool:
+    """Whether thumbor's bench virtualenv is missing (said on stderr, with the fix)."""
+    if THUMBOR.exists():
+        return False
+    print(f"{entry}: thumbor is not installed; run `make bench`", file=sys.stderr)
+    return True
+
+
 def failed(entry: str, error: BaseException, server: Server) -> int:
     """Say why an entry stopped and what the server last logged; the exit status."""
     print(f"{entry}: FAILED: {error}", file=sys.stderr)

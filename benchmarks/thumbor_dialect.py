@@ -303,8 +303,7 @@ def render(
 
 
 def main() -> int:
-    if not servers.THUMBOR.exists():
-        print("thumbor_dialect.py: thumbor is not installed; run `make bench`", file=sys.stderr)
+    if servers.thumbor_missing("thumbor_dialect"):
         return 1
     started = time.perf_counter()
     # thumbor forks its workers (with one process it would not, and the probe waits for

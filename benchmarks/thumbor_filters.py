@@ -89,8 +89,7 @@ def render(rows: list[dict[str, Any]], seconds: float) -> str:
 
 
 def main() -> int:
-    if not servers.THUMBOR.exists():
-        print("thumbor_filters.py: thumbor is not installed; run `make bench`", file=sys.stderr)
+    if servers.thumbor_missing("thumbor_filters"):
         return 1
     started = time.perf_counter()
     with servers.Thumbor(2) as thumbor, PixserveWithThumbor(1) as pixserve:

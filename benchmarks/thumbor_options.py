@@ -113,8 +113,7 @@ def render(rows: list[dict[str, Any]], seconds: float) -> str:
 
 
 def main() -> int:
-    if not servers.THUMBOR.exists():
-        print("thumbor_options.py: thumbor is not installed; run `make bench`", file=sys.stderr)
+    if servers.thumbor_missing("thumbor_options"):
         return 1
     started = time.perf_counter()
     with ThumborWithAutojpg(2) as thumbor, PixserveWithThumbor(1) as pixserve:

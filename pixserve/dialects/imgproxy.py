@@ -42,7 +42,12 @@ from .imgproxy_options import format_quality as _format_quality
 from .imgproxy_options import max_bytes as _max_bytes
 from .imgproxy_options import minimum as _minimum
 from .imgproxy_options import zoom as _zoom
-from .overlays import imgproxy_padding, imgproxy_watermark, imgproxy_watermark_url
+from .overlays import (
+    IMGPROXY_POSITIONS,
+    imgproxy_padding,
+    imgproxy_watermark,
+    imgproxy_watermark_url,
+)
 
 INSECURE = "insecure"
 PLAIN = "plain"
@@ -145,18 +150,7 @@ MAPPED_OPTIONS = {
     "watermark_url": "wm: the URL (base64) under imgproxy_sources",
 }
 _RESIZING_TYPES = ("fit", "fill", "fill-down", "force", "auto")
-_GRAVITIES = {
-    "ce": "center",
-    "no": "north",
-    "so": "south",
-    "ea": "east",
-    "we": "west",
-    "noea": "northeast",
-    "nowe": "northwest",
-    "soea": "southeast",
-    "sowe": "southwest",
-    "sm": "attention",
-}
+_GRAVITIES = {**IMGPROXY_POSITIONS, "sm": "attention"}
 # Where a crop window of a named gravity sits, as a fraction of the room left.
 _ANCHORS = {
     "ce": (0.5, 0.5),

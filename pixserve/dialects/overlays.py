@@ -29,7 +29,7 @@ _THUMBOR_PLACEMENTS = {
     ("center", "end"): "south",
     ("end", "end"): "southeast",
 }
-_IMGPROXY_POSITIONS = {
+IMGPROXY_POSITIONS = {
     "ce": "center",
     "no": "north",
     "so": "south",
@@ -139,11 +139,11 @@ def imgproxy_watermark(args: Sequence[str], shown: str, image: str, out: PairBui
     position = args[1] if len(args) > 1 and args[1] else "ce"
     if position == IMGPROXY_REPLICATE:
         out.set("wm_repeat", "grid", shown)
-    elif position in _IMGPROXY_POSITIONS:
+    elif position in IMGPROXY_POSITIONS:
         if position != "ce":
-            out.set("wm_gravity", _IMGPROXY_POSITIONS[position], shown)
+            out.set("wm_gravity", IMGPROXY_POSITIONS[position], shown)
     else:
-        known = ", ".join([*_IMGPROXY_POSITIONS, IMGPROXY_REPLICATE])
+        known = ", ".join([*IMGPROXY_POSITIONS, IMGPROXY_REPLICATE])
         raise refuse(shown, f"the position is one of {known}, not {position[:20]!r}")
     for param, raw in zip(("wm_dx", "wm_dy"), args[2:4], strict=False):
         if raw:
