@@ -44,8 +44,11 @@ def imgproxy_url(path: str) -> str:
 GROUPS: tuple[tuple[tuple[str, str], ...], ...] = (
     (
         ("/image", f"/image/{SOURCE}?w=300&h=200&fit=cover&fmt=webp"),
-        ("thumbor", thumbor_url(f"300x200/filters:no_upscale():format(webp)/{SOURCE}")),
         ("imgproxy", imgproxy_url(f"/rs:fill:300:200/plain/local:///{SOURCE}@webp")),
+    ),
+    (  # thumbor's own window on whole source pixels (its meta's crop box), then resized
+        ("/image", f"/image/{SOURCE}?crop=0,204,2725,1817&w=300&h=200&fit=fill&enlarge=1&fmt=webp"),
+        ("thumbor", thumbor_url(f"300x200/filters:no_upscale():format(webp)/{SOURCE}")),
     ),
     (
         ("/image", f"/image/{SOURCE}?crop=0,0,1000,1000&w=250&h=250&fmt=webp"),

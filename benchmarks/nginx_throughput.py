@@ -75,8 +75,11 @@ def measure() -> str:
         raise SystemExit("nginx is not installed: apt-get install nginx (Debian's package)")
     with contextlib.ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        # as the recipe sets a host up (docs/operations.md, "Behind nginx"): nginx's
+        # unprivileged workers read pixserve's cache through a shared group
+        folder.chmod(0o750)
         direct_port, direct_pid = stack.enter_context(pixserve(folder / "direct"))
-        accel = "--set", "accel_redirect=/_pixserve_cache/"
+        accel = "--set", "accel_redirect=/_pixserve_cache/", "--set", "cache_file_mode=0640"
         behind_port, behind_pid = stack.enter_context(pixserve(folder / "behind", *accel))
         front = stack.enter_context(
             nginx_in_front(nginx, behind_port, folder / "behind" / "cache", folder / "ng")

@@ -25,6 +25,8 @@ from PIL import ImageColor
 
 from pixserve.transformer import Limits
 from pixserve.transformer.filters import TABLE_FILTERS
+from pixserve.transformer.geometry import plan
+from pixserve.transformer.options import Fit
 
 from .adjustments import THUMBOR_FILTERS
 from .common import (
@@ -443,6 +445,8 @@ class _Translation:
             size = fit_in_size(picture, target, full=fit == "outside")
             if size is None:
                 return True  # fit-in leaves a picture that fits as it is
+            if plan(picture, target, Fit(fit), enlarge=fit == "outside").canvas == size:
+                return True  # pixserve's own fit gives thumbor's size: one cache entry
             target = size
         else:
             return False

@@ -38,7 +38,7 @@ THUMBOR_TABLE: list[tuple[str, dict[str, str]]] = [
     # fit-in 300x300 of 1200x800 is 300x200, then halved
     (
         "/unsafe/fit-in/300x300/filters:proportion(0.5)/a.jpg",
-        {"w": "150", "h": "100", "fit": "fill", "enlarge": "1"},
+        {"w": "150", "h": "100", "fit": "fill"},
     ),
     # no size: the source, doubled (thumbor's resize enlarges)
     (

@@ -211,11 +211,8 @@ TRANSLATION_TABLE: list[tuple[str, dict[str, str]]] = [
         "/unsafe/origx100/img.jpg",
         {"crop": "0,250,800,100", "w": "800", "h": "100", "fit": "fill", "enlarge": "1"},
     ),
-    # thumbor's fit-in size, rounded its way (266.67 -> 267), asked exactly
-    (
-        "/unsafe/fit-in/300x200/img.jpg",
-        {"w": "267", "h": "200", "fit": "fill", "enlarge": "1"},
-    ),
+    # thumbor's fit-in size (266.67 -> 267) is pixserve's own here: its own fit
+    ("/unsafe/fit-in/300x200/img.jpg", {"w": "300", "h": "200", "fit": "inside"}),
     (
         "/unsafe/fit-in/300x200/filters:upscale()/img.jpg",
         {"w": "300", "h": "200", "fit": "inside", "enlarge": "1"},
@@ -226,13 +223,10 @@ TRANSLATION_TABLE: list[tuple[str, dict[str, str]]] = [
     ),
     (
         "/unsafe/full-fit-in/300x200/img.jpg",
-        {"w": "300", "h": "225", "fit": "fill", "enlarge": "1"},
+        {"w": "300", "h": "200", "fit": "outside", "enlarge": "1"},
     ),
     # adaptive: a portrait box for a landscape source is turned
-    (
-        "/unsafe/adaptive-fit-in/200x300/img.jpg",
-        {"w": "267", "h": "200", "fit": "fill", "enlarge": "1"},
-    ),
+    ("/unsafe/adaptive-fit-in/200x300/img.jpg", {"w": "300", "h": "200", "fit": "inside"}),
     (
         "/unsafe/stretch/300x200/img.jpg",
         {"w": "300", "h": "200", "fit": "fill", "enlarge": "1"},
@@ -320,6 +314,13 @@ TRANSLATION_TABLE: list[tuple[str, dict[str, str]]] = [
 @pytest.mark.parametrize(("path", "expected"), TRANSLATION_TABLE)
 def test_translate(path: str, expected: dict[str, str]) -> None:
     assert _pairs(path) == expected
+
+
+def test_fit_in_rounds_halves_up_as_thumbor() -> None:
+    """1920x1080 in 1000x1000: 562.5 high, which thumbor rounds up (pixserve's own fit
+    rounds half to even): so that size is asked exactly."""
+    expected = {"w": "1000", "h": "563", "fit": "fill", "enlarge": "1"}
+    assert _pairs("/unsafe/fit-in/1000x1000/img.jpg", (1920, 1080)) == expected
 
 
 REFUSED_TABLE: list[tuple[str, str]] = [
