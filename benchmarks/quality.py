@@ -41,11 +41,27 @@ def _displayed(image: Image.Image) -> Image.Image:
 
 @functools.lru_cache(maxsize=4)
 def _full_decode(path: str) -> Image.Image:
+    """The source whole, upright and in sRGB: its embedded profile applied in its own
+    mode (a grey profile cannot be applied to the RGB copy, and was silently skipped:
+    the grey concert photo's reference then had other tones than every server's)."""
     with Image.open(path) as source:
         upright = source.copy()
         upright.info = dict(source.info)
     oriented = ImageOps.exif_transpose(upright)
-    oriented.info["icc_profile"] = upright.info.get("icc_profile")
+    profile = upright.info.get("icc_profile")
+    if profile and oriented.mode in ("L", "LA", "RGB", "RGBA", "CMYK"):
+        alpha = oriented.mode in ("LA", "RGBA")
+        try:
+            source_profile = ImageCms.ImageCmsProfile(io.BytesIO(profile))
+            converted = ImageCms.profileToProfile(
+                oriented, source_profile, _SRGB, outputMode="RGBA" if alpha else "RGB"
+            )
+            if converted is not None:
+                oriented = converted
+                profile = None
+        except ImageCms.PyCMSError:
+            pass
+    oriented.info["icc_profile"] = profile
     return oriented
 
 
