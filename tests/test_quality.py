@@ -6,13 +6,21 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import numpy as np
 import pytest
 from flask.testing import FlaskClient
 from PIL import Image
 
 from pixserve.transformer import FORMATS, InvalidOption, Options, parse_options, transform
+from pixserve.transformer.encode import encode as encode_as
 from pixserve.transformer.options import LEVELS, QualityTarget
-from pixserve.transformer.quality import LADDERS, memory_key, size_bucket, threshold
+from pixserve.transformer.quality import (
+    LADDERS,
+    choose_quality,
+    memory_key,
+    size_bucket,
+    threshold,
+)
 from pixserve.transformer.ssimulacra import Reference
 from tests.conftest import MakeApp, encode, gradient
 
@@ -462,3 +470,23 @@ def test_auto_quality_gives_urls_without_q_the_target_and_its_own_key(
     untouched = on.get("/image/flowers.jpg")
     assert untouched.get_data() == (root / "flowers.jpg").read_bytes()
     assert "Save-Data" not in untouched.vary
+
+
+@pytest.mark.parametrize("fmt", ["avif", "jpeg"])
+def test_colour_4_2_0_cannot_keep_is_kept_at_full_chroma(fmt: str) -> None:
+    """Red and blue columns a pixel wide: at 4:2:0 they average to purple at any
+    quality (SSIMULACRA2 about -180 even at the ladder's top); the search then tries
+    full-resolution chroma, whose answer meets the floor."""
+    stripes = np.zeros((96, 96, 3), np.uint8)
+    stripes[:, ::2], stripes[:, 1::2] = (220, 20, 20), (20, 20, 220)
+    picture = Image.fromarray(stripes)
+    options = parse_options([("q", "auto")])
+    reference = Reference(picture)
+    top = encode_as(picture, FORMATS[fmt], options, None, LADDERS[fmt][-1])
+    with Image.open(io.BytesIO(top)) as decoded:
+        assert reference.score(decoded) < 0  # 4:2:0 at its best
+    chosen = choose_quality(picture, FORMATS[fmt], options, None)
+    assert chosen.score >= threshold(FORMATS[fmt], options.target)  # type: ignore[arg-type]
+    with Image.open(io.BytesIO(chosen.data)) as decoded:
+        assert reference.score(decoded) == pytest.approx(chosen.score)
+        assert chosen.quality < LADDERS[fmt][-1]  # and not at the top: found by search

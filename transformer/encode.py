@@ -41,13 +41,18 @@ MAX_ANIMATION_MS = 2**31 - 1
 
 
 def _settings(
-    fmt: Format, quality: int | None, lossless: bool = False, pixels: int = 0
+    fmt: Format,
+    quality: int | None,
+    lossless: bool = False,
+    pixels: int = 0,
+    full_chroma: bool = False,
 ) -> dict[str, Any]:
     if fmt is JPEG:
         return {
             "quality": quality or JPEG.default_quality,
             "optimize": True,
             "progressive": pixels >= PROGRESSIVE_FROM_PIXELS,
+            **({"subsampling": 0} if full_chroma else {}),
         }
     if fmt is WEBP:
         method = WEBP_METHOD_SMALL if pixels <= WEBP_SLOW_UP_TO_PIXELS else WEBP_METHOD
@@ -60,7 +65,8 @@ def _settings(
             # Pillow's AVIF encoder always goes through YUV, so the closest it offers is
             # quality 100 with full-resolution chroma: visually, not bit-exactly, lossless.
             return {"quality": 100, "subsampling": "4:4:4", "speed": speed}
-        return {"quality": quality or AVIF.default_quality, "speed": speed}
+        chroma = {"subsampling": "4:4:4"} if full_chroma else {}
+        return {"quality": quality or AVIF.default_quality, "speed": speed, **chroma}
     if fmt is PNG:
         return {"compress_level": 6}
     if fmt is GIF:
@@ -91,16 +97,20 @@ def encode(
     options: Options,
     icc_profile: bytes | None = None,
     quality: int | None = None,
+    full_chroma: bool = False,
 ) -> bytes:
     """Encode `image` as `fmt` by the options' `q`, `lossless` and `png8`, with no
-    metadata but a kept ICC profile (if any). `quality` overrides `q` (a `q=auto` probe)."""
+    metadata but a kept ICC profile (if any). `quality` overrides `q` (a `q=auto` probe);
+    `full_chroma` keeps JPEG's and AVIF's colour at full resolution (4:4:4), for a
+    `q=auto` floor that 4:2:0 cannot reach (`quality.choose_quality`)."""
     check_fits(image.size, fmt)
     buffer = io.BytesIO()
     extra = {"icc_profile": icc_profile} if icc_profile and fmt is not GIF else {}
     if fmt is PNG and options.palette:
         image = to_palette(image)
     quality = quality if quality is not None else options.quality_for(fmt.name)
-    settings = _settings(fmt, quality, options.lossless, image.width * image.height)
+    pixels = image.width * image.height
+    settings = _settings(fmt, quality, options.lossless, pixels, full_chroma)
     image.save(buffer, fmt.pillow_name, **settings, **extra)
     return buffer.getvalue()
 

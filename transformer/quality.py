@@ -136,6 +136,12 @@ LOG_DISTORTION_PER_STEP: dict[str, float] = {
 FROM_LARGER_STEPS = 1
 FROM_SMALLER_STEPS = 0
 
+# Formats whose encoder can keep full-resolution chroma (4:4:4), tried when a floor is
+# out of 4:2:0's reach at the ladder's top: on the corpus only the saturated night sky
+# (cosmos at 320 px: AVIF 4:2:0 51.4 at q90, 4:4:4 77.8; `python -m benchmarks
+# auto_quality --peers`). WebP's lossy encoder has no 4:4:4.
+FULL_CHROMA = (JPEG.name, AVIF.name)
+
 
 def _log_distortion(score: float) -> float:
     """What the search interpolates: SSIMULACRA2's distance from identical, as a log
@@ -242,19 +248,23 @@ def choose_quality(
     started = time.perf_counter()
     if reference is None:
         reference = ssimulacra.Reference(image)
-    encode_seconds: dict[int, float] = {}
+    encode_seconds: dict[tuple[int, bool], float] = {}
 
-    def probe(quality: int) -> tuple[bytes, float]:
-        check()
-        began = time.perf_counter()
-        data = encode(image, fmt, options, icc_profile, quality=quality)
-        encode_seconds[quality] = time.perf_counter() - began
-        with Image.open(io.BytesIO(data)) as decoded:
-            score = reference.score(decoded)
-        return data, score
+    def prober(full_chroma: bool) -> Callable[[int], tuple[bytes, float]]:
+        def probe(quality: int) -> tuple[bytes, float]:
+            check()
+            began = time.perf_counter()
+            data = encode(image, fmt, options, icc_profile, quality, full_chroma)
+            encode_seconds[(quality, full_chroma)] = time.perf_counter() - began
+            with Image.open(io.BytesIO(data)) as decoded:
+                score = reference.score(decoded)
+            return data, score
+
+        return probe
 
     ladder = LADDERS[fmt.name]
-    search = Search(probe, threshold(fmt, target), ladder, LOG_DISTORTION_PER_STEP[fmt.name])
+    slope = LOG_DISTORTION_PER_STEP[fmt.name]
+    search = Search(prober(False), threshold(fmt, target), ladder, slope)
     bucket = size_bucket(image.size)
     remembered, remembered_bucket = _recall(memory, fmt, target, options, bucket, ladder)
     exact = remembered is not None and remembered_bucket == bucket
@@ -269,17 +279,35 @@ def choose_quality(
         steps = {bucket: 0, bucket + 1: FROM_LARGER_STEPS, bucket - 1: FROM_SMALLER_STEPS}
         start = min(max(0, remembered + steps[remembered_bucket]), len(ladder) - 1)
         index = search.from_start(start)
-    quality = ladder[min(index, len(ladder) - 1)]
-    if quality not in search.results:  # nothing met the target: the top was probed
-        quality = max(search.results)
+    quality, full_chroma = _answer(search, index), False
+    probes = len(search.results)
+    if search.meeting == len(ladder) and fmt.name in FULL_CHROMA and reference.scales:
+        # Even the top falls short: colour 4:2:0 cannot keep (a saturated night sky
+        # tops out at 51 for a floor of 60). The same search at full chroma resolution.
+        full = Search(prober(True), threshold(fmt, target), ladder, slope)
+        found = _answer(full, full.secant(ladder.index(START[fmt.name])))
+        probes += len(full.results)
+        if full.results[found][1] > search.results[quality][1]:
+            search, quality, full_chroma = full, found, True
     data, score = search.results[quality]
-    if memory is not None and not (exact and ladder[remembered or 0] == quality):
+    if (
+        memory is not None
+        and not full_chroma
+        and not (exact and ladder[remembered or 0] == quality)
+    ):
         memory.put(memory_key(fmt, target, options, bucket), quality)
     if timings is not None:
         total = time.perf_counter() - started
-        timings.add("encode", encode_seconds[quality])
-        timings.add("quality", total - encode_seconds[quality])
-    return Chosen(data, quality, len(search.results), score)
+        timings.add("encode", encode_seconds[(quality, full_chroma)])
+        timings.add("quality", total - encode_seconds[(quality, full_chroma)])
+    return Chosen(data, quality, probes, score)
+
+
+def _answer(search: Search, index: int) -> int:
+    """The quality a finished search chose: the lowest meeting the target, else (none
+    did) the top, which it probed."""
+    quality = search.ladder[min(index, len(search.ladder) - 1)]
+    return quality if quality in search.results else max(search.results)
 
 
 def _recall(
