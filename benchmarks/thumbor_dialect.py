@@ -243,15 +243,10 @@ def detection_cost() -> list[str]:
     return lines
 
 
-def render(
-    rows: list[dict[str, Any]],
-    metas: list[dict[str, Any]],
-    geometry: list[dict[str, Any]],
-    smart: list[dict[str, Any]],
-    seconds: float,
-) -> str:
+def comparison_lines(title: str, rows: list[dict[str, Any]], seconds: float) -> list[str]:
+    """The report's head and its table of `compare` rows (long URLs shortened)."""
     lines = [
-        "# thumbor URLs: thumbor itself vs pixserve's thumbor mount",
+        title,
         "",
         f"{servers.thumbor_versions()}; corpus `{CORPUS}`; run took {seconds:.0f} s.",
         "",
@@ -259,12 +254,25 @@ def render(
         "| --- | --- | --- | ---: |",
     ]
     for row in rows:
+        shown = row["path"] if len(row["path"]) < 90 else row["path"][:60] + "..."
         if "note" in row:
-            lines.append(f"| `{row['path']}` | status {row['status']} | {row['note']} | |")
+            lines.append(f"| `{shown}` | status {row['status']} | {row['note']} | |")
             continue
         sizes = " / ".join("x".join(map(str, size)) for size in row["size"])
         ssim = f"{row['ssim']:.3f}" if "ssim" in row else "sizes differ"
-        lines.append(f"| `{row['path']}` | {' / '.join(row['format'])} | {sizes} | {ssim} |")
+        lines.append(f"| `{shown}` | {' / '.join(row['format'])} | {sizes} | {ssim} |")
+    return lines
+
+
+def render(
+    rows: list[dict[str, Any]],
+    metas: list[dict[str, Any]],
+    geometry: list[dict[str, Any]],
+    smart: list[dict[str, Any]],
+    seconds: float,
+) -> str:
+    title = "# thumbor URLs: thumbor itself vs pixserve's thumbor mount"
+    lines = comparison_lines(title, rows, seconds)
     lines += [
         "",
         "| meta URL | target thumbor / pixserve | crops thumbor / pixserve |",

@@ -20,9 +20,9 @@ import time
 from typing import Any
 
 from benchmarks import servers
-from benchmarks.cases import CORPUS, ROOT
+from benchmarks.cases import ROOT
 from benchmarks.results_md import publish
-from benchmarks.thumbor_dialect import PixserveWithThumbor, compare
+from benchmarks.thumbor_dialect import PixserveWithThumbor, compare, comparison_lines
 
 OUT = ROOT / "benchmarks" / "out" / "thumbor_filters.md"
 STREET = "photos/street-2725x2225.jpg"
@@ -69,23 +69,8 @@ CASES = (
 
 
 def render(rows: list[dict[str, Any]], seconds: float) -> str:
-    lines = [
-        "# thumbor's colour and pixel filters: thumbor itself vs pixserve's thumbor mount",
-        "",
-        f"{servers.thumbor_versions()}; corpus `{CORPUS}`; run took {seconds:.0f} s.",
-        "",
-        "| URL (after `/unsafe/`) | format thumbor / pixserve | size thumbor / pixserve | SSIM |",
-        "| --- | --- | --- | ---: |",
-    ]
-    for row in rows:
-        shown = row["path"] if len(row["path"]) < 90 else row["path"][:60] + "..."
-        if "note" in row:
-            lines.append(f"| `{shown}` | status {row['status']} | {row['note']} | |")
-            continue
-        sizes = " / ".join("x".join(map(str, size)) for size in row["size"])
-        ssim = f"{row['ssim']:.3f}" if "ssim" in row else "sizes differ"
-        lines.append(f"| `{shown}` | {' / '.join(row['format'])} | {sizes} | {ssim} |")
-    return "\n".join(lines) + "\n"
+    title = "# thumbor's colour and pixel filters: thumbor itself vs pixserve's thumbor mount"
+    return "\n".join(comparison_lines(title, rows, seconds)) + "\n"
 
 
 def main() -> int:
