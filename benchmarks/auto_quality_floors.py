@@ -36,8 +36,8 @@ Method:
 
 Run: `.venv/bin/pip install -e '.[bench]'` then `.venv/bin/python -m benchmarks
 auto_quality_floors [--formats=jpeg,webp] [--widths=640] [--floors=50,60,70]
-[--leave-one-out]`; `--bands` only times one score at each band size of
-`ssimulacra.BAND_PIXELS`'s candidates. Prints Markdown, also written to
+[--leave-one-out]`; `--score-cost` only times one in-request score and its reference
+on four pictures. Prints Markdown, also written to
 `benchmarks/out/auto_quality_floors.md`. About 10 minutes (9 with `--leave-one-out` on
 the shared 2-core machine at load average 3-5).
 """
@@ -49,6 +49,7 @@ import math
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -275,10 +276,9 @@ def search_lines(fmt: str, found: list[Case]) -> list[str]:
     return lines
 
 
-# `--bands`: the band sizes `ssimulacra.BAND_PIXELS` was chosen from (a whole plane
-# at the end), timed on JPEG q50 probes of a smooth and a detailed photo.
-BAND_CANDIDATES = (8_192, 16_384, 32_768, 65_536, 131_072, 1 << 30)
-BAND_CASES = (
+# `--score-cost`: one in-request score's CPU, on JPEG q50 probes of a smooth and a
+# detailed photo (the figure `transformer/ssimulacra.py` quotes).
+SCORE_CASES = (
     ("flowers-1920x1080.jpg", 640),
     ("street-2725x2225.jpg", 320),
     ("street-2725x2225.jpg", 640),
@@ -286,46 +286,42 @@ BAND_CASES = (
 )
 
 
-def band_lines() -> list[str]:
-    """One score's CPU (median of 9) per band size and picture."""
-    prepared = []
-    for name, width in BAND_CASES:
+def score_cost_lines() -> list[str]:
+    """One score's CPU and one `Reference`'s (median of 9) per picture."""
+    lines = ["| picture | one score (CPU) | its reference (CPU) |", "| --- | ---: | ---: |"]
+    for name, width in SCORE_CASES:
         source = (CORPUS / "photos" / name).read_bytes()
         pairs = [("w", str(width))]
         unencoded = transform(source, parse_options(pairs), FORMATS["png"]).data
         probe = transform(source, parse_options([*pairs, ("q", "50")]), FORMATS["jpeg"]).data
         with Image.open(io.BytesIO(unencoded)) as picture:
+            picture.load()
             reference = ssimulacra.Reference(picture)
+            preparing = _median_cpu(partial(ssimulacra.Reference, picture))
         decoded = Image.open(io.BytesIO(probe))
         decoded.load()
-        prepared.append((f"{name} at {decoded.width}x{decoded.height}", reference, decoded))
-    lines = [
-        "| band pixels | " + " | ".join(label for label, _, _ in prepared) + " |",
-        "| ---: |" + " ---: |" * len(prepared),
-    ]
-    saved = ssimulacra.BAND_PIXELS
-    try:
-        for band in BAND_CANDIDATES:
-            ssimulacra.BAND_PIXELS = band
-            cells = []
-            for _, reference, decoded in prepared:
-                seconds = []
-                for _ in range(9):
-                    began = time.process_time()
-                    reference.score(decoded)
-                    seconds.append(time.process_time() - began)
-                cells.append(f"{statistics.median(seconds) * 1000:.1f} ms")
-            label = "whole planes" if band == BAND_CANDIDATES[-1] else f"{band:,}"
-            lines.append(f"| {label} | " + " | ".join(cells) + " |")
-            print(lines[-1], file=sys.stderr, flush=True)
-    finally:
-        ssimulacra.BAND_PIXELS = saved
+        scoring = _median_cpu(partial(reference.score, decoded))
+        lines.append(
+            f"| {name} at {decoded.width}x{decoded.height} | {scoring * 1000:.1f} ms "
+            f"| {preparing * 1000:.1f} ms |"
+        )
+        print(lines[-1], file=sys.stderr, flush=True)
     return lines
 
 
+def _median_cpu(work: Callable[[], object]) -> float:
+    """The median CPU seconds of nine runs of `work`."""
+    seconds = []
+    for _ in range(9):
+        began = time.process_time()
+        work()
+        seconds.append(time.process_time() - began)
+    return statistics.median(seconds)
+
+
 def main() -> None:
-    if "--bands" in sys.argv[1:]:
-        publish("\n".join(band_lines()), OUT.with_stem(OUT.stem + "_bands"))
+    if "--score-cost" in sys.argv[1:]:
+        publish("\n".join(score_cost_lines()), OUT.with_stem(OUT.stem + "_score_cost"))
         return
     formats = _argument("formats", "jpeg,webp,avif")
     widths = [int(w) for w in _argument("widths", "640,1280")]

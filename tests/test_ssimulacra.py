@@ -77,11 +77,11 @@ def test_the_skipped_terms_weigh_little() -> None:
 
 
 def test_halving_averages_a_last_odd_row_alone() -> None:
-    planes = np.arange(3 * 3 * 4, dtype=np.float32).reshape(3, 3, 4)
+    planes = np.arange(3 * 4 * 3, dtype=np.float32).reshape(3, 4, 3)
     half = halved(planes)
-    assert half.shape == (3, 2, 2)
-    assert half[0, 0, 0] == pytest.approx(np.mean(planes[0, :2, :2]))
-    assert half[0, 1, 1] == pytest.approx(np.mean(planes[0, 2, 2:]))
+    assert half.shape == (2, 2, 3)
+    assert half[0, 0, 0] == pytest.approx(np.mean(planes[:2, :2, 0]))
+    assert half[1, 1, 0] == pytest.approx(np.mean(planes[2, 2:, 0]))
 
 
 def test_blur_keeps_flat_rows_and_fades_at_the_sides() -> None:

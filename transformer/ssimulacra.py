@@ -9,7 +9,7 @@ What this computes is SSIMULACRA2 as PyPI `ssimulacra2` does (the offline refere
 the benchmarks): sRGB to linear, XYB made positive, six scales halved in linear RGB,
 each with a Gaussian (sigma 1.5) SSIM map and the two edge maps (artifacts: edges the
 output has and the picture has not; detail lost: the reverse), their 1- and 4-norms
-weighted and mapped to 0..100. Three things make it cheap:
+weighted and mapped to 0..100. Four things make it cheap:
 - The terms whose weight is below `MIN_WEIGHT` are not computed (most of the 108 are
   0 or about 0.001, against 1 to 225 for the rest; `SKIPPED_WEIGHT` sums what is left
   out): at full size only the luma-like Y plane counts, so a probe blurs one full-size
@@ -17,6 +17,9 @@ weighted and mapped to 0..100. Three things make it cheap:
 - Everything about the unencoded picture (its XYB planes, their blurred means and
   squares at every scale) is computed once per search (`Reference`).
 - float32 throughout, sRGB to linear through a 256-entry table.
+- OpenCV (already a dependency, for faces) does the Gaussian, the 2x2 means and the
+  colour matrices with SIMD: a probe at 1280x1045 px costs 28 ms of one core where
+  the same sums in numpy cost 51 (`benchmarks/auto_quality_floors.py --agreement`).
 `benchmarks/auto_quality_floors.py --agreement` measures it against the package
 (rank correlation, largest difference) and its cost per call.
 """
@@ -24,6 +27,8 @@ weighted and mapped to 0..100. Three things make it cheap:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
+from types import ModuleType
 
 import numpy as np
 from numpy.typing import NDArray
@@ -169,7 +174,19 @@ def scale_count(size: tuple[int, int]) -> int:
 
 
 _KERNEL = np.exp(-(np.arange(-_RADIUS, _RADIUS + 1) ** 2) / (2 * _SIGMA**2))
-_KERNEL = (_KERNEL / _KERNEL.sum()).astype(np.float32)
+_KERNEL = (_KERNEL / _KERNEL.sum()).astype(np.float32).reshape(-1, 1)
+
+# XYB as two 3x4 affine maps for `cv2.transform`: linear RGB to the opsin mixes (plus
+# the bias), then their cube roots to X, Y and B (the cube-root bias cancels in X and B).
+_MIXING = np.hstack([_OPSIN, np.full((3, 1), _BIAS, dtype=np.float32)])
+_FROM_ROOTS = np.array(
+    [
+        [7.0, -7.0, 0.0, 0.42],
+        [0.5, 0.5, 0.0, 0.01 - float(_CBRT_BIAS)],
+        [-0.5, -0.5, 1.0, 0.55],
+    ],
+    dtype=np.float32,
+)
 
 
 def _srgb_to_linear_table() -> Array:
@@ -180,6 +197,16 @@ def _srgb_to_linear_table() -> Array:
 
 
 _LINEAR = _srgb_to_linear_table()
+
+
+@cache
+def _cv2() -> ModuleType:
+    """OpenCV, imported on the first score (a server that never sees `q=auto` never
+    loads it), one thread: a worker's threads already share its cores."""
+    import cv2
+
+    cv2.setNumThreads(1)
+    return cv2
 
 
 def displayed_rgb(image: Image.Image) -> NDArray[np.uint8]:
@@ -193,75 +220,40 @@ def displayed_rgb(image: Image.Image) -> NDArray[np.uint8]:
     return np.asarray(image)
 
 
-def linear_planes(image: Image.Image) -> Array:
-    """Linear-light RGB planes (3, height, width) of `image` as shown."""
-    planes: Array = np.take(_LINEAR, displayed_rgb(image).transpose(2, 0, 1))
-    return planes
+def linear_rgb(image: Image.Image) -> Array:
+    """Linear-light RGB (height, width, 3) of `image` as shown."""
+    linear: Array = _cv2().LUT(displayed_rgb(image), _LINEAR)
+    return linear
 
 
-def halved(planes: Array) -> Array:
-    """Each plane at half size, 2x2 means (a last odd row or column averaged alone)."""
-    _, height, width = planes.shape
+def halved(linear: Array) -> Array:
+    """`linear` (height, width, 3) at half size, 2x2 means (a last odd row or column
+    averaged alone)."""
+    cv2 = _cv2()
+    height, width = linear.shape[:2]
     if height % 2 or width % 2:
-        planes = np.pad(planes, ((0, 0), (0, height % 2), (0, width % 2)), mode="edge")
-    top, bottom = planes[:, 0::2], planes[:, 1::2]
-    quarter: Array = (top[..., 0::2] + bottom[..., 0::2] + top[..., 1::2] + bottom[..., 1::2]) * (
-        np.float32(0.25)
-    )
+        linear = cv2.copyMakeBorder(linear, 0, height % 2, 0, width % 2, cv2.BORDER_REPLICATE)
+    size = ((width + 1) // 2, (height + 1) // 2)
+    quarter: Array = cv2.resize(linear, size, interpolation=cv2.INTER_AREA)
     return quarter
 
 
 def xyb(linear: Array, channels: tuple[int, ...]) -> dict[int, Array]:
     """The positive XYB planes (0 X, 1 Y, 2 B) named in `channels`, from linear RGB."""
-    wanted = set(channels)
-    mixed = [0, 1, 2] if 0 in wanted or 2 in wanted else [0, 1]
-    roots = {}
-    for row in mixed:
-        m = _OPSIN[row]
-        value = m[0] * linear[0] + m[1] * linear[1] + m[2] * linear[2] + _BIAS
-        roots[row] = np.cbrt(np.maximum(value, 0.0, out=value)) - _CBRT_BIAS
-    y = (roots[0] + roots[1]) * np.float32(0.5)
-    found: dict[int, Array] = {}
-    if 0 in wanted:
-        found[0] = (roots[0] - roots[1]) * np.float32(0.5 * 14.0) + np.float32(0.42)
-    if 1 in wanted:
-        found[1] = y + np.float32(0.01)
-    if 2 in wanted:
-        found[2] = roots[2] - y + np.float32(0.55)
-    return found
+    cv2 = _cv2()
+    mixed = cv2.transform(linear, _MIXING)
+    roots = np.cbrt(np.maximum(mixed, 0.0, out=mixed), out=mixed)
+    return {c: cv2.transform(roots, _FROM_ROOTS[c : c + 1]) for c in channels}
 
 
 def blur(plane: Array) -> Array:
     """The package's Gaussian (sigma 1.5, radius 5): rows mirrored past the top and
     bottom, columns zero past the sides, two passes of the symmetric kernel."""
-    return _blurred_rows(_mirrored(plane), 0, plane.shape[0])
-
-
-def _mirrored(plane: Array) -> Array:
-    """`plane` with `_RADIUS` rows mirrored past its top and bottom (what `blur` reads)."""
-    padded: Array = np.pad(plane, ((_RADIUS, _RADIUS), (0, 0)), mode="symmetric")
-    return padded
-
-
-def _blurred_rows(mirrored: Array, top: int, count: int) -> Array:
-    """Rows `top` to `top + count` of the blurred plane whose `_mirrored` copy is given."""
-    rows = mirrored[top : top + count + 2 * _RADIUS]
-    width = rows.shape[1]
-    across: Array = _KERNEL[_RADIUS] * rows[_RADIUS : _RADIUS + count]
-    for tap in range(_RADIUS):
-        far = 2 * _RADIUS - tap
-        across += _KERNEL[tap] * (rows[tap : tap + count] + rows[far : far + count])
-    # Across the columns, zero past the sides: each tap's shifted contributions are
-    # added where they land inside the plane (no padded copy).
-    result: Array = _KERNEL[_RADIUS] * across
-    for tap in range(_RADIUS):
-        shift = _RADIUS - tap
-        if shift >= width:
-            continue
-        weighted = _KERNEL[tap] * across
-        result[:, shift:] += weighted[:, :-shift]
-        result[:, :-shift] += weighted[:, shift:]
-    return result
+    cv2 = _cv2()
+    padded = cv2.copyMakeBorder(plane, 0, 0, _RADIUS, _RADIUS, cv2.BORDER_CONSTANT, value=0)
+    blurred = cv2.sepFilter2D(padded, -1, _KERNEL, _KERNEL, borderType=cv2.BORDER_REFLECT)
+    inside: Array = blurred[:, _RADIUS:-_RADIUS]
+    return inside
 
 
 @dataclass
@@ -271,7 +263,6 @@ class _Plane:
     skipped) and its edge strength, 1 + |plane - mean|."""
 
     plane: Array
-    mirrored: Array
     mean: Array
     variance: Array | None
     edges: Array
@@ -280,7 +271,7 @@ class _Plane:
 def _prepared(plane: Array, needs_ssim: bool) -> _Plane:
     mean = blur(plane)
     variance = blur(plane * plane) - mean * mean if needs_ssim else None
-    return _Plane(plane, _mirrored(plane), mean, variance, 1.0 + np.abs(plane - mean))
+    return _Plane(plane, mean, variance, 1.0 + np.abs(plane - mean))
 
 
 class Reference:
@@ -291,7 +282,7 @@ class Reference:
         self.weights = scale_weights(scale_count(image.size))
         kept = self.weights >= MIN_WEIGHT
         self.scales: list[dict[int, _Plane]] = []
-        linear = linear_planes(image)
+        linear = linear_rgb(image)
         for scale in range(self.weights.shape[1]):
             channels = tuple(c for c in range(3) if kept[c, scale].any())
             prepared = {}
@@ -308,7 +299,7 @@ class Reference:
         if image.size != self.size:
             raise ValueError(f"pictures differ in size: {self.size} vs {image.size}")
         total = 0.0
-        linear = linear_planes(image)
+        linear = linear_rgb(image)
         for scale, prepared in enumerate(self.scales):
             planes = xyb(linear, tuple(prepared))
             for channel, test in planes.items():
@@ -318,50 +309,32 @@ class Reference:
         return mapped(total)
 
 
-# A probe's planes are scored in bands of about this many pixels: each step of the
-# score then works on arrays that stay in the CPU's cache. One JPEG probe's score
-# (`benchmarks/auto_quality_floors.py --bands`, CPU, median of 9, load average 3.4):
-# at 1280x1045 px 52.6 ms against 69.5 for whole planes, at 640 px 9.3-13.3 against
-# 10.0-13.9; 32 Ki to 128 Ki pixels all did as well, smaller bands paid numpy's cost
-# per call (8 Ki: 68.6 and 13.5-19.0 ms). The sums are the same but for float32
-# rounding.
-BAND_PIXELS = 65_536
-
-
 def _weighted(reference: _Plane, test: Array, weights: NDArray[np.float64]) -> float:
     """One plane at one scale: its kept terms' norms times their weights.
     `weights[norm, term]`: norms 1 and 4; terms SSIM, artifact, detail lost."""
     kept = weights >= MIN_WEIGHT
     sums = np.zeros((2, 3))  # [norm, term]: the sums of each map and of its 4th power
-    mirrored = _mirrored(test)
-    height, width = test.shape
-    band_rows = max(2 * _RADIUS, BAND_PIXELS // width)
-    for top in range(0, height, band_rows):
-        count = min(band_rows, height - top)
-        rows = slice(top, top + count)
-        band = mirrored[top : top + count + 2 * _RADIUS]
-        mean = _blurred_rows(band, 0, count)
-        if reference.variance is not None:
-            variance = _blurred_rows(band * band, 0, count) - mean * mean
-            cross = reference.mirrored[top : top + count + 2 * _RADIUS] * band
-            covariance = _blurred_rows(cross, 0, count) - reference.mean[rows] * mean
-            difference = reference.mean[rows] - mean
-            numerator = (1.0 - difference * difference) * (2.0 * covariance + _C2)
-            denominator = reference.variance[rows] + variance + _C2
-            _add_sums(sums[:, 0], np.maximum(1.0 - numerator / denominator, 0.0), kept[:, 0])
-        if kept[:, 1:].any():
-            ratio = (1.0 + np.abs(test[rows] - mean)) / reference.edges[rows] - 1.0
-            if kept[:, 1].any():  # artifacts: edges the picture has not
-                _add_sums(sums[:, 1], np.maximum(ratio, 0.0), kept[:, 1])
-            if kept[:, 2].any():  # detail lost: edges the output has not
-                _add_sums(sums[:, 2], np.maximum(-ratio, 0.0), kept[:, 2])
+    mean = blur(test)
+    if reference.variance is not None:
+        variance = blur(test * test) - mean * mean
+        covariance = blur(reference.plane * test) - reference.mean * mean
+        difference = reference.mean - mean
+        numerator = (1.0 - difference * difference) * (2.0 * covariance + _C2)
+        denominator = reference.variance + variance + _C2
+        _add_sums(sums[:, 0], np.maximum(1.0 - numerator / denominator, 0.0), kept[:, 0])
+    if kept[:, 1:].any():
+        ratio = (1.0 + np.abs(test - mean)) / reference.edges - 1.0
+        if kept[:, 1].any():  # artifacts: edges the picture has not
+            _add_sums(sums[:, 1], np.maximum(ratio, 0.0), kept[:, 1])
+        if kept[:, 2].any():  # detail lost: edges the output has not
+            _add_sums(sums[:, 2], np.maximum(-ratio, 0.0), kept[:, 2])
     means = sums / test.size
     norms = np.stack([means[0], means[1] ** 0.25])
     return float(np.sum(np.where(kept, weights * norms, 0.0)))
 
 
 def _add_sums(sums: NDArray[np.float64], values: Array, kept: NDArray[np.bool_]) -> None:
-    """Add a band's sum of `values` and of their 4th powers (where each norm is kept)."""
+    """Add the sum of `values` and of their 4th powers (where each norm is kept)."""
     if kept[0]:
         sums[0] += float(np.sum(values))
     if kept[1]:
