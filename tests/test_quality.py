@@ -490,3 +490,30 @@ def test_colour_4_2_0_cannot_keep_is_kept_at_full_chroma(fmt: str) -> None:
     with Image.open(io.BytesIO(chosen.data)) as decoded:
         assert reference.score(decoded) == pytest.approx(chosen.score)
         assert chosen.quality < LADDERS[fmt][-1]  # and not at the top: found by search
+
+
+def test_avif_searches_with_drafts_and_verifies_the_real_encode(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cold AVIF search scores quick drafts, then encodes where they landed at the
+    real speed: the bytes served are that encode, and its own score meets the floor."""
+    from pixserve.transformer import quality
+
+    calls: list[tuple[int, bool]] = []
+
+    def recorded(*args: object) -> bytes:
+        calls.append((args[4], args[6]))  # type: ignore[arg-type]
+        return encode_as(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(quality, "encode", recorded)
+    with Image.open(corpus / "photos" / "street-2725x2225.jpg") as photo:
+        picture = photo.convert("RGB").resize((320, 261), Image.Resampling.LANCZOS)
+    options = parse_options([("q", "auto")])
+    chosen = choose_quality(picture, FORMATS["avif"], options, None)
+    assert calls[0][1]  # the search began with a draft
+    assert [q for q, draft in calls if not draft] == [chosen.quality]  # one real encode
+    assert chosen.data == encode_as(picture, FORMATS["avif"], options, None, chosen.quality)
+    with Image.open(io.BytesIO(chosen.data)) as decoded:
+        achieved = Reference(picture).score(decoded)
+    assert achieved >= threshold(FORMATS["avif"], QualityTarget.GOOD)
+    assert chosen.probes == len(calls)

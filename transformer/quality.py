@@ -12,7 +12,9 @@ for the same picture at this size or the next size up or down is only where the 
 starts: it is kept when its probe at this size meets the floor (it may then be a step
 above the lowest: the price of paying the search once per srcset ladder), and the
 search goes on from that probe's score when it does not, so every width is verified
-against its floor. The chosen probe's bytes are the result: nothing is encoded twice.
+against its floor. The chosen probe's bytes are the result. AVIF's search with nothing
+remembered probes drafts at a tenth of the CPU (`DRAFT_MARGINS`) and then encodes and
+verifies the answer at the real speed, so only the real encode is ever served.
 """
 
 from __future__ import annotations
@@ -136,6 +138,16 @@ LOG_DISTORTION_PER_STEP: dict[str, float] = {
 FROM_LARGER_STEPS = 1
 FROM_SMALLER_STEPS = 0
 
+# Formats whose cold search probes drafts (`encode.AVIF_DRAFT_SPEED`: a tenth of the
+# CPU), then encodes where they landed at the real speed and verifies it: the floor
+# the drafts aim at is the format's plus this margin, since a draft scores a median
+# 2.6 points under the real encode. -2: over the corpus and scikit-image photos at
+# 320-1280 px and three floors, 1.03 real encodes a search for a mean +6.7% bytes
+# (median +0%) over the lowest quality meeting the floor; -3 took 1.10 encodes for
+# +5.1%, -1 1.01 for +9.5%, 0 1.00 for +12.1% (`benchmarks/auto_quality_floors.py
+# --drafts`).
+DRAFT_MARGINS: dict[str, float] = {AVIF.name: -2.0}
+
 # Formats whose encoder can keep full-resolution chroma (4:4:4), tried when a floor is
 # out of 4:2:0's reach at the ladder's top: on the corpus only the saturated night sky
 # (cosmos at 320 px: AVIF 4:2:0 51.4 at q90, 4:4:4 77.8; `python -m benchmarks
@@ -250,12 +262,13 @@ def choose_quality(
         reference = ssimulacra.Reference(image)
     encode_seconds: dict[tuple[int, bool], float] = {}
 
-    def prober(full_chroma: bool) -> Callable[[int], tuple[bytes, float]]:
+    def prober(full_chroma: bool, draft: bool = False) -> Callable[[int], tuple[bytes, float]]:
         def probe(quality: int) -> tuple[bytes, float]:
             check()
             began = time.perf_counter()
-            data = encode(image, fmt, options, icc_profile, quality, full_chroma)
-            encode_seconds[(quality, full_chroma)] = time.perf_counter() - began
+            data = encode(image, fmt, options, icc_profile, quality, full_chroma, draft)
+            if not draft:
+                encode_seconds[(quality, full_chroma)] = time.perf_counter() - began
             with Image.open(io.BytesIO(data)) as decoded:
                 score = reference.score(decoded)
             return data, score
@@ -264,18 +277,35 @@ def choose_quality(
 
     ladder = LADDERS[fmt.name]
     slope = LOG_DISTORTION_PER_STEP[fmt.name]
-    search = Search(prober(False), threshold(fmt, target), ladder, slope)
+    floor = threshold(fmt, target)
+    drafts: list[Search] = []
+
+    def cold(full_chroma: bool) -> tuple[Search, int]:
+        """A search with nothing remembered: from `START`, or, for a format with
+        drafts, drafts from `START` and then the real encode where they landed (kept
+        when it meets the floor, else the search goes on from it)."""
+        search = Search(prober(full_chroma), floor, ladder, slope)
+        start = ladder.index(START[fmt.name])
+        if fmt.name not in DRAFT_MARGINS:
+            return search, search.secant(start)
+        draft = Search(prober(full_chroma, True), floor + DRAFT_MARGINS[fmt.name], ladder, slope)
+        drafts.append(draft)
+        landed = min(draft.secant(start), len(ladder) - 1)
+        return search, search.from_start(landed)
+
     bucket = size_bucket(image.size)
     remembered, remembered_bucket = _recall(memory, fmt, target, options, bucket, ladder)
     exact = remembered is not None and remembered_bucket == bucket
     if not reference.scales:
         # Under 8 px either way SSIMULACRA2 has no scale to judge by (it says 100 to
         # anything): nothing can be verified, so the answer is the ladder's top.
+        search = Search(prober(False), floor, ladder, slope)
         index = len(ladder) - 1
         search.meets(index)
     elif remembered is None:
-        index = search.secant(ladder.index(START[fmt.name]))
+        search, index = cold(False)
     else:
+        search = Search(prober(False), floor, ladder, slope)
         steps = {bucket: 0, bucket + 1: FROM_LARGER_STEPS, bucket - 1: FROM_SMALLER_STEPS}
         start = min(max(0, remembered + steps[remembered_bucket]), len(ladder) - 1)
         index = search.from_start(start)
@@ -284,11 +314,12 @@ def choose_quality(
     if search.meeting == len(ladder) and fmt.name in FULL_CHROMA and reference.scales:
         # Even the top falls short: colour 4:2:0 cannot keep (a saturated night sky
         # tops out at 51 for a floor of 60). The same search at full chroma resolution.
-        full = Search(prober(True), threshold(fmt, target), ladder, slope)
-        found = _answer(full, full.secant(ladder.index(START[fmt.name])))
+        full, found_index = cold(True)
+        found = _answer(full, found_index)
         probes += len(full.results)
         if full.results[found][1] > search.results[quality][1]:
             search, quality, full_chroma = full, found, True
+    probes += sum(len(draft.results) for draft in drafts)
     data, score = search.results[quality]
     if (
         memory is not None
