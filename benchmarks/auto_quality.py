@@ -203,15 +203,15 @@ def timed(
 
 @contextmanager
 def levers(on: bool) -> Iterator[None]:
-    """The search's cost levers (`quality.FROM_LARGER_STEPS`, `FROM_SMALLER_STEPS`) as
+    """The search's cost levers (`quality.FROM_LARGER_QUALITY`, `FROM_SMALLER_QUALITY`) as
     they are, or off (a remembered quality tried as it is)."""
-    saved = auto.FROM_LARGER_STEPS, auto.FROM_SMALLER_STEPS
+    saved = auto.FROM_LARGER_QUALITY, auto.FROM_SMALLER_QUALITY
     if not on:
-        auto.FROM_LARGER_STEPS, auto.FROM_SMALLER_STEPS = 0, 0
+        auto.FROM_LARGER_QUALITY, auto.FROM_SMALLER_QUALITY = 0, 0
     try:
         yield
     finally:
-        auto.FROM_LARGER_STEPS, auto.FROM_SMALLER_STEPS = saved
+        auto.FROM_LARGER_QUALITY, auto.FROM_SMALLER_QUALITY = saved
 
 
 # The contenders of `--cost`, timed in turn in every round.

@@ -517,3 +517,33 @@ def test_avif_searches_with_drafts_and_verifies_the_real_encode(
         achieved = Reference(picture).score(decoded)
     assert achieved >= threshold(FORMATS["avif"], QualityTarget.GOOD)
     assert chosen.probes == len(calls)
+
+
+def test_a_wrong_avif_memory_goes_on_with_drafts(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A remembered AVIF quality that falls short at this size costs one real encode:
+    the search goes on with drafts from it, and the answer is a verified real encode."""
+    from pixserve.transformer import quality
+
+    calls: list[tuple[int, bool]] = []
+
+    def recorded(*args: object) -> bytes:
+        calls.append((args[4], args[6]))  # type: ignore[arg-type]
+        return encode_as(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(quality, "encode", recorded)
+    with Image.open(corpus / "photos" / "street-2725x2225.jpg") as photo:
+        picture = photo.convert("RGB").resize((320, 261), Image.Resampling.LANCZOS)
+    options = parse_options([("q", "auto"), ("w", "320")])
+    avif, lowest = FORMATS["avif"], LADDERS["avif"][0]
+    memory = DictMemory()
+    memory.qualities[memory_key(avif, QualityTarget.GOOD, options, size_bucket(picture.size))] = (
+        lowest
+    )
+    chosen = choose_quality(picture, avif, options, None, memory)
+    real = [q for q, draft in calls if not draft]
+    assert real[0] == lowest and real[-1] == chosen.quality > lowest
+    assert len(real) <= 3 and sum(draft for _, draft in calls) >= 1
+    assert chosen.data == encode_as(picture, avif, options, None, chosen.quality)
+    assert chosen.score >= threshold(avif, QualityTarget.GOOD)

@@ -51,16 +51,20 @@ def threshold(fmt: Format, target: QualityTarget) -> float:
     return target.floor + MARGINS[fmt.name]
 
 
-# The qualities a search may choose, per format, in steps of 5. SSIMULACRA2 sees the
-# blocks and smears of low qualities, so the bottoms are where the corpus' smoothest
-# pictures still score `high` at some width (WebP q15 of the small photo: 72.4, 17%
-# fewer bytes than q30; AVIF q10 of the flowers: 71.3) and JPEG's where the flowers
-# score under `low` (q20: 27.5): lower would only add steps
-# (`benchmarks/auto_quality_floors.py` reports the bytes at each floor).
+# The qualities a search may choose, per format. SSIMULACRA2 sees the blocks and
+# smears of low qualities, so the bottoms are where the corpus' smoothest pictures
+# still score `high` at some width (WebP q15 of the small photo: 72.4, 17% fewer bytes
+# than q30; AVIF q10 of the flowers: 71.3) and JPEG's where the flowers score under
+# `low` (q20: 27.5): lower would only add steps (`benchmarks/auto_quality_floors.py`
+# reports the bytes at each floor). JPEG and WebP step by 5, each step a real probe.
+# AVIF, whose search probes cheap drafts (`DRAFT_MARGINS`), steps by 2: a step of 5 is
+# about 5 points of SSIMULACRA2 there, and over the corpus photos at 640 and 1280 px the
+# lowest quality meeting `low` or `good` on a ladder of 5 took a mean 4.8-5.2% more
+# bytes than on a ladder of 1, on a ladder of 2 0.4-1.0% (replayed: 0.3 more probes).
 LADDERS: dict[str, tuple[int, ...]] = {
     JPEG.name: tuple(range(20, 96, 5)),
     WEBP.name: tuple(range(15, 96, 5)),
-    AVIF.name: tuple(range(10, 91, 5)),
+    AVIF.name: tuple(range(10, 91, 2)),
 }
 
 
@@ -118,25 +122,26 @@ class Chosen:
 # points of it, over the corpus photos at 640 and 1280 px and scikit-image's four
 # (`benchmarks/auto_quality_floors.py`, which also replays the search on those
 # scores: about two probes for `good`, two and a half for `low` and `high`).
-START: dict[str, int] = {JPEG.name: 55, WEBP.name: 55, AVIF.name: 45}
+START: dict[str, int] = {JPEG.name: 55, WEBP.name: 55, AVIF.name: 46}
 LOG_DISTORTION_PER_STEP: dict[str, float] = {
     JPEG.name: -0.073,
     WEBP.name: -0.065,
-    AVIF.name: -0.143,
+    AVIF.name: -0.052,
 }
 
 
 # A quality remembered for the next size up (a larger picture) starts the search this
-# many ladder steps higher, and one remembered for the next size down this many
-# higher: a probe where the answer usually is, kept when it meets the floor, saves a
-# probe. `benchmarks/auto_quality.py --cost`, three photos in three formats, 640 px
-# then 320 and 1280, scored by SSIMULACRA2: from the larger, a step up took 1.7 probes
-# instead of 2.0 (2.09x a fixed quality's CPU instead of 2.16x) for a cold search's
-# bytes +7% at the median (+0% as remembered); from the smaller, a step down (what the
-# 8x8 SSIM wanted) took 2.3 probes instead of 1.3 (3.90x instead of 2.63x) for the same
-# bytes: by SSIMULACRA2 a larger picture does not usually need less quality.
-FROM_LARGER_STEPS = 1
-FROM_SMALLER_STEPS = 0
+# much higher (in quality, the next ladder quality at or above it), and one remembered
+# for the next size down this much higher: a probe where the answer usually is, kept
+# when it meets the floor, saves a probe. `benchmarks/auto_quality.py --cost`, three
+# photos in three formats, 640 px then 320 and 1280, scored by SSIMULACRA2: from the
+# larger, 5 up (a step of JPEG's ladder) took 1.7 probes instead of 2.0 (2.09x a fixed
+# quality's CPU instead of 2.16x) for a cold search's bytes +7% at the median (+0% as
+# remembered); from the smaller, 5 down (what the 8x8 SSIM wanted) took 2.3 probes
+# instead of 1.3 (3.90x instead of 2.63x) for the same bytes: by SSIMULACRA2 a larger
+# picture does not usually need less quality.
+FROM_LARGER_QUALITY = 5
+FROM_SMALLER_QUALITY = 0
 
 # Formats whose cold search probes drafts (`encode.AVIF_DRAFT_SPEED`: a tenth of the
 # CPU), then encodes where they landed at the real speed and verifies it: the floor
@@ -280,18 +285,21 @@ def choose_quality(
     floor = threshold(fmt, target)
     drafts: list[Search] = []
 
-    def cold(full_chroma: bool) -> tuple[Search, int]:
-        """A search with nothing remembered: from `START`, or, for a format with
-        drafts, drafts from `START` and then the real encode where they landed (kept
-        when it meets the floor, else the search goes on from it)."""
-        search = Search(prober(full_chroma), floor, ladder, slope)
-        start = ladder.index(START[fmt.name])
+    def searched(search: Search, full_chroma: bool, start: int) -> int:
+        """`search`'s answer from `start`: interpolating real probes, or, for a format
+        with drafts, drafts from `start` and then the real encode where they landed
+        (kept when it meets the floor, else the search goes on from it)."""
         if fmt.name not in DRAFT_MARGINS:
-            return search, search.secant(start)
+            return search.secant(start)
         draft = Search(prober(full_chroma, True), floor + DRAFT_MARGINS[fmt.name], ladder, slope)
         drafts.append(draft)
-        landed = min(draft.secant(start), len(ladder) - 1)
-        return search, search.from_start(landed)
+        landed = max(draft.secant(start), search.failing + 1)
+        return search.from_start(min(landed, len(ladder) - 1))
+
+    def cold(full_chroma: bool) -> tuple[Search, int]:
+        """A search with nothing remembered, from `START`."""
+        search = Search(prober(full_chroma), floor, ladder, slope)
+        return search, searched(search, full_chroma, ladder.index(START[fmt.name]))
 
     bucket = size_bucket(image.size)
     remembered, remembered_bucket = _recall(memory, fmt, target, options, bucket, ladder)
@@ -306,9 +314,10 @@ def choose_quality(
         search, index = cold(False)
     else:
         search = Search(prober(False), floor, ladder, slope)
-        steps = {bucket: 0, bucket + 1: FROM_LARGER_STEPS, bucket - 1: FROM_SMALLER_STEPS}
-        start = min(max(0, remembered + steps[remembered_bucket]), len(ladder) - 1)
-        index = search.from_start(start)
+        raised = {bucket: 0, bucket + 1: FROM_LARGER_QUALITY, bucket - 1: FROM_SMALLER_QUALITY}
+        wanted = ladder[remembered] + raised[remembered_bucket]
+        start = next((i for i, q in enumerate(ladder) if q >= wanted), len(ladder) - 1)
+        index = start if search.meets(start) else searched(search, False, start)
     quality, full_chroma = _answer(search, index), False
     probes = len(search.results)
     if search.meeting == len(ladder) and fmt.name in FULL_CHROMA and reference.scales:
