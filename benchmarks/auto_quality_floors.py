@@ -36,9 +36,8 @@ Method:
 
 Run: `.venv/bin/pip install -e '.[bench]'` then `.venv/bin/python -m benchmarks
 auto_quality_floors [--formats=jpeg,webp] [--widths=640] [--floors=50,60,70]
-[--leave-one-out]`; `--drafts [--widths=320,640,1280]` only replays the cold
-search on drafts for each margin of `DRAFT_MARGIN_CANDIDATES`; `--score-cost` only
-times one in-request score and its reference on four pictures. Prints Markdown, also written to
+[--leave-one-out]`; `--score-cost` only times one in-request score and its reference
+on four pictures. Prints Markdown, also written to
 `benchmarks/out/auto_quality_floors.md`. About 10 minutes (9 with `--leave-one-out` on
 the shared 2-core machine at load average 3-5).
 """
@@ -61,15 +60,8 @@ from ssimulacra2 import compute_ssimulacra2
 from benchmarks.cases import CORPUS, ROOT
 from benchmarks.results_md import publish
 from pixserve.transformer import FORMATS, parse_options, ssimulacra, transform
-from pixserve.transformer.encode import encode
 from pixserve.transformer.options import LEVELS
-from pixserve.transformer.quality import (
-    DRAFT_MARGINS,
-    LADDERS,
-    LOG_DISTORTION_PER_STEP,
-    START,
-    Search,
-)
+from pixserve.transformer.quality import LADDERS, START, Search
 
 OUT = ROOT / "benchmarks" / "out" / "auto_quality_floors.md"
 MARGINS = tuple(0.5 * step for step in range(41))
@@ -284,59 +276,6 @@ def search_lines(fmt: str, found: list[Case]) -> list[str]:
     return lines
 
 
-# `--drafts`: the margins `quality.DRAFT_MARGINS` was chosen from.
-DRAFT_MARGIN_CANDIDATES = (-3.0, -2.0, -1.0, 0.0)
-
-
-def draft_lines(fmt: str, found: list[Case]) -> list[str]:
-    """Per draft margin: a cold search replayed on draft scores (every ladder quality
-    drafted and scored once), then real encodes from where it landed until one meets
-    the floor, as `quality.choose_quality` does; the draft probes, the real encodes
-    and the bytes over the lowest real quality meeting the floor (mean, median, worst),
-    over every case and floor."""
-    ladder = LADDERS[fmt]
-    drafted = []
-    for case in found:
-        with Image.open(io.BytesIO(case.unencoded)) as picture:
-            picture.load()
-            reference = ssimulacra.Reference(picture)
-            scores = {}
-            for quality in ladder:
-                data = encode(picture, FORMATS[fmt], parse_options([]), None, quality, draft=True)
-                with Image.open(io.BytesIO(data)) as decoded:
-                    scores[quality] = reference.score(decoded)
-        drafted.append((case, scores))
-    gaps = [c.in_request[q] - d[q] for c, d in drafted for q in ladder]
-    lines = []
-    for margin in DRAFT_MARGIN_CANDIDATES:
-        probes, real, extra = [], [], []
-        for case, scores in drafted:
-            for floor in LEVELS.values():
-                draft = Search(
-                    partial(_replayed, scores), floor + margin, ladder, LOG_DISTORTION_PER_STEP[fmt]
-                )
-                index = min(draft.secant(ladder.index(START[fmt])), len(ladder) - 1)
-                encodes = 1
-                while case.in_request[ladder[index]] < floor and index < len(ladder) - 1:
-                    index, encodes = index + 1, encodes + 1
-                lowest = choice(case, ladder, floor)
-                extra.append(len(case.outputs[ladder[index]]) / len(case.outputs[lowest]) - 1)
-                probes.append(len(draft.results))
-                real.append(encodes)
-        lines.append(
-            f"| {fmt} | {margin:+.1f} | {statistics.median(gaps):.1f} | "
-            f"{statistics.mean(probes):.2f} | {statistics.mean(real):.2f} | "
-            f"{statistics.mean(extra):+.1%} / {statistics.median(extra):+.0%} / "
-            f"{max(extra):+.0%} |"
-        )
-        print(lines[-1], file=sys.stderr, flush=True)
-    return lines
-
-
-def _replayed(scores: dict[int, float], quality: int) -> tuple[bytes, float]:
-    return b"", scores[quality]
-
-
 # `--score-cost`: one in-request score's CPU, on JPEG q50 probes of a smooth and a
 # detailed photo (the figure `transformer/ssimulacra.py` quotes).
 SCORE_CASES = (
@@ -381,18 +320,6 @@ def _median_cpu(work: Callable[[], object]) -> float:
 
 
 def main() -> None:
-    if "--drafts" in sys.argv[1:]:
-        widths = [int(w) for w in _argument("widths", "320,640,1280")]
-        corpus_photos = [(p.name, p.read_bytes()) for p in sorted((CORPUS / "photos").iterdir())]
-        lines = [
-            "| format | draft margin | real - draft score (median) | draft probes "
-            "| real encodes | bytes over the lowest: mean / median / worst |",
-            "| --- | ---: | ---: | ---: | ---: | ---: |",
-        ]
-        for fmt in DRAFT_MARGINS:
-            lines += draft_lines(fmt, cases(fmt, corpus_photos + extra_photos(), widths))
-        publish("\n".join(lines), OUT.with_stem(OUT.stem + "_drafts"))
-        return
     if "--score-cost" in sys.argv[1:]:
         publish("\n".join(score_cost_lines()), OUT.with_stem(OUT.stem + "_score_cost"))
         return

@@ -277,6 +277,28 @@ def test_a_quality_remembered_for_a_larger_size_starts_a_step_higher(corpus: Pat
     assert warm.probes == 1 and warm.quality == cold.quality and warm.data == cold.data
 
 
+def test_the_raise_from_a_larger_size_is_in_quality_not_ladder_steps(corpus: Path) -> None:
+    # AVIF's ladder steps by 2: a larger picture's q40 starts the search at q46 (the
+    # next ladder quality at or above 40 + 5), not one step up at q42.
+    from pixserve.transformer import quality
+
+    tried: list[int] = []
+
+    def recorded(*args: object) -> bytes:
+        tried.append(args[4])  # type: ignore[arg-type]
+        return encode_as(*args)  # type: ignore[arg-type]
+
+    source = (corpus / "photos" / "street-2725x2225.jpg").read_bytes()
+    options, avif = query(w="320", q="auto"), FORMATS["avif"]
+    memory = DictMemory()
+    larger = size_bucket((320, 261)) + 1
+    memory.qualities[memory_key(avif, QualityTarget.GOOD, options, larger)] = 40
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(quality, "encode", recorded)
+        transform(source, options, avif, memory=memory)
+    assert LADDERS["avif"][1] - LADDERS["avif"][0] == 2 and tried[0] == 46
+
+
 def test_a_quality_remembered_for_a_smaller_size_is_tried_as_it_is(corpus: Path) -> None:
     # By SSIMULACRA2 a larger picture usually needs about the quality a smaller one
     # did: the search starts there and keeps it when it meets the floor.
@@ -490,60 +512,3 @@ def test_colour_4_2_0_cannot_keep_is_kept_at_full_chroma(fmt: str) -> None:
     with Image.open(io.BytesIO(chosen.data)) as decoded:
         assert reference.score(decoded) == pytest.approx(chosen.score)
         assert chosen.quality < LADDERS[fmt][-1]  # and not at the top: found by search
-
-
-def test_avif_searches_with_drafts_and_verifies_the_real_encode(
-    corpus: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A cold AVIF search scores quick drafts, then encodes where they landed at the
-    real speed: the bytes served are that encode, and its own score meets the floor."""
-    from pixserve.transformer import quality
-
-    calls: list[tuple[int, bool]] = []
-
-    def recorded(*args: object) -> bytes:
-        calls.append((args[4], args[6]))  # type: ignore[arg-type]
-        return encode_as(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(quality, "encode", recorded)
-    with Image.open(corpus / "photos" / "street-2725x2225.jpg") as photo:
-        picture = photo.convert("RGB").resize((320, 261), Image.Resampling.LANCZOS)
-    options = parse_options([("q", "auto")])
-    chosen = choose_quality(picture, FORMATS["avif"], options, None)
-    assert calls[0][1]  # the search began with a draft
-    assert [q for q, draft in calls if not draft] == [chosen.quality]  # one real encode
-    assert chosen.data == encode_as(picture, FORMATS["avif"], options, None, chosen.quality)
-    with Image.open(io.BytesIO(chosen.data)) as decoded:
-        achieved = Reference(picture).score(decoded)
-    assert achieved >= threshold(FORMATS["avif"], QualityTarget.GOOD)
-    assert chosen.probes == len(calls)
-
-
-def test_a_wrong_avif_memory_goes_on_with_drafts(
-    corpus: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A remembered AVIF quality that falls short at this size costs one real encode:
-    the search goes on with drafts from it, and the answer is a verified real encode."""
-    from pixserve.transformer import quality
-
-    calls: list[tuple[int, bool]] = []
-
-    def recorded(*args: object) -> bytes:
-        calls.append((args[4], args[6]))  # type: ignore[arg-type]
-        return encode_as(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(quality, "encode", recorded)
-    with Image.open(corpus / "photos" / "street-2725x2225.jpg") as photo:
-        picture = photo.convert("RGB").resize((320, 261), Image.Resampling.LANCZOS)
-    options = parse_options([("q", "auto"), ("w", "320")])
-    avif, lowest = FORMATS["avif"], LADDERS["avif"][0]
-    memory = DictMemory()
-    memory.qualities[memory_key(avif, QualityTarget.GOOD, options, size_bucket(picture.size))] = (
-        lowest
-    )
-    chosen = choose_quality(picture, avif, options, None, memory)
-    real = [q for q, draft in calls if not draft]
-    assert real[0] == lowest and real[-1] == chosen.quality > lowest
-    assert len(real) <= 3 and sum(draft for _, draft in calls) >= 1
-    assert chosen.data == encode_as(picture, avif, options, None, chosen.quality)
-    assert chosen.score >= threshold(avif, QualityTarget.GOOD)

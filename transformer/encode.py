@@ -21,12 +21,6 @@ from .options import Options
 AVIF_SPEED = 7
 AVIF_SPEED_SMALL = 6
 AVIF_SMALL_PIXELS = 400_000
-# A draft: an AVIF encoded only to be scored by a `q=auto` search, at a tenth of speed
-# 6's CPU or less (street photo at 640 px: 12 ms against 136; speed 10 gave the same
-# bytes). It scores a median 2.6 points under the real encode, so the search's
-# drafts aim lower (`quality.DRAFT_MARGINS`) and the answer is encoded and verified at
-# the real speed (`benchmarks/auto_quality_floors.py --drafts`).
-AVIF_DRAFT_SPEED = 9
 
 # Chosen with benchmarks/encoder_options.py (figures in docs/quality.md):
 # - Progressive JPEG saves 1-2% on large detailed photos but adds bytes to small or
@@ -52,7 +46,6 @@ def _settings(
     lossless: bool = False,
     pixels: int = 0,
     full_chroma: bool = False,
-    draft: bool = False,
 ) -> dict[str, Any]:
     if fmt is JPEG:
         return {
@@ -67,7 +60,7 @@ def _settings(
             return {"lossless": True, "quality": quality or WEBP.default_quality, "method": method}
         return {"quality": quality or WEBP.default_quality, "method": method}
     if fmt is AVIF:
-        speed = AVIF_DRAFT_SPEED if draft else avif_speed(pixels)
+        speed = avif_speed(pixels)
         if lossless:
             # Pillow's AVIF encoder always goes through YUV, so the closest it offers is
             # quality 100 with full-resolution chroma: visually, not bit-exactly, lossless.
@@ -105,13 +98,11 @@ def encode(
     icc_profile: bytes | None = None,
     quality: int | None = None,
     full_chroma: bool = False,
-    draft: bool = False,
 ) -> bytes:
     """Encode `image` as `fmt` by the options' `q`, `lossless` and `png8`, with no
     metadata but a kept ICC profile (if any). `quality` overrides `q` (a `q=auto` probe);
     `full_chroma` keeps JPEG's and AVIF's colour at full resolution (4:4:4), for a
-    `q=auto` floor that 4:2:0 cannot reach; `draft` is a quicker encode only to be
-    scored (AVIF: `AVIF_DRAFT_SPEED`; other formats encode as usual)."""
+    `q=auto` floor that 4:2:0 cannot reach (`quality.choose_quality`)."""
     check_fits(image.size, fmt)
     buffer = io.BytesIO()
     extra = {"icc_profile": icc_profile} if icc_profile and fmt is not GIF else {}
@@ -119,7 +110,7 @@ def encode(
         image = to_palette(image)
     quality = quality if quality is not None else options.quality_for(fmt.name)
     pixels = image.width * image.height
-    settings = _settings(fmt, quality, options.lossless, pixels, full_chroma, draft)
+    settings = _settings(fmt, quality, options.lossless, pixels, full_chroma)
     image.save(buffer, fmt.pillow_name, **settings, **extra)
     return buffer.getvalue()
 

@@ -12,9 +12,7 @@ for the same picture at this size or the next size up or down is only where the 
 starts: it is kept when its probe at this size meets the floor (it may then be a step
 above the lowest: the price of paying the search once per srcset ladder), and the
 search goes on from that probe's score when it does not, so every width is verified
-against its floor. The chosen probe's bytes are the result. AVIF's search with nothing
-remembered probes drafts at a tenth of the CPU (`DRAFT_MARGINS`) and then encodes and
-verifies the answer at the real speed, so only the real encode is ever served.
+against its floor. The chosen probe's bytes are the result: nothing is encoded twice.
 """
 
 from __future__ import annotations
@@ -56,11 +54,11 @@ def threshold(fmt: Format, target: QualityTarget) -> float:
 # still score `high` at some width (WebP q15 of the small photo: 72.4, 17% fewer bytes
 # than q30; AVIF q10 of the flowers: 71.3) and JPEG's where the flowers score under
 # `low` (q20: 27.5): lower would only add steps (`benchmarks/auto_quality_floors.py`
-# reports the bytes at each floor). JPEG and WebP step by 5, each step a real probe.
-# AVIF, whose search probes cheap drafts (`DRAFT_MARGINS`), steps by 2: a step of 5 is
-# about 5 points of SSIMULACRA2 there, and over the corpus photos at 640 and 1280 px the
-# lowest quality meeting `low` or `good` on a ladder of 5 took a mean 4.8-5.2% more
-# bytes than on a ladder of 1, on a ladder of 2 0.4-1.0% (replayed: 0.3 more probes).
+# reports the bytes at each floor). JPEG and WebP step by 5, AVIF by 2: a step of 5
+# is about 5 points of SSIMULACRA2 there: over the corpus and scikit-image photos at
+# 320-1280 px and three floors, the search's answers took a mean 1.3% more bytes than
+# the lowest quality of all meeting the floor on a ladder of 2, 5.1% on one of 5, for
+# 2.79 probes instead of 2.28 (`benchmarks/experiments/avif_search.py`).
 LADDERS: dict[str, tuple[int, ...]] = {
     JPEG.name: tuple(range(20, 96, 5)),
     WEBP.name: tuple(range(15, 96, 5)),
@@ -142,16 +140,6 @@ LOG_DISTORTION_PER_STEP: dict[str, float] = {
 # picture does not usually need less quality.
 FROM_LARGER_QUALITY = 5
 FROM_SMALLER_QUALITY = 0
-
-# Formats whose cold search probes drafts (`encode.AVIF_DRAFT_SPEED`: a tenth of the
-# CPU), then encodes where they landed at the real speed and verifies it: the floor
-# the drafts aim at is the format's plus this margin, since a draft scores a median
-# 2.6 points under the real encode. -2: over the corpus and scikit-image photos at
-# 320-1280 px and three floors, 1.03 real encodes a search for a mean +6.7% bytes
-# (median +0%) over the lowest quality meeting the floor; -3 took 1.10 encodes for
-# +5.1%, -1 1.01 for +9.5%, 0 1.00 for +12.1% (`benchmarks/auto_quality_floors.py
-# --drafts`).
-DRAFT_MARGINS: dict[str, float] = {AVIF.name: -2.0}
 
 # Formats whose encoder can keep full-resolution chroma (4:4:4), tried when a floor is
 # out of 4:2:0's reach at the ladder's top: on the corpus only the saturated night sky
@@ -267,13 +255,12 @@ def choose_quality(
         reference = ssimulacra.Reference(image)
     encode_seconds: dict[tuple[int, bool], float] = {}
 
-    def prober(full_chroma: bool, draft: bool = False) -> Callable[[int], tuple[bytes, float]]:
+    def prober(full_chroma: bool) -> Callable[[int], tuple[bytes, float]]:
         def probe(quality: int) -> tuple[bytes, float]:
             check()
             began = time.perf_counter()
-            data = encode(image, fmt, options, icc_profile, quality, full_chroma, draft)
-            if not draft:
-                encode_seconds[(quality, full_chroma)] = time.perf_counter() - began
+            data = encode(image, fmt, options, icc_profile, quality, full_chroma)
+            encode_seconds[(quality, full_chroma)] = time.perf_counter() - began
             with Image.open(io.BytesIO(data)) as decoded:
                 score = reference.score(decoded)
             return data, score
@@ -283,52 +270,32 @@ def choose_quality(
     ladder = LADDERS[fmt.name]
     slope = LOG_DISTORTION_PER_STEP[fmt.name]
     floor = threshold(fmt, target)
-    drafts: list[Search] = []
-
-    def searched(search: Search, full_chroma: bool, start: int) -> int:
-        """`search`'s answer from `start`: interpolating real probes, or, for a format
-        with drafts, drafts from `start` and then the real encode where they landed
-        (kept when it meets the floor, else the search goes on from it)."""
-        if fmt.name not in DRAFT_MARGINS:
-            return search.secant(start)
-        draft = Search(prober(full_chroma, True), floor + DRAFT_MARGINS[fmt.name], ladder, slope)
-        drafts.append(draft)
-        landed = max(draft.secant(start), search.failing + 1)
-        return search.from_start(min(landed, len(ladder) - 1))
-
-    def cold(full_chroma: bool) -> tuple[Search, int]:
-        """A search with nothing remembered, from `START`."""
-        search = Search(prober(full_chroma), floor, ladder, slope)
-        return search, searched(search, full_chroma, ladder.index(START[fmt.name]))
-
+    search = Search(prober(False), floor, ladder, slope)
     bucket = size_bucket(image.size)
     remembered, remembered_bucket = _recall(memory, fmt, target, options, bucket, ladder)
     exact = remembered is not None and remembered_bucket == bucket
     if not reference.scales:
         # Under 8 px either way SSIMULACRA2 has no scale to judge by (it says 100 to
         # anything): nothing can be verified, so the answer is the ladder's top.
-        search = Search(prober(False), floor, ladder, slope)
         index = len(ladder) - 1
         search.meets(index)
     elif remembered is None:
-        search, index = cold(False)
+        index = search.secant(ladder.index(START[fmt.name]))
     else:
-        search = Search(prober(False), floor, ladder, slope)
         raised = {bucket: 0, bucket + 1: FROM_LARGER_QUALITY, bucket - 1: FROM_SMALLER_QUALITY}
         wanted = ladder[remembered] + raised[remembered_bucket]
         start = next((i for i, q in enumerate(ladder) if q >= wanted), len(ladder) - 1)
-        index = start if search.meets(start) else searched(search, False, start)
+        index = search.from_start(start)
     quality, full_chroma = _answer(search, index), False
     probes = len(search.results)
     if search.meeting == len(ladder) and fmt.name in FULL_CHROMA and reference.scales:
         # Even the top falls short: colour 4:2:0 cannot keep (a saturated night sky
         # tops out at 51 for a floor of 60). The same search at full chroma resolution.
-        full, found_index = cold(True)
-        found = _answer(full, found_index)
+        full = Search(prober(True), floor, ladder, slope)
+        found = _answer(full, full.secant(ladder.index(START[fmt.name])))
         probes += len(full.results)
         if full.results[found][1] > search.results[quality][1]:
             search, quality, full_chroma = full, found, True
-    probes += sum(len(draft.results) for draft in drafts)
     data, score = search.results[quality]
     if (
         memory is not None

@@ -56,6 +56,7 @@ def settings(fmt: str, pixels: int) -> dict[str, dict[str, Any]]:
         "4:4:4": base | {"subsampling": "4:4:4"},
         "tune=ssim": base | {"advanced": {"tune": "ssim"}},
         "tune=iq": base | {"advanced": {"tune": "iq"}},
+        "tune=ssimulacra2": base | {"advanced": {"tune": "ssimulacra2"}},
     }
 
 
