@@ -110,6 +110,20 @@ def scored_in_request(case: Case, quality: int) -> tuple[bytes, float]:
 EXTRA = ("astronaut", "chelsea", "coffee", "rocket")
 
 
+def resized_photos(widths: tuple[int, ...]) -> list[tuple[str, bytes]]:
+    """The corpus photos resized by pixserve to each of `widths` (PNG; a size a smaller
+    width already gave is skipped), then scikit-image's at their own size."""
+    found = []
+    for path in sorted((CORPUS / "photos").iterdir()):
+        seen: set[tuple[int, int]] = set()
+        for width in widths:
+            made = transform(path.read_bytes(), parse_options([("w", str(width))]), FORMATS["png"])
+            if made.size not in seen:
+                seen.add(made.size)
+                found.append((f"{path.name}@{width}", made.data))
+    return found + extra_photos()
+
+
 def extra_photos() -> list[tuple[str, bytes]]:
     """scikit-image's sample photos as PNG bytes, or none when it is not installed."""
     try:

@@ -11,6 +11,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -158,15 +159,26 @@ def test_config_layers_and_readiness_on_a_real_server(root: Path, tmp_path: Path
 
 
 def start_held(live: Served, count: int, results: list[tuple[int, dict[str, str], bytes]]) -> None:
-    """`count` requests whose transforms wait for the release file, in flight at return."""
+    """`count` requests whose transforms wait for the release file, in flight at return.
+
+    One at a time, each sent once the one before has started: granian 2.8.9's blocking
+    thread pool grows only when a request finds no idle thread, and it still counts as
+    idle a thread that has just taken a request off its queue. A second request sent
+    in that moment to the same worker waits, with threads to spare, until the first
+    ends or another request arrives: the likely cause of CI's one "gave up waiting for
+    requests in flight" (not reproduced in 12 tries on an idle machine). Real traffic
+    brings that other request; a test's held one never ends."""
     hold_dir = Path(live.log).parent / "hold"
 
     def fetch(number: int) -> None:
         results.append(get(live.port, f"/image/photo.jpg?w={100 + number}&fmt=png&v=hold-{number}"))
 
+    def started(number: int) -> bool:
+        return len(list(hold_dir.glob("started-*"))) == number
+
     for number in range(count):
         threading.Thread(target=fetch, args=(number,), daemon=True).start()
-    wait_for(lambda: len(list(hold_dir.glob("started-*"))) == count, "requests in flight")
+        wait_for(partial(started, number + 1), "requests in flight")
 
 
 def release(live: Served) -> None:

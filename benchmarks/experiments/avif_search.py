@@ -41,10 +41,10 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from benchmarks.auto_quality_floors import extra_photos
-from benchmarks.cases import CORPUS, ROOT
+from benchmarks.auto_quality_floors import resized_photos
+from benchmarks.cases import ROOT
 from benchmarks.results_md import publish
-from pixserve.transformer import FORMATS, parse_options, ssimulacra, transform
+from pixserve.transformer import ssimulacra
 from pixserve.transformer.encode import avif_speed
 from pixserve.transformer.quality import Search
 
@@ -95,18 +95,6 @@ def record(item: tuple[str, bytes]) -> Recorded:
     draft = {q: _encode(picture, reference, q, DRAFT_SPEED) for q in QUALITIES if q % 2 == 0}
     print(f"  {name}", file=sys.stderr, flush=True)
     return Recorded(name, real, draft)
-
-
-def pictures() -> list[tuple[str, bytes]]:
-    found = []
-    for path in sorted((CORPUS / "photos").iterdir()):
-        seen: set[tuple[int, int]] = set()
-        for width in WIDTHS:
-            made = transform(path.read_bytes(), parse_options([("w", str(width))]), FORMATS["png"])
-            if made.size not in seen:
-                seen.add(made.size)
-                found.append((f"{path.name}@{width}", made.data))
-    return found + extra_photos()
 
 
 def _log_distortion(score: float) -> float:
@@ -173,7 +161,7 @@ def drafted(
 
 def main() -> None:
     with ProcessPoolExecutor(2) as pool:
-        cases = list(pool.map(record, pictures()))
+        cases = list(pool.map(record, resized_photos(WIDTHS)))
     lines = [
         "## AVIF's q=auto search: ladder steps and drafts",
         "",

@@ -31,10 +31,10 @@ from typing import Any
 
 from PIL import Image
 
-from benchmarks.auto_quality_floors import extra_photos
-from benchmarks.cases import CORPUS, ROOT
+from benchmarks.auto_quality_floors import resized_photos
+from benchmarks.cases import ROOT
 from benchmarks.results_md import publish
-from pixserve.transformer import FORMATS, parse_options, ssimulacra, transform
+from pixserve.transformer import ssimulacra
 from pixserve.transformer.encode import PROGRESSIVE_FROM_PIXELS, avif_speed
 from pixserve.transformer.quality import LADDERS
 
@@ -84,16 +84,9 @@ def main() -> None:
     for arg in sys.argv[1:]:
         if arg.startswith("--floor="):
             floor = float(arg.split("=", 1)[1])
-    pictures: list[tuple[str, Image.Image]] = []
-    for path in sorted((CORPUS / "photos").iterdir()):
-        seen: set[tuple[int, int]] = set()
-        for width in WIDTHS:
-            made = transform(path.read_bytes(), parse_options([("w", str(width))]), FORMATS["png"])
-            if made.size not in seen:
-                seen.add(made.size)
-                pictures.append((f"{path.name}@{width}", Image.open(io.BytesIO(made.data))))
-    for name, data in extra_photos():
-        pictures.append((name, Image.open(io.BytesIO(data))))
+    pictures = [
+        (name, Image.open(io.BytesIO(data)).convert("RGB")) for name, data in resized_photos(WIDTHS)
+    ]
     lines = [
         f"## Encoder settings at SSIMULACRA2 {floor:.0f}: bytes against pixserve's",
         "",
@@ -106,7 +99,6 @@ def main() -> None:
     for fmt in ("jpeg", "avif"):
         results: dict[str, dict[str, tuple[int, float]]] = {}
         for name, picture in pictures:
-            picture = picture.convert("RGB")
             for variant, kwargs in settings(fmt, picture.width * picture.height).items():
                 at = at_floor(picture, fmt, kwargs, floor)
                 if at is not None:
