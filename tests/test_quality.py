@@ -15,6 +15,7 @@ from pixserve.transformer import FORMATS, InvalidOption, Options, parse_options,
 from pixserve.transformer.encode import encode as encode_as
 from pixserve.transformer.options import LEVELS, QualityTarget
 from pixserve.transformer.quality import (
+    FULL_CHROMA_FROM,
     LADDERS,
     choose_quality,
     memory_key,
@@ -512,3 +513,27 @@ def test_colour_4_2_0_cannot_keep_is_kept_at_full_chroma(fmt: str) -> None:
     with Image.open(io.BytesIO(chosen.data)) as decoded:
         assert reference.score(decoded) == pytest.approx(chosen.score)
         assert chosen.quality < LADDERS[fmt][-1]  # and not at the top: found by search
+
+
+def test_a_high_quality_at_4_2_0_is_searched_again_at_full_chroma(corpus: Path) -> None:
+    """The night sky at 320 px needs AVIF q60 or more at 4:2:0 to score `low`'s floor:
+    4:4:4 meets it at a lower quality in fewer bytes, and that answer is kept."""
+    source = (corpus / "photos" / "cosmos-2048x858.avif").read_bytes()
+    png = transform(source, query(w="320"), FORMATS["png"]).data
+    with Image.open(io.BytesIO(png)) as opened:
+        picture = opened.convert("RGB")
+    avif, options = FORMATS["avif"], query(q="auto:low")
+    reference = Reference(picture)
+
+    def at_4_2_0(quality: int) -> tuple[bytes, float]:
+        data = encode_as(picture, avif, options, None, quality)
+        with Image.open(io.BytesIO(data)) as decoded:
+            return data, reference.score(decoded)
+
+    ladder = LADDERS["avif"]
+    lowest = next(q for q in ladder if at_4_2_0(q)[1] >= threshold(avif, QualityTarget.LOW))
+    assert lowest >= FULL_CHROMA_FROM["avif"]
+    chosen = choose_quality(picture, avif, options, None)
+    assert chosen.quality < lowest and len(chosen.data) < len(at_4_2_0(lowest)[0])
+    assert chosen.data == encode_as(picture, avif, options, None, chosen.quality, True)
+    assert chosen.score >= threshold(avif, QualityTarget.LOW)

@@ -141,11 +141,17 @@ LOG_DISTORTION_PER_STEP: dict[str, float] = {
 FROM_LARGER_QUALITY = 5
 FROM_SMALLER_QUALITY = 0
 
-# Formats whose encoder can keep full-resolution chroma (4:4:4), tried when a floor is
-# out of 4:2:0's reach at the ladder's top: on the corpus only the saturated night sky
-# (cosmos at 320 px: AVIF 4:2:0 51.4 at q90, 4:4:4 77.8; `python -m benchmarks
-# auto_quality --peers`). WebP's lossy encoder has no 4:4:4.
-FULL_CHROMA = (JPEG.name, AVIF.name)
+# Formats whose encoder can keep full-resolution chroma (4:4:4), and the 4:2:0 answer
+# from which the search is run again at 4:4:4, the smaller answer kept: saturated
+# colour that 4:2:0 smears needs a high quality to meet a floor, where 4:4:4 meets it
+# lower for fewer bytes (the night sky at 320 px, `low`: AVIF 4:2:0 q80 14.5 KB, 4:4:4
+# q60 9.1 KB). Over the corpus and scikit-image photos at 320-1280 px and three floors,
+# from JPEG q80 and AVIF q60 one search in eight is run again, for 1.8% and 2.3% of all
+# the bytes (from JPEG q70 2.0% for twice the searches, from AVIF q70 0.7%; `python -m
+# benchmarks.experiments.chroma_at_floor --high-answers`). A floor out of 4:2:0's reach
+# even at the top is searched at 4:4:4 too (cosmos at 320 px: AVIF 4:2:0 51.4 at q90,
+# 4:4:4 77.8). WebP's lossy encoder has no 4:4:4.
+FULL_CHROMA_FROM: dict[str, int] = {JPEG.name: 80, AVIF.name: 60}
 
 
 def _log_distortion(score: float) -> float:
@@ -288,13 +294,21 @@ def choose_quality(
         index = search.from_start(start)
     quality, full_chroma = _answer(search, index), False
     probes = len(search.results)
-    if search.meeting == len(ladder) and fmt.name in FULL_CHROMA and reference.scales:
-        # Even the top falls short: colour 4:2:0 cannot keep (a saturated night sky
-        # tops out at 51 for a floor of 60). The same search at full chroma resolution.
+    missed = search.meeting == len(ladder)
+    if reference.scales and quality >= FULL_CHROMA_FROM.get(fmt.name, ladder[-1] + 1):
+        # Colour 4:2:0 smears needs a high quality, or even the top falls short (a
+        # saturated night sky tops out at 51 for a floor of 60): the same search at
+        # full chroma resolution, kept when it scores higher than a miss or meets the
+        # floor in fewer bytes.
         full = Search(prober(True), floor, ladder, slope)
         found = _answer(full, full.secant(ladder.index(START[fmt.name])))
         probes += len(full.results)
-        if full.results[found][1] > search.results[quality][1]:
+        (full_data, full_score), (data, score) = full.results[found], search.results[quality]
+        if missed:
+            better = full_score > score
+        else:
+            better = full_score >= floor and len(full_data) < len(data)
+        if better:
             search, quality, full_chroma = full, found, True
     data, score = search.results[quality]
     if (

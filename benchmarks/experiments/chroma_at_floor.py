@@ -19,6 +19,10 @@ time against pixserve's at the chosen quality (CPU, on the shared machine).
 Run: `.venv/bin/pip install -e '.[bench]'`, then
 `.venv/bin/python -m benchmarks.experiments.chroma_at_floor [--floor=60]` (about 5
 minutes). Prints Markdown, also written to `benchmarks/out/chroma_at_floor.md`.
+`--high-answers` instead sweeps every ladder quality of 4:2:0 and 4:4:4 (JPEG and
+AVIF; the photos at 320 px too) and asks, at floors 50, 60 and 70, whether 4:4:4 pays
+where 4:2:0's answer is a high quality (`benchmarks/out/chroma_at_floor_high.md`,
+about 4 minutes).
 """
 
 from __future__ import annotations
@@ -79,14 +83,73 @@ def at_floor(
     return None
 
 
+# `--high-answers`: does 4:4:4 pay where 4:2:0 needs a high quality (saturated colour
+# that 4:2:0 smears)? Thresholds tried, per format: each ladder's top quarter and
+# around it.
+HIGH_FROM = {"jpeg": (70, 80, 90), "avif": (60, 70, 80)}
+FLOORS = (50.0, 60.0, 70.0)
+
+
+def sweep(picture: Image.Image, fmt: str, kwargs: dict[str, Any]) -> dict[int, tuple[int, float]]:
+    """Bytes and in-request score at every ladder quality."""
+    reference = ssimulacra.Reference(picture)
+    found = {}
+    for quality in LADDERS[fmt]:
+        buffer = io.BytesIO()
+        picture.save(buffer, fmt.upper(), quality=quality, **kwargs)
+        with Image.open(io.BytesIO(buffer.getvalue())) as decoded:
+            found[quality] = (len(buffer.getvalue()), reference.score(decoded))
+    return found
+
+
+def high_answer_lines(pictures: list[tuple[str, Image.Image]]) -> list[str]:
+    """Per format and threshold: the cases (picture x floor) whose 4:2:0 answer is at
+    least the threshold, how often 4:4:4's answer is smaller there, and the mean saving
+    over every case of keeping the smaller of the two for those."""
+    lines = [
+        "| format | 4:2:0 answer at least | cases (of all) | 4:4:4 smaller on | "
+        "4:4:4 bytes vs 4:2:0 there: median (smallest) | mean saving over all cases |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for fmt in ("jpeg", "avif"):
+        answers = []  # (4:2:0 quality, 4:2:0 bytes, 4:4:4 bytes or None) per case
+        for name, picture in pictures:
+            variants = settings(fmt, picture.width * picture.height)
+            plain = sweep(picture, fmt, variants["pixserve (4:2:0)"])
+            full = sweep(picture, fmt, variants["4:4:4"])
+            for floor in FLOORS:
+                quality = next((q for q, (_, sc) in plain.items() if sc >= floor), None)
+                other = next((q for q, (_, sc) in full.items() if sc >= floor), None)
+                if quality is not None:
+                    answers.append(
+                        (quality, plain[quality][0], None if other is None else full[other][0])
+                    )
+            print(f"  high answers: {fmt} {name}", file=sys.stderr, flush=True)
+        for threshold in HIGH_FROM[fmt]:
+            high = [(b, f) for q, b, f in answers if q >= threshold and f is not None]
+            ratios = [f / b for b, f in high]
+            saved = sum(b - min(b, f) for b, f in high) / sum(b for _, b, _ in answers)
+            spread = f"{statistics.median(ratios):.2f} ({min(ratios):.2f})" if ratios else "-"
+            lines.append(
+                f"| {fmt} | q{threshold} | {len(high)} ({len(answers)}) | "
+                f"{sum(r < 1 for r in ratios)} | {spread} | {saved:.1%} |"
+            )
+    return lines
+
+
 def main() -> None:
     floor = 60.0
     for arg in sys.argv[1:]:
         if arg.startswith("--floor="):
             floor = float(arg.split("=", 1)[1])
+    high = "--high-answers" in sys.argv[1:]
+    widths = (320, *WIDTHS) if high else WIDTHS
     pictures = [
-        (name, Image.open(io.BytesIO(data)).convert("RGB")) for name, data in resized_photos(WIDTHS)
+        (name, Image.open(io.BytesIO(data)).convert("RGB")) for name, data in resized_photos(widths)
     ]
+    if high:
+        publish("\n".join(high_answer_lines(pictures)), OUT.with_stem(OUT.stem + "_high"))
+        return
     lines = [
         f"## Encoder settings at SSIMULACRA2 {floor:.0f}: bytes against pixserve's",
         "",
