@@ -24,10 +24,6 @@ Method:
   shared machine) and of wall time, then the median and the worst over cases. The
   bytes the remembered start costs against a cold search of the same width are
   reported too.
-- `fmt=best` (`--best`): every corpus photo at 640 and 1280 px, AVIF, WebP and JPEG
-  accepted, `auto:good`, cold: CPU with formats ruled out by their lowest ladder
-  quality's bytes (`quality.BEST_RULES_OUT`) against searching every format, in
-  alternating rounds, and whether the answer changed.
 - Peers: the same photos and widths as real servers on loopback (`node_peers.py`,
   `make node-peers`): Next.js' image optimizer as shipped (q=75, mozjpeg) and IPX
   with no `q` (sharp's defaults), against pixserve's default and `auto:good`. Every
@@ -36,7 +32,7 @@ Method:
 
 Run: `.venv/bin/pip install -e '.[bench]'` then `.venv/bin/python
 benchmarks/auto_quality.py` (20-30 minutes on 2 cores, mostly SSIMULACRA2 at 1280 px;
-`--quick` does 320 and 640 px only; `--cost`, `--quality`, `--peers`, `--best` run only those
+`--quick` does 320 and 640 px only; `--cost`, `--quality`, `--peers` run only those
 parts; `--formats=avif,jpeg` limits any part to those formats). Prints Markdown, also written to
 `benchmarks/out/auto_quality*.md`.
 """
@@ -300,54 +296,6 @@ def cost_table() -> list[str]:
     ]
 
 
-BEST_CANDIDATES = (FORMATS["avif"], FORMATS["webp"], FORMATS["jpeg"])
-
-
-def best_table() -> list[str]:
-    """`fmt=best` (AVIF, WebP and JPEG accepted) at `auto:good`, cold, with formats
-    ruled out by their lowest ladder quality's bytes (`quality.BEST_RULES_OUT`) and
-    without, in alternating rounds: CPU per request, probes, and whether the answer
-    changed, per photo and width."""
-    lines = [
-        "| photo | width | answer | probes: ruled out / all searched | "
-        "CPU: ruled out / all searched | same bytes |",
-        "| --- | ---: | --- | ---: | ---: | --- |",
-    ]
-    ratios = []
-    for path in photos():
-        source = path.read_bytes()
-        for width in (640, 1280):
-            chosen = options(width, "auto:good")
-            seconds: dict[bool, list[float]] = {True: [], False: []}
-            results: dict[bool, Result] = {}
-            for _ in range(ROUNDS):
-                for rule in (True, False):
-                    saved, auto.BEST_RULES_OUT = auto.BEST_RULES_OUT, rule
-                    try:
-                        started = time.process_time()
-                        results[rule] = transform(
-                            source, chosen, BEST_CANDIDATES[0], candidates=BEST_CANDIDATES
-                        )
-                        seconds[rule].append(time.process_time() - started)
-                    finally:
-                        auto.BEST_RULES_OUT = saved
-            ratio = statistics.median(seconds[True]) / statistics.median(seconds[False])
-            ratios.append(ratio)
-            on, off = results[True], results[False]
-            lines.append(
-                f"| {path.name} | {width} | {on.format.name} {len(on.data)} B | "
-                f"{on.probes} / {off.probes} | {ratio:.2f}x | {on.data == off.data} |"
-            )
-            print(f"  best {path.name} {width}: {ratio:.2f}x", file=sys.stderr, flush=True)
-    lines += [
-        "",
-        f"CPU with formats ruled out: median {statistics.median(ratios):.2f}x "
-        f"({min(ratios):.2f}-{max(ratios):.2f}x) of searching every format; {ROUNDS} rounds. "
-        f"Load average after the run: {' '.join(f'{load:.1f}' for load in os.getloadavg())}.",
-    ]
-    return lines
-
-
 # The peers' own defaults: Next.js' image optimizer as shipped (`next/image` asks for
 # q=75; its JPEG encoder is mozjpeg), IPX with no `q` (sharp's defaults: 80 for WebP
 # and JPEG, 50 for AVIF).
@@ -528,7 +476,7 @@ def _verdict(fmt: str, peer: str, answered: list[dict[str, PeerScored]]) -> str:
 
 def main() -> None:
     widths = WIDTHS[:2] if "--quick" in sys.argv else WIDTHS
-    every = {"cost", "quality", "peers", "best"}
+    every = {"cost", "quality", "peers"}
     parts = {arg[2:] for arg in sys.argv[1:]} & every
     parts = parts or every
     report = ["# q=auto against fixed qualities", ""]
@@ -537,9 +485,7 @@ def main() -> None:
     if "quality" in parts:
         report += quality_table(score_all(widths)) + [""]
     if "peers" in parts:
-        report += peers_table(score_peers(widths)) + [""]
-    if "best" in parts:
-        report += best_table()
+        report += peers_table(score_peers(widths))
     text = "\n".join(report) + "\n"
     OUT.parent.mkdir(parents=True, exist_ok=True)
     suffix = "" if parts == every else "_" + "_".join(sorted(parts))

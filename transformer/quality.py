@@ -351,14 +351,6 @@ def _recall(
     return None, bucket
 
 
-# `fmt=best`'s order: the median bytes of `auto:good` over the corpus photos at 320-1280
-# px were AVIF 7.5 KB, WebP 9.9 KB, JPEG 16.4 KB (`python -m benchmarks auto_quality
-# --peers`), so the later formats can often be ruled out by one encode at their
-# ladder's lowest quality (`benchmarks/auto_quality.py --best`).
-BEST_ORDER: dict[str, int] = {AVIF.name: 0, WEBP.name: 1, JPEG.name: 2}
-BEST_RULES_OUT = True  # off only to measure what it saves
-
-
 @dataclass
 class Best:
     """`fmt=best`'s outcome: the smallest format meeting the target and its search."""
@@ -379,10 +371,6 @@ def choose_best(
 ) -> Best:
     """Search each candidate format to the options' target and keep the smallest.
 
-    The formats go in the order of their usual bytes at a floor (`BEST_ORDER`), and one
-    whose lowest ladder quality is already no smaller than the best answer so far is
-    not searched (one encode instead of a search).
-
     JPEG is skipped for a picture with transparency (PNG takes its place); a flat
     picture (few colours) is also encoded losslessly, as WebP when that is a candidate,
     else PNG, and wins when smaller (lossless meets any target).
@@ -390,7 +378,7 @@ def choose_best(
     started = time.perf_counter()
     lossy: list[tuple[Format, Image.Image]] = []
     transparent = has_transparency(image)
-    for fmt in sorted(candidates, key=lambda fmt: BEST_ORDER.get(fmt.name, len(BEST_ORDER))):
+    for fmt in candidates:
         if fmt is JPEG:
             if transparent:
                 continue
@@ -402,16 +390,7 @@ def choose_best(
     # One reference for every format: what JPEG gets converted to (RGB, or L) is the
     # same picture as shown (JPEG never gets one with transparency).
     reference = ssimulacra.Reference(image) if lossy else None
-    skipped_probes = 0
     for fmt, picture in lossy:
-        if results and BEST_RULES_OUT:
-            # Bytes grow with quality: when even the ladder's lowest is no smaller than
-            # the best answer so far, this format's answer cannot win.
-            check()
-            skipped_probes += 1
-            floor_bytes = encode(picture, fmt, options, icc_profile, LADDERS[fmt.name][0])
-            if len(floor_bytes) >= min(len(chosen.data) for _, chosen in results):
-                continue
         phases = Timings()
         chosen = choose_quality(
             picture, fmt, options, icc_profile, memory, phases, check, reference
@@ -431,4 +410,4 @@ def choose_best(
         shipped = encode_seconds[id(smallest)]
         timings.add("encode", shipped)
         timings.add("quality", time.perf_counter() - started - shipped)
-    return Best(fmt, smallest, skipped_probes + sum(chosen.probes for _, chosen in results))
+    return Best(fmt, smallest, sum(chosen.probes for _, chosen in results))
