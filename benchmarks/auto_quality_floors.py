@@ -251,24 +251,29 @@ def _log_distortion(score: float) -> float:
     return math.log(max(1e-3, 100.0 - score))
 
 
+def search_constants(scores: list[dict[int, float]], ladder: tuple[int, ...]) -> tuple[int, float]:
+    """Where a search should start and how far it jumps, from every quality's recorded
+    score per picture: the ladder quality nearest the median lowest meeting `good`'s
+    floor, and the median change of log(100 - score) per step within 10 points of it."""
+    good = LEVELS["good"]
+    lowest = [next((q for q in ladder if by[q] >= good), ladder[-1]) for by in scores]
+    slopes = [
+        _log_distortion(by[upper]) - _log_distortion(by[lower])
+        for by in scores
+        for lower, upper in zip(ladder, ladder[1:], strict=False)
+        if abs(by[lower] - good) <= 10 or abs(by[upper] - good) <= 10
+    ]
+    start = min(ladder, key=lambda q: abs(q - statistics.median(lowest)))
+    return start, statistics.median(slopes)
+
+
 def search_lines(fmt: str, found: list[Case]) -> list[str]:
     """The search's constants for `fmt` from the recorded scores, then the search (as
     `quality.py` runs it) replayed on them, from the measured median and from
     `quality.START` (where they differ)."""
     ladder = LADDERS[fmt]
-    good = LEVELS["good"]
-    lowest = [choice(c, ladder, good) for c in found]
-    slopes = []
-    for case in found:
-        for lower, upper in zip(ladder, ladder[1:], strict=False):
-            near = abs(case.in_request[lower] - good) <= 10
-            if near or abs(case.in_request[upper] - good) <= 10:
-                rise = _log_distortion(case.in_request[upper]) - _log_distortion(
-                    case.in_request[lower]
-                )
-                slopes.append(rise)
-    slope = statistics.median(slopes)
-    median = min(ladder, key=lambda q: abs(q - statistics.median(lowest)))
+    lowest = [choice(c, ladder, LEVELS["good"]) for c in found]
+    median, slope = search_constants([c.in_request for c in found], ladder)
     lines = []
     for begin in dict.fromkeys((median, START[fmt])):
         replays = []

@@ -57,8 +57,8 @@ def threshold(fmt: Format, target: QualityTarget) -> float:
 # reports the bytes at each floor). JPEG and WebP step by 5, AVIF by 2: a step of 5
 # is about 5 points of SSIMULACRA2 there: over the corpus and scikit-image photos at
 # 320-1280 px and three floors, the search's answers took a mean 1.3% more bytes than
-# the lowest quality of all meeting the floor on a ladder of 2, 5.1% on one of 5, for
-# 2.79 probes instead of 2.28 (`benchmarks/experiments/avif_search.py`).
+# the lowest quality of all meeting the floor on a ladder of 2, 5.2% on one of 5, for
+# 2.75 probes instead of 2.27 (`benchmarks/experiments/avif_search.py`).
 LADDERS: dict[str, tuple[int, ...]] = {
     JPEG.name: tuple(range(20, 96, 5)),
     WEBP.name: tuple(range(15, 96, 5)),

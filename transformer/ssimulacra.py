@@ -322,7 +322,7 @@ def _weighted(reference: _Plane, test: Array, weights: NDArray[np.float64]) -> f
         variance = blur(test * test)
         covariance = blur(reference.plane * test)
         covariance -= reference.mean * mean
-        variance -= np.square(mean, out=np.empty_like(mean))
+        variance -= mean * mean
         variance += reference.variance
         variance += _C2  # the denominator
         difference = np.subtract(reference.mean, mean)

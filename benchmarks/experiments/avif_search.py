@@ -11,10 +11,10 @@ are skipped) and scikit-image's four at their own size, resized by pixserve (the
 pipeline ending in PNG). Each is encoded at every AVIF quality from 10 to 90 at
 pixserve's speed and, on the even ones, at speed 9 (a draft); each is scored in-request
 (`transformer/ssimulacra.py`) and its encode CPU recorded. At floors 50, 60 and 70:
-- Ladders of 5, 2 and 1 (10..90): the search (`quality.Search`, from the median lowest
-  quality at 60 with the median slope per step, as `auto_quality_floors.py` derives
-  them) replayed on the recorded scores; mean real probes and bytes over the lowest
-  quality of all meeting the floor.
+- Ladders of 5, 2 and 1 (10..90): the search (`quality.Search`, from the start and
+  slope `auto_quality_floors.search_constants` derives for each) replayed on the
+  recorded scores; mean real probes and bytes over the lowest quality of all meeting
+  the floor.
 - Drafts on the ladder of 2: the search replayed on draft scores aiming 2 points under
   the floor (a draft scores a median 2-3 points under the real encode), then the real
   encode where it landed, a step up while that falls short ("drafts"); and the same
@@ -31,7 +31,6 @@ Prints Markdown, also written to `benchmarks/out/avif_search.md`.
 from __future__ import annotations
 
 import io
-import math
 import statistics
 import sys
 import time
@@ -41,7 +40,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from benchmarks.auto_quality_floors import resized_photos
+from benchmarks.auto_quality_floors import resized_photos, search_constants
 from benchmarks.cases import ROOT
 from benchmarks.results_md import publish
 from pixserve.transformer import ssimulacra
@@ -95,24 +94,6 @@ def record(item: tuple[str, bytes]) -> Recorded:
     draft = {q: _encode(picture, reference, q, DRAFT_SPEED) for q in QUALITIES if q % 2 == 0}
     print(f"  {name}", file=sys.stderr, flush=True)
     return Recorded(name, real, draft)
-
-
-def _log_distortion(score: float) -> float:
-    return math.log(max(1e-3, 100.0 - score))
-
-
-def ladder_constants(cases: list[Recorded], ladder: tuple[int, ...]) -> tuple[int, float]:
-    """The median lowest quality meeting 60 and the median log(100 - score) change per
-    step within 10 points of it (how `auto_quality_floors.py` sets `START` and the slope)."""
-    lowest = [lowest_meeting(case.real, ladder, 60.0) for case in cases]
-    steps = [
-        _log_distortion(case.real[b].score) - _log_distortion(case.real[a].score)
-        for case in cases
-        for a, b in zip(ladder, ladder[1:], strict=False)
-        if abs(case.real[a].score - 60.0) <= 10
-    ]
-    start = min(ladder, key=lambda q: abs(q - statistics.median(lowest)))
-    return start, statistics.median(steps)
 
 
 def lowest_meeting(probes: dict[int, Probe], ladder: tuple[int, ...], floor: float) -> int:
@@ -175,7 +156,8 @@ def main() -> None:
     constants = {}
     for step in STEPS:
         ladder = tuple(range(10, 91, step))
-        start, slope = constants[step] = ladder_constants(cases, ladder)
+        scores = [{q: p.score for q, p in case.real.items()} for case in cases]
+        start, slope = constants[step] = search_constants(scores, ladder)
         probes, extra = [], []
         for case in cases:
             for floor in FLOORS:
