@@ -30,11 +30,18 @@ Method:
   output is scored against the neutral full-decode LANCZOS reference at its own size
   (`quality.py`), since each server resizes its own way.
 
+- Fidelity: the picture before encoding, every corpus photo at each width, as the
+  fixed-quality path resizes it (shrink on load at the nearest JPEG scale, Pillow's
+  box reduce) and as `q=auto`'s does (`load.faithful`), scored by the package against
+  the neutral reference: what the output loses before the encoder has touched it,
+  which `q=auto`'s search cannot see. With the CPU of decoding and resizing (the
+  transform's CPU less its PNG encode's), median of 5.
+
 Run: `.venv/bin/pip install -e '.[bench]'` then `.venv/bin/python
 benchmarks/auto_quality.py` (20-30 minutes on 2 cores, mostly SSIMULACRA2 at 1280 px;
-`--quick` does 320 and 640 px only; `--cost`, `--quality`, `--peers` run only those
-parts; `--formats=avif,jpeg` limits any part to those formats). Prints Markdown, also written to
-`benchmarks/out/auto_quality*.md`.
+`--quick` does 320 and 640 px only; `--cost`, `--quality`, `--peers`, `--fidelity`
+run only those parts; `--formats=avif,jpeg` limits any part to those formats). Prints
+Markdown, also written to `benchmarks/out/auto_quality*.md`.
 """
 
 from __future__ import annotations
@@ -296,6 +303,35 @@ def cost_table() -> list[str]:
     ]
 
 
+def fidelity_table(widths: tuple[int, ...]) -> list[str]:
+    """Each photo's unencoded picture, by the fixed path and by `q=auto`'s, against the
+    neutral reference, with the CPU of making it."""
+    lines = [
+        "| photo | size | fixed path: SSIMULACRA2 | CPU | q=auto's path: SSIMULACRA2 | CPU |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for path in photos():
+        source = path.read_bytes()
+        seen: set[tuple[int, int]] = set()
+        for width in widths:
+            cells = []
+            for variant in ("default", "auto:good"):
+                cpu = []
+                for _ in range(5):
+                    began = time.process_time()
+                    made = transform(source, options(width, variant), FORMATS["png"])
+                    cpu.append(time.process_time() - began - made.timings["encode"])
+                case = Case(f"photos/{path.name}", Transform(made.size[0], "png"))
+                _, score = _neutral_ssimulacra2(case, made.data)
+                cells.append(f"{score:.1f} | {statistics.median(cpu) * 1000:.0f} ms")
+            if made.size in seen:
+                continue
+            seen.add(made.size)
+            lines.append(f"| {path.name} | {made.size[0]}x{made.size[1]} | {' | '.join(cells)} |")
+            print(lines[-1], file=sys.stderr, flush=True)
+    return lines
+
+
 # The peers' own defaults: Next.js' image optimizer as shipped (`next/image` asks for
 # q=75; its JPEG encoder is mozjpeg), IPX with no `q` (sharp's defaults: 80 for WebP
 # and JPEG, 50 for AVIF).
@@ -476,7 +512,7 @@ def _verdict(fmt: str, peer: str, answered: list[dict[str, PeerScored]]) -> str:
 
 def main() -> None:
     widths = WIDTHS[:2] if "--quick" in sys.argv else WIDTHS
-    every = {"cost", "quality", "peers"}
+    every = {"cost", "quality", "peers", "fidelity"}
     parts = {arg[2:] for arg in sys.argv[1:]} & every
     parts = parts or every
     report = ["# q=auto against fixed qualities", ""]
@@ -484,6 +520,8 @@ def main() -> None:
         report += cost_table() + [""]
     if "quality" in parts:
         report += quality_table(score_all(widths)) + [""]
+    if "fidelity" in parts:
+        report += fidelity_table(widths) + [""]
     if "peers" in parts:
         report += peers_table(score_peers(widths))
     text = "\n".join(report) + "\n"

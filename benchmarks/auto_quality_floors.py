@@ -13,20 +13,24 @@ Method:
 - Pictures: the corpus photos at every width in `--widths=` (default 640,1280) the
   photo allows, and four photos from scikit-image's `skimage.data` at their own size
   (astronaut and rocket: public domain; chelsea and coffee: CC0, as each function's
-  docstring states). Each is encoded at every quality of the format's `q=auto` ladder
-  through pixserve's own pipeline and scored against pixserve's unencoded picture at
-  that size (PNG) with the in-request score; the package scores the qualities the
-  calibration looks at, and every multiple of 10 for the agreement.
-- Agreement: per format, Spearman's rank correlation between the two scores, the
-  largest difference, and the CPU time of one score per width (median of the probes).
-- Calibration: for each floor, the lowest margin (steps of 0.5) whose choice (the
-  lowest ladder quality scoring at least floor + margin in-request, else the top)
-  scores at least the floor by the package on every calibration case, or is the top.
+  docstring states). `q=auto`'s unencoded picture at that size (PNG: its faithful
+  decode and resize) is encoded at every quality of the format's `q=auto` ladder and
+  scored against that picture with the in-request score, as a request does.
+- Agreement: the package against the same picture at every multiple of 10: per
+  format, Spearman's rank correlation between the two scores, the largest
+  difference, and the CPU time of one score per width (median of the probes).
+- Calibration, from outside: the package scores the qualities the calibration looks
+  at against the neutral reference (the original decoded whole, LANCZOS to the size:
+  `quality.py`, the issue's measure), so the margin covers what the resize loses as
+  well as the two scores' difference. For each floor, the lowest margin (steps of
+  0.5) whose choice (the lowest ladder quality scoring at least floor + margin
+  in-request, else the top) scores at least the floor from outside on every
+  calibration case, or is the top.
   Folds: the corpus halves (A holds out every other photo, B the rest), or with
   `--leave-one-out` one fold per corpus photo; every fold calibrates on the others and
   on the scikit-image photos.
 - Held-out check: the same margin's choice on the held-out cases; a case holds when
-  the package scores it at least the floor, or it is the top of the ladder. Bytes are
+  it scores at least the floor from outside, or it is the top of the ladder. Bytes are
   against the fixed default quality's.
 - Search: per format, the median lowest quality meeting `good`'s floor (where the
   search starts, `quality.START`) and the median change of log(100 - score) per ladder
@@ -57,9 +61,11 @@ import numpy as np
 from PIL import Image
 from ssimulacra2 import compute_ssimulacra2
 
-from benchmarks.cases import CORPUS, ROOT
+from benchmarks import quality as neutral
+from benchmarks.cases import CORPUS, ROOT, Transform
+from benchmarks.cases import Case as CorpusCase
 from benchmarks.results_md import publish
-from pixserve.transformer import FORMATS, parse_options, ssimulacra, transform
+from pixserve.transformer import FORMATS, Result, parse_options, ssimulacra, transform
 from pixserve.transformer.options import LEVELS
 from pixserve.transformer.quality import LADDERS, START, Search
 
@@ -84,11 +90,15 @@ class Case:
     unencoded: bytes
     outputs: dict[int | None, bytes]
     in_request: dict[int, float]
+    neutral: bytes = b""  # the original resized faithfully (PNG): what a user compares with
     seconds: list[float] = field(default_factory=list)
     package: dict[int, float] = field(default_factory=dict)
     package_seconds: list[float] = field(default_factory=list)
+    outside: dict[int, float] = field(default_factory=dict)
 
     def score(self, quality: int) -> float:
+        """The package's score against pixserve's unencoded picture (the in-request
+        score's reference: their agreement)."""
         if quality not in self.package:
             began = time.process_time()
             self.package[quality] = float(
@@ -96,6 +106,14 @@ class Case:
             )
             self.package_seconds.append(time.process_time() - began)
         return self.package[quality]
+
+    def from_outside(self, quality: int) -> float:
+        """The package's score against the neutral reference: the floor's promise."""
+        if quality not in self.outside:
+            self.outside[quality] = float(
+                compute_ssimulacra2(io.BytesIO(self.neutral), io.BytesIO(self.outputs[quality]))
+            )
+        return self.outside[quality]
 
 
 def scored_in_request(case: Case, quality: int) -> tuple[bytes, float]:
@@ -139,20 +157,27 @@ def extra_photos() -> list[tuple[str, bytes]]:
 
 
 def cases(fmt: str, photos: list[tuple[str, bytes]], widths: list[int]) -> list[Case]:
+    """Each photo at each width: `q=auto`'s unencoded picture (its faithful decode and
+    resize, `load.faithful`) encoded at every ladder quality, and the fixed default
+    as a user gets it. A corpus photo's neutral reference is its full-decode LANCZOS
+    (`quality.references`); scikit-image's are at their own size."""
     found = []
     for name, source in photos:
         seen: set[tuple[int, int]] = set()
         for width in widths:
-            unencoded = transform(source, parse_options([("w", str(width))]), FORMATS["png"])
+            pairs = [("w", str(width))]
+            unencoded = transform(source, parse_options([*pairs, ("q", "auto")]), FORMATS["png"])
             if unencoded.size in seen:
                 continue
             seen.add(unencoded.size)
             with Image.open(io.BytesIO(unencoded.data)) as picture:
                 reference = ssimulacra.Reference(picture)
-            case = Case(name, width, unencoded.data, {}, {})
-            for quality in (None, *LADDERS[fmt]):
-                pairs = [("w", str(width))] + ([] if quality is None else [("q", str(quality))])
-                case.outputs[quality] = transform(source, parse_options(pairs), FORMATS[fmt]).data
+            case = Case(name, width, unencoded.data, {}, {}, _neutral(name, unencoded))
+            case.outputs[None] = transform(source, parse_options(pairs), FORMATS[fmt]).data
+            for quality in LADDERS[fmt]:
+                case.outputs[quality] = transform(
+                    unencoded.data, parse_options([*pairs, ("q", str(quality))]), FORMATS[fmt]
+                ).data
                 if quality is not None:
                     with Image.open(io.BytesIO(case.outputs[quality])) as decoded:
                         decoded.load()
@@ -164,12 +189,23 @@ def cases(fmt: str, photos: list[tuple[str, bytes]], widths: list[int]) -> list[
     return found
 
 
+def _neutral(name: str, unencoded: Result) -> bytes:
+    """The neutral reference at the unencoded picture's size, as PNG."""
+    if name.startswith("skimage:"):
+        return unencoded.data
+    size = unencoded.size
+    reference = neutral.references(CorpusCase(f"photos/{name}", Transform(size[0], "png")), size)[0]
+    buffer = io.BytesIO()
+    reference.save(buffer, "PNG", compress_level=1)
+    return buffer.getvalue()
+
+
 def choice(case: Case, ladder: tuple[int, ...], threshold: float) -> int:
     return next((q for q in ladder if case.in_request[q] >= threshold), ladder[-1])
 
 
 def holds(case: Case, ladder: tuple[int, ...], quality: int, floor: float) -> bool:
-    return quality == ladder[-1] or case.score(quality) >= floor
+    return quality == ladder[-1] or case.from_outside(quality) >= floor
 
 
 def calibrate(fmt: str, calibration: list[Case], floor: float) -> float | None:
@@ -192,11 +228,11 @@ def fold_lines(
         if margin is None:
             lines.append(f"| {fmt} | {fold} | {floor:.0f} | none | | | | | | |")
             continue
-        worst = min(c.score(choice(c, ladder, floor + margin)) for c in calibration)
+        worst = min(c.from_outside(choice(c, ladder, floor + margin)) for c in calibration)
         picked = [(c, choice(c, ladder, floor + margin)) for c in held_out]
-        scores = [c.score(q) for c, q in picked]
+        scores = [c.from_outside(q) for c, q in picked]
         short = [
-            f"{c.photo}@{c.width} q{q} {c.score(q):.1f}"
+            f"{c.photo}@{c.width} q{q} {c.from_outside(q):.1f}"
             for c, q in picked
             if not holds(c, ladder, q, floor)
         ]

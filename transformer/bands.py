@@ -58,7 +58,7 @@ def resize(
     image: Image.Image,
     size: tuple[int, int],
     box: Box | None,
-    reducing_gap: float,
+    reducing_gap: float | None,
 ) -> Image.Image:
     """`image.resize(size, LANCZOS, box, reducing_gap)`, in two bands when it is big
     enough and Pillow would not first reduce by an integer factor."""
@@ -90,9 +90,11 @@ def resize(
     return out.convert(image.mode) if working is not image else out
 
 
-def _reduces_first(box: Box, size: tuple[int, int], reducing_gap: float) -> bool:
+def _reduces_first(box: Box, size: tuple[int, int], reducing_gap: float | None) -> bool:
     """Whether Pillow's resize would shrink by an integer factor before its filter
     (then the filter's own work is small, and banding the reduce is not exact)."""
+    if reducing_gap is None:
+        return False
     across = (box[2] - box[0]) / size[0] / reducing_gap
     down = (box[3] - box[1]) / size[1] / reducing_gap
     return int(across) > 1 or int(down) > 1

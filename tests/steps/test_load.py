@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pixserve.transformer import Options
+from pixserve.transformer import Options, parse_options
 from pixserve.transformer.geometry import plan
 from pixserve.transformer.options import Fit
 from pixserve.transformer.steps.load import decode, shrink_on_load
@@ -15,6 +15,23 @@ def test_shrink_on_load_decodes_a_jpeg_smaller_but_not_below_the_target() -> Non
     shrink_on_load(ctx)
     decode(ctx)
     assert (300, 200) <= ctx.image.size <= (600, 400)
+
+
+def test_q_auto_decodes_at_least_twice_the_output_and_may_decode_it_whole() -> None:
+    # Its floor is promised against the original: a DCT-scale decode near the output
+    # size is not close enough to it (load.FAITHFUL_DRAFT_GAP).
+    source = encode(gradient((2400, 1600)), "JPEG")
+    for width, fixed, auto in ((300, (300, 200), (600, 400)), (900, (1200, 800), (2400, 1600))):
+        sizes = []
+        for options in (
+            parse_options([("w", str(width))]),
+            parse_options([("w", str(width)), ("q", "auto")]),
+        ):
+            ctx = context(opened(source), options)
+            shrink_on_load(ctx)
+            decode(ctx)
+            sizes.append(ctx.image.size)
+        assert sizes == [fixed, auto]
 
 
 def test_shrink_on_load_asks_in_stored_orientation() -> None:

@@ -49,6 +49,15 @@ DRAFT_GAP = 2.0
 # the decode and a third of the resize time; to 300 px WebP 0.954 against 0.944 at
 # 5% fewer bytes. Without the exact extent the same 1/4 decode scored only 0.889.
 EXACT_DRAFT_GAP = 1.0
+# A `q=auto` answer promises its SSIMULACRA2 floor against the original as a faithful
+# resize shows it (the whole source decoded, LANCZOS to the output size), but its
+# search can only score against the picture the pipeline made: so that picture must
+# be close to the faithful one. A DCT-scale decode is not: street-2725x2225.jpg at
+# 320 px scores 87.2 against the faithful resize at the nearest scale and 94.5 at
+# twice the output, gain-map-3840x2160.jpg at 1280 px 93.0 at half its size and 100.0
+# whole (`python -m benchmarks auto_quality --fidelity`). So `q=auto` decodes at least
+# this many times the output, up to the whole picture.
+FAITHFUL_DRAFT_GAP = 2.0
 JPEG_SCALES = (1 / 8, 2 / 8, 3 / 8, 4 / 8, 5 / 8, 6 / 8, 7 / 8, 1.0)
 
 
@@ -80,7 +89,17 @@ def shrink_on_load(ctx: Context) -> None:
         # 0.02 SSIM against thumbor's own (`python -m benchmarks thumbor_dialect`).
         exact = extent_reaches_resize(ctx) and ctx.options.crop is None
         gap = EXACT_DRAFT_GAP if exact else DRAFT_GAP
-        _draft(ctx, draft_size(wanted, upright(ctx.source_size, ctx.orientation), gap))
+        shown = upright(ctx.source_size, ctx.orientation)
+        if faithful(ctx):
+            _draft(ctx, draft_size(wanted, shown, FAITHFUL_DRAFT_GAP, largest=shown))
+        else:
+            _draft(ctx, draft_size(wanted, shown, gap))
+
+
+def faithful(ctx: Context) -> bool:
+    """Whether the picture must stay close to a faithful resize of the original, at some
+    CPU: a `q=auto` answer, whose floor is promised against the original."""
+    return ctx.options.target is not None
 
 
 def extent_reaches_resize(ctx: Context) -> bool:
@@ -91,12 +110,15 @@ def extent_reaches_resize(ctx: Context) -> bool:
     return options.trim is None and options.rotate % 360 == 0 and options.flip is None
 
 
-def draft_size(needed: Size, source: Size, gap: float = DRAFT_GAP) -> Size:
+def draft_size(
+    needed: Size, source: Size, gap: float = DRAFT_GAP, largest: Size | None = None
+) -> Size:
     """What to ask the JPEG decoder for, to end up with `needed` pixels after LANCZOS:
-    `gap` times more, but no more than half the source unless `needed` is."""
+    `gap` times more, but no more than `largest` (half the source) unless `needed` is."""
+    cap = largest or (source[0] // 2, source[1] // 2)
     return (
-        max(needed[0], min(math.ceil(needed[0] * gap), source[0] // 2)),
-        max(needed[1], min(math.ceil(needed[1] * gap), source[1] // 2)),
+        max(needed[0], min(math.ceil(needed[0] * gap), cap[0])),
+        max(needed[1], min(math.ceil(needed[1] * gap), cap[1])),
     )
 
 
