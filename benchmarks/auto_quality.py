@@ -10,10 +10,12 @@ constants are `auto_quality_floors.py`'s.
 Method:
 - Quality: every corpus photo at 320, 640 and 1280 px wide (sizes a smaller width
   already gave are skipped), as WebP, AVIF and JPEG, at pixserve's fixed default
-  quality and at `q=auto:low|good|high`. Each output is scored against pixserve's own
-  unencoded picture at that size (the same pipeline ending in PNG), so only the
-  encoder's loss counts: SSIMULACRA2 (100 = identical, ~90 visually lossless, ~70
-  high quality, ~50 medium) by the package and by the in-request score.
+  quality and at `q=auto:low|good|high`. Each output is scored from outside by the
+  package, against the neutral full-decode LANCZOS reference at its size (the floor's
+  promise: SSIMULACRA2, 100 = identical, ~90 visually lossless, ~70 high quality, ~50
+  medium), and by the in-request score against its own path's unencoded picture (the
+  same pipeline ending in PNG); a `q=auto` answer under its floor from outside and not
+  at the ladder's top is counted.
 - Cost: per photo (`COST_PHOTOS`) and format, a srcset ladder 640, then 320 and
   1280 px: the cold transform at the fixed default against `q=auto:good`, the first
   width with no remembered quality, the next two with the first one's remembered (an
@@ -116,8 +118,16 @@ class Scored:
     bytes: int
     quality: int | None
     probes: int
-    ssim: float  # the in-request score (SSIMULACRA2 in numpy)
-    ssimulacra2: float
+    ssim: float  # the in-request score, against its own path's unencoded picture
+    ssimulacra2: float  # the package's, from outside
+
+    def under_floor(self) -> float:
+        """How far a `q=auto` answer not at the ladder's top scores under its floor from
+        outside (0: it holds, or it is not a search's answer)."""
+        target = options(self.width, self.variant).target
+        if target is None or self.quality == auto.LADDERS[self.fmt][-1]:
+            return 0.0
+        return max(0.0, target.floor - self.ssimulacra2)
 
 
 def score_all(widths: tuple[int, ...]) -> list[Scored]:
@@ -126,20 +136,22 @@ def score_all(widths: tuple[int, ...]) -> list[Scored]:
         source = path.read_bytes()
         seen: set[tuple[int, int]] = set()
         for width in widths:
-            unencoded = transform(source, options(width, "default"), FORMATS["png"])
+            references = {}
+            for path_of in ("default", "auto"):  # the fixed path's picture, q=auto's
+                unencoded = transform(source, options(width, path_of), FORMATS["png"])
+                with Image.open(io.BytesIO(unencoded.data)) as picture:
+                    references[path_of] = ssimulacra.Reference(picture)
             if unencoded.size in seen:
                 continue
             seen.add(unencoded.size)
-            with Image.open(io.BytesIO(unencoded.data)) as picture:
-                reference = ssimulacra.Reference(picture)
             for fmt in OUTPUT_FORMATS:
                 for variant in VARIANTS:
                     result = transform(source, options(width, variant), FORMATS[fmt])
+                    reference = references["default" if variant == "default" else "auto"]
                     with Image.open(io.BytesIO(result.data)) as decoded:
                         in_request = reference.score(decoded)
-                    offline = compute_ssimulacra2(
-                        io.BytesIO(unencoded.data), io.BytesIO(result.data)
-                    )
+                    case = Case(f"photos/{path.name}", Transform(result.size[0], fmt))
+                    _, offline = _neutral_ssimulacra2(case, result.data)
                     rows.append(
                         Scored(
                             path.name,
@@ -164,11 +176,20 @@ def score_all(widths: tuple[int, ...]) -> list[Scored]:
     return rows
 
 
+def under(rows: list[Scored]) -> str:
+    """The answers under their floor from outside, of all, and the largest shortfall."""
+    if all(options(r.width, r.variant).target is None for r in rows):
+        return ""
+    short = [r.under_floor() for r in rows if r.under_floor() > 0]
+    return f"{len(short)}/{len(rows)}, {max(short, default=0.0):.1f}"
+
+
 def quality_table(rows: list[Scored]) -> list[str]:
     lines = [
         "| format | setting | median bytes vs default | median SSIMULACRA2 | worst "
-        "SSIMULACRA2 | worst in-request score | median q | probes (mean) |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "SSIMULACRA2 | worst in-request score | median q | probes (mean) | under the floor "
+        "(not at the top): answers, most |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for fmt in OUTPUT_FORMATS:
         defaults = {(r.photo, r.width): r for r in rows if r.fmt == fmt and r.variant == "default"}
@@ -181,7 +202,8 @@ def quality_table(rows: list[Scored]) -> list[str]:
                 f"| {fmt} | {variant} | {statistics.median(ratios) - 1:+.0%} | "
                 f"{statistics.median(r.ssimulacra2 for r in mine):.1f} | "
                 f"{min(r.ssimulacra2 for r in mine):.1f} | {min(r.ssim for r in mine):.1f} | "
-                f"{quality} | {statistics.mean(r.probes for r in mine):.1f} |"
+                f"{quality} | {statistics.mean(r.probes for r in mine):.1f} | "
+                f"{under(mine)} |"
             )
     return lines
 

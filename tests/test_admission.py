@@ -34,6 +34,16 @@ def test_the_estimate_grows_with_the_output_and_the_encoder() -> None:
     assert estimate_cost(png, parse_options([("w", "300")]), FORMATS["jpeg"]).memory > small * 4
 
 
+def test_the_estimate_counts_q_autos_larger_decode() -> None:
+    # q=auto decodes a JPEG at least twice the output (steps.load.FAITHFUL_DRAFT_GAP):
+    # 1000x750 of this one for a 300 px answer, where the fixed path decodes 500x375.
+    photo = encode(gradient((4000, 3000)), "JPEG")
+    fixed = estimate_cost(photo, parse_options([("w", "300")]), FORMATS["jpeg"])
+    auto = estimate_cost(photo, parse_options([("w", "300"), ("q", "auto")]), FORMATS["jpeg"])
+    assert fixed.decoded_pixels >= 500 * 375 and auto.decoded_pixels >= 1000 * 750
+    assert auto.memory > fixed.memory
+
+
 def test_a_reservation_that_does_not_fit_waits_then_gives_up(tmp_path: Path) -> None:
     budget = MemoryBudget(tmp_path, 100 * MiB, queue_timeout=0.3)
     with budget.reserve(80 * MiB):

@@ -44,9 +44,11 @@ BACKDROP_BYTES_PER_PIXEL = 14
 NINEPATCH_BYTES_PER_PIXEL = 10
 GRID_BYTES_PER_PIXEL = 6
 OVERLAY_BYTES_PER_PIXEL = 2
-# A JPEG is decoded at a reduced DCT scale: at least 2x the output each way, at most
-# the whole picture, at least an eighth of each side.
+# A JPEG is decoded at a reduced DCT scale (a power of two): at most 2x the output
+# each way, at most the whole picture, at least an eighth of each side. `q=auto`'s
+# decode is at least 2x the output (`steps.load.FAITHFUL_DRAFT_GAP`), so at most 4x.
 JPEG_DRAFT_AREA = 4
+FAITHFUL_JPEG_DRAFT_AREA = 16
 JPEG_SMALLEST_SCALE_AREA = 64
 
 # CPU seconds per megapixel of the steps no check can interrupt, each one C call, on
@@ -98,9 +100,9 @@ def estimate_cost(
     output_pixels += _padding_pixels(geometry.canvas, options)
     decoded = source_pixels
     if is_jpeg and options.trim is None:
+        area = JPEG_DRAFT_AREA if options.target is None else FAITHFUL_JPEG_DRAFT_AREA
         decoded = min(
-            source_pixels,
-            max(output_pixels * JPEG_DRAFT_AREA, source_pixels // JPEG_SMALLEST_SCALE_AREA),
+            source_pixels, max(output_pixels * area, source_pixels // JPEG_SMALLEST_SCALE_AREA)
         )
     name = output.extension if output is not None else "png"
     if name == "webp" and options.lossless:
