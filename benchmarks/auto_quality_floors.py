@@ -129,13 +129,15 @@ EXTRA = ("astronaut", "chelsea", "coffee", "rocket")
 
 
 def resized_photos(widths: tuple[int, ...]) -> list[tuple[str, bytes]]:
-    """The corpus photos resized by pixserve to each of `widths` (PNG; a size a smaller
-    width already gave is skipped), then scikit-image's at their own size."""
+    """The corpus photos resized by pixserve to each of `widths` as `q=auto` resizes
+    them (PNG; a size a smaller width already gave is skipped), then scikit-image's at
+    their own size."""
     found = []
     for path in sorted((CORPUS / "photos").iterdir()):
         seen: set[tuple[int, int]] = set()
         for width in widths:
-            made = transform(path.read_bytes(), parse_options([("w", str(width))]), FORMATS["png"])
+            asked = parse_options([("w", str(width)), ("q", "auto")])
+            made = transform(path.read_bytes(), asked, FORMATS["png"])
             if made.size not in seen:
                 seen.add(made.size)
                 found.append((f"{path.name}@{width}", made.data))
