@@ -5,7 +5,7 @@ from __future__ import annotations
 from pixserve.transformer import Options, parse_options
 from pixserve.transformer.geometry import plan
 from pixserve.transformer.options import Fit
-from pixserve.transformer.steps.load import decode, shrink_on_load
+from pixserve.transformer.steps.load import decode, faithful, shrink_on_load
 from tests.helpers import encode, gradient
 from tests.steps.helpers import context, opened
 
@@ -32,6 +32,15 @@ def test_q_auto_decodes_at_least_twice_the_output_and_may_decode_it_whole() -> N
             decode(ctx)
             sizes.append(ctx.image.size)
         assert sizes == [fixed, auto]
+
+
+def test_an_animations_frames_are_not_resized_faithfully() -> None:
+    # No search answers for them, and the auto_quality setting gives every URL q=auto.
+    options = parse_options([("w", "300"), ("q", "auto")])
+    ctx = context(opened(encode(gradient((600, 400)), "PNG")), options)
+    assert faithful(ctx)
+    ctx.animation_frame = 0
+    assert not faithful(ctx)
 
 
 def test_shrink_on_load_asks_in_stored_orientation() -> None:

@@ -98,8 +98,10 @@ def shrink_on_load(ctx: Context) -> None:
 
 def faithful(ctx: Context) -> bool:
     """Whether the picture must stay close to a faithful resize of the original, at some
-    CPU: a `q=auto` answer, whose floor is promised against the original."""
-    return ctx.options.target is not None
+    CPU: a `q=auto` request's, whose floor is promised against the original (whatever
+    its output, so `q=auto`'s picture is one). Not an animation's frames, which no
+    search answers for (and which the `auto_quality` setting also targets)."""
+    return ctx.options.target is not None and ctx.animation_frame is None
 
 
 def extent_reaches_resize(ctx: Context) -> bool:
