@@ -137,11 +137,13 @@ def score_all(widths: tuple[int, ...]) -> list[Scored]:
         seen: set[tuple[int, int]] = set()
         for width in widths:
             references = {}
-            for path_of in ("default", "auto"):  # the fixed path's picture, q=auto's
+            for path_of in ("auto", "default"):  # q=auto's picture, the fixed path's
                 unencoded = transform(source, options(width, path_of), FORMATS["png"])
+                if unencoded.size in seen:
+                    break
                 with Image.open(io.BytesIO(unencoded.data)) as picture:
                     references[path_of] = ssimulacra.Reference(picture)
-            if unencoded.size in seen:
+            if not references:
                 continue
             seen.add(unencoded.size)
             for fmt in OUTPUT_FORMATS:
@@ -377,13 +379,6 @@ class PeerScored:
     ssimulacra2: float
 
 
-def _png(image: Image.Image) -> io.BytesIO:
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG", compress_level=1)
-    buffer.seek(0)
-    return buffer
-
-
 def _neutral_ssimulacra2(case: Case, data: bytes) -> tuple[tuple[int, int], float]:
     """SSIMULACRA2 against the full-decode LANCZOS reference at the output's own size
     (`quality.py`): every contender resizes its own way, so none is its own reference."""
@@ -391,7 +386,8 @@ def _neutral_ssimulacra2(case: Case, data: bytes) -> tuple[tuple[int, int], floa
         output.load()
         shown = neutral._displayed(output)
     reference = neutral.references(case, shown.size)[0]
-    return shown.size, float(compute_ssimulacra2(_png(reference), _png(shown)))
+    pngs = (io.BytesIO(neutral.png(reference)), io.BytesIO(neutral.png(shown)))
+    return shown.size, float(compute_ssimulacra2(*pngs))
 
 
 def peer_outputs(

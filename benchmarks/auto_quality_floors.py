@@ -196,10 +196,8 @@ def _neutral(name: str, unencoded: Result) -> bytes:
     if name.startswith("skimage:"):
         return unencoded.data
     size = unencoded.size
-    reference = neutral.references(CorpusCase(f"photos/{name}", Transform(size[0], "png")), size)[0]
-    buffer = io.BytesIO()
-    reference.save(buffer, "PNG", compress_level=1)
-    return buffer.getvalue()
+    case = CorpusCase(f"photos/{name}", Transform(size[0], "png"))
+    return neutral.png(neutral.references(case, size)[0])
 
 
 def choice(case: Case, ladder: tuple[int, ...], threshold: float) -> int:

@@ -65,6 +65,13 @@ def _full_decode(path: str) -> Image.Image:
     return oriented
 
 
+def png(image: Image.Image) -> bytes:
+    """`image` as a quickly compressed PNG, for the `ssimulacra2` package to read."""
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", compress_level=1)
+    return buffer.getvalue()
+
+
 def references(case: Case, size: tuple[int, int]) -> list[Image.Image]:
     """The full-decode LANCZOS reference at the output's `size`.
 

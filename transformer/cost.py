@@ -20,6 +20,7 @@ from .geometry import upright
 from .options import Options
 from .overlay_options import Repeat
 from .pipeline import ImageLimits, estimate_geometry, open_image
+from .steps.load import FAITHFUL_DRAFT_GAP
 from .steps.orient import read_orientation
 
 # Bytes per pixel, from peak RSS over RSS before the transform of a 7071x7071 picture
@@ -48,7 +49,7 @@ OVERLAY_BYTES_PER_PIXEL = 2
 # each way, at most the whole picture, at least an eighth of each side. `q=auto`'s
 # decode is at least 2x the output (`steps.load.FAITHFUL_DRAFT_GAP`), so at most 4x.
 JPEG_DRAFT_AREA = 4
-FAITHFUL_JPEG_DRAFT_AREA = 16
+FAITHFUL_JPEG_DRAFT_AREA = round((2 * FAITHFUL_DRAFT_GAP) ** 2)
 JPEG_SMALLEST_SCALE_AREA = 64
 
 # CPU seconds per megapixel of the steps no check can interrupt, each one C call, on
