@@ -27,6 +27,7 @@ DURATIONS = {
     "soak": "10 min",
     "auto_quality": "30 min",
     "auto_quality_floors": "10 min",
+    "auto_quality_server": "10 min",
     "cache_hits": "1 min",
     "cache_stores": "1 min",
     "encoders": "1 min",

@@ -42,7 +42,10 @@ Method:
 Run: `.venv/bin/pip install -e '.[bench]'` then `.venv/bin/python
 benchmarks/auto_quality.py` (20-30 minutes on 2 cores, mostly SSIMULACRA2 at 1280 px;
 `--quick` does 320 and 640 px only; `--cost`, `--quality`, `--peers`, `--fidelity`
-run only those parts; `--formats=avif,jpeg` limits any part to those formats). Prints
+run only those parts; `--formats=avif,jpeg` limits any part to those formats;
+`--avif-speed=5` makes pixserve's answers with that `avif_speed` setting, and the peers
+part then also reports their bytes and CPU against the default speed's; `--floors=63`
+also asks the peers part for `q=auto:63`, a floor named to match a peer's worst). Prints
 Markdown, also written to `benchmarks/out/auto_quality*.md`.
 """
 
@@ -68,6 +71,7 @@ from benchmarks import quality as neutral
 from benchmarks.cases import CORPUS, ROOT, Case, Transform
 from pixserve.transformer import (
     FORMATS,
+    EncoderSettings,
     Format,
     Options,
     Result,
@@ -76,6 +80,7 @@ from pixserve.transformer import (
     transform,
 )
 from pixserve.transformer import quality as auto
+from pixserve.transformer.encode import DEFAULT_ENCODER
 
 OUT = ROOT / "benchmarks" / "out" / "auto_quality.md"
 WIDTHS = (320, 640, 1280)
@@ -89,7 +94,21 @@ def _formats() -> tuple[str, ...]:
     return ("webp", "avif", "jpeg")
 
 
+def _argument(name: str) -> str | None:
+    """The value of `--name=value`, if given."""
+    for arg in sys.argv[1:]:
+        if arg.startswith(f"--{name}="):
+            return arg.split("=", 1)[1]
+    return None
+
+
 OUTPUT_FORMATS = _formats()
+# `--avif-speed=5`: pixserve's `avif_speed` setting for every part (default: by size).
+_SPEED = _argument("avif-speed")
+ENCODER = EncoderSettings(avif_speed=None if _SPEED is None else int(_SPEED))
+# `--floors=63,65`: floors named directly (`q=auto:63`) that the peers part also asks
+# for, as a user would to match a peer's worst picture.
+EXTRA_FLOORS = tuple(f"auto:{floor}" for floor in (_argument("floors") or "").split(",") if floor)
 VARIANTS = ("default", "auto:low", "auto:good", "auto:high")
 LADDER = (640, 320, 1280)  # the first width pays the search; the others remember
 # The cost is timed on three photos (smooth, detailed, large): timing all is slow.
@@ -148,7 +167,9 @@ def score_all(widths: tuple[int, ...]) -> list[Scored]:
             seen.add(unencoded.size)
             for fmt in OUTPUT_FORMATS:
                 for variant in VARIANTS:
-                    result = transform(source, options(width, variant), FORMATS[fmt])
+                    result = transform(
+                        source, options(width, variant), FORMATS[fmt], encoder=ENCODER
+                    )
                     reference = references["default" if variant == "default" else "auto"]
                     with Image.open(io.BytesIO(result.data)) as decoded:
                         in_request = reference.score(decoded)
@@ -228,7 +249,7 @@ def timed(
 ) -> tuple[tuple[float, float], Result]:
     """Wall seconds and CPU seconds (every thread of this process: libavif's too)."""
     started, cpu = time.perf_counter(), time.process_time()
-    result = transform(source, chosen, output, memory=memory)
+    result = transform(source, chosen, output, memory=memory, encoder=ENCODER)
     return (time.perf_counter() - started, time.process_time() - cpu), result
 
 
@@ -280,7 +301,9 @@ def cost_table() -> list[str]:
                 probes.setdefault((contender, width), []).append(results[contender, width].probes)
                 if width != LADDER[0]:
                     with levers(contender == "auto"):
-                        cold = transform(source, options(width, "auto:good"), output)
+                        cold = transform(
+                            source, options(width, "auto:good"), output, encoder=ENCODER
+                        )
                     growth = len(results[contender, width].data) / len(cold.data) - 1
                     extra_bytes.setdefault((contender, width), []).append(growth)
                 for clock, column in (("wall", 0), ("cpu", 1)):
@@ -364,7 +387,21 @@ PEER_VARIANTS = ("default", "auto:low", "auto:good", "auto:high")
 # A peer's answer whose size is further than this from pixserve's, in pixels on either
 # side, is a different picture (rounding makes 1 px).
 SAME_SIZE = 2
-LEVEL_CONTENDERS = ("pixserve auto:low", "pixserve auto:good", "pixserve auto:high")
+
+
+def _floor(variant: str) -> float:
+    target = options(640, variant).target
+    assert target is not None, variant
+    return target.floor
+
+
+LEVEL_CONTENDERS = tuple(
+    f"pixserve {variant}"
+    for variant in sorted(
+        (*PEER_VARIANTS[1:], *EXTRA_FLOORS),
+        key=_floor,
+    )
+)
 CONTENDERS = ("pixserve default", *LEVEL_CONTENDERS, "next", "ipx")
 
 
@@ -416,9 +453,30 @@ def peer_outputs(
     return found
 
 
-def score_peers(widths: tuple[int, ...]) -> list[PeerScored]:
+@dataclass
+class SpeedTrade:
+    """One pixserve answer at `--avif-speed` against the default speed's: bytes, CPU."""
+
+    fmt: str
+    variant: str
+    bytes: float
+    cpu: float
+
+
+def _timed_transform(
+    source: bytes, chosen: Options, fmt: str, encoder: EncoderSettings
+) -> tuple[bytes, float]:
+    started = time.process_time()
+    data = transform(source, chosen, FORMATS[fmt], encoder=encoder).data
+    return data, time.process_time() - started
+
+
+def score_peers(widths: tuple[int, ...]) -> tuple[list[PeerScored], list[SpeedTrade]]:
+    """Every contender's answers, scored; with `--avif-speed`, each pixserve answer
+    also made at the default speed, for the bytes and the CPU the setting trades."""
     node_peers.check_node_peers()
     rows: list[PeerScored] = []
+    trades: list[SpeedTrade] = []
     node_peers.clear_next_cache()
     with node_peers.Next(mozjpeg=True) as next_server, node_peers.IPX() as ipx:
         assert isinstance(next_server, node_peers.Next) and isinstance(ipx, node_peers.IPX)
@@ -431,12 +489,18 @@ def score_peers(widths: tuple[int, ...]) -> list[PeerScored]:
                     continue
                 seen.add(size)
                 for fmt in OUTPUT_FORMATS:
-                    outputs = {
-                        f"pixserve {variant}": transform(
-                            source, options(width, variant), FORMATS[fmt]
-                        ).data
-                        for variant in PEER_VARIANTS
-                    }
+                    outputs = {}
+                    for variant in (*PEER_VARIANTS, *EXTRA_FLOORS):
+                        chosen = options(width, variant)
+                        data, cpu = _timed_transform(source, chosen, fmt, ENCODER)
+                        outputs[f"pixserve {variant}"] = data
+                        if ENCODER != DEFAULT_ENCODER:
+                            plain, plain_cpu = _timed_transform(
+                                source, chosen, fmt, DEFAULT_ENCODER
+                            )
+                            trades.append(
+                                SpeedTrade(fmt, variant, len(data) / len(plain), cpu / plain_cpu)
+                            )
                     outputs |= peer_outputs(next_server, ipx, path.name, width, fmt, size[0])
                     case = Case(f"photos/{path.name}", Transform(size[0], fmt))
                     for contender, data in outputs.items():
@@ -451,7 +515,32 @@ def score_peers(widths: tuple[int, ...]) -> list[PeerScored]:
                             flush=True,
                         )
     node_peers.clear_next_cache()
-    return rows
+    return rows, trades
+
+
+def trades_table(trades: list[SpeedTrade]) -> list[str]:
+    """What `--avif-speed` changed against the default speed, per format and setting."""
+    if not trades:
+        return []
+    lines = [
+        f"With avif_speed={ENCODER.avif_speed}, against the default speed (the same "
+        "transform, in process, CPU time):",
+        "",
+        "| format | setting | bytes: median (min-max) | CPU: median (min-max) |",
+        "| --- | --- | ---: | ---: |",
+    ]
+    for fmt in OUTPUT_FORMATS:
+        for variant in (*PEER_VARIANTS, *EXTRA_FLOORS):
+            mine = [t for t in trades if t.fmt == fmt and t.variant == variant]
+            if not mine:
+                continue
+            sizes, cpus = [t.bytes for t in mine], [t.cpu for t in mine]
+            lines.append(
+                f"| {fmt} | {variant} | {statistics.median(sizes):.2f}x "
+                f"({min(sizes):.2f}-{max(sizes):.2f}) | {statistics.median(cpus):.2f}x "
+                f"({min(cpus):.2f}-{max(cpus):.2f}) |"
+            )
+    return [*lines, ""]
 
 
 def peers_table(rows: list[PeerScored]) -> list[str]:
@@ -541,7 +630,8 @@ def main() -> None:
     if "fidelity" in parts:
         report += fidelity_table(widths) + [""]
     if "peers" in parts:
-        report += peers_table(score_peers(widths))
+        scored, trades = score_peers(widths)
+        report += trades_table(trades) + peers_table(scored)
     text = "\n".join(report) + "\n"
     OUT.parent.mkdir(parents=True, exist_ok=True)
     suffix = "" if parts == every else "_" + "_".join(sorted(parts))

@@ -18,14 +18,13 @@ import os
 import statistics
 import sys
 import time
-from typing import Any
 
 from benchmarks import node_peers, quality
 from benchmarks.cases import GAIN_MAP, QUALITY, STREET, Case, Transform, check_corpus
 from benchmarks.results_md import print_row
 from benchmarks.sharp_race import Contender, expect
-from pixserve.transformer import FORMATS, parse_options, transform
-from pixserve.transformer import encode as encoding
+from pixserve.transformer import FORMATS, EncoderSettings, parse_options, transform
+from pixserve.transformer.encode import avif_speed
 from pixserve.transformer.pipeline import upright_size
 
 SPEEDS = [int(s) for s in os.environ.get("SPEEDS", "8,7,6,5").split(",")]
@@ -57,17 +56,12 @@ def at_speed(case: Case, speed: int) -> tuple[int, float, float]:
     """pixserve's output at `speed`: bytes, SSIM, median CPU milliseconds."""
     source = case.path.read_bytes()
     options = parse_options([("w", str(case.transform.width)), ("fmt", "avif")])
-    chosen: dict[str, Any] = {"speed": speed}
-    original = encoding.avif_speed
-    encoding.avif_speed = lambda pixels: chosen["speed"]
-    try:
-        times = []
-        for _ in range(REPEATS):
-            started = time.process_time()
-            data = transform(source, options, FORMATS["avif"]).data
-            times.append((time.process_time() - started) * 1000)
-    finally:
-        encoding.avif_speed = original
+    encoder = EncoderSettings(avif_speed=speed)
+    times = []
+    for _ in range(REPEATS):
+        started = time.process_time()
+        data = transform(source, options, FORMATS["avif"], encoder=encoder).data
+        times.append((time.process_time() - started) * 1000)
     return len(data), quality.score(case, data)[1], statistics.median(times)
 
 
@@ -89,7 +83,7 @@ def main() -> int:
         pixels = width * round(shown[1] * width / shown[0])
         for speed in SPEEDS:
             size, similarity, cpu = at_speed(case, speed)
-            mark = "*" if encoding.avif_speed(pixels) == speed else ""
+            mark = "*" if avif_speed(pixels) == speed else ""
             print_row(
                 case.label,
                 f"pixserve speed {speed}{mark}",

@@ -14,7 +14,7 @@ from pixserve.http.background import BackgroundJobs
 from pixserve.http.recent import RecentRequests
 from pixserve.ops.metrics import Metrics
 from pixserve.sources.watermarks import DecodedOverlays
-from pixserve.transformer import ColourSettings, ImageLimits, Limits
+from pixserve.transformer import ColourSettings, EncoderSettings, ImageLimits, Limits
 from pixserve.transformer.decoded import DecodedSources
 
 if TYPE_CHECKING:
@@ -36,6 +36,7 @@ class Services:
     limits: Limits
     image_limits: ImageLimits
     colour: ColourSettings
+    encoder: EncoderSettings
     sources: Sources
     decoded: DecodedSources | None = None  # None: the `decoded_cache` setting is 0
     background: BackgroundJobs = field(default_factory=BackgroundJobs)
@@ -71,6 +72,7 @@ def build_services(config: Config) -> Services:
         limits=config.query_limits(),
         image_limits=config.imaging.image_limits(),
         colour=config.imaging.colour_settings(),
+        encoder=config.imaging.encoder_settings(),
         decoded=DecodedSources(budget) if (budget := config.imaging.decoded_cache) else None,
         sources=build_sources(
             config.http.root,

@@ -17,7 +17,13 @@ from loopback.harness import children
 from pixserve.http import isolation
 from pixserve.http.deadline import Deadline, TimeLimitExceeded
 from pixserve.http.isolation import run_isolated, transform_isolated
-from pixserve.transformer import FORMATS, UndecodableImage, parse_options, transform
+from pixserve.transformer import (
+    FORMATS,
+    EncoderSettings,
+    UndecodableImage,
+    parse_options,
+    transform,
+)
 from tests.helpers import encode, gradient
 
 
@@ -109,6 +115,15 @@ def test_the_same_result_comes_back_from_the_child() -> None:
     there = transform_isolated(Deadline(30), source, options, FORMATS["webp"])
     assert there.data == here.data and there.format is here.format and there.size == (200, 150)
     assert set(there.timings) == set(here.timings)
+
+
+def test_the_childs_avif_uses_the_servers_encoder_settings() -> None:
+    source = encode(Image.effect_noise((320, 240), 30).convert("RGB"), "PNG")
+    options = parse_options([("w", "120"), ("fmt", "avif")])
+    slower = EncoderSettings(avif_speed=4)
+    there = transform_isolated(Deadline(30), source, options, FORMATS["avif"], encoder=slower)
+    assert there.data == transform(source, options, FORMATS["avif"], encoder=slower).data
+    assert there.data != transform(source, options, FORMATS["avif"]).data
 
 
 def test_q_auto_choices_made_in_the_child_are_remembered_here() -> None:

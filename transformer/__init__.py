@@ -1,6 +1,7 @@
 """Pure imaging: query options in, encoded bytes and a media type out. No web code."""
 
 from .colour import ColourSettings
+from .encode import EncoderSettings
 from .errors import ImageTooLarge, InvalidOption, TransformError, UndecodableImage, UnsupportedImage
 from .formats import BY_EXTENSION, FORMATS, Format
 from .options import AUTO, Fit, Limits, Options, parse_options
@@ -15,6 +16,7 @@ __all__ = [
     "AUTO",
     "BY_EXTENSION",
     "ColourSettings",
+    "EncoderSettings",
     "FORMATS",
     "SNIFF_BYTES",
     "SOURCE_OUTPUT_FORMATS",

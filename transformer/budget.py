@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from PIL import Image
 
 from .context import Check, unchecked
-from .encode import encode
+from .encode import DEFAULT_ENCODER, EncoderSettings, encode
 from .formats import Format
 from .options import LOSSY_FORMATS, Options
 
@@ -115,14 +115,16 @@ def fit_still(
     first: bytes,
     chosen: int | None = None,
     check: Check = unchecked,
+    encoder: EncoderSettings = DEFAULT_ENCODER,
 ) -> Fitted:
     """`fit_bytes` for a still picture already encoded as `first` (at `chosen`, when a
-    `q=auto` search chose the quality); unchanged when `max_bytes` does not apply."""
+    `q=auto` search chose the quality, with the server's `encoder` settings); unchanged
+    when `max_bytes` does not apply."""
     start = start_quality(fmt, options, chosen)
     if not budgeted(fmt, options) or options.max_bytes is None:
         return Fitted(first, start, 1)
 
     def encode_at(quality: int) -> bytes:
-        return encode(image, fmt, options, icc_profile, quality=quality)
+        return encode(image, fmt, options, icc_profile, quality=quality, encoder=encoder)
 
     return fit_bytes(encode_at, first, start, options.max_bytes, check)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from PIL import Image
 
 from .colour import ColourSettings
+from .encode import EncoderSettings
 from .faces import Face
 from .formats import Format
 from .geometry import Geometry, Size
@@ -57,6 +58,7 @@ class Context:
     # once `cover` has placed its window: what thumbor's `meta/` reports.
     window: tuple[float, float, float, float] | None = None
     colour: ColourSettings = field(default_factory=ColourSettings)
+    encoder: EncoderSettings = field(default_factory=EncoderSettings)
     icc_profile: bytes | None = None  # embedded in the output only when profiles are kept
     animation_frame: int | None = None
     # Decoded pictures other options name (`wm`, `ninepatch`), by source name (overlay.py).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from typing import Any
 
 from PIL import Image, ImageChops
@@ -21,6 +22,29 @@ from .options import Options
 AVIF_SPEED = 7
 AVIF_SPEED_SMALL = 6
 AVIF_SMALL_PIXELS = 400_000
+SLOWEST_AVIF_SPEED, FASTEST_AVIF_SPEED = 0, 9  # libaom's still-picture range
+
+
+@dataclass(frozen=True)
+class EncoderSettings:
+    """What the server's config chooses for every encode.
+
+    `avif_speed` fixes AVIF's encoder speed for every size (None: by size, above):
+    slower speeds give fewer bytes at the same SSIMULACRA2 for several times the CPU
+    (speed 5, sharp's default effort: a median 0.93x speed 6-7's bytes at a `q=auto`
+    floor for 3.3x the CPU, `benchmarks/auto_quality.py --peers --avif-speed=5`), a
+    trade only the operator can make.
+    """
+
+    avif_speed: int | None = None
+
+    @property
+    def token(self) -> str:
+        """What makes its outputs differ from the defaults' (cache keys): "" for none."""
+        return "" if self.avif_speed is None else f"avif_speed={self.avif_speed}"
+
+
+DEFAULT_ENCODER = EncoderSettings()
 
 # Chosen with benchmarks/encoder_options.py (figures in docs/quality.md):
 # - Progressive JPEG saves 1-2% on large detailed photos but adds bytes to small or
@@ -46,6 +70,7 @@ def _settings(
     lossless: bool = False,
     pixels: int = 0,
     full_chroma: bool = False,
+    encoder: EncoderSettings = DEFAULT_ENCODER,
 ) -> dict[str, Any]:
     if fmt is JPEG:
         return {
@@ -60,7 +85,7 @@ def _settings(
             return {"lossless": True, "quality": quality or WEBP.default_quality, "method": method}
         return {"quality": quality or WEBP.default_quality, "method": method}
     if fmt is AVIF:
-        speed = avif_speed(pixels)
+        speed = avif_speed(pixels, encoder)
         if lossless:
             # Pillow's AVIF encoder always goes through YUV, so the closest it offers is
             # quality 100 with full-resolution chroma: visually, not bit-exactly, lossless.
@@ -74,8 +99,11 @@ def _settings(
     raise AssertionError(f"no encoder settings for {fmt.name}")
 
 
-def avif_speed(pixels: int) -> int:
-    """The AVIF encoder speed for a picture of `pixels`: slower (better) when small."""
+def avif_speed(pixels: int, encoder: EncoderSettings = DEFAULT_ENCODER) -> int:
+    """The AVIF encoder speed for a picture of `pixels`: the config's, else slower
+    (better) when small."""
+    if encoder.avif_speed is not None:
+        return encoder.avif_speed
     return AVIF_SPEED_SMALL if pixels <= AVIF_SMALL_PIXELS else AVIF_SPEED
 
 
@@ -98,11 +126,13 @@ def encode(
     icc_profile: bytes | None = None,
     quality: int | None = None,
     full_chroma: bool = False,
+    encoder: EncoderSettings = DEFAULT_ENCODER,
 ) -> bytes:
     """Encode `image` as `fmt` by the options' `q`, `lossless` and `png8`, with no
     metadata but a kept ICC profile (if any). `quality` overrides `q` (a `q=auto` probe);
     `full_chroma` keeps JPEG's and AVIF's colour at full resolution (4:4:4), for a
-    `q=auto` floor that 4:2:0 cannot reach (`quality.choose_quality`)."""
+    `q=auto` floor that 4:2:0 cannot reach (`quality.choose_quality`); `encoder`: the
+    server's settings."""
     check_fits(image.size, fmt)
     buffer = io.BytesIO()
     extra = {"icc_profile": icc_profile} if icc_profile and fmt is not GIF else {}
@@ -110,7 +140,7 @@ def encode(
         image = to_palette(image)
     quality = quality if quality is not None else options.quality_for(fmt.name)
     pixels = image.width * image.height
-    settings = _settings(fmt, quality, options.lossless, pixels, full_chroma)
+    settings = _settings(fmt, quality, options.lossless, pixels, full_chroma, encoder)
     image.save(buffer, fmt.pillow_name, **settings, **extra)
     return buffer.getvalue()
 

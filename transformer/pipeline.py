@@ -19,7 +19,7 @@ from .budget import budgeted, fit_bytes, fit_still, start_quality
 from .colour import ColourSettings
 from .context import Check, Context, Step, unchecked
 from .decoded import Decoded, DecodedSources
-from .encode import encode, encode_frames
+from .encode import EncoderSettings, encode, encode_frames
 from .errors import ImageTooLarge, InvalidOption, UndecodableImage, UnsupportedImage
 from .faces import Face
 from .formats import FORMATS, Format
@@ -320,6 +320,7 @@ def transform(
     decoded: DecodedSources | None = None,
     check: Check = unchecked,
     overlays: Mapping[str, Image.Image] | None = None,
+    encoder: EncoderSettings | None = None,
 ) -> Result:
     """Run the pipeline. `output` None means: PNG if the result has alpha, else JPEG.
 
@@ -331,7 +332,8 @@ def transform(
     `check` is called between steps, frames, encodes and probes: the caller's way to
     stop the work (it raises), so an overrun is at most one step's C call.
     `overlays`: the decoded pictures `wm` and `ninepatch` name, by name (the caller
-    finds and decodes them: `overlay_source.decode_overlay`).
+    finds and decodes them: `overlay_source.decode_overlay`). `encoder`: the server's
+    encoder settings (`avif_speed`).
     """
     limits = limits or ImageLimits()
     timings = Timings()
@@ -348,6 +350,7 @@ def transform(
         orientation=orientation,
         source_size=image.size,
         colour=colour or ColourSettings(),
+        encoder=encoder or EncoderSettings(),
         overlays=overlays or {},
     )
     same_format = output is not None and SOURCE_OUTPUT_FORMATS.get(image.format or "") is output
@@ -383,7 +386,9 @@ def transform(
     _run_still(ctx, timings, source, decoded, check)
     assert ctx.output is not None
     if candidates:
-        best = choose_best(ctx.image, candidates, options, ctx.icc_profile, memory, timings, check)
+        best = choose_best(
+            ctx.image, candidates, options, ctx.icc_profile, memory, timings, check, ctx.encoder
+        )
         with timings.phase("encode"):
             fitted = fit_still(
                 ctx.image,
@@ -393,6 +398,7 @@ def transform(
                 best.chosen.data,
                 best.chosen.quality,
                 check,
+                ctx.encoder,
             )
         return Result(
             fitted.data,
@@ -406,11 +412,25 @@ def transform(
         )
     if searches(ctx.output, options):
         chosen = choose_quality(
-            ctx.image, ctx.output, options, ctx.icc_profile, memory, timings, check
+            ctx.image,
+            ctx.output,
+            options,
+            ctx.icc_profile,
+            memory,
+            timings,
+            check,
+            encoder=ctx.encoder,
         )
         with timings.phase("encode"):
             fitted = fit_still(
-                ctx.image, ctx.output, options, ctx.icc_profile, chosen.data, chosen.quality, check
+                ctx.image,
+                ctx.output,
+                options,
+                ctx.icc_profile,
+                chosen.data,
+                chosen.quality,
+                check,
+                ctx.encoder,
             )
         return Result(
             fitted.data,
@@ -424,8 +444,10 @@ def transform(
         )
     check()
     with timings.phase("encode"):  # pixels are all decoded by now: errors here are ours
-        data = encode(ctx.image, ctx.output, options, ctx.icc_profile)
-        fitted = fit_still(ctx.image, ctx.output, options, ctx.icc_profile, data, check=check)
+        data = encode(ctx.image, ctx.output, options, ctx.icc_profile, encoder=ctx.encoder)
+        fitted = fit_still(
+            ctx.image, ctx.output, options, ctx.icc_profile, data, check=check, encoder=ctx.encoder
+        )
     return Result(
         fitted.data,
         ctx.output,

@@ -31,7 +31,7 @@ from PIL import Image
 
 from . import ssimulacra
 from .context import Check, unchecked
-from .encode import encode
+from .encode import DEFAULT_ENCODER, EncoderSettings, encode
 from .formats import AVIF, JPEG, PNG, WEBP, Format
 from .options import Options, QualityTarget
 from .steps.mode import has_transparency
@@ -251,6 +251,7 @@ def choose_quality(
     timings: Timings | None = None,
     check: Check = unchecked,
     reference: ssimulacra.Reference | None = None,
+    encoder: EncoderSettings = DEFAULT_ENCODER,
 ) -> Chosen:
     """Encode `image` as `fmt` at the lowest ladder quality meeting the options' target.
 
@@ -258,7 +259,7 @@ def choose_quality(
     `encode`; every other probe, decode and score as `quality` (what `q=auto` added).
     `check` goes before every probe: a search is several encodes, stoppable between them.
     `reference`: the unencoded picture already prepared for scoring (`fmt=best`'s
-    searches share one), else made here.
+    searches share one), else made here. `encoder`: the server's encoder settings.
     """
     target = options.target
     assert target is not None, "choose_quality needs a q=auto target"
@@ -271,7 +272,7 @@ def choose_quality(
         def probe(quality: int) -> tuple[bytes, float]:
             check()
             began = time.perf_counter()
-            data = encode(image, fmt, options, icc_profile, quality, full_chroma)
+            data = encode(image, fmt, options, icc_profile, quality, full_chroma, encoder)
             encode_seconds[(quality, full_chroma)] = time.perf_counter() - began
             with Image.open(io.BytesIO(data)) as decoded:
                 score = reference.score(decoded)
@@ -374,6 +375,7 @@ def choose_best(
     memory: QualityMemory | None = None,
     timings: Timings | None = None,
     check: Check = unchecked,
+    encoder: EncoderSettings = DEFAULT_ENCODER,
 ) -> Best:
     """Search each candidate format to the options' target and keep the smallest.
 
@@ -399,7 +401,7 @@ def choose_best(
     for fmt, picture in lossy:
         phases = Timings()
         chosen = choose_quality(
-            picture, fmt, options, icc_profile, memory, phases, check, reference
+            picture, fmt, options, icc_profile, memory, phases, check, reference, encoder
         )
         encode_seconds[id(chosen)] = phases.seconds["encode"]
         results.append((fmt, chosen))
@@ -407,7 +409,8 @@ def choose_best(
         lossless = WEBP if WEBP in candidates else PNG
         check()
         began = time.perf_counter()
-        data = encode(image, lossless, replace(options, lossless=True, quality=None), icc_profile)
+        lossless_options = replace(options, lossless=True, quality=None)
+        data = encode(image, lossless, lossless_options, icc_profile, encoder=encoder)
         chosen = Chosen(data, 100, 1, 1.0)
         encode_seconds[id(chosen)] = time.perf_counter() - began
         results.append((lossless, chosen))

@@ -123,6 +123,11 @@ def _list_of(item: Kind) -> Callable[[str, str], tuple[Any, ...]]:
     return parse
 
 
+def _auto_or_integer(name: str, raw: str) -> int | None:
+    """`auto` (None: chosen by pixserve) or a whole number."""
+    return None if raw.strip().lower() == "auto" else _integer(name, raw)
+
+
 def _table(name: str, raw: str) -> dict[str, str]:
     entries = [entry.strip() for entry in raw.split(";") if entry.strip()]
     if not all(":" in entry for entry in entries):
@@ -136,6 +141,7 @@ OPTIONAL_PATH = Kind("a path (empty: none)", _optional_path)
 BOOLEAN = Kind("true or false", _boolean, (bool,))
 NUMBER = Kind("a number", _number, (int, float))
 INTEGER = Kind("a whole number", _integer, (int,))
+AUTO_OR_INTEGER = Kind("auto or a whole number", _auto_or_integer, (int,))
 SIZE = Kind("a size (a number of bytes, or text like 512MiB)", _size, (int,))
 DURATION = Kind("a duration (seconds, or text like 30s, 1m, 1.5h)", _duration, (int, float))
 INTEGERS = Kind("a list of whole numbers", _list_of(INTEGER), item=INTEGER)

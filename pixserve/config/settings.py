@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from pixserve.config.parsers import (
+    AUTO_OR_INTEGER,
     BOOLEAN,
     DURATION,
     FILE_MODE,
@@ -45,11 +46,13 @@ from pixserve.sources.config import MOUNTS, Mounts, check_mounts, parse_mounts
 from pixserve.transformer import (
     FORMATS,
     ColourSettings,
+    EncoderSettings,
     ImageLimits,
     InvalidOption,
     Limits,
     parse_options,
 )
+from pixserve.transformer.encode import FASTEST_AVIF_SPEED, SLOWEST_AVIF_SPEED
 from pixserve.transformer.options import (
     AUTO,
     FIELDS,
@@ -232,6 +235,19 @@ class ImagingSettings:
             "wait](quality.md#avif-without-the-wait))"
         ),
     )
+    # AVIF's encoder speed for every size; `auto` picks it by size
+    # (`transformer/encode.py`). Slower is fewer bytes for several times the CPU.
+    avif_speed: int | None = setting(
+        AUTO_OR_INTEGER,
+        None,
+        computed_default="`auto`",
+        doc=(
+            "`0` (slowest, smallest) to `9`: the AVIF encoder's speed for every picture; `auto`: "
+            "6 up to 0.4 megapixels, 7 above; `5` (sharp's default effort) makes `q=auto`'s "
+            "AVIFs a median 0.93x the bytes for 3.3x the CPU (see [AVIF's "
+            "speed](quality.md#avifs-speed))"
+        ),
+    )
     cmyk_profile: Path | None = setting(
         OPTIONAL_PATH,
         factory=default_cmyk_profile,
@@ -265,6 +281,13 @@ class ImagingSettings:
             raise ConfigError("queue_timeout: must be 0 or more seconds")
         if self.decoded_cache < 0:
             raise ConfigError("decoded_cache: must be 0 (off) or more bytes")
+        if self.avif_speed is not None and not (
+            SLOWEST_AVIF_SPEED <= self.avif_speed <= FASTEST_AVIF_SPEED
+        ):
+            raise ConfigError(
+                f"avif_speed: must be auto or a whole number from {SLOWEST_AVIF_SPEED} "
+                f"to {FASTEST_AVIF_SPEED}, got {self.avif_speed}"
+            )
         if self.auto_quality not in AUTO_QUALITY_CHOICES:
             choices = ", ".join(AUTO_QUALITY_CHOICES)
             raise ConfigError(f"auto_quality: must be one of {choices}, got {self.auto_quality!r}")
@@ -283,6 +306,10 @@ class ImagingSettings:
             max_frames=self.max_frames,
             max_animation_pixels=self.max_animation_pixels,
         )
+
+    def encoder_settings(self) -> EncoderSettings:
+        """What every transform encodes with (built once, like the colour settings)."""
+        return EncoderSettings(avif_speed=self.avif_speed)
 
     def colour_settings(self) -> ColourSettings:
         """Reads the CMYK profile once, at start-up."""

@@ -139,7 +139,7 @@ def answer(svc: Services, translated: Translated, *, auto_format: bool) -> Respo
     if autojpg and (not auto_format or choice.format is FORMATS["png"]):
         choice = Choice(None, negotiated=auto_format)  # PNG if it has alpha, else JPEG
     overlays = find_overlays(svc.sources, options, svc.config.imaging.max_source_bytes)
-    key = cache_key(source, options, choice, overlay_identity(overlays))
+    key = cache_key(source, options, choice, overlay_identity(overlays), svc.encoder)
     req = ImageRequest("image", source, options, choice, key, overlays=overlays)
     if req.not_modified():
         return respond(svc, req, None)

@@ -169,8 +169,15 @@ def _transform(
     with svc.admission.reserve(cost.memory, within=deadline.remaining()):
         args = (data, options, output, svc.image_limits, svc.colour, memory)
         if isolates(cost):  # a child's kept decodes would end with it: none passed
-            return transform_isolated(deadline, *args, candidates, overlays)
-        return transform(*args, candidates, svc.decoded, deadline.check, overlays=overlays)
+            return transform_isolated(deadline, *args, candidates, overlays, svc.encoder)
+        return transform(
+            *args,
+            candidates,
+            svc.decoded,
+            deadline.check,
+            overlays=overlays,
+            encoder=svc.encoder,
+        )
 
 
 def _make_info(svc: Services, req: ImageRequest, data: bytes, deadline: Deadline) -> Made:

@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 from PIL import Image
 
 from pixserve.http.deadline import Deadline, TimeLimitExceeded
-from pixserve.transformer import Format, ImageLimits, Options, Result, transform
+from pixserve.transformer import EncoderSettings, Format, ImageLimits, Options, Result, transform
 from pixserve.transformer.colour import ColourSettings
 from pixserve.transformer.quality import QualityMemory
 
@@ -103,6 +103,7 @@ def transform_isolated(
     memory: QualityMemory | None = None,
     candidates: tuple[Format, ...] = (),
     overlays: Mapping[str, Image.Image] | None = None,
+    encoder: EncoderSettings | None = None,
 ) -> Result:
     """`transform(...)` in a child `deadline` kills; `q=auto`'s choices come back to
     `memory`. The child needs no check of its own: the parent is its time limit."""
@@ -110,7 +111,15 @@ def transform_isolated(
     def work() -> tuple[Result, list[tuple[str, int]]]:
         recorded = _Recorded()
         result = transform(
-            source, options, output, limits, colour, recorded, candidates, overlays=overlays
+            source,
+            options,
+            output,
+            limits,
+            colour,
+            recorded,
+            candidates,
+            overlays=overlays,
+            encoder=encoder,
         )
         return result, recorded.chosen
 

@@ -141,7 +141,7 @@ def _image_request(svc: Services, name: str) -> ImageRequest:
     options = with_default_target(options, svc.config.imaging.default_target, source, choice)
     options = with_save_data(options, request.headers.get(SAVE_DATA))
     overlays = find_overlays(svc.sources, options, svc.config.imaging.max_source_bytes)
-    key = cache_key(source, options, choice, overlay_identity(overlays))
+    key = cache_key(source, options, choice, overlay_identity(overlays), svc.encoder)
     return ImageRequest("image", source, options, choice, key, hinted, overlays=overlays)
 
 
