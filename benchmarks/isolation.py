@@ -4,9 +4,11 @@ Why: `pixserve/http/policy.py` decides whether a transform runs in place (stoppa
 only between steps: it can overrun the time limit by its longest step) or in a child
 process the limit kills (a fork per transform). That needs (1) what the fork and the
 pipe cost, against the transform; (2) how long the uninterruptible steps take per
-pixel, per encoder, for `transformer/cost.py`'s work estimate. Each figure is CPU
-seconds in this process (one thread), the median of `--rounds`, on a noisy but smooth
-picture (as `memory_cost.py` draws it), so encoders get real work.
+pixel, per encoder, for `transformer/cost.py`'s work estimate; (3) how much longer
+AVIF's encode takes at each libaom speed the `avif_speed` setting may choose, against
+speed 7 (at `--speed-side`, so speed 0 takes seconds, not minutes). Each figure is CPU
+seconds in this process, the median of `--rounds`, on a noisy but smooth picture (as
+`memory_cost.py` draws it), so encoders get real work.
 
 Run: `.venv/bin/python -m benchmarks isolation [--rounds 3] [--side 2000]` (a minute
 or two on 2 cores). Prints a Markdown report, also written to
@@ -30,8 +32,8 @@ from benchmarks.cases import ROOT
 from benchmarks.results_md import publish
 from pixserve.http.deadline import Deadline
 from pixserve.http.isolation import run_isolated, transform_isolated
-from pixserve.transformer import FORMATS, ImageLimits, parse_options, transform
-from pixserve.transformer.encode import encode
+from pixserve.transformer import FORMATS, EncoderSettings, ImageLimits, parse_options, transform
+from pixserve.transformer.encode import AVIF_SPEED, FASTEST_AVIF_SPEED, SLOWEST_AVIF_SPEED, encode
 
 OUT = ROOT / "benchmarks" / "out" / "isolation.md"
 # name in cost.py's tables: (format, query)
@@ -74,6 +76,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--side", type=int, default=2000)
+    parser.add_argument("--speed-side", type=int, default=640)
     args = parser.parse_args()
     picture = draw(args.side)
     megapixels = args.side * args.side / 1e6
@@ -126,7 +129,31 @@ def main() -> None:
         f"{args.side}-px JPEG to 320-px WebP: in place {here * 1000:.1f} ms, in a child "
         f"{apart * 1000:.1f} ms wall."
     )
-    publish("\n".join([*lines, "", forking, in_child]), OUT)
+    publish("\n".join([*lines, "", forking, in_child, "", *speed_table(args)]), OUT)
+
+
+def speed_table(args: argparse.Namespace) -> list[str]:
+    """AVIF's encode CPU at each speed, against the default large-picture speed's."""
+    picture = draw(args.speed_side)
+    options = parse_options([])
+    seconds, sizes = {}, {}
+    for speed in range(FASTEST_AVIF_SPEED, SLOWEST_AVIF_SPEED - 1, -1):
+        settings = EncoderSettings(avif_speed=speed)
+        work = partial(encode, picture, FORMATS["avif"], options, encoder=settings)
+        seconds[speed] = median_seconds(work, args.rounds, time.process_time)
+        sizes[speed] = len(work())
+        print(f"  speed {speed}: {seconds[speed]:.3f} s, {sizes[speed]} B", flush=True)
+    side = args.speed_side
+    return [
+        f"AVIF encode CPU at each speed against speed {AVIF_SPEED}, {side}x{side}, q60:",
+        "",
+        "| speed | CPU s | against speed 7 | bytes |",
+        "| ---: | ---: | ---: | ---: |",
+        *(
+            f"| {speed} | {spent:.3f} | {spent / seconds[AVIF_SPEED]:.2f}x | {sizes[speed]} |"
+            for speed, spent in seconds.items()
+        ),
+    ]
 
 
 if __name__ == "__main__":

@@ -10,7 +10,9 @@ import pytest
 
 from pixserve import Config, ConfigError
 from pixserve.config.layers import load_config
+from pixserve.http.policy import isolates
 from pixserve.transformer import FORMATS, EncoderSettings, parse_options, transform
+from pixserve.transformer.cost import estimate_cost
 from pixserve.transformer.encode import avif_speed
 from tests.helpers import CORPUS, MakeApp, decoded
 
@@ -51,6 +53,19 @@ def test_avif_encodes_use_the_chosen_speed(quality: str) -> None:
     }
     assert made[5] != made[9]
     assert decoded(made[5]).size == decoded(made[9]).size == (160, 131)
+
+
+def test_a_slow_speed_isolates_what_it_would_overrun_in_place() -> None:
+    """The work estimate follows the speed: a 1280 px AVIF at speed 2 (14x speed 7's
+    CPU) runs in a child the time limit kills, as a slow step must."""
+    source = STREET.read_bytes()
+    options = parse_options([("w", "1000"), ("fmt", "avif")])
+    by_size = estimate_cost(source, options, FORMATS["avif"])
+    slow = estimate_cost(source, options, FORMATS["avif"], encoder=EncoderSettings(2))
+    webp = estimate_cost(source, options, FORMATS["webp"], encoder=EncoderSettings(2))
+    assert not isolates(by_size) and isolates(slow)
+    assert slow.step_seconds > 10 * by_size.step_seconds
+    assert webp == estimate_cost(source, options, FORMATS["webp"])
 
 
 def test_other_formats_do_not_depend_on_it() -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .encode import DEFAULT_ENCODER, EncoderSettings
 from .filter_cost import filter_cost
 from .formats import Format
 from .geometry import upright
@@ -68,6 +69,22 @@ ENCODE_SECONDS_PER_MEGAPIXEL = {  # by `name` below, as the encoder's bytes are
     "avif": 0.6,
     "gif": 0.05,
 }
+# How much longer AVIF's encode takes at each libaom speed the `avif_speed` setting may
+# choose than at speed 7, where the rate above was measured (`benchmarks/isolation.py`,
+# a 640x640 noisy picture, rounded up): so a slow setting's encodes are isolated by
+# the same rule (`pixserve/http/policy.py`), not run in place past the time limit.
+AVIF_SPEED_SLOWDOWN = {
+    0: 53.0,
+    1: 20.0,
+    2: 14.0,
+    3: 9.0,
+    4: 4.0,
+    5: 3.1,
+    6: 1.0,
+    7: 1.0,
+    8: 0.7,
+    9: 0.2,
+}
 
 
 @dataclass(frozen=True)
@@ -83,9 +100,14 @@ class Cost:
 
 
 def estimate_cost(
-    source: bytes, options: Options, output: Format | None, limits: ImageLimits | None = None
+    source: bytes,
+    options: Options,
+    output: Format | None,
+    limits: ImageLimits | None = None,
+    encoder: EncoderSettings = DEFAULT_ENCODER,
 ) -> Cost:
-    """The peak memory of `transform(source, options, output)`, from the header.
+    """The peak memory of `transform(source, options, output, encoder=encoder)`, from
+    the header.
 
     Raises what opening the header raises (415, 422), as `transform` would.
     """
@@ -108,17 +130,19 @@ def estimate_cost(
     name = output.extension if output is not None else "png"
     if name == "webp" and options.lossless:
         name = "webp-lossless"
-    encoder = ENCODER_BYTES_PER_PIXEL.get(name, DEFAULT_ENCODER_BYTES_PER_PIXEL)
+    encoder_bytes = ENCODER_BYTES_PER_PIXEL.get(name, DEFAULT_ENCODER_BYTES_PER_PIXEL)
     filters = filter_cost(options, output_pixels)
     per_frame = (
         decoded * DECODED_BYTES_PER_PIXEL
-        + output_pixels * (OUTPUT_BYTES_PER_PIXEL + encoder + _overlay_bytes(options))
+        + output_pixels * (OUTPUT_BYTES_PER_PIXEL + encoder_bytes + _overlay_bytes(options))
         + ENCODER_FIXED_BYTES.get(name, 0)
         + filters.memory
     )
     # Animations keep every output frame until the encoder has them all.
     memory = per_frame + (frames - 1) * output_pixels * OUTPUT_BYTES_PER_PIXEL
     encode_rate = ENCODE_SECONDS_PER_MEGAPIXEL[name]
+    if name == "avif" and encoder.avif_speed is not None:
+        encode_rate *= AVIF_SPEED_SLOWDOWN[encoder.avif_speed]
     step_seconds = (
         max(decoded * DECODE_SECONDS_PER_MEGAPIXEL, frames * output_pixels * encode_rate) / 1e6
     )

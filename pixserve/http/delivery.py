@@ -165,7 +165,7 @@ def _transform(
     (`policy.isolates`) runs in a child the limit kills and whose memory all goes back
     when it ends; the rest is checked between steps, so it outlasts the limit by at
     most one step."""
-    cost = estimate_cost(data, options, output, svc.image_limits)
+    cost = estimate_cost(data, options, output, svc.image_limits, svc.encoder)
     with svc.admission.reserve(cost.memory, within=deadline.remaining()):
         args = (data, options, output, svc.image_limits, svc.colour, memory)
         if isolates(cost):  # a child's kept decodes would end with it: none passed
