@@ -36,6 +36,7 @@ from urllib.parse import quote
 from benchmarks.auto_quality import COST_PHOTOS, LADDER, OUTPUT_FORMATS, ROUNDS
 from benchmarks.cases import CORPUS, ROOT
 from benchmarks.node_peers import cpu_seconds
+from benchmarks.results_md import publish
 from benchmarks.servers import BenchmarkError, Pixserve
 
 OUT = ROOT / "benchmarks" / "out" / "auto_quality_server.md"
@@ -121,11 +122,7 @@ def server_cost_table() -> list[str]:
 
 
 def main() -> None:
-    report = ["# q=auto's server CPU per request", "", *server_cost_table()]
-    text = "\n".join(report) + "\n"
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(text)
-    print(text)
+    publish("\n".join(["# q=auto's server CPU per request", "", *server_cost_table()]), OUT)
 
 
 if __name__ == "__main__":

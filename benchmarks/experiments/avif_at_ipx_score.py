@@ -38,6 +38,7 @@ from benchmarks import node_peers
 from benchmarks import quality as neutral
 from benchmarks.auto_quality import options, photos
 from benchmarks.cases import ROOT, Case, Transform
+from benchmarks.results_md import publish
 from pixserve.transformer import FORMATS, ssimulacra, transform
 from pixserve.transformer.encode import avif_speed
 
@@ -148,10 +149,7 @@ def main() -> None:
             f"{statistics.median(at_worst):.3f}x ({len(at_worst)}) | "
             f"{statistics.median(row[2] for row in rows):.2f}x |"
         )
-    text = "\n".join(lines) + "\n"
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(text)
-    print(text)
+    publish("\n".join(lines), OUT)
 
 
 if __name__ == "__main__":
