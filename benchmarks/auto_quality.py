@@ -143,7 +143,8 @@ class Scored:
         """How far a `q=auto` answer not at the ladder's top scores under its floor from
         outside (0: it holds, or it is not a search's answer)."""
         target = options(self.width, self.variant).target
-        if target is None or self.quality == auto.LADDERS[self.fmt][-1]:
+        tops = (auto.LADDERS[self.fmt][-1], auto.BEYOND_LADDER_QUALITY)
+        if target is None or self.quality in tops:
             return 0.0
         return max(0.0, target.floor - self.ssimulacra2)
 

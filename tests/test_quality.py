@@ -5,18 +5,30 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from flask.testing import FlaskClient
 from PIL import Image
 
-from pixserve.transformer import FORMATS, InvalidOption, Options, parse_options, transform
+from pixserve.transformer import (
+    FORMATS,
+    Format,
+    InvalidOption,
+    Options,
+    parse_options,
+    transform,
+)
+from pixserve.transformer import quality as auto
 from pixserve.transformer.encode import encode as encode_as
 from pixserve.transformer.options import LEVELS, QualityTarget
 from pixserve.transformer.quality import (
+    BEYOND_LADDER_QUALITY,
     FULL_CHROMA_FROM,
     LADDERS,
+    Chosen,
+    choose_best,
     choose_quality,
     memory_key,
     size_bucket,
@@ -164,6 +176,21 @@ def test_the_floor_holds_against_the_original(corpus: Path, fmt: str) -> None:
         original = Reference(faithful_resize(source, answer.size))
         # the in-request score is the package's to 0.05 (test_ssimulacra.py)
         assert original.score(answer) >= LEVELS["high"] - 0.05
+
+
+@pytest.mark.parametrize("fmt", LOSSY)
+def test_the_floor_holds_where_the_ladder_cannot_reach_it(corpus: Path, fmt: str) -> None:
+    """The 4096x800 strip at 320x62: saturated colour at a height of 62 px, which even
+    the ladder's top misses (WebP q95 40.3, JPEG q95 4:4:4 55.7, AVIF q90 4:4:4 57.1
+    from outside); the format's best encode beyond it meets `good`."""
+    source = (corpus / "photos" / "pitm-4096x800.avif").read_bytes()
+    result = transform(source, query(w="320", q="auto:good"), FORMATS[fmt])
+    assert result.quality == BEYOND_LADDER_QUALITY
+    with Image.open(io.BytesIO(result.data)) as answer:
+        original = Reference(faithful_resize(source, answer.size))
+        assert original.score(answer) >= LEVELS["good"] - 0.05
+    if fmt == "webp":
+        assert result.data[12:16] == b"VP8L"  # lossless
 
 
 def test_q_auto_resizes_without_a_box_shrink_first() -> None:
@@ -565,6 +592,45 @@ def test_colour_4_2_0_cannot_keep_is_kept_at_full_chroma(fmt: str) -> None:
     with Image.open(io.BytesIO(chosen.data)) as decoded:
         assert reference.score(decoded) == pytest.approx(chosen.score)
         assert chosen.quality < LADDERS[fmt][-1]  # and not at the top: found by search
+
+
+def test_webp_beyond_its_ladder_is_lossless() -> None:
+    """WebP's lossy encoder has no 4:4:4: the stripes miss any floor at its top, and
+    its lossless encoding (identical pixels) is the answer."""
+    stripes = np.zeros((96, 96, 3), np.uint8)
+    stripes[:, ::2], stripes[:, 1::2] = (220, 20, 20), (20, 20, 220)
+    picture = Image.fromarray(stripes)
+    options = parse_options([("q", "auto")])
+    chosen = choose_quality(picture, FORMATS["webp"], options, None)
+    assert chosen.quality == BEYOND_LADDER_QUALITY and chosen.score == pytest.approx(100)
+    with Image.open(io.BytesIO(chosen.data)) as decoded:
+        assert np.array_equal(np.asarray(decoded.convert("RGB")), stripes)
+
+
+@pytest.mark.parametrize(
+    ("scores", "kept"),
+    [
+        ({"webp": 40.0, "avif": 65.0}, "avif"),  # the smaller WebP misses the floor
+        ({"webp": 61.0, "avif": 65.0}, "webp"),  # both meet it: the smaller
+        ({"webp": 40.0, "avif": 55.0}, "avif"),  # neither: the closer to it
+    ],
+)
+def test_fmt_best_keeps_a_format_meeting_the_floor_over_a_smaller_one_missing_it(
+    monkeypatch: pytest.MonkeyPatch, scores: dict[str, float], kept: str
+) -> None:
+    sizes = {"webp": 1000, "avif": 2000}
+
+    def searched(picture: Image.Image, fmt: Format, *args: Any) -> Chosen:
+        phases = args[3]  # choose_best reads the shipped encode's time from them
+        phases.add("encode", 0.0)
+        return Chosen(b"x" * sizes[fmt.name], 90, 1, scores[fmt.name])
+
+    monkeypatch.setattr(auto, "choose_quality", searched)
+    pixels = np.random.default_rng(1).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    noise = Image.fromarray(pixels)  # thousands of colours: no lossless candidate
+    candidates = (FORMATS["avif"], FORMATS["webp"])
+    best = choose_best(noise, candidates, parse_options([("q", "auto:good")]), None)
+    assert best.format.name == kept
 
 
 def test_a_high_quality_at_4_2_0_is_searched_again_at_full_chroma(corpus: Path) -> None:

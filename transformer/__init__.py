@@ -10,7 +10,7 @@ from .sniff import SNIFF_BYTES, sniff_format
 
 # Part of every cache key and ETag: bump it whenever the same request could produce
 # different bytes (new resampling, encoder settings, colour handling...).
-VERSION = "7"  # 7: exact cover windows and crops (issue 25), q=auto's SSIMULACRA2 floors (26)
+VERSION = "8"  # 8: q=auto beyond the ladder's top; fmt=best keeps a format meeting the floor (26)
 
 __all__ = [
     "AUTO",

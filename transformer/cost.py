@@ -128,7 +128,9 @@ def estimate_cost(
             source_pixels, max(output_pixels * area, source_pixels // JPEG_SMALLEST_SCALE_AREA)
         )
     name = output.extension if output is not None else "png"
-    if name == "webp" and options.lossless:
+    if name == "webp" and (options.lossless or options.target is not None):
+        # A `q=auto` WebP whose floor its lossy ladder misses is encoded losslessly
+        # (`quality.BEYOND_LADDER_QUALITY`): estimated as one.
         name = "webp-lossless"
     encoder_bytes = ENCODER_BYTES_PER_PIXEL.get(name, DEFAULT_ENCODER_BYTES_PER_PIXEL)
     filters = filter_cost(options, output_pixels)

@@ -6,10 +6,11 @@ score PyPI `ssimulacra2` computes, to a few hundredths). That picture is made cl
 the original resized faithfully (`steps.load.faithful`), which is what the floor is
 promised against. A level (`low`, `good`, `high`) or a floor named in the URL
 (`q=auto:65`) sets the floor (`options.LEVELS`); the answer scores at least its floor
-plus the format's margin (`MARGINS`) in the request, or it is the top of the
-ladder. The qualities tried come from a short ladder per format; the search starts
-at the format's usual answer and interpolates log(100 - score) between probes to the
-next (about two probes, where bisection took four; see `START`). A quality remembered
+plus the format's margin (`MARGINS`) in the request, or it is the format's best
+encode (beyond the ladder's top: `BEYOND_LADDER_QUALITY`). The qualities tried come
+from a short ladder per format; the search starts at the format's usual answer and
+interpolates log(100 - score) between probes to the next (about two probes, where
+bisection took four; see `START`). A quality remembered
 for the same picture at this size or the next size up or down is only where the search
 starts: it is kept when its probe at this size meets the floor (it may then be a step
 above the lowest: the price of paying the search once per srcset ladder), and the
@@ -71,6 +72,19 @@ LADDERS: dict[str, tuple[int, ...]] = {
     AVIF.name: tuple(range(10, 91, 2)),
 }
 
+
+# Where even the ladder's top (at 4:4:4, below, for JPEG and AVIF) misses the floor,
+# the format's best encode is tried and kept when it scores higher: WebP lossless, JPEG
+# and AVIF at quality 100 with full chroma. Only small, saturated pictures get there:
+# the 4096x800 strip at 320x62 scores 40.3 in WebP q95 (6 KB) and 100 lossless (21 KB),
+# 55.7 in JPEG q95 4:4:4 and 84.4 at q100, 57.1 in AVIF q90 4:4:4 and 88.9 at q100 (20
+# KB), from outside (`python -m benchmarks auto_quality --quality`).
+BEYOND_LADDER_QUALITY = 100
+# The encodings a search tries: the format's usual chroma, 4:4:4, beyond the ladder.
+SUBSAMPLED, FULL, BEST = "subsampled", "full", "best"
+
+# SSIMULACRA2 of a lossless encoding: identical.
+IDENTICAL = 100.0
 
 # `fmt=best` also tries a lossless encoding of pictures with at most this many colours
 # (flat graphics: logos, charts, screenshots), where it is often the smallest.
@@ -266,14 +280,21 @@ def choose_quality(
     started = time.perf_counter()
     if reference is None:
         reference = ssimulacra.Reference(image)
-    encode_seconds: dict[tuple[int, bool], float] = {}
+    encode_seconds: dict[tuple[int, str], float] = {}
 
-    def prober(full_chroma: bool) -> Callable[[int], tuple[bytes, float]]:
+    def prober(variant: str) -> Callable[[int], tuple[bytes, float]]:
+        """Encodes at a quality and scores. `variant`: `SUBSAMPLED` (the format's usual
+        chroma), `FULL` (4:4:4) or `BEST` (beyond the ladder: WebP lossless, else 4:4:4)."""
+        full_chroma = variant != SUBSAMPLED
+        lossless = variant == BEST and fmt is WEBP  # its effort: the format's default
+        settings = replace(options, lossless=True, quality=None) if lossless else options
+
         def probe(quality: int) -> tuple[bytes, float]:
             check()
             began = time.perf_counter()
-            data = encode(image, fmt, options, icc_profile, quality, full_chroma, encoder)
-            encode_seconds[(quality, full_chroma)] = time.perf_counter() - began
+            asked = None if lossless else quality
+            data = encode(image, fmt, settings, icc_profile, asked, full_chroma, encoder)
+            encode_seconds[quality, variant] = time.perf_counter() - began
             with Image.open(io.BytesIO(data)) as decoded:
                 score = reference.score(decoded)
             return data, score
@@ -283,7 +304,7 @@ def choose_quality(
     ladder = LADDERS[fmt.name]
     slope = LOG_DISTORTION_PER_STEP[fmt.name]
     floor = threshold(fmt, target)
-    search = Search(prober(False), floor, ladder, slope)
+    search = Search(prober(SUBSAMPLED), floor, ladder, slope)
     bucket = size_bucket(image.size)
     remembered, remembered_bucket = _recall(memory, fmt, target, options, bucket, ladder)
     exact = remembered is not None and remembered_bucket == bucket
@@ -299,7 +320,7 @@ def choose_quality(
         wanted = ladder[remembered] + raised[remembered_bucket]
         start = next((i for i, q in enumerate(ladder) if q >= wanted), len(ladder) - 1)
         index = search.from_start(start)
-    quality, full_chroma = _answer(search, index), False
+    quality, variant = _answer(search, index), SUBSAMPLED
     probes = len(search.results)
     missed = search.meeting == len(ladder)
     if reference.scales and quality >= FULL_CHROMA_FROM.get(fmt.name, ladder[-1] + 1):
@@ -307,7 +328,7 @@ def choose_quality(
         # saturated night sky tops out at 51 for a floor of 60): the same search at
         # full chroma resolution, kept when it scores higher than a miss or meets the
         # floor in fewer bytes.
-        full = Search(prober(True), floor, ladder, slope)
+        full = Search(prober(FULL), floor, ladder, slope)
         found = _answer(full, full.secant(ladder.index(START[fmt.name])))
         probes += len(full.results)
         (full_data, full_score), (data, score) = full.results[found], search.results[quality]
@@ -316,18 +337,24 @@ def choose_quality(
         else:
             better = full_score >= floor and len(full_data) < len(data)
         if better:
-            search, quality, full_chroma = full, found, True
+            search, quality, variant = full, found, FULL
     data, score = search.results[quality]
+    if reference.scales and score < floor:
+        # Out of the ladder's reach: the format's best encode, kept if it scores higher.
+        best_data, best_score = prober(BEST)(BEYOND_LADDER_QUALITY)
+        probes += 1
+        if best_score > score:
+            data, score, quality, variant = best_data, best_score, BEYOND_LADDER_QUALITY, BEST
     if (
         memory is not None
-        and not full_chroma
+        and variant == SUBSAMPLED
         and not (exact and ladder[remembered or 0] == quality)
     ):
         memory.put(memory_key(fmt, target, options, bucket), quality)
     if timings is not None:
         total = time.perf_counter() - started
-        timings.add("encode", encode_seconds[(quality, full_chroma)])
-        timings.add("quality", total - encode_seconds[(quality, full_chroma)])
+        timings.add("encode", encode_seconds[quality, variant])
+        timings.add("quality", total - encode_seconds[quality, variant])
     return Chosen(data, quality, probes, score)
 
 
@@ -377,12 +404,15 @@ def choose_best(
     check: Check = unchecked,
     encoder: EncoderSettings = DEFAULT_ENCODER,
 ) -> Best:
-    """Search each candidate format to the options' target and keep the smallest.
+    """Search each candidate format to the options' target and keep the smallest of
+    those meeting it (when none does, the highest-scoring: each is its format's top).
 
     JPEG is skipped for a picture with transparency (PNG takes its place); a flat
     picture (few colours) is also encoded losslessly, as WebP when that is a candidate,
     else PNG, and wins when smaller (lossless meets any target).
     """
+    target = options.target
+    assert target is not None, "choose_best needs a q=auto target"
     started = time.perf_counter()
     lossy: list[tuple[Format, Image.Image]] = []
     transparent = has_transparency(image)
@@ -411,10 +441,16 @@ def choose_best(
         began = time.perf_counter()
         lossless_options = replace(options, lossless=True, quality=None)
         data = encode(image, lossless, lossless_options, icc_profile, encoder=encoder)
-        chosen = Chosen(data, 100, 1, 1.0)
+        chosen = Chosen(data, 100, 1, IDENTICAL)
         encode_seconds[id(chosen)] = time.perf_counter() - began
         results.append((lossless, chosen))
-    fmt, smallest = min(results, key=lambda pair: len(pair[1].data))
+    meeting = [
+        (f, c) for f, c in results if f.name not in LADDERS or c.score >= threshold(f, target)
+    ]
+    if meeting:
+        fmt, smallest = min(meeting, key=lambda pair: len(pair[1].data))
+    else:  # every format's top misses: the picture closest to the floor
+        fmt, smallest = max(results, key=lambda pair: pair[1].score)
     if timings is not None:
         shipped = encode_seconds[id(smallest)]
         timings.add("encode", shipped)
