@@ -85,14 +85,6 @@ OUT = ROOT / "benchmarks" / "out" / "auto_quality.md"
 WIDTHS = (320, 640, 1280)
 
 
-def _formats() -> tuple[str, ...]:
-    """`--formats=avif,jpeg` limits a run to those output formats."""
-    for arg in sys.argv[1:]:
-        if arg.startswith("--formats="):
-            return tuple(arg.split("=", 1)[1].split(","))
-    return ("webp", "avif", "jpeg")
-
-
 def _argument(name: str) -> str | None:
     """The value of `--name=value`, if given."""
     for arg in sys.argv[1:]:
@@ -101,7 +93,8 @@ def _argument(name: str) -> str | None:
     return None
 
 
-OUTPUT_FORMATS = _formats()
+# `--formats=avif,jpeg` limits a run to those output formats.
+OUTPUT_FORMATS = tuple((_argument("formats") or "webp,avif,jpeg").split(","))
 # `--avif-speed=5`: pixserve's `avif_speed` setting for every part (default: by size).
 _SPEED = _argument("avif-speed")
 ENCODER = EncoderSettings(avif_speed=None if _SPEED is None else int(_SPEED))

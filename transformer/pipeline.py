@@ -19,7 +19,7 @@ from .budget import budgeted, fit_bytes, fit_still, start_quality
 from .colour import ColourSettings
 from .context import Check, Context, Step, unchecked
 from .decoded import Decoded, DecodedSources
-from .encode import EncoderSettings, encode, encode_frames
+from .encode import DEFAULT_ENCODER, EncoderSettings, encode, encode_frames
 from .errors import ImageTooLarge, InvalidOption, UndecodableImage, UnsupportedImage
 from .faces import Face
 from .formats import FORMATS, Format
@@ -320,7 +320,7 @@ def transform(
     decoded: DecodedSources | None = None,
     check: Check = unchecked,
     overlays: Mapping[str, Image.Image] | None = None,
-    encoder: EncoderSettings | None = None,
+    encoder: EncoderSettings = DEFAULT_ENCODER,
 ) -> Result:
     """Run the pipeline. `output` None means: PNG if the result has alpha, else JPEG.
 
@@ -350,7 +350,7 @@ def transform(
         orientation=orientation,
         source_size=image.size,
         colour=colour or ColourSettings(),
-        encoder=encoder or EncoderSettings(),
+        encoder=encoder,
         overlays=overlays or {},
     )
     same_format = output is not None and SOURCE_OUTPUT_FORMATS.get(image.format or "") is output

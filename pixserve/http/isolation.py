@@ -34,6 +34,7 @@ from PIL import Image
 from pixserve.http.deadline import Deadline, TimeLimitExceeded
 from pixserve.transformer import EncoderSettings, Format, ImageLimits, Options, Result, transform
 from pixserve.transformer.colour import ColourSettings
+from pixserve.transformer.encode import DEFAULT_ENCODER
 from pixserve.transformer.quality import QualityMemory
 
 T = TypeVar("T")
@@ -103,7 +104,7 @@ def transform_isolated(
     memory: QualityMemory | None = None,
     candidates: tuple[Format, ...] = (),
     overlays: Mapping[str, Image.Image] | None = None,
-    encoder: EncoderSettings | None = None,
+    encoder: EncoderSettings = DEFAULT_ENCODER,
 ) -> Result:
     """`transform(...)` in a child `deadline` kills; `q=auto`'s choices come back to
     `memory`. The child needs no check of its own: the parent is its time limit."""
