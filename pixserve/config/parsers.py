@@ -125,7 +125,11 @@ def _list_of(item: Kind) -> Callable[[str, str], tuple[Any, ...]]:
 
 def _auto_or_integer(name: str, raw: str) -> int | None:
     """`auto` (None: chosen by pixserve) or a whole number."""
-    return None if raw.strip().lower() == "auto" else _integer(name, raw)
+    if raw.strip().lower() == "auto":
+        return None
+    if not _INTEGER.fullmatch(raw):
+        raise ConfigError(f"{name}: expected auto or a whole number, got {raw!r}")
+    return int(raw)
 
 
 def _table(name: str, raw: str) -> dict[str, str]:
