@@ -238,11 +238,15 @@ class DictMemory:
 
 
 def timed(
-    source: bytes, chosen: Options, output: Format, memory: DictMemory | None = None
+    source: bytes,
+    chosen: Options,
+    output: Format,
+    memory: DictMemory | None = None,
+    encoder: EncoderSettings = ENCODER,
 ) -> tuple[tuple[float, float], Result]:
     """Wall seconds and CPU seconds (every thread of this process: libavif's too)."""
     started, cpu = time.perf_counter(), time.process_time()
-    result = transform(source, chosen, output, memory=memory, encoder=ENCODER)
+    result = transform(source, chosen, output, memory=memory, encoder=encoder)
     return (time.perf_counter() - started, time.process_time() - cpu), result
 
 
@@ -459,14 +463,6 @@ class SpeedTrade:
     cpu: float
 
 
-def _timed_transform(
-    source: bytes, chosen: Options, fmt: str, encoder: EncoderSettings
-) -> tuple[bytes, float]:
-    started = time.process_time()
-    data = transform(source, chosen, FORMATS[fmt], encoder=encoder).data
-    return data, time.process_time() - started
-
-
 def score_peers(widths: tuple[int, ...]) -> tuple[list[PeerScored], list[SpeedTrade]]:
     """Every contender's answers, scored; with `--avif-speed`, each pixserve answer
     also made at the default speed, for the bytes and the CPU the setting trades."""
@@ -488,15 +484,14 @@ def score_peers(widths: tuple[int, ...]) -> tuple[list[PeerScored], list[SpeedTr
                     outputs = {}
                     for variant in (*PEER_VARIANTS, *EXTRA_FLOORS):
                         chosen = options(width, variant)
-                        data, cpu = _timed_transform(source, chosen, fmt, ENCODER)
-                        outputs[f"pixserve {variant}"] = data
+                        (_, cpu), made = timed(source, chosen, FORMATS[fmt])
+                        outputs[f"pixserve {variant}"] = made.data
                         if ENCODER != DEFAULT_ENCODER:
-                            plain, plain_cpu = _timed_transform(
-                                source, chosen, fmt, DEFAULT_ENCODER
+                            (_, plain_cpu), plain = timed(
+                                source, chosen, FORMATS[fmt], encoder=DEFAULT_ENCODER
                             )
-                            trades.append(
-                                SpeedTrade(fmt, variant, len(data) / len(plain), cpu / plain_cpu)
-                            )
+                            ratio = len(made.data) / len(plain.data)
+                            trades.append(SpeedTrade(fmt, variant, ratio, cpu / plain_cpu))
                     outputs |= peer_outputs(next_server, ipx, path.name, width, fmt, size[0])
                     case = Case(f"photos/{path.name}", Transform(size[0], fmt))
                     for contender, data in outputs.items():
